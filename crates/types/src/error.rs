@@ -1,0 +1,160 @@
+//! Wire error codes and the one table that maps them to HTTP status codes.
+
+use serde::Serialize;
+
+/// Every error code Berth answers with. The names are the model's exception shapes (or the
+/// common AWS errors the models leave out), exactly as they appear in `__type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// Access denied by policy.
+    AccessDeniedException,
+    /// A generic client-side problem.
+    ClientException,
+    /// DeleteCluster on a cluster that still has container instances.
+    ClusterContainsContainerInstancesException,
+    /// DeleteCluster on a cluster that still has services.
+    ClusterContainsServicesException,
+    /// DeleteCluster on a cluster that still has tasks.
+    ClusterContainsTasksException,
+    /// The named cluster does not exist.
+    ClusterNotFoundException,
+    /// RunTask reused a client token with other parameters.
+    ConflictException,
+    /// A parameter is malformed or out of range.
+    InvalidParameterException,
+    /// A limit such as the revisions per family was reached.
+    LimitExceededException,
+    /// The named resource does not exist.
+    ResourceNotFoundException,
+    /// The named resource is in use.
+    ResourceInUseException,
+    /// The target of an attribute does not exist.
+    TargetNotFoundException,
+    /// Too many attributes on a resource.
+    AttributeLimitExceededException,
+    /// The operation exists in the model but Berth does not implement it.
+    UnsupportedFeatureException,
+    /// The body is not valid JSON or does not fit the operation's input shape.
+    SerializationException,
+    /// The `X-Amz-Target` names no operation of the service.
+    UnknownOperationException,
+    /// The request carries no signature.
+    MissingAuthenticationTokenException,
+    /// The `Authorization` header is malformed.
+    IncompleteSignatureException,
+    /// Something failed on Berth's side.
+    ServerException,
+}
+
+impl ErrorCode {
+    /// The `__type` value on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessDeniedException => "AccessDeniedException",
+            Self::ClientException => "ClientException",
+            Self::ClusterContainsContainerInstancesException => {
+                "ClusterContainsContainerInstancesException"
+            }
+            Self::ClusterContainsServicesException => "ClusterContainsServicesException",
+            Self::ClusterContainsTasksException => "ClusterContainsTasksException",
+            Self::ClusterNotFoundException => "ClusterNotFoundException",
+            Self::ConflictException => "ConflictException",
+            Self::InvalidParameterException => "InvalidParameterException",
+            Self::LimitExceededException => "LimitExceededException",
+            Self::ResourceNotFoundException => "ResourceNotFoundException",
+            Self::ResourceInUseException => "ResourceInUseException",
+            Self::TargetNotFoundException => "TargetNotFoundException",
+            Self::AttributeLimitExceededException => "AttributeLimitExceededException",
+            Self::UnsupportedFeatureException => "UnsupportedFeatureException",
+            Self::SerializationException => "SerializationException",
+            Self::UnknownOperationException => "UnknownOperationException",
+            Self::MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
+            Self::IncompleteSignatureException => "IncompleteSignatureException",
+            Self::ServerException => "ServerException",
+        }
+    }
+
+    /// The HTTP status: 500 for our faults, 400 for the client's (as the SDKs expect).
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::ServerException => 500,
+            Self::MissingAuthenticationTokenException => 403,
+            _ => 400,
+        }
+    }
+}
+
+/// An error as the API answers it: `{"__type": code, "message": ...}`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}: {message}", code.as_str())]
+pub struct ApiError {
+    /// The wire code.
+    pub code: ErrorCode,
+    /// What is wrong and how to fix it.
+    pub message: String,
+    /// ConflictException only: the resources already bound to the client token.
+    pub resource_ids: Option<Vec<String>>,
+}
+
+/// The JSON body of an error response.
+#[derive(Serialize)]
+pub struct ErrorBody<'a> {
+    /// The error code.
+    #[serde(rename = "__type")]
+    pub code: &'a str,
+    /// The message.
+    pub message: &'a str,
+    /// ConflictException's `resourceIds`.
+    #[serde(rename = "resourceIds", skip_serializing_if = "Option::is_none")]
+    pub resource_ids: Option<&'a [String]>,
+}
+
+impl ApiError {
+    /// An error with a code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            resource_ids: None,
+        }
+    }
+
+    /// InvalidParameterException.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidParameterException, message)
+    }
+
+    /// ClientException.
+    pub fn client(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ClientException, message)
+    }
+
+    /// ServerException.
+    pub fn server(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ServerException, message)
+    }
+
+    /// ClusterNotFoundException for the named cluster.
+    pub fn cluster_not_found(cluster: &str) -> Self {
+        Self::new(
+            ErrorCode::ClusterNotFoundException,
+            format!("cluster {cluster} not found: create it with CreateCluster or name an existing one"),
+        )
+    }
+
+    /// The response body.
+    pub fn body(&self) -> Vec<u8> {
+        serde_json::to_vec(&ErrorBody {
+            code: self.code.as_str(),
+            message: &self.message,
+            resource_ids: self.resource_ids.as_deref(),
+        })
+        .unwrap_or_default()
+    }
+}
+
+impl From<crate::validate::Violation> for ApiError {
+    fn from(v: crate::validate::Violation) -> Self {
+        Self::invalid(v.to_string())
+    }
+}

@@ -1,0 +1,6 @@
+//! Wire shapes generated from `spec/*.json` by `cargo run -p berth-codegen`.
+
+#[rustfmt::skip]
+pub mod ecr;
+#[rustfmt::skip]
+pub mod ecs;
