@@ -1,0 +1,31 @@
+//! Both store implementations pass the conformance suite; the file store is durable.
+
+use berth_store::{MemStore, Op, RedbStore, Store, Table, conformance};
+
+#[test]
+fn mem_store_conforms() {
+    conformance::run(&MemStore::default());
+}
+
+#[test]
+fn redb_store_conforms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    conformance::run(&RedbStore::open(&dir.path().join("state.redb")).expect("open"));
+}
+
+#[test]
+fn redb_store_keeps_commits_across_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.redb");
+    {
+        let store = RedbStore::open(&path).expect("open");
+        store
+            .commit(&[Op::put(Table::Tasks, "t1", &"RUNNING")])
+            .expect("commit");
+    }
+    let store = RedbStore::open(&path).expect("reopen");
+    assert_eq!(
+        store.get(Table::Tasks, "t1").expect("get"),
+        Some(br#""RUNNING""#.to_vec())
+    );
+}
