@@ -360,7 +360,8 @@ fn field_name(member: &str) -> String {
     let chars: Vec<char> = member.chars().collect();
     for (i, c) in chars.iter().enumerate() {
         if c.is_ascii_uppercase() {
-            let prev_lower = i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
             let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
             if i > 0 && (prev_lower || (prev_upper && next_lower)) {
@@ -428,7 +429,11 @@ fn doc(out: &mut String, spec: &Value, indent: &str) {
         None => text.as_str(),
     };
     if !sentence.is_empty() {
-        let _ = writeln!(out, "{indent}/// {}", sentence.replace('[', "\\[").replace(']', "\\]"));
+        let _ = writeln!(
+            out,
+            "{indent}/// {}",
+            sentence.replace('[', "\\[").replace(']', "\\]")
+        );
     }
 }
 
@@ -441,7 +446,10 @@ mod tests {
         assert_eq!(field_name("containerInstanceArn"), "container_instance_arn");
         assert_eq!(field_name("bindIP"), "bind_ip");
         assert_eq!(field_name("type"), "r#type");
-        assert_eq!(field_name("enableECSManagedTags"), "enable_ecs_managed_tags");
+        assert_eq!(
+            field_name("enableECSManagedTags"),
+            "enable_ecs_managed_tags"
+        );
         assert_eq!(variant_name("DELETE_IN_PROGRESS"), "DeleteInProgress");
         assert_eq!(variant_name("memberOf"), "MemberOf");
         assert_eq!(variant_name("EC2"), "Ec2");

@@ -1,1 +1,142 @@
-//! placeholder
+//! Berth's control plane: the state behind every ECS operation and the rules that move it.
+//!
+//! All state lives in memory ([`state::State`]) and is written through the durable store before
+//! any caller hears of it: a mutation reads a consistent snapshot, returns the [`Change`]s it wants,
+//! the changes are committed to the store, and only then applied to memory. Writers are
+//! serialised, so two RunTask calls can never both take the last free port.
+//!
+//! Modules, one concern each:
+//! - [`clusters`], [`task_definitions`], [`instances`], [`tasks`], [`tags`]: the operations;
+//! - [`lifecycle`]: how agent reports move a task through PENDING, RUNNING and STOPPED;
+//! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
+//! - [`demand`]: what a task needs from a host (cpu, memory, ports);
+//! - [`paginate`]: `nextToken`/`maxResults` for every List call.
+
+pub mod assignments;
+pub mod clusters;
+pub mod demand;
+pub mod instances;
+pub mod lifecycle;
+pub mod paginate;
+pub mod state;
+pub mod tags;
+pub mod task_definitions;
+pub mod tasks;
+
+use berth_store::Store;
+use berth_types::ApiError;
+use berth_types::arn::Partition;
+pub use state::{Change, State};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+
+/// The time source, behind a trait so tests can fix it.
+pub trait Clock: Send + Sync {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> f64;
+}
+
+/// The machine's clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> f64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default()
+    }
+}
+
+/// The control plane of one server.
+pub struct ControlPlane {
+    partition: Partition,
+    store: Arc<dyn Store>,
+    state: RwLock<State>,
+    /// Held for the whole read-commit-apply of a mutation, so writers see each other's results.
+    writer: Mutex<()>,
+    clock: Arc<dyn Clock>,
+    agents: assignments::AgentHub,
+}
+
+impl ControlPlane {
+    /// Loads the state from `store`.
+    pub fn open(
+        partition: Partition,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ApiError> {
+        let state = State::load(store.as_ref()).map_err(|e| ApiError::server(e.to_string()))?;
+        Ok(Self {
+            partition,
+            store,
+            state: RwLock::new(state),
+            writer: Mutex::new(()),
+            clock,
+            agents: assignments::AgentHub::default(),
+        })
+    }
+
+    /// The region and account in every ARN.
+    pub fn partition(&self) -> &Partition {
+        &self.partition
+    }
+
+    /// Now, by the control plane's clock.
+    pub fn now(&self) -> f64 {
+        self.clock.now()
+    }
+
+    /// A consistent read-only view.
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        // Changes are applied to memory only after they are durable and applying cannot panic
+        // half-way on valid records, so a poisoned lock still guards a consistent state.
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs one mutation: `plan` reads the state and returns the changes to make and the answer;
+    /// the changes are made durable, then applied, then the affected agents are woken.
+    pub fn mutate<R>(
+        &self,
+        plan: impl FnOnce(&State, &Ctx) -> Result<(Vec<Change>, R), ApiError>,
+    ) -> Result<R, ApiError> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let ctx = Ctx {
+            partition: &self.partition,
+            now: self.clock.now(),
+        };
+        let (changes, answer) = plan(&self.read(), &ctx)?;
+        if changes.is_empty() {
+            return Ok(answer);
+        }
+        let ops: Vec<_> = changes.iter().map(Change::to_op).collect();
+        self.store.commit(&ops).map_err(|e| {
+            tracing::error!(error = %e, "store commit failed");
+            ApiError::server(format!(
+                "the change could not be stored: {e}; nothing was changed"
+            ))
+        })?;
+        let woken = {
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            let woken: Vec<String> = changes
+                .iter()
+                .filter_map(Change::instance_to_wake)
+                .collect();
+            for change in changes {
+                state.apply(change);
+            }
+            woken
+        };
+        for arn in woken {
+            self.agents.wake(&arn);
+        }
+        Ok(answer)
+    }
+}
+
+/// What a mutation may know besides the state: the partition and the time of the call.
+pub struct Ctx<'a> {
+    /// Region and account for ARNs.
+    pub partition: &'a Partition,
+    /// Seconds since the epoch.
+    pub now: f64,
+}

@@ -52,7 +52,12 @@ fn batches_are_atomic_and_ordered(store: &dyn Store) {
         Some(b"2".to_vec()),
         "later ops in a batch win"
     );
-    assert!(store.get(Table::ClientTokens, "tok").expect("get").is_some());
+    assert!(
+        store
+            .get(Table::ClientTokens, "tok")
+            .expect("get")
+            .is_some()
+    );
     store
         .commit(&[
             Op::delete(Table::Tasks, "t"),

@@ -138,7 +138,9 @@ impl ApiError {
     pub fn cluster_not_found(cluster: &str) -> Self {
         Self::new(
             ErrorCode::ClusterNotFoundException,
-            format!("cluster {cluster} not found: create it with CreateCluster or name an existing one"),
+            format!(
+                "cluster {cluster} not found: create it with CreateCluster or name an existing one"
+            ),
         )
     }
 

@@ -1,0 +1,95 @@
+//! What each agent is told to run, and the wake-ups that tell it.
+//!
+//! Level-triggered: a change to a task wakes its instance's stream, and the stream then sends
+//! every task whose desired status differs from what it last sent on that connection. A missed
+//! wake-up is repaired by the next one, and a new connection starts from nothing sent, so a
+//! reconnecting agent receives everything it should run.
+
+use crate::ControlPlane;
+use berth_types::ApiError;
+use berth_types::protocol::{AssignedTask, ManifestEntry};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::watch;
+
+/// One wake-up channel per container instance.
+#[derive(Default)]
+pub struct AgentHub {
+    channels: Mutex<HashMap<String, watch::Sender<u64>>>,
+}
+
+impl AgentHub {
+    fn sender(&self, instance_arn: &str) -> watch::Sender<u64> {
+        let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        channels
+            .entry(instance_arn.to_string())
+            .or_insert_with(|| watch::channel(0).0)
+            .clone()
+    }
+
+    /// Wakes the stream of an instance, if one is listening.
+    pub fn wake(&self, instance_arn: &str) {
+        self.sender(instance_arn).send_modify(|v| *v += 1);
+    }
+}
+
+/// What one agent connection has been sent: task ARN → desired status.
+pub type Sent = HashMap<String, String>;
+
+impl ControlPlane {
+    /// Subscribes to wake-ups for an instance; refused when it is not registered.
+    pub fn subscribe_agent(&self, instance_arn: &str) -> Result<watch::Receiver<u64>, ApiError> {
+        self.check_agent_instance(instance_arn)?;
+        Ok(self.agents.sender(instance_arn).subscribe())
+    }
+
+    /// Ok while the instance is registered (ACTIVE or DRAINING).
+    pub fn check_agent_instance(&self, instance_arn: &str) -> Result<(), ApiError> {
+        let state = self.read();
+        match state.instances.get(instance_arn) {
+            Some(i) if i.status.as_deref() != Some("INACTIVE") => Ok(()),
+            Some(_) => Err(ApiError::invalid(format!(
+                "container instance {instance_arn} is deregistered: register the host again"
+            ))),
+            None => Err(ApiError::invalid(format!(
+                "container instance {instance_arn} is not registered: call RegisterContainerInstance first"
+            ))),
+        }
+    }
+
+    /// The tasks this connection has not yet been told about in their current desired status.
+    pub fn pending_assignments(&self, instance_arn: &str, sent: &mut Sent) -> Vec<AssignedTask> {
+        let state = self.read();
+        let mut out = vec![];
+        let mut live = std::collections::HashSet::new();
+        for task in state.tasks_on(instance_arn) {
+            let arn = task.task_arn.clone().unwrap_or_default();
+            let desired = task.desired_status.clone().unwrap_or_default();
+            live.insert(arn.clone());
+            if sent.get(&arn) == Some(&desired) {
+                continue;
+            }
+            let Some(td) = state.definition_of(task) else {
+                continue;
+            };
+            sent.insert(arn, desired);
+            out.push(AssignedTask {
+                task: task.clone(),
+                task_definition: td.clone(),
+            });
+        }
+        sent.retain(|arn, _| live.contains(arn));
+        out
+    }
+
+    /// Every task the instance should have, for the agent to reconcile against.
+    pub fn manifest(&self, instance_arn: &str) -> Vec<ManifestEntry> {
+        self.read()
+            .tasks_on(instance_arn)
+            .map(|t| ManifestEntry {
+                task_arn: t.task_arn.clone().unwrap_or_default(),
+                desired_status: t.desired_status.clone().unwrap_or_default(),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,501 @@
+//! Container instances: RegisterContainerInstance, DeregisterContainerInstance,
+//! DescribeContainerInstances, ListContainerInstances, UpdateContainerInstancesState, the
+//! attribute calls, and whether an agent is connected.
+
+use crate::{Change, ControlPlane, State, clusters, paginate};
+use berth_types::arn::Partition;
+use berth_types::ecs::{
+    Attribute, ContainerInstance, ContainerInstanceStatus, DeleteAttributesRequest,
+    DeleteAttributesResponse, DeregisterContainerInstanceRequest,
+    DeregisterContainerInstanceResponse, DescribeContainerInstancesRequest,
+    DescribeContainerInstancesResponse, Failure, ListAttributesRequest, ListAttributesResponse,
+    ListContainerInstancesRequest, ListContainerInstancesResponse, PutAttributesRequest,
+    PutAttributesResponse, RegisterContainerInstanceRequest, RegisterContainerInstanceResponse,
+    Resource, TargetType, UpdateContainerInstancesStateRequest,
+    UpdateContainerInstancesStateResponse,
+};
+use berth_types::{ApiError, ErrorCode, arn};
+
+/// Most custom attributes one resource may carry.
+pub const MAX_ATTRIBUTES: usize = 10;
+
+/// Finds an instance of `cluster` by ARN or id.
+pub fn find<'s>(
+    state: &'s State,
+    partition: &Partition,
+    cluster: &str,
+    reference: &str,
+) -> Option<&'s ContainerInstance> {
+    let key = match arn::parse(reference) {
+        Some(_) => reference.to_string(),
+        None => partition.container_instance(cluster, reference),
+    };
+    state.instances.get(&key).filter(|i| {
+        i.container_instance_arn
+            .as_deref()
+            .and_then(arn::cluster_of)
+            == Some(cluster)
+    })
+}
+
+fn resource_value(resources: &[Resource], name: &str) -> i64 {
+    resources
+        .iter()
+        .find(|r| r.name.as_deref() == Some(name))
+        .map(|r| {
+            r.integer_value
+                .map(i64::from)
+                .or(r.long_value)
+                .or(r.double_value.map(|d| d as i64))
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
+}
+
+fn resource_set(resources: &[Resource], name: &str) -> Vec<String> {
+    resources
+        .iter()
+        .find(|r| r.name.as_deref() == Some(name))
+        .and_then(|r| r.string_set_value.clone())
+        .unwrap_or_default()
+}
+
+fn int_resource(name: &str, value: i64) -> Resource {
+    Resource {
+        name: Some(name.into()),
+        r#type: Some("INTEGER".into()),
+        integer_value: Some(value as i32),
+        double_value: Some(0.0),
+        long_value: Some(0),
+        ..Resource::default()
+    }
+}
+
+fn set_resource(name: &str, values: Vec<String>) -> Resource {
+    Resource {
+        name: Some(name.into()),
+        r#type: Some("STRINGSET".into()),
+        string_set_value: Some(values),
+        double_value: Some(0.0),
+        long_value: Some(0),
+        integer_value: Some(0),
+    }
+}
+
+/// What the scheduler may know of an instance.
+pub fn view(state: &State, instance: &ContainerInstance) -> berth_scheduler::InstanceView {
+    let arn = instance.container_instance_arn.clone().unwrap_or_default();
+    let registered = instance.registered_resources.as_deref().unwrap_or_default();
+    let usage = state.usage(&arn);
+    let ports = |name: &str| {
+        resource_set(registered, name)
+            .iter()
+            .filter_map(|p| p.parse::<u16>().ok())
+            .collect::<std::collections::BTreeSet<u16>>()
+    };
+    let mut used_tcp = ports("PORTS");
+    used_tcp.extend(&usage.tcp);
+    let mut used_udp = ports("PORTS_UDP");
+    used_udp.extend(&usage.udp);
+    berth_scheduler::InstanceView {
+        active: instance.status.as_deref() == Some("ACTIVE"),
+        agent_connected: state.connected.contains(&arn),
+        remaining_cpu: resource_value(registered, "CPU") - usage.cpu,
+        remaining_memory: resource_value(registered, "MEMORY") - usage.memory,
+        used_tcp,
+        used_udp,
+        arn,
+    }
+}
+
+/// The instance as Describe shows it: remaining resources, task counts, agentConnected.
+pub fn present(state: &State, instance: &ContainerInstance) -> ContainerInstance {
+    let arn = instance.container_instance_arn.clone().unwrap_or_default();
+    let usage = state.usage(&arn);
+    let v = view(state, instance);
+    let mut out = instance.clone();
+    let registered = instance.registered_resources.as_deref().unwrap_or_default();
+    let mut tcp: Vec<String> = resource_set(registered, "PORTS");
+    tcp.extend(usage.tcp.iter().map(u16::to_string));
+    let mut udp: Vec<String> = resource_set(registered, "PORTS_UDP");
+    udp.extend(usage.udp.iter().map(u16::to_string));
+    out.remaining_resources = Some(vec![
+        int_resource("CPU", v.remaining_cpu),
+        int_resource("MEMORY", v.remaining_memory),
+        set_resource("PORTS", tcp),
+        set_resource("PORTS_UDP", udp),
+    ]);
+    out.running_tasks_count = Some(usage.running);
+    out.pending_tasks_count = Some(usage.pending);
+    out.agent_connected = Some(v.agent_connected);
+    out
+}
+
+fn check_attribute(a: &Attribute) -> Result<(), ApiError> {
+    let name_ok = !a.name.is_empty()
+        && a.name.len() <= 128
+        && a.name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c));
+    if !name_ok {
+        return Err(ApiError::invalid(format!(
+            "attribute name {:?} is not valid: use 1 to 128 letters, numbers, hyphens, underscores, slashes and periods",
+            a.name
+        )));
+    }
+    if let Some(v) = &a.value
+        && (v.is_empty() || v.len() > 128 || v.trim() != v)
+    {
+        return Err(ApiError::invalid(format!(
+            "attribute {} has value {v:?}: values are 1 to 128 characters with no leading or trailing whitespace",
+            a.name
+        )));
+    }
+    Ok(())
+}
+
+fn missing(reference: &str) -> Failure {
+    Failure {
+        arn: Some(reference.to_string()),
+        reason: Some("MISSING".into()),
+        detail: None,
+    }
+}
+
+impl ControlPlane {
+    /// Marks an instance's agent connected or not. Not durable: after a restart every agent
+    /// counts as disconnected until it reconnects.
+    pub fn set_agent_connected(&self, instance_arn: &str, connected: bool) {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if connected {
+            state.connected.insert(instance_arn.to_string());
+        } else {
+            state.connected.remove(instance_arn);
+        }
+    }
+
+    /// RegisterContainerInstance: a new instance, or the same one again when the agent passes
+    /// the ARN it had (its tasks stay).
+    pub fn register_container_instance(
+        &self,
+        req: RegisterContainerInstanceRequest,
+    ) -> Result<RegisterContainerInstanceResponse, ApiError> {
+        for a in req.attributes.as_deref().unwrap_or_default() {
+            check_attribute(a)?;
+        }
+        self.mutate(|state, ctx| {
+            let (cluster, created) = clusters::resolve(state, ctx, req.cluster.as_deref())?;
+            let previous = req
+                .container_instance_arn
+                .as_deref()
+                .and_then(|a| find(state, ctx.partition, &cluster, a))
+                .filter(|i| i.status.as_deref() != Some("INACTIVE"));
+            let mut instance = match previous {
+                Some(p) => p.clone(),
+                None => {
+                    let id = uuid::Uuid::new_v4().simple().to_string();
+                    let ec2_id = req
+                        .instance_identity_document
+                        .as_deref()
+                        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                        .and_then(|d| d["instanceId"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| format!("i-{}", &id[..17]));
+                    ContainerInstance {
+                        container_instance_arn: Some(
+                            ctx.partition.container_instance(&cluster, &id),
+                        ),
+                        ec2_instance_id: Some(ec2_id),
+                        status: Some("ACTIVE".into()),
+                        registered_at: Some(ctx.now),
+                        version: Some(0),
+                        attachments: Some(vec![]),
+                        ..ContainerInstance::default()
+                    }
+                }
+            };
+            instance.version = Some(instance.version.unwrap_or_default() + 1);
+            instance.registered_resources = req.total_resources.clone();
+            instance.version_info = req.version_info.clone();
+            instance.attributes = req.attributes.clone();
+            if let Some(tags) = req.tags.clone() {
+                instance.tags = Some(tags);
+            }
+            let answer = RegisterContainerInstanceResponse {
+                container_instance: Some(present(state, &instance)),
+            };
+            let mut changes: Vec<Change> = created.into_iter().collect();
+            changes.push(Change::Instance(instance));
+            Ok((changes, answer))
+        })
+    }
+
+    /// DeregisterContainerInstance: refused while tasks run, unless `force`.
+    pub fn deregister_container_instance(
+        &self,
+        req: DeregisterContainerInstanceRequest,
+    ) -> Result<DeregisterContainerInstanceResponse, ApiError> {
+        self.mutate(|state, ctx| {
+            let cluster = clusters::existing(state, req.cluster.as_deref())?;
+            let name = cluster.cluster_name.clone().unwrap_or_default();
+            let instance = find(state, ctx.partition, &name, &req.container_instance)
+                .filter(|i| i.status.as_deref() != Some("INACTIVE"))
+                .ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "container instance {} is not registered in cluster {name}",
+                        req.container_instance
+                    ))
+                })?;
+            let usage = state.usage(instance.container_instance_arn.as_deref().unwrap_or_default());
+            if usage.running + usage.pending > 0 && req.force != Some(true) {
+                return Err(ApiError::invalid(format!(
+                    "found {} running tasks on container instance {}: stop them first, or deregister with force (the tasks keep running, orphaned)",
+                    usage.running + usage.pending,
+                    req.container_instance
+                )));
+            }
+            let mut gone = present(state, instance);
+            gone.status = Some("INACTIVE".into());
+            gone.agent_connected = Some(false);
+            let answer = DeregisterContainerInstanceResponse {
+                container_instance: Some(gone.clone()),
+            };
+            Ok((vec![Change::Instance(gone)], answer))
+        })
+    }
+
+    /// DescribeContainerInstances: unknown ones come back in `failures[]` as MISSING.
+    pub fn describe_container_instances(
+        &self,
+        req: DescribeContainerInstancesRequest,
+    ) -> Result<DescribeContainerInstancesResponse, ApiError> {
+        if req.container_instances.len() > 100 {
+            return Err(ApiError::invalid(format!(
+                "containerInstances has {} entries, but DescribeContainerInstances takes at most 100",
+                req.container_instances.len()
+            )));
+        }
+        let state = self.read();
+        let cluster = clusters::existing(&state, req.cluster.as_deref())?;
+        let name = cluster.cluster_name.clone().unwrap_or_default();
+        let mut found = vec![];
+        let mut failures = vec![];
+        for reference in &req.container_instances {
+            match find(&state, self.partition(), &name, reference) {
+                Some(i) => found.push(present(&state, i)),
+                None => failures.push(missing(reference)),
+            }
+        }
+        Ok(DescribeContainerInstancesResponse {
+            container_instances: Some(found),
+            failures: Some(failures),
+        })
+    }
+
+    /// ListContainerInstances: ACTIVE and DRAINING instances unless a status is given.
+    pub fn list_container_instances(
+        &self,
+        req: ListContainerInstancesRequest,
+    ) -> Result<ListContainerInstancesResponse, ApiError> {
+        if req.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedFeatureException,
+                "ListContainerInstances filter expressions are not supported yet: list without --filter and select on the attributes of DescribeContainerInstances",
+            ));
+        }
+        let state = self.read();
+        let cluster = clusters::existing(&state, req.cluster.as_deref())?;
+        let name = cluster.cluster_name.clone().unwrap_or_default();
+        let arns: Vec<String> = state
+            .instances
+            .values()
+            .filter(|i| {
+                i.container_instance_arn
+                    .as_deref()
+                    .and_then(arn::cluster_of)
+                    == Some(name.as_str())
+            })
+            .filter(|i| {
+                let status = i.status.as_deref().unwrap_or_default();
+                match req.status {
+                    Some(s) => s.as_str() == status,
+                    None => status == "ACTIVE" || status == "DRAINING",
+                }
+            })
+            .filter_map(|i| i.container_instance_arn.clone())
+            .collect();
+        let (page, next) = paginate::page(arns, req.max_results, req.next_token.as_deref(), 100)?;
+        Ok(ListContainerInstancesResponse {
+            container_instance_arns: Some(page),
+            next_token: next,
+        })
+    }
+
+    /// UpdateContainerInstancesState: ACTIVE or DRAINING.
+    pub fn update_container_instances_state(
+        &self,
+        req: UpdateContainerInstancesStateRequest,
+    ) -> Result<UpdateContainerInstancesStateResponse, ApiError> {
+        if !matches!(
+            req.status,
+            ContainerInstanceStatus::Active | ContainerInstanceStatus::Draining
+        ) {
+            return Err(ApiError::invalid(format!(
+                "status {} cannot be set: use ACTIVE or DRAINING",
+                req.status
+            )));
+        }
+        if req.container_instances.len() > 10 {
+            return Err(ApiError::invalid(format!(
+                "containerInstances has {} entries, but UpdateContainerInstancesState takes at most 10",
+                req.container_instances.len()
+            )));
+        }
+        self.mutate(|state, ctx| {
+            let cluster = clusters::existing(state, req.cluster.as_deref())?;
+            let name = cluster.cluster_name.clone().unwrap_or_default();
+            let mut changes = vec![];
+            let mut updated = vec![];
+            let mut failures = vec![];
+            for reference in &req.container_instances {
+                match find(state, ctx.partition, &name, reference)
+                    .filter(|i| i.status.as_deref() != Some("INACTIVE"))
+                {
+                    None => failures.push(missing(reference)),
+                    Some(i) => {
+                        let mut i = i.clone();
+                        i.status = Some(req.status.as_str().to_string());
+                        i.version = Some(i.version.unwrap_or_default() + 1);
+                        updated.push(present(state, &i));
+                        changes.push(Change::Instance(i));
+                    }
+                }
+            }
+            Ok((
+                changes,
+                UpdateContainerInstancesStateResponse {
+                    container_instances: Some(updated),
+                    failures: Some(failures),
+                },
+            ))
+        })
+    }
+
+    /// PutAttributes: custom attributes on container instances.
+    pub fn put_attributes(
+        &self,
+        req: PutAttributesRequest,
+    ) -> Result<PutAttributesResponse, ApiError> {
+        self.change_attributes(&req.cluster, &req.attributes, true)?;
+        Ok(PutAttributesResponse {
+            attributes: Some(req.attributes),
+        })
+    }
+
+    /// DeleteAttributes.
+    pub fn delete_attributes(
+        &self,
+        req: DeleteAttributesRequest,
+    ) -> Result<DeleteAttributesResponse, ApiError> {
+        self.change_attributes(&req.cluster, &req.attributes, false)?;
+        Ok(DeleteAttributesResponse {
+            attributes: Some(req.attributes),
+        })
+    }
+
+    fn change_attributes(
+        &self,
+        cluster: &Option<String>,
+        attributes: &[Attribute],
+        put: bool,
+    ) -> Result<(), ApiError> {
+        if attributes.len() > MAX_ATTRIBUTES {
+            return Err(ApiError::invalid(format!(
+                "attributes has {} entries, but one call takes at most {MAX_ATTRIBUTES}",
+                attributes.len()
+            )));
+        }
+        for a in attributes {
+            check_attribute(a)?;
+        }
+        self.mutate(|state, ctx| {
+            let cluster = clusters::existing(state, cluster.as_deref())?;
+            let name = cluster.cluster_name.clone().unwrap_or_default();
+            let mut edited: std::collections::BTreeMap<String, ContainerInstance> = Default::default();
+            for a in attributes {
+                if a.target_type.is_some_and(|t| t != TargetType::ContainerInstance) {
+                    return Err(ApiError::invalid("targetType must be container-instance"));
+                }
+                let target = a.target_id.as_deref().ok_or_else(|| {
+                    ApiError::invalid(format!("attribute {} has no targetId: name the container instance", a.name))
+                })?;
+                let instance = find(state, ctx.partition, &name, target).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::TargetNotFoundException,
+                        format!("container instance {target} was not found in cluster {name}"),
+                    )
+                })?;
+                let key = instance.container_instance_arn.clone().unwrap_or_default();
+                let entry = edited.entry(key).or_insert_with(|| instance.clone());
+                let list = entry.attributes.get_or_insert_with(Vec::new);
+                list.retain(|x| x.name != a.name);
+                if put {
+                    list.push(Attribute {
+                        name: a.name.clone(),
+                        value: a.value.clone(),
+                        target_type: None,
+                        target_id: None,
+                    });
+                }
+                let custom = list.iter().filter(|x| !x.name.starts_with("ecs.") && !x.name.starts_with("com.amazonaws.ecs.")).count();
+                if custom > MAX_ATTRIBUTES {
+                    return Err(ApiError::new(
+                        ErrorCode::AttributeLimitExceededException,
+                        format!("container instance {target} would have {custom} custom attributes, but at most {MAX_ATTRIBUTES} are allowed: delete some first"),
+                    ));
+                }
+            }
+            Ok((edited.into_values().map(Change::Instance).collect(), ()))
+        })
+    }
+
+    /// ListAttributes: the attributes of a cluster's container instances.
+    pub fn list_attributes(
+        &self,
+        req: ListAttributesRequest,
+    ) -> Result<ListAttributesResponse, ApiError> {
+        let state = self.read();
+        let cluster = clusters::existing(&state, req.cluster.as_deref())?;
+        let name = cluster.cluster_name.clone().unwrap_or_default();
+        let mut found = vec![];
+        for i in state.instances.values() {
+            let Some(arn) = i.container_instance_arn.as_deref() else {
+                continue;
+            };
+            if arn::cluster_of(arn) != Some(name.as_str())
+                || i.status.as_deref() == Some("INACTIVE")
+            {
+                continue;
+            }
+            for a in i.attributes.as_deref().unwrap_or_default() {
+                let name_ok = req.attribute_name.as_ref().is_none_or(|n| *n == a.name);
+                let value_ok = req
+                    .attribute_value
+                    .as_ref()
+                    .is_none_or(|v| a.value.as_ref() == Some(v));
+                if name_ok && value_ok {
+                    found.push(Attribute {
+                        name: a.name.clone(),
+                        value: a.value.clone(),
+                        target_type: Some(TargetType::ContainerInstance),
+                        target_id: Some(arn.to_string()),
+                    });
+                }
+            }
+        }
+        let (page, next) = paginate::page(found, req.max_results, req.next_token.as_deref(), 100)?;
+        Ok(ListAttributesResponse {
+            attributes: Some(page),
+            next_token: next,
+        })
+    }
+}

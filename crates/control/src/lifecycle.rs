@@ -1,0 +1,179 @@
+//! How agent reports move a task: PENDING → RUNNING → STOPPED, never backwards.
+//!
+//! Reports are idempotent: the same report twice changes nothing the second time, and anything
+//! reported for a STOPPED task is ignored. When the agent stops a task on its own, the stop code
+//! says why: `TaskFailedToStart` for the start-up errors ECS names (`CannotPullContainerError`,
+//! `CannotStartContainerError`, ...), `EssentialContainerExited` otherwise.
+
+use crate::{Change, ControlPlane, clusters, tasks};
+use berth_types::ApiError;
+use berth_types::ecs::{
+    Connectivity, ContainerStateChange, SubmitContainerStateChangeRequest,
+    SubmitContainerStateChangeResponse, SubmitTaskStateChangeRequest,
+    SubmitTaskStateChangeResponse, Task, TaskStopCode,
+};
+
+/// Reasons that mean the task never got going.
+const START_FAILURES: &[&str] = &[
+    "CannotPullContainerError",
+    "CannotCreateContainerError",
+    "CannotStartContainerError",
+    "CannotInspectContainerError",
+    "ContainerRuntimeTimeoutError",
+    "ResourceInitializationError",
+    "CannotCreateVolumeError",
+    "DependencyError",
+];
+
+/// Moves a task to STOPPED with every container stopped.
+pub fn mark_stopped(task: &mut Task, now: f64) {
+    task.last_status = Some("STOPPED".into());
+    task.desired_status = Some("STOPPED".into());
+    task.stopping_at.get_or_insert(now);
+    task.execution_stopped_at.get_or_insert(now);
+    task.stopped_at = Some(now);
+    task.connectivity = None;
+    for c in task.containers.iter_mut().flatten() {
+        if c.last_status.as_deref() != Some("STOPPED") {
+            c.last_status = Some("STOPPED".into());
+        }
+    }
+}
+
+fn merge_container(task: &mut Task, change: &ContainerStateChange) {
+    let Some(container) = task
+        .containers
+        .iter_mut()
+        .flatten()
+        .find(|c| c.name == change.container_name)
+    else {
+        return;
+    };
+    if container.last_status.as_deref() == Some("STOPPED") {
+        return;
+    }
+    if let Some(status) = &change.status {
+        container.last_status = Some(status.clone());
+    }
+    if change.runtime_id.is_some() {
+        container.runtime_id = change.runtime_id.clone();
+    }
+    if change.exit_code.is_some() {
+        container.exit_code = change.exit_code;
+    }
+    if change.reason.is_some() {
+        container.reason = change.reason.clone();
+    }
+    if change.image_digest.is_some() {
+        container.image_digest = change.image_digest.clone();
+    }
+    if let Some(bindings) = &change.network_bindings {
+        container.network_bindings = Some(bindings.clone());
+    }
+}
+
+/// Applies a task-level report; returns whether anything changed.
+pub fn apply_task_report(task: &mut Task, req: &SubmitTaskStateChangeRequest, now: f64) -> bool {
+    if task.last_status.as_deref() == Some("STOPPED") {
+        return false;
+    }
+    let before = task.clone();
+    for change in req.containers.as_deref().unwrap_or_default() {
+        merge_container(task, change);
+    }
+    if req.pull_started_at.is_some() {
+        task.pull_started_at = req.pull_started_at;
+    }
+    if req.pull_stopped_at.is_some() {
+        task.pull_stopped_at = req.pull_stopped_at;
+    }
+    match req.status.as_deref() {
+        Some("RUNNING") if task.last_status.as_deref() != Some("RUNNING") => {
+            task.last_status = Some("RUNNING".into());
+            task.started_at.get_or_insert(now);
+            task.connectivity = Some(Connectivity::Connected);
+            task.connectivity_at.get_or_insert(now);
+        }
+        Some("STOPPED") => {
+            if task.desired_status.as_deref() != Some("STOPPED") {
+                let reason = req
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "Essential container in task exited".into());
+                let failed_start = START_FAILURES.iter().any(|p| reason.starts_with(p));
+                task.stop_code = Some(if failed_start {
+                    TaskStopCode::TaskFailedToStart
+                } else {
+                    TaskStopCode::EssentialContainerExited
+                });
+                task.stopped_reason = Some(reason);
+            }
+            task.execution_stopped_at = req.execution_stopped_at.or(Some(now));
+            mark_stopped(task, now);
+        }
+        _ => {}
+    }
+    let changed = *task != before;
+    if changed {
+        task.version = Some(task.version.unwrap_or_default() + 1);
+    }
+    changed
+}
+
+impl ControlPlane {
+    /// SubmitTaskStateChange: the agent's report on a task and its containers.
+    pub fn submit_task_state_change(
+        &self,
+        req: SubmitTaskStateChangeRequest,
+    ) -> Result<SubmitTaskStateChangeResponse, ApiError> {
+        let reference = req
+            .task
+            .clone()
+            .ok_or_else(|| ApiError::invalid("task is required: name the task ARN"))?;
+        self.mutate(|state, ctx| {
+            let cluster = clusters::existing(state, req.cluster.as_deref())?;
+            let name = cluster.cluster_name.clone().unwrap_or_default();
+            let mut task = tasks::find(state, ctx.partition, &name, &reference)
+                .ok_or_else(|| {
+                    ApiError::invalid(format!("task {reference} was not found in cluster {name}"))
+                })?
+                .clone();
+            let changes = if apply_task_report(&mut task, &req, ctx.now) {
+                vec![Change::Task(task)]
+            } else {
+                vec![]
+            };
+            Ok((
+                changes,
+                SubmitTaskStateChangeResponse {
+                    acknowledgment: Some("ACK".into()),
+                },
+            ))
+        })
+    }
+
+    /// SubmitContainerStateChange: the agent's report on one container.
+    pub fn submit_container_state_change(
+        &self,
+        req: SubmitContainerStateChangeRequest,
+    ) -> Result<SubmitContainerStateChangeResponse, ApiError> {
+        let as_task_report = SubmitTaskStateChangeRequest {
+            cluster: req.cluster.clone(),
+            task: req.task.clone(),
+            containers: Some(vec![ContainerStateChange {
+                container_name: req.container_name.clone(),
+                runtime_id: req.runtime_id.clone(),
+                exit_code: req.exit_code,
+                network_bindings: req.network_bindings.clone(),
+                reason: req.reason.clone(),
+                status: req.status.clone(),
+                image_digest: None,
+            }]),
+            ..SubmitTaskStateChangeRequest::default()
+        };
+        self.submit_task_state_change(as_task_report)?;
+        Ok(SubmitContainerStateChangeResponse {
+            acknowledgment: Some("ACK".into()),
+        })
+    }
+}

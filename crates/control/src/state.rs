@@ -1,0 +1,297 @@
+//! The in-memory state, the [`Change`]s that alter it, and the counters derived from it.
+//!
+//! Every change goes through [`State::apply`], both when a mutation commits and when the state is
+//! loaded from the store at start, so the derived counters (resources in use per instance, task
+//! counts per cluster) are always computed by one piece of code.
+
+use crate::demand::{self, Demand};
+use berth_store::{Op, Store, StoreError, Table, load};
+use berth_types::arn;
+use berth_types::ecs::{Cluster, ContainerInstance, Tag, Task, TaskDefinition};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// A RunTask `clientToken` and what it produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientToken {
+    /// The request's parameters, canonicalised, without the token.
+    pub fingerprint: String,
+    /// The tasks the first call created.
+    pub task_arns: Vec<String>,
+    /// Failures the first call reported, as `(arn, reason)`.
+    #[serde(default)]
+    pub failures: Vec<(Option<String>, String)>,
+}
+
+/// Resources and task counts of one container instance, derived from its tasks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// CPU units taken by tasks not yet STOPPED.
+    pub cpu: i64,
+    /// MiB taken.
+    pub memory: i64,
+    /// Host TCP ports taken.
+    pub tcp: BTreeSet<u16>,
+    /// Host UDP ports taken.
+    pub udp: BTreeSet<u16>,
+    /// Tasks whose lastStatus is RUNNING.
+    pub running: i32,
+    /// Tasks placed here and not yet RUNNING.
+    pub pending: i32,
+}
+
+/// Task counts of one cluster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClusterCounts {
+    /// RUNNING tasks.
+    pub running: i32,
+    /// PROVISIONING and PENDING tasks.
+    pub pending: i32,
+}
+
+/// Everything the control plane knows.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Clusters by name (INACTIVE ones stay describable).
+    pub clusters: BTreeMap<String, Cluster>,
+    /// Task definitions by family and revision.
+    pub task_definitions: BTreeMap<(String, i32), TaskDefinition>,
+    /// The last revision handed out per family; kept when revisions are deleted.
+    pub families: BTreeMap<String, i32>,
+    /// Container instances by ARN.
+    pub instances: BTreeMap<String, ContainerInstance>,
+    /// Tasks by ARN.
+    pub tasks: BTreeMap<String, Task>,
+    /// RunTask client tokens.
+    pub client_tokens: HashMap<String, ClientToken>,
+    /// Tags of task definitions (other resources carry theirs in their record).
+    pub tags: BTreeMap<String, Vec<Tag>>,
+    /// Instances whose agent holds a stream now (not durable: agents reconnect after a restart).
+    pub connected: HashSet<String>,
+    usage: HashMap<String, Usage>,
+    /// ARNs of the tasks not yet STOPPED on each instance.
+    on_instance: HashMap<String, BTreeSet<String>>,
+    cluster_counts: HashMap<String, ClusterCounts>,
+}
+
+/// One durable change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Create or replace a cluster.
+    Cluster(Cluster),
+    /// Create or replace a task definition.
+    TaskDefinition(TaskDefinition),
+    /// The last revision of a family.
+    FamilyRevision(String, i32),
+    /// Create or replace a container instance.
+    Instance(ContainerInstance),
+    /// Create or replace a task.
+    Task(Task),
+    /// Remember a client token.
+    ClientToken(String, ClientToken),
+    /// Replace the tags of a task definition; empty removes them.
+    Tags(String, Vec<Tag>),
+}
+
+fn td_key(family: &str, revision: i32) -> String {
+    format!("{family}:{revision}")
+}
+
+impl Change {
+    /// The store operation that makes this change durable.
+    pub fn to_op(&self) -> Op {
+        match self {
+            Change::Cluster(c) => Op::put(
+                Table::Clusters,
+                c.cluster_name.clone().unwrap_or_default(),
+                c,
+            ),
+            Change::TaskDefinition(td) => Op::put(
+                Table::TaskDefinitions,
+                td_key(
+                    td.family.as_deref().unwrap_or_default(),
+                    td.revision.unwrap_or_default(),
+                ),
+                td,
+            ),
+            Change::FamilyRevision(family, rev) => {
+                Op::put(Table::Meta, format!("family/{family}"), rev)
+            }
+            Change::Instance(i) => Op::put(
+                Table::ContainerInstances,
+                i.container_instance_arn.clone().unwrap_or_default(),
+                i,
+            ),
+            Change::Task(t) => Op::put(Table::Tasks, t.task_arn.clone().unwrap_or_default(), t),
+            Change::ClientToken(token, record) => Op::put(Table::ClientTokens, token, record),
+            Change::Tags(arn, tags) if tags.is_empty() => Op::delete(Table::Tags, arn),
+            Change::Tags(arn, tags) => Op::put(Table::Tags, arn, tags),
+        }
+    }
+
+    /// The instance whose agent must hear of this change.
+    pub fn instance_to_wake(&self) -> Option<String> {
+        match self {
+            Change::Task(t) => t.container_instance_arn.clone(),
+            Change::Instance(i) => i.container_instance_arn.clone(),
+            _ => None,
+        }
+    }
+}
+
+impl State {
+    /// Reads every table and rebuilds the derived counters.
+    pub fn load(store: &dyn Store) -> Result<Self, StoreError> {
+        let mut state = State::default();
+        // Task definitions first: task accounting looks them up.
+        for (_, td) in load::<TaskDefinition>(store, Table::TaskDefinitions)? {
+            state.apply(Change::TaskDefinition(td));
+        }
+        for (_, c) in load::<Cluster>(store, Table::Clusters)? {
+            state.apply(Change::Cluster(c));
+        }
+        for (key, rev) in load::<i32>(store, Table::Meta)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("family/"))
+        {
+            let family = key.trim_start_matches("family/").to_string();
+            state.apply(Change::FamilyRevision(family, rev));
+        }
+        for (_, mut i) in load::<ContainerInstance>(store, Table::ContainerInstances)? {
+            i.agent_connected = Some(false);
+            state.apply(Change::Instance(i));
+        }
+        for (_, t) in load::<Task>(store, Table::Tasks)? {
+            state.apply(Change::Task(t));
+        }
+        for (token, record) in load::<ClientToken>(store, Table::ClientTokens)? {
+            state.apply(Change::ClientToken(token, record));
+        }
+        for (arn, tags) in load::<Vec<Tag>>(store, Table::Tags)? {
+            state.apply(Change::Tags(arn, tags));
+        }
+        Ok(state)
+    }
+
+    /// Applies one change to memory.
+    pub fn apply(&mut self, change: Change) {
+        match change {
+            Change::Cluster(c) => {
+                self.clusters
+                    .insert(c.cluster_name.clone().unwrap_or_default(), c);
+            }
+            Change::TaskDefinition(td) => {
+                let key = (
+                    td.family.clone().unwrap_or_default(),
+                    td.revision.unwrap_or_default(),
+                );
+                self.task_definitions.insert(key, td);
+            }
+            Change::FamilyRevision(family, rev) => {
+                self.families.insert(family, rev);
+            }
+            Change::Instance(i) => {
+                self.instances
+                    .insert(i.container_instance_arn.clone().unwrap_or_default(), i);
+            }
+            Change::Task(t) => {
+                let arn = t.task_arn.clone().unwrap_or_default();
+                if let Some(old) = self.tasks.remove(&arn) {
+                    self.account(&old, -1);
+                }
+                self.account(&t, 1);
+                self.tasks.insert(arn, t);
+            }
+            Change::ClientToken(token, record) => {
+                self.client_tokens.insert(token, record);
+            }
+            Change::Tags(arn, tags) if tags.is_empty() => {
+                self.tags.remove(&arn);
+            }
+            Change::Tags(arn, tags) => {
+                self.tags.insert(arn, tags);
+            }
+        }
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` -1) a task's share of the derived counters.
+    fn account(&mut self, task: &Task, sign: i32) {
+        let status = task.last_status.as_deref().unwrap_or_default();
+        if status == "STOPPED" {
+            return;
+        }
+        let running = i32::from(status == "RUNNING");
+        let pending = 1 - running;
+        if let Some(cluster) = task.cluster_arn.as_deref().map(arn::cluster_name) {
+            let counts = self.cluster_counts.entry(cluster.to_string()).or_default();
+            counts.running += sign * running;
+            counts.pending += sign * pending;
+        }
+        let Some(instance) = task.container_instance_arn.clone() else {
+            return;
+        };
+        let need = self.task_demand(task);
+        let placed = self.on_instance.entry(instance.clone()).or_default();
+        let task_arn = task.task_arn.clone().unwrap_or_default();
+        if sign > 0 {
+            placed.insert(task_arn);
+        } else {
+            placed.remove(&task_arn);
+        }
+        let usage = self.usage.entry(instance).or_default();
+        usage.cpu += i64::from(sign) * need.cpu;
+        usage.memory += i64::from(sign) * need.memory;
+        usage.running += sign * running;
+        usage.pending += sign * pending;
+        if sign > 0 {
+            usage.tcp.extend(&need.tcp_ports);
+            usage.udp.extend(&need.udp_ports);
+        } else {
+            usage.tcp.retain(|p| !need.tcp_ports.contains(p));
+            usage.udp.retain(|p| !need.udp_ports.contains(p));
+        }
+    }
+
+    /// What a task needs from its host, from its definition and overrides.
+    pub fn task_demand(&self, task: &Task) -> Demand {
+        self.definition_of(task)
+            .map(|td| demand::of(td, task.overrides.as_ref()))
+            .unwrap_or_default()
+    }
+
+    /// The definition a task was started from.
+    pub fn definition_of(&self, task: &Task) -> Option<&TaskDefinition> {
+        let r = arn::task_definition_ref(task.task_definition_arn.as_deref()?)?;
+        self.task_definitions.get(&(r.family, r.revision?))
+    }
+
+    /// Resources and counts of an instance.
+    pub fn usage(&self, instance_arn: &str) -> Usage {
+        self.usage.get(instance_arn).cloned().unwrap_or_default()
+    }
+
+    /// The tasks not yet STOPPED on an instance.
+    pub fn tasks_on(&self, instance_arn: &str) -> impl Iterator<Item = &Task> {
+        self.on_instance
+            .get(instance_arn)
+            .into_iter()
+            .flatten()
+            .filter_map(|arn| self.tasks.get(arn))
+    }
+
+    /// Task counts of a cluster.
+    pub fn cluster_counts(&self, cluster: &str) -> ClusterCounts {
+        self.cluster_counts
+            .get(cluster)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The ACTIVE cluster of that name or ARN.
+    pub fn active_cluster(&self, name_or_arn: &str) -> Option<&Cluster> {
+        self.clusters
+            .get(arn::cluster_name(name_or_arn))
+            .filter(|c| c.status.as_deref() == Some("ACTIVE"))
+    }
+}

@@ -1,0 +1,530 @@
+//! Tasks: RunTask (placement, client-token idempotency), StartTask, StopTask, DescribeTasks and
+//! ListTasks.
+
+use crate::state::ClientToken;
+use crate::{
+    Change, ControlPlane, Ctx, State, clusters, demand, instances, paginate, task_definitions,
+};
+use berth_scheduler::{Placement, place, reserve};
+use berth_types::arn::Partition;
+use berth_types::ecs::{
+    Attribute, Container, ContainerInstance, DescribeTasksRequest, DescribeTasksResponse,
+    DesiredStatus, Failure, HealthStatus, LaunchType, ListTasksRequest, ListTasksResponse,
+    RunTaskRequest, RunTaskResponse, StartTaskRequest, StartTaskResponse, StopTaskRequest,
+    StopTaskResponse, Tag, Task, TaskDefinition, TaskDefinitionStatus, TaskField, TaskOverride,
+    TaskStopCode,
+};
+use berth_types::{ApiError, ErrorCode, arn};
+
+/// Most tasks one RunTask call may start.
+pub const MAX_RUN_COUNT: i32 = 10;
+
+/// Finds a task of `cluster` by ARN or id.
+pub fn find<'s>(
+    state: &'s State,
+    partition: &Partition,
+    cluster: &str,
+    reference: &str,
+) -> Option<&'s Task> {
+    let key = match arn::parse(reference) {
+        Some(_) => reference.to_string(),
+        None => partition.task(cluster, reference),
+    };
+    state
+        .tasks
+        .get(&key)
+        .filter(|t| t.cluster_arn.as_deref().map(arn::cluster_name) == Some(cluster))
+}
+
+/// The parameters shared by RunTask and StartTask.
+struct Launch<'a> {
+    cluster: &'a str,
+    td: &'a TaskDefinition,
+    overrides: Option<&'a TaskOverride>,
+    started_by: Option<&'a String>,
+    group: Option<&'a String>,
+    launch_type: Option<LaunchType>,
+    tags: Option<&'a Vec<Tag>>,
+}
+
+fn check_overrides(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Result<(), ApiError> {
+    let names: Vec<&str> = td
+        .container_definitions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| c.name.as_deref())
+        .collect();
+    for o in overrides
+        .and_then(|o| o.container_overrides.as_deref())
+        .unwrap_or_default()
+    {
+        let name = o.name.as_deref().unwrap_or_default();
+        if !names.contains(&name) {
+            return Err(ApiError::invalid(format!(
+                "container override names {name:?}, which is not a container of {}: use one of {names:?}",
+                td.task_definition_arn.as_deref().unwrap_or_default()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn runnable<'s>(state: &'s State, reference: &str) -> Result<&'s TaskDefinition, ApiError> {
+    let td = task_definitions::resolve(state, reference)?;
+    if td.status != Some(TaskDefinitionStatus::Active) {
+        return Err(ApiError::client(format!(
+            "task definition {} is {}: only ACTIVE task definitions can start tasks; register a new revision",
+            td.task_definition_arn.as_deref().unwrap_or_default(),
+            td.status.map(|s| s.as_str()).unwrap_or("unknown")
+        )));
+    }
+    Ok(td)
+}
+
+/// A new task placed on `instance`, PENDING with desiredStatus RUNNING.
+fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance) -> Task {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let task_arn = ctx.partition.task(launch.cluster, &id);
+    let td = launch.td;
+    let family = td.family.clone().unwrap_or_default();
+    let containers = td
+        .container_definitions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            let o = launch
+                .overrides
+                .and_then(|o| o.container_overrides.as_ref())
+                .and_then(|list| list.iter().find(|x| x.name == c.name));
+            Container {
+                container_arn: Some(ctx.partition.container(
+                    launch.cluster,
+                    &id,
+                    &uuid::Uuid::new_v4().to_string(),
+                )),
+                task_arn: Some(task_arn.clone()),
+                name: c.name.clone(),
+                image: c.image.clone(),
+                last_status: Some("PENDING".into()),
+                network_interfaces: Some(vec![]),
+                cpu: Some(o.and_then(|o| o.cpu).or(c.cpu).unwrap_or(0).to_string()),
+                memory: o.and_then(|o| o.memory).or(c.memory).map(|m| m.to_string()),
+                memory_reservation: o
+                    .and_then(|o| o.memory_reservation)
+                    .or(c.memory_reservation)
+                    .map(|m| m.to_string()),
+                health_status: c.health_check.as_ref().map(|_| HealthStatus::Unknown),
+                ..Container::default()
+            }
+        })
+        .collect();
+    let attribute = |name: &str| {
+        instance
+            .attributes
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|a| a.name == name)
+            .and_then(|a| a.value.clone())
+    };
+    Task {
+        task_arn: Some(task_arn.clone()),
+        cluster_arn: Some(ctx.partition.cluster(launch.cluster)),
+        task_definition_arn: td.task_definition_arn.clone(),
+        container_instance_arn: instance.container_instance_arn.clone(),
+        overrides: Some(launch.overrides.cloned().unwrap_or(TaskOverride {
+            container_overrides: Some(vec![]),
+            inference_accelerator_overrides: Some(vec![]),
+            ..TaskOverride::default()
+        })),
+        last_status: Some("PENDING".into()),
+        desired_status: Some("RUNNING".into()),
+        cpu: launch
+            .overrides
+            .and_then(|o| o.cpu.clone())
+            .or(td.cpu.clone()),
+        memory: launch
+            .overrides
+            .and_then(|o| o.memory.clone())
+            .or(td.memory.clone()),
+        containers: Some(containers),
+        started_by: launch.started_by.cloned(),
+        group: Some(
+            launch
+                .group
+                .cloned()
+                .unwrap_or_else(|| format!("family:{family}")),
+        ),
+        launch_type: Some(launch.launch_type.unwrap_or(LaunchType::Ec2)),
+        created_at: Some(ctx.now),
+        version: Some(1),
+        tags: launch.tags.cloned(),
+        attributes: Some(vec![Attribute {
+            name: "ecs.cpu-architecture".into(),
+            value: attribute("ecs.cpu-architecture"),
+            ..Attribute::default()
+        }]),
+        availability_zone: attribute("ecs.availability-zone"),
+        health_status: Some(HealthStatus::Unknown),
+        enable_execute_command: Some(false),
+        attachments: Some(vec![]),
+        inference_accelerators: Some(vec![]),
+        ..Task::default()
+    }
+}
+
+/// Places `count` tasks on the instances of the launch's cluster; unplaced tasks become
+/// `failures[]`, one per refusing instance, as ECS reports them.
+fn place_tasks(state: &State, ctx: &Ctx, launch: &Launch, count: i32) -> (Vec<Task>, Vec<Failure>) {
+    let candidates: Vec<&ContainerInstance> = state
+        .instances
+        .values()
+        .filter(|i| {
+            i.container_instance_arn
+                .as_deref()
+                .and_then(arn::cluster_of)
+                == Some(launch.cluster)
+                && i.status.as_deref() != Some("INACTIVE")
+        })
+        .collect();
+    let mut views: Vec<_> = candidates
+        .iter()
+        .map(|i| instances::view(state, i))
+        .collect();
+    let need = demand::of(launch.td, launch.overrides);
+    let mut tasks = vec![];
+    let mut failures = vec![];
+    if candidates.is_empty() {
+        failures.push(Failure {
+            arn: None,
+            reason: Some("No Container Instances were found in your cluster.".into()),
+            detail: Some(format!(
+                "start `berth agent` (or `berth up`) to register a host in cluster {}",
+                launch.cluster
+            )),
+        });
+        return (tasks, failures);
+    }
+    for _ in 0..count {
+        match place(&views, &need) {
+            Placement::Placed(i) => {
+                reserve(&mut views[i], &need);
+                tasks.push(new_task(ctx, launch, candidates[i]));
+            }
+            Placement::Unplaced(misfits) => {
+                failures = misfits
+                    .into_iter()
+                    .map(|(arn, m)| Failure {
+                        arn: Some(arn),
+                        reason: Some(m.reason().into()),
+                        detail: None,
+                    })
+                    .collect();
+                break;
+            }
+        }
+    }
+    (tasks, failures)
+}
+
+fn token_failures(failures: &[Failure]) -> Vec<(Option<String>, String)> {
+    failures
+        .iter()
+        .map(|f| (f.arn.clone(), f.reason.clone().unwrap_or_default()))
+        .collect()
+}
+
+impl ControlPlane {
+    /// RunTask: places up to 10 tasks; what cannot be placed is reported in `failures[]`.
+    pub fn run_task(&self, req: RunTaskRequest) -> Result<RunTaskResponse, ApiError> {
+        let count = req.count.unwrap_or(1);
+        if !(1..=MAX_RUN_COUNT).contains(&count) {
+            return Err(ApiError::invalid(format!(
+                "count is {count}, but RunTask starts 1 to {MAX_RUN_COUNT} tasks per call"
+            )));
+        }
+        if let Some(token) = &req.client_token
+            && (token.is_empty() || token.len() > 64 || !token.is_ascii())
+        {
+            return Err(ApiError::invalid(
+                "clientToken must be 1 to 64 ASCII characters",
+            ));
+        }
+        let fingerprint = serde_json::to_string(&RunTaskRequest {
+            client_token: None,
+            ..req.clone()
+        })
+        .unwrap_or_default();
+        self.mutate(|state, ctx| {
+            if let Some(token) = &req.client_token
+                && let Some(seen) = state.client_tokens.get(token)
+            {
+                if seen.fingerprint != fingerprint {
+                    let mut e = ApiError::new(
+                        ErrorCode::ConflictException,
+                        format!(
+                            "clientToken {token} was already used by a RunTask call with other parameters: use a new token, or repeat the original parameters"
+                        ),
+                    );
+                    e.resource_ids = Some(seen.task_arns.clone());
+                    return Err(e);
+                }
+                let tasks = seen
+                    .task_arns
+                    .iter()
+                    .filter_map(|a| state.tasks.get(a).cloned())
+                    .collect();
+                let failures = seen
+                    .failures
+                    .iter()
+                    .map(|(arn, reason)| Failure {
+                        arn: arn.clone(),
+                        reason: Some(reason.clone()),
+                        detail: None,
+                    })
+                    .collect();
+                return Ok((
+                    vec![],
+                    RunTaskResponse {
+                        tasks: Some(tasks),
+                        failures: Some(failures),
+                    },
+                ));
+            }
+            let (cluster, created) = clusters::resolve(state, ctx, req.cluster.as_deref())?;
+            let td = runnable(state, &req.task_definition)?;
+            check_overrides(td, req.overrides.as_ref())?;
+            let launch = Launch {
+                cluster: &cluster,
+                td,
+                overrides: req.overrides.as_ref(),
+                started_by: req.started_by.as_ref(),
+                group: req.group.as_ref(),
+                launch_type: req.launch_type,
+                tags: req.tags.as_ref(),
+            };
+            let (tasks, failures) = place_tasks(state, ctx, &launch, count);
+            let mut changes: Vec<Change> = created.into_iter().collect();
+            changes.extend(tasks.iter().cloned().map(Change::Task));
+            if let Some(token) = &req.client_token {
+                changes.push(Change::ClientToken(
+                    token.clone(),
+                    ClientToken {
+                        fingerprint,
+                        task_arns: tasks.iter().filter_map(|t| t.task_arn.clone()).collect(),
+                        failures: token_failures(&failures),
+                    },
+                ));
+            }
+            Ok((
+                changes,
+                RunTaskResponse {
+                    tasks: Some(tasks),
+                    failures: Some(failures),
+                },
+            ))
+        })
+    }
+
+    /// StartTask: one task on each named container instance.
+    pub fn start_task(&self, req: StartTaskRequest) -> Result<StartTaskResponse, ApiError> {
+        let n = req.container_instances.len();
+        if n == 0 || n > 10 {
+            return Err(ApiError::invalid(format!(
+                "containerInstances has {n} entries, but StartTask takes 1 to 10"
+            )));
+        }
+        self.mutate(|state, ctx| {
+            let cluster = clusters::existing(state, req.cluster.as_deref())?;
+            let name = cluster.cluster_name.clone().unwrap_or_default();
+            let td = runnable(state, &req.task_definition)?;
+            check_overrides(td, req.overrides.as_ref())?;
+            let launch = Launch {
+                cluster: &name,
+                td,
+                overrides: req.overrides.as_ref(),
+                started_by: req.started_by.as_ref(),
+                group: req.group.as_ref(),
+                launch_type: None,
+                tags: req.tags.as_ref(),
+            };
+            let need = demand::of(td, req.overrides.as_ref());
+            let mut tasks = vec![];
+            let mut failures = vec![];
+            let mut reserved: std::collections::HashMap<String, berth_scheduler::InstanceView> =
+                Default::default();
+            for reference in &req.container_instances {
+                let Some(instance) = instances::find(state, ctx.partition, &name, reference) else {
+                    failures.push(Failure {
+                        arn: Some(reference.clone()),
+                        reason: Some("MISSING".into()),
+                        detail: None,
+                    });
+                    continue;
+                };
+                let key = instance.container_instance_arn.clone().unwrap_or_default();
+                let view = reserved
+                    .entry(key.clone())
+                    .or_insert_with(|| instances::view(state, instance));
+                match berth_scheduler::check(view, &need) {
+                    Ok(()) => {
+                        reserve(view, &need);
+                        tasks.push(new_task(ctx, &launch, instance));
+                    }
+                    Err(m) => failures.push(Failure {
+                        arn: Some(key),
+                        reason: Some(m.reason().into()),
+                        detail: None,
+                    }),
+                }
+            }
+            Ok((
+                tasks.iter().cloned().map(Change::Task).collect(),
+                StartTaskResponse {
+                    tasks: Some(tasks),
+                    failures: Some(failures),
+                },
+            ))
+        })
+    }
+
+    /// StopTask: desiredStatus STOPPED; the agent stops the containers and reports STOPPED.
+    pub fn stop_task(&self, req: StopTaskRequest) -> Result<StopTaskResponse, ApiError> {
+        self.mutate(|state, ctx| {
+            let cluster = clusters::existing(state, req.cluster.as_deref())?;
+            let name = cluster.cluster_name.clone().unwrap_or_default();
+            let task = find(state, ctx.partition, &name, &req.task).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "the referenced task {} was not found in cluster {name}",
+                    req.task
+                ))
+            })?;
+            if task.desired_status.as_deref() == Some("STOPPED") {
+                return Ok((
+                    vec![],
+                    StopTaskResponse {
+                        task: Some(task.clone()),
+                    },
+                ));
+            }
+            let mut task = task.clone();
+            let reason: String = req
+                .reason
+                .clone()
+                .unwrap_or_else(|| "Task stopped by user".into())
+                .chars()
+                .take(1024)
+                .collect();
+            task.desired_status = Some("STOPPED".into());
+            task.stop_code = Some(TaskStopCode::UserInitiated);
+            task.stopped_reason = Some(reason);
+            task.stopping_at = Some(ctx.now);
+            task.version = Some(task.version.unwrap_or_default() + 1);
+            // An orphaned task (its instance deregistered) has no agent to stop it.
+            let orphaned = task
+                .container_instance_arn
+                .as_ref()
+                .and_then(|a| state.instances.get(a))
+                .is_none_or(|i| i.status.as_deref() == Some("INACTIVE"));
+            if orphaned {
+                crate::lifecycle::mark_stopped(&mut task, ctx.now);
+            }
+            Ok((
+                vec![Change::Task(task.clone())],
+                StopTaskResponse { task: Some(task) },
+            ))
+        })
+    }
+
+    /// DescribeTasks: unknown tasks come back in `failures[]` as MISSING.
+    pub fn describe_tasks(
+        &self,
+        req: DescribeTasksRequest,
+    ) -> Result<DescribeTasksResponse, ApiError> {
+        if req.tasks.is_empty() || req.tasks.len() > 100 {
+            return Err(ApiError::invalid(format!(
+                "tasks has {} entries, but DescribeTasks takes 1 to 100",
+                req.tasks.len()
+            )));
+        }
+        let with_tags = req
+            .include
+            .as_ref()
+            .is_some_and(|i| i.contains(&TaskField::Tags));
+        let state = self.read();
+        let cluster = clusters::existing(&state, req.cluster.as_deref())?;
+        let name = cluster.cluster_name.clone().unwrap_or_default();
+        let mut tasks = vec![];
+        let mut failures = vec![];
+        for reference in &req.tasks {
+            match find(&state, self.partition(), &name, reference) {
+                Some(t) => {
+                    let mut t = t.clone();
+                    if !with_tags {
+                        t.tags = None;
+                    }
+                    tasks.push(t);
+                }
+                None => failures.push(Failure {
+                    arn: Some(reference.clone()),
+                    reason: Some("MISSING".into()),
+                    detail: None,
+                }),
+            }
+        }
+        Ok(DescribeTasksResponse {
+            tasks: Some(tasks),
+            failures: Some(failures),
+        })
+    }
+
+    /// ListTasks: filters combine; desiredStatus defaults to RUNNING.
+    pub fn list_tasks(&self, req: ListTasksRequest) -> Result<ListTasksResponse, ApiError> {
+        let state = self.read();
+        let cluster = clusters::existing(&state, req.cluster.as_deref())?;
+        let name = cluster.cluster_name.clone().unwrap_or_default();
+        let instance = match &req.container_instance {
+            Some(r) => Some(
+                instances::find(&state, self.partition(), &name, r)
+                    .and_then(|i| i.container_instance_arn.clone())
+                    .ok_or_else(|| {
+                        ApiError::invalid(format!(
+                            "container instance {r} is not registered in cluster {name}"
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        let desired = req.desired_status.unwrap_or(DesiredStatus::Running);
+        let group = req
+            .service_name
+            .as_ref()
+            .map(|s| format!("service:{}", arn::resource_id(s)));
+        let arns: Vec<String> = state
+            .tasks
+            .values()
+            .filter(|t| t.cluster_arn.as_deref().map(arn::cluster_name) == Some(name.as_str()))
+            .filter(|t| t.desired_status.as_deref() == Some(desired.as_str()))
+            .filter(|t| instance.is_none() || t.container_instance_arn == instance)
+            .filter(|t| req.started_by.is_none() || t.started_by == req.started_by)
+            .filter(|t| req.launch_type.is_none() || t.launch_type == req.launch_type)
+            .filter(|t| group.is_none() || t.group == group)
+            .filter(|t| {
+                req.family.as_ref().is_none_or(|f| {
+                    t.task_definition_arn
+                        .as_deref()
+                        .and_then(arn::task_definition_ref)
+                        .is_some_and(|r| r.family == *f)
+                })
+            })
+            .filter_map(|t| t.task_arn.clone())
+            .collect();
+        let (page, next) = paginate::page(arns, req.max_results, req.next_token.as_deref(), 100)?;
+        Ok(ListTasksResponse {
+            task_arns: Some(page),
+            next_token: next,
+        })
+    }
+}
