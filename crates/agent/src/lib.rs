@@ -1,1 +1,97 @@
-//! placeholder
+//! Berth's host agent: registers this host as a container instance, holds the assignment stream,
+//! and runs the assigned tasks as Docker containers, reporting their state back.
+//!
+//! It talks to the control plane only over the network (the public ECS API plus the assignment
+//! stream), exactly as an agent on another machine would. Modules:
+//! - [`client`]: the ECS JSON API client;
+//! - [`host`]: cpu, memory and attributes of this host;
+//! - [`registration`]: RegisterContainerInstance, remembering the instance across restarts;
+//! - [`stream`]: the WebSocket the assignments arrive on;
+//! - [`manager`] and [`runner`]: one runner per task, adopting existing containers;
+//! - [`spec`]: ECS container definition → Docker create body;
+//! - [`docker`]: the Docker Engine API;
+//! - [`reporter`]: batched, retried state reports.
+
+pub mod client;
+pub mod docker;
+pub mod host;
+pub mod manager;
+pub mod registration;
+pub mod reporter;
+pub mod runner;
+pub mod spec;
+pub mod stream;
+
+use std::path::PathBuf;
+use tokio::sync::{oneshot, watch};
+
+/// How the agent is set up.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The control plane, e.g. `http://127.0.0.1:9714`.
+    pub endpoint: String,
+    /// The cluster to join.
+    pub cluster: String,
+    /// Where the agent remembers its instance ARN.
+    pub state_dir: PathBuf,
+    /// Access key id the agent signs with.
+    pub access_key: String,
+    /// Region in the signature scope.
+    pub region: String,
+    /// CPU units to offer (default: 1024 per core).
+    pub cpu: Option<i32>,
+    /// MiB to offer (default: all of the host's memory).
+    pub memory: Option<i32>,
+    /// The `ecs.availability-zone` attribute.
+    pub availability_zone: String,
+    /// Custom attributes.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// Why the agent stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// Docker cannot be reached.
+    #[error("{0}")]
+    Docker(String),
+    /// Registration failed for good.
+    #[error("{0}")]
+    Registration(String),
+    /// The control plane refused this instance.
+    #[error(
+        "the control plane refused container instance {arn}: {why}; restart the agent to register again"
+    )]
+    Refused {
+        /// The instance.
+        arn: String,
+        /// The server's words.
+        why: String,
+    },
+}
+
+/// Runs the agent until `shutdown` flips to true. Running containers are left running on
+/// shutdown: the next start adopts them. `registered` hears the instance ARN once registered.
+pub async fn run(
+    config: AgentConfig,
+    shutdown: watch::Receiver<bool>,
+    registered: Option<oneshot::Sender<String>>,
+) -> Result<(), AgentError> {
+    let docker = docker::Docker::connect()
+        .await
+        .map_err(AgentError::Docker)?;
+    let client = client::EcsClient::new(&config.endpoint, &config.access_key, &config.region);
+    let arn = registration::register(&config, &client, &docker, shutdown.clone()).await?;
+    if let Some(tx) = registered {
+        let _ = tx.send(arn.clone());
+    }
+    let reporter = reporter::Reporter::start(client.clone());
+    let manager = manager::Manager::new(runner::RunnerCtx {
+        docker,
+        reporter,
+        cluster: config.cluster.clone(),
+    });
+    match stream::run(&client, &arn, &manager, shutdown).await {
+        stream::Ended::Shutdown => Ok(()),
+        stream::Ended::Refused(why) => Err(AgentError::Refused { arn, why }),
+    }
+}

@@ -1,1 +1,48 @@
-//! placeholder
+//! Berth's HTTP front: one listener serves the ECS JSON API and the agent channel.
+//!
+//! - [`wire`]: awsJson1.1 framing: the `X-Amz-Target` dispatch, body decoding, error and
+//!   request-id headers;
+//! - [`signature`]: the shape check of the SigV4 `Authorization` header;
+//! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
+//! - [`agent_channel`]: the WebSocket that streams assignments to agents.
+
+pub mod agent_channel;
+pub mod ecs;
+pub mod signature;
+pub mod wire;
+
+use axum::Router;
+use axum::routing::{get, post};
+use berth_control::ControlPlane;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The control plane.
+    pub control: Arc<ControlPlane>,
+    /// Flips to true when the server shuts down, so long-lived streams end.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The server's routes: `POST /` for the JSON API, `GET /ws` for agents.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", post(wire::handle))
+        .route(
+            berth_types::protocol::AGENT_WS_PATH,
+            get(agent_channel::handle),
+        )
+        .with_state(state)
+}
+
+/// Serves the routes on `listener` until `state.shutdown` flips to true.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let mut stop = state.shutdown.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+}

@@ -99,7 +99,7 @@ pub fn view(state: &State, instance: &ContainerInstance) -> berth_scheduler::Ins
     used_udp.extend(&usage.udp);
     berth_scheduler::InstanceView {
         active: instance.status.as_deref() == Some("ACTIVE"),
-        agent_connected: state.connected.contains(&arn),
+        agent_connected: state.connected.contains_key(&arn),
         remaining_cpu: resource_value(registered, "CPU") - usage.cpu,
         remaining_memory: resource_value(registered, "MEMORY") - usage.memory,
         used_tcp,
@@ -163,13 +163,18 @@ fn missing(reference: &str) -> Failure {
 }
 
 impl ControlPlane {
-    /// Marks an instance's agent connected or not. Not durable: after a restart every agent
+    /// Counts an agent stream of an instance opening or closing; the agent is connected while
+    /// any stream is open. Not durable: after a restart every agent
     /// counts as disconnected until it reconnects.
     pub fn set_agent_connected(&self, instance_arn: &str, connected: bool) {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let streams = state.connected.entry(instance_arn.to_string()).or_default();
         if connected {
-            state.connected.insert(instance_arn.to_string());
+            *streams += 1;
         } else {
+            *streams = streams.saturating_sub(1);
+        }
+        if *streams == 0 {
             state.connected.remove(instance_arn);
         }
     }

@@ -9,7 +9,7 @@ use berth_store::{Op, Store, StoreError, Table, load};
 use berth_types::arn;
 use berth_types::ecs::{Cluster, ContainerInstance, Tag, Task, TaskDefinition};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A RunTask `clientToken` and what it produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,8 +66,8 @@ pub struct State {
     pub client_tokens: HashMap<String, ClientToken>,
     /// Tags of task definitions (other resources carry theirs in their record).
     pub tags: BTreeMap<String, Vec<Tag>>,
-    /// Instances whose agent holds a stream now (not durable: agents reconnect after a restart).
-    pub connected: HashSet<String>,
+    /// Open agent streams per instance (not durable: agents reconnect after a restart).
+    pub connected: HashMap<String, u32>,
     usage: HashMap<String, Usage>,
     /// ARNs of the tasks not yet STOPPED on each instance.
     on_instance: HashMap<String, BTreeSet<String>>,

@@ -1,0 +1,313 @@
+//! The Docker Engine, through its HTTP API (bollard), reduced to what a task needs. Errors come
+//! back as the strings ECS puts in `reason` (`CannotPullContainerError: ...` and the like).
+
+use crate::spec::{LABEL_CLUSTER, LABEL_CONTAINER_NAME, LABEL_TASK_ARN};
+use berth_types::ecs::{NetworkBinding, TransportProtocol};
+use bollard::models::{ContainerCreateBody, HealthStatusEnum};
+use bollard::query_parameters::{
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, RemoveContainerOptions,
+    StopContainerOptions,
+};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+
+/// A container found on the engine with Berth's labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    /// Docker id.
+    pub id: String,
+    /// The task it belongs to.
+    pub task_arn: String,
+    /// The container's name in the task definition.
+    pub container_name: String,
+    /// Whether it is running now.
+    pub running: bool,
+}
+
+/// What inspecting a container tells the agent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inspected {
+    /// Running now.
+    pub running: bool,
+    /// The exit code once it stopped.
+    pub exit_code: Option<i32>,
+    /// Killed by the kernel for exceeding its memory limit.
+    pub oom_killed: bool,
+    /// `healthy`, `unhealthy` or `starting`; `None` without a health check.
+    pub health: Option<String>,
+    /// Host ports bound, as ECS reports them.
+    pub bindings: Vec<NetworkBinding>,
+}
+
+/// The local Docker engine.
+#[derive(Clone)]
+pub struct Docker {
+    api: bollard::Docker,
+}
+
+impl Docker {
+    /// Connects through the usual socket (or `DOCKER_HOST`) and agrees on an API version.
+    pub async fn connect() -> Result<Self, String> {
+        let api = bollard::Docker::connect_with_defaults()
+            .map_err(|e| format!("cannot connect to Docker: {e}"))?
+            .negotiate_version()
+            .await
+            .map_err(|e| format!("cannot reach the Docker engine: {e} (is dockerd running?)"))?;
+        Ok(Self { api })
+    }
+
+    /// The engine's version string.
+    pub async fn version(&self) -> String {
+        self.api
+            .version()
+            .await
+            .ok()
+            .and_then(|v| v.version)
+            .unwrap_or_default()
+    }
+
+    /// Pulls `image` unless the engine already has it.
+    pub async fn ensure_image(&self, image: &str) -> Result<(), String> {
+        if self.api.inspect_image(image).await.is_ok() {
+            return Ok(());
+        }
+        let (repo, tag) = split_image(image);
+        let options = CreateImageOptions {
+            from_image: Some(repo.to_string()),
+            tag: Some(tag.to_string()),
+            ..CreateImageOptions::default()
+        };
+        let mut pull = self.api.create_image(Some(options), None, None);
+        while let Some(step) = pull.next().await {
+            if let Err(e) = step {
+                return Err(format!(
+                    "CannotPullContainerError: pull image {image}: {}",
+                    clean(&e)
+                ));
+            }
+        }
+        self.api
+            .inspect_image(image)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "CannotPullContainerError: image {image} not found after pull: {}",
+                    clean(&e)
+                )
+            })
+    }
+
+    /// Creates a container; returns its id.
+    pub async fn create(&self, name: &str, body: ContainerCreateBody) -> Result<String, String> {
+        let options = CreateContainerOptions {
+            name: Some(name.to_string()),
+            ..CreateContainerOptions::default()
+        };
+        self.api
+            .create_container(Some(options), body)
+            .await
+            .map(|r| r.id)
+            .map_err(|e| format!("CannotCreateContainerError: {}", clean(&e)))
+    }
+
+    /// Starts a created container.
+    pub async fn start(&self, id: &str) -> Result<(), String> {
+        self.api
+            .start_container(id, None)
+            .await
+            .map_err(|e| format!("CannotStartContainerError: {}", clean(&e)))
+    }
+
+    /// SIGTERM, then SIGKILL after `timeout` seconds.
+    pub async fn stop(&self, id: &str, timeout: i32) -> Result<(), String> {
+        let options = StopContainerOptions {
+            t: Some(timeout),
+            signal: None,
+        };
+        self.api
+            .stop_container(id, Some(options))
+            .await
+            .map_err(|e| format!("CannotStopContainerError: {}", clean(&e)))
+    }
+
+    /// Removes a container (and its anonymous volumes).
+    pub async fn remove(&self, id: &str) -> Result<(), String> {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            link: false,
+        };
+        self.api
+            .remove_container(id, Some(options))
+            .await
+            .map_err(|e| clean(&e))
+    }
+
+    /// Waits until the container exits; returns its exit code.
+    pub async fn wait(&self, id: &str) -> Result<i32, String> {
+        let mut wait = self.api.wait_container(id, None);
+        match wait.next().await {
+            Some(Ok(r)) => Ok(r.status_code as i32),
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
+                Ok(code as i32)
+            }
+            Some(Err(e)) => Err(clean(&e)),
+            None => Err("the engine closed the wait".into()),
+        }
+    }
+
+    /// State, health and port bindings of a container.
+    pub async fn inspect(&self, id: &str) -> Result<Inspected, String> {
+        let c = self
+            .api
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| format!("CannotInspectContainerError: {}", clean(&e)))?;
+        let state = c.state.unwrap_or_default();
+        let running = state.running.unwrap_or(false);
+        let health = state.health.and_then(|h| h.status).and_then(|s| match s {
+            HealthStatusEnum::HEALTHY => Some("healthy".to_string()),
+            HealthStatusEnum::UNHEALTHY => Some("unhealthy".to_string()),
+            HealthStatusEnum::STARTING => Some("starting".to_string()),
+            _ => None,
+        });
+        let host_mode = c
+            .host_config
+            .as_ref()
+            .and_then(|h| h.network_mode.as_deref())
+            == Some("host");
+        let mut bindings = vec![];
+        if host_mode {
+            for key in c
+                .config
+                .and_then(|cfg| cfg.exposed_ports)
+                .unwrap_or_default()
+            {
+                if let Some((port, proto)) = parse_port_key(&key) {
+                    bindings.push(binding("0.0.0.0", port, port, proto));
+                }
+            }
+        } else {
+            let ports = c.network_settings.and_then(|n| n.ports).unwrap_or_default();
+            for (key, list) in ports {
+                let Some((container_port, proto)) = parse_port_key(&key) else {
+                    continue;
+                };
+                for b in list.unwrap_or_default() {
+                    let host_port = b.host_port.and_then(|p| p.parse().ok());
+                    let ip = b.host_ip.unwrap_or_else(|| "0.0.0.0".into());
+                    if let Some(host_port) = host_port {
+                        bindings.push(binding(&ip, container_port, host_port, proto));
+                    }
+                }
+            }
+            bindings.sort_by_key(|b| (b.container_port, b.bind_ip.clone()));
+        }
+        Ok(Inspected {
+            running,
+            exit_code: (!running).then(|| state.exit_code.unwrap_or_default() as i32),
+            oom_killed: state.oom_killed.unwrap_or(false),
+            health,
+            bindings,
+        })
+    }
+
+    /// Containers with Berth's labels in `cluster`, of one task or of all.
+    pub async fn list(
+        &self,
+        cluster: &str,
+        task_arn: Option<&str>,
+    ) -> Result<Vec<Existing>, String> {
+        let mut labels = vec![format!("{LABEL_CLUSTER}={cluster}")];
+        if let Some(arn) = task_arn {
+            labels.push(format!("{LABEL_TASK_ARN}={arn}"));
+        }
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([("label".to_string(), labels)])),
+            ..ListContainersOptions::default()
+        };
+        let list = self
+            .api
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| clean(&e))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| {
+                let labels = c.labels.unwrap_or_default();
+                Some(Existing {
+                    id: c.id?,
+                    task_arn: labels.get(LABEL_TASK_ARN)?.clone(),
+                    container_name: labels.get(LABEL_CONTAINER_NAME)?.clone(),
+                    running: c.state == Some(bollard::models::ContainerSummaryStateEnum::RUNNING),
+                })
+            })
+            .collect())
+    }
+}
+
+fn binding(
+    ip: &str,
+    container_port: i32,
+    host_port: i32,
+    proto: TransportProtocol,
+) -> NetworkBinding {
+    NetworkBinding {
+        bind_ip: Some(ip.to_string()),
+        container_port: Some(container_port),
+        host_port: Some(host_port),
+        protocol: Some(proto),
+        ..NetworkBinding::default()
+    }
+}
+
+fn parse_port_key(key: &str) -> Option<(i32, TransportProtocol)> {
+    let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+    let proto = if proto == "udp" {
+        TransportProtocol::Udp
+    } else {
+        TransportProtocol::Tcp
+    };
+    Some((port.parse().ok()?, proto))
+}
+
+/// `repo[:tag]` or `repo@digest` → (repo, tag or digest); the tag defaults to `latest`.
+fn split_image(image: &str) -> (&str, &str) {
+    if let Some((repo, digest)) = image.split_once('@') {
+        return (repo, digest);
+    }
+    match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (image, "latest"),
+    }
+}
+
+/// The engine's message without bollard's wrapping.
+fn clean(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_images() {
+        assert_eq!(split_image("busybox"), ("busybox", "latest"));
+        assert_eq!(split_image("busybox:1.36"), ("busybox", "1.36"));
+        assert_eq!(
+            split_image("localhost:5000/app"),
+            ("localhost:5000/app", "latest")
+        );
+        assert_eq!(
+            split_image("localhost:5000/app:v2"),
+            ("localhost:5000/app", "v2")
+        );
+        assert_eq!(split_image("app@sha256:abc"), ("app", "sha256:abc"));
+    }
+}

@@ -1,0 +1,364 @@
+//! One task on this host, from assignment to STOPPED.
+//!
+//! The runner first adopts whatever containers of the task already exist (so an agent restart
+//! never restarts a running container), then starts the rest in `dependsOn` order, reports
+//! RUNNING once every container has started, watches for exits, and stops everything (SIGTERM,
+//! then SIGKILL after `stopTimeout`) when an essential container exits, a start fails, or the
+//! control plane sets the desired status to STOPPED. Containers are removed before STOPPED is
+//! reported, so a STOPPED task leaves nothing behind.
+
+use crate::docker::Docker;
+use crate::reporter::Reporter;
+use crate::spec;
+use berth_types::ecs::{
+    ContainerCondition, ContainerDefinition, ContainerStateChange, NetworkBinding,
+    SubmitTaskStateChangeRequest,
+};
+use berth_types::protocol::AssignedTask;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// ECS's default grace between SIGTERM and SIGKILL.
+const DEFAULT_STOP_TIMEOUT: i32 = 30;
+/// How long a container waits for its dependencies unless `startTimeout` says otherwise.
+const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(180);
+/// How often dependency conditions that Docker does not announce (HEALTHY) are re-checked.
+const DEPENDENCY_POLL: Duration = Duration::from_millis(500);
+
+/// What every runner shares.
+pub struct RunnerCtx {
+    /// The engine.
+    pub docker: Docker,
+    /// Where reports go.
+    pub reporter: Reporter,
+    /// This host's cluster name.
+    pub cluster: String,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    def: ContainerDefinition,
+    name: String,
+    id: Option<String>,
+    exit_code: Option<i32>,
+    reason: Option<String>,
+    bindings: Vec<NetworkBinding>,
+}
+
+impl Slot {
+    fn essential(&self) -> bool {
+        self.def.essential.unwrap_or(true)
+    }
+
+    fn change(&self) -> ContainerStateChange {
+        ContainerStateChange {
+            container_name: Some(self.name.clone()),
+            runtime_id: self.id.clone(),
+            exit_code: self.exit_code,
+            reason: self.reason.clone(),
+            network_bindings: Some(self.bindings.clone()),
+            status: Some(
+                match (self.id.is_some(), self.exit_code.is_some()) {
+                    (_, true) => "STOPPED",
+                    (true, false) => "RUNNING",
+                    (false, false) => "PENDING",
+                }
+                .into(),
+            ),
+            image_digest: None,
+        }
+    }
+}
+
+enum Readiness {
+    Ready,
+    Wait,
+    Never(String),
+}
+
+struct Runner<'a> {
+    ctx: &'a RunnerCtx,
+    assigned: &'a AssignedTask,
+    task_arn: String,
+    slots: Vec<Slot>,
+    exits: mpsc::UnboundedSender<(usize, i32)>,
+    created_at: Instant,
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+impl Runner<'_> {
+    fn report(&self, status: &str, reason: Option<String>) {
+        let report = SubmitTaskStateChangeRequest {
+            cluster: Some(self.ctx.cluster.clone()),
+            task: Some(self.task_arn.clone()),
+            status: Some(status.into()),
+            reason,
+            containers: Some(self.slots.iter().map(Slot::change).collect()),
+            execution_stopped_at: (status == "STOPPED").then(now),
+            ..SubmitTaskStateChangeRequest::default()
+        };
+        self.ctx.reporter.report(report);
+    }
+
+    fn watch_exit(&self, index: usize, id: String) {
+        let docker = self.ctx.docker.clone();
+        let exits = self.exits.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Ok(code) = docker.wait(&id).await {
+                    let _ = exits.send((index, code));
+                    return;
+                }
+                // The wait broke (engine restart, timeout): look before trusting it.
+                match docker.inspect(&id).await {
+                    Ok(i) if i.running => tokio::time::sleep(Duration::from_secs(1)).await,
+                    Ok(i) => {
+                        let _ = exits.send((index, i.exit_code.unwrap_or(-1)));
+                        return;
+                    }
+                    Err(_) => {
+                        let _ = exits.send((index, -1));
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Takes over containers of this task that exist already.
+    async fn adopt(&mut self) {
+        let existing = self
+            .ctx
+            .docker
+            .list(&self.ctx.cluster, Some(&self.task_arn))
+            .await
+            .unwrap_or_default();
+        for index in 0..self.slots.len() {
+            let Some(found) = existing
+                .iter()
+                .find(|e| e.container_name == self.slots[index].name)
+            else {
+                continue;
+            };
+            self.slots[index].id = Some(found.id.clone());
+            match self.ctx.docker.inspect(&found.id).await {
+                Ok(i) if i.running => {
+                    self.slots[index].bindings = i.bindings;
+                    self.watch_exit(index, found.id.clone());
+                }
+                Ok(i) => self.slots[index].exit_code = Some(i.exit_code.unwrap_or(-1)),
+                Err(e) => self.slots[index].reason = Some(e),
+            }
+        }
+    }
+
+    async fn readiness(&self, index: usize) -> Readiness {
+        let slot = &self.slots[index];
+        for dep in slot.def.depends_on.iter().flatten() {
+            let Some(target) = self.slots.iter().find(|s| s.name == dep.container_name) else {
+                continue;
+            };
+            let ready = match dep.condition {
+                ContainerCondition::Start => target.id.is_some(),
+                ContainerCondition::Complete => target.exit_code.is_some(),
+                ContainerCondition::Success => match target.exit_code {
+                    Some(0) => true,
+                    Some(code) => {
+                        return Readiness::Never(format!(
+                            "DependencyError: container {} exited with code {code}, but {} needs it to succeed",
+                            target.name, slot.name
+                        ));
+                    }
+                    None => false,
+                },
+                ContainerCondition::Healthy => match &target.id {
+                    Some(id) => {
+                        let health = self
+                            .ctx
+                            .docker
+                            .inspect(id)
+                            .await
+                            .ok()
+                            .and_then(|i| i.health);
+                        health.as_deref() == Some("healthy")
+                    }
+                    None => false,
+                },
+            };
+            if !ready {
+                let limit = slot
+                    .def
+                    .start_timeout
+                    .map(|s| Duration::from_secs(s.max(0) as u64))
+                    .unwrap_or(DEFAULT_START_TIMEOUT);
+                if self.created_at.elapsed() > limit {
+                    return Readiness::Never(format!(
+                        "DependencyError: container {} did not reach {} within {}s, so {} could not start",
+                        target.name,
+                        dep.condition,
+                        limit.as_secs(),
+                        slot.name
+                    ));
+                }
+                return Readiness::Wait;
+            }
+        }
+        Readiness::Ready
+    }
+
+    async fn start(&mut self, index: usize) -> Result<(), String> {
+        let docker = &self.ctx.docker;
+        let def = &self.slots[index].def;
+        let image = def.image.clone().unwrap_or_default();
+        docker.ensure_image(&image).await?;
+        let body = spec::create_body(
+            &self.ctx.cluster,
+            &self.assigned.task,
+            &self.assigned.task_definition,
+            def,
+        );
+        let suffix = &uuid_suffix();
+        let name = spec::docker_name(
+            &self.assigned.task_definition,
+            &self.slots[index].name,
+            suffix,
+        );
+        let id = docker.create(&name, body).await?;
+        self.slots[index].id = Some(id.clone());
+        docker.start(&id).await?;
+        if let Ok(i) = docker.inspect(&id).await {
+            self.slots[index].bindings = i.bindings;
+        }
+        self.watch_exit(index, id);
+        Ok(())
+    }
+
+    /// Starts what may start; returns whether something still waits on a dependency.
+    async fn start_ready(&mut self) -> Result<bool, String> {
+        let mut waiting = false;
+        for index in 0..self.slots.len() {
+            if self.slots[index].id.is_some() || self.slots[index].exit_code.is_some() {
+                continue;
+            }
+            match self.readiness(index).await {
+                Readiness::Ready => self.start(index).await?,
+                Readiness::Wait => waiting = true,
+                Readiness::Never(reason) => return Err(reason),
+            }
+        }
+        Ok(waiting)
+    }
+
+    async fn stop_all(&mut self) {
+        let docker = &self.ctx.docker;
+        let stops = self
+            .slots
+            .iter()
+            .filter(|s| s.exit_code.is_none())
+            .filter_map(|s| {
+                let id = s.id.clone()?;
+                let timeout = s.def.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT);
+                Some(async move {
+                    if let Err(e) = docker.stop(&id, timeout).await {
+                        tracing::warn!(container = %id, error = %e, "stop failed");
+                    }
+                })
+            });
+        futures_util::future::join_all(stops).await;
+        for slot in &mut self.slots {
+            let Some(id) = slot.id.clone() else { continue };
+            if let Ok(i) = docker.inspect(&id).await {
+                if slot.exit_code.is_none() {
+                    slot.exit_code = i.exit_code;
+                }
+                if i.oom_killed {
+                    slot.reason =
+                        Some("OutOfMemoryError: Container killed due to memory usage".into());
+                }
+            }
+            if let Err(e) = docker.remove(&id).await {
+                tracing::warn!(container = %id, error = %e, "remove failed");
+            }
+        }
+    }
+}
+
+fn uuid_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32).rotate_left(7))
+        .unwrap_or_default();
+    format!("{nanos:08x}")
+}
+
+/// Runs one task until it is STOPPED; `desired` carries the control plane's desired status.
+pub async fn run(ctx: &RunnerCtx, assigned: AssignedTask, mut desired: watch::Receiver<String>) {
+    let (exits, mut exit_rx) = mpsc::unbounded_channel();
+    let defs = assigned
+        .task_definition
+        .container_definitions
+        .clone()
+        .unwrap_or_default();
+    let mut runner = Runner {
+        ctx,
+        task_arn: assigned.task.task_arn.clone().unwrap_or_default(),
+        assigned: &assigned,
+        slots: defs
+            .into_iter()
+            .map(|def| Slot {
+                name: def.name.clone().unwrap_or_default(),
+                def,
+                ..Slot::default()
+            })
+            .collect(),
+        exits,
+        created_at: Instant::now(),
+    };
+    runner.adopt().await;
+    let mut reported_running = false;
+    let failure: Option<String> = loop {
+        if *desired.borrow() == "STOPPED" {
+            break None;
+        }
+        let waiting = match runner.start_ready().await {
+            Ok(w) => w,
+            Err(reason) => break Some(reason),
+        };
+        if runner
+            .slots
+            .iter()
+            .any(|s| s.essential() && s.exit_code.is_some())
+        {
+            break Some("Essential container in task exited".into());
+        }
+        if !reported_running && runner.slots.iter().all(|s| s.id.is_some()) {
+            runner.report("RUNNING", None);
+            reported_running = true;
+        }
+        tokio::select! {
+            Some((index, code)) = exit_rx.recv() => {
+                runner.slots[index].exit_code = Some(code);
+                if !runner.slots[index].essential() {
+                    runner.report(if reported_running { "RUNNING" } else { "PENDING" }, None);
+                }
+            }
+            changed = desired.changed() => {
+                if changed.is_err() {
+                    break None;
+                }
+            }
+            _ = tokio::time::sleep(DEPENDENCY_POLL), if waiting => {}
+        }
+    };
+    if let Some(reason) = &failure {
+        tracing::info!(task = %runner.task_arn, %reason, "stopping task");
+    }
+    runner.stop_all().await;
+    runner.report("STOPPED", failure);
+}

@@ -1,0 +1,149 @@
+//! `GET /ws?containerInstanceArn=...`: the stream that tells one agent what to run.
+//!
+//! On connect the agent receives every task it should have (a payload with full specs, then the
+//! manifest), then a payload whenever one of its tasks changes, a heartbeat every
+//! [`HEARTBEAT`], and the manifest again every [`MANIFEST`]. The instance counts as
+//! `agentConnected` while the stream is open.
+
+use crate::{AppState, signature};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use berth_control::assignments::Sent;
+use berth_types::protocol::{AgentMessage, ServerMessage};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Time between heartbeats.
+pub const HEARTBEAT: Duration = Duration::from_secs(20);
+/// Time between manifests.
+pub const MANIFEST: Duration = Duration::from_secs(60);
+
+/// The query of the upgrade request.
+#[derive(Deserialize)]
+pub struct StreamQuery {
+    /// The instance the agent registered.
+    #[serde(rename = "containerInstanceArn")]
+    pub container_instance_arn: String,
+}
+
+/// Upgrades to the agent stream once the instance is known to be registered.
+pub async fn handle(
+    State(app): State<AppState>,
+    Query(query): Query<StreamQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if let Err(e) = signature::parse(auth) {
+        return (StatusCode::FORBIDDEN, e.body()).into_response();
+    }
+    let arn = query.container_instance_arn;
+    let wake = match app.control.subscribe_agent(&arn) {
+        Ok(rx) => rx,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.body()).into_response(),
+    };
+    ws.on_upgrade(move |socket| async move {
+        app.control.set_agent_connected(&arn, true);
+        tracing::info!(instance = %arn, "agent connected");
+        if let Err(e) = stream(&app, &arn, socket, wake).await {
+            tracing::info!(instance = %arn, reason = %e, "agent stream ended");
+        }
+        app.control.set_agent_connected(&arn, false);
+        tracing::info!(instance = %arn, "agent disconnected");
+    })
+}
+
+struct Stream {
+    socket: WebSocket,
+    seq: u64,
+    sent: Sent,
+}
+
+impl Stream {
+    async fn send(&mut self, message: &ServerMessage) -> Result<(), String> {
+        let text = serde_json::to_string(message).map_err(|e| e.to_string())?;
+        self.socket
+            .send(Message::Text(text.into()))
+            .await
+            .map_err(|e| format!("send failed: {e}"))
+    }
+
+    async fn send_assignments(&mut self, app: &AppState, arn: &str) -> Result<(), String> {
+        let tasks = app.control.pending_assignments(arn, &mut self.sent);
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        self.seq += 1;
+        let message = ServerMessage::PayloadMessage {
+            message_id: uuid::Uuid::new_v4().to_string(),
+            seq_num: self.seq,
+            tasks,
+        };
+        self.send(&message).await
+    }
+
+    async fn send_manifest(&mut self, app: &AppState, arn: &str) -> Result<(), String> {
+        let message = ServerMessage::TaskManifestMessage {
+            message_id: uuid::Uuid::new_v4().to_string(),
+            tasks: app.control.manifest(arn),
+        };
+        self.send(&message).await
+    }
+}
+
+async fn stream(
+    app: &AppState,
+    arn: &str,
+    socket: WebSocket,
+    mut wake: tokio::sync::watch::Receiver<u64>,
+) -> Result<(), String> {
+    let mut s = Stream {
+        socket,
+        seq: 0,
+        sent: Sent::new(),
+    };
+    let mut shutdown = app.shutdown.clone();
+    s.send_assignments(app, arn).await?;
+    s.send_manifest(app, arn).await?;
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    let mut manifest = tokio::time::interval(MANIFEST);
+    heartbeat.tick().await;
+    manifest.tick().await;
+    loop {
+        tokio::select! {
+            changed = wake.changed() => {
+                changed.map_err(|_| "control plane closed".to_string())?;
+                if let Err(e) = app.control.check_agent_instance(arn) {
+                    let _ = s.socket.send(Message::Close(None)).await;
+                    return Err(e.message);
+                }
+                s.send_assignments(app, arn).await?;
+            }
+            _ = heartbeat.tick() => {
+                let message = ServerMessage::HeartbeatMessage {
+                    message_id: uuid::Uuid::new_v4().to_string(),
+                };
+                s.send(&message).await?;
+            }
+            _ = manifest.tick() => s.send_manifest(app, arn).await?,
+            _ = shutdown.changed() => {
+                let _ = s.socket.send(Message::Close(None)).await;
+                return Err("server shutting down".into());
+            }
+            incoming = s.socket.recv() => match incoming {
+                None | Some(Ok(Message::Close(_))) => return Err("agent closed the stream".into()),
+                Some(Err(e)) => return Err(format!("receive failed: {e}")),
+                Some(Ok(Message::Text(text))) => {
+                    if let Err(e) = serde_json::from_str::<AgentMessage>(&text) {
+                        tracing::warn!(instance = %arn, error = %e, "unreadable agent message");
+                    }
+                }
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}

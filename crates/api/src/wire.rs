@@ -1,0 +1,112 @@
+//! awsJson1.1 framing: `POST /` with `X-Amz-Target: <prefix>.<Operation>`, JSON in and out,
+//! `{"__type", "message"}` errors, and an `x-amzn-RequestId` on every response.
+
+use crate::{AppState, ecs, signature};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use berth_types::{ApiError, ErrorCode, Validate};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The awsJson1.1 content type.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// Decodes a request body into an operation's input shape and checks the model's limits.
+pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    let value: T = serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        if e.is_data() && (text.contains("missing field") || text.contains("unknown variant")) {
+            ApiError::invalid(text.replace("`", ""))
+        } else {
+            ApiError::new(
+                ErrorCode::SerializationException,
+                format!("the request body is not valid for this operation: {text}"),
+            )
+        }
+    })?;
+    value.validate("")?;
+    Ok(value)
+}
+
+/// Encodes an operation's output.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value)
+        .map_err(|e| ApiError::server(format!("cannot encode the answer: {e}")))
+}
+
+fn respond(request_id: &str, result: Result<Vec<u8>, ApiError>) -> Response {
+    let (status, body) = match result {
+        Ok(body) => (StatusCode::OK, body),
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            if status.is_server_error() {
+                tracing::error!(request_id, error = %e, "request failed");
+            } else {
+                tracing::debug!(request_id, error = %e, "request refused");
+            }
+            (status, e.body())
+        }
+    };
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+/// `POST /`: authenticate, dispatch on the target, answer.
+pub async fn handle(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let result = dispatch(&app, &headers, &body);
+    respond(&request_id, result)
+}
+
+fn dispatch(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownOperationException,
+                "the X-Amz-Target header is missing: name the operation, e.g. AmazonEC2ContainerServiceV20141113.ListClusters",
+            )
+        })?;
+    signature::parse(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )?;
+    let (prefix, operation) = target.rsplit_once('.').unwrap_or(("", target));
+    match prefix {
+        berth_types::ecs::TARGET_PREFIX => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("127.0.0.1");
+            // Control-plane calls may wait on an fsync; keep them off the async workers' path.
+            tokio::task::block_in_place(|| ecs::call(&app.control, operation, body, host))
+        }
+        berth_types::generated::ecr::TARGET_PREFIX
+            if berth_types::generated::ecr::OPERATIONS.contains(&operation) =>
+        {
+            Err(ApiError::new(
+                ErrorCode::UnsupportedFeatureException,
+                format!("ECR operation {operation} is not supported by Berth yet"),
+            ))
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::UnknownOperationException,
+            format!("{target} is not an operation Berth knows: check the X-Amz-Target header"),
+        )),
+    }
+}

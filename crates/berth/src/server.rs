@@ -1,0 +1,103 @@
+//! `berth server`: the control plane and its API on one listener.
+
+use crate::credentials::{self, Credentials};
+use anyhow::Context;
+use berth_api::AppState;
+use berth_control::{ControlPlane, SystemClock};
+use berth_store::RedbStore;
+use berth_types::arn::Partition;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The account every ARN of a Berth server carries.
+pub const ACCOUNT: &str = "000000000000";
+
+/// Where and how the server runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerOptions {
+    /// Directory for the state file and the root key.
+    #[arg(long, env = "BERTH_DATA_DIR", default_value_os_t = default_data_dir())]
+    pub data_dir: PathBuf,
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "BERTH_LISTEN", default_value = "127.0.0.1:9714")]
+    pub listen: String,
+    /// Region in ARNs and signatures.
+    #[arg(long, env = "BERTH_REGION", default_value = "us-east-1")]
+    pub region: String,
+}
+
+/// `$XDG_DATA_HOME/berth`, or `~/.local/share/berth`.
+pub fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("berth")
+}
+
+/// A server that is listening.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub credentials: Credentials,
+    pub region: String,
+    pub served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// The endpoint URL clients use.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The `export` lines a script sources.
+    pub fn exports(&self) -> String {
+        format!(
+            "export AWS_ENDPOINT_URL={}\nexport AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\nexport AWS_DEFAULT_REGION={}",
+            self.endpoint(),
+            self.credentials.access_key_id,
+            self.credentials.secret_access_key,
+            self.region
+        )
+    }
+}
+
+/// Opens the store, loads the state and starts serving.
+pub async fn start(
+    opts: &ServerOptions,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&opts.data_dir)
+        .with_context(|| format!("cannot create data directory {}", opts.data_dir.display()))?;
+    let credentials = credentials::load_or_create(&opts.data_dir)?;
+    let store = RedbStore::open(&opts.data_dir.join("state.redb"))?;
+    let partition = Partition {
+        region: opts.region.clone(),
+        account: ACCOUNT.into(),
+    };
+    let control = ControlPlane::open(partition, Arc::new(store), Arc::new(SystemClock))
+        .map_err(|e| anyhow::anyhow!("cannot load the state: {}", e.message))?;
+    let listener = TcpListener::bind(&opts.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (is another berth running? pick another with --listen)",
+            opts.listen
+        )
+    })?;
+    let addr = listener.local_addr()?;
+    let served = tokio::spawn(berth_api::serve(
+        listener,
+        AppState {
+            control: Arc::new(control),
+            shutdown,
+        },
+    ));
+    tracing::info!(%addr, "serving the ECS API");
+    Ok(Running {
+        addr,
+        credentials,
+        region: opts.region.clone(),
+        served,
+    })
+}
