@@ -1,11 +1,12 @@
 //! RegisterContainerInstance, remembering the instance ARN in the state directory so that a
 //! restarted agent comes back as the same instance, with its tasks.
 
-use crate::client::EcsClient;
+use crate::client::{ClientError, EcsClient};
 use crate::docker::Docker;
 use crate::{AgentConfig, AgentError, host};
 use berth_types::ecs::{
-    RegisterContainerInstanceRequest, RegisterContainerInstanceResponse, VersionInfo,
+    CreateClusterRequest, CreateClusterResponse, RegisterContainerInstanceRequest,
+    RegisterContainerInstanceResponse, VersionInfo,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -100,6 +101,22 @@ pub async fn register(
                     _ = shutdown.changed() => return Err(AgentError::Registration("shut down before registering".into())),
                 }
                 pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(ClientError::Api { code, .. }) if code == "ClusterNotFoundException" => {
+                // As the ECS agent does for `default`: create the cluster it was told to join.
+                let create = CreateClusterRequest {
+                    cluster_name: Some(config.cluster.clone()),
+                    ..CreateClusterRequest::default()
+                };
+                let created: Result<CreateClusterResponse, _> =
+                    client.call("CreateCluster", &create).await;
+                created.map_err(|e| {
+                    AgentError::Registration(format!(
+                        "cannot create cluster {}: {e}",
+                        config.cluster
+                    ))
+                })?;
+                tracing::info!(cluster = %config.cluster, "created the cluster to join");
             }
             Err(e) => {
                 return Err(AgentError::Registration(format!(

@@ -7,7 +7,6 @@
 mod credentials;
 mod server;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use server::ServerOptions;
 use std::path::PathBuf;
@@ -133,12 +132,9 @@ async fn up(server_opts: ServerOptions, agent_opts: AgentOptions) -> anyhow::Res
         shutdown.clone(),
         Some(registered_tx),
     ));
-    let instance = tokio::select! {
-        arn = registered_rx => arn.context("the agent stopped before registering")?,
-        result = async { agent.await } => {
-            result??;
-            anyhow::bail!("the agent stopped before registering");
-        }
+    let Ok(instance) = registered_rx.await else {
+        agent.await??;
+        anyhow::bail!("the agent stopped before registering");
     };
     println!(
         "Berth is up: ECS API on {} (data in {})",

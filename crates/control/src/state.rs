@@ -75,6 +75,8 @@ pub struct State {
 }
 
 /// One durable change.
+// Changes live only for the length of one mutation, so their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// Create or replace a cluster.

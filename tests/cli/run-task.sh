@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The unmodified AWS CLI against `berth up`: register a task definition from JSON, run it, wait
+# for RUNNING, stop it, wait for STOPPED. Run with the berth binary as $1.
+set -euo pipefail
+berth=${1:?usage: run-task.sh path/to/berth}
+work=$(mktemp -d)
+cluster="cli-$$"
+image=berth-busybox:e2e
+
+cleanup() {
+  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  ids=$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster")
+  [ -n "$ids" ] && docker rm -f $ids >/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if ! docker image inspect "$image" >/dev/null 2>&1; then
+  cp "$(command -v busybox)" "$work/busybox"
+  printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nRUN ["/bin/busybox", "mkdir", "-p", "/tmp", "/www"]\n' > "$work/Dockerfile"
+  docker build -q -t "$image" "$work" >/dev/null
+fi
+
+"$berth" up --data-dir "$work/data" --listen 127.0.0.1:0 --cluster "$cluster" > "$work/up.out" 2> "$work/up.err" &
+pid=$!
+for _ in $(seq 100); do grep -q AWS_DEFAULT_REGION "$work/up.out" && break; sleep 0.1; done
+# shellcheck disable=SC1090
+source <(grep '^export ' "$work/up.out")
+
+cat > "$work/td.json" <<JSON
+{
+  "family": "cli-demo",
+  "containerDefinitions": [
+    {"name": "app", "image": "$image", "command": ["sleep", "600"], "memory": 32, "essential": true, "stopTimeout": 2}
+  ],
+  "cpu": "0.25 vCPU",
+  "memory": "0.5 GB"
+}
+JSON
+registered=$(aws ecs register-task-definition --cli-input-json "file://$work/td.json" \
+  --query 'taskDefinition.[taskDefinitionArn,cpu,memory]' --output text)
+echo "registered: $registered"
+[[ "$registered" == *"task-definition/cli-demo:1"*"256"*"512" ]] || { echo "unexpected registration: $registered"; exit 1; }
+
+task=$(aws ecs run-task --cluster "$cluster" --task-definition cli-demo --query 'tasks[0].taskArn' --output text)
+echo "task: $task"
+aws ecs wait tasks-running --cluster "$cluster" --tasks "$task"
+echo "running: $(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].lastStatus' --output text)"
+aws ecs stop-task --cluster "$cluster" --task "$task" --reason "cli test" >/dev/null
+aws ecs wait tasks-stopped --cluster "$cluster" --tasks "$task"
+result=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].[lastStatus,stopCode,stoppedReason]' --output text)
+echo "stopped: $result"
+[[ "$result" == $'STOPPED\tUserInitiated\tcli test' ]] || { echo "unexpected stop: $result"; exit 1; }
+echo "cli: 1 passed, 0 failed"

@@ -1,0 +1,305 @@
+//! What the end-to-end tests share: the busybox test image, a real `berth` process (up, or
+//! server and agent apart), an official AWS SDK client pointed at it, and polling helpers.
+#![allow(dead_code)]
+
+use aws_credential_types::Credentials;
+use aws_sdk_ecs::config::{BehaviorVersion, Region};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The test image: a `FROM scratch` image holding Debian's static busybox.
+pub const IMAGE: &str = "berth-busybox:e2e";
+
+/// Builds [`IMAGE`] once per test binary, with no registry.
+pub fn ensure_image() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("busybox-static is installed (apt-get install busybox-static)");
+        std::fs::copy(busybox, dir.path().join("busybox")).expect("copy busybox");
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nRUN [\"/bin/busybox\", \"mkdir\", \"-p\", \"/tmp\", \"/www\"]\n",
+        )
+        .expect("write Dockerfile");
+        let status = Command::new("docker")
+            .args(["build", "-q", "-t", IMAGE])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .status()
+            .expect("docker build runs");
+        assert!(status.success(), "docker build of the test image failed");
+    });
+}
+
+/// The `export NAME=value` lines a berth command printed.
+#[derive(Debug, Clone, Default)]
+pub struct Exports {
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub region: String,
+}
+
+fn spawn_and_read_exports(cmd: &mut Command) -> (Child, Exports) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("berth starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut e = Exports::default();
+    while e.region.is_empty() {
+        let line = lines
+            .next()
+            .expect("berth printed its exports before exiting")
+            .expect("read line");
+        let Some(rest) = line.strip_prefix("export ") else {
+            continue;
+        };
+        let (k, v) = rest.split_once('=').expect("NAME=value");
+        match k {
+            "AWS_ENDPOINT_URL" => e.endpoint = v.into(),
+            "AWS_ACCESS_KEY_ID" => e.access_key = v.into(),
+            "AWS_SECRET_ACCESS_KEY" => e.secret_key = v.into(),
+            "AWS_DEFAULT_REGION" => e.region = v.into(),
+            _ => {}
+        }
+    }
+    // Keep draining stdout so berth never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, e)
+}
+
+/// A unique cluster name, so tests sharing the Docker engine never touch each other's containers.
+pub fn unique_cluster(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .subsec_nanos();
+    format!("{prefix}-{}-{nanos:x}", std::process::id())
+}
+
+fn berth() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
+    c.env("BERTH_LOG", "warn");
+    c
+}
+
+/// Removes every container of a cluster.
+pub fn remove_cluster_containers(cluster: &str) {
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter"])
+        .arg(format!("label=com.amazonaws.ecs.cluster={cluster}"))
+        .output()
+        .expect("docker ps");
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if !ids.is_empty() {
+        let _ = Command::new("docker")
+            .args(["rm", "-f"])
+            .args(&ids)
+            .stdout(Stdio::null())
+            .status();
+    }
+}
+
+/// Docker container ids of a task, from its labels.
+pub fn task_containers(task_arn: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter"])
+        .arg(format!("label=com.amazonaws.ecs.task-arn={task_arn}"))
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// One `docker inspect --format` value.
+pub fn docker_inspect(id: &str, format: &str) -> String {
+    let out = Command::new("docker")
+        .args(["inspect", "--format", format, id])
+        .output()
+        .expect("docker inspect");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `berth up` in its own data directory, with its own cluster.
+pub struct Berth {
+    pub child: Child,
+    pub exports: Exports,
+    pub cluster: String,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Berth {
+    /// Starts `berth up` on 127.0.0.1:0 and waits until it printed its exports.
+    pub fn up(prefix: &str) -> Self {
+        ensure_image();
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let cluster = unique_cluster(prefix);
+        let (child, exports) = spawn_and_read_exports(
+            berth()
+                .args(["up", "--listen", "127.0.0.1:0", "--cluster", &cluster])
+                .arg("--data-dir")
+                .arg(data_dir.path()),
+        );
+        Self {
+            child,
+            exports,
+            cluster,
+            data_dir,
+        }
+    }
+
+    pub fn client(&self) -> aws_sdk_ecs::Client {
+        client(&self.exports)
+    }
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        remove_cluster_containers(&self.cluster);
+    }
+}
+
+/// `berth server` as a process of its own.
+pub fn start_server(data_dir: &Path, listen: &str) -> (Child, Exports) {
+    spawn_and_read_exports(
+        berth()
+            .args(["server", "--listen", listen])
+            .arg("--data-dir")
+            .arg(data_dir),
+    )
+}
+
+/// `berth agent` as a process of its own.
+pub fn start_agent(exports: &Exports, cluster: &str, state_dir: &PathBuf) -> Child {
+    berth()
+        .args([
+            "agent",
+            "--endpoint",
+            &exports.endpoint,
+            "--cluster",
+            cluster,
+        ])
+        .args(["--access-key", &exports.access_key])
+        .arg("--state-dir")
+        .arg(state_dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("berth agent starts")
+}
+
+/// The official AWS SDK client for ECS, pointed at Berth.
+pub fn client(e: &Exports) -> aws_sdk_ecs::Client {
+    let config = aws_sdk_ecs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(&e.endpoint)
+        .region(Region::new(e.region.clone()))
+        .credentials_provider(Credentials::new(
+            &e.access_key,
+            &e.secret_key,
+            None,
+            None,
+            "berth-e2e",
+        ))
+        .build();
+    aws_sdk_ecs::Client::from_conf(config)
+}
+
+/// Polls `check` until it returns Some, or panics after `limit` naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Describes one task.
+pub async fn describe(
+    client: &aws_sdk_ecs::Client,
+    cluster: &str,
+    task_arn: &str,
+) -> aws_sdk_ecs::types::Task {
+    client
+        .describe_tasks()
+        .cluster(cluster)
+        .tasks(task_arn)
+        .send()
+        .await
+        .expect("DescribeTasks")
+        .tasks()
+        .first()
+        .cloned()
+        .expect("the task is described")
+}
+
+/// Waits until the task's lastStatus is `status`.
+pub async fn wait_status(
+    client: &aws_sdk_ecs::Client,
+    cluster: &str,
+    task_arn: &str,
+    status: &str,
+) -> aws_sdk_ecs::types::Task {
+    eventually(
+        &format!("task {task_arn} to be {status}"),
+        Duration::from_secs(60),
+        || async {
+            let t = describe(client, cluster, task_arn).await;
+            (t.last_status() == Some(status)).then_some(t)
+        },
+    )
+    .await
+}
+
+/// Waits until the cluster has a connected container instance; returns its ARN.
+pub async fn wait_instance(client: &aws_sdk_ecs::Client, cluster: &str) -> String {
+    eventually(
+        "a connected container instance",
+        Duration::from_secs(30),
+        || async {
+            let list = client
+                .list_container_instances()
+                .cluster(cluster)
+                .send()
+                .await
+                .ok()?;
+            let arn = list.container_instance_arns().first()?.clone();
+            let described = client
+                .describe_container_instances()
+                .cluster(cluster)
+                .container_instances(&arn)
+                .send()
+                .await
+                .ok()?;
+            let connected = described.container_instances().first()?.agent_connected();
+            connected.then_some(arn)
+        },
+    )
+    .await
+}

@@ -1,0 +1,140 @@
+//! Bad input gets the exception ECS gives, with a message naming the problem, and changes nothing.
+
+mod common;
+
+use common::Berth;
+use serde_json::{Value, json};
+
+const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/ecs/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0123456789abcdef";
+
+/// Sends raw awsJson1.1, as a misbehaving client would.
+async fn call(endpoint: &str, target: &str, body: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("x-amz-target", target)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("authorization", AUTH)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the server answers");
+    assert!(
+        r.headers().contains_key("x-amzn-requestid"),
+        "every answer has a request id"
+    );
+    let status = r.status().as_u16();
+    let bytes = r.bytes().await.unwrap_or_default();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+fn ecs(op: &str) -> String {
+    format!("AmazonEC2ContainerServiceV20141113.{op}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
+    let berth = Berth::up("bad");
+    let endpoint = berth.exports.endpoint.clone();
+    let container = json!({"name": "c", "image": common::IMAGE, "memory": 16});
+    let ok = json!({"family": "good", "containerDefinitions": [container]}).to_string();
+    let (status, _) = call(&endpoint, &ecs("RegisterTaskDefinition"), &ok).await;
+    assert_eq!(status, 200);
+
+    let eleven: Vec<Value> = (0..11)
+        .map(|i| json!({"name": format!("c{i}"), "image": common::IMAGE, "memory": 16}))
+        .collect();
+    let cases = [
+        (
+            ecs("RegisterTaskDefinition"),
+            "{\"family\": ".to_string(),
+            "SerializationException",
+            "",
+        ),
+        (
+            ecs("RegisterTaskDefinition"),
+            json!({"containerDefinitions": [container]}).to_string(),
+            "InvalidParameterException",
+            "family",
+        ),
+        (
+            ecs("RegisterTaskDefinition"),
+            json!({"family": "good", "containerDefinitions": eleven}).to_string(),
+            "ClientException",
+            "containerDefinitions",
+        ),
+        (
+            ecs("RegisterTaskDefinition"),
+            json!({"family": "bad name!", "containerDefinitions": [container]}).to_string(),
+            "ClientException",
+            "family",
+        ),
+        (
+            ecs("RunTask"),
+            json!({"cluster": "no-such-cluster", "taskDefinition": "good"}).to_string(),
+            "ClusterNotFoundException",
+            "no-such-cluster",
+        ),
+        (
+            ecs("RunTask"),
+            json!({"taskDefinition": "good", "count": 11}).to_string(),
+            "InvalidParameterException",
+            "count",
+        ),
+        (
+            ecs("RunTask"),
+            json!({"taskDefinition": "good", "launchType": "SPACESHIP"}).to_string(),
+            "InvalidParameterException",
+            "SPACESHIP",
+        ),
+        (
+            ecs("FlyToTheMoon"),
+            "{}".to_string(),
+            "UnknownOperationException",
+            "FlyToTheMoon",
+        ),
+        (
+            ecs("CreateCapacityProvider"),
+            "{}".to_string(),
+            "UnsupportedFeatureException",
+            "CreateCapacityProvider",
+        ),
+    ];
+    for (target, body, code, mentions) in cases {
+        let (status, answer) = call(&endpoint, &target, &body).await;
+        assert_eq!(status, 400, "{target} {body}: {answer}");
+        assert_eq!(answer["__type"], code, "{target} {body}: {answer}");
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(mentions),
+            "{target}: message {message:?} should name {mentions:?}"
+        );
+    }
+
+    let (_, listed) = call(&endpoint, &ecs("ListTaskDefinitions"), "{}").await;
+    let arns = listed["taskDefinitionArns"].as_array().expect("list");
+    assert_eq!(
+        arns.len(),
+        1,
+        "only the good registration is stored: {listed}"
+    );
+    assert!(
+        arns[0]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("task-definition/good:1")
+    );
+    let list_tasks = json!({"cluster": berth.cluster}).to_string();
+    let (_, tasks) = call(&endpoint, &ecs("ListTasks"), &list_tasks).await;
+    assert_eq!(tasks["taskArns"], json!([]), "no task was started");
+
+    let unsigned = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("x-amz-target", ecs("ListClusters"))
+        .body("{}")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(unsigned.status().as_u16(), 403);
+    let body: Value = serde_json::from_slice(&unsigned.bytes().await.expect("body")).expect("json");
+    assert_eq!(body["__type"], "MissingAuthenticationTokenException");
+}

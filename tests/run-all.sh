@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Every check Berth has: formatting, lints, unit, crate and end-to-end tests, the AWS CLI script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo build --quiet -p berth
+cargo test --workspace --quiet 2>&1
+bash tests/cli/run-task.sh target/debug/berth
