@@ -4,13 +4,16 @@
 //! - `berth server`: the control plane alone;
 //! - `berth agent`: a host agent that joins a control plane.
 
+mod bench;
 mod credentials;
 mod server;
+mod up;
 
 use clap::{Parser, Subcommand};
 use server::ServerOptions;
 use std::path::PathBuf;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
+use up::AgentOptions;
 
 #[derive(Parser)]
 #[command(name = "berth", version, about = "Amazon ECS that you run yourself")]
@@ -27,6 +30,11 @@ enum Command {
         server: ServerOptions,
         #[command(flatten)]
         agent: AgentOptions,
+    },
+    /// Measure Berth beside a baseline on this machine.
+    Bench {
+        #[command(subcommand)]
+        which: bench::Which,
     },
     /// Run the control plane (API, store, scheduler).
     Server {
@@ -52,53 +60,6 @@ enum Command {
     },
 }
 
-#[derive(Debug, Clone, clap::Args)]
-struct AgentOptions {
-    /// Cluster to join (created on first use when it is `default`).
-    #[arg(long, env = "BERTH_CLUSTER", default_value = "default")]
-    cluster: String,
-    /// CPU units to offer (default: 1024 per core).
-    #[arg(long)]
-    cpu: Option<i32>,
-    /// MiB of memory to offer (default: the host's total).
-    #[arg(long)]
-    memory: Option<i32>,
-    /// The ecs.availability-zone attribute of this host.
-    #[arg(long, default_value = "local-a")]
-    availability_zone: String,
-    /// Custom attribute NAME=VALUE (repeatable).
-    #[arg(long = "attribute", value_parser = parse_attribute)]
-    attributes: Vec<(String, String)>,
-}
-
-fn parse_attribute(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .ok_or_else(|| format!("attribute {s:?} must be NAME=VALUE"))
-}
-
-impl AgentOptions {
-    fn config(
-        &self,
-        endpoint: String,
-        access_key: String,
-        region: String,
-        state_dir: PathBuf,
-    ) -> berth_agent::AgentConfig {
-        berth_agent::AgentConfig {
-            endpoint,
-            cluster: self.cluster.clone(),
-            state_dir,
-            access_key,
-            region,
-            cpu: self.cpu,
-            memory: self.memory,
-            availability_zone: self.availability_zone.clone(),
-            attributes: self.attributes.clone(),
-        }
-    }
-}
-
 /// A watch that flips to true on Ctrl-C or SIGTERM.
 fn shutdown_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
@@ -115,44 +76,6 @@ fn shutdown_signal() -> watch::Receiver<bool> {
         let _ = tx.send(true);
     });
     rx
-}
-
-async fn up(server_opts: ServerOptions, agent_opts: AgentOptions) -> anyhow::Result<()> {
-    let shutdown = shutdown_signal();
-    let running = server::start(&server_opts, shutdown.clone()).await?;
-    let config = agent_opts.config(
-        running.endpoint(),
-        running.credentials.access_key_id.clone(),
-        running.region.clone(),
-        server_opts.data_dir.join("agent"),
-    );
-    let (registered_tx, registered_rx) = oneshot::channel();
-    let agent = tokio::spawn(berth_agent::run(
-        config,
-        shutdown.clone(),
-        Some(registered_tx),
-    ));
-    let Ok(instance) = registered_rx.await else {
-        agent.await??;
-        anyhow::bail!("the agent stopped before registering");
-    };
-    println!(
-        "Berth is up: ECS API on {} (data in {})",
-        running.endpoint(),
-        server_opts.data_dir.display()
-    );
-    println!(
-        "This host joined cluster {} as {instance}",
-        agent_opts.cluster
-    );
-    println!("{}", running.exports());
-    println!(
-        "# Try: aws ecs list-container-instances --cluster {}",
-        agent_opts.cluster
-    );
-    let served = running.served.await;
-    served??;
-    Ok(())
 }
 
 async fn serve(opts: ServerOptions) -> anyhow::Result<()> {
@@ -184,7 +107,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Up { server, agent } => up(server, agent).await,
+        Command::Up { server, agent } => up::run(server, agent, shutdown_signal()).await,
+        Command::Bench { which } => bench::run(which).await,
         Command::Server { server } => serve(server).await,
         Command::Agent {
             endpoint,

@@ -1,0 +1,52 @@
+//! `berth bench ...`: figures measured beside a baseline on the same machine, in the same run.
+//! Every benchmark ends with a summary of one figure a line: `name: value unit`.
+
+mod image;
+mod run_task;
+
+/// The benchmarks.
+#[derive(Debug, clap::Subcommand)]
+pub enum Which {
+    /// Time from RunTask to RUNNING, beside bare `docker run -d` of the same image.
+    RunTask {
+        /// Tasks to time (and as many `docker run`s).
+        #[arg(long, default_value_t = 30)]
+        iterations: usize,
+    },
+}
+
+/// Runs one benchmark.
+pub async fn run(which: Which) -> anyhow::Result<()> {
+    match which {
+        Which::RunTask { iterations } => run_task::run(iterations).await,
+    }
+}
+
+/// Median and 99th percentile of samples (nearest rank).
+pub fn percentiles(samples: &[f64]) -> (f64, f64) {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = |p: f64| {
+        let i = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
+        sorted.get(i).copied().unwrap_or(f64::NAN)
+    };
+    (rank(0.5), rank(0.99))
+}
+
+/// Prints the closing summary.
+pub fn summary(figures: &[(&str, f64, &str)]) {
+    println!("--- summary ---");
+    for (name, value, unit) in figures {
+        println!("{name}: {value:.1} {unit}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(super::percentiles(&samples), (50.0, 99.0));
+        assert_eq!(super::percentiles(&[3.0, 1.0, 2.0]), (2.0, 3.0));
+    }
+}

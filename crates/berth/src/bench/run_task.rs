@@ -1,0 +1,180 @@
+//! RunTask → RUNNING as a client sees it (DescribeTasks polled every 2 ms), beside bare
+//! `docker run -d` of the same image, alternated so both see the same machine load.
+
+use super::{image, percentiles, summary};
+use crate::server::ServerOptions;
+use crate::up::{self, AgentOptions};
+use berth_agent::client::EcsClient;
+use berth_types::ecs::{
+    ContainerDefinition, DescribeTasksRequest, DescribeTasksResponse,
+    RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse, RunTaskRequest, RunTaskResponse,
+    StopTaskRequest, StopTaskResponse,
+};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+const POLL: Duration = Duration::from_millis(2);
+
+async fn time_run_task(ecs: &EcsClient, cluster: &str) -> anyhow::Result<(f64, String)> {
+    let start = Instant::now();
+    let run: RunTaskResponse = ecs
+        .call(
+            "RunTask",
+            &RunTaskRequest {
+                cluster: Some(cluster.into()),
+                task_definition: "bench".into(),
+                ..RunTaskRequest::default()
+            },
+        )
+        .await?;
+    let arn = run
+        .tasks
+        .and_then(|t| t.into_iter().next())
+        .and_then(|t| t.task_arn)
+        .ok_or_else(|| anyhow::anyhow!("RunTask placed nothing: {:?}", run.failures))?;
+    loop {
+        let d: DescribeTasksResponse = ecs
+            .call(
+                "DescribeTasks",
+                &DescribeTasksRequest {
+                    cluster: Some(cluster.into()),
+                    tasks: vec![arn.clone()],
+                    ..DescribeTasksRequest::default()
+                },
+            )
+            .await?;
+        let status = d
+            .tasks
+            .and_then(|t| t.into_iter().next())
+            .and_then(|t| t.last_status);
+        match status.as_deref() {
+            Some("RUNNING") => return Ok((start.elapsed().as_secs_f64() * 1000.0, arn)),
+            Some("STOPPED") => anyhow::bail!("task {arn} stopped before RUNNING"),
+            _ => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+fn time_docker_run() -> anyhow::Result<(f64, String)> {
+    let start = Instant::now();
+    let out = Command::new("docker")
+        .args([
+            "run",
+            "-d",
+            "--label",
+            "berth-bench=baseline",
+            image::IMAGE,
+            "sleep",
+            "600",
+        ])
+        .output()?;
+    let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+    anyhow::ensure!(
+        out.status.success(),
+        "docker run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((
+        elapsed,
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    ))
+}
+
+/// Runs the benchmark.
+pub async fn run(iterations: usize) -> anyhow::Result<()> {
+    image::ensure()?;
+    let data = std::env::temp_dir().join(format!("berth-bench-{}", std::process::id()));
+    let cluster = format!("bench-{}", std::process::id());
+    let (stop, shutdown) = watch::channel(false);
+    let local = up::start(
+        &ServerOptions {
+            data_dir: data.clone(),
+            listen: "127.0.0.1:0".into(),
+            region: "us-east-1".into(),
+        },
+        &AgentOptions {
+            cluster: cluster.clone(),
+            cpu: None,
+            memory: None,
+            availability_zone: "local-a".into(),
+            attributes: vec![],
+        },
+        shutdown,
+    )
+    .await?;
+    let ecs = EcsClient::new(
+        &local.server.endpoint(),
+        &local.server.credentials.access_key_id,
+        &local.server.region,
+    );
+    let _: RegisterTaskDefinitionResponse = ecs
+        .call(
+            "RegisterTaskDefinition",
+            &RegisterTaskDefinitionRequest {
+                family: "bench".into(),
+                container_definitions: vec![ContainerDefinition {
+                    name: Some("sleep".into()),
+                    image: Some(image::IMAGE.into()),
+                    command: Some(vec!["sleep".into(), "600".into()]),
+                    memory: Some(16),
+                    stop_timeout: Some(1),
+                    ..ContainerDefinition::default()
+                }],
+                ..RegisterTaskDefinitionRequest::default()
+            },
+        )
+        .await?;
+
+    println!("timing {iterations} RunTask→RUNNING and {iterations} `docker run -d`, alternated");
+    let mut berth = vec![];
+    let mut docker = vec![];
+    let mut tasks = vec![];
+    let mut containers = vec![];
+    for i in 0..iterations {
+        let (ms, arn) = time_run_task(&ecs, &cluster).await?;
+        berth.push(ms);
+        tasks.push(arn);
+        let (ms, id) = tokio::task::spawn_blocking(time_docker_run).await??;
+        docker.push(ms);
+        containers.push(id);
+        if (i + 1) % 10 == 0 {
+            println!("  {}/{iterations}", i + 1);
+        }
+    }
+
+    println!("cleaning up");
+    for arn in &tasks {
+        let _: StopTaskResponse = ecs
+            .call(
+                "StopTask",
+                &StopTaskRequest {
+                    cluster: Some(cluster.clone()),
+                    task: arn.clone(),
+                    ..StopTaskRequest::default()
+                },
+            )
+            .await?;
+    }
+    let _ = Command::new("docker")
+        .args(["rm", "-f"])
+        .args(&containers)
+        .output();
+    // Give the agent its stopTimeout to stop and remove the task containers.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _ = stop.send(true);
+    let _ = local.server.served.await;
+    let _ = std::fs::remove_dir_all(&data);
+
+    let (b50, b99) = percentiles(&berth);
+    let (d50, d99) = percentiles(&docker);
+    summary(&[
+        ("run_task_to_running_p50", b50, "ms"),
+        ("run_task_to_running_p99", b99, "ms"),
+        ("docker_run_p50", d50, "ms"),
+        ("docker_run_p99", d99, "ms"),
+        ("overhead_p50", b50 - d50, "ms"),
+        ("ratio_p50", b50 / d50, "x"),
+    ]);
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! `berth up`: the control plane and an agent for the local Docker engine, in one process.
+
+use crate::server::{self, Running, ServerOptions};
+use std::path::PathBuf;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AgentOptions {
+    /// Cluster to join (created on first use when it is `default`).
+    #[arg(long, env = "BERTH_CLUSTER", default_value = "default")]
+    pub cluster: String,
+    /// CPU units to offer (default: 1024 per core).
+    #[arg(long)]
+    pub cpu: Option<i32>,
+    /// MiB of memory to offer (default: the host's total).
+    #[arg(long)]
+    pub memory: Option<i32>,
+    /// The ecs.availability-zone attribute of this host.
+    #[arg(long, default_value = "local-a")]
+    pub availability_zone: String,
+    /// Custom attribute NAME=VALUE (repeatable).
+    #[arg(long = "attribute", value_parser = parse_attribute)]
+    pub attributes: Vec<(String, String)>,
+}
+
+fn parse_attribute(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("attribute {s:?} must be NAME=VALUE"))
+}
+
+impl AgentOptions {
+    pub fn config(
+        &self,
+        endpoint: String,
+        access_key: String,
+        region: String,
+        state_dir: PathBuf,
+    ) -> berth_agent::AgentConfig {
+        berth_agent::AgentConfig {
+            endpoint,
+            cluster: self.cluster.clone(),
+            state_dir,
+            access_key,
+            region,
+            cpu: self.cpu,
+            memory: self.memory,
+            availability_zone: self.availability_zone.clone(),
+            attributes: self.attributes.clone(),
+        }
+    }
+}
+
+/// A server with its agent registered.
+pub struct Local {
+    pub server: Running,
+    pub instance_arn: String,
+    pub agent: JoinHandle<Result<(), berth_agent::AgentError>>,
+}
+
+/// Starts the server, then the agent, and returns once the agent has registered.
+pub async fn start(
+    server_opts: &ServerOptions,
+    agent_opts: &AgentOptions,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Local> {
+    let running = server::start(server_opts, shutdown.clone()).await?;
+    let config = agent_opts.config(
+        running.endpoint(),
+        running.credentials.access_key_id.clone(),
+        running.region.clone(),
+        server_opts.data_dir.join("agent"),
+    );
+    let (registered_tx, registered_rx) = oneshot::channel();
+    let agent = tokio::spawn(berth_agent::run(config, shutdown, Some(registered_tx)));
+    let Ok(instance_arn) = registered_rx.await else {
+        agent.await??;
+        anyhow::bail!("the agent stopped before registering");
+    };
+    Ok(Local {
+        server: running,
+        instance_arn,
+        agent,
+    })
+}
+
+/// `berth up`: prints what to export, then serves until shut down.
+pub async fn run(
+    server_opts: ServerOptions,
+    agent_opts: AgentOptions,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let local = start(&server_opts, &agent_opts, shutdown).await?;
+    println!(
+        "Berth is up: ECS API on {} (data in {})",
+        local.server.endpoint(),
+        server_opts.data_dir.display()
+    );
+    println!(
+        "This host joined cluster {} as {}",
+        agent_opts.cluster, local.instance_arn
+    );
+    println!("{}", local.server.exports());
+    println!(
+        "# Try: aws ecs list-container-instances --cluster {}",
+        agent_opts.cluster
+    );
+    local.server.served.await??;
+    local.agent.await??;
+    Ok(())
+}
