@@ -316,3 +316,75 @@ async fn unknown_tasks_are_reported_missing() {
     assert_eq!(failure.reason(), Some("MISSING"));
     assert_eq!(failure.arn(), Some(unknown.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_checks_gate_dependencies_and_report_health() {
+    use aws_sdk_ecs::types::{ContainerCondition, ContainerDependency, HealthCheck, HealthStatus};
+    let berth = Berth::up("health");
+    let ecs = berth.client();
+    let cluster = &berth.cluster;
+    common::wait_instance(&ecs, cluster).await;
+    let db = ContainerDefinition::builder()
+        .name("db")
+        .image(IMAGE)
+        .command("sh")
+        .command("-c")
+        .command("sleep 1; touch /tmp/ready; exec sleep 600")
+        .memory(16)
+        .stop_timeout(1)
+        .health_check(
+            HealthCheck::builder()
+                .command("CMD-SHELL")
+                .command("test -f /tmp/ready")
+                .interval(5)
+                .retries(1)
+                .build()
+                .expect("health check"),
+        )
+        .build();
+    let app = ContainerDefinition::builder()
+        .name("app")
+        .image(IMAGE)
+        .command("sleep")
+        .command("600")
+        .memory(16)
+        .stop_timeout(1)
+        .depends_on(
+            ContainerDependency::builder()
+                .container_name("db")
+                .condition(ContainerCondition::Healthy)
+                .build()
+                .expect("dependency"),
+        )
+        .build();
+    let td = register(&ecs, "health", vec![db, app]).await;
+    let arn = run_one(&ecs, cluster, &td).await;
+    wait_status(&ecs, cluster, &arn, "RUNNING").await;
+    let task = eventually(
+        "the task to be HEALTHY",
+        Duration::from_secs(10),
+        || async {
+            let t = describe(&ecs, cluster, &arn).await;
+            (t.health_status() == Some(&HealthStatus::Healthy)).then_some(t)
+        },
+    )
+    .await;
+    let ids: Vec<&str> = task
+        .containers()
+        .iter()
+        .filter_map(|c| c.runtime_id())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let db = task
+        .containers()
+        .iter()
+        .find(|c| c.name() == Some("db"))
+        .expect("db");
+    assert_eq!(db.health_status(), Some(&HealthStatus::Healthy));
+    let db_started = common::docker_inspect(ids[0], "{{.State.StartedAt}}");
+    let app_started = common::docker_inspect(ids[1], "{{.State.StartedAt}}");
+    assert!(
+        db_started < app_started,
+        "dependsOn HEALTHY ordered the starts"
+    );
+}

@@ -10,10 +10,12 @@
 //! - [`manager`] and [`runner`]: one runner per task, adopting existing containers;
 //! - [`spec`]: ECS container definition → Docker create body;
 //! - [`docker`]: the Docker Engine API;
-//! - [`reporter`]: batched, retried state reports.
+//! - [`reporter`]: batched, retried state reports;
+//! - [`health`]: container health, published over the stream.
 
 pub mod client;
 pub mod docker;
+pub mod health;
 pub mod host;
 pub mod manager;
 pub mod registration;
@@ -89,6 +91,7 @@ pub async fn run(
         docker,
         reporter,
         cluster: config.cluster.clone(),
+        health: Default::default(),
     });
     match stream::run(&client, &arn, &manager, shutdown).await {
         stream::Ended::Shutdown => Ok(()),

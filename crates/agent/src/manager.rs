@@ -39,6 +39,11 @@ impl Manager {
         self.tasks.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Container health of this host.
+    pub fn health(&self) -> &crate::health::HealthBoard {
+        &self.ctx.health
+    }
+
     /// Number of tasks with a runner.
     pub fn active(&self) -> usize {
         self.tasks().running.len()

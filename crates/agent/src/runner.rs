@@ -22,8 +22,8 @@ use tokio::sync::{mpsc, watch};
 const DEFAULT_STOP_TIMEOUT: i32 = 30;
 /// How long a container waits for its dependencies unless `startTimeout` says otherwise.
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(180);
-/// How often dependency conditions that Docker does not announce (HEALTHY) are re-checked.
-const DEPENDENCY_POLL: Duration = Duration::from_millis(500);
+/// How often health and the dependency conditions Docker does not announce are re-checked.
+const POLL: Duration = Duration::from_millis(500);
 
 /// What every runner shares.
 pub struct RunnerCtx {
@@ -33,6 +33,8 @@ pub struct RunnerCtx {
     pub reporter: Reporter,
     /// This host's cluster name.
     pub cluster: String,
+    /// Container health, for the stream to publish.
+    pub health: crate::health::HealthBoard,
 }
 
 #[derive(Debug, Default)]
@@ -255,6 +257,20 @@ impl Runner<'_> {
         Ok(waiting)
     }
 
+    /// Reads the health of running containers that have a health check.
+    async fn check_health(&self) {
+        for slot in &self.slots {
+            let (Some(id), None, Some(_)) = (&slot.id, slot.exit_code, &slot.def.health_check)
+            else {
+                continue;
+            };
+            if let Ok(i) = self.ctx.docker.inspect(id).await {
+                let status = crate::health::from_docker(i.health.as_deref().unwrap_or_default());
+                self.ctx.health.set(&self.task_arn, &slot.name, status);
+            }
+        }
+    }
+
     async fn stop_all(&mut self) {
         let docker = &self.ctx.docker;
         let stops = self
@@ -322,6 +338,7 @@ pub async fn run(ctx: &RunnerCtx, assigned: AssignedTask, mut desired: watch::Re
     };
     runner.adopt().await;
     let mut reported_running = false;
+    let has_health_checks = runner.slots.iter().any(|s| s.def.health_check.is_some());
     let failure: Option<String> = loop {
         if *desired.borrow() == "STOPPED" {
             break None;
@@ -353,12 +370,15 @@ pub async fn run(ctx: &RunnerCtx, assigned: AssignedTask, mut desired: watch::Re
                     break None;
                 }
             }
-            _ = tokio::time::sleep(DEPENDENCY_POLL), if waiting => {}
+            _ = tokio::time::sleep(POLL), if waiting || has_health_checks => {
+                runner.check_health().await;
+            }
         }
     };
     if let Some(reason) = &failure {
         tracing::info!(task = %runner.task_arn, %reason, "stopping task");
     }
     runner.stop_all().await;
+    ctx.health.forget_task(&runner.task_arn);
     runner.report("STOPPED", failure);
 }

@@ -94,11 +94,26 @@ async fn session(
         Err(e) => return Err(broken(false)(e.to_string())),
     };
     tracing::info!(instance = %instance_arn, "assignment stream open");
+    let mut health = manager.health().subscribe();
+    // A new connection publishes all health: reports sent on a broken one may be lost.
+    health.mark_changed();
     loop {
         let next = tokio::select! {
             _ = shutdown.changed() => {
                 let _ = ws.close(None).await;
                 return Ok(Ended::Shutdown);
+            }
+            Ok(()) = health.changed() => {
+                let containers = manager.health().snapshot();
+                if containers.is_empty() {
+                    continue;
+                }
+                let text = serde_json::to_string(&AgentMessage::PublishHealthRequest { containers })
+                    .map_err(|e| broken(true)(e.to_string()))?;
+                ws.send(Message::Text(text.into()))
+                    .await
+                    .map_err(|e| broken(true)(e.to_string()))?;
+                continue;
             }
             next = tokio::time::timeout(SILENCE, ws.next()) => next,
         };

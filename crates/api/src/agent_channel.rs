@@ -137,11 +137,18 @@ async fn stream(
             incoming = s.socket.recv() => match incoming {
                 None | Some(Ok(Message::Close(_))) => return Err("agent closed the stream".into()),
                 Some(Err(e)) => return Err(format!("receive failed: {e}")),
-                Some(Ok(Message::Text(text))) => {
-                    if let Err(e) = serde_json::from_str::<AgentMessage>(&text) {
-                        tracing::warn!(instance = %arn, error = %e, "unreadable agent message");
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<AgentMessage>(&text) {
+                    Ok(AgentMessage::PublishHealthRequest { containers }) => {
+                        let published = tokio::task::block_in_place(|| {
+                            app.control.publish_health(arn, &containers)
+                        });
+                        if let Err(e) = published {
+                            tracing::warn!(instance = %arn, error = %e, "health report not stored");
+                        }
                     }
-                }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(instance = %arn, error = %e, "unreadable agent message"),
+                },
                 Some(Ok(_)) => {}
             },
         }

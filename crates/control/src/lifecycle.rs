@@ -8,10 +8,11 @@
 use crate::{Change, ControlPlane, clusters, tasks};
 use berth_types::ApiError;
 use berth_types::ecs::{
-    Connectivity, ContainerStateChange, SubmitContainerStateChangeRequest,
+    Connectivity, ContainerStateChange, HealthStatus, SubmitContainerStateChangeRequest,
     SubmitContainerStateChangeResponse, SubmitTaskStateChangeRequest,
-    SubmitTaskStateChangeResponse, Task, TaskStopCode,
+    SubmitTaskStateChangeResponse, Task, TaskDefinition, TaskStopCode,
 };
+use berth_types::protocol::ContainerHealth;
 
 /// Reasons that mean the task never got going.
 const START_FAILURES: &[&str] = &[
@@ -174,6 +175,78 @@ impl ControlPlane {
         self.submit_task_state_change(as_task_report)?;
         Ok(SubmitContainerStateChangeResponse {
             acknowledgment: Some("ACK".into()),
+        })
+    }
+}
+
+/// The task's health from its essential containers that have a health check: any UNHEALTHY makes
+/// it UNHEALTHY, all HEALTHY makes it HEALTHY, anything else is UNKNOWN.
+pub fn task_health(task: &Task, td: Option<&TaskDefinition>) -> HealthStatus {
+    let checked: Vec<&str> = td
+        .and_then(|td| td.container_definitions.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c.essential.unwrap_or(true) && c.health_check.is_some())
+        .filter_map(|c| c.name.as_deref())
+        .collect();
+    let statuses: Vec<HealthStatus> = task
+        .containers
+        .iter()
+        .flatten()
+        .filter(|c| c.name.as_deref().is_some_and(|n| checked.contains(&n)))
+        .map(|c| c.health_status.unwrap_or(HealthStatus::Unknown))
+        .collect();
+    if statuses.contains(&HealthStatus::Unhealthy) {
+        HealthStatus::Unhealthy
+    } else if !statuses.is_empty() && statuses.iter().all(|s| *s == HealthStatus::Healthy) {
+        HealthStatus::Healthy
+    } else {
+        HealthStatus::Unknown
+    }
+}
+
+impl ControlPlane {
+    /// Health reports from the agent of `instance_arn`; reports about tasks on other
+    /// instances, or already STOPPED, are ignored.
+    pub fn publish_health(
+        &self,
+        instance_arn: &str,
+        reports: &[ContainerHealth],
+    ) -> Result<(), ApiError> {
+        self.mutate(|state, _ctx| {
+            let mut changed: std::collections::BTreeMap<String, Task> = Default::default();
+            for r in reports {
+                let Some(task) = state.tasks.get(&r.task_arn) else {
+                    continue;
+                };
+                if task.container_instance_arn.as_deref() != Some(instance_arn)
+                    || task.last_status.as_deref() == Some("STOPPED")
+                {
+                    continue;
+                }
+                let task = changed
+                    .entry(r.task_arn.clone())
+                    .or_insert_with(|| task.clone());
+                for c in task.containers.iter_mut().flatten() {
+                    if c.name.as_deref() == Some(r.container_name.as_str()) {
+                        c.health_status = Some(r.health_status);
+                    }
+                }
+            }
+            let changes = changed
+                .into_values()
+                .filter_map(|mut task| {
+                    task.health_status = Some(task_health(&task, state.definition_of(&task)));
+                    let before = state
+                        .tasks
+                        .get(task.task_arn.as_deref().unwrap_or_default())?;
+                    (*before != task).then(|| {
+                        task.version = Some(task.version.unwrap_or_default() + 1);
+                        Change::Task(task)
+                    })
+                })
+                .collect();
+            Ok((changes, ()))
         })
     }
 }

@@ -7,7 +7,7 @@
 //! should have so both sides reconcile after a reconnect. State goes back over the public
 //! `SubmitTaskStateChange` call, not over this channel.
 
-use crate::generated::ecs::{Task, TaskDefinition};
+use crate::generated::ecs::{HealthStatus, Task, TaskDefinition};
 use serde::{Deserialize, Serialize};
 
 /// Path of the agent WebSocket; query `containerInstanceArn` names the instance.
@@ -65,6 +65,20 @@ pub enum ServerMessage {
     },
 }
 
+/// The health of one container, as its health check last reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerHealth {
+    /// The task ARN.
+    #[serde(rename = "taskArn")]
+    pub task_arn: String,
+    /// The container's name in the task definition.
+    #[serde(rename = "containerName")]
+    pub container_name: String,
+    /// HEALTHY, UNHEALTHY or UNKNOWN (still starting).
+    #[serde(rename = "healthStatus")]
+    pub health_status: HealthStatus,
+}
+
 /// Agent → control plane.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "message")]
@@ -74,6 +88,11 @@ pub enum AgentMessage {
         /// The acknowledged message.
         #[serde(rename = "messageId")]
         message_id: String,
+    },
+    /// Container health, as the ECS agent sends it over its telemetry channel.
+    PublishHealthRequest {
+        /// Every container with a health check on the host.
+        containers: Vec<ContainerHealth>,
     },
     /// A heartbeat was received.
     HeartbeatAckRequest {
