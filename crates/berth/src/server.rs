@@ -64,6 +64,20 @@ impl Running {
     }
 }
 
+/// Every few minutes, forgets STOPPED tasks past their retention.
+async fn prune_stopped_tasks(control: Arc<ControlPlane>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        let pruned = tokio::task::block_in_place(|| control.prune_stopped());
+        match pruned {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tasks = n, "forgot stopped tasks past their retention"),
+            Err(e) => tracing::warn!(error = %e, "pruning stopped tasks failed"),
+        }
+    }
+}
+
 /// Opens the store, loads the state and starts serving.
 pub async fn start(
     opts: &ServerOptions,
@@ -86,13 +100,9 @@ pub async fn start(
         )
     })?;
     let addr = listener.local_addr()?;
-    let served = tokio::spawn(berth_api::serve(
-        listener,
-        AppState {
-            control: Arc::new(control),
-            shutdown,
-        },
-    ));
+    let control = Arc::new(control);
+    tokio::spawn(prune_stopped_tasks(Arc::clone(&control)));
+    let served = tokio::spawn(berth_api::serve(listener, AppState { control, shutdown }));
     tracing::info!(%addr, "serving the ECS API");
     Ok(Running {
         addr,

@@ -250,3 +250,44 @@ impl ControlPlane {
         })
     }
 }
+
+/// How long STOPPED tasks stay describable; ECS promises at least an hour.
+pub const STOPPED_RETENTION_SECONDS: f64 = 3600.0;
+
+impl ControlPlane {
+    /// Forgets STOPPED tasks that stopped more than [`STOPPED_RETENTION_SECONDS`] ago, and the
+    /// client tokens whose tasks are all gone. Returns how many tasks were forgotten.
+    pub fn prune_stopped(&self) -> Result<usize, ApiError> {
+        self.mutate(|state, ctx| {
+            let cutoff = ctx.now - STOPPED_RETENTION_SECONDS;
+            let expired: std::collections::BTreeSet<&String> = state
+                .tasks
+                .iter()
+                .filter(|(_, t)| {
+                    t.last_status.as_deref() == Some("STOPPED")
+                        && t.stopped_at.is_some_and(|at| at < cutoff)
+                })
+                .map(|(arn, _)| arn)
+                .collect();
+            let tokens = state
+                .client_tokens
+                .iter()
+                .filter(|(_, record)| {
+                    record
+                        .task_arns
+                        .iter()
+                        .all(|arn| expired.contains(arn) || !state.tasks.contains_key(arn))
+                })
+                .map(|(token, _)| Change::RemoveClientToken(token.clone()));
+            let mut changes: Vec<Change> = expired
+                .iter()
+                .map(|arn| Change::RemoveTask((*arn).clone()))
+                .collect();
+            let count = changes.len();
+            if count > 0 {
+                changes.extend(tokens);
+            }
+            Ok((changes, count))
+        })
+    }
+}

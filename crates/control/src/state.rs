@@ -89,6 +89,10 @@ pub enum Change {
     Instance(ContainerInstance),
     /// Create or replace a task.
     Task(Task),
+    /// Forget a task (a STOPPED one past its retention).
+    RemoveTask(String),
+    /// Forget a client token.
+    RemoveClientToken(String),
     /// Remember a client token.
     ClientToken(String, ClientToken),
     /// Replace the tags of a task definition; empty removes them.
@@ -125,6 +129,8 @@ impl Change {
                 i,
             ),
             Change::Task(t) => Op::put(Table::Tasks, t.task_arn.clone().unwrap_or_default(), t),
+            Change::RemoveTask(arn) => Op::delete(Table::Tasks, arn),
+            Change::RemoveClientToken(token) => Op::delete(Table::ClientTokens, token),
             Change::ClientToken(token, record) => Op::put(Table::ClientTokens, token, record),
             Change::Tags(arn, tags) if tags.is_empty() => Op::delete(Table::Tags, arn),
             Change::Tags(arn, tags) => Op::put(Table::Tags, arn, tags),
@@ -205,8 +211,16 @@ impl State {
                 self.account(&t, 1);
                 self.tasks.insert(arn, t);
             }
+            Change::RemoveTask(arn) => {
+                if let Some(old) = self.tasks.remove(&arn) {
+                    self.account(&old, -1);
+                }
+            }
             Change::ClientToken(token, record) => {
                 self.client_tokens.insert(token, record);
+            }
+            Change::RemoveClientToken(token) => {
+                self.client_tokens.remove(&token);
             }
             Change::Tags(arn, tags) if tags.is_empty() => {
                 self.tags.remove(&arn);

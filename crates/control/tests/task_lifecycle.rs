@@ -1,0 +1,238 @@
+//! The control plane on the in-memory store with a hand-driven clock: placement, agent reports,
+//! stop codes, resource accounting and the retention of STOPPED tasks.
+
+use berth_control::{Clock, ControlPlane};
+use berth_store::MemStore;
+use berth_types::arn::Partition;
+use berth_types::ecs::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Default)]
+struct HandClock(AtomicU64);
+
+impl Clock for HandClock {
+    fn now(&self) -> f64 {
+        self.0.load(Ordering::SeqCst) as f64
+    }
+}
+
+fn plane() -> (ControlPlane, Arc<HandClock>) {
+    let clock = Arc::new(HandClock(AtomicU64::new(1_000_000)));
+    let partition = Partition {
+        region: "us-east-1".into(),
+        account: "000000000000".into(),
+    };
+    let cp =
+        ControlPlane::open(partition, Arc::new(MemStore::default()), clock.clone()).expect("opens");
+    (cp, clock)
+}
+
+fn resource(name: &str, v: i32) -> Resource {
+    Resource {
+        name: Some(name.into()),
+        r#type: Some("INTEGER".into()),
+        integer_value: Some(v),
+        ..Resource::default()
+    }
+}
+
+fn instance(cp: &ControlPlane, cpu: i32, memory: i32) -> String {
+    let arn = cp
+        .register_container_instance(RegisterContainerInstanceRequest {
+            total_resources: Some(vec![resource("CPU", cpu), resource("MEMORY", memory)]),
+            ..RegisterContainerInstanceRequest::default()
+        })
+        .expect("registers")
+        .container_instance
+        .and_then(|i| i.container_instance_arn)
+        .expect("arn");
+    cp.set_agent_connected(&arn, true);
+    arn
+}
+
+fn definition(cp: &ControlPlane, memory: i32, host_port: Option<i32>) {
+    cp.register_task_definition(RegisterTaskDefinitionRequest {
+        family: "web".into(),
+        container_definitions: vec![ContainerDefinition {
+            name: Some("web".into()),
+            image: Some("busybox".into()),
+            memory: Some(memory),
+            port_mappings: host_port.map(|p| {
+                vec![PortMapping {
+                    container_port: Some(80),
+                    host_port: Some(p),
+                    ..PortMapping::default()
+                }]
+            }),
+            ..ContainerDefinition::default()
+        }],
+        ..RegisterTaskDefinitionRequest::default()
+    })
+    .expect("registers");
+}
+
+fn run(cp: &ControlPlane, count: i32) -> RunTaskResponse {
+    cp.run_task(RunTaskRequest {
+        task_definition: "web".into(),
+        count: Some(count),
+        ..RunTaskRequest::default()
+    })
+    .expect("RunTask answers")
+}
+
+fn report(cp: &ControlPlane, task: &str, status: &str, reason: Option<&str>) {
+    cp.submit_task_state_change(SubmitTaskStateChangeRequest {
+        task: Some(task.into()),
+        status: Some(status.into()),
+        reason: reason.map(str::to_string),
+        ..SubmitTaskStateChangeRequest::default()
+    })
+    .expect("report accepted");
+}
+
+fn task(cp: &ControlPlane, arn: &str) -> Task {
+    cp.describe_tasks(DescribeTasksRequest {
+        tasks: vec![arn.into()],
+        ..DescribeTasksRequest::default()
+    })
+    .expect("describes")
+    .tasks
+    .and_then(|t| t.into_iter().next())
+    .expect("found")
+}
+
+#[test]
+fn memory_is_never_overcommitted_and_freed_on_stop() {
+    let (cp, _) = plane();
+    let inst = instance(&cp, 1024, 100);
+    definition(&cp, 40, None);
+    let first = run(&cp, 3);
+    assert_eq!(
+        first.tasks.as_ref().map(Vec::len),
+        Some(2),
+        "two of 40 MiB fit in 100"
+    );
+    let failures = first.failures.expect("failures");
+    assert_eq!(failures[0].reason.as_deref(), Some("RESOURCE:MEMORY"));
+    assert_eq!(failures[0].arn.as_deref(), Some(inst.as_str()));
+    let arn = first.tasks.expect("tasks")[0]
+        .task_arn
+        .clone()
+        .expect("arn");
+    assert_eq!(task(&cp, &arn).last_status.as_deref(), Some("PENDING"));
+    report(&cp, &arn, "RUNNING", None);
+    assert_eq!(task(&cp, &arn).last_status.as_deref(), Some("RUNNING"));
+    report(
+        &cp,
+        &arn,
+        "STOPPED",
+        Some("CannotStartContainerError: boom"),
+    );
+    let stopped = task(&cp, &arn);
+    assert_eq!(stopped.stop_code, Some(TaskStopCode::TaskFailedToStart));
+    report(&cp, &arn, "RUNNING", None);
+    assert_eq!(
+        task(&cp, &arn).last_status.as_deref(),
+        Some("STOPPED"),
+        "never backwards"
+    );
+    assert_eq!(
+        run(&cp, 1).tasks.map(|t| t.len()),
+        Some(1),
+        "the stopped task's memory is free again"
+    );
+}
+
+#[test]
+fn static_host_ports_are_exclusive() {
+    let (cp, _) = plane();
+    instance(&cp, 4096, 4096);
+    definition(&cp, 16, Some(8080));
+    let out = run(&cp, 2);
+    assert_eq!(out.tasks.map(|t| t.len()), Some(1));
+    assert_eq!(
+        out.failures.expect("failures")[0].reason.as_deref(),
+        Some("RESOURCE:PORTS_TCP")
+    );
+}
+
+#[test]
+fn disconnected_agents_get_no_tasks() {
+    let (cp, _) = plane();
+    let inst = instance(&cp, 4096, 4096);
+    cp.set_agent_connected(&inst, false);
+    definition(&cp, 16, None);
+    let out = run(&cp, 1);
+    assert!(out.tasks.expect("tasks").is_empty());
+    assert_eq!(
+        out.failures.expect("failures")[0].reason.as_deref(),
+        Some("AGENT")
+    );
+}
+
+#[test]
+fn essential_exit_and_user_stop_codes() {
+    let (cp, _) = plane();
+    instance(&cp, 4096, 4096);
+    definition(&cp, 16, None);
+    let tasks = run(&cp, 2).tasks.expect("tasks");
+    let (a, b) = (
+        tasks[0].task_arn.clone().expect("a"),
+        tasks[1].task_arn.clone().expect("b"),
+    );
+    report(&cp, &a, "RUNNING", None);
+    report(&cp, &a, "STOPPED", None);
+    let t = task(&cp, &a);
+    assert_eq!(t.stop_code, Some(TaskStopCode::EssentialContainerExited));
+    assert_eq!(
+        t.stopped_reason.as_deref(),
+        Some("Essential container in task exited")
+    );
+    cp.stop_task(StopTaskRequest {
+        task: b.clone(),
+        reason: Some("bye".into()),
+        ..StopTaskRequest::default()
+    })
+    .expect("stops");
+    report(
+        &cp,
+        &b,
+        "STOPPED",
+        Some("Essential container in task exited"),
+    );
+    let t = task(&cp, &b);
+    assert_eq!(
+        t.stop_code,
+        Some(TaskStopCode::UserInitiated),
+        "the user's stop wins"
+    );
+    assert_eq!(t.stopped_reason.as_deref(), Some("bye"));
+}
+
+#[test]
+fn stopped_tasks_are_kept_an_hour_then_forgotten() {
+    let (cp, clock) = plane();
+    instance(&cp, 4096, 4096);
+    definition(&cp, 16, None);
+    let arn = run(&cp, 1).tasks.expect("tasks")[0]
+        .task_arn
+        .clone()
+        .expect("arn");
+    report(&cp, &arn, "STOPPED", None);
+    clock.0.fetch_add(3599, Ordering::SeqCst);
+    assert_eq!(cp.prune_stopped().expect("prunes"), 0);
+    task(&cp, &arn);
+    clock.0.fetch_add(2, Ordering::SeqCst);
+    assert_eq!(cp.prune_stopped().expect("prunes"), 1);
+    let out = cp
+        .describe_tasks(DescribeTasksRequest {
+            tasks: vec![arn],
+            ..DescribeTasksRequest::default()
+        })
+        .expect("answers");
+    assert_eq!(
+        out.failures.expect("failures")[0].reason.as_deref(),
+        Some("MISSING")
+    );
+}
