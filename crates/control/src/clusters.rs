@@ -5,7 +5,7 @@ use crate::{Change, ControlPlane, Ctx, State, paginate};
 use berth_types::ecs::{
     Cluster, ClusterField, ClusterSetting, ClusterSettingName, CreateClusterRequest,
     CreateClusterResponse, DeleteClusterRequest, DeleteClusterResponse, DescribeClustersRequest,
-    DescribeClustersResponse, Failure, ListClustersRequest, ListClustersResponse,
+    DescribeClustersResponse, ListClustersRequest, ListClustersResponse,
 };
 use berth_types::{ApiError, ErrorCode, arn};
 
@@ -76,15 +76,8 @@ pub fn present(state: &State, cluster: &Cluster, with_tags: bool) -> Cluster {
     let name = cluster.cluster_name.as_deref().unwrap_or_default();
     let counts = state.cluster_counts(name);
     let instances = state
-        .instances
-        .values()
-        .filter(|i| {
-            i.container_instance_arn
-                .as_deref()
-                .and_then(arn::cluster_of)
-                == Some(name)
-                && matches!(i.status.as_deref(), Some("ACTIVE") | Some("DRAINING"))
-        })
+        .instances_in(name)
+        .filter(|i| matches!(i.status.as_deref(), Some("ACTIVE") | Some("DRAINING")))
         .count();
     let mut c = cluster.clone();
     c.registered_container_instances_count = Some(instances as i32);
@@ -156,15 +149,8 @@ impl ControlPlane {
         for name in names {
             match state.clusters.get(arn::cluster_name(&name)) {
                 Some(c) => clusters.push(present(&state, c, with_tags)),
-                None => failures.push(Failure {
-                    arn: Some(if arn::parse(&name).is_some() {
-                        name.clone()
-                    } else {
-                        self.partition().cluster(&name)
-                    }),
-                    reason: Some("MISSING".into()),
-                    detail: None,
-                }),
+                None if arn::parse(&name).is_some() => failures.push(crate::missing(&name)),
+                None => failures.push(crate::missing(&self.partition().cluster(&name))),
             }
         }
         Ok(DescribeClustersResponse {

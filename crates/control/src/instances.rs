@@ -8,7 +8,7 @@ use berth_types::ecs::{
     Attribute, ContainerInstance, ContainerInstanceStatus, DeleteAttributesRequest,
     DeleteAttributesResponse, DeregisterContainerInstanceRequest,
     DeregisterContainerInstanceResponse, DescribeContainerInstancesRequest,
-    DescribeContainerInstancesResponse, Failure, ListAttributesRequest, ListAttributesResponse,
+    DescribeContainerInstancesResponse, ListAttributesRequest, ListAttributesResponse,
     ListContainerInstancesRequest, ListContainerInstancesResponse, PutAttributesRequest,
     PutAttributesResponse, RegisterContainerInstanceRequest, RegisterContainerInstanceResponse,
     Resource, TargetType, UpdateContainerInstancesStateRequest,
@@ -154,14 +154,6 @@ fn check_attribute(a: &Attribute) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn missing(reference: &str) -> Failure {
-    Failure {
-        arn: Some(reference.to_string()),
-        reason: Some("MISSING".into()),
-        detail: None,
-    }
-}
-
 impl ControlPlane {
     /// Counts an agent stream of an instance opening or closing; the agent is connected while
     /// any stream is open. Not durable: after a restart every agent
@@ -287,7 +279,7 @@ impl ControlPlane {
         for reference in &req.container_instances {
             match find(&state, self.partition(), &name, reference) {
                 Some(i) => found.push(present(&state, i)),
-                None => failures.push(missing(reference)),
+                None => failures.push(crate::missing(reference)),
             }
         }
         Ok(DescribeContainerInstancesResponse {
@@ -311,14 +303,7 @@ impl ControlPlane {
         let cluster = clusters::existing(&state, req.cluster.as_deref())?;
         let name = cluster.cluster_name.clone().unwrap_or_default();
         let arns: Vec<String> = state
-            .instances
-            .values()
-            .filter(|i| {
-                i.container_instance_arn
-                    .as_deref()
-                    .and_then(arn::cluster_of)
-                    == Some(name.as_str())
-            })
+            .instances_in(&name)
             .filter(|i| {
                 let status = i.status.as_deref().unwrap_or_default();
                 match req.status {
@@ -365,7 +350,7 @@ impl ControlPlane {
                 match find(state, ctx.partition, &name, reference)
                     .filter(|i| i.status.as_deref() != Some("INACTIVE"))
                 {
-                    None => failures.push(missing(reference)),
+                    None => failures.push(crate::missing(reference)),
                     Some(i) => {
                         let mut i = i.clone();
                         i.status = Some(req.status.as_str().to_string());

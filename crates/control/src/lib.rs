@@ -133,6 +133,15 @@ impl ControlPlane {
     }
 }
 
+/// The `failures[]` entry for something that does not exist.
+pub fn missing(reference: &str) -> berth_types::ecs::Failure {
+    berth_types::ecs::Failure {
+        arn: Some(reference.to_string()),
+        reason: Some("MISSING".into()),
+        detail: None,
+    }
+}
+
 /// What a mutation may know besides the state: the partition and the time of the call.
 pub struct Ctx<'a> {
     /// Region and account for ARNs.

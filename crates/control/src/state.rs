@@ -304,6 +304,19 @@ impl State {
             .unwrap_or_default()
     }
 
+    /// The container instances registered in a cluster, in any status.
+    pub fn instances_in<'a>(
+        &'a self,
+        cluster: &'a str,
+    ) -> impl Iterator<Item = &'a ContainerInstance> {
+        self.instances.values().filter(move |i| {
+            i.container_instance_arn
+                .as_deref()
+                .and_then(arn::cluster_of)
+                == Some(cluster)
+        })
+    }
+
     /// The ACTIVE cluster of that name or ARN.
     pub fn active_cluster(&self, name_or_arn: &str) -> Option<&Cluster> {
         self.clusters

@@ -357,11 +357,7 @@ impl ControlPlane {
                 Default::default();
             for reference in &req.container_instances {
                 let Some(instance) = instances::find(state, ctx.partition, &name, reference) else {
-                    failures.push(Failure {
-                        arn: Some(reference.clone()),
-                        reason: Some("MISSING".into()),
-                        detail: None,
-                    });
+                    failures.push(crate::missing(reference));
                     continue;
                 };
                 let key = instance.container_instance_arn.clone().unwrap_or_default();
@@ -467,11 +463,7 @@ impl ControlPlane {
                     }
                     tasks.push(t);
                 }
-                None => failures.push(Failure {
-                    arn: Some(reference.clone()),
-                    reason: Some("MISSING".into()),
-                    detail: None,
-                }),
+                None => failures.push(crate::missing(reference)),
             }
         }
         Ok(DescribeTasksResponse {
