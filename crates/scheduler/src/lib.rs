@@ -6,6 +6,8 @@
 //! that passes). Every instance that fails says why, with the reason strings ECS uses in
 //! `failures[]` (`AGENT`, `RESOURCE:CPU`, `RESOURCE:MEMORY`, `RESOURCE:PORTS_TCP`, ...).
 
+pub mod query;
+
 use std::collections::BTreeSet;
 
 /// What one task needs from an instance.
