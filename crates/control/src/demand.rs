@@ -6,7 +6,9 @@
 //! (`hostPort` 0 or absent in bridge mode) reserve nothing.
 
 pub use berth_scheduler::Demand;
-use berth_types::ecs::{NetworkMode, TaskDefinition, TaskOverride, TransportProtocol};
+use berth_types::ecs::{
+    NetworkMode, ResourceType, TaskDefinition, TaskOverride, TransportProtocol,
+};
 use berth_types::units::{parse_cpu, parse_memory};
 
 /// The demand of a task definition run with `overrides`.
@@ -33,6 +35,14 @@ pub fn of(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Demand {
     let host_mode = td.network_mode == Some(NetworkMode::Host);
     for c in containers {
         let o = container_override(&c.name);
+        let requirements = o
+            .and_then(|o| o.resource_requirements.as_ref())
+            .or(c.resource_requirements.as_ref());
+        for r in requirements.into_iter().flatten() {
+            if r.r#type == ResourceType::Gpu {
+                demand.gpu += r.value.parse::<i64>().unwrap_or(0);
+            }
+        }
         if task_cpu.is_none() {
             let cpu = o.and_then(|o| o.cpu).or(c.cpu).unwrap_or_default();
             demand.cpu += i64::from(cpu.max(0));

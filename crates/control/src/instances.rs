@@ -99,11 +99,12 @@ pub fn view(state: &State, instance: &ContainerInstance) -> berth_scheduler::Ins
     used_udp.extend(&usage.udp);
     berth_scheduler::InstanceView {
         active: instance.status.as_deref() == Some("ACTIVE"),
-        agent_connected: state.connected.contains_key(&arn),
         remaining_cpu: resource_value(registered, "CPU") - usage.cpu,
         remaining_memory: resource_value(registered, "MEMORY") - usage.memory,
+        remaining_gpu: resource_set(registered, "GPU").len() as i64 - usage.gpu,
         used_tcp,
         used_udp,
+        facts: crate::placement::facts(state, instance),
         arn,
     }
 }
@@ -127,7 +128,7 @@ pub fn present(state: &State, instance: &ContainerInstance) -> ContainerInstance
     ]);
     out.running_tasks_count = Some(usage.running);
     out.pending_tasks_count = Some(usage.pending);
-    out.agent_connected = Some(v.agent_connected);
+    out.agent_connected = Some(v.facts.agent_connected);
     out
 }
 
@@ -293,12 +294,13 @@ impl ControlPlane {
         &self,
         req: ListContainerInstancesRequest,
     ) -> Result<ListContainerInstancesResponse, ApiError> {
-        if req.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedFeatureException,
-                "ListContainerInstances filter expressions are not supported yet: list without --filter and select on the attributes of DescribeContainerInstances",
-            ));
-        }
+        let filter = match req.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+            Some(f) => Some(
+                berth_scheduler::query::parse(f)
+                    .map_err(|e| ApiError::invalid(format!("filter {f:?} is not valid: {e}")))?,
+            ),
+            None => None,
+        };
         let state = self.read();
         let cluster = clusters::existing(&state, req.cluster.as_deref())?;
         let name = cluster.cluster_name.clone().unwrap_or_default();
@@ -310,6 +312,11 @@ impl ControlPlane {
                     Some(s) => s.as_str() == status,
                     None => status == "ACTIVE" || status == "DRAINING",
                 }
+            })
+            .filter(|i| {
+                filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&crate::placement::facts(&state, i)))
             })
             .filter_map(|i| i.container_instance_arn.clone())
             .collect();

@@ -9,7 +9,8 @@
 //! - [`clusters`], [`task_definitions`], [`instances`], [`tasks`], [`tags`]: the operations;
 //! - [`lifecycle`]: how agent reports move a task through PENDING, RUNNING and STOPPED;
 //! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
-//! - [`demand`]: what a task needs from a host (cpu, memory, ports);
+//! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
+//! - [`placement`]: constraints, strategies and instance views for the scheduler;
 //! - [`paginate`]: `nextToken`/`maxResults` for every List call.
 
 pub mod assignments;
@@ -18,6 +19,7 @@ pub mod demand;
 pub mod instances;
 pub mod lifecycle;
 pub mod paginate;
+pub mod placement;
 pub mod state;
 pub mod tags;
 pub mod task_definitions;

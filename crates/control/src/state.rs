@@ -30,6 +30,8 @@ pub struct Usage {
     pub cpu: i64,
     /// MiB taken.
     pub memory: i64,
+    /// GPUs taken.
+    pub gpu: i64,
     /// Host TCP ports taken.
     pub tcp: BTreeSet<u16>,
     /// Host UDP ports taken.
@@ -258,6 +260,7 @@ impl State {
         let usage = self.usage.entry(instance).or_default();
         usage.cpu += i64::from(sign) * need.cpu;
         usage.memory += i64::from(sign) * need.memory;
+        usage.gpu += i64::from(sign) * need.gpu;
         usage.running += sign * running;
         usage.pending += sign * pending;
         if sign > 0 {

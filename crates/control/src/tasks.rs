@@ -3,9 +3,9 @@
 
 use crate::state::ClientToken;
 use crate::{
-    Change, ControlPlane, Ctx, State, clusters, demand, instances, paginate, task_definitions,
+    Change, ControlPlane, Ctx, State, clusters, instances, paginate, placement, task_definitions,
 };
-use berth_scheduler::{Placement, place, reserve};
+use berth_scheduler::{Pipeline, Request};
 use berth_types::arn::Partition;
 use berth_types::ecs::{
     Attribute, Container, ContainerInstance, DescribeTasksRequest, DescribeTasksResponse,
@@ -42,7 +42,7 @@ struct Launch<'a> {
     td: &'a TaskDefinition,
     overrides: Option<&'a TaskOverride>,
     started_by: Option<&'a String>,
-    group: Option<&'a String>,
+    group: String,
     launch_type: Option<LaunchType>,
     tags: Option<&'a Vec<Tag>>,
 }
@@ -70,6 +70,13 @@ fn check_overrides(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Res
     Ok(())
 }
 
+/// The task group: as given, or `family:<family>`.
+fn group_of(td: &TaskDefinition, group: Option<&String>) -> String {
+    group
+        .cloned()
+        .unwrap_or_else(|| format!("family:{}", td.family.as_deref().unwrap_or_default()))
+}
+
 fn runnable<'s>(state: &'s State, reference: &str) -> Result<&'s TaskDefinition, ApiError> {
     let td = task_definitions::resolve(state, reference)?;
     if td.status != Some(TaskDefinitionStatus::Active) {
@@ -87,7 +94,6 @@ fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance) -> Task {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let task_arn = ctx.partition.task(launch.cluster, &id);
     let td = launch.td;
-    let family = td.family.clone().unwrap_or_default();
     let containers = td
         .container_definitions
         .as_deref()
@@ -151,12 +157,7 @@ fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance) -> Task {
             .or(td.memory.clone()),
         containers: Some(containers),
         started_by: launch.started_by.cloned(),
-        group: Some(
-            launch
-                .group
-                .cloned()
-                .unwrap_or_else(|| format!("family:{family}")),
-        ),
+        group: Some(launch.group.clone()),
         launch_type: Some(launch.launch_type.unwrap_or(LaunchType::Ec2)),
         created_at: Some(ctx.now),
         version: Some(1),
@@ -176,52 +177,34 @@ fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance) -> Task {
 }
 
 /// Places `count` tasks on the instances of the launch's cluster; unplaced tasks become
-/// `failures[]`, one per refusing instance, as ECS reports them.
-fn place_tasks(state: &State, ctx: &Ctx, launch: &Launch, count: i32) -> (Vec<Task>, Vec<Failure>) {
-    let candidates: Vec<&ContainerInstance> = state
-        .instances
-        .values()
-        .filter(|i| {
-            i.container_instance_arn
-                .as_deref()
-                .and_then(arn::cluster_of)
-                == Some(launch.cluster)
-                && i.status.as_deref() != Some("INACTIVE")
-        })
-        .collect();
-    let mut views: Vec<_> = candidates
-        .iter()
-        .map(|i| instances::view(state, i))
-        .collect();
-    let need = demand::of(launch.td, launch.overrides);
-    let mut tasks = vec![];
-    let mut failures = vec![];
+/// `failures[]`, one per refusing instance as ECS reports them, with the counted reasons.
+fn place_tasks(
+    state: &State,
+    ctx: &Ctx,
+    launch: &Launch,
+    request: &Request,
+    count: i32,
+) -> (Vec<Task>, Vec<Failure>) {
+    let (candidates, mut views) = placement::views(state, launch.cluster);
     if candidates.is_empty() {
-        failures.push(Failure {
+        let failure = Failure {
             arn: None,
             reason: Some("No Container Instances were found in your cluster.".into()),
             detail: Some(format!(
                 "start `berth agent` (or `berth up`) to register a host in cluster {}",
                 launch.cluster
             )),
-        });
-        return (tasks, failures);
+        };
+        return (vec![], vec![failure]);
     }
-    for _ in 0..count {
-        match place(&views, &need) {
-            Placement::Placed(i) => {
-                reserve(&mut views[i], &need);
-                tasks.push(new_task(ctx, launch, candidates[i]));
-            }
-            Placement::Unplaced(misfits) => {
-                failures = misfits
-                    .into_iter()
-                    .map(|(arn, m)| Failure {
-                        arn: Some(arn),
-                        reason: Some(m.reason().into()),
-                        detail: None,
-                    })
-                    .collect();
+    let mut pipeline = Pipeline::new(ctx.now.to_bits());
+    let mut tasks = vec![];
+    let mut failures = vec![];
+    for placed in pipeline.place(&mut views, request, count.max(0) as usize) {
+        match placed {
+            Ok(i) => tasks.push(new_task(ctx, launch, candidates[i])),
+            Err(refusal) => {
+                failures = placement::failures(&refusal);
                 break;
             }
         }
@@ -301,11 +284,18 @@ impl ControlPlane {
                 td,
                 overrides: req.overrides.as_ref(),
                 started_by: req.started_by.as_ref(),
-                group: req.group.as_ref(),
+                group: group_of(td, req.group.as_ref()),
                 launch_type: req.launch_type,
                 tags: req.tags.as_ref(),
             };
-            let (tasks, failures) = place_tasks(state, ctx, &launch, count);
+            let request = placement::request(
+                td,
+                req.overrides.as_ref(),
+                &launch.group,
+                req.placement_constraints.as_deref(),
+                req.placement_strategy.as_deref(),
+            )?;
+            let (tasks, failures) = place_tasks(state, ctx, &launch, &request, count);
             let mut changes: Vec<Change> = created.into_iter().collect();
             changes.extend(tasks.iter().cloned().map(Change::Task));
             if let Some(token) = &req.client_token {
@@ -346,11 +336,13 @@ impl ControlPlane {
                 td,
                 overrides: req.overrides.as_ref(),
                 started_by: req.started_by.as_ref(),
-                group: req.group.as_ref(),
+                group: group_of(td, req.group.as_ref()),
                 launch_type: None,
                 tags: req.tags.as_ref(),
             };
-            let need = demand::of(td, req.overrides.as_ref());
+            // StartTask places where it is told: only the task definition's constraints apply.
+            let request =
+                placement::request(td, req.overrides.as_ref(), &launch.group, None, None)?;
             let mut tasks = vec![];
             let mut failures = vec![];
             let mut reserved: std::collections::HashMap<String, berth_scheduler::InstanceView> =
@@ -364,9 +356,9 @@ impl ControlPlane {
                 let view = reserved
                     .entry(key.clone())
                     .or_insert_with(|| instances::view(state, instance));
-                match berth_scheduler::check(view, &need) {
+                match berth_scheduler::feasibility::check(view, &request) {
                     Ok(()) => {
-                        reserve(view, &need);
+                        view.reserve(&request.demand, &request.group);
                         tasks.push(new_task(ctx, &launch, instance));
                     }
                     Err(m) => failures.push(Failure {

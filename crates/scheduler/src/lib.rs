@@ -1,14 +1,25 @@
-//! Berth's placement: pure functions that choose a container instance for a task. No I/O, no
-//! async: the control plane hands in a read-only view of the instances and applies the result.
+//! Berth's placement: pure functions that choose container instances for tasks. No I/O, no
+//! async: the control plane hands in a view of the instances and applies the result.
 //!
-//! This first version is a two-stage pipeline: feasibility checks, cheapest first (agent
-//! connected and ACTIVE, cpu, memory, TCP ports, UDP ports), then the choice (the first instance
-//! that passes). Every instance that fails says why, with the reason strings ECS uses in
-//! `failures[]` (`AGENT`, `RESOURCE:CPU`, `RESOURCE:MEMORY`, `RESOURCE:PORTS_TCP`, ...).
+//! [`Pipeline`] runs three stages for each task:
+//! 1. **feasibility** ([`feasibility`]): checks that rule an instance out, cheapest first;
+//! 2. **ranking** ([`ranking`]): the placement strategies, in the order the request gives them,
+//!    each breaking the ties the one before it left;
+//! 3. **choice**: the best-ranked instance; its view is updated so the next task of the same
+//!    batch sees the resources and the group count it took.
+//!
+//! Every instance that is ruled out says why ([`Misfit`]), so a task that cannot be placed
+//! reports reasons with counts. [`query`] is the cluster query language of `memberOf`.
 
+pub mod feasibility;
 pub mod query;
+pub mod ranking;
 
-use std::collections::BTreeSet;
+pub use feasibility::{Constraint, Misfit};
+pub use ranking::{Rng, Strategy};
+
+use query::Facts;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What one task needs from an instance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,6 +28,8 @@ pub struct Demand {
     pub cpu: i64,
     /// MiB.
     pub memory: i64,
+    /// GPUs.
+    pub gpu: i64,
     /// Host TCP ports that must be free.
     pub tcp_ports: BTreeSet<u16>,
     /// Host UDP ports that must be free.
@@ -24,163 +37,131 @@ pub struct Demand {
 }
 
 /// What the scheduler may know of an instance.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceView {
     /// The container instance ARN.
     pub arn: String,
     /// Status is ACTIVE.
     pub active: bool,
-    /// Its agent holds a stream to the control plane.
-    pub agent_connected: bool,
     /// CPU units not yet taken.
     pub remaining_cpu: i64,
     /// MiB not yet taken.
     pub remaining_memory: i64,
+    /// GPUs not yet taken.
+    pub remaining_gpu: i64,
     /// TCP ports reserved or in use.
     pub used_tcp: BTreeSet<u16>,
     /// UDP ports reserved or in use.
     pub used_udp: BTreeSet<u16>,
+    /// What the query language and the strategies may ask (attributes, task groups, ...);
+    /// `facts.agent_connected` is checked first of all.
+    pub facts: Facts,
 }
 
-/// Why an instance cannot take a task, as ECS words it in `failures[].reason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Misfit {
-    /// The instance is not ACTIVE (DRAINING, INACTIVE, ...).
-    Inactive,
-    /// The instance's agent is not connected.
-    Agent,
-    /// Not enough CPU.
-    Cpu,
-    /// Not enough memory.
-    Memory,
-    /// A TCP host port is taken.
-    PortsTcp,
-    /// A UDP host port is taken.
-    PortsUdp,
+impl InstanceView {
+    /// Takes a placed task's resources and group membership, so the next placement of a batch
+    /// sees them.
+    pub fn reserve(&mut self, demand: &Demand, group: &str) {
+        self.remaining_cpu -= demand.cpu;
+        self.remaining_memory -= demand.memory;
+        self.remaining_gpu -= demand.gpu;
+        self.used_tcp.extend(&demand.tcp_ports);
+        self.used_udp.extend(&demand.udp_ports);
+        *self.facts.groups.entry(group.to_string()).or_default() += 1;
+    }
 }
 
-impl Misfit {
-    /// The reason string of `failures[]`.
-    pub fn reason(self) -> &'static str {
-        match self {
-            Misfit::Inactive => "INACTIVE",
-            Misfit::Agent => "AGENT",
-            Misfit::Cpu => "RESOURCE:CPU",
-            Misfit::Memory => "RESOURCE:MEMORY",
-            Misfit::PortsTcp => "RESOURCE:PORTS_TCP",
-            Misfit::PortsUdp => "RESOURCE:PORTS_UDP",
+/// One placement request: a task's needs, its group, constraints and strategies.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Resources and ports.
+    pub demand: Demand,
+    /// The task group (`family:<family>` or `service:<name>` by default).
+    pub group: String,
+    /// `requiresAttributes` of the task definition: name and, optionally, value.
+    pub requires_attributes: Vec<(String, Option<String>)>,
+    /// Placement constraints, from the task definition and the call.
+    pub constraints: Vec<Constraint>,
+    /// Placement strategies, applied in order.
+    pub strategies: Vec<Strategy>,
+}
+
+/// Why a task could not be placed: each reason with the number of instances it ruled out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refusal {
+    /// Each instance and the first check it failed.
+    pub per_instance: Vec<(String, Misfit)>,
+}
+
+impl Refusal {
+    /// Reasons with their counts, most common first.
+    pub fn counts(&self) -> Vec<(Misfit, usize)> {
+        let mut counts: BTreeMap<Misfit, usize> = BTreeMap::new();
+        for (_, m) in &self.per_instance {
+            *counts.entry(*m).or_default() += 1;
         }
+        let mut v: Vec<(Misfit, usize)> = counts.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
     }
-}
 
-/// The feasibility stage: the first check an instance fails, cheapest checks first so that a
-/// disconnected or draining instance costs no set arithmetic.
-pub fn check(instance: &InstanceView, demand: &Demand) -> Result<(), Misfit> {
-    if !instance.active {
-        return Err(Misfit::Inactive);
-    }
-    if !instance.agent_connected {
-        return Err(Misfit::Agent);
-    }
-    if instance.remaining_cpu < demand.cpu {
-        return Err(Misfit::Cpu);
-    }
-    if instance.remaining_memory < demand.memory {
-        return Err(Misfit::Memory);
-    }
-    if !instance.used_tcp.is_disjoint(&demand.tcp_ports) {
-        return Err(Misfit::PortsTcp);
-    }
-    if !instance.used_udp.is_disjoint(&demand.udp_ports) {
-        return Err(Misfit::PortsUdp);
-    }
-    Ok(())
-}
-
-/// The outcome of placing one task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Placement {
-    /// Index into the instances given.
-    Placed(usize),
-    /// No instance fits; each instance with the reason it was refused.
-    Unplaced(Vec<(String, Misfit)>),
-}
-
-/// Places one task on the first instance that fits.
-pub fn place(instances: &[InstanceView], demand: &Demand) -> Placement {
-    let mut misfits = Vec::new();
-    for (i, instance) in instances.iter().enumerate() {
-        match check(instance, demand) {
-            Ok(()) => return Placement::Placed(i),
-            Err(m) => misfits.push((instance.arn.clone(), m)),
+    /// `RESOURCE:MEMORY on 37 instances, MemberOf placement constraint unsatisfied on 12`.
+    pub fn summary(&self) -> String {
+        if self.per_instance.is_empty() {
+            return "no container instances in the cluster".into();
         }
+        self.counts()
+            .iter()
+            .map(|(m, n)| {
+                let noun = if *n == 1 { "instance" } else { "instances" };
+                format!("{} on {n} {noun}", m.reason())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
-    Placement::Unplaced(misfits)
 }
 
-/// Takes a placed task's resources off the instance, so the next placement in a batch sees them.
-pub fn reserve(instance: &mut InstanceView, demand: &Demand) {
-    instance.remaining_cpu -= demand.cpu;
-    instance.remaining_memory -= demand.memory;
-    instance.used_tcp.extend(&demand.tcp_ports);
-    instance.used_udp.extend(&demand.udp_ports);
+/// The placement pipeline.
+pub struct Pipeline {
+    rng: Rng,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn instance(arn: &str, cpu: i64, memory: i64) -> InstanceView {
-        InstanceView {
-            arn: arn.into(),
-            active: true,
-            agent_connected: true,
-            remaining_cpu: cpu,
-            remaining_memory: memory,
-            ..Default::default()
+impl Pipeline {
+    /// A pipeline whose random choices follow `seed`: the same seed and inputs give the same plan.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: Rng::new(seed),
         }
     }
 
-    #[test]
-    fn first_fit_with_reasons() {
-        let mut a = instance("a", 100, 100);
-        a.used_tcp.insert(80);
-        let b = instance("b", 2048, 50);
-        let mut c = instance("c", 2048, 4096);
-        c.agent_connected = false;
-        let d = instance("d", 2048, 4096);
-        let demand = Demand {
-            cpu: 256,
-            memory: 128,
-            tcp_ports: [80].into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            place(&[a.clone(), b.clone(), c.clone()], &demand),
-            Placement::Unplaced(vec![
-                ("a".into(), Misfit::Cpu),
-                ("b".into(), Misfit::Memory),
-                ("c".into(), Misfit::Agent)
-            ])
-        );
-        assert_eq!(place(&[a, b, c, d], &demand), Placement::Placed(3));
-    }
-
-    #[test]
-    fn reserve_blocks_the_next_task() {
-        let mut d = instance("d", 512, 512);
-        let demand = Demand {
-            cpu: 300,
-            memory: 10,
-            tcp_ports: [8080].into(),
-            ..Default::default()
-        };
-        reserve(&mut d, &demand);
-        assert_eq!(check(&d, &demand), Err(Misfit::Cpu));
-        let demand = Demand {
-            tcp_ports: [8080].into(),
-            ..Default::default()
-        };
-        assert_eq!(check(&d, &demand), Err(Misfit::PortsTcp));
+    /// Places `count` tasks of one request; each is an instance index or the refusal. Placed
+    /// tasks are reserved on `instances`, so the views stay true for the next call.
+    pub fn place(
+        &mut self,
+        instances: &mut [InstanceView],
+        request: &Request,
+        count: usize,
+    ) -> Vec<Result<usize, Refusal>> {
+        let mut out = Vec::with_capacity(count);
+        for _ in 0..count {
+            // Feasibility before ranking: ranking only ever orders instances that can take the
+            // task, and the reasons come from the instances ruled out.
+            let mut feasible = Vec::new();
+            let mut refusal = Refusal::default();
+            for (i, instance) in instances.iter().enumerate() {
+                match feasibility::check(instance, request) {
+                    Ok(()) => feasible.push(i),
+                    Err(m) => refusal.per_instance.push((instance.arn.clone(), m)),
+                }
+            }
+            match ranking::best(instances, &feasible, request, &mut self.rng) {
+                Some(i) => {
+                    instances[i].reserve(&request.demand, &request.group);
+                    out.push(Ok(i));
+                }
+                None => out.push(Err(refusal)),
+            }
+        }
+        out
     }
 }

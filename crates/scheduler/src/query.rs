@@ -528,7 +528,7 @@ fn compare(
     }
     let Some(value) = value else { return false };
     match op {
-        In => values.iter().any(|v| *v == value),
+        In => values.contains(&value),
         Matches => pattern.is_some_and(|p| p.is_match(&value)),
         _ => {
             let arg = &values[0];

@@ -1,0 +1,187 @@
+//! From an ECS call to a placement request: the task definition's and the call's constraints
+//! and strategies, checked against the model's limits, and the instance views the scheduler
+//! ranks.
+
+use crate::{State, demand};
+use berth_scheduler::query;
+use berth_scheduler::ranking::{Resource, SpreadField};
+use berth_scheduler::{Constraint, InstanceView, Refusal, Request, Strategy};
+use berth_types::ApiError;
+use berth_types::ecs::{
+    ContainerInstance, Failure, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
+    PlacementStrategyType, TaskDefinition, TaskOverride,
+};
+use std::collections::BTreeMap;
+
+/// Most constraints per task, counting the task definition's.
+pub const MAX_CONSTRAINTS: usize = 10;
+/// Most strategies per call.
+pub const MAX_STRATEGIES: usize = 5;
+/// Longest `memberOf` expression.
+pub const MAX_EXPRESSION: usize = 2000;
+
+/// Parses a `memberOf` expression into a constraint.
+pub fn member_of(expression: Option<&str>) -> Result<Constraint, ApiError> {
+    let expression = expression.filter(|e| !e.trim().is_empty()).ok_or_else(|| {
+        ApiError::invalid("a memberOf constraint needs an expression, e.g. attribute:ecs.instance-type == t2.small")
+    })?;
+    if expression.chars().count() > MAX_EXPRESSION {
+        return Err(ApiError::invalid(format!(
+            "the memberOf expression has {} characters, but at most {MAX_EXPRESSION} are allowed",
+            expression.chars().count()
+        )));
+    }
+    query::parse(expression)
+        .map(Constraint::MemberOf)
+        .map_err(|e| ApiError::invalid(format!("{e}, in {expression:?}")))
+}
+
+fn strategy(s: &PlacementStrategy) -> Result<Strategy, ApiError> {
+    let field = s.field.as_deref().unwrap_or_default();
+    match s.r#type {
+        Some(PlacementStrategyType::Random) => Ok(Strategy::Random),
+        Some(PlacementStrategyType::Binpack) => match field.to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Strategy::Binpack(Resource::Cpu)),
+            "memory" => Ok(Strategy::Binpack(Resource::Memory)),
+            _ => Err(ApiError::invalid(format!(
+                "binpack field {field:?} is not valid: use cpu or memory"
+            ))),
+        },
+        Some(PlacementStrategyType::Spread) => match field {
+            "instanceId" | "host" => Ok(Strategy::Spread(SpreadField::Instance)),
+            f => match f.strip_prefix("attribute:") {
+                Some(name) if !name.is_empty() => {
+                    Ok(Strategy::Spread(SpreadField::Attribute(name.to_string())))
+                }
+                _ => Err(ApiError::invalid(format!(
+                    "spread field {field:?} is not valid: use instanceId, host or attribute:<name>"
+                ))),
+            },
+        },
+        None => Err(ApiError::invalid(
+            "a placement strategy needs a type: random, spread or binpack",
+        )),
+    }
+}
+
+/// The placement request of a task started from `td` by a call with these parameters.
+pub fn request(
+    td: &TaskDefinition,
+    overrides: Option<&TaskOverride>,
+    group: &str,
+    constraints: Option<&[PlacementConstraint]>,
+    strategies: Option<&[PlacementStrategy]>,
+) -> Result<Request, ApiError> {
+    let mut out = Request {
+        demand: demand::of(td, overrides),
+        group: group.to_string(),
+        requires_attributes: td
+            .requires_attributes
+            .iter()
+            .flatten()
+            .map(|a| (a.name.clone(), a.value.clone()))
+            .collect(),
+        ..Request::default()
+    };
+    for c in td.placement_constraints.iter().flatten() {
+        out.constraints.push(member_of(c.expression.as_deref())?);
+    }
+    for c in constraints.unwrap_or_default() {
+        match c.r#type {
+            Some(PlacementConstraintType::DistinctInstance) => {
+                if c.expression.as_deref().is_some_and(|e| !e.is_empty()) {
+                    return Err(ApiError::invalid(
+                        "a distinctInstance constraint takes no expression: remove it, or use memberOf",
+                    ));
+                }
+                out.constraints.push(Constraint::DistinctInstance);
+            }
+            Some(PlacementConstraintType::MemberOf) => {
+                out.constraints.push(member_of(c.expression.as_deref())?)
+            }
+            None => {
+                return Err(ApiError::invalid(
+                    "a placement constraint needs a type: memberOf or distinctInstance",
+                ));
+            }
+        }
+    }
+    if out.constraints.len() > MAX_CONSTRAINTS {
+        return Err(ApiError::invalid(format!(
+            "{} placement constraints (with the task definition's), but at most {MAX_CONSTRAINTS} are allowed",
+            out.constraints.len()
+        )));
+    }
+    let strategies = strategies.unwrap_or_default();
+    if strategies.len() > MAX_STRATEGIES {
+        return Err(ApiError::invalid(format!(
+            "{} placement strategies, but at most {MAX_STRATEGIES} are allowed",
+            strategies.len()
+        )));
+    }
+    out.strategies = strategies.iter().map(strategy).collect::<Result<_, _>>()?;
+    Ok(out)
+}
+
+/// What the query language and the scheduler may know of an instance.
+pub fn facts(state: &State, instance: &ContainerInstance) -> query::Facts {
+    let arn = instance
+        .container_instance_arn
+        .as_deref()
+        .unwrap_or_default();
+    let mut groups: BTreeMap<String, u32> = BTreeMap::new();
+    for t in state.tasks_on(arn) {
+        *groups
+            .entry(t.group.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    query::Facts {
+        ec2_instance_id: instance.ec2_instance_id.clone().unwrap_or_default(),
+        agent_connected: state.connected.contains_key(arn),
+        agent_version: instance
+            .version_info
+            .as_ref()
+            .and_then(|v| v.agent_version.clone())
+            .unwrap_or_default(),
+        registered_at: instance.registered_at.unwrap_or_default(),
+        running_tasks_count: i64::from(state.usage(arn).running),
+        attributes: instance
+            .attributes
+            .iter()
+            .flatten()
+            .map(|a| (a.name.clone(), a.value.clone().unwrap_or_default()))
+            .collect(),
+        groups,
+    }
+}
+
+/// The `failures[]` entries of a refused task: one per instance, as ECS reports them, each
+/// with the counted summary in `detail`.
+pub fn failures(refusal: &Refusal) -> Vec<Failure> {
+    let summary = refusal.summary();
+    refusal
+        .per_instance
+        .iter()
+        .map(|(arn, m)| Failure {
+            arn: Some(arn.clone()),
+            reason: Some(m.reason().into()),
+            detail: Some(summary.clone()),
+        })
+        .collect()
+}
+
+/// The views of a cluster's registered instances, for one placement.
+pub fn views<'s>(
+    state: &'s State,
+    cluster: &'s str,
+) -> (Vec<&'s ContainerInstance>, Vec<InstanceView>) {
+    let instances: Vec<&ContainerInstance> = state
+        .instances_in(cluster)
+        .filter(|i| i.status.as_deref() != Some("INACTIVE"))
+        .collect();
+    let views = instances
+        .iter()
+        .map(|i| crate::instances::view(state, i))
+        .collect();
+    (instances, views)
+}

@@ -1,0 +1,139 @@
+//! The ranking stage: placement strategies, applied in order, each breaking the ties the one
+//! before it left; what is still tied after the last goes to the lowest index (stable input
+//! order), so a plan depends only on its inputs and the seed.
+
+use crate::{InstanceView, Request};
+use std::collections::HashMap;
+
+/// A resource `binpack` packs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// CPU units.
+    Cpu,
+    /// Memory.
+    Memory,
+}
+
+/// What `spread` balances over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpreadField {
+    /// `instanceId` (or `host`): one bucket per instance.
+    Instance,
+    /// `attribute:<name>`: one bucket per value (instances without it share one).
+    Attribute(String),
+}
+
+/// A placement strategy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// The instance with the least of the resource left.
+    Binpack(Resource),
+    /// The bucket with the fewest tasks of the group.
+    Spread(SpreadField),
+    /// Any instance, at random.
+    Random,
+}
+
+/// A small deterministic generator (xorshift64*), so a seed fixes every random choice.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed (0 is replaced, xorshift needs a non-zero state).
+    pub fn new(seed: u64) -> Self {
+        Self(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
+    }
+
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+fn bucket<'a>(instance: &'a InstanceView, field: &SpreadField) -> &'a str {
+    match field {
+        SpreadField::Instance => instance.arn.as_str(),
+        SpreadField::Attribute(name) => instance
+            .facts
+            .attributes
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or(""),
+    }
+}
+
+/// Tasks of `group` per bucket of `field`, over every instance (not only the feasible ones:
+/// balance is about where the group already runs).
+fn group_counts<'a>(
+    instances: &'a [InstanceView],
+    field: &SpreadField,
+    group: &str,
+) -> HashMap<&'a str, u64> {
+    let mut counts: HashMap<&str, u64> = HashMap::new();
+    for instance in instances {
+        let n = instance.facts.groups.get(group).copied().unwrap_or(0);
+        *counts.entry(bucket(instance, field)).or_default() += u64::from(n);
+    }
+    counts
+}
+
+/// The best of the `feasible` instances, or None when there are none.
+pub fn best(
+    instances: &[InstanceView],
+    feasible: &[usize],
+    request: &Request,
+    rng: &mut Rng,
+) -> Option<usize> {
+    let mut tied: Vec<usize> = feasible.to_vec();
+    for strategy in &request.strategies {
+        if tied.len() <= 1 {
+            break;
+        }
+        let score: Vec<(usize, i64)> = match strategy {
+            Strategy::Binpack(resource) => tied
+                .iter()
+                .map(|&i| {
+                    let left = match resource {
+                        Resource::Cpu => instances[i].remaining_cpu,
+                        Resource::Memory => instances[i].remaining_memory,
+                    };
+                    (i, left)
+                })
+                .collect(),
+            Strategy::Spread(field) => {
+                let counts = group_counts(instances, field, &request.group);
+                tied.iter()
+                    .map(|&i| {
+                        (
+                            i,
+                            counts
+                                .get(bucket(&instances[i], field))
+                                .copied()
+                                .unwrap_or(0) as i64,
+                        )
+                    })
+                    .collect()
+            }
+            Strategy::Random => {
+                let pick = tied[(rng.next_u64() % tied.len() as u64) as usize];
+                return Some(pick);
+            }
+        };
+        let min = score.iter().map(|(_, s)| *s).min()?;
+        tied = score
+            .into_iter()
+            .filter(|(_, s)| *s == min)
+            .map(|(i, _)| i)
+            .collect();
+    }
+    tied.first().copied()
+}
