@@ -6,7 +6,6 @@ use berth_scheduler::{
     Constraint, Demand, InstanceView, Pipeline, Request, Strategy as Rank, feasibility,
 };
 use proptest::prelude::*;
-use proptest::strategy::Strategy as _;
 use std::collections::{BTreeMap, BTreeSet};
 
 const ZONES: [&str; 3] = ["a", "b", "c"];
@@ -98,15 +97,13 @@ proptest! {
         let mut views = instances;
         let placed = Pipeline::new(seed).place(&mut views, &req, count);
         let mut per_instance: BTreeMap<usize, usize> = BTreeMap::new();
-        for p in &placed {
-            if let Ok(i) = p {
-                *per_instance.entry(*i).or_default() += 1;
-                let original = &before[*i];
-                prop_assert!(original.active && original.facts.agent_connected);
-                for c in &req.constraints {
-                    if let Constraint::MemberOf(e) = c {
-                        prop_assert!(e.matches(&original.facts));
-                    }
+        for i in placed.iter().flatten() {
+            *per_instance.entry(*i).or_default() += 1;
+            let original = &before[*i];
+            prop_assert!(original.active && original.facts.agent_connected);
+            for c in &req.constraints {
+                if let Constraint::MemberOf(e) = c {
+                    prop_assert!(e.matches(&original.facts));
                 }
             }
         }
