@@ -19,7 +19,7 @@ async fn state_and_containers_survive_a_server_crash() {
         .send()
         .await
         .expect("CreateCluster");
-    let mut agent = start_agent(&exports, &cluster, &data.path().join("agent"));
+    let mut agent = start_agent(&exports, &cluster, &data.path().join("agent"), &[]);
     let instance = common::wait_instance(&ecs, &cluster).await;
 
     let td = ecs

@@ -186,8 +186,8 @@ pub fn start_server(data_dir: &Path, listen: &str) -> (Child, Exports) {
     )
 }
 
-/// `berth agent` as a process of its own.
-pub fn start_agent(exports: &Exports, cluster: &str, state_dir: &PathBuf) -> Child {
+/// `berth agent` as a process of its own, with any extra flags.
+pub fn start_agent(exports: &Exports, cluster: &str, state_dir: &PathBuf, extra: &[&str]) -> Child {
     berth()
         .args([
             "agent",
@@ -199,6 +199,7 @@ pub fn start_agent(exports: &Exports, cluster: &str, state_dir: &PathBuf) -> Chi
         .args(["--access-key", &exports.access_key])
         .arg("--state-dir")
         .arg(state_dir)
+        .args(extra)
         .stdout(Stdio::null())
         .spawn()
         .expect("berth agent starts")
@@ -279,8 +280,13 @@ pub async fn wait_status(
 
 /// Waits until the cluster has a connected container instance; returns its ARN.
 pub async fn wait_instance(client: &aws_sdk_ecs::Client, cluster: &str) -> String {
+    wait_instances(client, cluster, 1).await.remove(0)
+}
+
+/// Waits until the cluster has `n` connected container instances; returns their ARNs.
+pub async fn wait_instances(client: &aws_sdk_ecs::Client, cluster: &str, n: usize) -> Vec<String> {
     eventually(
-        "a connected container instance",
+        "connected container instances",
         Duration::from_secs(30),
         || async {
             let list = client
@@ -289,16 +295,22 @@ pub async fn wait_instance(client: &aws_sdk_ecs::Client, cluster: &str) -> Strin
                 .send()
                 .await
                 .ok()?;
-            let arn = list.container_instance_arns().first()?.clone();
+            let arns = list.container_instance_arns().to_vec();
+            if arns.len() < n {
+                return None;
+            }
             let described = client
                 .describe_container_instances()
                 .cluster(cluster)
-                .container_instances(&arn)
+                .set_container_instances(Some(arns.clone()))
                 .send()
                 .await
                 .ok()?;
-            let connected = described.container_instances().first()?.agent_connected();
-            connected.then_some(arn)
+            let connected = described
+                .container_instances()
+                .iter()
+                .all(|i| i.agent_connected());
+            connected.then_some(arns)
         },
     )
     .await

@@ -1,7 +1,7 @@
 //! The Docker Engine, through its HTTP API (bollard), reduced to what a task needs. Errors come
 //! back as the strings ECS puts in `reason` (`CannotPullContainerError: ...` and the like).
 
-use crate::spec::{LABEL_CLUSTER, LABEL_CONTAINER_NAME, LABEL_TASK_ARN};
+use crate::spec::{LABEL_CONTAINER_NAME, LABEL_INSTANCE, LABEL_TASK_ARN};
 use berth_types::ecs::{NetworkBinding, TransportProtocol};
 use bollard::models::{ContainerCreateBody, HealthStatusEnum};
 use bollard::query_parameters::{
@@ -213,13 +213,13 @@ impl Docker {
         })
     }
 
-    /// Containers with Berth's labels in `cluster`, of one task or of all.
+    /// Containers this container instance started, of one task or of all.
     pub async fn list(
         &self,
-        cluster: &str,
+        instance_arn: &str,
         task_arn: Option<&str>,
     ) -> Result<Vec<Existing>, String> {
-        let mut labels = vec![format!("{LABEL_CLUSTER}={cluster}")];
+        let mut labels = vec![format!("{LABEL_INSTANCE}={instance_arn}")];
         if let Some(arn) = task_arn {
             labels.push(format!("{LABEL_TASK_ARN}={arn}"));
         }

@@ -91,6 +91,7 @@ pub async fn run(
         docker,
         reporter,
         cluster: config.cluster.clone(),
+        instance_arn: arn.clone(),
         health: Default::default(),
     });
     match stream::run(&client, &arn, &manager, shutdown).await {

@@ -98,7 +98,7 @@ impl Manager {
                 }
             }
         }
-        let local = match self.ctx.docker.list(&self.ctx.cluster, None).await {
+        let local = match self.ctx.docker.list(&self.ctx.instance_arn, None).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list containers to reconcile");

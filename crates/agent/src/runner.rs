@@ -33,6 +33,8 @@ pub struct RunnerCtx {
     pub reporter: Reporter,
     /// This host's cluster name.
     pub cluster: String,
+    /// This host's container instance ARN.
+    pub instance_arn: String,
     /// Container health, for the stream to publish.
     pub health: crate::health::HealthBoard,
 }
@@ -138,7 +140,7 @@ impl Runner<'_> {
         let existing = self
             .ctx
             .docker
-            .list(&self.ctx.cluster, Some(&self.task_arn))
+            .list(&self.ctx.instance_arn, Some(&self.task_arn))
             .await
             .unwrap_or_default();
         for index in 0..self.slots.len() {
@@ -221,6 +223,7 @@ impl Runner<'_> {
         docker.ensure_image(&image).await?;
         let body = spec::create_body(
             &self.ctx.cluster,
+            &self.ctx.instance_arn,
             &self.assigned.task,
             &self.assigned.task_definition,
             def,

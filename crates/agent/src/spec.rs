@@ -16,6 +16,9 @@ pub const LABEL_TASK_ARN: &str = "com.amazonaws.ecs.task-arn";
 pub const LABEL_CONTAINER_NAME: &str = "com.amazonaws.ecs.container-name";
 /// Label: the task definition family.
 pub const LABEL_FAMILY: &str = "com.amazonaws.ecs.task-definition-family";
+/// Label: the container instance that runs the container, so that agents sharing one Docker
+/// engine (several hosts simulated on one machine) never reconcile each other's containers.
+pub const LABEL_INSTANCE: &str = "berth.container-instance-arn";
 /// Label: the task definition revision.
 pub const LABEL_VERSION: &str = "com.amazonaws.ecs.task-definition-version";
 
@@ -58,6 +61,7 @@ fn port_key(container_port: i32, protocol: Option<TransportProtocol>) -> String 
 /// Builds the create body of one container of a task.
 pub fn create_body(
     cluster: &str,
+    instance_arn: &str,
     task: &Task,
     td: &TaskDefinition,
     def: &ContainerDefinition,
@@ -71,6 +75,7 @@ pub fn create_body(
         .into_iter()
         .collect();
     labels.insert(LABEL_CLUSTER.into(), cluster.into());
+    labels.insert(LABEL_INSTANCE.into(), instance_arn.into());
     labels.insert(
         LABEL_TASK_ARN.into(),
         task.task_arn.clone().unwrap_or_default(),
@@ -231,7 +236,7 @@ mod tests {
             }),
             ..Task::default()
         };
-        let body = create_body("c", &task, &td, &def);
+        let body = create_body("c", "arn:i", &task, &td, &def);
         let labels = body.labels.expect("labels");
         assert_eq!(labels[LABEL_VERSION], "3");
         assert_eq!(labels[LABEL_TASK_ARN], "arn:aws:ecs:r:1:task/c/t");
