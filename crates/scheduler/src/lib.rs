@@ -121,9 +121,20 @@ impl Refusal {
     }
 }
 
+/// How many feasible instances the ranking stage looks at per task. Below this many instances
+/// the pipeline is exact; above it, it ranks a sample spread evenly over the whole cluster.
+/// The cost in balance: binpack picks the tightest of the sample rather than of the cluster,
+/// and spread picks the emptiest bucket seen in the sample, which with a few buckets (zones)
+/// is the emptiest of the cluster all but always.
+pub const SAMPLE: usize = 64;
+
 /// The placement pipeline.
 pub struct Pipeline {
     rng: Rng,
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 impl Pipeline {
@@ -132,6 +143,33 @@ impl Pipeline {
         Self {
             rng: Rng::new(seed),
         }
+    }
+
+    /// Up to [`SAMPLE`] feasible instances, visited from a random start with a stride coprime
+    /// to the cluster size, so the sample covers the cluster rather than one stretch of it.
+    fn sample(&mut self, instances: &[InstanceView], request: &Request) -> Vec<usize> {
+        let n = instances.len();
+        if n == 0 {
+            return vec![];
+        }
+        let start = (self.rng.next_u64() % n as u64) as usize;
+        let stride = [7919, 104_729, 1_299_709, 1]
+            .into_iter()
+            .find(|p| gcd(*p, n) == 1)
+            .unwrap_or(1);
+        let mut feasible = Vec::with_capacity(SAMPLE.min(n));
+        for k in 0..n {
+            let i = (start + k * stride) % n;
+            if feasibility::check(&instances[i], request).is_ok() {
+                feasible.push(i);
+                if feasible.len() == SAMPLE {
+                    break;
+                }
+            }
+        }
+        // Ranking ties go to the lowest index, so the sample is kept in index order.
+        feasible.sort_unstable();
+        feasible
     }
 
     /// Places `count` tasks of one request; each is an instance index or the refusal. Placed
@@ -143,23 +181,32 @@ impl Pipeline {
         count: usize,
     ) -> Vec<Result<usize, Refusal>> {
         let mut out = Vec::with_capacity(count);
+        let mut spread = ranking::SpreadCounts::new(instances, request);
         for _ in 0..count {
             // Feasibility before ranking: ranking only ever orders instances that can take the
-            // task, and the reasons come from the instances ruled out.
-            let mut feasible = Vec::new();
-            let mut refusal = Refusal::default();
-            for (i, instance) in instances.iter().enumerate() {
-                match feasibility::check(instance, request) {
-                    Ok(()) => feasible.push(i),
-                    Err(m) => refusal.per_instance.push((instance.arn.clone(), m)),
-                }
-            }
-            match ranking::best(instances, &feasible, request, &mut self.rng) {
+            // task.
+            let feasible = self.sample(instances, request);
+            match ranking::best(instances, &feasible, request, &mut self.rng, &spread) {
                 Some(i) => {
                     instances[i].reserve(&request.demand, &request.group);
+                    spread.add(&instances[i]);
                     out.push(Ok(i));
                 }
-                None => out.push(Err(refusal)),
+                None => {
+                    // Nothing fits now, and nothing later in this batch will: say why, once.
+                    let refusal = Refusal {
+                        per_instance: instances
+                            .iter()
+                            .filter_map(|inst| {
+                                feasibility::check(inst, request)
+                                    .err()
+                                    .map(|m| (inst.arn.clone(), m))
+                            })
+                            .collect(),
+                    };
+                    out.resize(count, Err(refusal));
+                    break;
+                }
             }
         }
         out

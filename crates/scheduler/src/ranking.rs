@@ -71,19 +71,61 @@ fn bucket<'a>(instance: &'a InstanceView, field: &SpreadField) -> &'a str {
     }
 }
 
-/// Tasks of `group` per bucket of `field`, over every instance (not only the feasible ones:
-/// balance is about where the group already runs).
-fn group_counts<'a>(
-    instances: &'a [InstanceView],
-    field: &SpreadField,
-    group: &str,
-) -> HashMap<&'a str, u64> {
-    let mut counts: HashMap<&str, u64> = HashMap::new();
-    for instance in instances {
-        let n = instance.facts.groups.get(group).copied().unwrap_or(0);
-        *counts.entry(bucket(instance, field)).or_default() += u64::from(n);
+/// Tasks of the request's group per bucket, for each spread strategy of the request; counted
+/// once per batch over every instance (balance is about where the group runs, not only where
+/// it could go) and kept up to date as the batch places tasks.
+pub struct SpreadCounts {
+    fields: Vec<(SpreadField, HashMap<String, u64>)>,
+}
+
+impl SpreadCounts {
+    /// Counts the request's group over the instances.
+    pub fn new(instances: &[InstanceView], request: &Request) -> Self {
+        let fields = request
+            .strategies
+            .iter()
+            .filter_map(|s| match s {
+                Strategy::Spread(field) => Some(field.clone()),
+                _ => None,
+            })
+            .map(|field| {
+                let mut counts: HashMap<String, u64> = HashMap::new();
+                for instance in instances {
+                    let n = instance
+                        .facts
+                        .groups
+                        .get(&request.group)
+                        .copied()
+                        .unwrap_or(0);
+                    if n > 0 {
+                        *counts
+                            .entry(bucket(instance, &field).to_string())
+                            .or_default() += u64::from(n);
+                    }
+                }
+                (field, counts)
+            })
+            .collect();
+        Self { fields }
     }
-    counts
+
+    /// Counts one more task of the group on `instance`.
+    pub fn add(&mut self, instance: &InstanceView) {
+        for (field, counts) in &mut self.fields {
+            *counts
+                .entry(bucket(instance, field).to_string())
+                .or_default() += 1;
+        }
+    }
+
+    fn count(&self, field: &SpreadField, instance: &InstanceView) -> i64 {
+        self.fields
+            .iter()
+            .find(|(f, _)| f == field)
+            .and_then(|(_, counts)| counts.get(bucket(instance, field)))
+            .copied()
+            .unwrap_or(0) as i64
+    }
 }
 
 /// The best of the `feasible` instances, or None when there are none.
@@ -92,6 +134,7 @@ pub fn best(
     feasible: &[usize],
     request: &Request,
     rng: &mut Rng,
+    spread: &SpreadCounts,
 ) -> Option<usize> {
     let mut tied: Vec<usize> = feasible.to_vec();
     for strategy in &request.strategies {
@@ -109,20 +152,10 @@ pub fn best(
                     (i, left)
                 })
                 .collect(),
-            Strategy::Spread(field) => {
-                let counts = group_counts(instances, field, &request.group);
-                tied.iter()
-                    .map(|&i| {
-                        (
-                            i,
-                            counts
-                                .get(bucket(&instances[i], field))
-                                .copied()
-                                .unwrap_or(0) as i64,
-                        )
-                    })
-                    .collect()
-            }
+            Strategy::Spread(field) => tied
+                .iter()
+                .map(|&i| (i, spread.count(field, &instances[i])))
+                .collect(),
             Strategy::Random => {
                 let pick = tied[(rng.next_u64() % tied.len() as u64) as usize];
                 return Some(pick);

@@ -2,6 +2,7 @@
 //! Every benchmark ends with a summary of one figure a line: `name: value unit`.
 
 mod image;
+mod placement;
 mod run_task;
 
 /// The benchmarks.
@@ -13,12 +14,19 @@ pub enum Which {
         #[arg(long, default_value_t = 30)]
         iterations: usize,
     },
+    /// Placements per second of the pure scheduler on simulated clusters.
+    Placement {
+        /// Placements per cluster size.
+        #[arg(long, default_value_t = 1_000_000)]
+        placements: usize,
+    },
 }
 
 /// Runs one benchmark.
 pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
         Which::RunTask { iterations } => run_task::run(iterations).await,
+        Which::Placement { placements } => placement::run(placements),
     }
 }
 

@@ -1,0 +1,129 @@
+//! The pure placement benchmark: a simulated cluster in memory, placements in RunTask-sized
+//! batches of 10 with spread on the availability zone, binpack on memory and one memberOf
+//! constraint, at 1,000, 10,000 and 100,000 instances.
+
+use super::{percentiles, summary};
+use berth_scheduler::query::{Facts, parse};
+use berth_scheduler::ranking::{Resource, SpreadField};
+use berth_scheduler::{Constraint, Demand, InstanceView, Pipeline, Request, Strategy};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
+const BATCH: usize = 10;
+
+fn cluster(n: usize) -> Vec<InstanceView> {
+    (0..n)
+        .map(|i| InstanceView {
+            arn: format!("arn:aws:ecs:us-east-1:000000000000:container-instance/bench/{i:08}"),
+            active: true,
+            remaining_cpu: 16_384,
+            remaining_memory: 65_536,
+            facts: Facts {
+                ec2_instance_id: format!("i-{i:017x}"),
+                agent_connected: true,
+                attributes: BTreeMap::from([
+                    (
+                        "ecs.availability-zone".to_string(),
+                        ZONES[i % 3].to_string(),
+                    ),
+                    (
+                        "role".to_string(),
+                        if i % 10 == 0 { "batch" } else { "web" }.to_string(),
+                    ),
+                ]),
+                ..Facts::default()
+            },
+            ..InstanceView::default()
+        })
+        .collect()
+}
+
+fn request() -> anyhow::Result<Request> {
+    Ok(Request {
+        demand: Demand {
+            cpu: 1,
+            memory: 4,
+            ..Demand::default()
+        },
+        group: "service:web".into(),
+        constraints: vec![Constraint::MemberOf(parse("attribute:role == web")?)],
+        strategies: vec![
+            Strategy::Spread(SpreadField::Attribute("ecs.availability-zone".into())),
+            Strategy::Binpack(Resource::Memory),
+        ],
+        ..Request::default()
+    })
+}
+
+/// Peak resident memory of this process, from /proc (kB → MiB).
+fn peak_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+struct Run {
+    per_second: f64,
+    p50_us: f64,
+    p99_us: f64,
+    peak_mib: f64,
+}
+
+fn run_one(instances: usize, placements: usize) -> anyhow::Result<Run> {
+    let mut views = cluster(instances);
+    let request = request()?;
+    let mut pipeline = Pipeline::new(42);
+    let mut latencies = Vec::with_capacity(placements / BATCH + 1);
+    let mut placed = 0usize;
+    let start = Instant::now();
+    while placed < placements {
+        let t = Instant::now();
+        let batch = pipeline.place(&mut views, &request, BATCH);
+        let ok = batch.iter().filter(|p| p.is_ok()).count();
+        latencies.push(t.elapsed().as_secs_f64() * 1e6 / BATCH as f64);
+        anyhow::ensure!(
+            ok == BATCH,
+            "the simulated cluster ran out of room after {placed} placements"
+        );
+        placed += ok;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let (p50_us, p99_us) = percentiles(&latencies);
+    Ok(Run {
+        per_second: placed as f64 / elapsed,
+        p50_us,
+        p99_us,
+        peak_mib: peak_mib(),
+    })
+}
+
+/// Runs the benchmark.
+pub fn run(placements: usize) -> anyhow::Result<()> {
+    let mut headline = None;
+    for instances in [1_000, 10_000, 100_000] {
+        println!("placing {placements} tasks on {instances} simulated instances ...");
+        let r = run_one(instances, placements)?;
+        println!(
+            "  {instances:>7} instances: {:>9.0} placements/s, decision p50 {:.1} µs, p99 {:.1} µs, peak memory {:.0} MiB",
+            r.per_second, r.p50_us, r.p99_us, r.peak_mib
+        );
+        if instances == 10_000 {
+            headline = Some(r);
+        }
+    }
+    let r = headline.ok_or_else(|| anyhow::anyhow!("the 10,000-instance run did not happen"))?;
+    summary(&[
+        ("placements_per_s", r.per_second, "placements/s"),
+        ("decision_p50", r.p50_us, "us"),
+        ("decision_p99", r.p99_us, "us"),
+        ("peak_memory", r.peak_mib, "MiB"),
+    ]);
+    Ok(())
+}
