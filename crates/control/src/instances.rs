@@ -38,7 +38,7 @@ pub fn find<'s>(
     })
 }
 
-fn resource_value(resources: &[Resource], name: &str) -> i64 {
+pub(crate) fn resource_value(resources: &[Resource], name: &str) -> i64 {
     resources
         .iter()
         .find(|r| r.name.as_deref() == Some(name))
@@ -52,7 +52,7 @@ fn resource_value(resources: &[Resource], name: &str) -> i64 {
         .unwrap_or_default()
 }
 
-fn resource_set(resources: &[Resource], name: &str) -> Vec<String> {
+pub(crate) fn resource_set(resources: &[Resource], name: &str) -> Vec<String> {
     resources
         .iter()
         .find(|r| r.name.as_deref() == Some(name))
@@ -82,38 +82,11 @@ fn set_resource(name: &str, values: Vec<String>) -> Resource {
     }
 }
 
-/// What the scheduler may know of an instance.
-pub fn view(state: &State, instance: &ContainerInstance) -> berth_scheduler::InstanceView {
-    let arn = instance.container_instance_arn.clone().unwrap_or_default();
-    let registered = instance.registered_resources.as_deref().unwrap_or_default();
-    let usage = state.usage(&arn);
-    let ports = |name: &str| {
-        resource_set(registered, name)
-            .iter()
-            .filter_map(|p| p.parse::<u16>().ok())
-            .collect::<std::collections::BTreeSet<u16>>()
-    };
-    let mut used_tcp = ports("PORTS");
-    used_tcp.extend(&usage.tcp);
-    let mut used_udp = ports("PORTS_UDP");
-    used_udp.extend(&usage.udp);
-    berth_scheduler::InstanceView {
-        active: instance.status.as_deref() == Some("ACTIVE"),
-        remaining_cpu: resource_value(registered, "CPU") - usage.cpu,
-        remaining_memory: resource_value(registered, "MEMORY") - usage.memory,
-        remaining_gpu: resource_set(registered, "GPU").len() as i64 - usage.gpu,
-        used_tcp,
-        used_udp,
-        facts: crate::placement::facts(state, instance),
-        arn,
-    }
-}
-
 /// The instance as Describe shows it: remaining resources, task counts, agentConnected.
 pub fn present(state: &State, instance: &ContainerInstance) -> ContainerInstance {
     let arn = instance.container_instance_arn.clone().unwrap_or_default();
     let usage = state.usage(&arn);
-    let v = view(state, instance);
+    let v = crate::views::view(state, instance);
     let mut out = instance.clone();
     let registered = instance.registered_resources.as_deref().unwrap_or_default();
     let mut tcp: Vec<String> = resource_set(registered, "PORTS");
@@ -170,6 +143,7 @@ impl ControlPlane {
         if *streams == 0 {
             state.connected.remove(instance_arn);
         }
+        state.refresh_view(instance_arn);
     }
 
     /// RegisterContainerInstance: a new instance, or the same one again when the agent passes
@@ -316,7 +290,7 @@ impl ControlPlane {
             .filter(|i| {
                 filter
                     .as_ref()
-                    .is_none_or(|f| f.matches(&crate::placement::facts(&state, i)))
+                    .is_none_or(|f| f.matches(&crate::views::facts(&state, i)))
             })
             .filter_map(|i| i.container_instance_arn.clone())
             .collect();

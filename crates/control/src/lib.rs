@@ -7,12 +7,15 @@
 //!
 //! Modules, one concern each:
 //! - [`clusters`], [`task_definitions`], [`instances`], [`tasks`], [`tags`]: the operations;
+//! - [`applier`]: placements planned on a snapshot, re-checked and completed under the writer;
 //! - [`lifecycle`]: how agent reports move a task through PENDING, RUNNING and STOPPED;
 //! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
 //! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
-//! - [`placement`]: constraints, strategies and instance views for the scheduler;
+//! - [`placement`]: constraints and strategies for the scheduler, refusals as `failures[]`;
+//! - [`views`]: the scheduler's in-memory views of each cluster's instances;
 //! - [`paginate`]: `nextToken`/`maxResults` for every List call.
 
+pub mod applier;
 pub mod assignments;
 pub mod clusters;
 pub mod demand;
@@ -24,6 +27,7 @@ pub mod state;
 pub mod tags;
 pub mod task_definitions;
 pub mod tasks;
+pub mod views;
 
 use berth_store::Store;
 use berth_types::ApiError;
@@ -88,6 +92,14 @@ impl ControlPlane {
         self.clock.now()
     }
 
+    /// The partition and the time, for a call that starts now.
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            partition: &self.partition,
+            now: self.clock.now(),
+        }
+    }
+
     /// A consistent read-only view.
     pub fn read(&self) -> RwLockReadGuard<'_, State> {
         // Changes are applied to memory only after they are durable and applying cannot panic
@@ -102,10 +114,7 @@ impl ControlPlane {
         plan: impl FnOnce(&State, &Ctx) -> Result<(Vec<Change>, R), ApiError>,
     ) -> Result<R, ApiError> {
         let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let ctx = Ctx {
-            partition: &self.partition,
-            now: self.clock.now(),
-        };
+        let ctx = self.ctx();
         let (changes, answer) = plan(&self.read(), &ctx)?;
         if changes.is_empty() {
             return Ok(answer);

@@ -1,17 +1,15 @@
 //! From an ECS call to a placement request: the task definition's and the call's constraints
-//! and strategies, checked against the model's limits, and the instance views the scheduler
-//! ranks.
+//! and strategies, checked against the model's limits; and from a refusal to `failures[]`.
 
-use crate::{State, demand};
+use crate::demand;
 use berth_scheduler::query;
 use berth_scheduler::ranking::{Resource, SpreadField};
-use berth_scheduler::{Constraint, InstanceView, Refusal, Request, Strategy};
+use berth_scheduler::{Constraint, Refusal, Request, Strategy};
 use berth_types::ApiError;
 use berth_types::ecs::{
-    ContainerInstance, Failure, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
+    Failure, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
     PlacementStrategyType, TaskDefinition, TaskOverride,
 };
-use std::collections::BTreeMap;
 
 /// Most constraints per task, counting the task definition's.
 pub const MAX_CONSTRAINTS: usize = 10;
@@ -123,38 +121,6 @@ pub fn request(
     Ok(out)
 }
 
-/// What the query language and the scheduler may know of an instance.
-pub fn facts(state: &State, instance: &ContainerInstance) -> query::Facts {
-    let arn = instance
-        .container_instance_arn
-        .as_deref()
-        .unwrap_or_default();
-    let mut groups: BTreeMap<String, u32> = BTreeMap::new();
-    for t in state.tasks_on(arn) {
-        *groups
-            .entry(t.group.clone().unwrap_or_default())
-            .or_default() += 1;
-    }
-    query::Facts {
-        ec2_instance_id: instance.ec2_instance_id.clone().unwrap_or_default(),
-        agent_connected: state.connected.contains_key(arn),
-        agent_version: instance
-            .version_info
-            .as_ref()
-            .and_then(|v| v.agent_version.clone())
-            .unwrap_or_default(),
-        registered_at: instance.registered_at.unwrap_or_default(),
-        running_tasks_count: i64::from(state.usage(arn).running),
-        attributes: instance
-            .attributes
-            .iter()
-            .flatten()
-            .map(|a| (a.name.clone(), a.value.clone().unwrap_or_default()))
-            .collect(),
-        groups,
-    }
-}
-
 /// The `failures[]` entries of a refused task: one per instance, as ECS reports them, each
 /// with the counted summary in `detail`.
 pub fn failures(refusal: &Refusal) -> Vec<Failure> {
@@ -168,20 +134,4 @@ pub fn failures(refusal: &Refusal) -> Vec<Failure> {
             detail: Some(summary.clone()),
         })
         .collect()
-}
-
-/// The views of a cluster's registered instances, for one placement.
-pub fn views<'s>(
-    state: &'s State,
-    cluster: &'s str,
-) -> (Vec<&'s ContainerInstance>, Vec<InstanceView>) {
-    let instances: Vec<&ContainerInstance> = state
-        .instances_in(cluster)
-        .filter(|i| i.status.as_deref() != Some("INACTIVE"))
-        .collect();
-    let views = instances
-        .iter()
-        .map(|i| crate::instances::view(state, i))
-        .collect();
-    (instances, views)
 }

@@ -5,6 +5,7 @@
 //! counts per cluster) are always computed by one piece of code.
 
 use crate::demand::{self, Demand};
+use crate::views::{self, ClusterViews};
 use berth_store::{Op, Store, StoreError, Table, load};
 use berth_types::arn;
 use berth_types::ecs::{Cluster, ContainerInstance, Tag, Task, TaskDefinition};
@@ -74,6 +75,7 @@ pub struct State {
     /// ARNs of the tasks not yet STOPPED on each instance.
     on_instance: HashMap<String, BTreeSet<String>>,
     cluster_counts: HashMap<String, ClusterCounts>,
+    views: HashMap<String, ClusterViews>,
 }
 
 /// One durable change.
@@ -202,20 +204,32 @@ impl State {
                 self.families.insert(family, rev);
             }
             Change::Instance(i) => {
-                self.instances
-                    .insert(i.container_instance_arn.clone().unwrap_or_default(), i);
+                let arn = i.container_instance_arn.clone().unwrap_or_default();
+                self.instances.insert(arn.clone(), i);
+                self.refresh_view(&arn);
             }
             Change::Task(t) => {
                 let arn = t.task_arn.clone().unwrap_or_default();
-                if let Some(old) = self.tasks.remove(&arn) {
-                    self.account(&old, -1);
+                let old = self.tasks.remove(&arn);
+                if let Some(old) = &old {
+                    self.account(old, -1);
                 }
                 self.account(&t, 1);
+                let hosts = [
+                    old.and_then(|o| o.container_instance_arn),
+                    t.container_instance_arn.clone(),
+                ];
                 self.tasks.insert(arn, t);
+                for host in hosts.iter().flatten() {
+                    self.refresh_view(host);
+                }
             }
             Change::RemoveTask(arn) => {
                 if let Some(old) = self.tasks.remove(&arn) {
                     self.account(&old, -1);
+                    if let Some(host) = &old.container_instance_arn {
+                        self.refresh_view(host);
+                    }
                 }
             }
             Change::ClientToken(token, record) => {
@@ -297,6 +311,37 @@ impl State {
             .into_iter()
             .flatten()
             .filter_map(|arn| self.tasks.get(arn))
+    }
+
+    /// The scheduler's views of a cluster's registered instances.
+    pub fn views(&self, cluster: &str) -> &[berth_scheduler::InstanceView] {
+        self.views
+            .get(cluster)
+            .map(ClusterViews::all)
+            .unwrap_or_default()
+    }
+
+    /// The views of a cluster with their index, when it has any instance.
+    pub fn cluster_views(&self, cluster: &str) -> Option<&ClusterViews> {
+        self.views.get(cluster)
+    }
+
+    /// Recomputes one instance's view after a change to it, its tasks or its agent's stream;
+    /// an INACTIVE or unknown instance has none.
+    pub fn refresh_view(&mut self, instance_arn: &str) {
+        let Some(cluster) = arn::cluster_of(instance_arn) else {
+            return;
+        };
+        let view = self
+            .instances
+            .get(instance_arn)
+            .filter(|i| i.status.as_deref() != Some("INACTIVE"))
+            .map(|i| views::view(self, i));
+        let cluster = self.views.entry(cluster.to_string()).or_default();
+        match view {
+            Some(v) => cluster.put(v),
+            None => cluster.remove(instance_arn),
+        }
     }
 
     /// Task counts of a cluster.

@@ -3,9 +3,10 @@
 
 use crate::state::ClientToken;
 use crate::{
-    Change, ControlPlane, Ctx, State, clusters, instances, paginate, placement, task_definitions,
+    Change, ControlPlane, Ctx, State, applier, clusters, instances, paginate, placement,
+    task_definitions,
 };
-use berth_scheduler::{Pipeline, Request};
+use berth_scheduler::{Overlay, Request, Views, feasibility};
 use berth_types::arn::Partition;
 use berth_types::ecs::{
     Attribute, Container, ContainerInstance, DescribeTasksRequest, DescribeTasksResponse,
@@ -38,7 +39,7 @@ pub fn find<'s>(
 
 /// The parameters shared by RunTask and StartTask.
 struct Launch<'a> {
-    cluster: &'a str,
+    cluster: String,
     td: &'a TaskDefinition,
     overrides: Option<&'a TaskOverride>,
     started_by: Option<&'a String>,
@@ -92,7 +93,7 @@ fn runnable<'s>(state: &'s State, reference: &str) -> Result<&'s TaskDefinition,
 /// A new task placed on `instance`, PENDING with desiredStatus RUNNING.
 fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance) -> Task {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let task_arn = ctx.partition.task(launch.cluster, &id);
+    let task_arn = ctx.partition.task(&launch.cluster, &id);
     let td = launch.td;
     let containers = td
         .container_definitions
@@ -106,7 +107,7 @@ fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance) -> Task {
                 .and_then(|list| list.iter().find(|x| x.name == c.name));
             Container {
                 container_arn: Some(ctx.partition.container(
-                    launch.cluster,
+                    &launch.cluster,
                     &id,
                     &uuid::Uuid::new_v4().to_string(),
                 )),
@@ -137,7 +138,7 @@ fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance) -> Task {
     };
     Task {
         task_arn: Some(task_arn.clone()),
-        cluster_arn: Some(ctx.partition.cluster(launch.cluster)),
+        cluster_arn: Some(ctx.partition.cluster(&launch.cluster)),
         task_definition_arn: td.task_definition_arn.clone(),
         container_instance_arn: instance.container_instance_arn.clone(),
         overrides: Some(launch.overrides.cloned().unwrap_or(TaskOverride {
@@ -176,42 +177,6 @@ fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance) -> Task {
     }
 }
 
-/// Places `count` tasks on the instances of the launch's cluster; unplaced tasks become
-/// `failures[]`, one per refusing instance as ECS reports them, with the counted reasons.
-fn place_tasks(
-    state: &State,
-    ctx: &Ctx,
-    launch: &Launch,
-    request: &Request,
-    count: i32,
-) -> (Vec<Task>, Vec<Failure>) {
-    let (candidates, mut views) = placement::views(state, launch.cluster);
-    if candidates.is_empty() {
-        let failure = Failure {
-            arn: None,
-            reason: Some("No Container Instances were found in your cluster.".into()),
-            detail: Some(format!(
-                "start `berth agent` (or `berth up`) to register a host in cluster {}",
-                launch.cluster
-            )),
-        };
-        return (vec![], vec![failure]);
-    }
-    let mut pipeline = Pipeline::new(ctx.now.to_bits());
-    let mut tasks = vec![];
-    let mut failures = vec![];
-    for placed in pipeline.place(&mut views, request, count.max(0) as usize) {
-        match placed {
-            Ok(i) => tasks.push(new_task(ctx, launch, candidates[i])),
-            Err(refusal) => {
-                failures = placement::failures(&refusal);
-                break;
-            }
-        }
-    }
-    (tasks, failures)
-}
-
 fn token_failures(failures: &[Failure]) -> Vec<(Option<String>, String)> {
     failures
         .iter()
@@ -219,8 +184,92 @@ fn token_failures(failures: &[Failure]) -> Vec<(Option<String>, String)> {
         .collect()
 }
 
+/// The answer a RunTask with a known `clientToken` gets again, or the conflict when the token
+/// came with other parameters; None for a new token.
+fn replay(
+    state: &State,
+    req: &RunTaskRequest,
+    fingerprint: &str,
+) -> Result<Option<RunTaskResponse>, ApiError> {
+    let Some((token, seen)) = req
+        .client_token
+        .as_ref()
+        .and_then(|t| state.client_tokens.get(t).map(|seen| (t, seen)))
+    else {
+        return Ok(None);
+    };
+    if seen.fingerprint != fingerprint {
+        let mut e = ApiError::new(
+            ErrorCode::ConflictException,
+            format!(
+                "clientToken {token} was already used by a RunTask call with other parameters: use a new token, or repeat the original parameters"
+            ),
+        );
+        e.resource_ids = Some(seen.task_arns.clone());
+        return Err(e);
+    }
+    Ok(Some(RunTaskResponse {
+        tasks: Some(
+            seen.task_arns
+                .iter()
+                .filter_map(|a| state.tasks.get(a).cloned())
+                .collect(),
+        ),
+        failures: Some(
+            seen.failures
+                .iter()
+                .map(|(arn, reason)| Failure {
+                    arn: arn.clone(),
+                    reason: Some(reason.clone()),
+                    detail: None,
+                })
+                .collect(),
+        ),
+    }))
+}
+
+/// A RunTask call resolved against the state: what to launch, where, and the placement request;
+/// `created` is the `default` cluster when this call brings it into being.
+struct Prepared<'a> {
+    launch: Launch<'a>,
+    request: Request,
+    created: Option<Change>,
+}
+
+fn prepare<'a>(
+    state: &'a State,
+    ctx: &Ctx,
+    req: &'a RunTaskRequest,
+) -> Result<Prepared<'a>, ApiError> {
+    let (cluster, created) = clusters::resolve(state, ctx, req.cluster.as_deref())?;
+    let td = runnable(state, &req.task_definition)?;
+    check_overrides(td, req.overrides.as_ref())?;
+    let launch = Launch {
+        cluster,
+        td,
+        overrides: req.overrides.as_ref(),
+        started_by: req.started_by.as_ref(),
+        group: group_of(td, req.group.as_ref()),
+        launch_type: req.launch_type,
+        tags: req.tags.as_ref(),
+    };
+    let request = placement::request(
+        td,
+        req.overrides.as_ref(),
+        &launch.group,
+        req.placement_constraints.as_deref(),
+        req.placement_strategy.as_deref(),
+    )?;
+    Ok(Prepared {
+        launch,
+        request,
+        created,
+    })
+}
+
 impl ControlPlane {
     /// RunTask: places up to 10 tasks; what cannot be placed is reported in `failures[]`.
+    /// The placements are planned on a snapshot, then re-checked and committed by the applier.
     pub fn run_task(&self, req: RunTaskRequest) -> Result<RunTaskResponse, ApiError> {
         let count = req.count.unwrap_or(1);
         if !(1..=MAX_RUN_COUNT).contains(&count) {
@@ -228,6 +277,7 @@ impl ControlPlane {
                 "count is {count}, but RunTask starts 1 to {MAX_RUN_COUNT} tasks per call"
             )));
         }
+        let count = count as usize;
         if let Some(token) = &req.client_token
             && (token.is_empty() || token.len() > 64 || !token.is_ascii())
         {
@@ -240,69 +290,47 @@ impl ControlPlane {
             ..req.clone()
         })
         .unwrap_or_default();
-        self.mutate(|state, ctx| {
-            if let Some(token) = &req.client_token
-                && let Some(seen) = state.client_tokens.get(token)
-            {
-                if seen.fingerprint != fingerprint {
-                    let mut e = ApiError::new(
-                        ErrorCode::ConflictException,
-                        format!(
-                            "clientToken {token} was already used by a RunTask call with other parameters: use a new token, or repeat the original parameters"
-                        ),
-                    );
-                    e.resource_ids = Some(seen.task_arns.clone());
-                    return Err(e);
-                }
-                let tasks = seen
-                    .task_arns
-                    .iter()
-                    .filter_map(|a| state.tasks.get(a).cloned())
-                    .collect();
-                let failures = seen
-                    .failures
-                    .iter()
-                    .map(|(arn, reason)| Failure {
-                        arn: arn.clone(),
-                        reason: Some(reason.clone()),
-                        detail: None,
-                    })
-                    .collect();
-                return Ok((
-                    vec![],
-                    RunTaskResponse {
-                        tasks: Some(tasks),
-                        failures: Some(failures),
-                    },
-                ));
+        let seed = self.now().to_bits();
+        let planned = {
+            let state = self.read();
+            if let Some(answer) = replay(&state, &req, &fingerprint)? {
+                return Ok(answer);
             }
-            let (cluster, created) = clusters::resolve(state, ctx, req.cluster.as_deref())?;
-            let td = runnable(state, &req.task_definition)?;
-            check_overrides(td, req.overrides.as_ref())?;
-            let launch = Launch {
-                cluster: &cluster,
-                td,
-                overrides: req.overrides.as_ref(),
-                started_by: req.started_by.as_ref(),
-                group: group_of(td, req.group.as_ref()),
-                launch_type: req.launch_type,
-                tags: req.tags.as_ref(),
+            let p = prepare(&state, &self.ctx(), &req)?;
+            applier::plan(&state, &p.launch.cluster, &p.request, count, seed)
+        };
+        self.mutate(|state, ctx| {
+            if let Some(answer) = replay(state, &req, &fingerprint)? {
+                return Ok((vec![], answer));
+            }
+            let p = prepare(state, ctx, &req)?;
+            let applied =
+                applier::apply(state, &p.launch.cluster, &p.request, &planned, count, seed);
+            let tasks: Vec<Task> = applied
+                .instances
+                .iter()
+                .filter_map(|arn| state.instances.get(arn))
+                .map(|instance| new_task(ctx, &p.launch, instance))
+                .collect();
+            let failures = match &applied.refusal {
+                Some(r) if r.per_instance.is_empty() => vec![Failure {
+                    arn: None,
+                    reason: Some("No Container Instances were found in your cluster.".into()),
+                    detail: Some(format!(
+                        "start `berth agent` (or `berth up`) to register a host in cluster {}",
+                        p.launch.cluster
+                    )),
+                }],
+                Some(r) => placement::failures(r),
+                None => vec![],
             };
-            let request = placement::request(
-                td,
-                req.overrides.as_ref(),
-                &launch.group,
-                req.placement_constraints.as_deref(),
-                req.placement_strategy.as_deref(),
-            )?;
-            let (tasks, failures) = place_tasks(state, ctx, &launch, &request, count);
-            let mut changes: Vec<Change> = created.into_iter().collect();
+            let mut changes: Vec<Change> = p.created.into_iter().collect();
             changes.extend(tasks.iter().cloned().map(Change::Task));
             if let Some(token) = &req.client_token {
                 changes.push(Change::ClientToken(
                     token.clone(),
                     ClientToken {
-                        fingerprint,
+                        fingerprint: fingerprint.clone(),
                         task_arns: tasks.iter().filter_map(|t| t.task_arn.clone()).collect(),
                         failures: token_failures(&failures),
                     },
@@ -332,7 +360,7 @@ impl ControlPlane {
             let td = runnable(state, &req.task_definition)?;
             check_overrides(td, req.overrides.as_ref())?;
             let launch = Launch {
-                cluster: &name,
+                cluster: name.clone(),
                 td,
                 overrides: req.overrides.as_ref(),
                 started_by: req.started_by.as_ref(),
@@ -345,20 +373,21 @@ impl ControlPlane {
                 placement::request(td, req.overrides.as_ref(), &launch.group, None, None)?;
             let mut tasks = vec![];
             let mut failures = vec![];
-            let mut reserved: std::collections::HashMap<String, berth_scheduler::InstanceView> =
-                Default::default();
+            let views = state.cluster_views(&name);
+            let mut overlay = Overlay::new(views.map(|v| v.all()).unwrap_or_default());
             for reference in &req.container_instances {
-                let Some(instance) = instances::find(state, ctx.partition, &name, reference) else {
+                let found = instances::find(state, ctx.partition, &name, reference).and_then(|i| {
+                    let arn = i.container_instance_arn.as_deref().unwrap_or_default();
+                    Some((i, views?.position(arn)?))
+                });
+                let Some((instance, at)) = found else {
                     failures.push(crate::missing(reference));
                     continue;
                 };
                 let key = instance.container_instance_arn.clone().unwrap_or_default();
-                let view = reserved
-                    .entry(key.clone())
-                    .or_insert_with(|| instances::view(state, instance));
-                match berth_scheduler::feasibility::check(view, &request) {
+                match feasibility::check(overlay.get(at), &request) {
                     Ok(()) => {
-                        view.reserve(&request.demand, &request.group);
+                        overlay.reserve(at, &request.demand, &request.group);
                         tasks.push(new_task(ctx, &launch, instance));
                     }
                     Err(m) => failures.push(Failure {

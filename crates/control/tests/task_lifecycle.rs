@@ -1,85 +1,12 @@
 //! The control plane on the in-memory store with a hand-driven clock: placement, agent reports,
 //! stop codes, resource accounting and the retention of STOPPED tasks.
 
-use berth_control::{Clock, ControlPlane};
-use berth_store::MemStore;
-use berth_types::arn::Partition;
+mod common;
+
+use berth_control::ControlPlane;
 use berth_types::ecs::*;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-#[derive(Default)]
-struct HandClock(AtomicU64);
-
-impl Clock for HandClock {
-    fn now(&self) -> f64 {
-        self.0.load(Ordering::SeqCst) as f64
-    }
-}
-
-fn plane() -> (ControlPlane, Arc<HandClock>) {
-    let clock = Arc::new(HandClock(AtomicU64::new(1_000_000)));
-    let partition = Partition {
-        region: "us-east-1".into(),
-        account: "000000000000".into(),
-    };
-    let cp =
-        ControlPlane::open(partition, Arc::new(MemStore::default()), clock.clone()).expect("opens");
-    (cp, clock)
-}
-
-fn resource(name: &str, v: i32) -> Resource {
-    Resource {
-        name: Some(name.into()),
-        r#type: Some("INTEGER".into()),
-        integer_value: Some(v),
-        ..Resource::default()
-    }
-}
-
-fn instance(cp: &ControlPlane, cpu: i32, memory: i32) -> String {
-    let arn = cp
-        .register_container_instance(RegisterContainerInstanceRequest {
-            total_resources: Some(vec![resource("CPU", cpu), resource("MEMORY", memory)]),
-            ..RegisterContainerInstanceRequest::default()
-        })
-        .expect("registers")
-        .container_instance
-        .and_then(|i| i.container_instance_arn)
-        .expect("arn");
-    cp.set_agent_connected(&arn, true);
-    arn
-}
-
-fn definition(cp: &ControlPlane, memory: i32, host_port: Option<i32>) {
-    cp.register_task_definition(RegisterTaskDefinitionRequest {
-        family: "web".into(),
-        container_definitions: vec![ContainerDefinition {
-            name: Some("web".into()),
-            image: Some("busybox".into()),
-            memory: Some(memory),
-            port_mappings: host_port.map(|p| {
-                vec![PortMapping {
-                    container_port: Some(80),
-                    host_port: Some(p),
-                    ..PortMapping::default()
-                }]
-            }),
-            ..ContainerDefinition::default()
-        }],
-        ..RegisterTaskDefinitionRequest::default()
-    })
-    .expect("registers");
-}
-
-fn run(cp: &ControlPlane, count: i32) -> RunTaskResponse {
-    cp.run_task(RunTaskRequest {
-        task_definition: "web".into(),
-        count: Some(count),
-        ..RunTaskRequest::default()
-    })
-    .expect("RunTask answers")
-}
+use common::*;
+use std::sync::atomic::Ordering;
 
 fn report(cp: &ControlPlane, task: &str, status: &str, reason: Option<&str>) {
     cp.submit_task_state_change(SubmitTaskStateChangeRequest {

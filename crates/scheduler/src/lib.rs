@@ -14,9 +14,11 @@
 pub mod feasibility;
 pub mod query;
 pub mod ranking;
+pub mod views;
 
 pub use feasibility::{Constraint, Misfit};
 pub use ranking::{Rng, Strategy};
+pub use views::{Overlay, Views};
 
 use query::Facts;
 use std::collections::{BTreeMap, BTreeSet};
@@ -147,7 +149,7 @@ impl Pipeline {
 
     /// Up to [`SAMPLE`] feasible instances, visited from a random start with a stride coprime
     /// to the cluster size, so the sample covers the cluster rather than one stretch of it.
-    fn sample(&mut self, instances: &[InstanceView], request: &Request) -> Vec<usize> {
+    fn sample<V: Views + ?Sized>(&mut self, instances: &V, request: &Request) -> Vec<usize> {
         let n = instances.len();
         if n == 0 {
             return vec![];
@@ -160,7 +162,7 @@ impl Pipeline {
         let mut feasible = Vec::with_capacity(SAMPLE.min(n));
         for k in 0..n {
             let i = (start + k * stride) % n;
-            if feasibility::check(&instances[i], request).is_ok() {
+            if feasibility::check(instances.get(i), request).is_ok() {
                 feasible.push(i);
                 if feasible.len() == SAMPLE {
                     break;
@@ -174,9 +176,9 @@ impl Pipeline {
 
     /// Places `count` tasks of one request; each is an instance index or the refusal. Placed
     /// tasks are reserved on `instances`, so the views stay true for the next call.
-    pub fn place(
+    pub fn place<V: Views + ?Sized>(
         &mut self,
-        instances: &mut [InstanceView],
+        instances: &mut V,
         request: &Request,
         count: usize,
     ) -> Vec<Result<usize, Refusal>> {
@@ -188,15 +190,15 @@ impl Pipeline {
             let feasible = self.sample(instances, request);
             match ranking::best(instances, &feasible, request, &mut self.rng, &spread) {
                 Some(i) => {
-                    instances[i].reserve(&request.demand, &request.group);
-                    spread.add(&instances[i]);
+                    instances.reserve(i, &request.demand, &request.group);
+                    spread.add(instances.get(i));
                     out.push(Ok(i));
                 }
                 None => {
                     // Nothing fits now, and nothing later in this batch will: say why, once.
                     let refusal = Refusal {
-                        per_instance: instances
-                            .iter()
+                        per_instance: (0..instances.len())
+                            .map(|i| instances.get(i))
                             .filter_map(|inst| {
                                 feasibility::check(inst, request)
                                     .err()

@@ -2,7 +2,7 @@
 //! before it left; what is still tied after the last goes to the lowest index (stable input
 //! order), so a plan depends only on its inputs and the seed.
 
-use crate::{InstanceView, Request};
+use crate::{InstanceView, Request, Views};
 use std::collections::HashMap;
 
 /// A resource `binpack` packs on.
@@ -80,7 +80,7 @@ pub struct SpreadCounts {
 
 impl SpreadCounts {
     /// Counts the request's group over the instances.
-    pub fn new(instances: &[InstanceView], request: &Request) -> Self {
+    pub fn new<V: Views + ?Sized>(instances: &V, request: &Request) -> Self {
         let fields = request
             .strategies
             .iter()
@@ -90,7 +90,7 @@ impl SpreadCounts {
             })
             .map(|field| {
                 let mut counts: HashMap<String, u64> = HashMap::new();
-                for instance in instances {
+                for instance in (0..instances.len()).map(|i| instances.get(i)) {
                     let n = instance
                         .facts
                         .groups
@@ -129,8 +129,8 @@ impl SpreadCounts {
 }
 
 /// The best of the `feasible` instances, or None when there are none.
-pub fn best(
-    instances: &[InstanceView],
+pub fn best<V: Views + ?Sized>(
+    instances: &V,
     feasible: &[usize],
     request: &Request,
     rng: &mut Rng,
@@ -146,15 +146,15 @@ pub fn best(
                 .iter()
                 .map(|&i| {
                     let left = match resource {
-                        Resource::Cpu => instances[i].remaining_cpu,
-                        Resource::Memory => instances[i].remaining_memory,
+                        Resource::Cpu => instances.get(i).remaining_cpu,
+                        Resource::Memory => instances.get(i).remaining_memory,
                     };
                     (i, left)
                 })
                 .collect(),
             Strategy::Spread(field) => tied
                 .iter()
-                .map(|&i| (i, spread.count(field, &instances[i])))
+                .map(|&i| (i, spread.count(field, instances.get(i))))
                 .collect(),
             Strategy::Random => {
                 let pick = tied[(rng.next_u64() % tied.len() as u64) as usize];

@@ -3,7 +3,8 @@
 use berth_scheduler::query::{Facts, parse};
 use berth_scheduler::ranking::{Resource, SpreadField};
 use berth_scheduler::{
-    Constraint, Demand, InstanceView, Pipeline, Request, Strategy as Rank, feasibility,
+    Constraint, Demand, InstanceView, Overlay, Pipeline, Request, Strategy as Rank, Views,
+    feasibility,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -95,7 +96,7 @@ proptest! {
     ) {
         let before = instances.clone();
         let mut views = instances;
-        let placed = Pipeline::new(seed).place(&mut views, &req, count);
+        let placed = Pipeline::new(seed).place(views.as_mut_slice(), &req, count);
         let mut per_instance: BTreeMap<usize, usize> = BTreeMap::new();
         for i in placed.iter().flatten() {
             *per_instance.entry(*i).or_default() += 1;
@@ -128,9 +129,29 @@ proptest! {
     #[test]
     fn the_same_seed_gives_the_same_plan(instances in cluster(), req in request(), seed in any::<u64>()) {
         let plan = |mut v: Vec<InstanceView>| -> Vec<Option<usize>> {
-            Pipeline::new(seed).place(&mut v, &req, 8).into_iter().map(|p| p.ok()).collect()
+            Pipeline::new(seed).place(v.as_mut_slice(), &req, 8).into_iter().map(|p| p.ok()).collect()
         };
         prop_assert_eq!(plan(instances.clone()), plan(instances));
+    }
+
+    #[test]
+    fn an_overlay_plans_as_a_copy_would_and_leaves_the_snapshot_alone(
+        instances in cluster(), req in request(), seed in any::<u64>()
+    ) {
+        let mut copy = instances.clone();
+        let on_copy = Pipeline::new(seed).place(copy.as_mut_slice(), &req, 8);
+        let mut overlay = Overlay::new(&instances);
+        let on_overlay = Pipeline::new(seed).place(&mut overlay, &req, 8);
+        prop_assert_eq!(on_copy, on_overlay);
+        for (i, view) in copy.iter().enumerate() {
+            prop_assert_eq!(view, overlay.get(i));
+        }
+        let changed = overlay.into_changed();
+        for (i, view) in instances.iter().enumerate() {
+            if !changed.contains_key(&i) {
+                prop_assert_eq!(view, &copy[i]);
+            }
+        }
     }
 
     #[test]
@@ -143,7 +164,7 @@ proptest! {
             .map(|v| v.remaining_memory)
             .collect();
         let before = views.clone();
-        if let Some(Ok(i)) = Pipeline::new(1).place(&mut views, &req, 1).pop() {
+        if let Some(Ok(i)) = Pipeline::new(1).place(views.as_mut_slice(), &req, 1).pop() {
             prop_assert_eq!(Some(before[i].remaining_memory), feasible.into_iter().min());
         }
     }
@@ -170,7 +191,7 @@ proptest! {
             strategies: vec![Rank::Spread(SpreadField::Attribute("zone".into()))],
             ..Request::default()
         };
-        let placed = Pipeline::new(7).place(&mut views, &req, count);
+        let placed = Pipeline::new(7).place(views.as_mut_slice(), &req, count);
         let mut zones = [0usize; 3];
         for i in placed.into_iter().flatten() {
             zones[i % 3] += 1;

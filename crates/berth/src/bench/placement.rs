@@ -5,7 +5,7 @@
 use super::{percentiles, summary};
 use berth_scheduler::query::{Facts, parse};
 use berth_scheduler::ranking::{Resource, SpreadField};
-use berth_scheduler::{Constraint, Demand, InstanceView, Pipeline, Request, Strategy};
+use berth_scheduler::{Constraint, Demand, InstanceView, Overlay, Pipeline, Request, Strategy};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -85,7 +85,12 @@ fn run_one(instances: usize, placements: usize) -> anyhow::Result<Run> {
     let start = Instant::now();
     while placed < placements {
         let t = Instant::now();
-        let batch = pipeline.place(&mut views, &request, BATCH);
+        // As in the control plane: plan on an overlay of the snapshot, then commit the plan.
+        let mut plan = Overlay::new(&views);
+        let batch = pipeline.place(&mut plan, &request, BATCH);
+        for (i, view) in plan.into_changed() {
+            views[i] = view;
+        }
         let ok = batch.iter().filter(|p| p.is_ok()).count();
         latencies.push(t.elapsed().as_secs_f64() * 1e6 / BATCH as f64);
         anyhow::ensure!(

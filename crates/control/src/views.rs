@@ -1,0 +1,110 @@
+//! The scheduler's views of each cluster's container instances, kept in memory and refreshed
+//! one instance at a time as changes are applied ([`State::apply`]), so a placement neither
+//! rebuilds the cluster's views nor reads the store: it plans on [`State::views`] directly.
+
+use crate::State;
+use crate::instances::{resource_set, resource_value};
+use berth_scheduler::InstanceView;
+use berth_scheduler::query::Facts;
+use berth_types::ecs::ContainerInstance;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The views of one cluster's registered (not INACTIVE) instances.
+#[derive(Debug, Default)]
+pub struct ClusterViews {
+    views: Vec<InstanceView>,
+    index: HashMap<String, usize>,
+}
+
+impl ClusterViews {
+    /// Every view, in no particular order.
+    pub fn all(&self) -> &[InstanceView] {
+        &self.views
+    }
+
+    /// Where an instance's view sits in [`ClusterViews::all`].
+    pub fn position(&self, arn: &str) -> Option<usize> {
+        self.index.get(arn).copied()
+    }
+
+    /// Adds or replaces a view.
+    pub(crate) fn put(&mut self, view: InstanceView) {
+        match self.index.get(&view.arn) {
+            Some(&i) => self.views[i] = view,
+            None => {
+                self.index.insert(view.arn.clone(), self.views.len());
+                self.views.push(view);
+            }
+        }
+    }
+
+    /// Drops a view; the last one takes its place.
+    pub(crate) fn remove(&mut self, arn: &str) {
+        let Some(i) = self.index.remove(arn) else {
+            return;
+        };
+        self.views.swap_remove(i);
+        if let Some(moved) = self.views.get(i) {
+            self.index.insert(moved.arn.clone(), i);
+        }
+    }
+}
+
+/// What the query language and the strategies may know of an instance.
+pub fn facts(state: &State, instance: &ContainerInstance) -> Facts {
+    let arn = instance
+        .container_instance_arn
+        .as_deref()
+        .unwrap_or_default();
+    let mut groups: BTreeMap<String, u32> = BTreeMap::new();
+    for t in state.tasks_on(arn) {
+        *groups
+            .entry(t.group.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    Facts {
+        ec2_instance_id: instance.ec2_instance_id.clone().unwrap_or_default(),
+        agent_connected: state.connected.contains_key(arn),
+        agent_version: instance
+            .version_info
+            .as_ref()
+            .and_then(|v| v.agent_version.clone())
+            .unwrap_or_default(),
+        registered_at: instance.registered_at.unwrap_or_default(),
+        running_tasks_count: i64::from(state.usage(arn).running),
+        attributes: instance
+            .attributes
+            .iter()
+            .flatten()
+            .map(|a| (a.name.clone(), a.value.clone().unwrap_or_default()))
+            .collect(),
+        groups,
+    }
+}
+
+/// The view of an instance computed from its record and its tasks.
+pub fn view(state: &State, instance: &ContainerInstance) -> InstanceView {
+    let arn = instance.container_instance_arn.clone().unwrap_or_default();
+    let registered = instance.registered_resources.as_deref().unwrap_or_default();
+    let usage = state.usage(&arn);
+    let ports = |name: &str| {
+        resource_set(registered, name)
+            .iter()
+            .filter_map(|p| p.parse::<u16>().ok())
+            .collect::<BTreeSet<u16>>()
+    };
+    let mut used_tcp = ports("PORTS");
+    used_tcp.extend(&usage.tcp);
+    let mut used_udp = ports("PORTS_UDP");
+    used_udp.extend(&usage.udp);
+    InstanceView {
+        active: instance.status.as_deref() == Some("ACTIVE"),
+        remaining_cpu: resource_value(registered, "CPU") - usage.cpu,
+        remaining_memory: resource_value(registered, "MEMORY") - usage.memory,
+        remaining_gpu: resource_set(registered, "GPU").len() as i64 - usage.gpu,
+        used_tcp,
+        used_udp,
+        facts: facts(state, instance),
+        arn,
+    }
+}
