@@ -205,6 +205,23 @@ pub fn start_agent(exports: &Exports, cluster: &str, state_dir: &PathBuf, extra:
         .expect("berth agent starts")
 }
 
+/// `berth simulate` as a process of its own: simulated instances that need no Docker.
+pub fn start_simulator(exports: &Exports, cluster: &str, extra: &[&str]) -> Child {
+    berth()
+        .args([
+            "simulate",
+            "--endpoint",
+            &exports.endpoint,
+            "--cluster",
+            cluster,
+        ])
+        .args(["--access-key", &exports.access_key])
+        .args(extra)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("berth simulate starts")
+}
+
 /// The official AWS SDK client for ECS, pointed at Berth.
 pub fn client(e: &Exports) -> aws_sdk_ecs::Client {
     let config = aws_sdk_ecs::Config::builder()

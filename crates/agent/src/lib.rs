@@ -11,7 +11,8 @@
 //! - [`spec`]: ECS container definition → Docker create body;
 //! - [`docker`]: the Docker Engine API;
 //! - [`reporter`]: batched, retried state reports;
-//! - [`health`]: container health, published over the stream.
+//! - [`health`]: container health, published over the stream;
+//! - [`simulator`]: simulated instances without Docker that acknowledge tasks at once.
 
 pub mod client;
 pub mod docker;
@@ -21,6 +22,7 @@ pub mod manager;
 pub mod registration;
 pub mod reporter;
 pub mod runner;
+pub mod simulator;
 pub mod spec;
 pub mod stream;
 

@@ -2,6 +2,7 @@
 //! control plane's manifest.
 
 use crate::runner::{self, RunnerCtx};
+use crate::stream::Host;
 use berth_types::protocol::{AssignedTask, ManifestEntry};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -39,18 +40,31 @@ impl Manager {
         self.tasks.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Container health of this host.
-    pub fn health(&self) -> &crate::health::HealthBoard {
-        &self.ctx.health
-    }
-
     /// Number of tasks with a runner.
     pub fn active(&self) -> usize {
         self.tasks().running.len()
     }
 
-    /// Applies an assignment: new tasks get a runner, known ones their new desired status.
-    pub fn apply(self: &Arc<Self>, assigned: Vec<AssignedTask>) {
+    fn finish(&self, arn: &str) {
+        let mut tasks = self.tasks();
+        tasks.running.remove(arn);
+        tasks.finished.insert(arn.to_string());
+        tasks.finished_order.push_back(arn.to_string());
+        while tasks.finished_order.len() > FINISHED_MEMORY {
+            if let Some(old) = tasks.finished_order.pop_front() {
+                tasks.finished.remove(&old);
+            }
+        }
+    }
+}
+
+impl Host for Manager {
+    fn health(&self) -> &crate::health::HealthBoard {
+        &self.ctx.health
+    }
+
+    /// New tasks get a runner, known ones their new desired status.
+    fn apply(self: &Arc<Self>, assigned: Vec<AssignedTask>) {
         let mut tasks = self.tasks();
         for a in assigned {
             let arn = a.task.task_arn.clone().unwrap_or_default();
@@ -74,21 +88,9 @@ impl Manager {
         }
     }
 
-    fn finish(&self, arn: &str) {
-        let mut tasks = self.tasks();
-        tasks.running.remove(arn);
-        tasks.finished.insert(arn.to_string());
-        tasks.finished_order.push_back(arn.to_string());
-        while tasks.finished_order.len() > FINISHED_MEMORY {
-            if let Some(old) = tasks.finished_order.pop_front() {
-                tasks.finished.remove(&old);
-            }
-        }
-    }
-
-    /// Reconciles with the manifest: runners of tasks the control plane no longer lists are
-    /// stopped, and containers that belong to no listed task are removed.
-    pub async fn reconcile(self: &Arc<Self>, manifest: &[ManifestEntry]) {
+    /// Runners of tasks the control plane no longer lists are stopped, and containers that
+    /// belong to no listed task are removed.
+    async fn reconcile(self: &Arc<Self>, manifest: &[ManifestEntry]) {
         let listed: HashSet<&str> = manifest.iter().map(|e| e.task_arn.as_str()).collect();
         {
             let tasks = self.tasks();

@@ -56,7 +56,7 @@ pub async fn register(
     config: &AgentConfig,
     client: &EcsClient,
     docker: &Docker,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> Result<String, AgentError> {
     let request = RegisterContainerInstanceRequest {
         cluster: Some(config.cluster.clone()),
@@ -76,23 +76,34 @@ pub async fn register(
         )),
         ..RegisterContainerInstanceRequest::default()
     };
+    let arn = submit(client, &request, shutdown).await?;
+    remember(config, &arn)?;
+    tracing::info!(instance = %arn, cluster = %config.cluster, "registered");
+    Ok(arn)
+}
+
+/// Sends a registration until the control plane answers it, creating the cluster when it does
+/// not exist yet (as the ECS agent does for `default`); returns the instance ARN.
+pub async fn submit(
+    client: &EcsClient,
+    request: &RegisterContainerInstanceRequest,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<String, AgentError> {
+    let cluster = request.cluster.clone().unwrap_or_default();
     let mut pause = Duration::from_millis(100);
     loop {
         let answer: Result<RegisterContainerInstanceResponse, _> =
-            client.call("RegisterContainerInstance", &request).await;
+            client.call("RegisterContainerInstance", request).await;
         match answer {
             Ok(r) => {
-                let arn = r
+                return r
                     .container_instance
                     .and_then(|i| i.container_instance_arn)
                     .ok_or_else(|| {
                         AgentError::Registration(
                             "the control plane returned no container instance ARN".into(),
                         )
-                    })?;
-                remember(config, &arn)?;
-                tracing::info!(instance = %arn, cluster = %config.cluster, "registered");
-                return Ok(arn);
+                    });
             }
             Err(e) if e.is_retryable() => {
                 tracing::warn!(error = %e, "control plane not reachable yet, retrying");
@@ -103,20 +114,16 @@ pub async fn register(
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
             Err(ClientError::Api { code, .. }) if code == "ClusterNotFoundException" => {
-                // As the ECS agent does for `default`: create the cluster it was told to join.
                 let create = CreateClusterRequest {
-                    cluster_name: Some(config.cluster.clone()),
+                    cluster_name: Some(cluster.clone()),
                     ..CreateClusterRequest::default()
                 };
                 let created: Result<CreateClusterResponse, _> =
                     client.call("CreateCluster", &create).await;
                 created.map_err(|e| {
-                    AgentError::Registration(format!(
-                        "cannot create cluster {}: {e}",
-                        config.cluster
-                    ))
+                    AgentError::Registration(format!("cannot create cluster {cluster}: {e}"))
                 })?;
-                tracing::info!(cluster = %config.cluster, "created the cluster to join");
+                tracing::info!(cluster = %cluster, "created the cluster to join");
             }
             Err(e) => {
                 return Err(AgentError::Registration(format!(

@@ -1,9 +1,14 @@
 //! The assignment stream: a WebSocket to the control plane, kept open, re-opened with backoff.
+//! What arrives on it goes to a [`Host`]: the Docker-backed [`crate::manager::Manager`], or a
+//! simulated host of [`crate::simulator`].
 
 use crate::client::EcsClient;
-use crate::manager::Manager;
-use berth_types::protocol::{AGENT_WS_PATH, AgentMessage, ServerMessage};
+use crate::health::HealthBoard;
+use berth_types::protocol::{
+    AGENT_WS_PATH, AgentMessage, AssignedTask, ManifestEntry, ServerMessage,
+};
 use futures_util::{SinkExt, StreamExt};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -14,6 +19,16 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(10));
 /// Silence after which the stream counts as dead (the server sends a heartbeat every 20 s).
 const SILENCE: Duration = Duration::from_secs(90);
+
+/// What runs the tasks the stream assigns.
+pub trait Host: Send + Sync + 'static {
+    /// New tasks, or new desired statuses of known ones.
+    fn apply(self: &Arc<Self>, tasks: Vec<AssignedTask>);
+    /// The control plane's full list of this host's tasks: anything else is to go.
+    fn reconcile(self: &Arc<Self>, manifest: &[ManifestEntry]) -> impl Future<Output = ()> + Send;
+    /// Container health, published whenever it changes.
+    fn health(&self) -> &HealthBoard;
+}
 
 /// Why the stream stopped for good.
 #[derive(Debug, PartialEq, Eq)]
@@ -32,10 +47,10 @@ fn stream_url(endpoint: &str, instance_arn: &str) -> String {
 }
 
 /// Holds the stream until shutdown or until the control plane refuses the instance.
-pub async fn run(
+pub async fn run<H: Host>(
     client: &EcsClient,
     instance_arn: &str,
-    manager: &Arc<Manager>,
+    manager: &Arc<H>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Ended {
     let mut pause = BACKOFF.0;
@@ -66,10 +81,10 @@ enum SessionError {
     Broken { opened: bool, why: String },
 }
 
-async fn session(
+async fn session<H: Host>(
     client: &EcsClient,
     instance_arn: &str,
-    manager: &Arc<Manager>,
+    manager: &Arc<H>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<Ended, SessionError> {
     let broken = |opened: bool| move |e: String| SessionError::Broken { opened, why: e };

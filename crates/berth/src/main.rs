@@ -2,13 +2,17 @@
 //!
 //! - `berth up`: the control plane and an agent for the local Docker engine, in one process;
 //! - `berth server`: the control plane alone;
-//! - `berth agent`: a host agent that joins a control plane.
+//! - `berth agent`: a host agent that joins a control plane;
+//! - `berth simulate`: container instances without Docker, for placement at scale;
+//! - `berth bench`: benchmarks beside a baseline.
 
 mod bench;
 mod credentials;
 mod server;
+mod simulate;
 mod up;
 
+use berth_agent::client::EcsClient;
 use clap::{Parser, Subcommand};
 use server::ServerOptions;
 use std::path::PathBuf;
@@ -43,21 +47,35 @@ enum Command {
     },
     /// Run a host agent that joins a control plane.
     Agent {
-        /// The control plane's endpoint, e.g. http://10.0.0.5:9714.
-        #[arg(long, env = "BERTH_ENDPOINT")]
-        endpoint: String,
-        /// Access key id to sign with (as `berth server` printed it).
-        #[arg(long, env = "AWS_ACCESS_KEY_ID")]
-        access_key: String,
-        /// Region in the signature scope.
-        #[arg(long, env = "AWS_DEFAULT_REGION", default_value = "us-east-1")]
-        region: String,
+        #[command(flatten)]
+        join: Join,
         /// Where the agent remembers its registration.
         #[arg(long, env = "BERTH_AGENT_STATE_DIR", default_value_os_t = server::default_data_dir().join("agent"))]
         state_dir: PathBuf,
         #[command(flatten)]
         agent: AgentOptions,
     },
+    /// Simulate container instances (no Docker) that acknowledge their tasks at once.
+    Simulate {
+        #[command(flatten)]
+        join: Join,
+        #[command(flatten)]
+        fleet: simulate::SimulateOptions,
+    },
+}
+
+/// How an agent reaches its control plane.
+#[derive(clap::Args)]
+struct Join {
+    /// The control plane's endpoint, e.g. http://10.0.0.5:9714.
+    #[arg(long, env = "BERTH_ENDPOINT")]
+    endpoint: String,
+    /// Access key id to sign with (as `berth server` printed it).
+    #[arg(long, env = "AWS_ACCESS_KEY_ID")]
+    access_key: String,
+    /// Region in the signature scope.
+    #[arg(long, env = "AWS_DEFAULT_REGION", default_value = "us-east-1")]
+    region: String,
 }
 
 /// A watch that flips to true on Ctrl-C or SIGTERM.
@@ -111,15 +129,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench { which } => bench::run(which).await,
         Command::Server { server } => serve(server).await,
         Command::Agent {
-            endpoint,
-            access_key,
-            region,
+            join,
             state_dir,
             agent,
         } => {
-            let config = agent.config(endpoint, access_key, region, state_dir);
+            let config = agent.config(join.endpoint, join.access_key, join.region, state_dir);
             berth_agent::run(config, shutdown_signal(), None).await?;
             Ok(())
+        }
+        Command::Simulate { join, fleet } => {
+            let client = EcsClient::new(&join.endpoint, &join.access_key, &join.region);
+            simulate::run(client, fleet, shutdown_signal()).await
         }
     }
 }

@@ -24,7 +24,8 @@ pub struct AgentOptions {
     pub attributes: Vec<(String, String)>,
 }
 
-fn parse_attribute(s: &str) -> Result<(String, String), String> {
+/// `NAME=VALUE` of `--attribute`.
+pub fn parse_attribute(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("attribute {s:?} must be NAME=VALUE"))

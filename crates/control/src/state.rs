@@ -41,6 +41,8 @@ pub struct Usage {
     pub running: i32,
     /// Tasks placed here and not yet RUNNING.
     pub pending: i32,
+    /// Tasks not yet STOPPED per task group.
+    pub groups: BTreeMap<String, u32>,
 }
 
 /// Task counts of one cluster.
@@ -277,6 +279,12 @@ impl State {
         usage.gpu += i64::from(sign) * need.gpu;
         usage.running += sign * running;
         usage.pending += sign * pending;
+        let group = task.group.clone().unwrap_or_default();
+        let members = usage.groups.entry(group.clone()).or_default();
+        *members = members.saturating_add_signed(sign);
+        if *members == 0 {
+            usage.groups.remove(&group);
+        }
         if sign > 0 {
             usage.tcp.extend(&need.tcp_ports);
             usage.udp.extend(&need.udp_ports);
@@ -302,6 +310,11 @@ impl State {
     /// Resources and counts of an instance.
     pub fn usage(&self, instance_arn: &str) -> Usage {
         self.usage.get(instance_arn).cloned().unwrap_or_default()
+    }
+
+    /// Resources and counts of an instance, borrowed; None when nothing was ever placed on it.
+    pub fn usage_of(&self, instance_arn: &str) -> Option<&Usage> {
+        self.usage.get(instance_arn)
     }
 
     /// The tasks not yet STOPPED on an instance.

@@ -4,10 +4,11 @@
 
 use crate::State;
 use crate::instances::{resource_set, resource_value};
+use crate::state::Usage;
 use berth_scheduler::InstanceView;
 use berth_scheduler::query::Facts;
 use berth_types::ecs::ContainerInstance;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 /// The views of one cluster's registered (not INACTIVE) instances.
 #[derive(Debug, Default)]
@@ -56,12 +57,7 @@ pub fn facts(state: &State, instance: &ContainerInstance) -> Facts {
         .container_instance_arn
         .as_deref()
         .unwrap_or_default();
-    let mut groups: BTreeMap<String, u32> = BTreeMap::new();
-    for t in state.tasks_on(arn) {
-        *groups
-            .entry(t.group.clone().unwrap_or_default())
-            .or_default() += 1;
-    }
+    let usage = state.usage_of(arn);
     Facts {
         ec2_instance_id: instance.ec2_instance_id.clone().unwrap_or_default(),
         agent_connected: state.connected.contains_key(arn),
@@ -71,14 +67,14 @@ pub fn facts(state: &State, instance: &ContainerInstance) -> Facts {
             .and_then(|v| v.agent_version.clone())
             .unwrap_or_default(),
         registered_at: instance.registered_at.unwrap_or_default(),
-        running_tasks_count: i64::from(state.usage(arn).running),
+        running_tasks_count: usage.map_or(0, |u| i64::from(u.running)),
         attributes: instance
             .attributes
             .iter()
             .flatten()
             .map(|a| (a.name.clone(), a.value.clone().unwrap_or_default()))
             .collect(),
-        groups,
+        groups: usage.map(|u| u.groups.clone()).unwrap_or_default(),
     }
 }
 
@@ -86,7 +82,8 @@ pub fn facts(state: &State, instance: &ContainerInstance) -> Facts {
 pub fn view(state: &State, instance: &ContainerInstance) -> InstanceView {
     let arn = instance.container_instance_arn.clone().unwrap_or_default();
     let registered = instance.registered_resources.as_deref().unwrap_or_default();
-    let usage = state.usage(&arn);
+    let none = Usage::default();
+    let usage = state.usage_of(&arn).unwrap_or(&none);
     let ports = |name: &str| {
         resource_set(registered, name)
             .iter()

@@ -1,6 +1,7 @@
 //! `berth bench ...`: figures measured beside a baseline on the same machine, in the same run.
 //! Every benchmark ends with a summary of one figure a line: `name: value unit`.
 
+mod api_placement;
 mod image;
 mod placement;
 mod run_task;
@@ -14,11 +15,14 @@ pub enum Which {
         #[arg(long, default_value_t = 30)]
         iterations: usize,
     },
-    /// Placements per second of the pure scheduler on simulated clusters.
+    /// Placements per second: the pure scheduler on simulated clusters, then RunTask end to
+    /// end through the API against simulated instances.
     Placement {
-        /// Placements per cluster size.
+        /// Placements per cluster size, pure scheduler.
         #[arg(long, default_value_t = 1_000_000)]
         placements: usize,
+        #[command(flatten)]
+        api: ApiOptions,
     },
 }
 
@@ -26,8 +30,22 @@ pub enum Which {
 pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
         Which::RunTask { iterations } => run_task::run(iterations).await,
-        Which::Placement { placements } => placement::run(placements),
+        Which::Placement { placements, api } => placement::run(placements, api).await,
     }
+}
+
+/// The end-to-end part of `berth bench placement`.
+#[derive(Debug, clap::Args)]
+pub struct ApiOptions {
+    /// Simulated instances the API run places on.
+    #[arg(long = "api-instances", default_value_t = 1_000)]
+    pub instances: usize,
+    /// Tasks the API run places.
+    #[arg(long = "api-tasks", default_value_t = 20_000)]
+    pub tasks: usize,
+    /// Concurrent RunTask clients.
+    #[arg(long = "api-clients", default_value_t = 8)]
+    pub clients: usize,
 }
 
 /// Median and 99th percentile of samples (nearest rank).

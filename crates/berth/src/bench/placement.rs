@@ -1,6 +1,7 @@
-//! The pure placement benchmark: a simulated cluster in memory, placements in RunTask-sized
+//! The placement benchmark. Pure: a simulated cluster in memory, placements in RunTask-sized
 //! batches of 10 with spread on the availability zone, binpack on memory and one memberOf
-//! constraint, at 1,000, 10,000 and 100,000 instances.
+//! constraint, at 1,000, 10,000 and 100,000 instances. Then end to end through the API
+//! ([`super::api_placement`]) with the same constraint and strategies.
 
 use super::{percentiles, summary};
 use berth_scheduler::query::{Facts, parse};
@@ -9,7 +10,8 @@ use berth_scheduler::{Constraint, Demand, InstanceView, Overlay, Pipeline, Reque
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
+/// The availability zones of the simulated clusters.
+pub const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
 const BATCH: usize = 10;
 
 fn cluster(n: usize) -> Vec<InstanceView> {
@@ -43,7 +45,7 @@ fn request() -> anyhow::Result<Request> {
     Ok(Request {
         demand: Demand {
             cpu: 1,
-            memory: 4,
+            memory: 8,
             ..Demand::default()
         },
         group: "service:web".into(),
@@ -110,7 +112,7 @@ fn run_one(instances: usize, placements: usize) -> anyhow::Result<Run> {
 }
 
 /// Runs the benchmark.
-pub fn run(placements: usize) -> anyhow::Result<()> {
+pub async fn run(placements: usize, api: super::ApiOptions) -> anyhow::Result<()> {
     let mut headline = None;
     for instances in [1_000, 10_000, 100_000] {
         println!("placing {placements} tasks on {instances} simulated instances ...");
@@ -124,7 +126,15 @@ pub fn run(placements: usize) -> anyhow::Result<()> {
         }
     }
     let r = headline.ok_or_else(|| anyhow::anyhow!("the 10,000-instance run did not happen"))?;
+    let e2e = super::api_placement::run(api.instances, api.tasks, api.clients).await?;
+    println!(
+        "  end to end: {:.0} tasks placed/s on {} simulated instances, RunTask p50 {:.1} ms, p99 {:.1} ms",
+        e2e.per_second, api.instances, e2e.call_p50_ms, e2e.call_p99_ms
+    );
     summary(&[
+        ("api_placements_per_s", e2e.per_second, "placements/s"),
+        ("api_run_task_p50", e2e.call_p50_ms, "ms"),
+        ("api_run_task_p99", e2e.call_p99_ms, "ms"),
         ("placements_per_s", r.per_second, "placements/s"),
         ("decision_p50", r.p50_us, "us"),
         ("decision_p99", r.p99_us, "us"),

@@ -1,0 +1,134 @@
+//! The cluster simulator driving the real server through the AWS SDK: RunTask calls racing for
+//! the last capacity use exactly what there is, report the rest, and every placed task is
+//! acknowledged RUNNING by its simulated instance.
+
+mod common;
+
+use aws_sdk_ecs::types::ContainerDefinition;
+use common::{start_server, start_simulator};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+const CALLERS: usize = 16;
+const PER_CALL: i32 = 10;
+/// Each instance holds 17 tasks of 40 MiB.
+const PER_INSTANCE: usize = 17;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_run_tasks_fill_exactly_the_simulated_capacity() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let cluster = common::unique_cluster("sim");
+    let (mut server, exports) = start_server(data.path(), "127.0.0.1:0");
+    let memory = (PER_INSTANCE * 40).to_string();
+    let mut simulator = start_simulator(
+        &exports,
+        &cluster,
+        &[
+            "--instances",
+            "3",
+            "--memory",
+            &memory,
+            "--availability-zone",
+            "zone-a",
+            "--availability-zone",
+            "zone-b",
+        ],
+    );
+    let ecs = common::client(&exports);
+    common::wait_instances(&ecs, &cluster, 3).await;
+    ecs.register_task_definition()
+        .family("sim")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image("simulated")
+                .memory(40)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RegisterTaskDefinition");
+
+    let calls: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (ecs, cluster) = (ecs.clone(), cluster.clone());
+            tokio::spawn(async move {
+                ecs.run_task()
+                    .cluster(cluster)
+                    .task_definition("sim")
+                    .count(PER_CALL)
+                    .send()
+                    .await
+                    .expect("RunTask answers")
+            })
+        })
+        .collect();
+    let mut placed = BTreeSet::new();
+    for call in calls {
+        let answer = call.await.expect("caller");
+        if answer.tasks().len() < PER_CALL as usize {
+            assert!(
+                answer
+                    .failures()
+                    .iter()
+                    .any(|f| f.reason() == Some("RESOURCE:MEMORY")),
+                "a short answer says why: {:?}",
+                answer.failures()
+            );
+        }
+        placed.extend(
+            answer
+                .tasks()
+                .iter()
+                .filter_map(|t| t.task_arn())
+                .map(str::to_string),
+        );
+    }
+    assert_eq!(
+        placed.len(),
+        3 * PER_INSTANCE,
+        "exactly the capacity is used"
+    );
+
+    let placed: Vec<String> = placed.into_iter().collect();
+    common::eventually(
+        "every placed task to be RUNNING",
+        Duration::from_secs(30),
+        || async {
+            let d = ecs
+                .describe_tasks()
+                .cluster(&cluster)
+                .set_tasks(Some(placed.clone()))
+                .send()
+                .await
+                .ok()?;
+            d.tasks()
+                .iter()
+                .all(|t| t.last_status() == Some("RUNNING"))
+                .then_some(())
+        },
+    )
+    .await;
+
+    // Stopping one frees its room for the next RunTask.
+    ecs.stop_task()
+        .cluster(&cluster)
+        .task(&placed[0])
+        .send()
+        .await
+        .expect("StopTask");
+    common::wait_status(&ecs, &cluster, &placed[0], "STOPPED").await;
+    let again = ecs
+        .run_task()
+        .cluster(&cluster)
+        .task_definition("sim")
+        .send()
+        .await
+        .expect("RunTask");
+    assert_eq!(again.tasks().len(), 1, "{:?}", again.failures());
+
+    let _ = simulator.kill();
+    let _ = server.kill();
+    let _ = simulator.wait();
+    let _ = server.wait();
+}
