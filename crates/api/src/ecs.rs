@@ -63,6 +63,11 @@ pub fn call(
         "PutAttributes" => put_attributes,
         "ListAttributes" => list_attributes,
         "DeleteAttributes" => delete_attributes,
+        "CreateService" => create_service,
+        "UpdateService" => update_service,
+        "DeleteService" => delete_service,
+        "DescribeServices" => describe_services,
+        "ListServices" => list_services,
     );
     if let Some(result) = answered {
         return result;

@@ -102,6 +102,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let control = Arc::new(control);
     tokio::spawn(prune_stopped_tasks(Arc::clone(&control)));
+    tokio::spawn(Arc::clone(&control).run_service_controller());
     let served = tokio::spawn(berth_api::serve(listener, AppState { control, shutdown }));
     tracing::info!(%addr, "serving the ECS API");
     Ok(Running {

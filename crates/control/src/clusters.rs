@@ -83,7 +83,14 @@ pub fn present(state: &State, cluster: &Cluster, with_tags: bool) -> Cluster {
     c.registered_container_instances_count = Some(instances as i32);
     c.running_tasks_count = Some(counts.running);
     c.pending_tasks_count = Some(counts.pending);
-    c.active_services_count = Some(0);
+    c.active_services_count = Some(
+        state
+            .services
+            .values()
+            .filter(|s| s.status.as_deref() == Some("ACTIVE"))
+            .filter(|s| s.cluster_arn.as_deref().map(arn::cluster_name) == Some(name))
+            .count() as i32,
+    );
     c.statistics = Some(vec![]);
     if !with_tags {
         c.tags = None;
@@ -192,6 +199,12 @@ impl ControlPlane {
                 return Err(ApiError::new(
                     ErrorCode::ClusterContainsContainerInstancesException,
                     format!("cluster {name} still has registered container instances: deregister them first"),
+                ));
+            }
+            if live.active_services_count.unwrap_or_default() > 0 {
+                return Err(ApiError::new(
+                    ErrorCode::ClusterContainsServicesException,
+                    format!("cluster {name} still has active services: scale them to 0 and delete them first"),
                 ));
             }
             let counts = state.cluster_counts(&name);

@@ -8,6 +8,8 @@
 //! Modules, one concern each:
 //! - [`clusters`], [`task_definitions`], [`instances`], [`tasks`], [`tags`]: the operations;
 //! - [`applier`]: placements planned on a snapshot, re-checked and completed under the writer;
+//! - [`services`] and [`service_controller`]: services, their deployments, and the
+//!   level-triggered controller that keeps their tasks running;
 //! - [`lifecycle`]: how agent reports move a task through PENDING, RUNNING and STOPPED;
 //! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
 //! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
@@ -23,6 +25,8 @@ pub mod instances;
 pub mod lifecycle;
 pub mod paginate;
 pub mod placement;
+pub mod service_controller;
+pub mod services;
 pub mod state;
 pub mod tags;
 pub mod task_definitions;
@@ -62,6 +66,8 @@ pub struct ControlPlane {
     writer: Mutex<()>,
     clock: Arc<dyn Clock>,
     agents: assignments::AgentHub,
+    /// Wakes the service controller after a change that may concern a service.
+    services_woken: tokio::sync::Notify,
 }
 
 impl ControlPlane {
@@ -79,6 +85,7 @@ impl ControlPlane {
             writer: Mutex::new(()),
             clock,
             agents: assignments::AgentHub::default(),
+            services_woken: tokio::sync::Notify::new(),
         })
     }
 
@@ -120,6 +127,10 @@ impl ControlPlane {
             return Ok(answer);
         }
         let ops: Vec<_> = changes.iter().map(Change::to_op).collect();
+        let concerns_services = changes.iter().any(|c| {
+            matches!(c, Change::Service(_) | Change::Instance(_))
+                || matches!(c, Change::Task(t) if t.group.as_deref().is_some_and(|g| g.starts_with("service:")))
+        });
         self.store.commit(&ops).map_err(|e| {
             tracing::error!(error = %e, "store commit failed");
             ApiError::server(format!(
@@ -139,6 +150,9 @@ impl ControlPlane {
         };
         for arn in woken {
             self.agents.wake(&arn);
+        }
+        if concerns_services {
+            self.services_woken.notify_one();
         }
         Ok(answer)
     }

@@ -8,7 +8,7 @@ use crate::demand::{self, Demand};
 use crate::views::{self, ClusterViews};
 use berth_store::{Op, Store, StoreError, Table, load};
 use berth_types::arn;
-use berth_types::ecs::{Cluster, ContainerInstance, Tag, Task, TaskDefinition};
+use berth_types::ecs::{Cluster, ContainerInstance, Service, Tag, Task, TaskDefinition};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -67,6 +67,8 @@ pub struct State {
     pub instances: BTreeMap<String, ContainerInstance>,
     /// Tasks by ARN.
     pub tasks: BTreeMap<String, Task>,
+    /// Services by ARN (INACTIVE ones stay describable).
+    pub services: BTreeMap<String, Service>,
     /// RunTask client tokens.
     pub client_tokens: HashMap<String, ClientToken>,
     /// Tags of task definitions (other resources carry theirs in their record).
@@ -103,6 +105,8 @@ pub enum Change {
     ClientToken(String, ClientToken),
     /// Replace the tags of a task definition; empty removes them.
     Tags(String, Vec<Tag>),
+    /// Create or replace a service.
+    Service(Service),
 }
 
 fn td_key(family: &str, revision: i32) -> String {
@@ -140,6 +144,11 @@ impl Change {
             Change::ClientToken(token, record) => Op::put(Table::ClientTokens, token, record),
             Change::Tags(arn, tags) if tags.is_empty() => Op::delete(Table::Tags, arn),
             Change::Tags(arn, tags) => Op::put(Table::Tags, arn, tags),
+            Change::Service(svc) => Op::put(
+                Table::Services,
+                svc.service_arn.clone().unwrap_or_default(),
+                svc,
+            ),
         }
     }
 
@@ -184,6 +193,9 @@ impl State {
         }
         for (arn, tags) in load::<Vec<Tag>>(store, Table::Tags)? {
             state.apply(Change::Tags(arn, tags));
+        }
+        for (_, svc) in load::<Service>(store, Table::Services)? {
+            state.apply(Change::Service(svc));
         }
         Ok(state)
     }
@@ -245,6 +257,10 @@ impl State {
             }
             Change::Tags(arn, tags) => {
                 self.tags.insert(arn, tags);
+            }
+            Change::Service(svc) => {
+                self.services
+                    .insert(svc.service_arn.clone().unwrap_or_default(), svc);
             }
         }
     }

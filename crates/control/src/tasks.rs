@@ -37,15 +37,15 @@ pub fn find<'s>(
         .filter(|t| t.cluster_arn.as_deref().map(arn::cluster_name) == Some(cluster))
 }
 
-/// The parameters shared by RunTask and StartTask.
-struct Launch<'a> {
-    cluster: String,
-    td: &'a TaskDefinition,
-    overrides: Option<&'a TaskOverride>,
-    started_by: Option<&'a String>,
-    group: String,
-    launch_type: Option<LaunchType>,
-    tags: Option<&'a Vec<Tag>>,
+/// What a new task is started from: shared by RunTask, StartTask and the service controller.
+pub(crate) struct Launch<'a> {
+    pub cluster: String,
+    pub td: &'a TaskDefinition,
+    pub overrides: Option<&'a TaskOverride>,
+    pub started_by: Option<&'a String>,
+    pub group: String,
+    pub launch_type: Option<LaunchType>,
+    pub tags: Option<&'a Vec<Tag>>,
 }
 
 fn check_overrides(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Result<(), ApiError> {
@@ -72,13 +72,17 @@ fn check_overrides(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Res
 }
 
 /// The task group: as given, or `family:<family>`.
-fn group_of(td: &TaskDefinition, group: Option<&String>) -> String {
+pub(crate) fn group_of(td: &TaskDefinition, group: Option<&String>) -> String {
     group
         .cloned()
         .unwrap_or_else(|| format!("family:{}", td.family.as_deref().unwrap_or_default()))
 }
 
-fn runnable<'s>(state: &'s State, reference: &str) -> Result<&'s TaskDefinition, ApiError> {
+/// The task definition a reference names, when it may start tasks.
+pub(crate) fn runnable<'s>(
+    state: &'s State,
+    reference: &str,
+) -> Result<&'s TaskDefinition, ApiError> {
     let td = task_definitions::resolve(state, reference)?;
     if td.status != Some(TaskDefinitionStatus::Active) {
         return Err(ApiError::client(format!(
@@ -91,7 +95,7 @@ fn runnable<'s>(state: &'s State, reference: &str) -> Result<&'s TaskDefinition,
 }
 
 /// A new task placed on `instance`, PENDING with desiredStatus RUNNING.
-fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance) -> Task {
+pub(crate) fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance) -> Task {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let task_arn = ctx.partition.task(&launch.cluster, &id);
     let td = launch.td;
@@ -175,6 +179,32 @@ fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance) -> Task {
         inference_accelerators: Some(vec![]),
         ..Task::default()
     }
+}
+
+/// The task with desiredStatus STOPPED, for its agent to stop; an orphaned task (its instance
+/// deregistered) has no agent to stop it and is STOPPED at once.
+pub(crate) fn stopping(
+    state: &State,
+    task: &Task,
+    code: TaskStopCode,
+    reason: String,
+    now: f64,
+) -> Task {
+    let mut task = task.clone();
+    task.desired_status = Some("STOPPED".into());
+    task.stop_code = Some(code);
+    task.stopped_reason = Some(reason);
+    task.stopping_at = Some(now);
+    task.version = Some(task.version.unwrap_or_default() + 1);
+    let orphaned = task
+        .container_instance_arn
+        .as_ref()
+        .and_then(|a| state.instances.get(a))
+        .is_none_or(|i| i.status.as_deref() == Some("INACTIVE"));
+    if orphaned {
+        crate::lifecycle::mark_stopped(&mut task, now);
+    }
+    task
 }
 
 fn token_failures(failures: &[Failure]) -> Vec<(Option<String>, String)> {
@@ -426,7 +456,6 @@ impl ControlPlane {
                     },
                 ));
             }
-            let mut task = task.clone();
             let reason: String = req
                 .reason
                 .clone()
@@ -434,20 +463,7 @@ impl ControlPlane {
                 .chars()
                 .take(1024)
                 .collect();
-            task.desired_status = Some("STOPPED".into());
-            task.stop_code = Some(TaskStopCode::UserInitiated);
-            task.stopped_reason = Some(reason);
-            task.stopping_at = Some(ctx.now);
-            task.version = Some(task.version.unwrap_or_default() + 1);
-            // An orphaned task (its instance deregistered) has no agent to stop it.
-            let orphaned = task
-                .container_instance_arn
-                .as_ref()
-                .and_then(|a| state.instances.get(a))
-                .is_none_or(|i| i.status.as_deref() == Some("INACTIVE"));
-            if orphaned {
-                crate::lifecycle::mark_stopped(&mut task, ctx.now);
-            }
+            let task = stopping(state, task, TaskStopCode::UserInitiated, reason, ctx.now);
             Ok((
                 vec![Change::Task(task.clone())],
                 StopTaskResponse { task: Some(task) },

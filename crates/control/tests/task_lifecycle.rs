@@ -8,16 +8,6 @@ use berth_types::ecs::*;
 use common::*;
 use std::sync::atomic::Ordering;
 
-fn report(cp: &ControlPlane, task: &str, status: &str, reason: Option<&str>) {
-    cp.submit_task_state_change(SubmitTaskStateChangeRequest {
-        task: Some(task.into()),
-        status: Some(status.into()),
-        reason: reason.map(str::to_string),
-        ..SubmitTaskStateChangeRequest::default()
-    })
-    .expect("report accepted");
-}
-
 fn task(cp: &ControlPlane, arn: &str) -> Task {
     cp.describe_tasks(DescribeTasksRequest {
         tasks: vec![arn.into()],

@@ -31,11 +31,13 @@ pub enum Table {
     ClientTokens,
     /// Tags of resources that do not carry them in their record, by ARN.
     Tags,
+    /// Services by ARN.
+    Services,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -43,6 +45,7 @@ impl Table {
         Table::Tasks,
         Table::ClientTokens,
         Table::Tags,
+        Table::Services,
     ];
 
     /// The table's name in the store file.
@@ -55,6 +58,7 @@ impl Table {
             Table::Tasks => "tasks",
             Table::ClientTokens => "client_tokens",
             Table::Tags => "tags",
+            Table::Services => "services",
         }
     }
 }

@@ -24,6 +24,11 @@ impl Partition {
         format!("{}task/{cluster}/{id}", self.prefix("ecs"))
     }
 
+    /// `arn:aws:ecs:<region>:<account>:service/<cluster>/<name>`.
+    pub fn service(&self, cluster: &str, name: &str) -> String {
+        format!("{}service/{cluster}/{name}", self.prefix("ecs"))
+    }
+
     /// `arn:aws:ecs:<region>:<account>:container-instance/<cluster>/<id>`.
     pub fn container_instance(&self, cluster: &str, id: &str) -> String {
         format!("{}container-instance/{cluster}/{id}", self.prefix("ecs"))

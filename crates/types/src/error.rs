@@ -44,6 +44,10 @@ pub enum ErrorCode {
     IncompleteSignatureException,
     /// Something failed on Berth's side.
     ServerException,
+    /// The service does not exist.
+    ServiceNotFoundException,
+    /// The service is being deleted or was.
+    ServiceNotActiveException,
 }
 
 impl ErrorCode {
@@ -71,6 +75,8 @@ impl ErrorCode {
             Self::MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
             Self::IncompleteSignatureException => "IncompleteSignatureException",
             Self::ServerException => "ServerException",
+            Self::ServiceNotFoundException => "ServiceNotFoundException",
+            Self::ServiceNotActiveException => "ServiceNotActiveException",
         }
     }
 

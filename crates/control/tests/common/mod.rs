@@ -1,5 +1,6 @@
 //! Helpers shared by the control plane's crate tests: a hand-driven clock, instances with
 //! connected agents, a task definition and RunTask.
+#![allow(dead_code)]
 
 use berth_control::{Clock, ControlPlane};
 use berth_store::MemStore;
@@ -80,4 +81,15 @@ pub fn run(cp: &ControlPlane, count: i32) -> RunTaskResponse {
         ..RunTaskRequest::default()
     })
     .expect("RunTask answers")
+}
+
+/// Reports a task status as its agent would.
+pub fn report(cp: &ControlPlane, task: &str, status: &str, reason: Option<&str>) {
+    cp.submit_task_state_change(SubmitTaskStateChangeRequest {
+        task: Some(task.into()),
+        status: Some(status.into()),
+        reason: reason.map(str::to_string),
+        ..SubmitTaskStateChangeRequest::default()
+    })
+    .expect("report accepted");
 }

@@ -1,0 +1,324 @@
+//! Services on the in-memory store, with the test playing the agents: replicas kept running,
+//! rolling deployments within their bounds, the circuit breaker with rollback, DAEMON services
+//! following their instances, and deletion.
+
+mod common;
+
+use berth_control::ControlPlane;
+use berth_types::ecs::*;
+use common::*;
+use std::sync::atomic::Ordering;
+
+fn service(cp: &ControlPlane, name: &str) -> Service {
+    cp.describe_services(DescribeServicesRequest {
+        services: vec![name.into()],
+        ..DescribeServicesRequest::default()
+    })
+    .expect("describes")
+    .services
+    .and_then(|s| s.into_iter().next())
+    .expect("found")
+}
+
+fn all_tasks(cp: &ControlPlane) -> Vec<Task> {
+    cp.read().tasks.values().cloned().collect()
+}
+
+/// Plays every agent once: PENDING tasks start (or fail, when `fail` says so), tasks told to
+/// stop are STOPPED.
+fn agents(cp: &ControlPlane, fail: impl Fn(&Task) -> bool) {
+    for t in all_tasks(cp) {
+        let arn = t.task_arn.clone().expect("arn");
+        match (t.desired_status.as_deref(), t.last_status.as_deref()) {
+            (Some("STOPPED"), Some(s)) if s != "STOPPED" => report(cp, &arn, "STOPPED", None),
+            (Some("RUNNING"), Some("PENDING")) if fail(&t) => report(
+                cp,
+                &arn,
+                "STOPPED",
+                Some("Essential container in task exited"),
+            ),
+            (Some("RUNNING"), Some("PENDING")) => report(cp, &arn, "RUNNING", None),
+            _ => {}
+        }
+    }
+}
+
+/// Controller passes and agent rounds until the service is stable (one deployment, running ==
+/// desired); `check` sees the service after every pass.
+fn settle(
+    cp: &ControlPlane,
+    name: &str,
+    fail: impl Fn(&Task) -> bool,
+    check: impl Fn(&ControlPlane),
+) -> Service {
+    for _ in 0..100 {
+        cp.reconcile_services();
+        check(cp);
+        agents(cp, &fail);
+        let s = service(cp, name);
+        let d = s.deployments.clone().unwrap_or_default();
+        if d.len() == 1
+            && d[0].rollout_state == Some(DeploymentRolloutState::Completed)
+            && s.running_count == s.desired_count
+        {
+            cp.reconcile_services();
+            return service(cp, name);
+        }
+    }
+    panic!("service {name} never settled: {:?}", service(cp, name));
+}
+
+fn create(
+    cp: &ControlPlane,
+    name: &str,
+    count: i32,
+    configuration: Option<DeploymentConfiguration>,
+) {
+    cp.create_service(CreateServiceRequest {
+        service_name: name.into(),
+        task_definition: Some("web".into()),
+        desired_count: Some(count),
+        deployment_configuration: configuration,
+        ..CreateServiceRequest::default()
+    })
+    .expect("CreateService");
+}
+
+fn live(cp: &ControlPlane) -> Vec<Task> {
+    all_tasks(cp)
+        .into_iter()
+        .filter(|t| t.last_status.as_deref() != Some("STOPPED"))
+        .collect()
+}
+
+#[test]
+fn a_service_reaches_its_count_and_replaces_a_task_that_stops() {
+    let (cp, _) = plane();
+    instance(&cp, 4096, 1000);
+    instance(&cp, 4096, 1000);
+    definition(&cp, 64, None);
+    create(&cp, "web", 3, None);
+    let s = settle(&cp, "web", |_| false, |_| {});
+    assert_eq!((s.running_count, s.pending_count), (Some(3), Some(0)));
+    let messages: Vec<String> = s
+        .events
+        .iter()
+        .flatten()
+        .filter_map(|e| e.message.clone())
+        .collect();
+    assert!(
+        messages[0].contains("has reached a steady state"),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("has started 3 tasks")),
+        "{messages:?}"
+    );
+    let tasks = live(&cp);
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t.group.as_deref() == Some("service:web"))
+    );
+    let deployment = s.deployments.as_ref().expect("deployments")[0].id.clone();
+    assert!(tasks.iter().all(|t| t.started_by == deployment));
+
+    // A container dies: the task stops, and a replacement restores the count.
+    let victim = tasks[0].task_arn.clone().expect("arn");
+    report(
+        &cp,
+        &victim,
+        "STOPPED",
+        Some("Essential container in task exited"),
+    );
+    let s = settle(&cp, "web", |_| false, |_| {});
+    assert_eq!(s.running_count, Some(3));
+    assert_eq!(live(&cp).len(), 3);
+}
+
+#[test]
+fn a_rolling_update_keeps_within_min_and_max_percent() {
+    let (cp, _) = plane();
+    instance(&cp, 100_000, 100_000);
+    instance(&cp, 100_000, 100_000);
+    definition(&cp, 64, None);
+    let bounds = DeploymentConfiguration {
+        minimum_healthy_percent: Some(50),
+        maximum_percent: Some(150),
+        ..DeploymentConfiguration::default()
+    };
+    create(&cp, "web", 4, Some(bounds));
+    settle(&cp, "web", |_| false, |_| {});
+    definition(&cp, 32, None);
+    cp.update_service(UpdateServiceRequest {
+        service: "web".into(),
+        task_definition: Some("web:2".into()),
+        ..UpdateServiceRequest::default()
+    })
+    .expect("UpdateService");
+    let s = settle(
+        &cp,
+        "web",
+        |_| false,
+        |cp| {
+            let live = live(cp);
+            let wanted = live
+                .iter()
+                .filter(|t| t.desired_status.as_deref() == Some("RUNNING"));
+            assert!(wanted.count() <= 6, "at most 150% of 4 tasks");
+            let healthy = live
+                .iter()
+                .filter(|t| t.last_status.as_deref() == Some("RUNNING"))
+                .filter(|t| t.desired_status.as_deref() == Some("RUNNING"))
+                .count();
+            assert!(healthy >= 2, "at least 50% of 4 healthy, saw {healthy}");
+        },
+    );
+    let d = s.deployments.expect("deployments");
+    assert_eq!(d.len(), 1);
+    assert!(
+        d[0].task_definition
+            .as_deref()
+            .is_some_and(|t| t.ends_with("web:2"))
+    );
+    assert!(
+        s.task_definition
+            .as_deref()
+            .is_some_and(|t| t.ends_with("web:2"))
+    );
+    assert!(live(&cp).iter().all(|t| {
+        t.task_definition_arn
+            .as_deref()
+            .is_some_and(|a| a.ends_with("web:2"))
+    }));
+}
+
+#[test]
+fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
+    let (cp, _) = plane();
+    instance(&cp, 100_000, 100_000);
+    definition(&cp, 64, None);
+    let breaker = DeploymentConfiguration {
+        deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
+            enable: true,
+            rollback: true,
+            threshold_configuration: Some(ThresholdConfiguration {
+                r#type: ThresholdType::Count,
+                value: 3,
+            }),
+            ..DeploymentCircuitBreaker::default()
+        }),
+        ..DeploymentConfiguration::default()
+    };
+    create(&cp, "web", 2, Some(breaker));
+    settle(&cp, "web", |_| false, |_| {});
+    definition(&cp, 32, None);
+    cp.update_service(UpdateServiceRequest {
+        service: "web".into(),
+        task_definition: Some("web:2".into()),
+        ..UpdateServiceRequest::default()
+    })
+    .expect("UpdateService");
+    let bad = |t: &Task| {
+        t.task_definition_arn
+            .as_deref()
+            .is_some_and(|a| a.ends_with("web:2"))
+    };
+    let s = settle(&cp, "web", bad, |_| {});
+    assert!(
+        s.task_definition
+            .as_deref()
+            .is_some_and(|t| t.ends_with("web:1")),
+        "rolled back"
+    );
+    let messages: Vec<String> = s
+        .events
+        .iter()
+        .flatten()
+        .filter_map(|e| e.message.clone())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("deployment failed")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("rolling back")),
+        "{messages:?}"
+    );
+    assert_eq!(live(&cp).len(), 2);
+}
+
+#[test]
+fn a_daemon_service_follows_its_instances() {
+    let (cp, clock) = plane();
+    let a = instance(&cp, 4096, 1000);
+    instance(&cp, 4096, 1000);
+    definition(&cp, 64, None);
+    cp.create_service(CreateServiceRequest {
+        service_name: "logs".into(),
+        task_definition: Some("web".into()),
+        scheduling_strategy: Some(SchedulingStrategy::Daemon),
+        ..CreateServiceRequest::default()
+    })
+    .expect("CreateService");
+    let s = settle(&cp, "logs", |_| false, |_| {});
+    assert_eq!((s.desired_count, s.running_count), (Some(2), Some(2)));
+    instance(&cp, 4096, 1000);
+    let s = settle(&cp, "logs", |_| false, |_| {});
+    assert_eq!(s.running_count, Some(3));
+    clock.0.fetch_add(1, Ordering::SeqCst);
+    cp.update_container_instances_state(UpdateContainerInstancesStateRequest {
+        container_instances: vec![a.clone()],
+        status: ContainerInstanceStatus::Draining,
+        ..UpdateContainerInstancesStateRequest::default()
+    })
+    .expect("drains");
+    let s = settle(&cp, "logs", |_| false, |_| {});
+    assert_eq!((s.desired_count, s.running_count), (Some(2), Some(2)));
+    assert!(
+        live(&cp)
+            .iter()
+            .all(|t| t.container_instance_arn.as_deref() != Some(a.as_str()))
+    );
+}
+
+#[test]
+fn deleting_a_service_drains_it_to_inactive() {
+    let (cp, _) = plane();
+    instance(&cp, 4096, 1000);
+    definition(&cp, 64, None);
+    create(&cp, "web", 2, None);
+    settle(&cp, "web", |_| false, |_| {});
+    let refused = cp
+        .delete_service(DeleteServiceRequest {
+            service: "web".into(),
+            ..DeleteServiceRequest::default()
+        })
+        .expect_err("refused while scaled above 0");
+    assert!(
+        refused.message.contains("scaled above 0"),
+        "{}",
+        refused.message
+    );
+    let s = cp
+        .delete_service(DeleteServiceRequest {
+            service: "web".into(),
+            force: Some(true),
+            ..DeleteServiceRequest::default()
+        })
+        .expect("forced")
+        .service
+        .expect("service");
+    assert_eq!(s.status.as_deref(), Some("DRAINING"));
+    for _ in 0..3 {
+        cp.reconcile_services();
+        agents(&cp, |_| false);
+    }
+    cp.reconcile_services();
+    assert_eq!(service(&cp, "web").status.as_deref(), Some("INACTIVE"));
+    assert!(live(&cp).is_empty());
+    let listed = cp
+        .list_services(ListServicesRequest::default())
+        .expect("lists");
+    assert_eq!(listed.service_arns.map(|a| a.len()), Some(0));
+}
