@@ -6,84 +6,25 @@ use aws_sdk_ecs::types::{
     ContainerDefinition, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
     PlacementStrategyType,
 };
-use common::{IMAGE, start_agent, start_server};
+use common::{Fleet, IMAGE};
 use std::collections::BTreeMap;
-use std::process::Child;
 
-struct Fleet {
-    server: Child,
-    agents: Vec<Child>,
-    cluster: String,
-    ecs: aws_sdk_ecs::Client,
-    _data: tempfile::TempDir,
-}
-
-impl Fleet {
-    /// A server and one agent per zone; each agent also carries `role=<zone>-role`.
-    async fn start(prefix: &str, zones: &[&str]) -> (Self, Vec<String>) {
-        common::ensure_image();
-        let data = tempfile::tempdir().expect("tempdir");
-        let cluster = common::unique_cluster(prefix);
-        let (server, exports) = start_server(data.path(), "127.0.0.1:0");
-        let ecs = common::client(&exports);
-        ecs.create_cluster()
-            .cluster_name(&cluster)
-            .send()
-            .await
-            .expect("CreateCluster");
-        let agents = zones
-            .iter()
-            .enumerate()
-            .map(|(i, zone)| {
-                let role = format!("role={zone}-role");
-                start_agent(
-                    &exports,
-                    &cluster,
-                    &data.path().join(format!("agent-{i}")),
-                    &["--availability-zone", zone, "--attribute", &role],
-                )
-            })
-            .collect();
-        let instances = common::wait_instances(&ecs, &cluster, zones.len()).await;
-        let fleet = Self {
-            server,
-            agents,
-            cluster,
-            ecs,
-            _data: data,
-        };
-        (fleet, instances)
-    }
-
-    async fn zone_of(&self, instance: &str) -> String {
-        let d = self
-            .ecs
-            .describe_container_instances()
-            .cluster(&self.cluster)
-            .container_instances(instance)
-            .send()
-            .await
-            .expect("DescribeContainerInstances");
-        d.container_instances()[0]
-            .attributes()
-            .iter()
-            .find(|a| a.name() == "ecs.availability-zone")
-            .and_then(|a| a.value())
-            .expect("zone")
-            .to_string()
-    }
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        for a in &mut self.agents {
-            let _ = a.kill();
-            let _ = a.wait();
-        }
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-        common::remove_cluster_containers(&self.cluster);
-    }
+async fn zone_of(fleet: &Fleet, instance: &str) -> String {
+    let d = fleet
+        .ecs
+        .describe_container_instances()
+        .cluster(&fleet.cluster)
+        .container_instances(instance)
+        .send()
+        .await
+        .expect("DescribeContainerInstances");
+    d.container_instances()[0]
+        .attributes()
+        .iter()
+        .find(|a| a.name() == "ecs.availability-zone")
+        .and_then(|a| a.value())
+        .expect("zone")
+        .to_string()
 }
 
 async fn register(ecs: &aws_sdk_ecs::Client, family: &str) {
@@ -126,9 +67,7 @@ async fn spread_and_member_of_across_two_zones() {
     assert!(out.failures().is_empty(), "{:?}", out.failures());
     let mut per_zone: BTreeMap<String, usize> = BTreeMap::new();
     for t in out.tasks() {
-        let zone = fleet
-            .zone_of(t.container_instance_arn().expect("placed"))
-            .await;
+        let zone = zone_of(&fleet, t.container_instance_arn().expect("placed")).await;
         *per_zone.entry(zone).or_default() += 1;
     }
     assert_eq!(
@@ -154,9 +93,7 @@ async fn spread_and_member_of_across_two_zones() {
     assert_eq!(pinned.tasks().len(), 3);
     for t in pinned.tasks() {
         assert_eq!(
-            fleet
-                .zone_of(t.container_instance_arn().expect("placed"))
-                .await,
+            zone_of(&fleet, t.container_instance_arn().expect("placed")).await,
             "zone-b"
         );
     }

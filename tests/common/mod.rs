@@ -332,3 +332,85 @@ pub async fn wait_instances(client: &aws_sdk_ecs::Client, cluster: &str, n: usiz
     )
     .await
 }
+
+/// A `berth server` with agents of its own, each in its own zone; all are killed, and the
+/// cluster's containers removed, when it is dropped.
+pub struct Fleet {
+    pub server: Child,
+    pub agents: Vec<Child>,
+    pub cluster: String,
+    pub ecs: aws_sdk_ecs::Client,
+    pub exports: Exports,
+    pub data: tempfile::TempDir,
+}
+
+impl Fleet {
+    /// A server and one agent per zone; each agent also carries `role=<zone>-role`. Returns the
+    /// fleet and the instance ARNs once all are connected.
+    pub async fn start(prefix: &str, zones: &[&str]) -> (Self, Vec<String>) {
+        ensure_image();
+        let data = tempfile::tempdir().expect("tempdir");
+        let cluster = unique_cluster(prefix);
+        let (server, exports) = start_server(data.path(), "127.0.0.1:0");
+        let ecs = client(&exports);
+        ecs.create_cluster()
+            .cluster_name(&cluster)
+            .send()
+            .await
+            .expect("CreateCluster");
+        let mut fleet = Self {
+            server,
+            agents: vec![],
+            cluster,
+            ecs,
+            exports,
+            data,
+        };
+        for zone in zones {
+            fleet.add_agent(zone);
+        }
+        let instances = wait_instances(&fleet.ecs, &fleet.cluster, zones.len()).await;
+        (fleet, instances)
+    }
+
+    /// Starts one more agent, in `zone`.
+    pub fn add_agent(&mut self, zone: &str) {
+        let role = format!("role={zone}-role");
+        let state_dir = self
+            .data
+            .path()
+            .join(format!("agent-{}", self.agents.len()));
+        let agent = start_agent(
+            &self.exports,
+            &self.cluster,
+            &state_dir,
+            &["--availability-zone", zone, "--attribute", &role],
+        );
+        self.agents.push(agent);
+    }
+
+    /// Kills the server with SIGKILL and starts it again on the same address and data.
+    pub fn restart_server(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let listen = self
+            .exports
+            .endpoint
+            .trim_start_matches("http://")
+            .to_string();
+        let (server, _) = start_server(self.data.path(), &listen);
+        self.server = server;
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for a in &mut self.agents {
+            let _ = a.kill();
+            let _ = a.wait();
+        }
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        remove_cluster_containers(&self.cluster);
+    }
+}
