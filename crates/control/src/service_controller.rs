@@ -102,6 +102,17 @@ fn request(service: &Service, td: &TaskDefinition) -> Option<Request> {
     Some(request)
 }
 
+/// The spread bucket of a task's instance (its id, or the attribute's value).
+fn bucket(view: Option<&berth_scheduler::InstanceView>, field: &SpreadField) -> String {
+    match (view, field) {
+        (Some(v), SpreadField::Instance) => v.arn.clone(),
+        (Some(v), SpreadField::Attribute(name)) => {
+            v.facts.attributes.get(name).cloned().unwrap_or_default()
+        }
+        (None, _) => String::new(),
+    }
+}
+
 fn ids(tasks: &[Task]) -> String {
     tasks
         .iter()
@@ -148,6 +159,12 @@ impl<'s> Pass<'s> {
             stopping: vec![],
             started: vec![],
         }
+    }
+
+    /// The service's current task definition.
+    fn definition(&self) -> Option<&'s TaskDefinition> {
+        let r = arn::task_definition_ref(self.service.task_definition.as_deref()?)?;
+        self.state.task_definitions.get(&(r.family, r.revision?))
     }
 
     fn grace(&self) -> f64 {
@@ -306,7 +323,17 @@ impl<'s> Pass<'s> {
         )
     }
 
-    /// Stops older deployments' tasks while enough healthy ones remain.
+    /// Whether a task's instance still takes service tasks (ACTIVE); tasks on DRAINING or
+    /// deregistered instances are replaced elsewhere, as ECS does.
+    fn on_active_instance(&self, task: &Task) -> bool {
+        task.container_instance_arn
+            .as_deref()
+            .and_then(|a| self.state.instances.get(a))
+            .is_some_and(|i| i.status.as_deref() == Some("ACTIVE"))
+    }
+
+    /// Stops older deployments' tasks, and tasks on draining instances, while enough healthy
+    /// ones remain.
     fn drain_old(&mut self, primary_failed: bool) {
         let desired = self.service.desired_count.unwrap_or_default();
         let (min, _) = self.percents();
@@ -320,14 +347,22 @@ impl<'s> Pass<'s> {
         let old: Vec<&Task> = self
             .remaining(None)
             .into_iter()
-            .filter(|t| t.started_by.as_deref() != Some(primary.as_str()))
+            .filter(|t| {
+                t.started_by.as_deref() != Some(primary.as_str()) || !self.on_active_instance(t)
+            })
             .collect();
         // Unhealthy ones first: stopping them costs nothing against the minimum.
         let (sick, well): (Vec<&Task>, Vec<&Task>) =
             old.into_iter().partition(|t| !self.is_healthy(t));
+        let reason = |t: &Task| {
+            if t.started_by.as_deref() == Some(primary.as_str()) {
+                "Container instance is draining".to_string()
+            } else {
+                format!("Scaling activity initiated by (deployment {primary})")
+            }
+        };
         for t in sick {
-            let reason = format!("Scaling activity initiated by (deployment {primary})");
-            self.stop(t, reason);
+            self.stop(t, reason(t));
         }
         if primary_failed {
             return;
@@ -337,25 +372,73 @@ impl<'s> Pass<'s> {
                 break;
             }
             healthy -= 1;
-            let reason = format!("Scaling activity initiated by (deployment {primary})");
-            self.stop(t, reason);
+            self.stop(t, reason(t));
         }
     }
 
+    /// The `n` tasks to stop when scaling in, chosen one at a time: tasks not yet healthy
+    /// first, then as the strategies say (spread: from the fullest bucket, keeping the
+    /// balance; binpack: from the instance with the most of the resource left, freeing the
+    /// most), then the newest.
+    fn scale_in(
+        &self,
+        mut candidates: Vec<&'s Task>,
+        n: usize,
+        request: &Request,
+    ) -> Vec<&'s Task> {
+        let views = self.state.cluster_views(&self.cluster);
+        let view = |t: &Task| {
+            let views = views?;
+            Some(&views.all()[views.position(t.container_instance_arn.as_deref()?)?])
+        };
+        let mut chosen = Vec::with_capacity(n);
+        while chosen.len() < n && !candidates.is_empty() {
+            // Bucket counts of the tasks still kept, per spread strategy.
+            let mut buckets: HashMap<(usize, String), i64> = HashMap::new();
+            for t in &candidates {
+                for (k, s) in request.strategies.iter().enumerate() {
+                    if let Strategy::Spread(field) = s {
+                        *buckets.entry((k, bucket(view(t), field))).or_default() += 1;
+                    }
+                }
+            }
+            let score = |t: &Task| -> Vec<i64> {
+                let mut key = vec![i64::from(self.is_healthy(t))];
+                for (k, s) in request.strategies.iter().enumerate() {
+                    key.push(match s {
+                        Strategy::Spread(field) => -buckets[&(k, bucket(view(t), field))],
+                        Strategy::Binpack(resource) => {
+                            -view(t).map_or(i64::MAX, |v| match resource {
+                                berth_scheduler::ranking::Resource::Cpu => v.remaining_cpu,
+                                berth_scheduler::ranking::Resource::Memory => v.remaining_memory,
+                            })
+                        }
+                        Strategy::Random => 0,
+                    });
+                }
+                key.push(-(t.created_at.unwrap_or_default() * 1000.0) as i64);
+                key
+            };
+            let at = (0..candidates.len())
+                .min_by_key(|&i| score(candidates[i]))
+                .unwrap_or(0);
+            chosen.push(candidates.swap_remove(at));
+        }
+        chosen
+    }
+
     /// Scales the PRIMARY deployment to the desired count, within `maximumPercent`.
-    fn scale_primary(&mut self, primary_failed: bool) {
+    fn scale_primary(&mut self, primary_failed: bool, request: &Request) {
         let desired = self.service.desired_count.unwrap_or_default().max(0) as usize;
         let primary = self.primary_id();
-        let mut mine = self.remaining(Some(&primary));
+        let mine: Vec<&Task> = self
+            .remaining(Some(&primary))
+            .into_iter()
+            .filter(|t| self.on_active_instance(t))
+            .collect();
         if mine.len() > desired {
-            // Scale in: not-yet-healthy tasks first, then the newest.
-            mine.sort_by(|a, b| {
-                (self.is_healthy(a), b.created_at)
-                    .partial_cmp(&(self.is_healthy(b), a.created_at))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
             let n = mine.len() - desired;
-            for t in mine.into_iter().take(n) {
+            for t in self.scale_in(mine, n, request) {
                 let reason = format!("Scaling activity initiated by (deployment {primary})");
                 self.stop(t, reason);
             }
@@ -369,24 +452,18 @@ impl<'s> Pass<'s> {
         let total = self.remaining(None).len();
         let wanted = (desired - mine.len()).min(max_total.saturating_sub(total));
         if wanted > 0 {
-            self.place(wanted, &primary);
+            self.place(wanted, &primary, request);
         }
     }
 
-    fn place(&mut self, count: usize, deployment: &str) {
-        let td_ref = self.service.task_definition.clone().unwrap_or_default();
-        let Some(td) = arn::task_definition_ref(&td_ref)
-            .and_then(|r| self.state.task_definitions.get(&(r.family, r.revision?)))
-        else {
-            return;
-        };
-        let Some(request) = request(&self.service, td) else {
+    fn place(&mut self, count: usize, deployment: &str, request: &Request) {
+        let Some(td) = self.definition() else {
             return;
         };
         let applied = applier::apply(
             self.state,
             &self.cluster,
-            &request,
+            request,
             &[],
             count,
             self.ctx.now.to_bits(),
@@ -420,14 +497,8 @@ impl<'s> Pass<'s> {
 
     /// DAEMON: one task on every ACTIVE instance that satisfies the constraints; tasks on
     /// instances that drain or leave are stopped and not replaced.
-    fn follow_instances(&mut self) {
-        let td_ref = self.service.task_definition.clone().unwrap_or_default();
-        let Some(td) = arn::task_definition_ref(&td_ref)
-            .and_then(|r| self.state.task_definitions.get(&(r.family, r.revision?)))
-        else {
-            return;
-        };
-        let Some(request) = request(&self.service, td) else {
+    fn follow_instances(&mut self, request: &Request) {
+        let Some(td) = self.definition() else {
             return;
         };
         let primary = self.primary_id();
@@ -441,7 +512,7 @@ impl<'s> Pass<'s> {
         let mut wanted_on = vec![];
         for view in self.state.views(&self.cluster) {
             // A daemon ignores its own group's count when checking room on an instance.
-            let fits = feasibility::check(view, &request);
+            let fits = feasibility::check(view, request);
             let member = request.constraints.iter().all(|c| match c {
                 berth_scheduler::Constraint::MemberOf(e) => e.matches(&view.facts),
                 berth_scheduler::Constraint::DistinctInstance => true,
@@ -630,11 +701,15 @@ pub fn reconcile(state: &State, ctx: &Ctx, service_arn: &str) -> Vec<Change> {
                 .flatten()
                 .next()
                 .is_some_and(|d| d.rollout_state == Some(DeploymentRolloutState::Failed));
-            if service.scheduling_strategy == Some(SchedulingStrategy::Daemon) {
-                pass.follow_instances();
-            } else {
-                pass.drain_old(primary_failed);
-                pass.scale_primary(primary_failed);
+            // The request follows the PRIMARY deployment, which a rollback may have changed.
+            let request = pass.definition().and_then(|td| request(&pass.service, td));
+            match (service.scheduling_strategy, request) {
+                (_, None) => {}
+                (Some(SchedulingStrategy::Daemon), Some(r)) => pass.follow_instances(&r),
+                (_, Some(r)) => {
+                    pass.drain_old(primary_failed);
+                    pass.scale_primary(primary_failed, &r);
+                }
             }
             pass.settle();
         }

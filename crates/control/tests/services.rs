@@ -57,9 +57,18 @@ fn settle(
         agents(cp, &fail);
         let s = service(cp, name);
         let d = s.deployments.clone().unwrap_or_default();
+        let group = format!("service:{name}");
+        let wanted = live(cp)
+            .iter()
+            .filter(|t| t.group.as_deref() == Some(group.as_str()))
+            .map(|t| t.desired_status.as_deref() == Some("RUNNING"))
+            .collect::<Vec<_>>();
         if d.len() == 1
             && d[0].rollout_state == Some(DeploymentRolloutState::Completed)
             && s.running_count == s.desired_count
+            && s.pending_count == Some(0)
+            && wanted.iter().all(|w| *w)
+            && Some(wanted.len() as i32) == s.desired_count
         {
             cp.reconcile_services();
             return service(cp, name);
@@ -321,4 +330,99 @@ fn deleting_a_service_drains_it_to_inactive() {
         .list_services(ListServicesRequest::default())
         .expect("lists");
     assert_eq!(listed.service_arns.map(|a| a.len()), Some(0));
+}
+
+fn per_instance(cp: &ControlPlane) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for t in live(cp) {
+        *counts
+            .entry(t.container_instance_arn.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn scaling_in_keeps_the_spread_balanced() {
+    let (cp, _) = plane();
+    instance(&cp, 100_000, 100_000);
+    instance(&cp, 100_000, 100_000);
+    definition(&cp, 64, None);
+    cp.create_service(CreateServiceRequest {
+        service_name: "web".into(),
+        task_definition: Some("web".into()),
+        desired_count: Some(6),
+        placement_strategy: Some(vec![PlacementStrategy {
+            r#type: Some(PlacementStrategyType::Spread),
+            field: Some("instanceId".into()),
+        }]),
+        ..CreateServiceRequest::default()
+    })
+    .expect("CreateService");
+    settle(&cp, "web", |_| false, |_| {});
+    assert_eq!(
+        per_instance(&cp).values().copied().collect::<Vec<_>>(),
+        vec![3, 3]
+    );
+    cp.update_service(UpdateServiceRequest {
+        service: "web".into(),
+        desired_count: Some(2),
+        ..UpdateServiceRequest::default()
+    })
+    .expect("UpdateService");
+    let s = settle(&cp, "web", |_| false, |_| {});
+    assert_eq!(s.running_count, Some(2));
+    assert_eq!(
+        per_instance(&cp).values().copied().collect::<Vec<_>>(),
+        vec![1, 1]
+    );
+}
+
+#[test]
+fn a_draining_instance_has_its_service_tasks_replaced_elsewhere() {
+    let (cp, _) = plane();
+    let a = instance(&cp, 100_000, 100_000);
+    definition(&cp, 64, None);
+    create(&cp, "web", 2, None);
+    settle(&cp, "web", |_| false, |_| {});
+    let standalone = run(&cp, 1).tasks.expect("tasks")[0]
+        .task_arn
+        .clone()
+        .expect("arn");
+    report(&cp, &standalone, "RUNNING", None);
+    let b = instance(&cp, 100_000, 100_000);
+    cp.update_container_instances_state(UpdateContainerInstancesStateRequest {
+        container_instances: vec![a.clone()],
+        status: ContainerInstanceStatus::Draining,
+        ..UpdateContainerInstancesStateRequest::default()
+    })
+    .expect("drains");
+    // minimumHealthyPercent 100: the replacements run before the drained tasks stop.
+    let s = settle(
+        &cp,
+        "web",
+        |_| false,
+        |cp| {
+            let running = live(cp)
+                .iter()
+                .filter(|t| t.group.as_deref() == Some("service:web"))
+                .filter(|t| t.last_status.as_deref() == Some("RUNNING"))
+                .filter(|t| t.desired_status.as_deref() == Some("RUNNING"))
+                .count();
+            assert!(running >= 2, "never under 100% healthy, saw {running}");
+        },
+    );
+    assert_eq!(s.running_count, Some(2));
+    let services_on: Vec<String> = live(&cp)
+        .iter()
+        .filter(|t| t.group.as_deref() == Some("service:web"))
+        .filter_map(|t| t.container_instance_arn.clone())
+        .collect();
+    assert_eq!(services_on, vec![b.clone(), b]);
+    // The standalone task is left alone, as in ECS.
+    assert!(
+        live(&cp)
+            .iter()
+            .any(|t| t.task_arn.as_deref() == Some(standalone.as_str()))
+    );
 }
