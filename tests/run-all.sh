@@ -6,4 +6,4 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --quiet -p berth
 cargo test --workspace --quiet 2>&1
-bash tests/cli/run-task.sh target/debug/berth
+bash tests/cli/ecs.sh target/debug/berth

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The unmodified AWS CLI against `berth up`: register a task definition from JSON, run it, wait
-# for RUNNING, stop it, wait for STOPPED. Run with the berth binary as $1.
+# for RUNNING, stop it, wait for STOPPED; then a service of 2 through the services-stable and
+# services-inactive waiters. Run with the berth binary as $1.
 set -euo pipefail
-berth=${1:?usage: run-task.sh path/to/berth}
+berth=${1:?usage: ecs.sh path/to/berth}
 work=$(mktemp -d)
 cluster="cli-$$"
 image=berth-busybox:e2e
@@ -51,4 +52,22 @@ aws ecs wait tasks-stopped --cluster "$cluster" --tasks "$task"
 result=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].[lastStatus,stopCode,stoppedReason]' --output text)
 echo "stopped: $result"
 [[ "$result" == $'STOPPED\tUserInitiated\tcli test' ]] || { echo "unexpected stop: $result"; exit 1; }
-echo "cli: 1 passed, 0 failed"
+
+aws ecs create-service --cluster "$cluster" --service-name cli-svc --task-definition cli-demo \
+  --desired-count 2 --deployment-configuration 'minimumHealthyPercent=50,maximumPercent=200' >/dev/null
+aws ecs wait services-stable --cluster "$cluster" --services cli-svc
+result=$(aws ecs describe-services --cluster "$cluster" --services cli-svc \
+  --query 'services[0].[status,runningCount,length(deployments),deployments[0].rolloutState]' --output text)
+echo "service: $result"
+[[ "$result" == $'ACTIVE\t2\t1\tCOMPLETED' ]] || { echo "unexpected service: $result"; exit 1; }
+listed=$(aws ecs list-tasks --cluster "$cluster" --service-name cli-svc --query 'length(taskArns)' --output text)
+[[ "$listed" == 2 ]] || { echo "list-tasks --service-name found $listed tasks"; exit 1; }
+if aws ecs delete-service --cluster "$cluster" --service cli-svc >/dev/null 2>"$work/delete.err"; then
+  echo "delete-service of a service scaled above 0 should be refused"; exit 1
+fi
+grep -q InvalidParameterException "$work/delete.err" || { cat "$work/delete.err"; exit 1; }
+aws ecs update-service --cluster "$cluster" --service cli-svc --desired-count 0 >/dev/null
+aws ecs delete-service --cluster "$cluster" --service cli-svc >/dev/null
+aws ecs wait services-inactive --cluster "$cluster" --services cli-svc
+echo "service deleted: $(aws ecs describe-services --cluster "$cluster" --services cli-svc --query 'services[0].status' --output text)"
+echo "cli: 2 passed, 0 failed"
