@@ -2,7 +2,10 @@
 
 use crate::wire::{decode, encode};
 use berth_control::ControlPlane;
-use berth_types::ecs::{DiscoverPollEndpointRequest, DiscoverPollEndpointResponse, OPERATIONS};
+use berth_types::ecs::{
+    DiscoverPollEndpointRequest, DiscoverPollEndpointResponse, ListServicesByNamespaceRequest,
+    ListServicesByNamespaceResponse, OPERATIONS,
+};
 use berth_types::{ApiError, ErrorCode, Validate};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -68,11 +71,21 @@ pub fn call(
         "DeleteService" => delete_service,
         "DescribeServices" => describe_services,
         "ListServices" => list_services,
+        "ListServiceDeployments" => list_service_deployments,
+        "DescribeServiceDeployments" => describe_service_deployments,
+        "DescribeServiceRevisions" => describe_service_revisions,
     );
     if let Some(result) = answered {
         return result;
     }
     match operation {
+        // Berth has no Cloud Map namespaces, so no service belongs to one.
+        "ListServicesByNamespace" => run(body, |_: ListServicesByNamespaceRequest| {
+            Ok(ListServicesByNamespaceResponse {
+                service_arns: Some(vec![]),
+                next_token: None,
+            })
+        }),
         "DiscoverPollEndpoint" => run(body, |_: DiscoverPollEndpointRequest| {
             let endpoint = format!("http://{host}/");
             Ok(DiscoverPollEndpointResponse {

@@ -9,7 +9,8 @@
 //! - [`clusters`], [`task_definitions`], [`instances`], [`tasks`], [`tags`]: the operations;
 //! - [`applier`]: placements planned on a snapshot, re-checked and completed under the writer;
 //! - [`services`] and [`service_controller`]: services, their deployments, and the
-//!   level-triggered controller that keeps their tasks running;
+//!   level-triggered controller that keeps their tasks running; [`service_history`]: the
+//!   record of every deployment;
 //! - [`lifecycle`]: how agent reports move a task through PENDING, RUNNING and STOPPED;
 //! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
 //! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
@@ -26,6 +27,7 @@ pub mod lifecycle;
 pub mod paginate;
 pub mod placement;
 pub mod service_controller;
+pub mod service_history;
 pub mod services;
 pub mod state;
 pub mod tags;

@@ -17,7 +17,7 @@
 use crate::services::{self, push_event, subject};
 use crate::state::State;
 use crate::tasks::{self, Launch};
-use crate::{Change, ControlPlane, Ctx, applier, placement};
+use crate::{Change, ControlPlane, Ctx, applier, placement, service_history};
 use berth_scheduler::ranking::SpreadField;
 use berth_scheduler::{Request, Strategy, feasibility};
 use berth_types::arn;
@@ -136,6 +136,8 @@ struct Pass<'s> {
     live: Vec<&'s Task>,
     stopping: Vec<Task>,
     started: Vec<Task>,
+    /// Deployments drained and dropped from the service in this pass.
+    retired: Vec<Deployment>,
 }
 
 impl<'s> Pass<'s> {
@@ -158,6 +160,7 @@ impl<'s> Pass<'s> {
             live,
             stopping: vec![],
             started: vec![],
+            retired: vec![],
         }
     }
 
@@ -299,6 +302,11 @@ impl<'s> Pass<'s> {
             let good_id = good.id.clone().unwrap_or_default();
             self.service.task_definition = good.task_definition.clone();
             self.deployments().insert(0, good);
+            if let Some(failed) = self.deployments().get_mut(1) {
+                let reason = failed.rollout_state_reason.take().unwrap_or_default();
+                failed.rollout_state_reason =
+                    Some(format!("{reason} Rolling back to deployment {good_id}."));
+            }
             self.event(format!("{name} rolling back to deployment {good_id}."));
         }
     }
@@ -601,8 +609,20 @@ impl<'s> Pass<'s> {
         let all_healthy = remaining.iter().all(|t| self.is_healthy(t));
         let mut running_total = 0;
         let mut pending_total = 0;
+        let state = self.state;
+        let group = services::group(&self.service);
         let deployments = self.deployments();
         for d in deployments.iter_mut() {
+            let failures = state
+                .tasks
+                .values()
+                .filter(|t| t.group.as_deref() == Some(group.as_str()))
+                .filter(|t| t.started_by == d.id && failed(t))
+                .count() as i32;
+            if d.failed_tasks != Some(failures) {
+                d.failed_tasks = Some(failures);
+                d.updated_at = Some(now);
+            }
             let mine: Vec<&&Task> = remaining.iter().filter(|t| t.started_by == d.id).collect();
             let running = mine
                 .iter()
@@ -641,14 +661,17 @@ impl<'s> Pass<'s> {
         let primary_done = deployments
             .first()
             .is_some_and(|d| d.rollout_state == Some(DeploymentRolloutState::Completed));
+        let mut retired = vec![];
         if primary_done {
-            let mut first = true;
-            deployments.retain(|d| {
-                let keep = first || d.running_count != Some(0) || d.pending_count != Some(0);
-                first = false;
-                keep
-            });
+            for (i, d) in std::mem::take(deployments).into_iter().enumerate() {
+                if i == 0 || d.running_count != Some(0) || d.pending_count != Some(0) {
+                    deployments.push(d);
+                } else {
+                    retired.push(d);
+                }
+            }
         }
+        self.retired = retired;
         self.service.running_count = Some(running_total);
         self.service.pending_count = Some(pending_total);
         if let Some(id) = completed {
@@ -670,8 +693,16 @@ impl<'s> Pass<'s> {
         }
     }
 
-    fn into_changes(self) -> Vec<Change> {
+    fn into_changes(mut self) -> Vec<Change> {
+        let history = service_history::sync(
+            self.state,
+            self.ctx.partition,
+            &mut self.service,
+            &self.retired,
+            self.ctx.now,
+        );
         let mut changes: Vec<Change> = self.started.into_iter().map(Change::Task).collect();
+        changes.extend(history);
         changes.extend(self.stopping.into_iter().map(Change::Task));
         let before = self
             .state

@@ -2,7 +2,9 @@
 //! These calls record what the user wants (task definition, count, deployment settings) and
 //! open deployments; the [`crate::service_controller`] moves the tasks towards it.
 
-use crate::{Change, ControlPlane, Ctx, State, clusters, paginate, placement, tasks};
+use crate::{
+    Change, ControlPlane, Ctx, State, clusters, paginate, placement, service_history, tasks,
+};
 use berth_types::arn::Partition;
 use berth_types::ecs::{
     CreateServiceRequest, CreateServiceResponse, DeleteServiceRequest, DeleteServiceResponse,
@@ -92,7 +94,8 @@ pub fn find<'s>(
         .filter(|s| s.cluster_arn.as_deref().map(arn::cluster_name) == Some(cluster))
 }
 
-fn not_found(reference: &str, cluster: &str) -> ApiError {
+/// ServiceNotFoundException for a reference.
+pub fn not_found(reference: &str, cluster: &str) -> ApiError {
     ApiError::new(
         ErrorCode::ServiceNotFoundException,
         format!(
@@ -251,7 +254,7 @@ impl ControlPlane {
                 req.placement_constraints.as_deref(),
                 req.placement_strategy.as_deref(),
             )?;
-            let service = Service {
+            let mut service = Service {
                 service_arn: Some(service_arn),
                 service_name: Some(req.service_name.clone()),
                 cluster_arn: Some(ctx.partition.cluster(&cluster)),
@@ -285,6 +288,7 @@ impl ControlPlane {
                 ..Service::default()
             };
             let mut changes: Vec<Change> = created.into_iter().collect();
+            changes.extend(service_history::sync(state, ctx.partition, &mut service, &[], ctx.now));
             changes.push(Change::Service(service.clone()));
             Ok((
                 changes,
@@ -356,8 +360,11 @@ impl ControlPlane {
             if redeploy {
                 open_deployment(&mut service, ctx, &td_arn);
             }
+            let mut changes =
+                service_history::sync(state, ctx.partition, &mut service, &[], ctx.now);
+            changes.push(Change::Service(service.clone()));
             Ok((
-                vec![Change::Service(service.clone())],
+                changes,
                 UpdateServiceResponse {
                     service: Some(present(&service, true)),
                 },

@@ -8,7 +8,10 @@ use crate::demand::{self, Demand};
 use crate::views::{self, ClusterViews};
 use berth_store::{Op, Store, StoreError, Table, load};
 use berth_types::arn;
-use berth_types::ecs::{Cluster, ContainerInstance, Service, Tag, Task, TaskDefinition};
+use berth_types::ecs::{
+    Cluster, ContainerInstance, Service, ServiceDeployment, ServiceRevision, Tag, Task,
+    TaskDefinition,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -69,6 +72,10 @@ pub struct State {
     pub tasks: BTreeMap<String, Task>,
     /// Services by ARN (INACTIVE ones stay describable).
     pub services: BTreeMap<String, Service>,
+    /// Service deployments by ARN: each deployment's history record.
+    pub service_deployments: BTreeMap<String, ServiceDeployment>,
+    /// Service revisions by ARN: what each deployment deploys.
+    pub service_revisions: BTreeMap<String, ServiceRevision>,
     /// RunTask client tokens.
     pub client_tokens: HashMap<String, ClientToken>,
     /// Tags of task definitions (other resources carry theirs in their record).
@@ -107,6 +114,10 @@ pub enum Change {
     Tags(String, Vec<Tag>),
     /// Create or replace a service.
     Service(Service),
+    /// Create or replace a service deployment record.
+    ServiceDeployment(ServiceDeployment),
+    /// Create a service revision.
+    ServiceRevision(ServiceRevision),
 }
 
 fn td_key(family: &str, revision: i32) -> String {
@@ -148,6 +159,16 @@ impl Change {
                 Table::Services,
                 svc.service_arn.clone().unwrap_or_default(),
                 svc,
+            ),
+            Change::ServiceDeployment(d) => Op::put(
+                Table::ServiceDeployments,
+                d.service_deployment_arn.clone().unwrap_or_default(),
+                d,
+            ),
+            Change::ServiceRevision(r) => Op::put(
+                Table::ServiceRevisions,
+                r.service_revision_arn.clone().unwrap_or_default(),
+                r,
             ),
         }
     }
@@ -196,6 +217,12 @@ impl State {
         }
         for (_, svc) in load::<Service>(store, Table::Services)? {
             state.apply(Change::Service(svc));
+        }
+        for (_, d) in load::<ServiceDeployment>(store, Table::ServiceDeployments)? {
+            state.apply(Change::ServiceDeployment(d));
+        }
+        for (_, r) in load::<ServiceRevision>(store, Table::ServiceRevisions)? {
+            state.apply(Change::ServiceRevision(r));
         }
         Ok(state)
     }
@@ -261,6 +288,14 @@ impl State {
             Change::Service(svc) => {
                 self.services
                     .insert(svc.service_arn.clone().unwrap_or_default(), svc);
+            }
+            Change::ServiceDeployment(d) => {
+                self.service_deployments
+                    .insert(d.service_deployment_arn.clone().unwrap_or_default(), d);
+            }
+            Change::ServiceRevision(r) => {
+                self.service_revisions
+                    .insert(r.service_revision_arn.clone().unwrap_or_default(), r);
             }
         }
     }

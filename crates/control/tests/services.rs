@@ -147,7 +147,7 @@ fn a_service_reaches_its_count_and_replaces_a_task_that_stops() {
 
 #[test]
 fn a_rolling_update_keeps_within_min_and_max_percent() {
-    let (cp, _) = plane();
+    let (cp, clock) = plane();
     instance(&cp, 100_000, 100_000);
     instance(&cp, 100_000, 100_000);
     definition(&cp, 64, None);
@@ -159,6 +159,7 @@ fn a_rolling_update_keeps_within_min_and_max_percent() {
     create(&cp, "web", 4, Some(bounds));
     settle(&cp, "web", |_| false, |_| {});
     definition(&cp, 32, None);
+    clock.0.fetch_add(60, Ordering::SeqCst);
     cp.update_service(UpdateServiceRequest {
         service: "web".into(),
         task_definition: Some("web:2".into()),
@@ -200,11 +201,32 @@ fn a_rolling_update_keeps_within_min_and_max_percent() {
             .as_deref()
             .is_some_and(|a| a.ends_with("web:2"))
     }));
+    assert_eq!(
+        history(&cp, "web"),
+        vec![
+            (ServiceDeploymentStatus::Successful, "web:2".to_string()),
+            (ServiceDeploymentStatus::Successful, "web:1".to_string()),
+        ]
+    );
+    let current = s
+        .current_service_deployment
+        .clone()
+        .expect("current deployment");
+    let described = cp
+        .describe_service_deployments(DescribeServiceDeploymentsRequest {
+            service_deployment_arns: vec![
+                current,
+                "arn:aws:ecs:us-east-1:000000000000:service-deployment/default/web/0".into(),
+            ],
+        })
+        .expect("describes");
+    assert_eq!(described.service_deployments.map(|d| d.len()), Some(1));
+    assert_eq!(described.failures.map(|f| f.len()), Some(1));
 }
 
 #[test]
 fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
-    let (cp, _) = plane();
+    let (cp, clock) = plane();
     instance(&cp, 100_000, 100_000);
     definition(&cp, 64, None);
     let breaker = DeploymentConfiguration {
@@ -222,6 +244,7 @@ fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
     create(&cp, "web", 2, Some(breaker));
     settle(&cp, "web", |_| false, |_| {});
     definition(&cp, 32, None);
+    clock.0.fetch_add(60, Ordering::SeqCst);
     cp.update_service(UpdateServiceRequest {
         service: "web".into(),
         task_definition: Some("web:2".into()),
@@ -255,6 +278,46 @@ fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
         "{messages:?}"
     );
     assert_eq!(live(&cp).len(), 2);
+    assert_eq!(
+        history(&cp, "web"),
+        vec![
+            (
+                ServiceDeploymentStatus::RollbackSuccessful,
+                "web:2".to_string()
+            ),
+            (ServiceDeploymentStatus::Successful, "web:1".to_string()),
+        ]
+    );
+}
+
+/// The service's deployment records, newest first: status and task definition.
+fn history(cp: &ControlPlane, name: &str) -> Vec<(ServiceDeploymentStatus, String)> {
+    let briefs = cp
+        .list_service_deployments(ListServiceDeploymentsRequest {
+            service: name.into(),
+            ..ListServiceDeploymentsRequest::default()
+        })
+        .expect("lists")
+        .service_deployments
+        .unwrap_or_default();
+    briefs
+        .iter()
+        .map(|b| {
+            let revision = cp
+                .describe_service_revisions(DescribeServiceRevisionsRequest {
+                    service_revision_arns: vec![
+                        b.target_service_revision_arn.clone().expect("revision"),
+                    ],
+                })
+                .expect("describes")
+                .service_revisions
+                .and_then(|r| r.into_iter().next())
+                .expect("the revision exists");
+            let td = revision.task_definition.unwrap_or_default();
+            let short = td.rsplit('/').next().unwrap_or_default().to_string();
+            (b.status.expect("status"), short)
+        })
+        .collect()
 }
 
 #[test]

@@ -33,11 +33,15 @@ pub enum Table {
     Tags,
     /// Services by ARN.
     Services,
+    /// Service deployments (rollout history) by ARN.
+    ServiceDeployments,
+    /// Service revisions by ARN.
+    ServiceRevisions,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 10] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -46,6 +50,8 @@ impl Table {
         Table::ClientTokens,
         Table::Tags,
         Table::Services,
+        Table::ServiceDeployments,
+        Table::ServiceRevisions,
     ];
 
     /// The table's name in the store file.
@@ -59,6 +65,8 @@ impl Table {
             Table::ClientTokens => "client_tokens",
             Table::Tags => "tags",
             Table::Services => "services",
+            Table::ServiceDeployments => "service_deployments",
+            Table::ServiceRevisions => "service_revisions",
         }
     }
 }

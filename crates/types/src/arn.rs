@@ -29,6 +29,22 @@ impl Partition {
         format!("{}service/{cluster}/{name}", self.prefix("ecs"))
     }
 
+    /// `arn:aws:ecs:<region>:<account>:service-deployment/<cluster>/<service>/<id>`.
+    pub fn service_deployment(&self, cluster: &str, service: &str, id: &str) -> String {
+        format!(
+            "{}service-deployment/{cluster}/{service}/{id}",
+            self.prefix("ecs")
+        )
+    }
+
+    /// `arn:aws:ecs:<region>:<account>:service-revision/<cluster>/<service>/<id>`.
+    pub fn service_revision(&self, cluster: &str, service: &str, id: &str) -> String {
+        format!(
+            "{}service-revision/{cluster}/{service}/{id}",
+            self.prefix("ecs")
+        )
+    }
+
     /// `arn:aws:ecs:<region>:<account>:container-instance/<cluster>/<id>`.
     pub fn container_instance(&self, cluster: &str, id: &str) -> String {
         format!("{}container-instance/{cluster}/{id}", self.prefix("ecs"))
