@@ -39,6 +39,9 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
     let ok = json!({"family": "good", "containerDefinitions": [container]}).to_string();
     let (status, _) = call(&endpoint, &ecs("RegisterTaskDefinition"), &ok).await;
     assert_eq!(status, 200);
+    let dup = json!({"serviceName": "dup", "taskDefinition": "good", "desiredCount": 0});
+    let (status, _) = call(&endpoint, &ecs("CreateService"), &dup.to_string()).await;
+    assert_eq!(status, 200);
 
     let eleven: Vec<Value> = (0..11)
         .map(|i| json!({"name": format!("c{i}"), "image": common::IMAGE, "memory": 16}))
@@ -87,6 +90,42 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
             "SPACESHIP",
         ),
         (
+            ecs("CreateService"),
+            json!({"serviceName": "d", "taskDefinition": "good", "schedulingStrategy": "DAEMON", "desiredCount": 2}).to_string(),
+            "InvalidParameterException",
+            "desiredCount",
+        ),
+        (
+            ecs("CreateService"),
+            json!({"serviceName": "m", "taskDefinition": "good", "deploymentConfiguration": {"maximumPercent": 50}}).to_string(),
+            "InvalidParameterException",
+            "maximumPercent",
+        ),
+        (
+            ecs("CreateService"),
+            json!({"serviceName": "u", "taskDefinition": "no-such-family", "desiredCount": 1}).to_string(),
+            "ClientException",
+            "no-such-family",
+        ),
+        (
+            ecs("CreateService"),
+            dup.to_string(),
+            "InvalidParameterException",
+            "not idempotent",
+        ),
+        (
+            ecs("UpdateService"),
+            json!({"service": "ghost", "desiredCount": 1}).to_string(),
+            "ServiceNotFoundException",
+            "ghost",
+        ),
+        (
+            ecs("DescribeServices"),
+            json!({"services": (0..11).map(|i| format!("s{i}")).collect::<Vec<_>>()}).to_string(),
+            "InvalidParameterException",
+            "DescribeServices",
+        ),
+        (
             ecs("FlyToTheMoon"),
             "{}".to_string(),
             "UnknownOperationException",
@@ -122,6 +161,13 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
             .as_str()
             .unwrap_or_default()
             .ends_with("task-definition/good:1")
+    );
+    let (_, services) = call(&endpoint, &ecs("ListServices"), "{}").await;
+    let services = services["serviceArns"].as_array().expect("list").clone();
+    assert_eq!(
+        services.len(),
+        1,
+        "only the first service exists: {services:?}"
     );
     let list_tasks = json!({"cluster": berth.cluster}).to_string();
     let (_, tasks) = call(&endpoint, &ecs("ListTasks"), &list_tasks).await;

@@ -489,3 +489,98 @@ fn a_draining_instance_has_its_service_tasks_replaced_elsewhere() {
             .any(|t| t.task_arn.as_deref() == Some(standalone.as_str()))
     );
 }
+
+#[test]
+fn failing_health_checks_trip_the_circuit_breaker() {
+    let (cp, clock) = plane();
+    let host = instance(&cp, 100_000, 100_000);
+    let checked = |command: &str| RegisterTaskDefinitionRequest {
+        family: "web".into(),
+        container_definitions: vec![ContainerDefinition {
+            name: Some("web".into()),
+            image: Some("busybox".into()),
+            memory: Some(64),
+            health_check: Some(HealthCheck {
+                command: vec!["CMD-SHELL".into(), command.into()],
+                ..HealthCheck::default()
+            }),
+            ..ContainerDefinition::default()
+        }],
+        ..RegisterTaskDefinitionRequest::default()
+    };
+    cp.register_task_definition(checked("true"))
+        .expect("registers");
+    let breaker = DeploymentConfiguration {
+        deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
+            enable: true,
+            rollback: true,
+            threshold_configuration: Some(ThresholdConfiguration {
+                r#type: ThresholdType::Count,
+                value: 2,
+            }),
+            ..DeploymentCircuitBreaker::default()
+        }),
+        ..DeploymentConfiguration::default()
+    };
+    create(&cp, "web", 1, Some(breaker));
+    // Plays the agents and their health checks: revision 1 passes, revision 2 fails.
+    let health = |cp: &ControlPlane| {
+        let reports: Vec<berth_types::protocol::ContainerHealth> = live(cp)
+            .iter()
+            .filter(|t| t.last_status.as_deref() == Some("RUNNING"))
+            .map(|t| berth_types::protocol::ContainerHealth {
+                task_arn: t.task_arn.clone().expect("arn"),
+                container_name: "web".into(),
+                health_status: if t
+                    .task_definition_arn
+                    .as_deref()
+                    .is_some_and(|a| a.ends_with("web:2"))
+                {
+                    HealthStatus::Unhealthy
+                } else {
+                    HealthStatus::Healthy
+                },
+            })
+            .collect();
+        cp.publish_health(&host, &reports).expect("health");
+    };
+    for _ in 0..5 {
+        cp.reconcile_services();
+        agents(&cp, |_| false);
+        health(&cp);
+    }
+    assert_eq!(service(&cp, "web").running_count, Some(1));
+    cp.register_task_definition(checked("false"))
+        .expect("registers");
+    clock.0.fetch_add(60, Ordering::SeqCst);
+    cp.update_service(UpdateServiceRequest {
+        service: "web".into(),
+        task_definition: Some("web:2".into()),
+        ..UpdateServiceRequest::default()
+    })
+    .expect("UpdateService");
+    for _ in 0..20 {
+        cp.reconcile_services();
+        agents(&cp, |_| false);
+        health(&cp);
+    }
+    let s = service(&cp, "web");
+    assert!(
+        s.task_definition
+            .as_deref()
+            .is_some_and(|t| t.ends_with("web:1")),
+        "rolled back: {s:?}"
+    );
+    let stopped: Vec<Task> = all_tasks(&cp)
+        .into_iter()
+        .filter(|t| t.stopped_reason.as_deref() == Some("Task failed container health checks"))
+        .collect();
+    assert!(
+        stopped.len() >= 2,
+        "unhealthy tasks were replaced and counted"
+    );
+    assert_eq!(
+        history(&cp, "web")[0].0,
+        ServiceDeploymentStatus::RollbackSuccessful
+    );
+}
