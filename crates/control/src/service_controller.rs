@@ -594,11 +594,28 @@ impl<'s> Pass<'s> {
             );
             self.event(message);
         }
-        if !self.stopping.is_empty() {
+        // One event per reason, so the reason is never lost in a count.
+        let mut reasons: Vec<String> = vec![];
+        for reason in self
+            .stopping
+            .iter()
+            .filter_map(|t| t.stopped_reason.clone())
+        {
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
+            }
+        }
+        for reason in reasons {
+            let tasks: Vec<Task> = self
+                .stopping
+                .iter()
+                .filter(|t| t.stopped_reason.as_deref() == Some(reason.as_str()))
+                .cloned()
+                .collect();
             let message = format!(
-                "{name} has stopped {} running tasks: {}.",
-                self.stopping.len(),
-                ids(&self.stopping)
+                "{name} has stopped {} running tasks: {}. Reason: {reason}.",
+                tasks.len(),
+                ids(&tasks)
             );
             self.event(message);
         }

@@ -5,6 +5,7 @@ mod api_placement;
 mod image;
 mod placement;
 mod run_task;
+mod service;
 
 /// The benchmarks.
 #[derive(Debug, clap::Subcommand)]
@@ -14,6 +15,13 @@ pub enum Which {
         /// Tasks to time (and as many `docker run`s).
         #[arg(long, default_value_t = 30)]
         iterations: usize,
+    },
+    /// A service of N replicas to steady state and a rolling update of it, beside Docker Swarm
+    /// and bare `docker run -d`.
+    Service {
+        /// Replicas of the service.
+        #[arg(long, default_value_t = 100)]
+        replicas: i32,
     },
     /// Placements per second: the pure scheduler on simulated clusters, then RunTask end to
     /// end through the API against simulated instances.
@@ -31,6 +39,7 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
         Which::RunTask { iterations } => run_task::run(iterations).await,
         Which::Placement { placements, api } => placement::run(placements, api).await,
+        Which::Service { replicas } => service::run(replicas).await,
     }
 }
 
@@ -46,6 +55,64 @@ pub struct ApiOptions {
     /// Concurrent RunTask clients.
     #[arg(long = "api-clients", default_value_t = 8)]
     pub clients: usize,
+}
+
+/// A `berth up` of the benchmark's own, in this process, with a client for it.
+pub struct LocalBerth {
+    /// The server and its agent.
+    pub local: crate::up::Local,
+    /// A client of its API.
+    pub ecs: berth_agent::client::EcsClient,
+    /// The cluster its agent joined.
+    pub cluster: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    data: std::path::PathBuf,
+}
+
+impl LocalBerth {
+    /// Starts Berth on a free port with a fresh data directory; its agent joins
+    /// `<prefix>-<pid>`.
+    pub async fn start(prefix: &str) -> anyhow::Result<Self> {
+        let pid = std::process::id();
+        let data = std::env::temp_dir().join(format!("berth-{prefix}-{pid}"));
+        let cluster = format!("{prefix}-{pid}");
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let local = crate::up::start(
+            &crate::server::ServerOptions {
+                data_dir: data.clone(),
+                listen: "127.0.0.1:0".into(),
+                region: "us-east-1".into(),
+            },
+            &crate::up::AgentOptions {
+                cluster: cluster.clone(),
+                cpu: None,
+                memory: None,
+                availability_zone: "local-a".into(),
+                attributes: vec![],
+            },
+            shutdown,
+        )
+        .await?;
+        let ecs = berth_agent::client::EcsClient::new(
+            &local.server.endpoint(),
+            &local.server.credentials.access_key_id,
+            &local.server.region,
+        );
+        Ok(Self {
+            local,
+            ecs,
+            cluster,
+            stop,
+            data,
+        })
+    }
+
+    /// Shuts Berth down and removes its data.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.local.server.served.await;
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
 }
 
 /// Median and 99th percentile of samples (nearest rank).

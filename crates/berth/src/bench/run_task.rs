@@ -2,8 +2,6 @@
 //! `docker run -d` of the same image, alternated so both see the same machine load.
 
 use super::{image, percentiles, summary};
-use crate::server::ServerOptions;
-use crate::up::{self, AgentOptions};
 use berth_agent::client::EcsClient;
 use berth_types::ecs::{
     ContainerDefinition, DescribeTasksRequest, DescribeTasksResponse,
@@ -12,7 +10,6 @@ use berth_types::ecs::{
 };
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 const POLL: Duration = Duration::from_millis(2);
 
@@ -84,30 +81,8 @@ fn time_docker_run() -> anyhow::Result<(f64, String)> {
 /// Runs the benchmark.
 pub async fn run(iterations: usize) -> anyhow::Result<()> {
     image::ensure()?;
-    let data = std::env::temp_dir().join(format!("berth-bench-{}", std::process::id()));
-    let cluster = format!("bench-{}", std::process::id());
-    let (stop, shutdown) = watch::channel(false);
-    let local = up::start(
-        &ServerOptions {
-            data_dir: data.clone(),
-            listen: "127.0.0.1:0".into(),
-            region: "us-east-1".into(),
-        },
-        &AgentOptions {
-            cluster: cluster.clone(),
-            cpu: None,
-            memory: None,
-            availability_zone: "local-a".into(),
-            attributes: vec![],
-        },
-        shutdown,
-    )
-    .await?;
-    let ecs = EcsClient::new(
-        &local.server.endpoint(),
-        &local.server.credentials.access_key_id,
-        &local.server.region,
-    );
+    let local = super::LocalBerth::start("bench").await?;
+    let (ecs, cluster) = (&local.ecs, local.cluster.clone());
     let _: RegisterTaskDefinitionResponse = ecs
         .call(
             "RegisterTaskDefinition",
@@ -132,7 +107,7 @@ pub async fn run(iterations: usize) -> anyhow::Result<()> {
     let mut tasks = vec![];
     let mut containers = vec![];
     for i in 0..iterations {
-        let (ms, arn) = time_run_task(&ecs, &cluster).await?;
+        let (ms, arn) = time_run_task(ecs, &cluster).await?;
         berth.push(ms);
         tasks.push(arn);
         let (ms, id) = tokio::task::spawn_blocking(time_docker_run).await??;
@@ -162,9 +137,7 @@ pub async fn run(iterations: usize) -> anyhow::Result<()> {
         .output();
     // Give the agent its stopTimeout to stop and remove the task containers.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let _ = stop.send(true);
-    let _ = local.server.served.await;
-    let _ = std::fs::remove_dir_all(&data);
+    local.stop().await;
 
     let (b50, b99) = percentiles(&berth);
     let (d50, d99) = percentiles(&docker);
