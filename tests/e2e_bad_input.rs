@@ -2,22 +2,67 @@
 
 mod common;
 
-use common::Berth;
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use common::{Berth, Exports};
 use serde_json::{Value, json};
+use std::time::{Duration, SystemTime};
 
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/ecs/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0123456789abcdef";
+/// How a raw request is signed.
+#[derive(Clone)]
+struct Signing {
+    access_key: String,
+    secret_key: String,
+    at: SystemTime,
+    /// Sent instead of the body that was signed, when set.
+    tampered: Option<String>,
+}
 
-/// Sends raw awsJson1.1, as a misbehaving client would.
-async fn call(endpoint: &str, target: &str, body: &str) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{endpoint}/"))
-        .header("x-amz-target", target)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("authorization", AUTH)
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("the server answers");
+impl Signing {
+    fn good(e: &Exports) -> Self {
+        Self {
+            access_key: e.access_key.clone(),
+            secret_key: e.secret_key.clone(),
+            at: SystemTime::now(),
+            tampered: None,
+        }
+    }
+}
+
+/// Sends raw awsJson1.1 signed with the official SigV4 signer, as a misbehaving client would.
+async fn signed_call(endpoint: &str, target: &str, body: &str, signing: &Signing) -> (u16, Value) {
+    let url = format!("{endpoint}/");
+    let identity: Identity =
+        Credentials::new(&signing.access_key, &signing.secret_key, None, None, "e2e").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("ecs")
+        .time(signing.at)
+        .settings(SigningSettings::default())
+        .build()
+        .expect("params")
+        .into();
+    let headers = [
+        ("x-amz-target", target),
+        ("content-type", "application/x-amz-json-1.1"),
+    ];
+    let signable = SignableRequest::new(
+        "POST",
+        &url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .expect("signable");
+    let (instructions, _) = sign(signable, &params).expect("signs").into_parts();
+    let mut request = reqwest::Client::new().post(&url);
+    for (n, v) in headers.iter().copied().chain(instructions.headers()) {
+        request = request.header(n, v);
+    }
+    let sent = signing.tampered.clone().unwrap_or_else(|| body.to_string());
+    let r = request.body(sent).send().await.expect("the server answers");
     assert!(
         r.headers().contains_key("x-amzn-requestid"),
         "every answer has a request id"
@@ -35,6 +80,16 @@ fn ecs(op: &str) -> String {
 async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
     let berth = Berth::up("bad");
     let endpoint = berth.exports.endpoint.clone();
+    let good = Signing::good(&berth.exports);
+    let call = |endpoint: &str, target: &str, body: &str| {
+        let (endpoint, target, body, good) = (
+            endpoint.to_string(),
+            target.to_string(),
+            body.to_string(),
+            good.clone(),
+        );
+        async move { signed_call(&endpoint, &target, &body, &good).await }
+    };
     let container = json!({"name": "c", "image": common::IMAGE, "memory": 16});
     let ok = json!({"family": "good", "containerDefinitions": [container]}).to_string();
     let (status, _) = call(&endpoint, &ecs("RegisterTaskDefinition"), &ok).await;
@@ -183,4 +238,58 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
     assert_eq!(unsigned.status().as_u16(), 403);
     let body: Value = serde_json::from_slice(&unsigned.bytes().await.expect("body")).expect("json");
     assert_eq!(body["__type"], "MissingAuthenticationTokenException");
+
+    // Each signing fault has its own exception, and none of them changes anything.
+    let create = json!({"clusterName": "must-not-exist"}).to_string();
+    let faults = [
+        (
+            Signing {
+                access_key: "AKIANOTISSUED0000000".into(),
+                ..good.clone()
+            },
+            "UnrecognizedClientException",
+            "AKIANOTISSUED0000000",
+        ),
+        (
+            Signing {
+                secret_key: "not-the-secret".into(),
+                ..good.clone()
+            },
+            "InvalidSignatureException",
+            "does not match",
+        ),
+        (
+            Signing {
+                at: SystemTime::now() - Duration::from_secs(20 * 60),
+                ..good.clone()
+            },
+            "InvalidSignatureException",
+            "Signature expired",
+        ),
+        (
+            Signing {
+                tampered: Some(json!({"clusterName": "tampered"}).to_string()),
+                ..good.clone()
+            },
+            "InvalidSignatureException",
+            "does not match",
+        ),
+    ];
+    for (signing, code, mentions) in faults {
+        let (status, answer) =
+            signed_call(&endpoint, &ecs("CreateCluster"), &create, &signing).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["__type"], code, "{answer}");
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(mentions),
+            "{message:?} should say {mentions:?}"
+        );
+    }
+    let (_, clusters) = call(&endpoint, &ecs("ListClusters"), "{}").await;
+    let names = clusters["clusterArns"].to_string();
+    assert!(
+        !names.contains("must-not-exist") && !names.contains("tampered"),
+        "no refused call created a cluster: {names}"
+    );
 }

@@ -197,6 +197,7 @@ pub fn start_agent(exports: &Exports, cluster: &str, state_dir: &PathBuf, extra:
             cluster,
         ])
         .args(["--access-key", &exports.access_key])
+        .args(["--secret-key", &exports.secret_key])
         .arg("--state-dir")
         .arg(state_dir)
         .args(extra)
@@ -216,6 +217,7 @@ pub fn start_simulator(exports: &Exports, cluster: &str, extra: &[&str]) -> Chil
             cluster,
         ])
         .args(["--access-key", &exports.access_key])
+        .args(["--secret-key", &exports.secret_key])
         .args(extra)
         .stdout(Stdio::null())
         .spawn()

@@ -1,9 +1,13 @@
 //! The agent's ECS client: the public JSON API over HTTP, as the real ECS agent uses it.
 
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
 use berth_types::ecs::TARGET_PREFIX;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// A failed call.
 #[derive(Debug, thiserror::Error)]
@@ -43,13 +47,13 @@ impl ClientError {
 pub struct EcsClient {
     http: reqwest::Client,
     endpoint: String,
-    access_key: String,
+    identity: Identity,
     region: String,
 }
 
 impl EcsClient {
-    /// A client for `endpoint` (e.g. `http://127.0.0.1:9714`).
-    pub fn new(endpoint: &str, access_key: &str, region: &str) -> Self {
+    /// A client for `endpoint` (e.g. `http://127.0.0.1:9714`) that signs with the key pair.
+    pub fn new(endpoint: &str, access_key: &str, secret_key: &str, region: &str) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -57,7 +61,7 @@ impl EcsClient {
         Self {
             http,
             endpoint: endpoint.trim_end_matches('/').to_string(),
-            access_key: access_key.to_string(),
+            identity: Credentials::new(access_key, secret_key, None, None, "berth-agent").into(),
             region: region.to_string(),
         }
     }
@@ -67,14 +71,42 @@ impl EcsClient {
         &self.endpoint
     }
 
-    /// The `Authorization` header the agent sends: SigV4-shaped with the agent's key.
-    // Signature verification (and so real signing) arrives with the access-control work.
-    pub fn authorization(&self) -> String {
-        let date = chrono_date();
-        format!(
-            "AWS4-HMAC-SHA256 Credential={}/{date}/{}/ecs/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000",
-            self.access_key, self.region
+    /// The headers that sign a request (SigV4 with the official signer, service `ecs`):
+    /// `authorization` and `x-amz-date`. `headers` are the ones to sign besides `host`.
+    pub fn sign(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, ClientError> {
+        let failed = |e: String| ClientError::Unreachable {
+            endpoint: self.endpoint.clone(),
+            reason: format!("cannot sign the request: {e}"),
+        };
+        let params = v4::SigningParams::builder()
+            .identity(&self.identity)
+            .region(&self.region)
+            .name("ecs")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| failed(e.to_string()))?
+            .into();
+        let request = SignableRequest::new(
+            method,
+            url,
+            headers.iter().copied(),
+            SignableBody::Bytes(body),
         )
+        .map_err(|e| failed(e.to_string()))?;
+        let (instructions, _) = sign(request, &params)
+            .map_err(|e| failed(e.to_string()))?
+            .into_parts();
+        Ok(instructions
+            .headers()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect())
     }
 
     /// Calls `operation` with `input`.
@@ -88,12 +120,22 @@ impl EcsClient {
             reason,
         };
         let body = serde_json::to_vec(input).map_err(|e| unreachable(e.to_string()))?;
-        let response = self
+        let url = format!("{}/", self.endpoint);
+        let target = format!("{TARGET_PREFIX}.{operation}");
+        let content_type = "application/x-amz-json-1.1";
+        let signed = [
+            ("x-amz-target", target.as_str()),
+            ("content-type", content_type),
+        ];
+        let mut request = self
             .http
-            .post(format!("{}/", self.endpoint))
-            .header("x-amz-target", format!("{TARGET_PREFIX}.{operation}"))
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("authorization", self.authorization())
+            .post(&url)
+            .header("x-amz-target", &target)
+            .header("content-type", content_type);
+        for (name, value) in self.sign("POST", &url, &signed, &body)? {
+            request = request.header(name, value);
+        }
+        let response = request
             .body(body)
             .send()
             .await
@@ -116,35 +158,5 @@ impl EcsClient {
             code: "SerializationException".into(),
             message: e.to_string(),
         })
-    }
-}
-
-/// Today's date as SigV4 scopes write it (YYYYMMDD), from the system clock.
-fn chrono_date() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    let days = (secs / 86_400) as i64;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn date_is_eight_digits() {
-        let d = super::chrono_date();
-        assert_eq!(d.len(), 8);
-        assert!(d.starts_with("20"));
     }
 }

@@ -40,6 +40,8 @@ pub struct AgentConfig {
     pub state_dir: PathBuf,
     /// Access key id the agent signs with.
     pub access_key: String,
+    /// Its secret.
+    pub secret_key: String,
     /// Region in the signature scope.
     pub region: String,
     /// CPU units to offer (default: 1024 per core).
@@ -83,7 +85,12 @@ pub async fn run(
     let docker = docker::Docker::connect()
         .await
         .map_err(AgentError::Docker)?;
-    let client = client::EcsClient::new(&config.endpoint, &config.access_key, &config.region);
+    let client = client::EcsClient::new(
+        &config.endpoint,
+        &config.access_key,
+        &config.secret_key,
+        &config.region,
+    );
     let arn = registration::register(&config, &client, &docker, shutdown.clone()).await?;
     if let Some(tx) = registered {
         let _ = tx.send(arn.clone());

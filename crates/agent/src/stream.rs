@@ -43,7 +43,9 @@ fn stream_url(endpoint: &str, instance_arn: &str) -> String {
     let ws = endpoint
         .replacen("https://", "wss://", 1)
         .replacen("http://", "ws://", 1);
-    format!("{ws}{AGENT_WS_PATH}?containerInstanceArn={instance_arn}")
+    // The ARN's `:` and `/` are escaped, so the signed query and the sent one agree.
+    let arn = instance_arn.replace(':', "%3A").replace('/', "%2F");
+    format!("{ws}{AGENT_WS_PATH}?containerInstanceArn={arn}")
 }
 
 /// Holds the stream until shutdown or until the control plane refuses the instance.
@@ -88,11 +90,23 @@ async fn session<H: Host>(
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<Ended, SessionError> {
     let broken = |opened: bool| move |e: String| SessionError::Broken { opened, why: e };
-    let mut request = stream_url(client.endpoint(), instance_arn)
+    let url = stream_url(client.endpoint(), instance_arn);
+    let mut request = url
+        .as_str()
         .into_client_request()
         .map_err(|e| broken(false)(e.to_string()))?;
-    if let Ok(v) = client.authorization().parse() {
-        request.headers_mut().insert("authorization", v);
+    // Signed as the GET it starts as; the server checks it before upgrading.
+    let http_url = url.replacen("ws", "http", 1);
+    for (name, value) in client
+        .sign("GET", &http_url, &[], &[])
+        .map_err(|e| broken(false)(e.to_string()))?
+    {
+        if let (Ok(n), Ok(v)) = (
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()),
+            value.parse(),
+        ) {
+            request.headers_mut().insert(n, v);
+        }
     }
     let (mut ws, _) = match tokio_tungstenite::connect_async(request).await {
         Ok(ok) => ok,

@@ -5,10 +5,10 @@
 //! [`HEARTBEAT`], and the manifest again every [`MANIFEST`]. The instance counts as
 //! `agentConnected` while the stream is open.
 
-use crate::{AppState, signature};
+use crate::{AppState, auth};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use berth_control::assignments::Sent;
 use berth_types::protocol::{AgentMessage, ServerMessage};
@@ -32,13 +32,12 @@ pub struct StreamQuery {
 pub async fn handle(
     State(app): State<AppState>,
     Query(query): Query<StreamQuery>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if let Err(e) = signature::parse(auth) {
+    if let Err(e) = auth::authenticate(app.keys.as_ref(), &method, &uri, &headers, &[]) {
         return (StatusCode::FORBIDDEN, e.body()).into_response();
     }
     let arn = query.container_instance_arn;

@@ -2,13 +2,14 @@
 //!
 //! - [`wire`]: awsJson1.1 framing: the `X-Amz-Target` dispatch, body decoding, error and
 //!   request-id headers;
-//! - [`signature`]: the shape check of the SigV4 `Authorization` header;
+//! - [`sigv4`]: SigV4 verification, pure; [`auth`]: every request authenticated with it;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
 //! - [`agent_channel`]: the WebSocket that streams assignments to agents.
 
 pub mod agent_channel;
+pub mod auth;
 pub mod ecs;
-pub mod signature;
+pub mod sigv4;
 pub mod wire;
 
 use axum::Router;
@@ -22,6 +23,8 @@ use tokio::sync::watch;
 pub struct AppState {
     /// The control plane.
     pub control: Arc<ControlPlane>,
+    /// The access keys requests may be signed with.
+    pub keys: Arc<dyn auth::Keys>,
     /// Flips to true when the server shuts down, so long-lived streams end.
     pub shutdown: watch::Receiver<bool>,
 }

@@ -1,10 +1,10 @@
 //! awsJson1.1 framing: `POST /` with `X-Amz-Target: <prefix>.<Operation>`, JSON in and out,
 //! `{"__type", "message"}` errors, and an `x-amzn-RequestId` on every response.
 
-use crate::{AppState, ecs, signature};
+use crate::{AppState, auth, ecs};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use berth_types::{ApiError, ErrorCode, Validate};
 use serde::Serialize;
@@ -65,9 +65,16 @@ fn respond(request_id: &str, result: Result<Vec<u8>, ApiError>) -> Response {
 }
 
 /// `POST /`: authenticate, dispatch on the target, answer.
-pub async fn handle(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn handle(
+    State(app): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let result = dispatch(&app, &headers, &body);
+    let result = auth::authenticate(app.keys.as_ref(), &method, &uri, &headers, &body)
+        .and_then(|_signer| dispatch(&app, &headers, &body));
     respond(&request_id, result)
 }
 
@@ -81,11 +88,6 @@ fn dispatch(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>,
                 "the X-Amz-Target header is missing: name the operation, e.g. AmazonEC2ContainerServiceV20141113.ListClusters",
             )
         })?;
-    signature::parse(
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok()),
-    )?;
     let (prefix, operation) = target.rsplit_once('.').unwrap_or(("", target));
     match prefix {
         berth_types::ecs::TARGET_PREFIX => {

@@ -73,6 +73,9 @@ struct Join {
     /// Access key id to sign with (as `berth server` printed it).
     #[arg(long, env = "AWS_ACCESS_KEY_ID")]
     access_key: String,
+    /// Its secret access key.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    secret_key: String,
     /// Region in the signature scope.
     #[arg(long, env = "AWS_DEFAULT_REGION", default_value = "us-east-1")]
     region: String,
@@ -106,9 +109,10 @@ async fn serve(opts: ServerOptions) -> anyhow::Result<()> {
     );
     println!("{}", running.exports());
     println!(
-        "# Join a host: berth agent --endpoint {} --access-key {}",
+        "# Join a host: berth agent --endpoint {} --access-key {} --secret-key {}",
         running.endpoint(),
-        running.credentials.access_key_id
+        running.credentials.access_key_id,
+        running.credentials.secret_access_key
     );
     running.served.await??;
     Ok(())
@@ -133,12 +137,23 @@ async fn main() -> anyhow::Result<()> {
             state_dir,
             agent,
         } => {
-            let config = agent.config(join.endpoint, join.access_key, join.region, state_dir);
+            let config = agent.config(
+                join.endpoint,
+                join.access_key,
+                join.secret_key,
+                join.region,
+                state_dir,
+            );
             berth_agent::run(config, shutdown_signal(), None).await?;
             Ok(())
         }
         Command::Simulate { join, fleet } => {
-            let client = EcsClient::new(&join.endpoint, &join.access_key, &join.region);
+            let client = EcsClient::new(
+                &join.endpoint,
+                &join.access_key,
+                &join.secret_key,
+                &join.region,
+            );
             simulate::run(client, fleet, shutdown_signal()).await
         }
     }

@@ -103,7 +103,18 @@ pub async fn start(
     let control = Arc::new(control);
     tokio::spawn(prune_stopped_tasks(Arc::clone(&control)));
     tokio::spawn(Arc::clone(&control).run_service_controller());
-    let served = tokio::spawn(berth_api::serve(listener, AppState { control, shutdown }));
+    let keys = berth_api::auth::StaticKeys::new([(
+        credentials.access_key_id.clone(),
+        credentials.secret_access_key.clone(),
+    )]);
+    let served = tokio::spawn(berth_api::serve(
+        listener,
+        AppState {
+            control,
+            keys: Arc::new(keys),
+            shutdown,
+        },
+    ));
     tracing::info!(%addr, "serving the ECS API");
     Ok(Running {
         addr,

@@ -36,6 +36,7 @@ impl AgentOptions {
         &self,
         endpoint: String,
         access_key: String,
+        secret_key: String,
         region: String,
         state_dir: PathBuf,
     ) -> berth_agent::AgentConfig {
@@ -44,6 +45,7 @@ impl AgentOptions {
             cluster: self.cluster.clone(),
             state_dir,
             access_key,
+            secret_key,
             region,
             cpu: self.cpu,
             memory: self.memory,
@@ -70,6 +72,7 @@ pub async fn start(
     let config = agent_opts.config(
         running.endpoint(),
         running.credentials.access_key_id.clone(),
+        running.credentials.secret_access_key.clone(),
         running.region.clone(),
         server_opts.data_dir.join("agent"),
     );

@@ -43,8 +43,14 @@ fn has_health_checks(td: Option<&TaskDefinition>) -> bool {
         .any(|c| c.essential.unwrap_or(true) && c.health_check.is_some())
 }
 
+/// How long a task without health checks must have been RUNNING before it counts as healthy,
+/// at the least. ECS waits 40 s; Berth waits as long as Docker Swarm's update monitor does,
+/// long enough to catch a container that exits as soon as it starts.
+pub const STABLE_SECONDS: f64 = 5.0;
+
 /// Whether a task counts as healthy for `minimumHealthyPercent`: RUNNING, and its essential
-/// containers' health checks pass, or, without any, RUNNING for the grace period.
+/// containers' health checks pass, or, without any, RUNNING for the grace period (at least
+/// [`STABLE_SECONDS`]).
 fn healthy(state: &State, task: &Task, grace: f64, now: f64) -> bool {
     if task.last_status.as_deref() != Some("RUNNING") {
         return false;
@@ -52,7 +58,8 @@ fn healthy(state: &State, task: &Task, grace: f64, now: f64) -> bool {
     if has_health_checks(state.definition_of(task)) {
         task.health_status == Some(HealthStatus::Healthy)
     } else {
-        task.started_at.is_some_and(|s| now - s >= grace)
+        task.started_at
+            .is_some_and(|s| now - s >= grace.max(STABLE_SECONDS))
     }
 }
 

@@ -24,14 +24,15 @@ fn all_tasks(cp: &ControlPlane) -> Vec<Task> {
     cp.read().tasks.values().cloned().collect()
 }
 
-/// Plays every agent once: PENDING tasks start (or fail, when `fail` says so), tasks told to
-/// stop are STOPPED.
+/// Plays every agent once: PENDING tasks start, tasks told to stop are STOPPED, and the tasks
+/// `fail` picks exit one round after they started (RUNNING for a moment, as a container that
+/// exits at once is).
 fn agents(cp: &ControlPlane, fail: impl Fn(&Task) -> bool) {
     for t in all_tasks(cp) {
         let arn = t.task_arn.clone().expect("arn");
         match (t.desired_status.as_deref(), t.last_status.as_deref()) {
             (Some("STOPPED"), Some(s)) if s != "STOPPED" => report(cp, &arn, "STOPPED", None),
-            (Some("RUNNING"), Some("PENDING")) if fail(&t) => report(
+            (Some("RUNNING"), Some("RUNNING")) if fail(&t) => report(
                 cp,
                 &arn,
                 "STOPPED",
@@ -47,6 +48,7 @@ fn agents(cp: &ControlPlane, fail: impl Fn(&Task) -> bool) {
 /// desired); `check` sees the service after every pass.
 fn settle(
     cp: &ControlPlane,
+    clock: &HandClock,
     name: &str,
     fail: impl Fn(&Task) -> bool,
     check: impl Fn(&ControlPlane),
@@ -55,6 +57,8 @@ fn settle(
         cp.reconcile_services();
         check(cp);
         agents(cp, &fail);
+        // Time passes between rounds, so RUNNING tasks become stable.
+        clock.0.fetch_add(2, Ordering::SeqCst);
         let s = service(cp, name);
         let d = s.deployments.clone().unwrap_or_default();
         let group = format!("service:{name}");
@@ -102,12 +106,12 @@ fn live(cp: &ControlPlane) -> Vec<Task> {
 
 #[test]
 fn a_service_reaches_its_count_and_replaces_a_task_that_stops() {
-    let (cp, _) = plane();
+    let (cp, clock) = plane();
     instance(&cp, 4096, 1000);
     instance(&cp, 4096, 1000);
     definition(&cp, 64, None);
     create(&cp, "web", 3, None);
-    let s = settle(&cp, "web", |_| false, |_| {});
+    let s = settle(&cp, &clock, "web", |_| false, |_| {});
     assert_eq!((s.running_count, s.pending_count), (Some(3), Some(0)));
     let messages: Vec<String> = s
         .events
@@ -140,7 +144,7 @@ fn a_service_reaches_its_count_and_replaces_a_task_that_stops() {
         "STOPPED",
         Some("Essential container in task exited"),
     );
-    let s = settle(&cp, "web", |_| false, |_| {});
+    let s = settle(&cp, &clock, "web", |_| false, |_| {});
     assert_eq!(s.running_count, Some(3));
     assert_eq!(live(&cp).len(), 3);
 }
@@ -157,7 +161,7 @@ fn a_rolling_update_keeps_within_min_and_max_percent() {
         ..DeploymentConfiguration::default()
     };
     create(&cp, "web", 4, Some(bounds));
-    settle(&cp, "web", |_| false, |_| {});
+    settle(&cp, &clock, "web", |_| false, |_| {});
     definition(&cp, 32, None);
     clock.0.fetch_add(60, Ordering::SeqCst);
     cp.update_service(UpdateServiceRequest {
@@ -168,6 +172,7 @@ fn a_rolling_update_keeps_within_min_and_max_percent() {
     .expect("UpdateService");
     let s = settle(
         &cp,
+        &clock,
         "web",
         |_| false,
         |cp| {
@@ -242,7 +247,7 @@ fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
         ..DeploymentConfiguration::default()
     };
     create(&cp, "web", 2, Some(breaker));
-    settle(&cp, "web", |_| false, |_| {});
+    settle(&cp, &clock, "web", |_| false, |_| {});
     definition(&cp, 32, None);
     clock.0.fetch_add(60, Ordering::SeqCst);
     cp.update_service(UpdateServiceRequest {
@@ -256,7 +261,7 @@ fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
             .as_deref()
             .is_some_and(|a| a.ends_with("web:2"))
     };
-    let s = settle(&cp, "web", bad, |_| {});
+    let s = settle(&cp, &clock, "web", bad, |_| {});
     assert!(
         s.task_definition
             .as_deref()
@@ -333,10 +338,10 @@ fn a_daemon_service_follows_its_instances() {
         ..CreateServiceRequest::default()
     })
     .expect("CreateService");
-    let s = settle(&cp, "logs", |_| false, |_| {});
+    let s = settle(&cp, &clock, "logs", |_| false, |_| {});
     assert_eq!((s.desired_count, s.running_count), (Some(2), Some(2)));
     instance(&cp, 4096, 1000);
-    let s = settle(&cp, "logs", |_| false, |_| {});
+    let s = settle(&cp, &clock, "logs", |_| false, |_| {});
     assert_eq!(s.running_count, Some(3));
     clock.0.fetch_add(1, Ordering::SeqCst);
     cp.update_container_instances_state(UpdateContainerInstancesStateRequest {
@@ -345,7 +350,7 @@ fn a_daemon_service_follows_its_instances() {
         ..UpdateContainerInstancesStateRequest::default()
     })
     .expect("drains");
-    let s = settle(&cp, "logs", |_| false, |_| {});
+    let s = settle(&cp, &clock, "logs", |_| false, |_| {});
     assert_eq!((s.desired_count, s.running_count), (Some(2), Some(2)));
     assert!(
         live(&cp)
@@ -356,11 +361,11 @@ fn a_daemon_service_follows_its_instances() {
 
 #[test]
 fn deleting_a_service_drains_it_to_inactive() {
-    let (cp, _) = plane();
+    let (cp, clock) = plane();
     instance(&cp, 4096, 1000);
     definition(&cp, 64, None);
     create(&cp, "web", 2, None);
-    settle(&cp, "web", |_| false, |_| {});
+    settle(&cp, &clock, "web", |_| false, |_| {});
     let refused = cp
         .delete_service(DeleteServiceRequest {
             service: "web".into(),
@@ -407,7 +412,7 @@ fn per_instance(cp: &ControlPlane) -> std::collections::BTreeMap<String, usize> 
 
 #[test]
 fn scaling_in_keeps_the_spread_balanced() {
-    let (cp, _) = plane();
+    let (cp, clock) = plane();
     instance(&cp, 100_000, 100_000);
     instance(&cp, 100_000, 100_000);
     definition(&cp, 64, None);
@@ -422,7 +427,7 @@ fn scaling_in_keeps_the_spread_balanced() {
         ..CreateServiceRequest::default()
     })
     .expect("CreateService");
-    settle(&cp, "web", |_| false, |_| {});
+    settle(&cp, &clock, "web", |_| false, |_| {});
     assert_eq!(
         per_instance(&cp).values().copied().collect::<Vec<_>>(),
         vec![3, 3]
@@ -433,7 +438,7 @@ fn scaling_in_keeps_the_spread_balanced() {
         ..UpdateServiceRequest::default()
     })
     .expect("UpdateService");
-    let s = settle(&cp, "web", |_| false, |_| {});
+    let s = settle(&cp, &clock, "web", |_| false, |_| {});
     assert_eq!(s.running_count, Some(2));
     assert_eq!(
         per_instance(&cp).values().copied().collect::<Vec<_>>(),
@@ -443,11 +448,11 @@ fn scaling_in_keeps_the_spread_balanced() {
 
 #[test]
 fn a_draining_instance_has_its_service_tasks_replaced_elsewhere() {
-    let (cp, _) = plane();
+    let (cp, clock) = plane();
     let a = instance(&cp, 100_000, 100_000);
     definition(&cp, 64, None);
     create(&cp, "web", 2, None);
-    settle(&cp, "web", |_| false, |_| {});
+    settle(&cp, &clock, "web", |_| false, |_| {});
     let standalone = run(&cp, 1).tasks.expect("tasks")[0]
         .task_arn
         .clone()
@@ -463,6 +468,7 @@ fn a_draining_instance_has_its_service_tasks_replaced_elsewhere() {
     // minimumHealthyPercent 100: the replacements run before the drained tasks stop.
     let s = settle(
         &cp,
+        &clock,
         "web",
         |_| false,
         |cp| {

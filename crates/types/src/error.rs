@@ -44,6 +44,10 @@ pub enum ErrorCode {
     IncompleteSignatureException,
     /// Something failed on Berth's side.
     ServerException,
+    /// The access key was not issued by this server.
+    UnrecognizedClientException,
+    /// The signature does not match, or it expired.
+    InvalidSignatureException,
     /// The service does not exist.
     ServiceNotFoundException,
     /// The service is being deleted or was.
@@ -75,6 +79,8 @@ impl ErrorCode {
             Self::MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
             Self::IncompleteSignatureException => "IncompleteSignatureException",
             Self::ServerException => "ServerException",
+            Self::UnrecognizedClientException => "UnrecognizedClientException",
+            Self::InvalidSignatureException => "InvalidSignatureException",
             Self::ServiceNotFoundException => "ServiceNotFoundException",
             Self::ServiceNotActiveException => "ServiceNotActiveException",
         }

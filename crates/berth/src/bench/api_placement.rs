@@ -126,6 +126,7 @@ pub async fn run(instance_count: usize, tasks: usize, clients: usize) -> anyhow:
     let ecs = EcsClient::new(
         &running.endpoint(),
         &running.credentials.access_key_id,
+        &running.credentials.secret_access_key,
         &running.region,
     );
     println!("registering {instance_count} simulated instances ...");

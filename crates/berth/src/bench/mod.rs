@@ -96,6 +96,7 @@ impl LocalBerth {
         let ecs = berth_agent::client::EcsClient::new(
             &local.server.endpoint(),
             &local.server.credentials.access_key_id,
+            &local.server.credentials.secret_access_key,
             &local.server.region,
         );
         Ok(Self {

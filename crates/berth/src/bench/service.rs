@@ -8,9 +8,9 @@ use super::{LocalBerth, image, summary};
 use berth_agent::client::EcsClient;
 use berth_types::ecs::{
     ContainerDefinition, CreateServiceRequest, CreateServiceResponse, DeleteServiceRequest,
-    DeleteServiceResponse, DeploymentRolloutState, DescribeServicesRequest,
-    DescribeServicesResponse, RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse,
-    UpdateServiceRequest, UpdateServiceResponse,
+    DeleteServiceResponse, DescribeServicesRequest, DescribeServicesResponse,
+    RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse, UpdateServiceRequest,
+    UpdateServiceResponse,
 };
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -58,8 +58,8 @@ async fn register(ecs: &EcsClient, image: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("no task definition ARN"))
 }
 
-/// Waits until the service has one COMPLETED deployment of `td` with `count` RUNNING tasks;
-/// returns the seconds since `start`.
+/// Waits until the service is steady as `aws ecs wait services-stable` sees it: one deployment,
+/// of `td`, with `count` RUNNING tasks; returns the seconds since `start`.
 async fn settled(
     ecs: &EcsClient,
     cluster: &str,
@@ -82,7 +82,6 @@ async fn settled(
         let done = s.as_ref().is_some_and(|s| {
             let d = s.deployments.as_deref().unwrap_or_default();
             d.len() == 1
-                && d[0].rollout_state == Some(DeploymentRolloutState::Completed)
                 && d[0].task_definition.as_deref() == Some(td)
                 && s.running_count == Some(count)
         });

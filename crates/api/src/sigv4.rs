@@ -1,0 +1,492 @@
+//! AWS Signature Version 4, verified: the request is canonicalised exactly as the client did it
+//! (only the headers it signed, its path and query re-encoded, the body hashed), the signing key
+//! is derived from the secret of the access key it names, and the signatures are compared in
+//! constant time. Both forms are read: the `Authorization` header and the presigned query
+//! (`X-Amz-Signature`). Requests older or newer than [`SKEW_SECONDS`] (or past a presigned
+//! request's `X-Amz-Expires`) are refused.
+//!
+//! Pure: no I/O, the caller passes the request, a way to find a key's secret, and the time.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+/// How far a request's `X-Amz-Date` may be from the server's clock, as AWS allows.
+pub const SKEW_SECONDS: i64 = 15 * 60;
+const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+
+/// A request as the client signed it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `GET`, `POST`, ...
+    pub method: &'a str,
+    /// The path as it appeared on the request line, without the query.
+    pub path: &'a str,
+    /// The raw query string (after `?`), possibly empty.
+    pub query: &'a str,
+    /// Headers as received, in order; names in any case.
+    pub headers: &'a [(String, String)],
+    /// The body.
+    pub body: &'a [u8],
+}
+
+/// Who signed a request that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    /// The access key id.
+    pub access_key: String,
+    /// The region of the credential scope.
+    pub region: String,
+    /// The service of the credential scope.
+    pub service: String,
+}
+
+/// Why a request did not verify, in the terms AWS answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// No signature at all (MissingAuthenticationTokenException).
+    Missing,
+    /// A signature that is malformed or lacks a part (IncompleteSignatureException).
+    Incomplete(String),
+    /// An access key nobody issued (UnrecognizedClientException).
+    UnknownKey(String),
+    /// The signatures differ (InvalidSignatureException).
+    Mismatch,
+    /// Signed too long ago, or in the future (InvalidSignatureException, "Signature expired").
+    Expired(String),
+    /// `x-amz-content-sha256` is not the body's hash.
+    BodyHash,
+}
+
+/// The parts of a signature, from the header or the query.
+struct Parts {
+    access_key: String,
+    date: String,
+    region: String,
+    service: String,
+    signed_headers: Vec<String>,
+    signature: String,
+    amz_date: String,
+    /// Seconds a presigned request stays valid; None for the header form.
+    expires: Option<i64>,
+}
+
+fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// `%XX` decoding; bytes that are not valid escapes stay as they are.
+fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// SigV4's URI encoding: unreserved characters stay, everything else is `%XX` (upper case);
+/// `/` stays when `keep_slash`.
+fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        let unreserved = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
+        if unreserved || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The canonical URI: dot segments and empty segments removed when `normalize`, then the path
+/// as sent encoded once more (so an already-encoded path ends up double-encoded, as the SDKs
+/// sign it for every service but S3).
+fn canonical_uri(path: &str, normalize: bool) -> String {
+    let path = if path.is_empty() { "/" } else { path };
+    let path = if normalize {
+        let mut segments: Vec<&str> = vec![];
+        for segment in path.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." => {
+                    segments.pop();
+                }
+                s => segments.push(s),
+            }
+        }
+        let trailing = path.ends_with('/') && !segments.is_empty();
+        let mut p = format!("/{}", segments.join("/"));
+        if trailing {
+            p.push('/');
+        }
+        p
+    } else {
+        path.to_string()
+    };
+    uri_encode(path.as_bytes(), true)
+}
+
+/// The canonical query: every parameter but the signature, decoded and re-encoded, sorted.
+fn canonical_query(query: &str) -> String {
+    let mut params: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                uri_encode(&percent_decode(k), false),
+                uri_encode(&percent_decode(v), false),
+            )
+        })
+        .filter(|(k, _)| k != "X-Amz-Signature")
+        .collect();
+    params.sort();
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A header value as signed: trimmed, runs of spaces made one.
+fn canonical_value(v: &str) -> String {
+    v.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn hex_sha256(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    // HMAC takes keys of any length, so this cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The key a secret signs with on `date` (YYYYMMDD) for a region and service.
+pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
+    let k = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
+    let k = hmac(&k, region.as_bytes());
+    let k = hmac(&k, service.as_bytes());
+    hmac(&k, b"aws4_request")
+}
+
+/// The canonical request of `req` under `parts`, with the body's hash.
+fn canonical_request(req: &Request, parts: &Parts, normalize: bool) -> String {
+    let mut headers = String::new();
+    for name in &parts.signed_headers {
+        let values: Vec<String> = req
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| canonical_value(v))
+            .collect();
+        headers.push_str(&format!("{name}:{}\n", values.join(",")));
+    }
+    format!(
+        "{}\n{}\n{}\n{}\n{}\n{}",
+        req.method,
+        canonical_uri(req.path, normalize),
+        canonical_query(req.query),
+        headers,
+        parts.signed_headers.join(";"),
+        hex_sha256(req.body)
+    )
+}
+
+/// The string to sign for a canonical request.
+fn string_to_sign(parts: &Parts, canonical: &str) -> String {
+    format!(
+        "{ALGORITHM}\n{}\n{}/{}/{}/aws4_request\n{}",
+        parts.amz_date,
+        parts.date,
+        parts.region,
+        parts.service,
+        hex_sha256(canonical.as_bytes())
+    )
+}
+
+fn scope_parts(credential: &str) -> Result<(String, String, String, String), Fault> {
+    let bad = || {
+        Fault::Incomplete(format!(
+            "Credential {credential:?} must be <access key>/<YYYYMMDD>/<region>/<service>/aws4_request"
+        ))
+    };
+    let fields: Vec<&str> = credential.split('/').collect();
+    match fields.as_slice() {
+        [key, date, region, service, "aws4_request"]
+            if !key.is_empty() && date.len() == 8 && !region.is_empty() && !service.is_empty() =>
+        {
+            Ok((
+                key.to_string(),
+                date.to_string(),
+                region.to_string(),
+                service.to_string(),
+            ))
+        }
+        _ => Err(bad()),
+    }
+}
+
+fn from_header(req: &Request, authorization: &str) -> Result<Parts, Fault> {
+    let rest = authorization
+        .strip_prefix(ALGORITHM)
+        .filter(|r| r.starts_with(' '))
+        .ok_or_else(|| {
+            Fault::Incomplete(format!(
+                "the Authorization header must start with {ALGORITHM}"
+            ))
+        })?;
+    let mut credential = None;
+    let mut signed = None;
+    let mut signature = None;
+    for part in rest.split(',') {
+        let Some((k, v)) = part.trim().split_once('=') else {
+            return Err(Fault::Incomplete(format!(
+                "Authorization header part {:?} is not key=value",
+                part.trim()
+            )));
+        };
+        match k {
+            "Credential" => credential = Some(v),
+            "SignedHeaders" => signed = Some(v),
+            "Signature" => signature = Some(v),
+            _ => {}
+        }
+    }
+    let missing =
+        |what: &str| Fault::Incomplete(format!("Authorization header requires '{what}' parameter"));
+    let (access_key, date, region, service) =
+        scope_parts(credential.ok_or_else(|| missing("Credential"))?)?;
+    let signed = signed
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| missing("SignedHeaders"))?;
+    let signature = signature
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| missing("Signature"))?;
+    let amz_date = header(req, "x-amz-date")
+        .ok_or_else(|| missing("X-Amz-Date"))?
+        .to_string();
+    Ok(Parts {
+        access_key,
+        date,
+        region,
+        service,
+        signed_headers: signed.split(';').map(str::to_ascii_lowercase).collect(),
+        signature: signature.to_string(),
+        amz_date,
+        expires: None,
+    })
+}
+
+fn from_query(query: &str) -> Result<Option<Parts>, Fault> {
+    let params: Vec<(String, String)> = query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(&percent_decode(k)).into_owned(),
+                String::from_utf8_lossy(&percent_decode(v)).into_owned(),
+            )
+        })
+        .collect();
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let Some(signature) = get("X-Amz-Signature") else {
+        return Ok(None);
+    };
+    let missing = |what: &str| Fault::Incomplete(format!("the presigned query lacks {what}"));
+    if get("X-Amz-Algorithm").as_deref() != Some(ALGORITHM) {
+        return Err(missing(&format!("X-Amz-Algorithm={ALGORITHM}")));
+    }
+    let (access_key, date, region, service) =
+        scope_parts(&get("X-Amz-Credential").ok_or_else(|| missing("X-Amz-Credential"))?)?;
+    let expires = get("X-Amz-Expires")
+        .ok_or_else(|| missing("X-Amz-Expires"))?
+        .parse::<i64>()
+        .map_err(|_| Fault::Incomplete("X-Amz-Expires must be a number of seconds".into()))?;
+    Ok(Some(Parts {
+        access_key,
+        date,
+        region,
+        service,
+        signed_headers: get("X-Amz-SignedHeaders")
+            .ok_or_else(|| missing("X-Amz-SignedHeaders"))?
+            .split(';')
+            .map(str::to_ascii_lowercase)
+            .collect(),
+        signature,
+        amz_date: get("X-Amz-Date").ok_or_else(|| missing("X-Amz-Date"))?,
+        expires: Some(expires),
+    }))
+}
+
+/// Seconds since the epoch of an `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`).
+pub fn parse_amz_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hh, mm, ss) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// An epoch time as `X-Amz-Date` writes it (`YYYYMMDDTHHMMSSZ`).
+pub fn amz_date(epoch: i64) -> String {
+    let (days, secs) = (epoch.div_euclid(86_400), epoch.rem_euclid(86_400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Verifies `req`, signed by the key `secret_of` knows, at `now` (seconds since the epoch).
+/// `normalize` is true for every service but S3.
+pub fn verify(
+    req: &Request,
+    secret_of: impl FnOnce(&str) -> Option<String>,
+    now: i64,
+    normalize: bool,
+) -> Result<Signer, Fault> {
+    let parts = match header(req, "authorization") {
+        Some(a) => from_header(req, a)?,
+        None => from_query(req.query)?.ok_or(Fault::Missing)?,
+    };
+    if !parts.signed_headers.iter().any(|h| h == "host") {
+        return Err(Fault::Incomplete("SignedHeaders must include host".into()));
+    }
+    let signed_at = parse_amz_date(&parts.amz_date).ok_or_else(|| {
+        Fault::Incomplete(format!(
+            "X-Amz-Date {:?} must be YYYYMMDD'T'HHMMSS'Z'",
+            parts.amz_date
+        ))
+    })?;
+    if !parts.amz_date.starts_with(&parts.date) {
+        return Err(Fault::Incomplete(format!(
+            "the credential scope date {} is not the date of X-Amz-Date {}",
+            parts.date, parts.amz_date
+        )));
+    }
+    let valid_until = signed_at + parts.expires.unwrap_or(SKEW_SECONDS);
+    if now > valid_until || now < signed_at - SKEW_SECONDS {
+        return Err(Fault::Expired(parts.amz_date.clone()));
+    }
+    if let Some(claimed) = header(req, "x-amz-content-sha256")
+        && claimed != "UNSIGNED-PAYLOAD"
+        && !claimed.eq_ignore_ascii_case(&hex_sha256(req.body))
+    {
+        return Err(Fault::BodyHash);
+    }
+    let secret =
+        secret_of(&parts.access_key).ok_or_else(|| Fault::UnknownKey(parts.access_key.clone()))?;
+    let provided = hex::decode(&parts.signature)
+        .map_err(|_| Fault::Incomplete("Signature must be hex digits".into()))?;
+    let key = signing_key(&secret, &parts.date, &parts.region, &parts.service);
+    // A presigned request's session token may have been added after signing (as STS clients
+    // do): the query is then also tried without it.
+    let without_token: String;
+    let mut queries = vec![req.query];
+    if parts.expires.is_some() && req.query.contains("X-Amz-Security-Token=") {
+        without_token = req
+            .query
+            .split('&')
+            .filter(|p| !p.starts_with("X-Amz-Security-Token="))
+            .collect::<Vec<_>>()
+            .join("&");
+        queries.push(&without_token);
+    }
+    let matches = queries.into_iter().any(|query| {
+        let canonical = canonical_request(&Request { query, ..*req }, &parts, normalize);
+        let to_sign = string_to_sign(&parts, &canonical);
+        Hmac::<Sha256>::new_from_slice(&key).is_ok_and(|mut mac| {
+            mac.update(to_sign.as_bytes());
+            // verify_slice compares in constant time.
+            mac.verify_slice(&provided).is_ok()
+        })
+    });
+    if !matches {
+        return Err(Fault::Mismatch);
+    }
+    Ok(Signer {
+        access_key: parts.access_key,
+        region: parts.region,
+        service: parts.service,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amz_dates_round_trip() {
+        for epoch in [0, 1_440_938_160, 951_782_400, 4_102_444_799] {
+            assert_eq!(parse_amz_date(&amz_date(epoch)), Some(epoch));
+        }
+    }
+
+    #[test]
+    fn amz_dates_read_as_epoch_seconds() {
+        assert_eq!(parse_amz_date("19700101T000000Z"), Some(0));
+        assert_eq!(parse_amz_date("20150830T123600Z"), Some(1_440_938_160));
+        assert_eq!(parse_amz_date("2015-08-30T12:36:00Z"), None);
+    }
+
+    #[test]
+    fn paths_normalise_and_encode() {
+        assert_eq!(canonical_uri("//example//", true), "/example/");
+        assert_eq!(canonical_uri("/example1/example2/../..", true), "/");
+        assert_eq!(
+            canonical_uri("/example%20space/", true),
+            "/example%2520space/"
+        );
+        assert_eq!(canonical_uri("/./example", false), "/./example");
+    }
+}
