@@ -57,9 +57,18 @@ aws ecs create-service --cluster "$cluster" --service-name cli-svc --task-defini
   --desired-count 2 --deployment-configuration 'minimumHealthyPercent=50,maximumPercent=200' >/dev/null
 aws ecs wait services-stable --cluster "$cluster" --services cli-svc
 result=$(aws ecs describe-services --cluster "$cluster" --services cli-svc \
-  --query 'services[0].[status,runningCount,length(deployments),deployments[0].rolloutState]' --output text)
+  --query 'services[0].[status,runningCount,length(deployments)]' --output text)
 echo "service: $result"
-[[ "$result" == $'ACTIVE\t2\t1\tCOMPLETED' ]] || { echo "unexpected service: $result"; exit 1; }
+[[ "$result" == $'ACTIVE\t2\t1' ]] || { echo "unexpected service: $result"; exit 1; }
+# The rollout completes once its tasks have been RUNNING for the stability window.
+for _ in $(seq 30); do
+  rollout=$(aws ecs describe-services --cluster "$cluster" --services cli-svc \
+    --query 'services[0].deployments[0].rolloutState' --output text)
+  [[ "$rollout" == COMPLETED ]] && break
+  sleep 1
+done
+echo "rollout: $rollout"
+[[ "$rollout" == COMPLETED ]] || { echo "the rollout did not complete"; exit 1; }
 listed=$(aws ecs list-tasks --cluster "$cluster" --service-name cli-svc --query 'length(taskArns)' --output text)
 [[ "$listed" == 2 ]] || { echo "list-tasks --service-name found $listed tasks"; exit 1; }
 if aws ecs delete-service --cluster "$cluster" --service cli-svc >/dev/null 2>"$work/delete.err"; then
