@@ -7,3 +7,4 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --quiet -p berth
 cargo test --workspace --quiet 2>&1
 bash tests/cli/ecs.sh target/debug/berth
+bash tests/cli/iam.sh target/debug/berth

@@ -37,10 +37,24 @@ pub async fn handle(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if let Err(e) = auth::authenticate(app.keys.as_ref(), &method, &uri, &headers, &[]) {
+    let arn = query.container_instance_arn;
+    let allowed = auth::authenticate(&app.root, &app.control, &method, &uri, &headers, &[])
+        .and_then(|(_, principal)| {
+            let ask = crate::policy::Ask {
+                action: "ecs:Poll".into(),
+                resource: arn.clone(),
+                keys: Default::default(),
+            };
+            auth::authorize(
+                &app.control,
+                &principal,
+                &ask,
+                berth_types::ErrorCode::AccessDeniedException,
+            )
+        });
+    if let Err(e) = allowed {
         return (StatusCode::FORBIDDEN, e.body()).into_response();
     }
-    let arn = query.container_instance_arn;
     let wake = match app.control.subscribe_agent(&arn) {
         Ok(rx) => rx,
         Err(e) => return (StatusCode::BAD_REQUEST, e.body()).into_response(),

@@ -1,33 +1,56 @@
-//! Authentication: every request (the JSON API and the agent stream) must carry a valid SigV4
-//! signature by an access key the server issued. The faults map to the exceptions AWS answers
-//! with, so the SDKs and the CLI report them as they would against AWS.
+//! Authentication and authorisation. Every request (the JSON APIs, the Query APIs and the agent
+//! stream) must carry a valid SigV4 signature by an access key the server issued: the root key,
+//! or an active key of an IAM user. The faults map to the exceptions AWS answers with, so the
+//! SDKs and the CLI report them as they would against AWS. Users may then do what their inline
+//! policies allow ([`crate::policy`]).
 
+use crate::policy::{self, Ask, Decision};
 use crate::sigv4::{self, Fault, Signer};
 use axum::http::{HeaderMap, Method, Uri};
+use berth_control::ControlPlane;
+use berth_control::identity::User;
 use berth_types::{ApiError, ErrorCode};
-use std::collections::HashMap;
 
-/// Where the secrets of access keys are kept.
-pub trait Keys: Send + Sync {
-    /// The secret of an access key, if the server issued it and it is active.
-    fn secret(&self, access_key_id: &str) -> Option<String>;
+/// The account's root key (the one `berth up` prints).
+#[derive(Debug, Clone)]
+pub struct RootKey {
+    /// Its access key id.
+    pub id: String,
+    /// Its secret.
+    pub secret: String,
 }
 
-/// A fixed set of keys (the account's root key).
-#[derive(Debug, Default, Clone)]
-pub struct StaticKeys(HashMap<String, String>);
+/// Who signed a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Principal {
+    /// The account root: every action is allowed.
+    Root {
+        /// `arn:aws:iam::<account>:root`.
+        arn: String,
+    },
+    /// An IAM user: what its policies allow.
+    User(User),
+}
 
-impl StaticKeys {
-    /// Keys from `(access key id, secret)` pairs.
-    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self(pairs.into_iter().collect())
+impl Principal {
+    /// The principal's ARN.
+    pub fn arn(&self) -> &str {
+        match self {
+            Principal::Root { arn } => arn,
+            Principal::User(u) => &u.arn,
+        }
     }
 }
 
-impl Keys for StaticKeys {
-    fn secret(&self, access_key_id: &str) -> Option<String> {
-        self.0.get(access_key_id).cloned()
+/// The secret and the principal of an access key the server issued and that is active.
+fn lookup(root: &RootKey, control: &ControlPlane, id: &str) -> Option<(String, Principal)> {
+    if id == root.id {
+        let arn = format!("arn:aws:iam::{}:root", control.partition().account);
+        return Some((root.secret.clone(), Principal::Root { arn }));
     }
+    let key = control.access_key(id)?;
+    let user = control.get_user(&key.user).ok()?;
+    Some((key.secret, Principal::User(user)))
 }
 
 fn now() -> i64 {
@@ -69,14 +92,16 @@ fn error(fault: Fault, now: i64) -> ApiError {
     }
 }
 
-/// Verifies a request's signature; the signer on success, the AWS exception otherwise.
+/// Verifies a request's signature; the signer and its principal on success, the AWS exception
+/// otherwise.
 pub fn authenticate(
-    keys: &dyn Keys,
+    root: &RootKey,
+    control: &ControlPlane,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Signer, ApiError> {
+) -> Result<(Signer, Principal), ApiError> {
     let headers: Vec<(String, String)> = headers
         .iter()
         .map(|(n, v)| {
@@ -94,5 +119,47 @@ pub fn authenticate(
         body,
     };
     let now = now();
-    sigv4::verify(&request, |key| keys.secret(key), now, true).map_err(|f| error(f, now))
+    let mut principal = None;
+    let signer = sigv4::verify(
+        &request,
+        |key| {
+            let (secret, p) = lookup(root, control, key)?;
+            principal = Some(p);
+            Some(secret)
+        },
+        now,
+        true,
+    )
+    .map_err(|f| error(f, now))?;
+    let principal =
+        principal.ok_or_else(|| error(Fault::UnknownKey(signer.access_key.clone()), now))?;
+    Ok((signer, principal))
+}
+
+/// Authorises `ask` for `principal`: the root may do anything; a user what its inline policies
+/// allow. A refusal is AccessDeniedException (`code`) naming the action and the resource.
+pub fn authorize(
+    control: &ControlPlane,
+    principal: &Principal,
+    ask: &Ask,
+    code: ErrorCode,
+) -> Result<(), ApiError> {
+    let Principal::User(user) = principal else {
+        return Ok(());
+    };
+    let why = match policy::evaluate(&control.policies_of(&user.name), ask) {
+        Decision::Allow => return Ok(()),
+        Decision::ExplicitDeny => "with an explicit deny in an identity-based policy".to_string(),
+        Decision::ImplicitDeny => format!(
+            "because no identity-based policy allows the {} action",
+            ask.action
+        ),
+    };
+    Err(ApiError::new(
+        code,
+        format!(
+            "User: {} is not authorized to perform: {} on resource: {} {why}",
+            user.arn, ask.action, ask.resource
+        ),
+    ))
 }

@@ -1,7 +1,9 @@
 //! The ECS operations: each target name mapped to the control-plane call that answers it.
 
+use crate::policy::Ask;
 use crate::wire::{decode, encode};
 use berth_control::ControlPlane;
+use berth_types::arn::{self, Partition};
 use berth_types::ecs::{
     DiscoverPollEndpointRequest, DiscoverPollEndpointResponse, ListServicesByNamespaceRequest,
     ListServicesByNamespaceResponse, OPERATIONS,
@@ -9,6 +11,7 @@ use berth_types::ecs::{
 use berth_types::{ApiError, ErrorCode, Validate};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
 
 fn run<Req, Resp>(
     body: &[u8],
@@ -102,5 +105,72 @@ pub fn call(
             ErrorCode::UnknownOperationException,
             format!("{op} is not an ECS operation: check the X-Amz-Target header"),
         )),
+    }
+}
+
+/// What an ECS call asks of the caller's policies: the action `ecs:<Operation>`, the resource
+/// ECS authorises it on, and the condition keys (`ecs:cluster` for calls on a cluster,
+/// `aws:RequestedRegion`, `aws:SecureTransport`).
+pub fn ask(partition: &Partition, operation: &str, body: &[u8]) -> Ask {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let text = |key: &str| v[key].as_str().filter(|s| !s.is_empty());
+    let first = |key: &str| v[key][0].as_str().filter(|s| !s.is_empty());
+    let cluster_name =
+        arn::cluster_name(text("cluster").or(text("clusterName")).unwrap_or("default")).to_string();
+    let cluster = partition.cluster(&cluster_name);
+    let within = |kind: &str, reference: &str| {
+        if reference.starts_with("arn:") {
+            reference.to_string()
+        } else {
+            match kind {
+                "task" => partition.task(&cluster_name, reference),
+                "service" => partition.service(&cluster_name, reference),
+                "container-instance" => partition.container_instance(&cluster_name, reference),
+                _ => format!(
+                    "arn:aws:ecs:{}:{}:task-definition/{reference}",
+                    partition.region, partition.account
+                ),
+            }
+        }
+    };
+    let account_wide = matches!(
+        operation,
+        "ListClusters"
+            | "RegisterTaskDefinition"
+            | "ListTaskDefinitions"
+            | "ListTaskDefinitionFamilies"
+            | "DeleteTaskDefinitions"
+            | "DiscoverPollEndpoint"
+    );
+    let resource = match operation {
+        "RunTask" | "StartTask" | "DescribeTaskDefinition" | "DeregisterTaskDefinition" => {
+            text("taskDefinition").map(|t| within("task-definition", t))
+        }
+        "StopTask" => text("task").map(|t| within("task", t)),
+        "DescribeTasks" => first("tasks").map(|t| within("task", t)),
+        "CreateService" => text("serviceName").map(|s| within("service", s)),
+        "UpdateService" | "DeleteService" => text("service").map(|s| within("service", s)),
+        "DescribeServices" => first("services").map(|s| within("service", s)),
+        "DeregisterContainerInstance" => {
+            text("containerInstance").map(|c| within("container-instance", c))
+        }
+        "TagResource" | "UntagResource" | "ListTagsForResource" => {
+            text("resourceArn").map(str::to_string)
+        }
+        _ if account_wide => None,
+        _ => Some(cluster.clone()),
+    }
+    .unwrap_or_else(|| "*".into());
+    let mut keys = BTreeMap::from([
+        ("aws:requestedregion".to_string(), partition.region.clone()),
+        ("aws:securetransport".to_string(), "false".to_string()),
+    ]);
+    if !account_wide {
+        keys.insert("ecs:cluster".into(), cluster);
+    }
+    Ask {
+        action: format!("ecs:{operation}"),
+        resource,
+        keys,
     }
 }

@@ -2,13 +2,17 @@
 //!
 //! - [`wire`]: awsJson1.1 framing: the `X-Amz-Target` dispatch, body decoding, error and
 //!   request-id headers;
-//! - [`sigv4`]: SigV4 verification, pure; [`auth`]: every request authenticated with it;
+//! - [`sigv4`]: SigV4 verification, pure; [`auth`]: every request authenticated with it and
+//!   authorised by [`policy`], the IAM policy language;
+//! - [`query`]: IAM's and STS's Query protocol (form in, XML out) for users, keys and policies;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
 //! - [`agent_channel`]: the WebSocket that streams assignments to agents.
 
 pub mod agent_channel;
 pub mod auth;
 pub mod ecs;
+pub mod policy;
+pub mod query;
 pub mod sigv4;
 pub mod wire;
 
@@ -23,8 +27,8 @@ use tokio::sync::watch;
 pub struct AppState {
     /// The control plane.
     pub control: Arc<ControlPlane>,
-    /// The access keys requests may be signed with.
-    pub keys: Arc<dyn auth::Keys>,
+    /// The account's root key.
+    pub root: auth::RootKey,
     /// Flips to true when the server shuts down, so long-lived streams end.
     pub shutdown: watch::Receiver<bool>,
 }

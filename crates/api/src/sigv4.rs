@@ -78,7 +78,7 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 }
 
 /// `%XX` decoding; bytes that are not valid escapes stay as they are.
-fn percent_decode(s: &str) -> Vec<u8> {
+pub fn percent_decode(s: &str) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -102,7 +102,7 @@ fn percent_decode(s: &str) -> Vec<u8> {
 
 /// SigV4's URI encoding: unreserved characters stay, everything else is `%XX` (upper case);
 /// `/` stays when `keep_slash`.
-fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
+pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {
         let unreserved = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');

@@ -1,7 +1,7 @@
 //! awsJson1.1 framing: `POST /` with `X-Amz-Target: <prefix>.<Operation>`, JSON in and out,
 //! `{"__type", "message"}` errors, and an `x-amzn-RequestId` on every response.
 
-use crate::{AppState, auth, ecs};
+use crate::{AppState, auth, ecs, query};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -73,12 +73,25 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let result = auth::authenticate(app.keys.as_ref(), &method, &uri, &headers, &body)
-        .and_then(|_signer| dispatch(&app, &headers, &body));
+    let signed = auth::authenticate(&app.root, &app.control, &method, &uri, &headers, &body);
+    if query::is_query(&headers) {
+        return match signed {
+            Ok((signer, principal)) => {
+                query::handle(&app, &signer.service, &principal, &body, &request_id)
+            }
+            Err(e) => query::refused(&e, &request_id),
+        };
+    }
+    let result = signed.and_then(|(_, principal)| dispatch(&app, &principal, &headers, &body));
     respond(&request_id, result)
 }
 
-fn dispatch(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+fn dispatch(
+    app: &AppState,
+    principal: &auth::Principal,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -91,6 +104,13 @@ fn dispatch(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>,
     let (prefix, operation) = target.rsplit_once('.').unwrap_or(("", target));
     match prefix {
         berth_types::ecs::TARGET_PREFIX => {
+            let ask = ecs::ask(app.control.partition(), operation, body);
+            auth::authorize(
+                &app.control,
+                principal,
+                &ask,
+                ErrorCode::AccessDeniedException,
+            )?;
             let host = headers
                 .get(header::HOST)
                 .and_then(|v| v.to_str().ok())

@@ -103,15 +103,15 @@ pub async fn start(
     let control = Arc::new(control);
     tokio::spawn(prune_stopped_tasks(Arc::clone(&control)));
     tokio::spawn(Arc::clone(&control).run_service_controller());
-    let keys = berth_api::auth::StaticKeys::new([(
-        credentials.access_key_id.clone(),
-        credentials.secret_access_key.clone(),
-    )]);
+    let root = berth_api::auth::RootKey {
+        id: credentials.access_key_id.clone(),
+        secret: credentials.secret_access_key.clone(),
+    };
     let served = tokio::spawn(berth_api::serve(
         listener,
         AppState {
             control,
-            keys: Arc::new(keys),
+            root,
             shutdown,
         },
     ));

@@ -11,6 +11,7 @@
 //! - [`services`] and [`service_controller`]: services, their deployments, and the
 //!   level-triggered controller that keeps their tasks running; [`service_history`]: the
 //!   record of every deployment;
+//! - [`identity`]: IAM users, their access keys and inline policies;
 //! - [`lifecycle`]: how agent reports move a task through PENDING, RUNNING and STOPPED;
 //! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
 //! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
@@ -22,6 +23,7 @@ pub mod applier;
 pub mod assignments;
 pub mod clusters;
 pub mod demand;
+pub mod identity;
 pub mod instances;
 pub mod lifecycle;
 pub mod paginate;

@@ -5,6 +5,7 @@
 //! counts per cluster) are always computed by one piece of code.
 
 use crate::demand::{self, Demand};
+use crate::identity::{AccessKey, User, UserPolicy};
 use crate::views::{self, ClusterViews};
 use berth_store::{Op, Store, StoreError, Table, load};
 use berth_types::arn;
@@ -76,6 +77,12 @@ pub struct State {
     pub service_deployments: BTreeMap<String, ServiceDeployment>,
     /// Service revisions by ARN: what each deployment deploys.
     pub service_revisions: BTreeMap<String, ServiceRevision>,
+    /// IAM users by name.
+    pub users: BTreeMap<String, User>,
+    /// Access keys by id.
+    pub access_keys: BTreeMap<String, AccessKey>,
+    /// Inline user policies by (user, policy name).
+    pub user_policies: BTreeMap<(String, String), UserPolicy>,
     /// RunTask client tokens.
     pub client_tokens: HashMap<String, ClientToken>,
     /// Tags of task definitions (other resources carry theirs in their record).
@@ -118,6 +125,18 @@ pub enum Change {
     ServiceDeployment(ServiceDeployment),
     /// Create a service revision.
     ServiceRevision(ServiceRevision),
+    /// Create or replace a user.
+    User(User),
+    /// Forget a user.
+    RemoveUser(String),
+    /// Create or replace an access key.
+    AccessKey(AccessKey),
+    /// Forget an access key.
+    RemoveAccessKey(String),
+    /// Create or replace an inline user policy.
+    UserPolicy(UserPolicy),
+    /// Forget an inline user policy: user, policy name.
+    RemoveUserPolicy(String, String),
 }
 
 fn td_key(family: &str, revision: i32) -> String {
@@ -170,6 +189,16 @@ impl Change {
                 r.service_revision_arn.clone().unwrap_or_default(),
                 r,
             ),
+            Change::User(u) => Op::put(Table::Users, &u.name, u),
+            Change::RemoveUser(name) => Op::delete(Table::Users, name),
+            Change::AccessKey(k) => Op::put(Table::AccessKeys, &k.id, k),
+            Change::RemoveAccessKey(id) => Op::delete(Table::AccessKeys, id),
+            Change::UserPolicy(p) => {
+                Op::put(Table::UserPolicies, format!("{}/{}", p.user, p.name), p)
+            }
+            Change::RemoveUserPolicy(user, name) => {
+                Op::delete(Table::UserPolicies, format!("{user}/{name}"))
+            }
         }
     }
 
@@ -223,6 +252,15 @@ impl State {
         }
         for (_, r) in load::<ServiceRevision>(store, Table::ServiceRevisions)? {
             state.apply(Change::ServiceRevision(r));
+        }
+        for (_, u) in load::<User>(store, Table::Users)? {
+            state.apply(Change::User(u));
+        }
+        for (_, k) in load::<AccessKey>(store, Table::AccessKeys)? {
+            state.apply(Change::AccessKey(k));
+        }
+        for (_, p) in load::<UserPolicy>(store, Table::UserPolicies)? {
+            state.apply(Change::UserPolicy(p));
         }
         Ok(state)
     }
@@ -296,6 +334,25 @@ impl State {
             Change::ServiceRevision(r) => {
                 self.service_revisions
                     .insert(r.service_revision_arn.clone().unwrap_or_default(), r);
+            }
+            Change::User(u) => {
+                self.users.insert(u.name.clone(), u);
+            }
+            Change::RemoveUser(name) => {
+                self.users.remove(&name);
+            }
+            Change::AccessKey(k) => {
+                self.access_keys.insert(k.id.clone(), k);
+            }
+            Change::RemoveAccessKey(id) => {
+                self.access_keys.remove(&id);
+            }
+            Change::UserPolicy(p) => {
+                self.user_policies
+                    .insert((p.user.clone(), p.name.clone()), p);
+            }
+            Change::RemoveUserPolicy(user, name) => {
+                self.user_policies.remove(&(user, name));
             }
         }
     }

@@ -37,11 +37,17 @@ pub enum Table {
     ServiceDeployments,
     /// Service revisions by ARN.
     ServiceRevisions,
+    /// IAM users by name.
+    Users,
+    /// Access keys by id.
+    AccessKeys,
+    /// Inline user policies by `user/policy`.
+    UserPolicies,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 13] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -52,6 +58,9 @@ impl Table {
         Table::Services,
         Table::ServiceDeployments,
         Table::ServiceRevisions,
+        Table::Users,
+        Table::AccessKeys,
+        Table::UserPolicies,
     ];
 
     /// The table's name in the store file.
@@ -67,6 +76,9 @@ impl Table {
             Table::Services => "services",
             Table::ServiceDeployments => "service_deployments",
             Table::ServiceRevisions => "service_revisions",
+            Table::Users => "users",
+            Table::AccessKeys => "access_keys",
+            Table::UserPolicies => "user_policies",
         }
     }
 }

@@ -46,6 +46,20 @@ pub enum ErrorCode {
     ServerException,
     /// The access key was not issued by this server.
     UnrecognizedClientException,
+    /// IAM: the user, key or policy does not exist.
+    NoSuchEntity,
+    /// IAM: a user of that name exists.
+    EntityAlreadyExists,
+    /// IAM: the user still has keys or policies.
+    DeleteConflict,
+    /// IAM: too many of something (two access keys per user).
+    LimitExceeded,
+    /// IAM and STS: a parameter is not valid.
+    ValidationError,
+    /// IAM: the policy document is not valid policy JSON.
+    MalformedPolicyDocument,
+    /// IAM and STS: denied by policy.
+    AccessDenied,
     /// The signature does not match, or it expired.
     InvalidSignatureException,
     /// The service does not exist.
@@ -80,6 +94,13 @@ impl ErrorCode {
             Self::IncompleteSignatureException => "IncompleteSignatureException",
             Self::ServerException => "ServerException",
             Self::UnrecognizedClientException => "UnrecognizedClientException",
+            Self::NoSuchEntity => "NoSuchEntity",
+            Self::EntityAlreadyExists => "EntityAlreadyExists",
+            Self::DeleteConflict => "DeleteConflict",
+            Self::LimitExceeded => "LimitExceeded",
+            Self::ValidationError => "ValidationError",
+            Self::MalformedPolicyDocument => "MalformedPolicyDocument",
+            Self::AccessDenied => "AccessDenied",
             Self::InvalidSignatureException => "InvalidSignatureException",
             Self::ServiceNotFoundException => "ServiceNotFoundException",
             Self::ServiceNotActiveException => "ServiceNotActiveException",
@@ -90,7 +111,9 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             Self::ServerException => 500,
-            Self::MissingAuthenticationTokenException => 403,
+            Self::MissingAuthenticationTokenException | Self::AccessDenied => 403,
+            Self::NoSuchEntity => 404,
+            Self::EntityAlreadyExists | Self::DeleteConflict | Self::LimitExceeded => 409,
             _ => 400,
         }
     }
