@@ -178,11 +178,17 @@ impl Drop for Berth {
 
 /// `berth server` as a process of its own.
 pub fn start_server(data_dir: &Path, listen: &str) -> (Child, Exports) {
+    start_server_with(data_dir, listen, &[])
+}
+
+/// `berth server` with extra flags.
+pub fn start_server_with(data_dir: &Path, listen: &str, extra: &[&str]) -> (Child, Exports) {
     spawn_and_read_exports(
         berth()
             .args(["server", "--listen", listen])
             .arg("--data-dir")
-            .arg(data_dir),
+            .arg(data_dir)
+            .args(extra),
     )
 }
 

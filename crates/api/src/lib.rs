@@ -4,6 +4,7 @@
 //!   request-id headers;
 //! - [`sigv4`]: SigV4 verification, pure; [`auth`]: every request authenticated with it and
 //!   authorised by [`policy`], the IAM policy language;
+//! - [`throttle`]: per-key request rate limits;
 //! - [`query`]: IAM's and STS's Query protocol (form in, XML out) for users, keys and policies;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
 //! - [`agent_channel`]: the WebSocket that streams assignments to agents.
@@ -14,6 +15,7 @@ pub mod ecs;
 pub mod policy;
 pub mod query;
 pub mod sigv4;
+pub mod throttle;
 pub mod wire;
 
 use axum::Router;
@@ -29,6 +31,8 @@ pub struct AppState {
     pub control: Arc<ControlPlane>,
     /// The account's root key.
     pub root: auth::RootKey,
+    /// Request rate limits.
+    pub limiter: Arc<throttle::Limiter>,
     /// Flips to true when the server shuts down, so long-lived streams end.
     pub shutdown: watch::Receiver<bool>,
 }

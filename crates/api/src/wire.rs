@@ -1,7 +1,7 @@
 //! awsJson1.1 framing: `POST /` with `X-Amz-Target: <prefix>.<Operation>`, JSON in and out,
 //! `{"__type", "message"}` errors, and an `x-amzn-RequestId` on every response.
 
-use crate::{AppState, auth, ecs, query};
+use crate::{AppState, auth, ecs, query, throttle};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -73,7 +73,29 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let signed = auth::authenticate(&app.root, &app.control, &method, &uri, &headers, &body);
+    let operation = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit_once('.'))
+        .map(|(_, op)| op.to_string())
+        .unwrap_or_default();
+    let signed = auth::authenticate(&app.root, &app.control, &method, &uri, &headers, &body)
+        .and_then(|(signer, principal)| {
+            if app
+                .limiter
+                .admit(&signer.access_key, throttle::Class::of(&operation))
+            {
+                Ok((signer, principal))
+            } else {
+                Err(ApiError::new(
+                    ErrorCode::ThrottlingException,
+                    format!(
+                        "Rate exceeded for access key {}: slow down (the AWS SDKs retry with backoff)",
+                        signer.access_key
+                    ),
+                ))
+            }
+        });
     if query::is_query(&headers) {
         return match signed {
             Ok((signer, principal)) => {

@@ -27,6 +27,10 @@ pub struct ServerOptions {
     /// Region in ARNs and signatures.
     #[arg(long, env = "BERTH_REGION", default_value = "us-east-1")]
     pub region: String,
+    /// API requests a second per access key (bursts of twice that; agent reports get ten
+    /// times as much); 0 for no limit.
+    #[arg(long, env = "BERTH_RATE_LIMIT", default_value_t = 1000)]
+    pub rate_limit: u32,
 }
 
 /// `$XDG_DATA_HOME/berth`, or `~/.local/share/berth`.
@@ -112,6 +116,7 @@ pub async fn start(
         AppState {
             control,
             root,
+            limiter: Arc::new(berth_api::throttle::Limiter::new(opts.rate_limit)),
             shutdown,
         },
     ));

@@ -46,6 +46,8 @@ pub enum ErrorCode {
     ServerException,
     /// The access key was not issued by this server.
     UnrecognizedClientException,
+    /// Too many requests from one key; the SDKs retry it.
+    ThrottlingException,
     /// IAM: the user, key or policy does not exist.
     NoSuchEntity,
     /// IAM: a user of that name exists.
@@ -94,6 +96,7 @@ impl ErrorCode {
             Self::IncompleteSignatureException => "IncompleteSignatureException",
             Self::ServerException => "ServerException",
             Self::UnrecognizedClientException => "UnrecognizedClientException",
+            Self::ThrottlingException => "ThrottlingException",
             Self::NoSuchEntity => "NoSuchEntity",
             Self::EntityAlreadyExists => "EntityAlreadyExists",
             Self::DeleteConflict => "DeleteConflict",

@@ -82,6 +82,7 @@ impl LocalBerth {
                 data_dir: data.clone(),
                 listen: "127.0.0.1:0".into(),
                 region: "us-east-1".into(),
+                rate_limit: 0,
             },
             &crate::up::AgentOptions {
                 cluster: cluster.clone(),

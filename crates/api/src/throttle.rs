@@ -1,0 +1,101 @@
+//! Request rate limits: a token bucket per access key and class of call, so one noisy client
+//! gets `ThrottlingException` (which the AWS SDKs retry with backoff) without starving the
+//! others, and agent reports have buckets of their own that the API calls made with the same
+//! key cannot drain.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Agent-facing calls get this many times the API rate.
+const AGENT_FACTOR: f64 = 10.0;
+
+/// The classes of calls with separate buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// Everything a user calls.
+    Api,
+    /// What agents call to report and register.
+    Agent,
+}
+
+impl Class {
+    /// The class of an ECS operation.
+    pub fn of(operation: &str) -> Self {
+        match operation {
+            "SubmitTaskStateChange"
+            | "SubmitContainerStateChange"
+            | "SubmitAttachmentStateChanges"
+            | "RegisterContainerInstance"
+            | "DiscoverPollEndpoint" => Class::Agent,
+            _ => Class::Api,
+        }
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+/// Token buckets: `rate` requests a second per key, bursts of twice that.
+pub struct Limiter {
+    rate: f64,
+    buckets: Mutex<HashMap<(String, Class), Bucket>>,
+}
+
+impl Limiter {
+    /// A limiter of `rate` requests a second per access key (0: no limit).
+    pub fn new(rate: u32) -> Self {
+        Self {
+            rate: f64::from(rate),
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Takes one token for `key`'s `class`; false when its bucket is empty.
+    pub fn admit(&self, key: &str, class: Class) -> bool {
+        if self.rate <= 0.0 {
+            return true;
+        }
+        let rate = match class {
+            Class::Api => self.rate,
+            Class::Agent => self.rate * AGENT_FACTOR,
+        };
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets.entry((key.to_string(), class)).or_insert(Bucket {
+            tokens: rate * 2.0,
+            last: now,
+        });
+        let refill = now.duration_since(bucket.last).as_secs_f64() * rate;
+        bucket.tokens = (bucket.tokens + refill).min(rate * 2.0);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_cut_at_twice_the_rate_and_keys_do_not_share() {
+        let limiter = Limiter::new(5);
+        let admitted = (0..30)
+            .filter(|_| limiter.admit("noisy", Class::Api))
+            .count();
+        assert_eq!(admitted, 10);
+        assert!(limiter.admit("quiet", Class::Api));
+        assert!(
+            limiter.admit("noisy", Class::Agent),
+            "agents have their own bucket"
+        );
+        assert!(Limiter::new(0).admit("anyone", Class::Api));
+    }
+}
