@@ -77,4 +77,14 @@ if aws iam get-user --user-name reader 2>"$work/err"; then fail "the user is sti
 grep -q NoSuchEntity "$work/err" || { cat "$work/err"; fail "get-user of a deleted user"; }
 echo "iam: keys deactivate, users delete only when empty"
 AWS_ACCESS_KEY_ID=$root_key AWS_SECRET_ACCESS_KEY=$root_secret aws sts get-caller-identity >/dev/null
-echo "cli iam: 4 passed, 0 failed"
+
+"$berth" audit --max 500 > "$work/audit.txt"
+grep -q "arn:aws:iam::000000000000:root  iam:CreateUser  arn:aws:iam::000000000000:user/reader  Success" "$work/audit.txt" \
+  || { cat "$work/audit.txt"; fail "audit of CreateUser"; }
+grep -q "user/reader  ecs:RunTask  .*  AccessDeniedException" "$work/audit.txt" \
+  || { cat "$work/audit.txt"; fail "audit of the denied RunTask"; }
+grep -q "user/admin  ecs:DeleteCluster  arn:aws:ecs:us-east-1:000000000000:cluster/admin-made  AccessDeniedException" "$work/audit.txt" \
+  || { cat "$work/audit.txt"; fail "audit of the denied DeleteCluster"; }
+if grep -q "ListClusters" "$work/audit.txt"; then fail "reads are not audited"; fi
+echo "audit: mutating calls recorded with principal, action, resource and outcome"
+echo "cli iam: 5 passed, 0 failed"

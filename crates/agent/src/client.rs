@@ -109,9 +109,19 @@ impl EcsClient {
             .collect())
     }
 
-    /// Calls `operation` with `input`.
+    /// Calls the ECS `operation` with `input`.
     pub async fn call<I: Serialize, O: DeserializeOwned>(
         &self,
+        operation: &str,
+        input: &I,
+    ) -> Result<O, ClientError> {
+        self.call_target(TARGET_PREFIX, operation, input).await
+    }
+
+    /// Calls `<prefix>.<operation>` on the same endpoint (Berth's own APIs use other prefixes).
+    pub async fn call_target<I: Serialize, O: DeserializeOwned>(
+        &self,
+        prefix: &str,
         operation: &str,
         input: &I,
     ) -> Result<O, ClientError> {
@@ -121,7 +131,7 @@ impl EcsClient {
         };
         let body = serde_json::to_vec(input).map_err(|e| unreachable(e.to_string()))?;
         let url = format!("{}/", self.endpoint);
-        let target = format!("{TARGET_PREFIX}.{operation}");
+        let target = format!("{prefix}.{operation}");
         let content_type = "application/x-amz-json-1.1";
         let signed = [
             ("x-amz-target", target.as_str()),

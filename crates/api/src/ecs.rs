@@ -108,6 +108,14 @@ pub fn call(
     }
 }
 
+/// Whether an ECS operation changes anything (and so is audited).
+pub fn is_mutating(operation: &str) -> bool {
+    !operation.is_empty()
+        && !["Describe", "List", "Get", "Discover"]
+            .iter()
+            .any(|p| operation.starts_with(p))
+}
+
 /// What an ECS call asks of the caller's policies: the action `ecs:<Operation>`, the resource
 /// ECS authorises it on, and the condition keys (`ecs:cluster` for calls on a cluster,
 /// `aws:RequestedRegion`, `aws:SecureTransport`).

@@ -51,9 +51,13 @@ pub fn router(state: AppState) -> Router {
 /// Serves the routes on `listener` until `state.shutdown` flips to true.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let mut stop = state.shutdown.clone();
-    axum::serve(listener, router(state))
+    let control = Arc::clone(&state.control);
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
             let _ = stop.wait_for(|s| *s).await;
         })
-        .await
+        .await;
+    // The audit events of the last calls are written before the server goes.
+    tokio::task::block_in_place(|| control.flush_audit());
+    served
 }

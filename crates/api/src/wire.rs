@@ -6,9 +6,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use berth_control::audit::AuditEvent;
 use berth_types::{ApiError, ErrorCode, Validate};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+/// The target prefix of Berth's own audit API (`BerthAudit.ListAuditEvents`).
+pub const AUDIT_TARGET_PREFIX: &str = "BerthAudit";
 
 /// The awsJson1.1 content type.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -104,8 +108,32 @@ pub async fn handle(
             Err(e) => query::refused(&e, &request_id),
         };
     }
+    let principal = signed.as_ref().ok().map(|(_, p)| p.arn().to_string());
     let result = signed.and_then(|(_, principal)| dispatch(&app, &principal, &headers, &body));
+    if ecs::is_mutating(&operation) {
+        let ask = ecs::ask(app.control.partition(), &operation, &body);
+        app.control.audit(AuditEvent {
+            sequence: 0,
+            time: audit_time(),
+            principal: principal.unwrap_or_else(|| "anonymous".into()),
+            action: ask.action,
+            resource: ask.resource,
+            outcome: match &result {
+                Ok(_) => "Success".into(),
+                Err(e) => e.code.as_str().into(),
+            },
+            request_id: request_id.clone(),
+        });
+    }
     respond(&request_id, result)
+}
+
+/// Now, in seconds since the epoch, for audit events.
+pub fn audit_time() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
 }
 
 fn dispatch(
@@ -139,6 +167,35 @@ fn dispatch(
                 .unwrap_or("127.0.0.1");
             // Control-plane calls may wait on an fsync; keep them off the async workers' path.
             tokio::task::block_in_place(|| ecs::call(&app.control, operation, body, host))
+        }
+        AUDIT_TARGET_PREFIX => {
+            let ask = crate::policy::Ask {
+                action: format!("berth:{operation}"),
+                resource: "*".into(),
+                keys: Default::default(),
+            };
+            auth::authorize(
+                &app.control,
+                principal,
+                &ask,
+                ErrorCode::AccessDeniedException,
+            )?;
+            match operation {
+                "ListAuditEvents" => {
+                    let limit = serde_json::from_slice::<serde_json::Value>(body)
+                        .ok()
+                        .and_then(|v| v["maxResults"].as_u64())
+                        .unwrap_or(100) as usize;
+                    let events = tokio::task::block_in_place(|| app.control.audit_events(limit))?;
+                    encode(&serde_json::json!({ "events": events }))
+                }
+                _ => Err(ApiError::new(
+                    ErrorCode::UnknownOperationException,
+                    format!(
+                        "{target} is not an operation Berth knows: use {AUDIT_TARGET_PREFIX}.ListAuditEvents"
+                    ),
+                )),
+            }
         }
         berth_types::generated::ecr::TARGET_PREFIX
             if berth_types::generated::ecr::OPERATIONS.contains(&operation) =>

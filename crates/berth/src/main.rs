@@ -3,9 +3,11 @@
 //! - `berth up`: the control plane and an agent for the local Docker engine, in one process;
 //! - `berth server`: the control plane alone;
 //! - `berth agent`: a host agent that joins a control plane;
+//! - `berth audit`: the newest audit events;
 //! - `berth simulate`: container instances without Docker, for placement at scale;
 //! - `berth bench`: benchmarks beside a baseline.
 
+mod audit;
 mod bench;
 mod credentials;
 mod server;
@@ -55,6 +57,14 @@ enum Command {
         #[command(flatten)]
         agent: AgentOptions,
     },
+    /// Print the newest audit events: who did what to which resource, and how it went.
+    Audit {
+        #[command(flatten)]
+        join: Join,
+        /// How many events.
+        #[arg(long, default_value_t = 50)]
+        max: u32,
+    },
     /// Simulate container instances (no Docker) that acknowledge their tasks at once.
     Simulate {
         #[command(flatten)]
@@ -68,7 +78,7 @@ enum Command {
 #[derive(clap::Args)]
 struct Join {
     /// The control plane's endpoint, e.g. http://10.0.0.5:9714.
-    #[arg(long, env = "BERTH_ENDPOINT")]
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
     endpoint: String,
     /// Access key id to sign with (as `berth server` printed it).
     #[arg(long, env = "AWS_ACCESS_KEY_ID")]
@@ -146,6 +156,15 @@ async fn main() -> anyhow::Result<()> {
             );
             berth_agent::run(config, shutdown_signal(), None).await?;
             Ok(())
+        }
+        Command::Audit { join, max } => {
+            let client = EcsClient::new(
+                &join.endpoint,
+                &join.access_key,
+                &join.secret_key,
+                &join.region,
+            );
+            audit::print(&client, max).await
         }
         Command::Simulate { join, fleet } => {
             let client = EcsClient::new(

@@ -107,6 +107,7 @@ pub async fn start(
     let control = Arc::new(control);
     tokio::spawn(prune_stopped_tasks(Arc::clone(&control)));
     tokio::spawn(Arc::clone(&control).run_service_controller());
+    tokio::spawn(Arc::clone(&control).run_audit_writer());
     let root = berth_api::auth::RootKey {
         id: credentials.access_key_id.clone(),
         secret: credentials.secret_access_key.clone(),

@@ -12,6 +12,7 @@
 //!   level-triggered controller that keeps their tasks running; [`service_history`]: the
 //!   record of every deployment;
 //! - [`identity`]: IAM users, their access keys and inline policies;
+//! - [`audit`]: the log of mutating calls, written in batches;
 //! - [`lifecycle`]: how agent reports move a task through PENDING, RUNNING and STOPPED;
 //! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
 //! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
@@ -21,6 +22,7 @@
 
 pub mod applier;
 pub mod assignments;
+pub mod audit;
 pub mod clusters;
 pub mod demand;
 pub mod identity;
@@ -72,6 +74,7 @@ pub struct ControlPlane {
     agents: assignments::AgentHub,
     /// Wakes the service controller after a change that may concern a service.
     services_woken: tokio::sync::Notify,
+    audit: audit::AuditLog,
 }
 
 impl ControlPlane {
@@ -90,6 +93,7 @@ impl ControlPlane {
             clock,
             agents: assignments::AgentHub::default(),
             services_woken: tokio::sync::Notify::new(),
+            audit: audit::AuditLog::default(),
         })
     }
 

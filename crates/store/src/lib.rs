@@ -43,11 +43,13 @@ pub enum Table {
     AccessKeys,
     /// Inline user policies by `user/policy`.
     UserPolicies,
+    /// Audit events by zero-padded sequence number.
+    Audit,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 13] = [
+    pub const ALL: [Table; 14] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -61,6 +63,7 @@ impl Table {
         Table::Users,
         Table::AccessKeys,
         Table::UserPolicies,
+        Table::Audit,
     ];
 
     /// The table's name in the store file.
@@ -79,6 +82,7 @@ impl Table {
             Table::Users => "users",
             Table::AccessKeys => "access_keys",
             Table::UserPolicies => "user_policies",
+            Table::Audit => "audit",
         }
     }
 }

@@ -1,0 +1,104 @@
+//! The audit log: every mutating call, allowed or not, with its time, principal, action,
+//! resource and outcome. Events are queued and written to the store in batches (every
+//! [`FLUSH`] or [`BATCH`] events, whichever comes first), so auditing costs the calls it
+//! records no extra fsync; a crash can lose at most the last batch.
+
+use crate::ControlPlane;
+use berth_store::{Op, Table, load};
+use berth_types::ApiError;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often queued events are written.
+pub const FLUSH: Duration = Duration::from_millis(200);
+/// Queued events that trigger a write before the timer.
+pub const BATCH: usize = 1000;
+
+/// One audited call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Position in the log.
+    pub sequence: u64,
+    /// Seconds since the epoch.
+    pub time: f64,
+    /// The caller's ARN, or `anonymous` when the signature did not verify.
+    pub principal: String,
+    /// `ecs:RunTask`, `iam:CreateUser`, ...
+    pub action: String,
+    /// The resource the call was authorised on.
+    pub resource: String,
+    /// `Success`, or the error code the call was answered with.
+    pub outcome: String,
+    /// The request id of the answer.
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+}
+
+/// The queue between the calls and the store.
+#[derive(Default)]
+pub struct AuditLog {
+    queue: std::sync::Mutex<(u64, Vec<AuditEvent>)>,
+}
+
+fn key(sequence: u64) -> String {
+    format!("{sequence:020}")
+}
+
+impl ControlPlane {
+    /// Queues an event; its sequence number is assigned here.
+    pub fn audit(&self, mut event: AuditEvent) {
+        let mut queue = self.audit.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if queue.0 == 0 {
+            // Continue after what the store already holds.
+            queue.0 = self
+                .store
+                .scan(Table::Audit)
+                .ok()
+                .and_then(|rows| rows.last().and_then(|(k, _)| k.parse().ok()))
+                .unwrap_or(0);
+        }
+        queue.0 += 1;
+        event.sequence = queue.0;
+        queue.1.push(event);
+        let full = queue.1.len() >= BATCH;
+        drop(queue);
+        if full {
+            self.flush_audit();
+        }
+    }
+
+    /// Writes the queued events in one commit.
+    pub fn flush_audit(&self) {
+        let events =
+            std::mem::take(&mut self.audit.queue.lock().unwrap_or_else(|p| p.into_inner()).1);
+        if events.is_empty() {
+            return;
+        }
+        let ops: Vec<Op> = events
+            .iter()
+            .map(|e| Op::put(Table::Audit, key(e.sequence), e))
+            .collect();
+        if let Err(e) = self.store.commit(&ops) {
+            tracing::error!(error = %e, events = events.len(), "audit events could not be stored");
+        }
+    }
+
+    /// Writes queued events every [`FLUSH`] until the process ends.
+    pub async fn run_audit_writer(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(FLUSH).await;
+            let control = Arc::clone(&self);
+            tokio::task::block_in_place(|| control.flush_audit());
+        }
+    }
+
+    /// The newest `limit` events, oldest first, after flushing the queue.
+    pub fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, ApiError> {
+        self.flush_audit();
+        let events = load::<AuditEvent>(self.store.as_ref(), Table::Audit)
+            .map_err(|e| ApiError::server(format!("the audit log cannot be read: {e}")))?;
+        let skip = events.len().saturating_sub(limit);
+        Ok(events.into_iter().skip(skip).map(|(_, e)| e).collect())
+    }
+}
