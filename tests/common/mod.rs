@@ -212,6 +212,31 @@ pub fn start_agent(exports: &Exports, cluster: &str, state_dir: &PathBuf, extra:
         .expect("berth agent starts")
 }
 
+/// `berth agent` joining with the server's join token instead of a key.
+pub fn start_agent_with_token(
+    exports: &Exports,
+    cluster: &str,
+    state_dir: &Path,
+    token: &str,
+) -> Child {
+    berth()
+        .args([
+            "agent",
+            "--endpoint",
+            &exports.endpoint,
+            "--cluster",
+            cluster,
+        ])
+        .args(["--join-token", token])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .arg("--state-dir")
+        .arg(state_dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("berth agent starts")
+}
+
 /// `berth simulate` as a process of its own: simulated instances that need no Docker.
 pub fn start_simulator(exports: &Exports, cluster: &str, extra: &[&str]) -> Child {
     berth()

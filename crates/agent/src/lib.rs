@@ -5,6 +5,7 @@
 //! stream), exactly as an agent on another machine would. Modules:
 //! - [`client`]: the ECS JSON API client;
 //! - [`host`]: cpu, memory and attributes of this host;
+//! - [`join`]: the join token traded for the agent's own credentials;
 //! - [`registration`]: RegisterContainerInstance, remembering the instance across restarts;
 //! - [`stream`]: the WebSocket the assignments arrive on;
 //! - [`manager`] and [`runner`]: one runner per task, adopting existing containers;
@@ -18,6 +19,7 @@ pub mod client;
 pub mod docker;
 pub mod health;
 pub mod host;
+pub mod join;
 pub mod manager;
 pub mod registration;
 pub mod reporter;
@@ -38,10 +40,8 @@ pub struct AgentConfig {
     pub cluster: String,
     /// Where the agent remembers its instance ARN.
     pub state_dir: PathBuf,
-    /// Access key id the agent signs with.
-    pub access_key: String,
-    /// Its secret.
-    pub secret_key: String,
+    /// What the agent signs with.
+    pub credentials: AgentCredentials,
     /// Region in the signature scope.
     pub region: String,
     /// CPU units to offer (default: 1024 per core).
@@ -52,6 +52,20 @@ pub struct AgentConfig {
     pub availability_zone: String,
     /// Custom attributes.
     pub attributes: Vec<(String, String)>,
+}
+
+/// How an agent gets the keys it signs with.
+#[derive(Debug, Clone)]
+pub enum AgentCredentials {
+    /// A key pair given outright (the root key, or an IAM user's).
+    Keys {
+        /// Access key id.
+        access_key: String,
+        /// Its secret.
+        secret_key: String,
+    },
+    /// The server's join token, traded for a key of the agent's own ([`join`]).
+    JoinToken(String),
 }
 
 /// Why the agent stopped.
@@ -85,12 +99,8 @@ pub async fn run(
     let docker = docker::Docker::connect()
         .await
         .map_err(AgentError::Docker)?;
-    let client = client::EcsClient::new(
-        &config.endpoint,
-        &config.access_key,
-        &config.secret_key,
-        &config.region,
-    );
+    let (access_key, secret_key) = join::credentials(&config).await?;
+    let client = client::EcsClient::new(&config.endpoint, &access_key, &secret_key, &config.region);
     let arn = registration::register(&config, &client, &docker, shutdown.clone()).await?;
     if let Some(tx) = registered {
         let _ = tx.send(arn.clone());

@@ -49,6 +49,7 @@ pub async fn handle(
                 &app.control,
                 &principal,
                 &ask,
+                &[],
                 berth_types::ErrorCode::AccessDeniedException,
             )
         });

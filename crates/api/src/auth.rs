@@ -8,7 +8,7 @@ use crate::policy::{self, Ask, Decision};
 use crate::sigv4::{self, Fault, Signer};
 use axum::http::{HeaderMap, Method, Uri};
 use berth_control::ControlPlane;
-use berth_control::identity::User;
+use berth_control::identity::{AgentKey, User};
 use berth_types::{ApiError, ErrorCode};
 
 /// The account's root key (the one `berth up` prints).
@@ -30,6 +30,14 @@ pub enum Principal {
     },
     /// An IAM user: what its policies allow.
     User(User),
+    /// An agent, with the key it bought with the join token: the agent-facing calls of its
+    /// cluster and its own instance.
+    Agent {
+        /// `arn:aws:iam::<account>:agent/<key id>`.
+        arn: String,
+        /// Its key.
+        key: AgentKey,
+    },
 }
 
 impl Principal {
@@ -38,6 +46,7 @@ impl Principal {
         match self {
             Principal::Root { arn } => arn,
             Principal::User(u) => &u.arn,
+            Principal::Agent { arn, .. } => arn,
         }
     }
 }
@@ -48,9 +57,74 @@ fn lookup(root: &RootKey, control: &ControlPlane, id: &str) -> Option<(String, P
         let arn = format!("arn:aws:iam::{}:root", control.partition().account);
         return Some((root.secret.clone(), Principal::Root { arn }));
     }
-    let key = control.access_key(id)?;
-    let user = control.get_user(&key.user).ok()?;
-    Some((key.secret, Principal::User(user)))
+    if let Some(key) = control.access_key(id) {
+        let user = control.get_user(&key.user).ok()?;
+        return Some((key.secret, Principal::User(user)));
+    }
+    let key = control.agent_key(id)?;
+    let arn = format!(
+        "arn:aws:iam::{}:agent/{}",
+        control.partition().account,
+        key.id
+    );
+    Some((key.secret.clone(), Principal::Agent { arn, key }))
+}
+
+/// What an agent's key may do.
+pub const AGENT_ACTIONS: [&str; 6] = [
+    "ecs:RegisterContainerInstance",
+    "ecs:DiscoverPollEndpoint",
+    "ecs:SubmitTaskStateChange",
+    "ecs:SubmitContainerStateChange",
+    "ecs:Poll",
+    "ecs:CreateCluster",
+];
+
+/// Authorises an agent's call: an agent-facing action, in its cluster, and, once it has
+/// registered, about its own instance and the tasks placed on it.
+fn authorize_agent(
+    control: &ControlPlane,
+    key: &AgentKey,
+    ask: &Ask,
+    body: &[u8],
+) -> Result<(), String> {
+    if !AGENT_ACTIONS.contains(&ask.action.as_str()) {
+        return Err("agent credentials are good for the agent-facing calls only".into());
+    }
+    let cluster = control.partition().cluster(&key.cluster);
+    if ask.keys.get("ecs:cluster").is_some_and(|c| *c != cluster) {
+        return Err(format!(
+            "agent credentials are good for cluster {} only",
+            key.cluster
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let mine = |arn: Option<&str>| match (&key.instance, arn) {
+        (Some(i), Some(a)) => i == a,
+        _ => false,
+    };
+    match ask.action.as_str() {
+        "ecs:Poll" if !mine(Some(&ask.resource)) => {
+            Err("an agent may only hold the stream of the instance it registered".into())
+        }
+        "ecs:RegisterContainerInstance"
+            if key.instance.is_some() && !mine(v["containerInstanceArn"].as_str()) =>
+        {
+            Err("this agent already registered another instance".into())
+        }
+        "ecs:SubmitTaskStateChange" | "ecs:SubmitContainerStateChange" => {
+            let state = control.read();
+            let task = v["task"].as_str().and_then(|t| {
+                berth_control::tasks::find(&state, control.partition(), &key.cluster, t)
+            });
+            if mine(task.and_then(|t| t.container_instance_arn.as_deref())) {
+                Ok(())
+            } else {
+                Err("an agent may only report the tasks of its own instance".into())
+            }
+        }
+        _ => Ok(()),
+    }
 }
 
 fn now() -> i64 {
@@ -142,10 +216,23 @@ pub fn authorize(
     control: &ControlPlane,
     principal: &Principal,
     ask: &Ask,
+    body: &[u8],
     code: ErrorCode,
 ) -> Result<(), ApiError> {
-    let Principal::User(user) = principal else {
-        return Ok(());
+    let user = match principal {
+        Principal::Root { .. } => return Ok(()),
+        Principal::Agent { arn, key } => {
+            return authorize_agent(control, key, ask, body).map_err(|why| {
+                ApiError::new(
+                    code,
+                    format!(
+                        "User: {arn} is not authorized to perform: {} on resource: {}: {why}",
+                        ask.action, ask.resource
+                    ),
+                )
+            });
+        }
+        Principal::User(user) => user,
     };
     let why = match policy::evaluate(&control.policies_of(&user.name), ask) {
         Decision::Allow => return Ok(()),

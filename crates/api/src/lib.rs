@@ -31,6 +31,8 @@ pub struct AppState {
     pub control: Arc<ControlPlane>,
     /// The account's root key.
     pub root: auth::RootKey,
+    /// The token agents trade for credentials of their own.
+    pub join_token: String,
     /// Request rate limits.
     pub limiter: Arc<throttle::Limiter>,
     /// Flips to true when the server shuts down, so long-lived streams end.

@@ -116,7 +116,7 @@ fn user_name(params: &BTreeMap<String, String>, principal: &Principal) -> Result
     match (params.get("UserName"), principal) {
         (Some(n), _) if !n.is_empty() => Ok(n.clone()),
         (_, Principal::User(u)) => Ok(u.name.clone()),
-        (_, Principal::Root { .. }) => param(params, "UserName").map(str::to_string),
+        _ => param(params, "UserName").map(str::to_string),
     }
 }
 
@@ -142,7 +142,7 @@ fn iam(
             control.partition().region.clone(),
         )]),
     };
-    auth::authorize(control, principal, &ask, ErrorCode::AccessDenied)?;
+    auth::authorize(control, principal, &ask, &[], ErrorCode::AccessDenied)?;
     // Identity calls may wait on an fsync; keep them off the async workers' path.
     tokio::task::block_in_place(|| {
         Ok(match action {
@@ -282,6 +282,7 @@ pub fn handle(
                             (app.control.partition().account.clone(), arn.clone())
                         }
                         Principal::User(u) => (u.id.clone(), u.arn.clone()),
+                        Principal::Agent { arn, key } => (key.id.clone(), arn.clone()),
                     };
                     Ok(format!(
                         "{}{}{}",

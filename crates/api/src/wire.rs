@@ -77,6 +77,11 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    if headers.get("x-amz-target").and_then(|v| v.to_str().ok()) == Some(JOIN_TARGET) {
+        // Authenticated by the join token it carries, not by a signature.
+        let joined = tokio::task::block_in_place(|| join(&app, &body));
+        return respond(&request_id, joined);
+    }
     let operation = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -109,7 +114,15 @@ pub async fn handle(
         };
     }
     let principal = signed.as_ref().ok().map(|(_, p)| p.arn().to_string());
-    let result = signed.and_then(|(_, principal)| dispatch(&app, &principal, &headers, &body));
+    let result = signed.and_then(|(_, principal)| {
+        let answer = dispatch(&app, &principal, &headers, &body)?;
+        if let auth::Principal::Agent { key, .. } = &principal
+            && operation == "RegisterContainerInstance"
+        {
+            bind(&app, &key.id, &answer)?;
+        }
+        Ok(answer)
+    });
     if ecs::is_mutating(&operation) {
         let ask = ecs::ask(app.control.partition(), &operation, &body);
         app.control.audit(AuditEvent {
@@ -126,6 +139,53 @@ pub async fn handle(
         });
     }
     respond(&request_id, result)
+}
+
+/// The target agents trade the join token at.
+pub const JOIN_TARGET: &str = "BerthAgent.Join";
+
+/// Equal bytes, compared in time that does not depend on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `BerthAgent.Join {"joinToken", "cluster"}`: credentials for one agent of that cluster.
+fn join(app: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let token = v["joinToken"].as_str().unwrap_or_default();
+    if !same(token.as_bytes(), app.join_token.as_bytes()) {
+        return Err(ApiError::new(
+            ErrorCode::UnrecognizedClientException,
+            "the join token is not valid: use the one `berth server` (or `berth up`) printed",
+        ));
+    }
+    let cluster = v["cluster"]
+        .as_str()
+        .filter(|c| !c.is_empty())
+        .unwrap_or("default");
+    let key = app.control.issue_agent_key(cluster)?;
+    app.control.audit(AuditEvent {
+        sequence: 0,
+        time: audit_time(),
+        principal: "join-token".into(),
+        action: "berth:Join".into(),
+        resource: app.control.partition().cluster(cluster),
+        outcome: "Success".into(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+    });
+    encode(&serde_json::json!({
+        "accessKeyId": key.id,
+        "secretAccessKey": key.secret,
+    }))
+}
+
+/// Binds an agent's key to the instance its registration created.
+fn bind(app: &AppState, key: &str, answer: &[u8]) -> Result<(), ApiError> {
+    let v: serde_json::Value = serde_json::from_slice(answer).unwrap_or_default();
+    match v["containerInstance"]["containerInstanceArn"].as_str() {
+        Some(arn) => tokio::task::block_in_place(|| app.control.bind_agent_key(key, arn)),
+        None => Ok(()),
+    }
 }
 
 /// Now, in seconds since the epoch, for audit events.
@@ -159,6 +219,7 @@ fn dispatch(
                 &app.control,
                 principal,
                 &ask,
+                body,
                 ErrorCode::AccessDeniedException,
             )?;
             let host = headers
@@ -178,6 +239,7 @@ fn dispatch(
                 &app.control,
                 principal,
                 &ask,
+                body,
                 ErrorCode::AccessDeniedException,
             )?;
             match operation {

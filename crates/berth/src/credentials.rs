@@ -1,26 +1,21 @@
-//! The account's root access key: created at first start, kept in the data directory with mode
-//! 0600, printed by `berth up` so the AWS CLI and SDKs can sign with it.
+//! The account's root access key and the agents' join token: created at first start, kept in
+//! the data directory with mode 0600, printed by `berth up` so the AWS CLI and SDKs can sign
+//! with the key and hosts can join with the token.
 
 use anyhow::Context;
-use rand::Rng;
+use berth_control::identity::random;
 use serde_json::json;
 use std::path::Path;
 
-/// An access key pair.
+/// The root key pair and the token agents join with.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub access_key_id: String,
     pub secret_access_key: String,
+    pub join_token: String,
 }
 
 const FILE: &str = "credentials.json";
-
-fn random(len: usize, alphabet: &[u8]) -> String {
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
-        .collect()
-}
 
 /// Loads the root key, creating it on first start.
 pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Credentials> {
@@ -32,11 +27,15 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Credentials> {
                 path.display()
             )
         })?;
-        if let (Some(id), Some(secret)) = (v["accessKeyId"].as_str(), v["secretAccessKey"].as_str())
-        {
+        if let (Some(id), Some(secret), Some(token)) = (
+            v["accessKeyId"].as_str(),
+            v["secretAccessKey"].as_str(),
+            v["joinToken"].as_str(),
+        ) {
             return Ok(Credentials {
                 access_key_id: id.to_string(),
                 secret_access_key: secret.to_string(),
+                join_token: token.to_string(),
             });
         }
     }
@@ -46,10 +45,15 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Credentials> {
             40,
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
         ),
+        join_token: format!(
+            "bjt-{}",
+            random(32, b"abcdefghijklmnopqrstuvwxyz0123456789")
+        ),
     };
     let body = json!({
         "accessKeyId": creds.access_key_id,
         "secretAccessKey": creds.secret_access_key,
+        "joinToken": creds.join_token,
     });
     write_private(&path, &serde_json::to_vec_pretty(&body)?)
         .with_context(|| format!("cannot write {}", path.display()))?;

@@ -51,6 +51,10 @@ enum Command {
     Agent {
         #[command(flatten)]
         join: Join,
+        /// The join token `berth server` printed: the agent trades it for credentials of its
+        /// own, good for its own instance only. Without it, the agent signs with the key given.
+        #[arg(long, env = "BERTH_JOIN_TOKEN", hide_env_values = true)]
+        join_token: Option<String>,
         /// Where the agent remembers its registration.
         #[arg(long, env = "BERTH_AGENT_STATE_DIR", default_value_os_t = server::default_data_dir().join("agent"))]
         state_dir: PathBuf,
@@ -80,15 +84,38 @@ struct Join {
     /// The control plane's endpoint, e.g. http://10.0.0.5:9714.
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     endpoint: String,
-    /// Access key id to sign with (as `berth server` printed it).
+    /// Access key id to sign with (as `berth up` printed it).
     #[arg(long, env = "AWS_ACCESS_KEY_ID")]
-    access_key: String,
+    access_key: Option<String>,
     /// Its secret access key.
     #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
-    secret_key: String,
+    secret_key: Option<String>,
     /// Region in the signature scope.
     #[arg(long, env = "AWS_DEFAULT_REGION", default_value = "us-east-1")]
     region: String,
+}
+
+impl Join {
+    /// The key pair, which commands that call the API need.
+    fn keys(&self) -> anyhow::Result<(String, String)> {
+        match (&self.access_key, &self.secret_key) {
+            (Some(a), Some(s)) => Ok((a.clone(), s.clone())),
+            _ => anyhow::bail!(
+                "no access key: pass --access-key and --secret-key, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY as `berth up` prints them"
+            ),
+        }
+    }
+
+    /// A signing client for the endpoint.
+    fn client(&self) -> anyhow::Result<EcsClient> {
+        let (access_key, secret_key) = self.keys()?;
+        Ok(EcsClient::new(
+            &self.endpoint,
+            &access_key,
+            &secret_key,
+            &self.region,
+        ))
+    }
 }
 
 /// A watch that flips to true on Ctrl-C or SIGTERM.
@@ -119,10 +146,9 @@ async fn serve(opts: ServerOptions) -> anyhow::Result<()> {
     );
     println!("{}", running.exports());
     println!(
-        "# Join a host: berth agent --endpoint {} --access-key {} --secret-key {}",
+        "# Join a host: berth agent --endpoint {} --join-token {}",
         running.endpoint(),
-        running.credentials.access_key_id,
-        running.credentials.secret_access_key
+        running.credentials.join_token
     );
     running.served.await??;
     Ok(())
@@ -144,36 +170,27 @@ async fn main() -> anyhow::Result<()> {
         Command::Server { server } => serve(server).await,
         Command::Agent {
             join,
+            join_token,
             state_dir,
             agent,
         } => {
-            let config = agent.config(
-                join.endpoint,
-                join.access_key,
-                join.secret_key,
-                join.region,
-                state_dir,
-            );
+            let credentials = match join_token {
+                Some(token) => berth_agent::AgentCredentials::JoinToken(token),
+                None => {
+                    let (access_key, secret_key) = join.keys()?;
+                    berth_agent::AgentCredentials::Keys {
+                        access_key,
+                        secret_key,
+                    }
+                }
+            };
+            let config = agent.config(join.endpoint, credentials, join.region, state_dir);
             berth_agent::run(config, shutdown_signal(), None).await?;
             Ok(())
         }
-        Command::Audit { join, max } => {
-            let client = EcsClient::new(
-                &join.endpoint,
-                &join.access_key,
-                &join.secret_key,
-                &join.region,
-            );
-            audit::print(&client, max).await
-        }
+        Command::Audit { join, max } => audit::print(&join.client()?, max).await,
         Command::Simulate { join, fleet } => {
-            let client = EcsClient::new(
-                &join.endpoint,
-                &join.access_key,
-                &join.secret_key,
-                &join.region,
-            );
-            simulate::run(client, fleet, shutdown_signal()).await
+            simulate::run(join.client()?, fleet, shutdown_signal()).await
         }
     }
 }

@@ -117,6 +117,7 @@ pub async fn start(
         AppState {
             control,
             root,
+            join_token: credentials.join_token.clone(),
             limiter: Arc::new(berth_api::throttle::Limiter::new(opts.rate_limit)),
             shutdown,
         },

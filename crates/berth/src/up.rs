@@ -35,8 +35,7 @@ impl AgentOptions {
     pub fn config(
         &self,
         endpoint: String,
-        access_key: String,
-        secret_key: String,
+        credentials: berth_agent::AgentCredentials,
         region: String,
         state_dir: PathBuf,
     ) -> berth_agent::AgentConfig {
@@ -44,8 +43,7 @@ impl AgentOptions {
             endpoint,
             cluster: self.cluster.clone(),
             state_dir,
-            access_key,
-            secret_key,
+            credentials,
             region,
             cpu: self.cpu,
             memory: self.memory,
@@ -71,8 +69,8 @@ pub async fn start(
     let running = server::start(server_opts, shutdown.clone()).await?;
     let config = agent_opts.config(
         running.endpoint(),
-        running.credentials.access_key_id.clone(),
-        running.credentials.secret_access_key.clone(),
+        // The local agent joins as any agent would, with credentials scoped to its instance.
+        berth_agent::AgentCredentials::JoinToken(running.credentials.join_token.clone()),
         running.region.clone(),
         server_opts.data_dir.join("agent"),
     );

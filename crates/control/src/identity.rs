@@ -52,6 +52,22 @@ pub struct UserPolicy {
     pub document: String,
 }
 
+/// The credentials an agent bought with the join token: good for the agent-facing calls of
+/// one cluster, and, once it registered, of its own container instance only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentKey {
+    /// `AKIA…`.
+    pub id: String,
+    /// The secret.
+    pub secret: String,
+    /// The cluster it joins.
+    pub cluster: String,
+    /// The instance it registered, once it has.
+    pub instance: Option<String>,
+    /// Seconds since the epoch.
+    pub created: f64,
+}
+
 /// `count` characters of `alphabet`, from the operating system's randomness (via UUID v4).
 pub fn random(count: usize, alphabet: &[u8]) -> String {
     let mut out = String::with_capacity(count);
@@ -108,6 +124,45 @@ fn policy_of<'s>(state: &'s State, name: &str, policy: &str) -> Result<&'s UserP
 }
 
 impl ControlPlane {
+    /// Issues an agent key for `cluster` (the caller checked the join token).
+    pub fn issue_agent_key(&self, cluster: &str) -> Result<AgentKey, ApiError> {
+        self.mutate(|_, ctx| {
+            let key = AgentKey {
+                id: format!("AKIA{}", random(16, UPPER_DIGITS)),
+                secret: random(40, SECRET_CHARS),
+                cluster: cluster.to_string(),
+                instance: None,
+                created: ctx.now,
+            };
+            Ok((vec![Change::AgentKey(key.clone())], key))
+        })
+    }
+
+    /// An agent key, unless the instance it registered has been deregistered.
+    pub fn agent_key(&self, id: &str) -> Option<AgentKey> {
+        let state = self.read();
+        let key = state.agent_keys.get(id)?;
+        let gone = key.instance.as_ref().is_some_and(|arn| {
+            state
+                .instances
+                .get(arn)
+                .is_none_or(|i| i.status.as_deref() == Some("INACTIVE"))
+        });
+        (!gone).then(|| key.clone())
+    }
+
+    /// Binds an agent key to the instance it registered.
+    pub fn bind_agent_key(&self, id: &str, instance_arn: &str) -> Result<(), ApiError> {
+        self.mutate(|state, _| {
+            let Some(key) = state.agent_keys.get(id).filter(|k| k.instance.is_none()) else {
+                return Ok((vec![], ()));
+            };
+            let mut key = key.clone();
+            key.instance = Some(instance_arn.to_string());
+            Ok((vec![Change::AgentKey(key)], ()))
+        })
+    }
+
     /// The secret of an active access key (the root key is the server's, not here).
     pub fn access_key(&self, id: &str) -> Option<AccessKey> {
         self.read()

@@ -5,7 +5,7 @@
 //! counts per cluster) are always computed by one piece of code.
 
 use crate::demand::{self, Demand};
-use crate::identity::{AccessKey, User, UserPolicy};
+use crate::identity::{AccessKey, AgentKey, User, UserPolicy};
 use crate::views::{self, ClusterViews};
 use berth_store::{Op, Store, StoreError, Table, load};
 use berth_types::arn;
@@ -83,6 +83,8 @@ pub struct State {
     pub access_keys: BTreeMap<String, AccessKey>,
     /// Inline user policies by (user, policy name).
     pub user_policies: BTreeMap<(String, String), UserPolicy>,
+    /// Agents' keys by id.
+    pub agent_keys: BTreeMap<String, AgentKey>,
     /// RunTask client tokens.
     pub client_tokens: HashMap<String, ClientToken>,
     /// Tags of task definitions (other resources carry theirs in their record).
@@ -137,6 +139,8 @@ pub enum Change {
     UserPolicy(UserPolicy),
     /// Forget an inline user policy: user, policy name.
     RemoveUserPolicy(String, String),
+    /// Create or replace an agent's key.
+    AgentKey(AgentKey),
 }
 
 fn td_key(family: &str, revision: i32) -> String {
@@ -199,6 +203,7 @@ impl Change {
             Change::RemoveUserPolicy(user, name) => {
                 Op::delete(Table::UserPolicies, format!("{user}/{name}"))
             }
+            Change::AgentKey(k) => Op::put(Table::AgentKeys, &k.id, k),
         }
     }
 
@@ -261,6 +266,9 @@ impl State {
         }
         for (_, p) in load::<UserPolicy>(store, Table::UserPolicies)? {
             state.apply(Change::UserPolicy(p));
+        }
+        for (_, k) in load::<AgentKey>(store, Table::AgentKeys)? {
+            state.apply(Change::AgentKey(k));
         }
         Ok(state)
     }
@@ -353,6 +361,9 @@ impl State {
             }
             Change::RemoveUserPolicy(user, name) => {
                 self.user_policies.remove(&(user, name));
+            }
+            Change::AgentKey(k) => {
+                self.agent_keys.insert(k.id.clone(), k);
             }
         }
     }

@@ -45,11 +45,13 @@ pub enum Table {
     UserPolicies,
     /// Audit events by zero-padded sequence number.
     Audit,
+    /// Agents' access keys by id.
+    AgentKeys,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 15] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -64,6 +66,7 @@ impl Table {
         Table::AccessKeys,
         Table::UserPolicies,
         Table::Audit,
+        Table::AgentKeys,
     ];
 
     /// The table's name in the store file.
@@ -83,6 +86,7 @@ impl Table {
             Table::AccessKeys => "access_keys",
             Table::UserPolicies => "user_policies",
             Table::Audit => "audit",
+            Table::AgentKeys => "agent_keys",
         }
     }
 }
