@@ -8,3 +8,4 @@ cargo build --quiet -p berth
 cargo test --workspace --quiet 2>&1
 bash tests/cli/ecs.sh target/debug/berth
 bash tests/cli/iam.sh target/debug/berth
+bash tests/cli/tls.sh target/debug/berth

@@ -1,5 +1,6 @@
 //! The agent's ECS client: the public JSON API over HTTP, as the real ECS agent uses it.
 
+use crate::trust::Trust;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
@@ -46,6 +47,7 @@ impl ClientError {
 #[derive(Clone)]
 pub struct EcsClient {
     http: reqwest::Client,
+    trust: Trust,
     endpoint: String,
     identity: Identity,
     region: String,
@@ -54,12 +56,20 @@ pub struct EcsClient {
 impl EcsClient {
     /// A client for `endpoint` (e.g. `http://127.0.0.1:9714`) that signs with the key pair.
     pub fn new(endpoint: &str, access_key: &str, secret_key: &str, region: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_default();
+        Self::with_trust(endpoint, access_key, secret_key, region, Trust::default())
+    }
+
+    /// A client for an `https://` endpoint whose certificate `trust` accepts.
+    pub fn with_trust(
+        endpoint: &str,
+        access_key: &str,
+        secret_key: &str,
+        region: &str,
+        trust: Trust,
+    ) -> Self {
         Self {
-            http,
+            http: trust.http(Some(Duration::from_secs(30))),
+            trust,
             endpoint: endpoint.trim_end_matches('/').to_string(),
             identity: Credentials::new(access_key, secret_key, None, None, "berth-agent").into(),
             region: region.to_string(),
@@ -69,6 +79,11 @@ impl EcsClient {
     /// The endpoint.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The certificates this client accepts, for other connections to the same server.
+    pub fn trust(&self) -> &Trust {
+        &self.trust
     }
 
     /// The headers that sign a request (SigV4 with the official signer, service `ecs`):

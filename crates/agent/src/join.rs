@@ -43,7 +43,10 @@ fn save(config: &AgentConfig, saved: &Saved) -> Result<(), AgentError> {
 }
 
 /// The key pair the agent signs with: given, saved from an earlier join, or bought now.
-pub async fn credentials(config: &AgentConfig) -> Result<(String, String), AgentError> {
+pub async fn credentials(
+    config: &AgentConfig,
+    trust: &crate::trust::Trust,
+) -> Result<(String, String), AgentError> {
     let token = match &config.credentials {
         AgentCredentials::Keys {
             access_key,
@@ -60,7 +63,8 @@ pub async fn credentials(config: &AgentConfig) -> Result<(String, String), Agent
     {
         return Ok((saved.access_key, saved.secret_key));
     }
-    let answer = reqwest::Client::new()
+    let answer = trust
+        .http(None)
         .post(format!("{}/", config.endpoint.trim_end_matches('/')))
         .header("x-amz-target", "BerthAgent.Join")
         .header("content-type", "application/x-amz-json-1.1")

@@ -3,7 +3,7 @@
 //!
 //! It talks to the control plane only over the network (the public ECS API plus the assignment
 //! stream), exactly as an agent on another machine would. Modules:
-//! - [`client`]: the ECS JSON API client;
+//! - [`client`]: the ECS JSON API client; [`trust`]: the certificates it accepts;
 //! - [`host`]: cpu, memory and attributes of this host;
 //! - [`join`]: the join token traded for the agent's own credentials;
 //! - [`registration`]: RegisterContainerInstance, remembering the instance across restarts;
@@ -27,6 +27,7 @@ pub mod runner;
 pub mod simulator;
 pub mod spec;
 pub mod stream;
+pub mod trust;
 
 use std::path::PathBuf;
 use tokio::sync::{oneshot, watch};
@@ -44,6 +45,8 @@ pub struct AgentConfig {
     pub credentials: AgentCredentials,
     /// Region in the signature scope.
     pub region: String,
+    /// A CA bundle (PEM) to trust besides the system's roots, for an `https://` endpoint.
+    pub ca_bundle: Option<PathBuf>,
     /// CPU units to offer (default: 1024 per core).
     pub cpu: Option<i32>,
     /// MiB to offer (default: all of the host's memory).
@@ -99,8 +102,15 @@ pub async fn run(
     let docker = docker::Docker::connect()
         .await
         .map_err(AgentError::Docker)?;
-    let (access_key, secret_key) = join::credentials(&config).await?;
-    let client = client::EcsClient::new(&config.endpoint, &access_key, &secret_key, &config.region);
+    let trust = trust::Trust::new(config.ca_bundle.as_deref()).map_err(AgentError::Registration)?;
+    let (access_key, secret_key) = join::credentials(&config, &trust).await?;
+    let client = client::EcsClient::with_trust(
+        &config.endpoint,
+        &access_key,
+        &secret_key,
+        &config.region,
+        trust,
+    );
     let arn = registration::register(&config, &client, &docker, shutdown.clone()).await?;
     if let Some(tx) = registered {
         let _ = tx.send(arn.clone());

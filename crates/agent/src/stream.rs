@@ -108,20 +108,24 @@ async fn session<H: Host>(
             request.headers_mut().insert(n, v);
         }
     }
-    let (mut ws, _) = match tokio_tungstenite::connect_async(request).await {
-        Ok(ok) => ok,
-        Err(tokio_tungstenite::tungstenite::Error::Http(response))
-            if response.status().is_client_error() =>
+    let connector = Some(client.trust().websocket());
+    let (mut ws, _) =
+        match tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
+            .await
         {
-            let body = response
-                .body()
-                .as_ref()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_default();
-            return Err(SessionError::Refused(body));
-        }
-        Err(e) => return Err(broken(false)(e.to_string())),
-    };
+            Ok(ok) => ok,
+            Err(tokio_tungstenite::tungstenite::Error::Http(response))
+                if response.status().is_client_error() =>
+            {
+                let body = response
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                return Err(SessionError::Refused(body));
+            }
+            Err(e) => return Err(broken(false)(e.to_string())),
+        };
     tracing::info!(instance = %instance_arn, "assignment stream open");
     let mut health = manager.health().subscribe();
     // A new connection publishes all health: reports sent on a broken one may be lost.

@@ -45,10 +45,9 @@ pub async fn handle(
                 resource: arn.clone(),
                 keys: Default::default(),
             };
-            auth::authorize(
-                &app.control,
+            app.authorize(
                 &principal,
-                &ask,
+                ask,
                 &[],
                 berth_types::ErrorCode::AccessDeniedException,
             )

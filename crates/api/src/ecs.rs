@@ -117,8 +117,8 @@ pub fn is_mutating(operation: &str) -> bool {
 }
 
 /// What an ECS call asks of the caller's policies: the action `ecs:<Operation>`, the resource
-/// ECS authorises it on, and the condition keys (`ecs:cluster` for calls on a cluster,
-/// `aws:RequestedRegion`, `aws:SecureTransport`).
+/// ECS authorises it on, and its own condition key (`ecs:cluster` for calls on a cluster;
+/// [`crate::AppState::authorize`] adds the request-wide ones).
 pub fn ask(partition: &Partition, operation: &str, body: &[u8]) -> Ask {
     let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let text = |key: &str| v[key].as_str().filter(|s| !s.is_empty());
@@ -169,10 +169,7 @@ pub fn ask(partition: &Partition, operation: &str, body: &[u8]) -> Ask {
         _ => Some(cluster.clone()),
     }
     .unwrap_or_else(|| "*".into());
-    let mut keys = BTreeMap::from([
-        ("aws:requestedregion".to_string(), partition.region.clone()),
-        ("aws:securetransport".to_string(), "false".to_string()),
-    ]);
+    let mut keys = BTreeMap::new();
     if !account_wide {
         keys.insert("ecs:cluster".into(), cluster);
     }

@@ -7,7 +7,8 @@
 //! - [`throttle`]: per-key request rate limits;
 //! - [`query`]: IAM's and STS's Query protocol (form in, XML out) for users, keys and policies;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
-//! - [`agent_channel`]: the WebSocket that streams assignments to agents.
+//! - [`agent_channel`]: the WebSocket that streams assignments to agents;
+//! - [`tls`]: the HTTPS listener.
 
 pub mod agent_channel;
 pub mod auth;
@@ -16,6 +17,7 @@ pub mod policy;
 pub mod query;
 pub mod sigv4;
 pub mod throttle;
+pub mod tls;
 pub mod wire;
 
 use axum::Router;
@@ -37,6 +39,28 @@ pub struct AppState {
     pub limiter: Arc<throttle::Limiter>,
     /// Flips to true when the server shuts down, so long-lived streams end.
     pub shutdown: watch::Receiver<bool>,
+    /// Whether requests arrive over TLS (the `aws:SecureTransport` condition key).
+    pub secure: bool,
+}
+
+impl AppState {
+    /// Authorises `ask` for `principal`, with the request-wide condition keys
+    /// (`aws:RequestedRegion`, `aws:SecureTransport`) added to the operation's own.
+    pub fn authorize(
+        &self,
+        principal: &auth::Principal,
+        mut ask: policy::Ask,
+        body: &[u8],
+        code: berth_types::ErrorCode,
+    ) -> Result<(), berth_types::ApiError> {
+        ask.keys.insert(
+            "aws:requestedregion".into(),
+            self.control.partition().region.clone(),
+        );
+        ask.keys
+            .insert("aws:securetransport".into(), self.secure.to_string());
+        auth::authorize(&self.control, principal, &ask, body, code)
+    }
 }
 
 /// The server's routes: `POST /` for the JSON API, `GET /ws` for agents.
@@ -50,8 +74,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the routes on `listener` until `state.shutdown` flips to true.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+/// Serves the routes on `listener` (plain TCP or [`tls::TlsListener`]) until `state.shutdown`
+/// flips to true.
+pub async fn serve<L>(listener: L, state: AppState) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+{
     let mut stop = state.shutdown.clone();
     let control = Arc::clone(&state.control);
     let served = axum::serve(listener, router(state))

@@ -215,13 +215,7 @@ fn dispatch(
     match prefix {
         berth_types::ecs::TARGET_PREFIX => {
             let ask = ecs::ask(app.control.partition(), operation, body);
-            auth::authorize(
-                &app.control,
-                principal,
-                &ask,
-                body,
-                ErrorCode::AccessDeniedException,
-            )?;
+            app.authorize(principal, ask, body, ErrorCode::AccessDeniedException)?;
             let host = headers
                 .get(header::HOST)
                 .and_then(|v| v.to_str().ok())
@@ -235,13 +229,7 @@ fn dispatch(
                 resource: "*".into(),
                 keys: Default::default(),
             };
-            auth::authorize(
-                &app.control,
-                principal,
-                &ask,
-                body,
-                ErrorCode::AccessDeniedException,
-            )?;
+            app.authorize(principal, ask, body, ErrorCode::AccessDeniedException)?;
             match operation {
                 "ListAuditEvents" => {
                     let limit = serde_json::from_slice::<serde_json::Value>(body)

@@ -60,7 +60,9 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Credentials> {
     Ok(creds)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to `path` readable by its owner only, whole or not at all (temporary file,
+/// fsync, rename).
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");

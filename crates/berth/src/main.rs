@@ -12,6 +12,7 @@ mod bench;
 mod credentials;
 mod server;
 mod simulate;
+mod tls;
 mod up;
 
 use berth_agent::client::EcsClient;
@@ -93,6 +94,10 @@ struct Join {
     /// Region in the signature scope.
     #[arg(long, env = "AWS_DEFAULT_REGION", default_value = "us-east-1")]
     region: String,
+    /// A CA bundle (PEM) to trust for an https:// endpoint, e.g. the ca.pem `berth server`
+    /// generated.
+    #[arg(long, env = "AWS_CA_BUNDLE")]
+    ca_bundle: Option<PathBuf>,
 }
 
 impl Join {
@@ -109,11 +114,14 @@ impl Join {
     /// A signing client for the endpoint.
     fn client(&self) -> anyhow::Result<EcsClient> {
         let (access_key, secret_key) = self.keys()?;
-        Ok(EcsClient::new(
+        let trust = berth_agent::trust::Trust::new(self.ca_bundle.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        Ok(EcsClient::with_trust(
             &self.endpoint,
             &access_key,
             &secret_key,
             &self.region,
+            trust,
         ))
     }
 }
@@ -145,11 +153,13 @@ async fn serve(opts: ServerOptions) -> anyhow::Result<()> {
         opts.data_dir.display()
     );
     println!("{}", running.exports());
-    println!(
-        "# Join a host: berth agent --endpoint {} --join-token {}",
-        running.endpoint(),
-        running.credentials.join_token
-    );
+    println!("# Join a host: {}", running.join_command());
+    if let Some(ca) = &running.ca_file {
+        println!(
+            "# (copy {} to that host first: agents and AWS clients trust Berth's certificate through it)",
+            ca.display()
+        );
+    }
     running.served.await??;
     Ok(())
 }
@@ -184,7 +194,8 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
             };
-            let config = agent.config(join.endpoint, credentials, join.region, state_dir);
+            let mut config = agent.config(join.endpoint, credentials, join.region, state_dir);
+            config.ca_bundle = join.ca_bundle;
             berth_agent::run(config, shutdown_signal(), None).await?;
             Ok(())
         }

@@ -1,6 +1,7 @@
 //! `berth server`: the control plane and its API on one listener.
 
 use crate::credentials::{self, Credentials};
+use crate::tls::{Mode, TlsOptions};
 use anyhow::Context;
 use berth_api::AppState;
 use berth_control::{ControlPlane, SystemClock};
@@ -31,6 +32,8 @@ pub struct ServerOptions {
     /// times as much); 0 for no limit.
     #[arg(long, env = "BERTH_RATE_LIMIT", default_value_t = 1000)]
     pub rate_limit: u32,
+    #[command(flatten)]
+    pub tls: TlsOptions,
 }
 
 /// `$XDG_DATA_HOME/berth`, or `~/.local/share/berth`.
@@ -45,26 +48,73 @@ pub fn default_data_dir() -> PathBuf {
 /// A server that is listening.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Whether the API speaks HTTPS.
+    pub tls: bool,
+    /// The generated CA clients trust, when the certificate is Berth's own.
+    pub ca_file: Option<PathBuf>,
     pub credentials: Credentials,
     pub region: String,
     pub served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
-    /// The endpoint URL clients use.
+    /// The endpoint URL clients on this machine use.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        let host = if self.addr.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            self.addr.ip().to_string()
+        };
+        self.url(&host)
+    }
+
+    /// The endpoint URL other machines use: the host name when listening on every address.
+    pub fn public_endpoint(&self) -> String {
+        match std::fs::read_to_string("/proc/sys/kernel/hostname") {
+            Ok(name) if self.addr.ip().is_unspecified() && !name.trim().is_empty() => {
+                self.url(name.trim())
+            }
+            _ => self.endpoint(),
+        }
+    }
+
+    fn url(&self, host: &str) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        format!("{scheme}://{host}:{}", self.addr.port())
     }
 
     /// The `export` lines a script sources.
     pub fn exports(&self) -> String {
-        format!(
+        let mut lines = format!(
             "export AWS_ENDPOINT_URL={}\nexport AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\nexport AWS_DEFAULT_REGION={}",
             self.endpoint(),
             self.credentials.access_key_id,
             self.credentials.secret_access_key,
             self.region
-        )
+        );
+        if let Some(ca) = &self.ca_file {
+            lines.push_str(&format!("\nexport AWS_CA_BUNDLE={}", ca.display()));
+        }
+        lines
+    }
+
+    /// The command that joins another host to this server.
+    pub fn join_command(&self) -> String {
+        let mut command = format!(
+            "berth agent --endpoint {} --join-token {}",
+            self.public_endpoint(),
+            self.credentials.join_token
+        );
+        if let Some(ca) = &self.ca_file {
+            // The agent's host needs a copy of the CA at the same path.
+            command.push_str(&format!(" --ca-bundle {}", ca.display()));
+        }
+        command
     }
 }
 
@@ -112,19 +162,29 @@ pub async fn start(
         id: credentials.access_key_id.clone(),
         secret: credentials.secret_access_key.clone(),
     };
-    let served = tokio::spawn(berth_api::serve(
-        listener,
-        AppState {
-            control,
-            root,
-            join_token: credentials.join_token.clone(),
-            limiter: Arc::new(berth_api::throttle::Limiter::new(opts.rate_limit)),
-            shutdown,
-        },
-    ));
-    tracing::info!(%addr, "serving the ECS API");
+    let mode = opts.tls.mode(addr, &opts.data_dir)?;
+    let tls = matches!(mode, Mode::Tls { .. });
+    let mut app = AppState {
+        control,
+        root,
+        join_token: credentials.join_token.clone(),
+        limiter: Arc::new(berth_api::throttle::Limiter::new(opts.rate_limit)),
+        shutdown,
+        secure: false,
+    };
+    let (served, ca_file) = match mode {
+        Mode::Plain => (tokio::spawn(berth_api::serve(listener, app)), None),
+        Mode::Tls { config, ca_file } => {
+            app.secure = true;
+            let listener = berth_api::tls::TlsListener::new(listener, config)?;
+            (tokio::spawn(berth_api::serve(listener, app)), ca_file)
+        }
+    };
+    tracing::info!(%addr, tls = ca_file.is_some(), "serving the ECS API");
     Ok(Running {
         addr,
+        tls,
+        ca_file,
         credentials,
         region: opts.region.clone(),
         served,

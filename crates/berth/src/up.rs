@@ -45,6 +45,7 @@ impl AgentOptions {
             state_dir,
             credentials,
             region,
+            ca_bundle: None,
             cpu: self.cpu,
             memory: self.memory,
             availability_zone: self.availability_zone.clone(),
@@ -67,13 +68,14 @@ pub async fn start(
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Local> {
     let running = server::start(server_opts, shutdown.clone()).await?;
-    let config = agent_opts.config(
+    let mut config = agent_opts.config(
         running.endpoint(),
         // The local agent joins as any agent would, with credentials scoped to its instance.
         berth_agent::AgentCredentials::JoinToken(running.credentials.join_token.clone()),
         running.region.clone(),
         server_opts.data_dir.join("agent"),
     );
+    config.ca_bundle = running.ca_file.clone();
     let (registered_tx, registered_rx) = oneshot::channel();
     let agent = tokio::spawn(berth_agent::run(config, shutdown, Some(registered_tx)));
     let Ok(instance_arn) = registered_rx.await else {

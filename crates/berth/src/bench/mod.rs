@@ -83,6 +83,7 @@ impl LocalBerth {
                 listen: "127.0.0.1:0".into(),
                 region: "us-east-1".into(),
                 rate_limit: 0,
+                tls: Default::default(),
             },
             &crate::up::AgentOptions {
                 cluster: cluster.clone(),
