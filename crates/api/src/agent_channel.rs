@@ -5,7 +5,7 @@
 //! [`HEARTBEAT`], and the manifest again every [`MANIFEST`]. The instance counts as
 //! `agentConnected` while the stream is open.
 
-use crate::{AppState, auth};
+use crate::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -38,7 +38,8 @@ pub async fn handle(
     ws: WebSocketUpgrade,
 ) -> Response {
     let arn = query.container_instance_arn;
-    let allowed = auth::authenticate(&app.root, &app.control, &method, &uri, &headers, &[])
+    let allowed = app
+        .authenticate(&method, &uri, &headers, &[])
         .and_then(|(_, principal)| {
             let ask = crate::policy::Ask {
                 action: "ecs:Poll".into(),

@@ -41,6 +41,15 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The root of `account`.
+    pub fn root(account: &str) -> Self {
+        Principal::Root {
+            arn: format!("arn:aws:iam::{account}:root"),
+        }
+    }
+}
+
+impl Principal {
     /// The principal's ARN.
     pub fn arn(&self) -> &str {
         match self {
@@ -54,8 +63,10 @@ impl Principal {
 /// The secret and the principal of an access key the server issued and that is active.
 fn lookup(root: &RootKey, control: &ControlPlane, id: &str) -> Option<(String, Principal)> {
     if id == root.id {
-        let arn = format!("arn:aws:iam::{}:root", control.partition().account);
-        return Some((root.secret.clone(), Principal::Root { arn }));
+        return Some((
+            root.secret.clone(),
+            Principal::root(&control.partition().account),
+        ));
     }
     if let Some(key) = control.access_key(id) {
         let user = control.get_user(&key.user).ok()?;
@@ -179,10 +190,11 @@ pub fn authenticate(
     let headers: Vec<(String, String)> = headers
         .iter()
         .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
+            let value = match v.to_str() {
+                Ok(text) => text.to_string(),
+                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            };
+            (n.as_str().to_string(), value)
         })
         .collect();
     let request = sigv4::Request {

@@ -31,6 +31,17 @@ pub enum Decision {
 
 /// `*` (any run) and `?` (any one character) wildcard matching.
 pub fn wildcard(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        // Actions and ARNs are ASCII: match bytes, without copying either.
+        let same = |p: &u8, t: &u8| {
+            if ignore_case {
+                p.eq_ignore_ascii_case(t)
+            } else {
+                p == t
+            }
+        };
+        return matches(pattern.as_bytes(), text.as_bytes(), same);
+    }
     let (p, t): (Vec<char>, Vec<char>) = if ignore_case {
         (
             pattern.to_lowercase().chars().collect(),
@@ -39,24 +50,31 @@ pub fn wildcard(pattern: &str, text: &str, ignore_case: bool) -> bool {
     } else {
         (pattern.chars().collect(), text.chars().collect())
     };
+    matches(&p, &t, |a, b| a == b)
+}
+
+/// The wildcard matcher over bytes or chars: `*` and `?` in `p` are wildcards, any other
+/// symbol must be `same` as the text's.
+fn matches<T: Copy + Into<u32>>(p: &[T], t: &[T], same: impl Fn(&T, &T) -> bool) -> bool {
+    let (star, one) = (u32::from('*'), u32::from('?'));
     let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
+    let mut back: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi].into() == one || same(&p[pi], &t[ti])) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
+        } else if pi < p.len() && p[pi].into() == star {
+            back = Some((pi, ti));
             pi += 1;
-        } else if let Some((sp, st)) = star {
+        } else if let Some((sp, st)) = back {
             pi = sp + 1;
             ti = st + 1;
-            star = Some((sp, st + 1));
+            back = Some((sp, st + 1));
         } else {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| (*c).into() == star)
 }
 
 /// A string or a list of strings, as policy elements take them.

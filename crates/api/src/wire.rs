@@ -88,7 +88,7 @@ pub async fn handle(
         .and_then(|t| t.rsplit_once('.'))
         .map(|(_, op)| op.to_string())
         .unwrap_or_default();
-    let signed = auth::authenticate(&app.root, &app.control, &method, &uri, &headers, &body)
+    let signed = app.authenticate(&method, &uri, &headers, &body)
         .and_then(|(signer, principal)| {
             if app
                 .limiter

@@ -7,6 +7,9 @@
 //! - `berth simulate`: container instances without Docker, for placement at scale;
 //! - `berth bench`: benchmarks beside a baseline.
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod audit;
 mod bench;
 mod credentials;

@@ -34,6 +34,9 @@ pub struct ServerOptions {
     pub rate_limit: u32,
     #[command(flatten)]
     pub tls: TlsOptions,
+    /// Whether signatures are verified: always, but for the benchmark that measures their cost.
+    #[arg(skip = true)]
+    pub verify: bool,
 }
 
 /// `$XDG_DATA_HOME/berth`, or `~/.local/share/berth`.
@@ -48,6 +51,8 @@ pub fn default_data_dir() -> PathBuf {
 /// A server that is listening.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The control plane behind the API.
+    pub control: Arc<ControlPlane>,
     /// Whether the API speaks HTTPS.
     pub tls: bool,
     /// The generated CA clients trust, when the certificate is Berth's own.
@@ -165,12 +170,13 @@ pub async fn start(
     let mode = opts.tls.mode(addr, &opts.data_dir)?;
     let tls = matches!(mode, Mode::Tls { .. });
     let mut app = AppState {
-        control,
+        control: Arc::clone(&control),
         root,
         join_token: credentials.join_token.clone(),
         limiter: Arc::new(berth_api::throttle::Limiter::new(opts.rate_limit)),
         shutdown,
         secure: false,
+        verify: opts.verify,
     };
     let (served, ca_file) = match mode {
         Mode::Plain => (tokio::spawn(berth_api::serve(listener, app)), None),
@@ -183,6 +189,7 @@ pub async fn start(
     tracing::info!(%addr, tls = ca_file.is_some(), "serving the ECS API");
     Ok(Running {
         addr,
+        control,
         tls,
         ca_file,
         credentials,

@@ -121,6 +121,7 @@ pub async fn run(instance_count: usize, tasks: usize, clients: usize) -> anyhow:
             region: "us-east-1".into(),
             rate_limit: 0,
             tls: Default::default(),
+            verify: true,
         },
         shutdown,
     )

@@ -2,6 +2,7 @@
 //! Every benchmark ends with a summary of one figure a line: `name: value unit`.
 
 mod api_placement;
+mod auth;
 mod image;
 mod placement;
 mod run_task;
@@ -32,6 +33,12 @@ pub enum Which {
         #[command(flatten)]
         api: ApiOptions,
     },
+    /// What signature verification and policy evaluation add to a cheap Describe call,
+    /// beside the same server with verification switched off.
+    Auth {
+        #[command(flatten)]
+        opts: auth::AuthOptions,
+    },
 }
 
 /// Runs one benchmark.
@@ -40,6 +47,7 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
         Which::RunTask { iterations } => run_task::run(iterations).await,
         Which::Placement { placements, api } => placement::run(placements, api).await,
         Which::Service { replicas } => service::run(replicas).await,
+        Which::Auth { opts } => auth::run(opts).await,
     }
 }
 
@@ -84,6 +92,7 @@ impl LocalBerth {
                 region: "us-east-1".into(),
                 rate_limit: 0,
                 tls: Default::default(),
+                verify: true,
             },
             &crate::up::AgentOptions {
                 cluster: cluster.clone(),
