@@ -18,6 +18,8 @@ struct Signing {
     at: SystemTime,
     /// Sent instead of the body that was signed, when set.
     tampered: Option<String>,
+    /// A session token signed with the key (Berth issues none).
+    session_token: Option<String>,
 }
 
 impl Signing {
@@ -27,6 +29,7 @@ impl Signing {
             secret_key: e.secret_key.clone(),
             at: SystemTime::now(),
             tampered: None,
+            session_token: None,
         }
     }
 }
@@ -34,8 +37,14 @@ impl Signing {
 /// Sends raw awsJson1.1 signed with the official SigV4 signer, as a misbehaving client would.
 async fn signed_call(endpoint: &str, target: &str, body: &str, signing: &Signing) -> (u16, Value) {
     let url = format!("{endpoint}/");
-    let identity: Identity =
-        Credentials::new(&signing.access_key, &signing.secret_key, None, None, "e2e").into();
+    let identity: Identity = Credentials::new(
+        &signing.access_key,
+        &signing.secret_key,
+        signing.session_token.clone(),
+        None,
+        "e2e",
+    )
+    .into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
@@ -273,6 +282,14 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
             },
             "InvalidSignatureException",
             "does not match",
+        ),
+        (
+            Signing {
+                session_token: Some("FwoGZXIvYXdzEXAMPLE".into()),
+                ..good.clone()
+            },
+            "UnrecognizedClientException",
+            "session tokens",
         ),
     ];
     for (signing, code, mentions) in faults {

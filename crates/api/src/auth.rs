@@ -219,6 +219,17 @@ pub fn authenticate(
     .map_err(|f| error(f, now))?;
     let principal =
         principal.ok_or_else(|| error(Fault::UnknownKey(signer.access_key.clone()), now))?;
+    // Berth issues long-term keys only: a session token cannot be one of its own.
+    let token_in_query = request
+        .query
+        .split('&')
+        .any(|p| p.starts_with("X-Amz-Security-Token="));
+    if token_in_query || headers.iter().any(|(n, _)| n == "x-amz-security-token") {
+        return Err(ApiError::new(
+            ErrorCode::UnrecognizedClientException,
+            "The security token included in the request is invalid: Berth issues no session tokens; unset AWS_SESSION_TOKEN and sign with an access key pair",
+        ));
+    }
     Ok((signer, principal))
 }
 

@@ -32,6 +32,9 @@ pub struct ServerOptions {
     /// times as much); 0 for no limit.
     #[arg(long, env = "BERTH_RATE_LIMIT", default_value_t = 1000)]
     pub rate_limit: u32,
+    /// Audit events kept (the oldest are forgotten, checked every 5 minutes).
+    #[arg(long, env = "BERTH_AUDIT_RETENTION", default_value_t = 1_000_000)]
+    pub audit_retention: usize,
     #[command(flatten)]
     pub tls: TlsOptions,
     /// Whether signatures are verified: always, but for the benchmark that measures their cost.
@@ -123,8 +126,8 @@ impl Running {
     }
 }
 
-/// Every few minutes, forgets STOPPED tasks past their retention.
-async fn prune_stopped_tasks(control: Arc<ControlPlane>) {
+/// Every few minutes, forgets STOPPED tasks and audit events past their retention.
+async fn prune(control: Arc<ControlPlane>, audit_retention: usize) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
     loop {
         every.tick().await;
@@ -133,6 +136,12 @@ async fn prune_stopped_tasks(control: Arc<ControlPlane>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(tasks = n, "forgot stopped tasks past their retention"),
             Err(e) => tracing::warn!(error = %e, "pruning stopped tasks failed"),
+        }
+        let pruned = tokio::task::block_in_place(|| control.prune_audit(audit_retention));
+        match pruned {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "forgot the oldest audit events"),
+            Err(e) => tracing::warn!(error = %e, "pruning the audit log failed"),
         }
     }
 }
@@ -160,7 +169,7 @@ pub async fn start(
     })?;
     let addr = listener.local_addr()?;
     let control = Arc::new(control);
-    tokio::spawn(prune_stopped_tasks(Arc::clone(&control)));
+    tokio::spawn(prune(Arc::clone(&control), opts.audit_retention));
     tokio::spawn(Arc::clone(&control).run_service_controller());
     tokio::spawn(Arc::clone(&control).run_audit_writer());
     let root = berth_api::auth::RootKey {

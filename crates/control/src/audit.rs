@@ -93,6 +93,26 @@ impl ControlPlane {
         }
     }
 
+    /// Forgets all but the newest `keep` events: the log's retention. Returns how many went.
+    pub fn prune_audit(&self, keep: usize) -> Result<usize, ApiError> {
+        let stored = self
+            .store
+            .scan(Table::Audit)
+            .map_err(|e| ApiError::server(format!("the audit log cannot be read: {e}")))?;
+        let excess = stored.len().saturating_sub(keep);
+        let ops: Vec<Op> = stored
+            .into_iter()
+            .take(excess)
+            .map(|(k, _)| Op::delete(Table::Audit, k))
+            .collect();
+        if !ops.is_empty() {
+            self.store
+                .commit(&ops)
+                .map_err(|e| ApiError::server(format!("the audit log cannot be pruned: {e}")))?;
+        }
+        Ok(excess)
+    }
+
     /// The newest `limit` events, oldest first, after flushing the queue.
     pub fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, ApiError> {
         self.flush_audit();

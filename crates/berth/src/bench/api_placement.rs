@@ -120,6 +120,7 @@ pub async fn run(instance_count: usize, tasks: usize, clients: usize) -> anyhow:
             listen: "127.0.0.1:0".into(),
             region: "us-east-1".into(),
             rate_limit: 0,
+            audit_retention: 1_000_000,
             tls: Default::default(),
             verify: true,
         },

@@ -57,6 +57,7 @@ impl Side {
                 listen: "127.0.0.1:0".into(),
                 region: "us-east-1".into(),
                 rate_limit: 0,
+                audit_retention: 1_000_000,
                 tls: Default::default(),
                 verify,
             },

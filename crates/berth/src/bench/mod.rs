@@ -91,6 +91,7 @@ impl LocalBerth {
                 listen: "127.0.0.1:0".into(),
                 region: "us-east-1".into(),
                 rate_limit: 0,
+                audit_retention: 1_000_000,
                 tls: Default::default(),
                 verify: true,
             },
