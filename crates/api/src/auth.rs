@@ -82,13 +82,18 @@ fn lookup(root: &RootKey, control: &ControlPlane, id: &str) -> Option<(String, P
 }
 
 /// What an agent's key may do.
-pub const AGENT_ACTIONS: [&str; 6] = [
+pub const AGENT_ACTIONS: &[&str] = &[
     "ecs:RegisterContainerInstance",
     "ecs:DiscoverPollEndpoint",
     "ecs:SubmitTaskStateChange",
     "ecs:SubmitContainerStateChange",
     "ecs:Poll",
     "ecs:CreateCluster",
+    // Pulling task images from Berth's registry, as the ECS agent's task execution role does.
+    "ecr:GetAuthorizationToken",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchCheckLayerAvailability",
 ];
 
 /// Authorises an agent's call: an agent-facing action, in its cluster, and, once it has
@@ -272,4 +277,65 @@ pub fn authorize(
             user.arn, ask.action, ask.resource
         ),
     ))
+}
+
+/// How long a registry token (`GetAuthorizationToken`) is good for: 12 hours, as ECR's.
+pub const REGISTRY_TOKEN_SECONDS: i64 = 12 * 3600;
+
+fn registry_mac(secret: &str, key: &str, expires: i64) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    use sha2::Sha256;
+    // HMAC takes keys of any length, so this cannot fail.
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!());
+    mac.update(format!("berth-registry:{key}:{expires}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The password `docker login` uses: the access key id and expiry, signed with the key's own
+/// secret, so it dies with the key (deleted, deactivated, or its instance deregistered).
+pub fn registry_token(key: &str, secret: &str, expires: i64) -> String {
+    format!("{key}.{expires}.{}", registry_mac(secret, key, expires))
+}
+
+/// The principal a registry token (the password of HTTP Basic auth) stands for.
+pub fn registry_principal(
+    root: &RootKey,
+    control: &ControlPlane,
+    token: &str,
+) -> Result<Principal, ApiError> {
+    let refused = |why: &str| {
+        ApiError::new(
+            ErrorCode::UnrecognizedClientException,
+            format!(
+                "the registry password is not valid: {why}; get a new one with `aws ecr get-login-password`"
+            ),
+        )
+    };
+    let mut parts = token.splitn(3, '.');
+    let (Some(key), Some(expires), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(refused("it is not a token GetAuthorizationToken issued"));
+    };
+    let expires: i64 = expires.parse().map_err(|_| refused("malformed"))?;
+    if expires < now() {
+        return Err(refused("it expired"));
+    }
+    let (secret, principal) =
+        lookup(root, control, key).ok_or_else(|| refused("its key is gone"))?;
+    let expected = registry_mac(&secret, key, expires);
+    let equal = expected.len() == mac.len()
+        && expected
+            .bytes()
+            .zip(mac.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !equal {
+        return Err(refused("its signature does not match"));
+    }
+    Ok(principal)
+}
+
+/// The secret of the key a principal signed with (for issuing registry tokens).
+pub fn secret_of(root: &RootKey, control: &ControlPlane, key: &str) -> Option<String> {
+    lookup(root, control, key).map(|(secret, _)| secret)
 }

@@ -7,12 +7,15 @@
 //! - [`throttle`]: per-key request rate limits;
 //! - [`query`]: IAM's and STS's Query protocol (form in, XML out) for users, keys and policies;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
+//! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; [`ecr`]: the ECR API;
 //! - [`agent_channel`]: the WebSocket that streams assignments to agents;
 //! - [`tls`]: the HTTPS listener.
 
 pub mod agent_channel;
 pub mod auth;
+pub mod ecr;
 pub mod ecs;
+pub mod oci;
 pub mod policy;
 pub mod query;
 pub mod sigv4;
@@ -21,7 +24,7 @@ pub mod tls;
 pub mod wire;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use berth_control::ControlPlane;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -31,6 +34,8 @@ use tokio::sync::watch;
 pub struct AppState {
     /// The control plane.
     pub control: Arc<ControlPlane>,
+    /// The image registry.
+    pub registry: Arc<berth_registry::Registry>,
     /// The account's root key.
     pub root: auth::RootKey,
     /// The token agents trade for credentials of their own.
@@ -86,7 +91,8 @@ impl AppState {
     }
 }
 
-/// The server's routes: `POST /` for the JSON API, `GET /ws` for agents.
+/// The server's routes: `POST /` for the JSON APIs, `GET /ws` for agents, `/v2/` for the
+/// registry.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", post(wire::handle))
@@ -94,6 +100,8 @@ pub fn router(state: AppState) -> Router {
             berth_types::protocol::AGENT_WS_PATH,
             get(agent_channel::handle),
         )
+        .route("/v2/", get(oci::version))
+        .route("/v2/{*path}", any(oci::handle))
         .with_state(state)
 }
 

@@ -1,7 +1,7 @@
 //! awsJson1.1 framing: `POST /` with `X-Amz-Target: <prefix>.<Operation>`, JSON in and out,
 //! `{"__type", "message"}` errors, and an `x-amzn-RequestId` on every response.
 
-use crate::{AppState, auth, ecs, query, throttle};
+use crate::{AppState, auth, ecr, ecs, query, throttle};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -114,8 +114,8 @@ pub async fn handle(
         };
     }
     let principal = signed.as_ref().ok().map(|(_, p)| p.arn().to_string());
-    let result = signed.and_then(|(_, principal)| {
-        let answer = dispatch(&app, &principal, &headers, &body)?;
+    let result = signed.and_then(|(signer, principal)| {
+        let answer = dispatch(&app, &signer.access_key, &principal, &headers, &body)?;
         if let auth::Principal::Agent { key, .. } = &principal
             && operation == "RegisterContainerInstance"
         {
@@ -124,7 +124,15 @@ pub async fn handle(
         Ok(answer)
     });
     if ecs::is_mutating(&operation) {
-        let ask = ecs::ask(app.control.partition(), &operation, &body);
+        let is_ecr = headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with(berth_types::ecr::TARGET_PREFIX));
+        let ask = if is_ecr {
+            ecr::ask(&app, &operation, &body)
+        } else {
+            ecs::ask(app.control.partition(), &operation, &body)
+        };
         app.control.audit(AuditEvent {
             sequence: 0,
             time: audit_time(),
@@ -198,6 +206,7 @@ pub fn audit_time() -> f64 {
 
 fn dispatch(
     app: &AppState,
+    signer_key: &str,
     principal: &auth::Principal,
     headers: &HeaderMap,
     body: &[u8],
@@ -247,13 +256,19 @@ fn dispatch(
                 )),
             }
         }
-        berth_types::generated::ecr::TARGET_PREFIX
-            if berth_types::generated::ecr::OPERATIONS.contains(&operation) =>
-        {
-            Err(ApiError::new(
-                ErrorCode::UnsupportedFeatureException,
-                format!("ECR operation {operation} is not supported by Berth yet"),
-            ))
+        berth_types::ecr::TARGET_PREFIX if berth_types::ecr::OPERATIONS.contains(&operation) => {
+            app.authorize(
+                principal,
+                ecr::ask(app, operation, body),
+                body,
+                ErrorCode::AccessDeniedException,
+            )?;
+            let host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("127.0.0.1");
+            // Registry calls read and fsync files; keep them off the async workers' path.
+            tokio::task::block_in_place(|| ecr::call(app, signer_key, operation, body, host))
         }
         _ => Err(ApiError::new(
             ErrorCode::UnknownOperationException,

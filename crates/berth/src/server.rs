@@ -5,6 +5,7 @@ use crate::tls::{Mode, TlsOptions};
 use anyhow::Context;
 use berth_api::AppState;
 use berth_control::{ControlPlane, SystemClock};
+use berth_registry::Registry;
 use berth_store::RedbStore;
 use berth_types::arn::Partition;
 use std::net::SocketAddr;
@@ -56,6 +57,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The control plane behind the API.
     pub control: Arc<ControlPlane>,
+    /// The image registry served at `/v2/`.
+    pub registry: Arc<Registry>,
     /// Whether the API speaks HTTPS.
     pub tls: bool,
     /// The generated CA clients trust, when the certificate is Berth's own.
@@ -108,6 +111,9 @@ impl Running {
         if let Some(ca) = &self.ca_file {
             lines.push_str(&format!("\nexport AWS_CA_BUNDLE={}", ca.display()));
         }
+        let registry = self.endpoint();
+        let registry = registry.split("://").nth(1).unwrap_or_default();
+        lines.push_str(&format!("\nexport BERTH_REGISTRY={registry}"));
         lines
     }
 
@@ -126,8 +132,13 @@ impl Running {
     }
 }
 
-/// Every few minutes, forgets STOPPED tasks and audit events past their retention.
-async fn prune(control: Arc<ControlPlane>, audit_retention: usize) {
+/// Blobs younger than this are kept by garbage collection: a push uploads its layers before
+/// its manifest.
+const GC_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Every few minutes, forgets STOPPED tasks and audit events past their retention and collects
+/// the registry's unreferenced blobs.
+async fn prune(control: Arc<ControlPlane>, registry: Arc<Registry>, audit_retention: usize) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
     loop {
         every.tick().await;
@@ -142,6 +153,11 @@ async fn prune(control: Arc<ControlPlane>, audit_retention: usize) {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "forgot the oldest audit events"),
             Err(e) => tracing::warn!(error = %e, "pruning the audit log failed"),
+        }
+        match tokio::task::block_in_place(|| registry.collect_garbage(GC_GRACE)) {
+            Ok((0, _)) => {}
+            Ok((blobs, bytes)) => tracing::info!(blobs, bytes, "collected unreferenced blobs"),
+            Err(e) => tracing::warn!(error = %e, "registry garbage collection failed"),
         }
     }
 }
@@ -169,7 +185,15 @@ pub async fn start(
     })?;
     let addr = listener.local_addr()?;
     let control = Arc::new(control);
-    tokio::spawn(prune(Arc::clone(&control), opts.audit_retention));
+    let registry = Arc::new(
+        Registry::open(&opts.data_dir.join("registry"))
+            .map_err(|e| anyhow::anyhow!("cannot open the registry: {e}"))?,
+    );
+    tokio::spawn(prune(
+        Arc::clone(&control),
+        Arc::clone(&registry),
+        opts.audit_retention,
+    ));
     tokio::spawn(Arc::clone(&control).run_service_controller());
     tokio::spawn(Arc::clone(&control).run_audit_writer());
     let root = berth_api::auth::RootKey {
@@ -180,6 +204,7 @@ pub async fn start(
     let tls = matches!(mode, Mode::Tls { .. });
     let mut app = AppState {
         control: Arc::clone(&control),
+        registry: Arc::clone(&registry),
         root,
         join_token: credentials.join_token.clone(),
         limiter: Arc::new(berth_api::throttle::Limiter::new(opts.rate_limit)),
@@ -199,6 +224,7 @@ pub async fn start(
     Ok(Running {
         addr,
         control,
+        registry,
         tls,
         ca_file,
         credentials,

@@ -68,6 +68,30 @@ pub enum ErrorCode {
     ServiceNotFoundException,
     /// The service is being deleted or was.
     ServiceNotActiveException,
+    /// ECR: the repository does not exist.
+    RepositoryNotFoundException,
+    /// ECR: a repository of that name exists.
+    RepositoryAlreadyExistsException,
+    /// ECR: the repository still holds images.
+    RepositoryNotEmptyException,
+    /// ECR: the image does not exist.
+    ImageNotFoundException,
+    /// ECR: the tag is taken in an immutable repository.
+    ImageTagAlreadyExistsException,
+    /// ECR: a layer is not in the registry.
+    LayersNotFoundException,
+    /// ECR: an uploaded layer does not match its digest.
+    InvalidLayerException,
+    /// ECR: the layer upload does not exist.
+    UploadNotFoundException,
+    /// ECR: a layer part does not continue the upload.
+    InvalidLayerPartException,
+    /// ECR: the manifest's digest is not the one given.
+    ImageDigestDoesNotMatchException,
+    /// ECR: the repository has no policy.
+    RepositoryPolicyNotFoundException,
+    /// ECR: the repository has no lifecycle policy.
+    LifecyclePolicyNotFoundException,
 }
 
 impl ErrorCode {
@@ -107,6 +131,18 @@ impl ErrorCode {
             Self::InvalidSignatureException => "InvalidSignatureException",
             Self::ServiceNotFoundException => "ServiceNotFoundException",
             Self::ServiceNotActiveException => "ServiceNotActiveException",
+            Self::RepositoryNotFoundException => "RepositoryNotFoundException",
+            Self::RepositoryAlreadyExistsException => "RepositoryAlreadyExistsException",
+            Self::RepositoryNotEmptyException => "RepositoryNotEmptyException",
+            Self::ImageNotFoundException => "ImageNotFoundException",
+            Self::ImageTagAlreadyExistsException => "ImageTagAlreadyExistsException",
+            Self::LayersNotFoundException => "LayersNotFoundException",
+            Self::InvalidLayerException => "InvalidLayerException",
+            Self::UploadNotFoundException => "UploadNotFoundException",
+            Self::InvalidLayerPartException => "InvalidLayerPartException",
+            Self::ImageDigestDoesNotMatchException => "ImageDigestDoesNotMatchException",
+            Self::RepositoryPolicyNotFoundException => "RepositoryPolicyNotFoundException",
+            Self::LifecyclePolicyNotFoundException => "LifecyclePolicyNotFoundException",
         }
     }
 

@@ -16,7 +16,7 @@ pub mod units;
 pub mod validate;
 
 pub use error::{ApiError, ErrorCode};
-pub use generated::ecs;
+pub use generated::{ecr, ecs};
 pub use validate::{Validate, Violation};
 
 /// Seconds since the Unix epoch, as the JSON protocol carries timestamps.

@@ -218,6 +218,7 @@ fn auth_cost_us(side: &Side) -> anyhow::Result<f64> {
     }
     let app = berth_api::AppState {
         control: Arc::clone(&side.running.control),
+        registry: Arc::clone(&side.running.registry),
         root: berth_api::auth::RootKey {
             id: side.running.credentials.access_key_id.clone(),
             secret: side.running.credentials.secret_access_key.clone(),

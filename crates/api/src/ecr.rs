@@ -1,0 +1,396 @@
+//! The ECR API (awsJson1.1, `AmazonEC2ContainerRegistry_V20150921.<Op>`, signing name `ecr`)
+//! over Berth's registry: repositories, images, and the token `docker login` uses.
+
+use crate::wire::{decode, encode};
+use crate::{AppState, auth, policy::Ask};
+use base64::Engine;
+use berth_registry::digest::Digest;
+use berth_registry::{Image, Registry, RegistryError, Repository};
+use berth_types::ecr::*;
+use berth_types::{ApiError, ErrorCode};
+use serde_json::{Value, json};
+
+/// The repository ARN prefix of this server's account and region.
+fn arn(app: &AppState, name: &str) -> String {
+    let p = app.control.partition();
+    format!("arn:aws:ecr:{}:{}:repository/{name}", p.region, p.account)
+}
+
+/// What an ECR call asks of the caller's policies: `ecr:<Operation>` on the repository it
+/// names (`*` for registry-wide calls).
+pub fn ask(app: &AppState, operation: &str, body: &[u8]) -> Ask {
+    let v: Value = serde_json::from_slice(body).unwrap_or_default();
+    let resource = match v["repositoryName"].as_str() {
+        Some(name) if operation != "DescribeRepositories" => arn(app, name),
+        _ => "*".into(),
+    };
+    Ask {
+        action: format!("ecr:{operation}"),
+        resource,
+        keys: Default::default(),
+    }
+}
+
+/// An ECR exception for a registry refusal.
+fn refused(e: RegistryError) -> ApiError {
+    let code = match &e {
+        RegistryError::NameUnknown(_) => ErrorCode::RepositoryNotFoundException,
+        RegistryError::NameExists(_) => ErrorCode::RepositoryAlreadyExistsException,
+        RegistryError::NameNotEmpty(_) => ErrorCode::RepositoryNotEmptyException,
+        RegistryError::ManifestUnknown(_) => ErrorCode::ImageNotFoundException,
+        RegistryError::TagInvalid(m) if m.contains("immutable") => {
+            ErrorCode::ImageTagAlreadyExistsException
+        }
+        RegistryError::ManifestBlobUnknown(_) | RegistryError::BlobUnknown(_) => {
+            ErrorCode::LayersNotFoundException
+        }
+        RegistryError::Storage(_) => ErrorCode::ServerException,
+        _ => ErrorCode::InvalidParameterException,
+    };
+    let message = match &e {
+        RegistryError::NameUnknown(name) => format!(
+            "The repository with name '{name}' does not exist in the registry: create it with CreateRepository"
+        ),
+        RegistryError::NameExists(name) => {
+            format!("The repository with name '{name}' already exists in the registry")
+        }
+        other => other.to_string(),
+    };
+    ApiError::new(code, message)
+}
+
+fn repository_json(app: &AppState, host: &str, r: &Repository) -> Value {
+    json!({
+        "repositoryArn": arn(app, &r.name),
+        "registryId": app.control.partition().account,
+        "repositoryName": r.name,
+        "repositoryUri": format!("{host}/{}", r.name),
+        "createdAt": r.created_at,
+        "imageTagMutability": r.tag_mutability,
+        "imageScanningConfiguration": {"scanOnPush": r.scan_on_push},
+        "encryptionConfiguration": {"encryptionType": "AES256"},
+    })
+}
+
+fn image_id(digest: &str, tag: Option<&str>) -> Value {
+    let mut id = json!({ "imageDigest": digest });
+    if let Some(t) = tag {
+        id["imageTag"] = t.into();
+    }
+    id
+}
+
+fn failure(id: &ImageIdentifier, code: &str, reason: String) -> Value {
+    json!({
+        "imageId": serde_json::to_value(id).unwrap_or_default(),
+        "failureCode": code,
+        "failureReason": reason,
+    })
+}
+
+/// The image an identifier names, or the `failures[]` entry saying why not.
+fn find<'a>(images: &'a [Image], id: &ImageIdentifier) -> Result<&'a Image, Value> {
+    let (digest, tag) = (id.image_digest.as_deref(), id.image_tag.as_deref());
+    if digest.is_none() && tag.is_none() {
+        return Err(failure(
+            id,
+            "MissingDigestAndTag",
+            "Invalid request parameters: both tag and digest cannot be null".into(),
+        ));
+    }
+    if let Some(d) = digest
+        && Digest::parse(d).is_err()
+    {
+        return Err(failure(
+            id,
+            "InvalidImageDigest",
+            format!("Invalid request parameters: image digest {d:?} is not sha256:<64 hex>"),
+        ));
+    }
+    let by_digest = digest.and_then(|d| images.iter().find(|i| i.digest == d));
+    let by_tag = tag.and_then(|t| images.iter().find(|i| i.tags.iter().any(|x| x == t)));
+    match (digest, tag, by_digest, by_tag) {
+        (Some(_), Some(_), Some(a), Some(b)) if a.digest != b.digest => Err(failure(
+            id,
+            "ImageTagDoesNotMatchDigest",
+            "Invalid request parameters: given tag does not match the given digest".into(),
+        )),
+        (_, _, Some(i), _) | (None, _, _, Some(i)) => Ok(i),
+        _ => Err(failure(
+            id,
+            "ImageNotFound",
+            "Requested image not found".into(),
+        )),
+    }
+}
+
+/// Runs ECR `operation`. `host` is the endpoint's `host:port`, which is also the registry's.
+pub fn call(
+    app: &AppState,
+    signer_key: &str,
+    operation: &str,
+    body: &[u8],
+    host: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let registry: &Registry = &app.registry;
+    let account = app.control.partition().account.clone();
+    let answer = match operation {
+        "GetAuthorizationToken" => {
+            let secret = auth::secret_of(&app.root, &app.control, signer_key)
+                .ok_or_else(|| ApiError::server("the signing key vanished"))?;
+            let expires = now() as i64 + auth::REGISTRY_TOKEN_SECONDS;
+            let token = auth::registry_token(signer_key, &secret, expires);
+            let scheme = if app.secure { "https" } else { "http" };
+            json!({"authorizationData": [{
+                "authorizationToken": base64::engine::general_purpose::STANDARD
+                    .encode(format!("AWS:{token}")),
+                "expiresAt": expires,
+                "proxyEndpoint": format!("{scheme}://{host}"),
+            }]})
+        }
+        "CreateRepository" => {
+            let input: CreateRepositoryRequest = decode(body)?;
+            let repository = Repository {
+                name: input.repository_name,
+                created_at: now(),
+                tag_mutability: match input.image_tag_mutability {
+                    Some(ImageTagMutability::Immutable) => "IMMUTABLE".into(),
+                    _ => "MUTABLE".into(),
+                },
+                scan_on_push: input
+                    .image_scanning_configuration
+                    .and_then(|c| c.scan_on_push)
+                    .unwrap_or(false),
+            };
+            let created = registry.create_repository(repository).map_err(refused)?;
+            json!({ "repository": repository_json(app, host, &created) })
+        }
+        "DescribeRepositories" => {
+            let input: DescribeRepositoriesRequest = decode(body)?;
+            let repositories = match input.repository_names {
+                Some(names) => names
+                    .iter()
+                    .map(|n| registry.repository(n))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(refused)?,
+                None => registry.repositories(),
+            };
+            let listed: Vec<String> = repositories.iter().map(|r| r.name.clone()).collect();
+            let (page, next) = page(&listed, input.next_token.as_deref(), input.max_results)?;
+            let shown: Vec<Value> = repositories
+                .iter()
+                .filter(|r| page.contains(&r.name))
+                .map(|r| repository_json(app, host, r))
+                .collect();
+            with_next(json!({ "repositories": shown }), next)
+        }
+        "DeleteRepository" => {
+            let input: DeleteRepositoryRequest = decode(body)?;
+            let deleted = registry
+                .delete_repository(&input.repository_name, input.force.unwrap_or(false))
+                .map_err(refused)?;
+            json!({ "repository": repository_json(app, host, &deleted) })
+        }
+        "PutImageTagMutability" => {
+            let input: PutImageTagMutabilityRequest = decode(body)?;
+            let value = match input.image_tag_mutability {
+                ImageTagMutability::Immutable => "IMMUTABLE",
+                ImageTagMutability::Mutable => "MUTABLE",
+                other => {
+                    return Err(ApiError::new(
+                        ErrorCode::UnsupportedFeatureException,
+                        format!(
+                            "imageTagMutability {other:?} is not supported by Berth: use MUTABLE or IMMUTABLE"
+                        ),
+                    ));
+                }
+            };
+            registry
+                .update_repository(&input.repository_name, |r| {
+                    r.tag_mutability = value.into();
+                })
+                .map_err(refused)?;
+            json!({
+                "registryId": account,
+                "repositoryName": input.repository_name,
+                "imageTagMutability": value,
+            })
+        }
+        "ListImages" => {
+            let input: ListImagesRequest = decode(body)?;
+            let images = registry.images(&input.repository_name).map_err(refused)?;
+            let status = input.filter.and_then(|f| f.tag_status);
+            let mut ids: Vec<Value> = vec![];
+            let mut keys: Vec<String> = vec![];
+            for image in &images {
+                let untagged = image.tags.is_empty();
+                let wanted = match status {
+                    Some(TagStatus::Tagged) => !untagged,
+                    Some(TagStatus::Untagged) => untagged,
+                    _ => true,
+                };
+                if !wanted {
+                    continue;
+                }
+                if untagged {
+                    keys.push(image.digest.clone());
+                    ids.push(image_id(&image.digest, None));
+                }
+                for tag in &image.tags {
+                    keys.push(format!("{}:{tag}", image.digest));
+                    ids.push(image_id(&image.digest, Some(tag)));
+                }
+            }
+            let (page, next) = page(&keys, input.next_token.as_deref(), input.max_results)?;
+            let shown: Vec<Value> = keys
+                .iter()
+                .zip(ids)
+                .filter(|(k, _)| page.contains(k))
+                .map(|(_, id)| id)
+                .collect();
+            with_next(json!({ "imageIds": shown }), next)
+        }
+        "DescribeImages" => {
+            let input: DescribeImagesRequest = decode(body)?;
+            let images = registry.images(&input.repository_name).map_err(refused)?;
+            let chosen: Vec<&Image> = match &input.image_ids {
+                Some(ids) => ids
+                    .iter()
+                    .map(|id| {
+                        find(&images, id).map_err(|f| {
+                            ApiError::new(
+                                ErrorCode::ImageNotFoundException,
+                                format!(
+                                    "The image with imageId {} does not exist within the repository with name '{}' in the registry: {}",
+                                    f["imageId"], input.repository_name, f["failureReason"]
+                                ),
+                            )
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                None => images.iter().collect(),
+            };
+            let digests: Vec<String> = chosen.iter().map(|i| i.digest.clone()).collect();
+            let (page, next) = page(&digests, input.next_token.as_deref(), input.max_results)?;
+            let details: Vec<Value> = chosen
+                .iter()
+                .filter(|i| page.contains(&i.digest))
+                .map(|i| {
+                    let mut d = json!({
+                        "registryId": account,
+                        "repositoryName": input.repository_name,
+                        "imageDigest": i.digest,
+                        "imageSizeInBytes": i.size,
+                        "imagePushedAt": i.pushed_at,
+                        "imageManifestMediaType": i.media_type,
+                    });
+                    if !i.tags.is_empty() {
+                        d["imageTags"] = json!(i.tags);
+                    }
+                    if let Some(at) = i.last_pulled_at {
+                        d["lastRecordedPullTime"] = json!(at);
+                    }
+                    if let Some(t) = &i.artifact_type {
+                        d["artifactMediaType"] = json!(t);
+                    }
+                    d
+                })
+                .collect();
+            with_next(json!({ "imageDetails": details }), next)
+        }
+        "BatchGetImage" => {
+            let input: BatchGetImageRequest = decode(body)?;
+            let images = registry.images(&input.repository_name).map_err(refused)?;
+            let (mut found, mut failures) = (vec![], vec![]);
+            for id in &input.image_ids {
+                match find(&images, id) {
+                    Ok(image) => {
+                        let (_, bytes) = registry
+                            .manifest(&input.repository_name, &image.digest)
+                            .map_err(refused)?;
+                        found.push(json!({
+                            "registryId": account,
+                            "repositoryName": input.repository_name,
+                            "imageId": image_id(&image.digest, id.image_tag.as_deref()),
+                            "imageManifest": String::from_utf8_lossy(&bytes),
+                            "imageManifestMediaType": image.media_type,
+                        }));
+                    }
+                    Err(f) => failures.push(f),
+                }
+            }
+            json!({ "images": found, "failures": failures })
+        }
+        "BatchDeleteImage" => {
+            let input: BatchDeleteImageRequest = decode(body)?;
+            let (mut deleted, mut failures) = (vec![], vec![]);
+            for id in &input.image_ids {
+                let images = registry.images(&input.repository_name).map_err(refused)?;
+                let image = match find(&images, id) {
+                    Ok(i) => i.clone(),
+                    Err(f) => {
+                        failures.push(f);
+                        continue;
+                    }
+                };
+                let name = &input.repository_name;
+                let outcome = match (&id.image_tag, &id.image_digest) {
+                    // A tag alone removes the tag; the image goes with its last tag.
+                    (Some(tag), None) if image.tags.len() > 1 => registry.untag(name, tag),
+                    _ => Digest::parse(&image.digest)
+                        .and_then(|d| registry.delete_manifest(name, &d)),
+                };
+                match outcome {
+                    Ok(_) => deleted.push(image_id(&image.digest, id.image_tag.as_deref())),
+                    Err(e) => failures.push(failure(id, "ImageNotFound", e.to_string())),
+                }
+            }
+            json!({ "imageIds": deleted, "failures": failures })
+        }
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedFeatureException,
+                format!("ECR operation {operation} is not supported by Berth yet"),
+            ));
+        }
+    };
+    encode(&answer)
+}
+
+/// The page of `keys` after `token` (the last key of the previous page), `max` long.
+fn page(
+    keys: &[String],
+    token: Option<&str>,
+    max: Option<i32>,
+) -> Result<(Vec<String>, Option<String>), ApiError> {
+    let start = match token {
+        Some(t) => keys
+            .iter()
+            .position(|k| k == t)
+            .map(|i| i + 1)
+            .ok_or_else(|| {
+                ApiError::invalid("nextToken is not one this server gave: start again without it")
+            })?,
+        None => 0,
+    };
+    let max = max.unwrap_or(1000).clamp(1, 1000) as usize;
+    let page: Vec<String> = keys.iter().skip(start).take(max).cloned().collect();
+    let next = (start + page.len() < keys.len())
+        .then(|| page.last().cloned())
+        .flatten();
+    Ok((page, next))
+}
+
+fn with_next(mut v: Value, next: Option<String>) -> Value {
+    if let Some(n) = next {
+        v["nextToken"] = n.into();
+    }
+    v
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}

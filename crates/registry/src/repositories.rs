@@ -1,0 +1,529 @@
+//! Repositories, their images (manifests) and tags, on the file system beside the blobs:
+//! `repositories/<name>/repository.json`, `.../images/<algorithm>-<hex>.json` and
+//! `.../tags/<tag>` (holding a digest). Every file is written whole (temporary file, fsync,
+//! rename); changes to the metadata and garbage collection take one lock, so a collection never
+//! races a manifest that is being pushed.
+
+use crate::RegistryError;
+use crate::blobs::{BlobStore, FsBlobStore, sync_dir};
+use crate::digest::Digest;
+use crate::manifest;
+use crate::uploads::Uploads;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// A repository and its settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repository {
+    /// Its name, e.g. `team/app`.
+    pub name: String,
+    /// Seconds since the epoch.
+    #[serde(rename = "createdAt")]
+    pub created_at: f64,
+    /// `MUTABLE` or `IMMUTABLE`.
+    #[serde(rename = "imageTagMutability")]
+    pub tag_mutability: String,
+    /// Whether images are scanned on push (recorded; Berth does not scan).
+    #[serde(rename = "scanOnPush")]
+    pub scan_on_push: bool,
+}
+
+/// An image: a manifest in a repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    /// The manifest's digest.
+    pub digest: String,
+    /// The manifest's media type.
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// Bytes of the manifest itself.
+    #[serde(rename = "manifestSize")]
+    pub manifest_size: u64,
+    /// Bytes of the blobs it refers to.
+    pub size: u64,
+    /// Seconds since the epoch.
+    #[serde(rename = "pushedAt")]
+    pub pushed_at: f64,
+    /// When it was last pulled.
+    #[serde(rename = "lastPulledAt", default)]
+    pub last_pulled_at: Option<f64>,
+    /// The manifest it refers to (referrers API).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Its artifact type.
+    #[serde(rename = "artifactType", default)]
+    pub artifact_type: Option<String>,
+    /// Its tags (filled in when read).
+    #[serde(skip)]
+    pub tags: Vec<String>,
+}
+
+/// The registry: blobs, upload sessions and repositories under one directory.
+pub struct Registry {
+    dir: PathBuf,
+    blobs: Box<dyn BlobStore>,
+    uploads: Uploads,
+    lock: Mutex<()>,
+}
+
+/// ECR's repository name rule.
+pub fn check_name(name: &str) -> Result<(), RegistryError> {
+    let component_ok = |c: &str| {
+        let b = c.as_bytes();
+        let alnum = |x: &u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+        if b.is_empty() || !alnum(&b[0]) || !alnum(&b[b.len() - 1]) {
+            return false;
+        }
+        // Separators: `.`, `_`, `__` or runs of `-`, each between alphanumerics.
+        let mut i = 0;
+        while i < b.len() {
+            if alnum(&b[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < b.len() && !alnum(&b[i]) {
+                i += 1;
+            }
+            let sep = &c[start..i];
+            let fine = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
+            if !fine {
+                return false;
+            }
+        }
+        true
+    };
+    if !(2..=256).contains(&name.len()) || !name.split('/').all(component_ok) {
+        return Err(RegistryError::NameInvalid(format!(
+            "{name:?}: a repository name is 2-256 characters of lower-case letters, digits and single separators (. _ __ -), in components joined by /"
+        )));
+    }
+    Ok(())
+}
+
+/// The OCI tag rule.
+pub fn check_tag(tag: &str) -> Result<(), RegistryError> {
+    let b = tag.as_bytes();
+    let first = b
+        .first()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    let rest = b
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+    if !first || !rest || b.len() > 128 {
+        return Err(RegistryError::TagInvalid(format!(
+            "{tag:?}: a tag is up to 128 letters, digits, _, . and -, not starting with . or -"
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` whole: temporary file, fsync, rename, directory fsync.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| RegistryError::io(dir, e))?;
+    let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        RegistryError::io(path, e)
+    })?;
+    sync_dir(dir);
+    Ok(())
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with(".tmp-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+impl Registry {
+    /// Opens (creating) the registry under `dir`.
+    pub fn open(dir: &Path) -> Result<Self, RegistryError> {
+        let repositories = dir.join("repositories");
+        std::fs::create_dir_all(&repositories).map_err(|e| RegistryError::io(dir, e))?;
+        Ok(Self {
+            dir: repositories,
+            blobs: Box::new(FsBlobStore::open(dir)?),
+            uploads: Uploads::open(dir)?,
+            lock: Mutex::new(()),
+        })
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &dyn BlobStore {
+        self.blobs.as_ref()
+    }
+
+    /// The upload sessions.
+    pub fn uploads(&self) -> &Uploads {
+        &self.uploads
+    }
+
+    fn locked(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The lock guards no data of its own: a panic elsewhere leaves nothing half-done here.
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn repo_dir(&self, name: &str) -> PathBuf {
+        // `/` is not allowed in a file name and `+` is not allowed in a repository name.
+        self.dir.join(name.replace('/', "+"))
+    }
+
+    fn image_file(&self, name: &str, digest: &Digest) -> PathBuf {
+        self.repo_dir(name).join("images").join(format!(
+            "{}-{}.json",
+            digest.algorithm(),
+            digest.hex()
+        ))
+    }
+
+    fn tag_file(&self, name: &str, tag: &str) -> PathBuf {
+        self.repo_dir(name).join("tags").join(tag)
+    }
+
+    /// Creates a repository.
+    pub fn create_repository(&self, repository: Repository) -> Result<Repository, RegistryError> {
+        check_name(&repository.name)?;
+        let _guard = self.locked();
+        let file = self.repo_dir(&repository.name).join("repository.json");
+        if file.exists() {
+            return Err(RegistryError::NameExists(repository.name));
+        }
+        write_atomic(&file, &serde_json::to_vec(&repository).unwrap_or_default())?;
+        Ok(repository)
+    }
+
+    /// A repository by name.
+    pub fn repository(&self, name: &str) -> Result<Repository, RegistryError> {
+        check_name(name)?;
+        read_json(&self.repo_dir(name).join("repository.json"))
+            .ok_or_else(|| RegistryError::NameUnknown(name.to_string()))
+    }
+
+    /// Every repository, by name.
+    pub fn repositories(&self) -> Vec<Repository> {
+        let mut all: Vec<Repository> = entries(&self.dir)
+            .iter()
+            .filter_map(|d| read_json(&self.dir.join(d).join("repository.json")))
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// Changes a repository's settings.
+    pub fn update_repository(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut Repository),
+    ) -> Result<Repository, RegistryError> {
+        let _guard = self.locked();
+        let mut repository = self.repository(name)?;
+        change(&mut repository);
+        let file = self.repo_dir(name).join("repository.json");
+        write_atomic(&file, &serde_json::to_vec(&repository).unwrap_or_default())?;
+        Ok(repository)
+    }
+
+    /// Deletes a repository; one with images only when `force`. Its blobs go at the next
+    /// garbage collection.
+    pub fn delete_repository(&self, name: &str, force: bool) -> Result<Repository, RegistryError> {
+        let _guard = self.locked();
+        let repository = self.repository(name)?;
+        let images = entries(&self.repo_dir(name).join("images"));
+        if !images.is_empty() && !force {
+            return Err(RegistryError::NameNotEmpty(format!(
+                "{name} holds {} images: delete them first, or delete with force",
+                images.len()
+            )));
+        }
+        let dir = self.repo_dir(name);
+        std::fs::remove_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;
+        sync_dir(&self.dir);
+        Ok(repository)
+    }
+
+    /// The size of a blob the repository may read.
+    pub fn blob_size(&self, name: &str, digest: &Digest) -> Result<u64, RegistryError> {
+        self.repository(name)?;
+        self.blobs
+            .size(digest)?
+            .ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))
+    }
+
+    /// Completes an upload session: the data is verified against `digest` and stored.
+    pub fn finish_upload(
+        &self,
+        name: &str,
+        id: &str,
+        digest: &Digest,
+    ) -> Result<u64, RegistryError> {
+        let (data, _) = self.uploads.data(name, id)?;
+        let stored = self.blobs.ingest(&data, digest);
+        self.uploads.remove(id)?;
+        stored
+    }
+
+    /// Resolves a tag or digest to the image it names.
+    fn resolve(&self, name: &str, reference: &str) -> Result<(Digest, Image), RegistryError> {
+        let digest = if reference.contains(':') {
+            Digest::parse(reference)?
+        } else {
+            check_tag(reference)?;
+            let text = std::fs::read_to_string(self.tag_file(name, reference))
+                .map_err(|_| RegistryError::ManifestUnknown(format!("{name}:{reference}")))?;
+            Digest::parse(text.trim())?
+        };
+        let image: Image = read_json(&self.image_file(name, &digest))
+            .ok_or_else(|| RegistryError::ManifestUnknown(format!("{name}@{digest}")))?;
+        Ok((digest, image))
+    }
+
+    /// Stores a manifest under a tag or its digest: its blobs (or, for an index, its
+    /// manifests) must already be in the repository's reach.
+    pub fn put_manifest(
+        &self,
+        name: &str,
+        reference: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<Image, RegistryError> {
+        let parsed = manifest::parse(bytes, content_type)?;
+        let by_digest = reference.contains(':');
+        if by_digest {
+            let claimed = Digest::parse(reference)?;
+            let actual = claimed
+                .of_reader(bytes)
+                .map_err(|e| RegistryError::Storage(e.to_string()))?;
+            if claimed != actual {
+                return Err(RegistryError::DigestInvalid(format!(
+                    "the manifest's digest is {actual}, not {claimed}"
+                )));
+            }
+        } else {
+            check_tag(reference)?;
+        }
+        let _guard = self.locked();
+        let repository = self.repository(name)?;
+        let mut size = 0;
+        for (digest, declared) in &parsed.blobs {
+            let stored = self.blobs.size(digest)?.ok_or_else(|| {
+                RegistryError::ManifestBlobUnknown(format!(
+                    "{digest} is not in the registry: push the blob before the manifest"
+                ))
+            })?;
+            if stored != *declared {
+                return Err(RegistryError::ManifestInvalid(format!(
+                    "{digest} is {stored} bytes, not the {declared} the manifest says"
+                )));
+            }
+            size += stored;
+        }
+        for digest in &parsed.manifests {
+            let listed: Image = read_json(&self.image_file(name, digest)).ok_or_else(|| {
+                RegistryError::ManifestBlobUnknown(format!(
+                    "manifest {digest} is not in {name}: push it before the index"
+                ))
+            })?;
+            size = size.max(listed.size);
+        }
+        let digest = self.blobs.put(bytes)?;
+        if !by_digest {
+            let taken = std::fs::read_to_string(self.tag_file(name, reference)).ok();
+            if repository.tag_mutability == "IMMUTABLE"
+                && taken.is_some_and(|t| t.trim() != digest.to_string())
+            {
+                return Err(RegistryError::TagInvalid(format!(
+                    "The image tag '{reference}' already exists in the '{name}' repository and cannot be overwritten because the repository is immutable."
+                )));
+            }
+        }
+        let file = self.image_file(name, &digest);
+        let image = match read_json::<Image>(&file) {
+            Some(existing) => existing,
+            None => {
+                let image = Image {
+                    digest: digest.to_string(),
+                    media_type: parsed.media_type.clone(),
+                    manifest_size: bytes.len() as u64,
+                    size,
+                    pushed_at: now(),
+                    last_pulled_at: None,
+                    subject: parsed.subject.as_ref().map(Digest::to_string),
+                    artifact_type: parsed.artifact_type.clone(),
+                    tags: vec![],
+                };
+                write_atomic(&file, &serde_json::to_vec(&image).unwrap_or_default())?;
+                image
+            }
+        };
+        if !by_digest {
+            write_atomic(
+                &self.tag_file(name, reference),
+                digest.to_string().as_bytes(),
+            )?;
+        }
+        Ok(image)
+    }
+
+    /// A manifest by tag or digest: the image and its bytes.
+    pub fn manifest(&self, name: &str, reference: &str) -> Result<(Image, Vec<u8>), RegistryError> {
+        self.repository(name)?;
+        let (digest, mut image) = self.resolve(name, reference)?;
+        let mut bytes = Vec::new();
+        let mut blob = self
+            .blobs
+            .open(&digest)?
+            .ok_or_else(|| RegistryError::ManifestUnknown(format!("{name}@{digest}")))?;
+        std::io::Read::read_to_end(&mut blob, &mut bytes)
+            .map_err(|e| RegistryError::Storage(e.to_string()))?;
+        image.tags = self.tags_of(name, &digest.to_string());
+        Ok((image, bytes))
+    }
+
+    /// Records a pull of an image (`lastRecordedPullTime`).
+    pub fn record_pull(&self, name: &str, digest: &str) {
+        let Ok(digest) = Digest::parse(digest) else {
+            return;
+        };
+        let _guard = self.locked();
+        let file = self.image_file(name, &digest);
+        if let Some(mut image) = read_json::<Image>(&file) {
+            image.last_pulled_at = Some(now());
+            let _ = write_atomic(&file, &serde_json::to_vec(&image).unwrap_or_default());
+        }
+    }
+
+    fn tags_of(&self, name: &str, digest: &str) -> Vec<String> {
+        let dir = self.repo_dir(name).join("tags");
+        entries(&dir)
+            .into_iter()
+            .filter(|t| std::fs::read_to_string(dir.join(t)).is_ok_and(|d| d.trim() == digest))
+            .collect()
+    }
+
+    /// Every tag of the repository.
+    pub fn tags(&self, name: &str) -> Result<Vec<String>, RegistryError> {
+        self.repository(name)?;
+        Ok(entries(&self.repo_dir(name).join("tags")))
+    }
+
+    /// Every image of the repository, with its tags.
+    pub fn images(&self, name: &str) -> Result<Vec<Image>, RegistryError> {
+        self.repository(name)?;
+        let dir = self.repo_dir(name);
+        let mut by_digest: std::collections::BTreeMap<String, Image> = entries(&dir.join("images"))
+            .iter()
+            .filter_map(|f| read_json::<Image>(&dir.join("images").join(f)))
+            .map(|i| (i.digest.clone(), i))
+            .collect();
+        for tag in entries(&dir.join("tags")) {
+            if let Ok(d) = std::fs::read_to_string(dir.join("tags").join(&tag))
+                && let Some(image) = by_digest.get_mut(d.trim())
+            {
+                image.tags.push(tag);
+            }
+        }
+        Ok(by_digest.into_values().collect())
+    }
+
+    /// Removes a tag; the image stays (untagged).
+    pub fn untag(&self, name: &str, tag: &str) -> Result<Image, RegistryError> {
+        let _guard = self.locked();
+        self.repository(name)?;
+        let (_, image) = self.resolve(name, tag)?;
+        let file = self.tag_file(name, tag);
+        std::fs::remove_file(&file).map_err(|e| RegistryError::io(&file, e))?;
+        Ok(image)
+    }
+
+    /// Deletes an image and every tag on it.
+    pub fn delete_manifest(&self, name: &str, digest: &Digest) -> Result<Image, RegistryError> {
+        let _guard = self.locked();
+        self.repository(name)?;
+        let (_, mut image) = self.resolve(name, &digest.to_string())?;
+        image.tags = self.tags_of(name, &image.digest);
+        for tag in &image.tags {
+            let _ = std::fs::remove_file(self.tag_file(name, tag));
+        }
+        let file = self.image_file(name, digest);
+        std::fs::remove_file(&file).map_err(|e| RegistryError::io(&file, e))?;
+        Ok(image)
+    }
+
+    /// The images whose `subject` is `digest` (the referrers API).
+    pub fn referrers(&self, name: &str, digest: &Digest) -> Result<Vec<Image>, RegistryError> {
+        let subject = digest.to_string();
+        Ok(self
+            .images(name)?
+            .into_iter()
+            .filter(|i| i.subject.as_deref() == Some(subject.as_str()))
+            .collect())
+    }
+
+    /// Removes the blobs no image of any repository refers to, except those stored less than
+    /// `grace` ago (a push under way uploads its blobs before its manifest). Returns the blobs
+    /// removed and their bytes.
+    pub fn collect_garbage(&self, grace: Duration) -> Result<(usize, u64), RegistryError> {
+        let _guard = self.locked();
+        let mut live = std::collections::HashSet::new();
+        for repository in self.repositories() {
+            for image in self.images(&repository.name)? {
+                let Ok(digest) = Digest::parse(&image.digest) else {
+                    continue;
+                };
+                let mut bytes = Vec::new();
+                if let Some(mut blob) = self.blobs.open(&digest)? {
+                    let _ = std::io::Read::read_to_end(&mut blob, &mut bytes);
+                }
+                if let Ok(parsed) = manifest::parse(&bytes, &image.media_type) {
+                    live.extend(parsed.blobs.into_iter().map(|(d, _)| d));
+                }
+                live.insert(digest);
+            }
+        }
+        let (mut removed, mut freed) = (0, 0);
+        let now = SystemTime::now();
+        for digest in self.blobs.list()? {
+            let recent = self
+                .blobs
+                .stored_at(&digest)
+                .is_some_and(|at| now.duration_since(at).unwrap_or_default() < grace);
+            if live.contains(&digest) || recent {
+                continue;
+            }
+            freed += self.blobs.size(&digest)?.unwrap_or(0);
+            self.blobs.delete(&digest)?;
+            removed += 1;
+        }
+        self.uploads.purge_stale(now);
+        Ok((removed, freed))
+    }
+}

@@ -1,0 +1,85 @@
+//! Upload sessions: a staging file per session (`uploads/<id>/data`, with the repository it is
+//! for in `uploads/<id>/repository`), appended to by PATCH and checked and moved into the blob
+//! store by the final PUT. Sessions survive restarts (resumable) and are purged when stale.
+
+use crate::RegistryError;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// How long an untouched session is kept.
+pub const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// The upload sessions under one directory.
+pub struct Uploads {
+    dir: PathBuf,
+}
+
+impl Uploads {
+    /// Sessions under `dir/uploads`.
+    pub fn open(dir: &Path) -> Result<Self, RegistryError> {
+        let dir = dir.join("uploads");
+        std::fs::create_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;
+        Ok(Self { dir })
+    }
+
+    fn session(&self, id: &str) -> Result<PathBuf, RegistryError> {
+        // Ids are uuids: anything else would name a path outside the sessions.
+        uuid::Uuid::parse_str(id).map_err(|_| RegistryError::BlobUploadUnknown(id.into()))?;
+        Ok(self.dir.join(id))
+    }
+
+    /// Starts a session for `repository`: its id.
+    pub fn start(&self, repository: &str) -> Result<String, RegistryError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let dir = self.dir.join(&id);
+        std::fs::create_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;
+        std::fs::write(dir.join("repository"), repository)
+            .map_err(|e| RegistryError::io(&dir, e))?;
+        std::fs::File::create(dir.join("data")).map_err(|e| RegistryError::io(&dir, e))?;
+        Ok(id)
+    }
+
+    /// The staging file of a session of `repository` and the bytes it holds.
+    pub fn data(&self, repository: &str, id: &str) -> Result<(PathBuf, u64), RegistryError> {
+        let dir = self.session(id)?;
+        let owner = std::fs::read_to_string(dir.join("repository"))
+            .map_err(|_| RegistryError::BlobUploadUnknown(id.into()))?;
+        if owner != repository {
+            return Err(RegistryError::BlobUploadUnknown(id.into()));
+        }
+        let data = dir.join("data");
+        let size = std::fs::metadata(&data)
+            .map_err(|_| RegistryError::BlobUploadUnknown(id.into()))?
+            .len();
+        Ok((data, size))
+    }
+
+    /// Ends a session, whatever became of its data.
+    pub fn remove(&self, id: &str) -> Result<(), RegistryError> {
+        let dir = self.session(id)?;
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(RegistryError::io(&dir, e)),
+        }
+    }
+
+    /// Removes sessions untouched for `STALE_AFTER`: how many.
+    pub fn purge_stale(&self, now: SystemTime) -> usize {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        let mut purged = 0;
+        for entry in entries.flatten() {
+            let touched = std::fs::metadata(entry.path().join("data"))
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            if now.duration_since(touched).unwrap_or_default() > STALE_AFTER
+                && std::fs::remove_dir_all(entry.path()).is_ok()
+            {
+                purged += 1;
+            }
+        }
+        purged
+    }
+}
