@@ -9,3 +9,4 @@ cargo test --workspace --quiet 2>&1
 bash tests/cli/ecs.sh target/debug/berth
 bash tests/cli/iam.sh target/debug/berth
 bash tests/cli/tls.sh target/debug/berth
+bash tests/cli/registry.sh target/debug/berth

@@ -95,6 +95,18 @@ impl EcsClient {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Vec<(String, String)>, ClientError> {
+        self.sign_for("ecs", method, url, headers, body)
+    }
+
+    /// [`Self::sign`] for the signing name of another service.
+    fn sign_for(
+        &self,
+        service: &str,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, ClientError> {
         let failed = |e: String| ClientError::Unreachable {
             endpoint: self.endpoint.clone(),
             reason: format!("cannot sign the request: {e}"),
@@ -102,7 +114,7 @@ impl EcsClient {
         let params = v4::SigningParams::builder()
             .identity(&self.identity)
             .region(&self.region)
-            .name("ecs")
+            .name(service)
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
@@ -157,7 +169,12 @@ impl EcsClient {
             .post(&url)
             .header("x-amz-target", &target)
             .header("content-type", content_type);
-        for (name, value) in self.sign("POST", &url, &signed, &body)? {
+        let service = if prefix == berth_types::ecr::TARGET_PREFIX {
+            "ecr"
+        } else {
+            "ecs"
+        };
+        for (name, value) in self.sign_for(service, "POST", &url, &signed, &body)? {
             request = request.header(name, value);
         }
         let response = request

@@ -66,8 +66,12 @@ impl Docker {
             .unwrap_or_default()
     }
 
-    /// Pulls `image` unless the engine already has it.
-    pub async fn ensure_image(&self, image: &str) -> Result<(), String> {
+    /// Pulls `image` unless the engine already has it, with `credentials` for its registry.
+    pub async fn ensure_image(
+        &self,
+        image: &str,
+        credentials: Option<bollard::auth::DockerCredentials>,
+    ) -> Result<(), String> {
         if self.api.inspect_image(image).await.is_ok() {
             return Ok(());
         }
@@ -77,7 +81,7 @@ impl Docker {
             tag: Some(tag.to_string()),
             ..CreateImageOptions::default()
         };
-        let mut pull = self.api.create_image(Some(options), None, None);
+        let mut pull = self.api.create_image(Some(options), None, credentials);
         while let Some(step) = pull.next().await {
             if let Err(e) = step {
                 return Err(format!(

@@ -7,6 +7,7 @@
 //! - [`host`]: cpu, memory and attributes of this host;
 //! - [`join`]: the join token traded for the agent's own credentials;
 //! - [`registration`]: RegisterContainerInstance, remembering the instance across restarts;
+//! - [`registry_auth`]: credentials for pulling from Berth's own registry;
 //! - [`stream`]: the WebSocket the assignments arrive on;
 //! - [`manager`] and [`runner`]: one runner per task, adopting existing containers;
 //! - [`spec`]: ECS container definition → Docker create body;
@@ -22,6 +23,7 @@ pub mod host;
 pub mod join;
 pub mod manager;
 pub mod registration;
+pub mod registry_auth;
 pub mod reporter;
 pub mod runner;
 pub mod simulator;
@@ -122,6 +124,7 @@ pub async fn run(
         cluster: config.cluster.clone(),
         instance_arn: arn.clone(),
         health: Default::default(),
+        registry: std::sync::Arc::new(registry_auth::RegistryAuth::new(client.clone())),
     });
     match stream::run(&client, &arn, &manager, shutdown).await {
         stream::Ended::Shutdown => Ok(()),

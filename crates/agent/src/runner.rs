@@ -37,6 +37,8 @@ pub struct RunnerCtx {
     pub instance_arn: String,
     /// Container health, for the stream to publish.
     pub health: crate::health::HealthBoard,
+    /// Credentials for Berth's own registry.
+    pub registry: std::sync::Arc<crate::registry_auth::RegistryAuth>,
 }
 
 #[derive(Debug, Default)]
@@ -220,7 +222,15 @@ impl Runner<'_> {
         let docker = &self.ctx.docker;
         let def = &self.slots[index].def;
         let image = def.image.clone().unwrap_or_default();
-        docker.ensure_image(&image).await?;
+        let pulled = match self.ctx.registry.credentials_for(&image).await {
+            Ok(credentials) => docker.ensure_image(&image, credentials).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = pulled {
+            // As ECS does, the container carries the reason as well as the task.
+            self.slots[index].reason = Some(e.clone());
+            return Err(e);
+        }
         let body = spec::create_body(
             &self.ctx.cluster,
             &self.ctx.instance_arn,

@@ -1,0 +1,338 @@
+//! The registry's behaviours without HTTP: verified uploads, resumable sessions, manifests that
+//! must reference stored blobs, immutable tags, indexes, referrers and garbage collection.
+
+use berth_registry::digest::Digest;
+use berth_registry::manifest::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
+use berth_registry::{Registry, RegistryError, Repository};
+use std::io::Write;
+use std::time::Duration;
+
+fn repo(name: &str, mutability: &str) -> Repository {
+    Repository {
+        name: name.into(),
+        created_at: 1.0,
+        tag_mutability: mutability.into(),
+        scan_on_push: false,
+    }
+}
+
+fn open() -> (tempfile::TempDir, Registry) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let registry = Registry::open(dir.path()).expect("opens");
+    registry
+        .create_repository(repo("team/app", "MUTABLE"))
+        .expect("created");
+    (dir, registry)
+}
+
+/// Uploads `bytes` in one session: their digest.
+fn push_blob(registry: &Registry, name: &str, bytes: &[u8]) -> Digest {
+    let id = registry.uploads().start(name).expect("session");
+    let (path, _) = registry.uploads().data(name, &id).expect("data");
+    std::fs::write(path, bytes).expect("write");
+    let digest = Digest::of(bytes);
+    registry.finish_upload(name, &id, &digest).expect("stored");
+    digest
+}
+
+fn image_manifest(config: &Digest, config_size: usize, layers: &[(&Digest, usize)]) -> Vec<u8> {
+    let layers: Vec<_> = layers
+        .iter()
+        .map(|(d, s)| serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d.to_string(), "size": s}))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.to_string(), "size": config_size},
+        "layers": layers,
+    }))
+    .expect("json")
+}
+
+/// Pushes a one-layer image with `layer` as its content: the manifest's bytes.
+fn push_image(registry: &Registry, name: &str, tag: &str, layer: &[u8]) -> Vec<u8> {
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let c = push_blob(registry, name, config);
+    let l = push_blob(registry, name, layer);
+    let manifest = image_manifest(&c, config.len(), &[(&l, layer.len())]);
+    registry
+        .put_manifest(name, tag, OCI_MANIFEST, &manifest)
+        .expect("manifest");
+    manifest
+}
+
+#[test]
+fn a_digest_mismatch_is_refused_and_nothing_is_stored() {
+    let (_dir, registry) = open();
+    let id = registry.uploads().start("team/app").expect("session");
+    let (path, _) = registry.uploads().data("team/app", &id).expect("data");
+    std::fs::write(path, b"actual content").expect("write");
+    let claimed = Digest::of(b"other content");
+    let refused = registry.finish_upload("team/app", &id, &claimed);
+    assert!(
+        matches!(refused, Err(RegistryError::DigestInvalid(_))),
+        "{refused:?}"
+    );
+    assert_eq!(registry.blobs().size(&claimed).expect("size"), None);
+    assert_eq!(
+        registry
+            .blobs()
+            .size(&Digest::of(b"actual content"))
+            .expect("size"),
+        None
+    );
+    assert!(registry.blobs().list().expect("list").is_empty());
+}
+
+#[test]
+fn a_chunked_upload_survives_a_restart_and_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let id = {
+        let registry = Registry::open(dir.path()).expect("opens");
+        registry
+            .create_repository(repo("team/app", "MUTABLE"))
+            .expect("created");
+        let id = registry.uploads().start("team/app").expect("session");
+        let (path, _) = registry.uploads().data("team/app", &id).expect("data");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .expect("open");
+        f.write_all(&content[..100_000]).expect("first chunk");
+        id
+        // The process "dies" here: the registry is dropped mid-upload.
+    };
+    let registry = Registry::open(dir.path()).expect("reopens");
+    let (path, size) = registry
+        .uploads()
+        .data("team/app", &id)
+        .expect("session survives");
+    assert_eq!(
+        size, 100_000,
+        "the client resumes at the offset the registry reports"
+    );
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open");
+    f.write_all(&content[100_000..]).expect("rest");
+    let digest = Digest::of(&content);
+    assert_eq!(
+        registry
+            .finish_upload("team/app", &id, &digest)
+            .expect("stored"),
+        300_000
+    );
+    assert_eq!(
+        registry.blob_size("team/app", &digest).expect("visible"),
+        300_000
+    );
+    assert!(
+        registry.uploads().data("team/app", &id).is_err(),
+        "the session is over"
+    );
+}
+
+#[test]
+fn two_concurrent_pushes_of_the_same_blob_both_succeed() {
+    let (_dir, registry) = open();
+    let content = vec![7u8; 1 << 20];
+    let registry = std::sync::Arc::new(registry);
+    let pushes: Vec<_> = (0..2)
+        .map(|_| {
+            let (registry, content) = (registry.clone(), content.clone());
+            std::thread::spawn(move || push_blob(&registry, "team/app", &content))
+        })
+        .collect();
+    for p in pushes {
+        assert_eq!(p.join().expect("push"), Digest::of(&content));
+    }
+    assert_eq!(
+        registry.blobs().list().expect("list").len(),
+        1,
+        "stored once"
+    );
+}
+
+#[test]
+fn a_manifest_needs_its_blobs_and_a_known_media_type() {
+    let (_dir, registry) = open();
+    let absent = Digest::of(b"never pushed");
+    let manifest = image_manifest(&absent, 12, &[]);
+    let refused = registry.put_manifest("team/app", "v1", OCI_MANIFEST, &manifest);
+    assert!(
+        matches!(refused, Err(RegistryError::ManifestBlobUnknown(_))),
+        "{refused:?}"
+    );
+    let refused = registry.put_manifest("team/app", "v1", "text/plain", &manifest);
+    assert!(
+        matches!(refused, Err(RegistryError::ManifestInvalid(_))),
+        "{refused:?}"
+    );
+    let refused = registry.put_manifest("team/app", "v1", DOCKER_MANIFEST, &manifest);
+    assert!(
+        matches!(refused, Err(RegistryError::ManifestInvalid(_))),
+        "the body's mediaType must agree with the content type: {refused:?}"
+    );
+    let huge = vec![b' '; berth_registry::manifest::MAX_MANIFEST_BYTES + 1];
+    let refused = registry.put_manifest("team/app", "v1", OCI_MANIFEST, &huge);
+    assert!(
+        matches!(refused, Err(RegistryError::ManifestInvalid(_))),
+        "{refused:?}"
+    );
+    assert!(registry.images("team/app").expect("images").is_empty());
+}
+
+#[test]
+fn bad_names_tags_and_digests_get_their_errors() {
+    let (_dir, registry) = open();
+    for bad in ["A", "team/App", "a", "-x", "x//y", "x..y", "x/"] {
+        let refused = registry.create_repository(repo(bad, "MUTABLE"));
+        assert!(
+            matches!(refused, Err(RegistryError::NameInvalid(_))),
+            "{bad}: {refused:?}"
+        );
+    }
+    let refused = registry.manifest("team/app", ".bad");
+    assert!(
+        matches!(refused, Err(RegistryError::TagInvalid(_))),
+        "{refused:?}"
+    );
+    let refused = registry.manifest("team/app", "md5:d41d8cd98f00b204e9800998ecf8427e");
+    assert!(
+        matches!(refused, Err(RegistryError::DigestInvalid(_))),
+        "{refused:?}"
+    );
+    let refused = registry.manifest("team/none", "latest");
+    assert!(
+        matches!(refused, Err(RegistryError::NameUnknown(_))),
+        "{refused:?}"
+    );
+    let refused = registry.manifest("team/app", "latest");
+    assert!(
+        matches!(refused, Err(RegistryError::ManifestUnknown(_))),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn an_immutable_tag_cannot_move() {
+    let (_dir, registry) = open();
+    registry
+        .update_repository("team/app", |r| r.tag_mutability = "IMMUTABLE".into())
+        .expect("updated");
+    let first = push_image(&registry, "team/app", "v1", b"layer one");
+    // The same manifest again is fine: the tag does not move.
+    registry
+        .put_manifest("team/app", "v1", OCI_MANIFEST, &first)
+        .expect("same content");
+    let config = push_blob(&registry, "team/app", br#"{"os":"linux"}"#);
+    let other = image_manifest(&config, 14, &[]);
+    let refused = registry.put_manifest("team/app", "v1", OCI_MANIFEST, &other);
+    assert!(
+        matches!(&refused, Err(RegistryError::TagInvalid(m)) if m.contains("immutable")),
+        "{refused:?}"
+    );
+    let (image, _) = registry.manifest("team/app", "v1").expect("still there");
+    assert_eq!(image.digest, Digest::of(&first).to_string());
+}
+
+#[test]
+fn an_index_lists_platform_manifests_and_referrers_find_their_subject() {
+    let (_dir, registry) = open();
+    let amd = push_image(&registry, "team/app", "amd64", b"amd64 layer");
+    let arm = push_image(&registry, "team/app", "arm64", b"arm64 layer");
+    let entry = |m: &[u8], arch: &str| serde_json::json!({"mediaType": OCI_MANIFEST, "digest": Digest::of(m).to_string(), "size": m.len(), "platform": {"architecture": arch, "os": "linux"}});
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry(&amd, "amd64"), entry(&arm, "arm64")],
+    }))
+    .expect("json");
+    let image = registry
+        .put_manifest("team/app", "multi", OCI_INDEX, &index)
+        .expect("index");
+    assert_eq!(image.media_type, OCI_INDEX);
+
+    let subject = Digest::of(&amd);
+    let config = push_blob(&registry, "team/app", b"{}");
+    let signature = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.example.signature",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config.to_string(), "size": 2},
+        "layers": [], "subject": {"mediaType": OCI_MANIFEST, "digest": subject.to_string(), "size": amd.len()},
+    }))
+    .expect("json");
+    let digest = Digest::of(&signature);
+    registry
+        .put_manifest("team/app", &digest.to_string(), OCI_MANIFEST, &signature)
+        .expect("pushed by digest");
+    let referrers = registry.referrers("team/app", &subject).expect("referrers");
+    assert_eq!(referrers.len(), 1);
+    assert_eq!(
+        referrers[0].artifact_type.as_deref(),
+        Some("application/vnd.example.signature")
+    );
+}
+
+#[test]
+fn garbage_collection_frees_unreferenced_blobs_and_keeps_shared_ones() {
+    let (_dir, registry) = open();
+    registry
+        .create_repository(repo("team/other", "MUTABLE"))
+        .expect("created");
+    let shared = b"a layer both images use".to_vec();
+    let first = push_image(&registry, "team/app", "v1", &shared);
+    push_image(&registry, "team/other", "v1", &shared);
+    let config = push_blob(&registry, "team/app", b"{\"v\":2}");
+    let own = push_blob(&registry, "team/app", b"a layer only v2 uses");
+    let second = image_manifest(&config, 7, &[(&own, 20)]);
+    registry
+        .put_manifest("team/app", "v2", OCI_MANIFEST, &second)
+        .expect("v2");
+    let before = registry.blobs().list().expect("list").len();
+
+    // Nothing is collected while referenced, nor within the grace period.
+    assert_eq!(
+        registry
+            .collect_garbage(Duration::from_secs(3600))
+            .expect("gc")
+            .0,
+        0
+    );
+    registry
+        .delete_manifest("team/app", &Digest::of(&second))
+        .expect("deleted v2");
+    assert_eq!(
+        registry
+            .collect_garbage(Duration::from_secs(3600))
+            .expect("gc")
+            .0,
+        0
+    );
+    let (removed, _) = registry.collect_garbage(Duration::ZERO).expect("gc");
+    assert_eq!(removed, 3, "v2's manifest, config and own layer");
+    assert_eq!(registry.blobs().list().expect("list").len(), before - 3);
+    assert!(
+        registry
+            .blobs()
+            .size(&Digest::of(&shared))
+            .expect("size")
+            .is_some()
+    );
+    registry
+        .delete_repository("team/app", true)
+        .expect("deleted");
+    registry.collect_garbage(Duration::ZERO).expect("gc");
+    assert!(
+        registry
+            .blobs()
+            .size(&Digest::of(&shared))
+            .expect("size")
+            .is_some(),
+        "team/other still uses the shared layer"
+    );
+    // team/app's v1 manifest is byte for byte team/other's: it stays, and pulls still work.
+    let (image, _) = registry
+        .manifest("team/other", "v1")
+        .expect("still pullable");
+    assert_eq!(image.digest, Digest::of(&first).to_string());
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The registry with the real clients: `aws ecr` creates a repository and hands out the login
+# password, `docker login/push/pull` move a multi-layer image, an ECS task runs from it (the
+# agent pulls with credentials of its own), `skopeo` copies, inspects and deletes. Run with the
+# berth binary as $1.
+set -euo pipefail
+berth=${1:?usage: registry.sh path/to/berth}
+work=$(mktemp -d)
+cluster="reg-$$"
+base=berth-busybox:e2e
+
+cleanup() {
+  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  ids=$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster")
+  [ -n "$ids" ] && docker rm -f $ids >/dev/null || true
+  [ -n "${image:-}" ] && docker rmi -f "$image" "${image%:*}:copied" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+if ! docker image inspect "$base" >/dev/null 2>&1; then
+  cp "$(command -v busybox)" "$work/busybox"
+  printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n' > "$work/Dockerfile"
+  docker build -q -t "$base" "$work" >/dev/null
+fi
+
+"$berth" up --data-dir "$work/data" --listen 127.0.0.1:0 --cluster "$cluster" > "$work/up.out" 2> "$work/up.err" &
+pid=$!
+for _ in $(seq 100); do grep -q BERTH_REGISTRY "$work/up.out" && break; sleep 0.1; done
+# shellcheck disable=SC1090
+source <(grep '^export ' "$work/up.out")
+[[ -n ${BERTH_REGISTRY:-} ]] || fail "berth up prints BERTH_REGISTRY"
+
+uri=$(aws ecr create-repository --repository-name "team/app-$$" --query repository.repositoryUri --output text)
+[[ $uri == "$BERTH_REGISTRY/team/app-$$" ]] || fail "repositoryUri is host:port/name: $uri"
+aws ecr get-login-password | docker login --username AWS --password-stdin "$BERTH_REGISTRY" >/dev/null
+
+# Two more layers on top of the base's.
+mkdir -p "$work/img"
+head -c 300000 /dev/urandom > "$work/img/data.bin"
+printf 'FROM %s\nCOPY data.bin /data.bin\nRUN ["/bin/sh", "-c", "echo layered > /hello.txt"]\n' "$base" > "$work/img/Dockerfile"
+image="$uri:v1"
+docker build -q -t "$image" "$work/img" >/dev/null
+docker push -q "$image" >/dev/null
+layers=$(docker image inspect "$image" --format '{{len .RootFS.Layers}}')
+docker rmi "$image" >/dev/null
+docker pull -q "$image" >/dev/null
+[[ $(docker image inspect "$image" --format '{{len .RootFS.Layers}}') == "$layers" ]] || fail "pulled image lost layers"
+[[ $(aws ecr describe-images --repository-name "team/app-$$" --query 'imageDetails[0].imageTags[0]' --output text) == v1 ]] \
+  || fail "describe-images shows the pushed tag"
+echo "docker: ok (login, push of $layers layers, rmi, pull)"
+
+# An ECS task from the registry: the agent pulls it itself.
+docker rmi "$image" >/dev/null
+aws ecs register-task-definition --family "reg-$$" --container-definitions \
+  "[{\"name\":\"app\",\"image\":\"$image\",\"command\":[\"sh\",\"-c\",\"cat /hello.txt; sleep 600\"],\"memory\":32,\"stopTimeout\":2}]" >/dev/null
+task=$(aws ecs run-task --cluster "$cluster" --task-definition "reg-$$" --query 'tasks[0].taskArn' --output text)
+aws ecs wait tasks-running --cluster "$cluster" --tasks "$task" \
+  || fail "the task did not run: $(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].stoppedReason' --output text)"
+aws ecs stop-task --cluster "$cluster" --task "$task" >/dev/null
+echo "ecs task from the registry: ok"
+
+# A pull the registry refuses stops the task with its reason.
+task=$(aws ecs run-task --cluster "$cluster" --task-definition "$(aws ecs register-task-definition --family "reg-missing-$$" \
+  --container-definitions "[{\"name\":\"app\",\"image\":\"$uri:absent\",\"memory\":32}]" --query taskDefinition.taskDefinitionArn --output text)" \
+  --query 'tasks[0].taskArn' --output text)
+aws ecs wait tasks-stopped --cluster "$cluster" --tasks "$task"
+reason=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].containers[0].reason' --output text)
+[[ $reason == CannotPullContainerError* ]] || fail "a refused pull says CannotPullContainerError: $reason"
+echo "refused pull: ok ($reason)"
+
+# skopeo: inspect, copy within the registry, delete.
+creds="AWS:$(aws ecr get-login-password)"
+skopeo inspect --tls-verify=false --creds "$creds" "docker://$image" > "$work/inspect.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["Layers"]) == int(sys.argv[2]), d' "$work/inspect.json" "$layers" \
+  || fail "skopeo inspect sees the layers"
+skopeo copy -q --src-tls-verify=false --dest-tls-verify=false --src-creds "$creds" --dest-creds "$creds" \
+  "docker://$image" "docker://$uri:copied"
+[[ $(aws ecr list-images --repository-name "team/app-$$" --query 'length(imageIds)' --output text) == 2 ]] \
+  || fail "the copy is a second tag of the same image"
+skopeo delete --tls-verify=false --creds "$creds" "docker://$uri:copied"
+[[ $(aws ecr list-images --repository-name "team/app-$$" --query 'length(imageIds)' --output text) == 0 ]] \
+  || fail "skopeo delete removes the image (and so both tags)"
+echo "skopeo: ok (inspect, copy, delete)"
+
+if aws ecr delete-repository --repository-name nope-$$ 2>"$work/err"; then fail "deleting an absent repository"; fi
+grep -q RepositoryNotFoundException "$work/err" || { cat "$work/err"; fail "not RepositoryNotFoundException"; }
+aws ecr delete-repository --repository-name "team/app-$$" --force >/dev/null
+echo "registry: 4 passed, 0 failed"
