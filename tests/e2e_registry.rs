@@ -1,0 +1,430 @@
+//! The registry's HTTP face against a real `berth server`: the Basic-auth challenge, OCI error
+//! codes for bad input, chunked uploads with Range checks, manifests that must reference stored
+//! blobs, tag pagination, agent tokens that may pull but not push, and an upload that survives
+//! the server being killed with SIGKILL.
+
+mod common;
+
+use base64::Engine;
+use berth_agent::client::EcsClient;
+use common::{Exports, start_server};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+const ECR: &str = "AmazonEC2ContainerRegistry_V20150921";
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+fn ecr(e: &Exports) -> EcsClient {
+    EcsClient::new(&e.endpoint, &e.access_key, &e.secret_key, &e.region)
+}
+
+/// The Basic credentials GetAuthorizationToken gives `client`.
+async fn login(client: &EcsClient) -> String {
+    let answer: Value = client
+        .call_target(ECR, "GetAuthorizationToken", &json!({}))
+        .await
+        .expect("token");
+    let token = answer["authorizationData"][0]["authorizationToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&token)
+        .expect("base64");
+    assert!(decoded.starts_with(b"AWS:"), "the user is AWS");
+    format!("Basic {token}")
+}
+
+struct Registry {
+    http: Client,
+    base: String,
+    auth: String,
+}
+
+impl Registry {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        let url = if path.starts_with("/v2/") {
+            format!("{}{path}", self.base)
+        } else {
+            path.to_string()
+        };
+        let mut r = self
+            .http
+            .request(method, url)
+            .header("authorization", &self.auth);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.body(body).send().await.expect("the registry answers")
+    }
+}
+
+async fn code(r: reqwest::Response) -> (StatusCode, String) {
+    let status = r.status();
+    let v: Value = serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or_default();
+    (
+        status,
+        v["errors"][0]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_registry_speaks_oci_and_refuses_bad_input() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (mut server, exports) = start_server(data.path(), "127.0.0.1:0");
+    let base = exports.endpoint.clone();
+    let http = Client::new();
+
+    // The challenge docker login answers, and a forged password.
+    let anonymous = http
+        .get(format!("{base}/v2/"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous.headers()["www-authenticate"],
+        "Basic realm=\"Berth ECR\""
+    );
+    let forged = Registry {
+        http: http.clone(),
+        base: base.clone(),
+        auth: format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("AWS:AKIAX.9999999999.00")
+        ),
+    };
+    assert_eq!(
+        code(forged.send(Method::GET, "/v2/", &[], vec![]).await)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let root = ecr(&exports);
+    let _: Value = root
+        .call_target(
+            ECR,
+            "CreateRepository",
+            &json!({"repositoryName": "team/app"}),
+        )
+        .await
+        .expect("created");
+    let reg = Registry {
+        http: http.clone(),
+        base: base.clone(),
+        auth: login(&root).await,
+    };
+    assert_eq!(
+        reg.send(Method::GET, "/v2/", &[], vec![]).await.status(),
+        StatusCode::OK
+    );
+
+    // A monolithic upload whose digest lies stores nothing.
+    let blob = b"0123456789abcdefghij".repeat(100);
+    let wrong = digest(b"something else");
+    let r = reg
+        .send(
+            Method::POST,
+            &format!("/v2/team/app/blobs/uploads/?digest={wrong}"),
+            &[],
+            blob.clone(),
+        )
+        .await;
+    assert_eq!(
+        code(r).await,
+        (StatusCode::BAD_REQUEST, "DIGEST_INVALID".into())
+    );
+    let r = reg
+        .send(
+            Method::HEAD,
+            &format!("/v2/team/app/blobs/{}", digest(&blob)),
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = reg
+        .send(
+            Method::HEAD,
+            "/v2/team/app/blobs/md5:d41d8cd98f00b204e9800998ecf8427e",
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "an unknown digest algorithm is DIGEST_INVALID"
+    );
+
+    // Chunked: out-of-order chunks are refused with 416, the offset is reported, the end is
+    // verified.
+    let r = reg
+        .send(Method::POST, "/v2/team/app/blobs/uploads/", &[], vec![])
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let upload = location(&r);
+    let first = format!("0-{}", 999);
+    let r = reg
+        .send(
+            Method::PATCH,
+            &upload,
+            &[("content-range", &first)],
+            blob[..1000].to_vec(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(r.headers()["range"], "0-999");
+    let r = reg
+        .send(
+            Method::PATCH,
+            &upload,
+            &[("content-range", "5-10")],
+            blob[5..11].to_vec(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    let r = reg.send(Method::GET, &upload, &[], vec![]).await;
+    assert_eq!(
+        (
+            r.status(),
+            r.headers()["range"].to_str().unwrap_or_default()
+        ),
+        (StatusCode::NO_CONTENT, "0-999")
+    );
+    let d = digest(&blob);
+    let r = reg
+        .send(
+            Method::PUT,
+            &format!("{upload}?digest={d}"),
+            &[],
+            blob[1000..].to_vec(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["docker-content-digest"], d.as_str());
+    let r = reg
+        .send(
+            Method::GET,
+            &format!("/v2/team/app/blobs/{d}"),
+            &[("range", "bytes=10-19")],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.bytes().await.expect("body").as_ref(), &blob[10..20]);
+
+    // Manifests: wrong media type, absent blobs, a digest reference that lies.
+    let config = br#"{"os":"linux"}"#.to_vec();
+    let c = digest(&config);
+    let r = reg
+        .send(
+            Method::POST,
+            &format!("/v2/team/app/blobs/uploads/?digest={c}"),
+            &[],
+            config.clone(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let manifest = |layer: &str| {
+        serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": c, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": blob.len()}],
+        }))
+        .expect("json")
+    };
+    let oci = [("content-type", "application/vnd.oci.image.manifest.v1+json")];
+    let r = reg
+        .send(
+            Method::PUT,
+            "/v2/team/app/manifests/v1",
+            &[("content-type", "text/plain")],
+            manifest(&d),
+        )
+        .await;
+    assert_eq!(
+        code(r).await,
+        (StatusCode::BAD_REQUEST, "MANIFEST_INVALID".into())
+    );
+    let absent = digest(b"absent layer");
+    let r = reg
+        .send(
+            Method::PUT,
+            "/v2/team/app/manifests/v1",
+            &oci,
+            manifest(&absent),
+        )
+        .await;
+    assert_eq!(
+        code(r).await,
+        (StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN".into())
+    );
+    let r = reg
+        .send(
+            Method::PUT,
+            &format!("/v2/team/app/manifests/{}", digest(b"not it")),
+            &oci,
+            manifest(&d),
+        )
+        .await;
+    assert_eq!(
+        code(r).await,
+        (StatusCode::BAD_REQUEST, "DIGEST_INVALID".into())
+    );
+    let r = reg
+        .send(Method::PUT, "/v2/UPPER/manifests/v1", &oci, manifest(&d))
+        .await;
+    assert_eq!(
+        code(r).await,
+        (StatusCode::BAD_REQUEST, "NAME_INVALID".into())
+    );
+    for tag in ["v1", "v2", "v3"] {
+        let r = reg
+            .send(
+                Method::PUT,
+                &format!("/v2/team/app/manifests/{tag}"),
+                &oci,
+                manifest(&d),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(
+            r.headers()["docker-content-digest"],
+            digest(&manifest(&d)).as_str()
+        );
+    }
+    let r = reg
+        .send(Method::GET, "/v2/team/app/tags/list?n=2", &[], vec![])
+        .await;
+    let link = r.headers()["link"].to_str().expect("link").to_string();
+    let page: Value = serde_json::from_str(&r.text().await.expect("body")).expect("json");
+    assert_eq!(page["tags"], json!(["v1", "v2"]));
+    assert!(link.contains("last=v2"), "{link}");
+    let r = reg
+        .send(
+            Method::GET,
+            "/v2/team/app/manifests/v3",
+            &[("accept", "application/vnd.oci.image.manifest.v1+json")],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.bytes().await.expect("body").as_ref(),
+        manifest(&d).as_slice()
+    );
+
+    // An agent's token may pull but not push.
+    let creds: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.path().join("credentials.json")).expect("credentials"),
+    )
+    .expect("json");
+    let joined = http
+        .post(format!("{base}/"))
+        .header("x-amz-target", "BerthAgent.Join")
+        .body(json!({"joinToken": creds["joinToken"], "cluster": "default"}).to_string())
+        .send()
+        .await
+        .expect("joined")
+        .text()
+        .await
+        .expect("body");
+    let joined: Value = serde_json::from_str(&joined).expect("json");
+    let agent = EcsClient::new(
+        &base,
+        joined["accessKeyId"].as_str().expect("key"),
+        joined["secretAccessKey"].as_str().expect("secret"),
+        &exports.region,
+    );
+    let as_agent = Registry {
+        http: http.clone(),
+        base: base.clone(),
+        auth: login(&agent).await,
+    };
+    let r = as_agent
+        .send(Method::GET, "/v2/team/app/manifests/v1", &[], vec![])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "agents pull task images");
+    let r = as_agent
+        .send(Method::PUT, "/v2/team/app/manifests/v9", &oci, manifest(&d))
+        .await;
+    assert_eq!(code(r).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+
+    // An upload interrupted by SIGKILL: nothing partial is visible, and it resumes.
+    let big: Vec<u8> = (0..2_000_000u32).map(|i| (i % 253) as u8).collect();
+    let r = reg
+        .send(Method::POST, "/v2/team/app/blobs/uploads/", &[], vec![])
+        .await;
+    let upload = location(&r);
+    let r = reg
+        .send(Method::PATCH, &upload, &[], big[..1_000_000].to_vec())
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    server.kill().expect("SIGKILL");
+    let _ = server.wait();
+    let listen = base.trim_start_matches("http://").to_string();
+    let (mut server, _) = start_server(data.path(), &listen);
+    let big_digest = digest(&big);
+    let r = reg
+        .send(
+            Method::HEAD,
+            &format!("/v2/team/app/blobs/{big_digest}"),
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "no partial blob is visible"
+    );
+    let r = reg.send(Method::GET, &upload, &[], vec![]).await;
+    assert_eq!(
+        r.headers()["range"],
+        "0-999999",
+        "the upload resumes where it stopped"
+    );
+    let r = reg
+        .send(
+            Method::PUT,
+            &format!("{upload}?digest={big_digest}"),
+            &[],
+            big[1_000_000..].to_vec(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = reg
+        .send(
+            Method::HEAD,
+            &format!("/v2/team/app/blobs/{big_digest}"),
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.headers()["content-length"], "2000000");
+    let _ = server.kill();
+    let _ = server.wait();
+}
