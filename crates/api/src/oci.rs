@@ -617,8 +617,8 @@ async fn get_manifest(
     }
     if !head {
         let registry = app.registry.clone();
-        let (n, d) = (name.to_string(), image.digest.clone());
-        tokio::task::spawn_blocking(move || registry.record_pull(&n, &d));
+        let (n, i) = (name.to_string(), image.clone());
+        tokio::task::spawn_blocking(move || registry.record_pull(&n, &i));
     }
     let len = bytes.len();
     let r = Response::builder()

@@ -79,6 +79,16 @@ impl Running {
         self.url(&host)
     }
 
+    /// A client of the API signing with the root key.
+    pub fn root_client(&self) -> berth_agent::client::EcsClient {
+        berth_agent::client::EcsClient::new(
+            &self.endpoint(),
+            &self.credentials.access_key_id,
+            &self.credentials.secret_access_key,
+            &self.region,
+        )
+    }
+
     /// The endpoint URL other machines use: the host name when listening on every address.
     pub fn public_endpoint(&self) -> String {
         match std::fs::read_to_string("/proc/sys/kernel/hostname") {

@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+/// How often a pull is recorded (`lastRecordedPullTime`): ECR refreshes it at least daily.
+const PULL_RECORD_SECONDS: f64 = 24.0 * 3600.0;
+
 /// A repository and its settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Repository {
@@ -393,10 +396,10 @@ impl Registry {
         Ok(image)
     }
 
-    /// A manifest by tag or digest: the image and its bytes.
+    /// A manifest by tag or digest: the image (without its tags) and its bytes.
     pub fn manifest(&self, name: &str, reference: &str) -> Result<(Image, Vec<u8>), RegistryError> {
         self.repository(name)?;
-        let (digest, mut image) = self.resolve(name, reference)?;
+        let (digest, image) = self.resolve(name, reference)?;
         let mut bytes = Vec::new();
         let mut blob = self
             .blobs
@@ -404,13 +407,19 @@ impl Registry {
             .ok_or_else(|| RegistryError::ManifestUnknown(format!("{name}@{digest}")))?;
         std::io::Read::read_to_end(&mut blob, &mut bytes)
             .map_err(|e| RegistryError::Storage(e.to_string()))?;
-        image.tags = self.tags_of(name, &digest.to_string());
         Ok((image, bytes))
     }
 
-    /// Records a pull of an image (`lastRecordedPullTime`).
-    pub fn record_pull(&self, name: &str, digest: &str) {
-        let Ok(digest) = Digest::parse(digest) else {
+    /// Records a pull of an image (`lastRecordedPullTime`), at most once a day per image as
+    /// ECR does, so pulls cost no write.
+    pub fn record_pull(&self, name: &str, image: &Image) {
+        if image
+            .last_pulled_at
+            .is_some_and(|at| now() - at < PULL_RECORD_SECONDS)
+        {
+            return;
+        }
+        let Ok(digest) = Digest::parse(&image.digest) else {
             return;
         };
         let _guard = self.locked();

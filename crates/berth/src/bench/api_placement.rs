@@ -3,7 +3,7 @@
 //! acknowledge their tasks at once. Counts tasks placed per second, durable commit included.
 
 use super::{percentiles, placement::ZONES};
-use crate::server::{self, ServerOptions};
+use crate::server;
 use berth_agent::client::EcsClient;
 use berth_agent::simulator::{self, SimulatedInstance};
 use berth_types::ecs::{
@@ -114,25 +114,8 @@ async fn client(ecs: EcsClient, calls: usize) -> anyhow::Result<(Vec<f64>, usize
 pub async fn run(instance_count: usize, tasks: usize, clients: usize) -> anyhow::Result<Figures> {
     let data = std::env::temp_dir().join(format!("berth-bench-sim-{}", std::process::id()));
     let (stop, shutdown) = watch::channel(false);
-    let running = server::start(
-        &ServerOptions {
-            data_dir: data.clone(),
-            listen: "127.0.0.1:0".into(),
-            region: "us-east-1".into(),
-            rate_limit: 0,
-            audit_retention: 1_000_000,
-            tls: Default::default(),
-            verify: true,
-        },
-        shutdown,
-    )
-    .await?;
-    let ecs = EcsClient::new(
-        &running.endpoint(),
-        &running.credentials.access_key_id,
-        &running.credentials.secret_access_key,
-        &running.region,
-    );
+    let running = server::start(&super::server_options(data.clone()), shutdown).await?;
+    let ecs = running.root_client();
     println!("registering {instance_count} simulated instances ...");
     // The fleet stops before the server, so no stream sees its server go away.
     let (stop_fleet, fleet_shutdown) = watch::channel(false);

@@ -53,13 +53,8 @@ impl Side {
         let (stop, shutdown) = watch::channel(false);
         let running = server::start(
             &ServerOptions {
-                data_dir: data.clone(),
-                listen: "127.0.0.1:0".into(),
-                region: "us-east-1".into(),
-                rate_limit: 0,
-                audit_retention: 1_000_000,
-                tls: Default::default(),
                 verify,
+                ..super::server_options(data.clone())
             },
             shutdown,
         )
@@ -72,12 +67,7 @@ impl Side {
             .map_err(fail)?;
         let key = control.create_access_key("reader").map_err(fail)?;
         let ecs = EcsClient::new(&running.endpoint(), &key.id, &key.secret, &running.region);
-        let root = EcsClient::new(
-            &running.endpoint(),
-            &running.credentials.access_key_id,
-            &running.credentials.secret_access_key,
-            &running.region,
-        );
+        let root = running.root_client();
         let _: CreateClusterResponse = root
             .call(
                 "CreateCluster",

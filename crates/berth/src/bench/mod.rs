@@ -5,6 +5,7 @@ mod api_placement;
 mod auth;
 mod image;
 mod placement;
+mod registry;
 mod run_task;
 mod service;
 
@@ -33,6 +34,11 @@ pub enum Which {
         #[command(flatten)]
         api: ApiOptions,
     },
+    /// Push and pull through the registry, beside Debian's docker-registry (Distribution).
+    Registry {
+        #[command(flatten)]
+        opts: registry::RegistryOptions,
+    },
     /// What signature verification and policy evaluation add to a cheap Describe call,
     /// beside the same server with verification switched off.
     Auth {
@@ -48,6 +54,7 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
         Which::Placement { placements, api } => placement::run(placements, api).await,
         Which::Service { replicas } => service::run(replicas).await,
         Which::Auth { opts } => auth::run(opts).await,
+        Which::Registry { opts } => registry::run(opts).await,
     }
 }
 
@@ -86,15 +93,7 @@ impl LocalBerth {
         let cluster = format!("{prefix}-{pid}");
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let local = crate::up::start(
-            &crate::server::ServerOptions {
-                data_dir: data.clone(),
-                listen: "127.0.0.1:0".into(),
-                region: "us-east-1".into(),
-                rate_limit: 0,
-                audit_retention: 1_000_000,
-                tls: Default::default(),
-                verify: true,
-            },
+            &server_options(data.clone()),
             &crate::up::AgentOptions {
                 cluster: cluster.clone(),
                 cpu: None,
@@ -105,12 +104,7 @@ impl LocalBerth {
             shutdown,
         )
         .await?;
-        let ecs = berth_agent::client::EcsClient::new(
-            &local.server.endpoint(),
-            &local.server.credentials.access_key_id,
-            &local.server.credentials.secret_access_key,
-            &local.server.region,
-        );
+        let ecs = local.server.root_client();
         Ok(Self {
             local,
             ecs,
@@ -125,6 +119,19 @@ impl LocalBerth {
         let _ = self.stop.send(true);
         let _ = self.local.server.served.await;
         let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+/// A server a benchmark runs in-process: a free loopback port, no rate limit.
+pub fn server_options(data_dir: std::path::PathBuf) -> crate::server::ServerOptions {
+    crate::server::ServerOptions {
+        data_dir,
+        listen: "127.0.0.1:0".into(),
+        region: "us-east-1".into(),
+        rate_limit: 0,
+        audit_retention: 1_000_000,
+        tls: Default::default(),
+        verify: true,
     }
 }
 
