@@ -381,26 +381,43 @@ fn range(headers: &HeaderMap, size: u64) -> Result<Option<(u64, u64)>, Refusal> 
     Ok(Some((start, end)))
 }
 
-/// Streams `len` bytes of `reader` from where it stands.
-fn stream(reader: Box<dyn berth_registry::blobs::BlobRead>, len: u64) -> Body {
-    let chunks = futures_util::stream::unfold(Some((reader, len)), |state| async move {
-        let (mut reader, left) = state?;
-        if left == 0 {
-            return None;
+/// Streams `len` bytes of `reader` from `start`: one blocking reader fills a short queue, so
+/// the disk and the socket work at once.
+fn stream(mut reader: Box<dyn berth_registry::blobs::BlobRead>, start: u64, len: u64) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = reader.seek(SeekFrom::Start(start)) {
+            let _ = tx.blocking_send(Err(e));
+            return;
         }
-        let take = left.min(CHUNK);
-        let read = tokio::task::spawn_blocking(move || {
-            let mut buf = vec![0u8; take as usize];
-            reader.read_exact(&mut buf).map(|()| (reader, buf))
-        })
-        .await;
-        match read {
-            Ok(Ok((reader, buf))) => Some((Ok(Bytes::from(buf)), Some((reader, left - take)))),
-            Ok(Err(e)) => Some((Err(e), None)),
-            Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+        let mut left = len;
+        while left > 0 {
+            let mut buf = vec![0u8; left.min(CHUNK) as usize];
+            let read = reader.read_exact(&mut buf).map(|()| Bytes::from(buf));
+            let failed = read.is_err();
+            left -= if failed { left } else { CHUNK.min(left) };
+            // A closed queue means the client went away.
+            if tx.blocking_send(read).is_err() || failed {
+                return;
+            }
         }
     });
-    Body::from_stream(chunks)
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }))
+}
+
+/// Reads `len` bytes of `reader` from `start` at once (small blobs: configs, small layers).
+fn read_at(
+    mut reader: Box<dyn berth_registry::blobs::BlobRead>,
+    start: u64,
+    len: u64,
+) -> Result<Vec<u8>, RegistryError> {
+    let io = |e: std::io::Error| RegistryError::Storage(e.to_string());
+    reader.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut buf = vec![0u8; len as usize];
+    reader.read_exact(&mut buf).map_err(io)?;
+    Ok(buf)
 }
 
 async fn get_blob(
@@ -413,29 +430,31 @@ async fn get_blob(
     let digest = Digest::parse(digest)?;
     let registry = app.registry.clone();
     let (n, d) = (name.to_string(), digest.clone());
-    let size = blocking(move || registry.blob_size(&n, &d)).await?;
+    let (size, reader) = blocking(move || {
+        let size = registry.blob_size(&n, &d)?;
+        let reader = match head {
+            true => None,
+            false => Some(
+                registry
+                    .blobs()
+                    .open(&d)?
+                    .ok_or_else(|| RegistryError::BlobUnknown(d.to_string()))?,
+            ),
+        };
+        Ok((size, reader))
+    })
+    .await?;
     let range = range(headers, size)?;
     let (status, start, len) = match range {
         Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
         None => (StatusCode::OK, 0, size),
     };
-    let body = if head {
-        Body::empty()
-    } else {
-        let registry = app.registry.clone();
-        let d = digest.clone();
-        let reader = blocking(move || {
-            let mut reader = registry
-                .blobs()
-                .open(&d)?
-                .ok_or_else(|| RegistryError::BlobUnknown(d.to_string()))?;
-            reader
-                .seek(SeekFrom::Start(start))
-                .map_err(|e| RegistryError::Storage(e.to_string()))?;
-            Ok(reader)
-        })
-        .await?;
-        stream(reader, len)
+    let body = match reader {
+        None => Body::empty(),
+        Some(reader) if len <= CHUNK => {
+            Body::from(blocking(move || read_at(reader, start, len)).await?)
+        }
+        Some(reader) => stream(reader, start, len),
     };
     let mut r = Response::builder()
         .status(status)
