@@ -13,7 +13,7 @@ cleanup() {
   [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   ids=$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster")
   [ -n "$ids" ] && docker rm -f $ids >/dev/null || true
-  [ -n "${image:-}" ] && docker rmi -f "$image" "${image%:*}:copied" >/dev/null 2>&1 || true
+  [ -n "${uri:-}" ] && docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$uri:" | xargs -r docker rmi -f >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -84,7 +84,34 @@ skopeo delete --tls-verify=false --creds "$creds" "docker://$uri:copied"
   || fail "skopeo delete removes the image (and so both tags)"
 echo "skopeo: ok (inspect, copy, delete)"
 
+# Immutable tags, and a lifecycle policy keeping the newest two images.
+aws ecr put-image-tag-mutability --repository-name "team/app-$$" --image-tag-mutability IMMUTABLE >/dev/null
+for i in 1 2 3 4; do
+  printf 'FROM %s\nRUN ["/bin/sh", "-c", "echo %s > /n"]\n' "$base" "$i" > "$work/img/Dockerfile"
+  docker build -q -t "$uri:n$i" "$work/img" >/dev/null
+  docker push -q "$uri:n$i" >/dev/null
+  docker rmi "$uri:n$i" >/dev/null
+done
+printf 'FROM %s\nRUN ["/bin/sh", "-c", "echo other > /n"]\n' "$base" > "$work/img/Dockerfile"
+docker build -q -t "$uri:n1" "$work/img" >/dev/null
+if docker push "$uri:n1" > "$work/push.out" 2>&1; then fail "an immutable tag was overwritten"; fi
+grep -q "immutable" "$work/push.out" || { cat "$work/push.out"; fail "the refusal says the tag is immutable"; }
+docker rmi "$uri:n1" >/dev/null
+echo "immutable tags: ok"
+policy='{"rules":[{"rulePriority":1,"description":"keep two","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":2},"action":{"type":"expire"}}]}'
+aws ecr put-lifecycle-policy --repository-name "team/app-$$" --lifecycle-policy-text "$policy" >/dev/null
+aws ecr start-lifecycle-policy-preview --repository-name "team/app-$$" >/dev/null
+aws ecr wait lifecycle-policy-preview-complete --repository-name "team/app-$$"
+expiring=$(aws ecr get-lifecycle-policy-preview --repository-name "team/app-$$" --query 'summary.expiringImageTotalCount' --output text)
+[[ $expiring == 2 ]] || fail "the preview expires all but the newest two of four: $expiring"
+if aws ecr put-lifecycle-policy --repository-name "team/app-$$" --lifecycle-policy-text \
+  '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"tagged","countType":"imageCountMoreThan","countNumber":2},"action":{"type":"expire"}}]}' 2>"$work/err"; then
+  fail "a tagged rule without tagPrefixList was accepted"
+fi
+grep -q InvalidParameterException "$work/err" || { cat "$work/err"; fail "not InvalidParameterException"; }
+echo "lifecycle preview: ok ($expiring of 4 would expire)"
+
 if aws ecr delete-repository --repository-name nope-$$ 2>"$work/err"; then fail "deleting an absent repository"; fi
 grep -q RepositoryNotFoundException "$work/err" || { cat "$work/err"; fail "not RepositoryNotFoundException"; }
 aws ecr delete-repository --repository-name "team/app-$$" --force >/dev/null
-echo "registry: 4 passed, 0 failed"
+echo "registry: 6 passed, 0 failed"

@@ -44,6 +44,10 @@ fn refused(e: RegistryError) -> ApiError {
         RegistryError::ManifestBlobUnknown(_) | RegistryError::BlobUnknown(_) => {
             ErrorCode::LayersNotFoundException
         }
+        RegistryError::LifecyclePolicyNotFound(m) if m.contains("preview") => {
+            ErrorCode::LifecyclePolicyPreviewNotFoundException
+        }
+        RegistryError::LifecyclePolicyNotFound(_) => ErrorCode::LifecyclePolicyNotFoundException,
         RegistryError::Storage(_) => ErrorCode::ServerException,
         _ => ErrorCode::InvalidParameterException,
     };
@@ -347,6 +351,78 @@ pub fn call(
             }
             json!({ "imageIds": deleted, "failures": failures })
         }
+        "PutLifecyclePolicy" => {
+            let input: PutLifecyclePolicyRequest = decode(body)?;
+            registry
+                .put_lifecycle_policy(&input.repository_name, &input.lifecycle_policy_text)
+                .map_err(refused)?;
+            json!({
+                "registryId": account,
+                "repositoryName": input.repository_name,
+                "lifecyclePolicyText": input.lifecycle_policy_text,
+            })
+        }
+        "GetLifecyclePolicy" | "DeleteLifecyclePolicy" => {
+            let name = repository_name(body)?;
+            let (text, evaluated) = if operation == "GetLifecyclePolicy" {
+                registry.lifecycle_policy(&name)
+            } else {
+                registry.delete_lifecycle_policy(&name)
+            }
+            .map_err(refused)?;
+            let mut v = json!({
+                "registryId": account,
+                "repositoryName": name,
+                "lifecyclePolicyText": text,
+            });
+            if let Some(at) = evaluated {
+                v["lastEvaluatedAt"] = json!(at);
+            }
+            v
+        }
+        "StartLifecyclePolicyPreview" => {
+            let input: StartLifecyclePolicyPreviewRequest = decode(body)?;
+            let (text, _) = registry
+                .preview_lifecycle(
+                    &input.repository_name,
+                    input.lifecycle_policy_text.as_deref(),
+                )
+                .map_err(refused)?;
+            // The preview is computed at once; GetLifecyclePolicyPreview reports it COMPLETE.
+            json!({
+                "registryId": account,
+                "repositoryName": input.repository_name,
+                "lifecyclePolicyText": text,
+                "status": "IN_PROGRESS",
+            })
+        }
+        "GetLifecyclePolicyPreview" => {
+            let name = repository_name(body)?;
+            let (text, expired) = registry.lifecycle_preview(&name).map_err(refused)?;
+            let results: Vec<Value> = expired
+                .iter()
+                .map(|(image, priority)| {
+                    let mut r = json!({
+                        "imageDigest": image.digest,
+                        "imagePushedAt": image.pushed_at,
+                        "action": {"type": "EXPIRE"},
+                        "appliedRulePriority": priority,
+                    });
+                    if !image.tags.is_empty() {
+                        r["imageTags"] = json!(image.tags);
+                    }
+                    r
+                })
+                .collect();
+            json!({
+                "registryId": account,
+                "repositoryName": name,
+                "lifecyclePolicyText": text,
+                "status": "COMPLETE",
+                "previewResults": results,
+                "summary": {"expiringImageTotalCount": expired.len()},
+            })
+        }
         _ => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedFeatureException,
@@ -355,6 +431,15 @@ pub fn call(
         }
     };
     encode(&answer)
+}
+
+/// The `repositoryName` of a request.
+fn repository_name(body: &[u8]) -> Result<String, ApiError> {
+    let v: Value = serde_json::from_slice(body).unwrap_or_default();
+    v["repositoryName"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::invalid("repositoryName is required"))
 }
 
 /// The page of `keys` after `token` (the last key of the previous page), `max` long.

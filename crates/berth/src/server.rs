@@ -164,6 +164,11 @@ async fn prune(control: Arc<ControlPlane>, registry: Arc<Registry>, audit_retent
             Ok(n) => tracing::info!(events = n, "forgot the oldest audit events"),
             Err(e) => tracing::warn!(error = %e, "pruning the audit log failed"),
         }
+        match tokio::task::block_in_place(|| registry.apply_lifecycle_policies()) {
+            Ok(0) => {}
+            Ok(images) => tracing::info!(images, "lifecycle policies expired images"),
+            Err(e) => tracing::warn!(error = %e, "lifecycle policies could not be applied"),
+        }
         match tokio::task::block_in_place(|| registry.collect_garbage(GC_GRACE)) {
             Ok((0, _)) => {}
             Ok((blobs, bytes)) => tracing::info!(blobs, bytes, "collected unreferenced blobs"),

@@ -6,10 +6,12 @@
 //! - [`blobs`]: the [`blobs::BlobStore`] trait and the file-system backend;
 //! - [`uploads`]: resumable upload sessions;
 //! - [`manifest`]: manifest media types and what a manifest refers to;
+//! - [`lifecycle`]: lifecycle policies that expire images by count or age;
 //! - [`repositories`]: repositories, images and tags, and garbage collection.
 
 pub mod blobs;
 pub mod digest;
+pub mod lifecycle;
 pub mod manifest;
 pub mod repositories;
 pub mod uploads;
@@ -60,6 +62,12 @@ pub enum RegistryError {
     /// The tag is malformed, or immutable and taken.
     #[error("manifest tag did not match URI: {0}")]
     TagInvalid(String),
+    /// A lifecycle policy that is not valid.
+    #[error("{0}")]
+    LifecyclePolicyInvalid(String),
+    /// The repository has no lifecycle policy (or preview).
+    #[error("{0}")]
+    LifecyclePolicyNotFound(String),
     /// The operation is not supported.
     #[error("the operation is unsupported: {0}")]
     Unsupported(String),
@@ -91,7 +99,9 @@ impl RegistryError {
             RegistryError::NameExists(_) | RegistryError::NameNotEmpty(_) => "DENIED",
             RegistryError::TagInvalid(_) => "TAG_INVALID",
             RegistryError::Unsupported(_) => "UNSUPPORTED",
-            RegistryError::Storage(_) => "UNKNOWN",
+            RegistryError::Storage(_)
+            | RegistryError::LifecyclePolicyInvalid(_)
+            | RegistryError::LifecyclePolicyNotFound(_) => "UNKNOWN",
         }
     }
 

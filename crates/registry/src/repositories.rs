@@ -535,4 +535,121 @@ impl Registry {
         self.uploads.purge_stale(now);
         Ok((removed, freed))
     }
+
+    /// Sets a repository's lifecycle policy (checked first).
+    pub fn put_lifecycle_policy(&self, name: &str, text: &str) -> Result<(), RegistryError> {
+        crate::lifecycle::Policy::parse(text)?;
+        let _guard = self.locked();
+        self.repository(name)?;
+        let stored = serde_json::json!({ "text": text, "lastEvaluatedAt": null });
+        write_atomic(
+            &self.repo_dir(name).join("lifecycle.json"),
+            stored.to_string().as_bytes(),
+        )
+    }
+
+    /// A repository's lifecycle policy and when it was last evaluated.
+    pub fn lifecycle_policy(&self, name: &str) -> Result<(String, Option<f64>), RegistryError> {
+        self.repository(name)?;
+        let stored: serde_json::Value = read_json(&self.repo_dir(name).join("lifecycle.json"))
+            .ok_or_else(|| {
+                RegistryError::LifecyclePolicyNotFound(format!(
+                    "Lifecycle policy does not exist for the repository with name '{name}': set one with PutLifecyclePolicy"
+                ))
+            })?;
+        Ok((
+            stored["text"].as_str().unwrap_or_default().to_string(),
+            stored["lastEvaluatedAt"].as_f64(),
+        ))
+    }
+
+    /// Removes a repository's lifecycle policy: what it was.
+    pub fn delete_lifecycle_policy(
+        &self,
+        name: &str,
+    ) -> Result<(String, Option<f64>), RegistryError> {
+        let policy = self.lifecycle_policy(name)?;
+        let _guard = self.locked();
+        let file = self.repo_dir(name).join("lifecycle.json");
+        std::fs::remove_file(&file).map_err(|e| RegistryError::io(&file, e))?;
+        Ok(policy)
+    }
+
+    /// What `text` (or the repository's own policy) would expire now, without expiring it;
+    /// kept as the repository's preview.
+    pub fn preview_lifecycle(
+        &self,
+        name: &str,
+        text: Option<&str>,
+    ) -> Result<(String, Vec<(Image, i64)>), RegistryError> {
+        let text = match text {
+            Some(t) => t.to_string(),
+            None => self.lifecycle_policy(name)?.0,
+        };
+        let policy = crate::lifecycle::Policy::parse(&text)?;
+        let expired = policy.expired(&self.images(name)?, now());
+        let stored = serde_json::json!({
+            "text": text,
+            "results": expired.iter().map(|(i, p)| serde_json::json!({"digest": i.digest, "priority": p})).collect::<Vec<_>>(),
+        });
+        write_atomic(
+            &self.repo_dir(name).join("lifecycle-preview.json"),
+            stored.to_string().as_bytes(),
+        )?;
+        Ok((text, expired))
+    }
+
+    /// The last preview: the policy text and the images it would expire.
+    pub fn lifecycle_preview(
+        &self,
+        name: &str,
+    ) -> Result<(String, Vec<(Image, i64)>), RegistryError> {
+        let stored: serde_json::Value =
+            read_json(&self.repo_dir(name).join("lifecycle-preview.json")).ok_or_else(|| {
+                RegistryError::LifecyclePolicyNotFound(format!(
+                    "There is no lifecycle policy preview for the repository with name '{name}': start one with StartLifecyclePolicyPreview"
+                ))
+            })?;
+        let images = self.images(name)?;
+        let results = stored["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| {
+                let image = images
+                    .iter()
+                    .find(|i| Some(i.digest.as_str()) == r["digest"].as_str())?;
+                Some((image.clone(), r["priority"].as_i64().unwrap_or_default()))
+            })
+            .collect();
+        Ok((
+            stored["text"].as_str().unwrap_or_default().to_string(),
+            results,
+        ))
+    }
+
+    /// Evaluates every repository's lifecycle policy and expires what it selects: the images
+    /// expired.
+    pub fn apply_lifecycle_policies(&self) -> Result<usize, RegistryError> {
+        let mut expired = 0;
+        for repository in self.repositories() {
+            let Ok((text, _)) = self.lifecycle_policy(&repository.name) else {
+                continue;
+            };
+            let Ok(policy) = crate::lifecycle::Policy::parse(&text) else {
+                continue;
+            };
+            for (image, _) in policy.expired(&self.images(&repository.name)?, now()) {
+                self.delete_manifest(&repository.name, &Digest::parse(&image.digest)?)?;
+                expired += 1;
+            }
+            let _guard = self.locked();
+            let stored = serde_json::json!({ "text": text, "lastEvaluatedAt": now() });
+            write_atomic(
+                &self.repo_dir(&repository.name).join("lifecycle.json"),
+                stored.to_string().as_bytes(),
+            )?;
+        }
+        Ok(expired)
+    }
 }

@@ -336,3 +336,42 @@ fn garbage_collection_frees_unreferenced_blobs_and_keeps_shared_ones() {
         .expect("still pullable");
     assert_eq!(image.digest, Digest::of(&first).to_string());
 }
+
+#[test]
+fn a_lifecycle_policy_expires_all_but_the_newest_two_images() {
+    let (_dir, registry) = open();
+    for i in 0..5 {
+        push_image(
+            &registry,
+            "team/app",
+            &format!("v{i}"),
+            format!("layer {i}").as_bytes(),
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let policy = r#"{"rules":[{"rulePriority":1,"description":"keep two","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":2},"action":{"type":"expire"}}]}"#;
+    registry
+        .put_lifecycle_policy("team/app", policy)
+        .expect("valid");
+    let (_, preview) = registry
+        .preview_lifecycle("team/app", None)
+        .expect("preview");
+    assert_eq!(preview.len(), 3, "the preview expires nothing");
+    assert_eq!(registry.images("team/app").expect("images").len(), 5);
+    assert_eq!(registry.apply_lifecycle_policies().expect("applied"), 3);
+    let mut kept: Vec<String> = registry
+        .images("team/app")
+        .expect("images")
+        .into_iter()
+        .flat_map(|i| i.tags)
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["v3", "v4"]);
+    let (_, evaluated) = registry.lifecycle_policy("team/app").expect("policy");
+    assert!(evaluated.is_some(), "lastEvaluatedAt is set");
+    let (removed, _) = registry.collect_garbage(Duration::ZERO).expect("gc");
+    assert_eq!(
+        removed, 6,
+        "three manifests and their three own layers; the config is shared"
+    );
+}

@@ -92,6 +92,8 @@ pub enum ErrorCode {
     RepositoryPolicyNotFoundException,
     /// ECR: the repository has no lifecycle policy.
     LifecyclePolicyNotFoundException,
+    /// ECR: the repository has no lifecycle policy preview.
+    LifecyclePolicyPreviewNotFoundException,
 }
 
 impl ErrorCode {
@@ -143,6 +145,9 @@ impl ErrorCode {
             Self::ImageDigestDoesNotMatchException => "ImageDigestDoesNotMatchException",
             Self::RepositoryPolicyNotFoundException => "RepositoryPolicyNotFoundException",
             Self::LifecyclePolicyNotFoundException => "LifecyclePolicyNotFoundException",
+            Self::LifecyclePolicyPreviewNotFoundException => {
+                "LifecyclePolicyPreviewNotFoundException"
+            }
         }
     }
 
