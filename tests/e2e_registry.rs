@@ -428,3 +428,106 @@ async fn the_registry_speaks_oci_and_refuses_bad_input() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// The JSON error code of a failed call.
+fn api_code(e: berth_agent::client::ClientError) -> String {
+    match e {
+        berth_agent::client::ClientError::Api { code, .. } => code,
+        other => panic!("not an API error: {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_layer_api_and_put_image_push_without_v2() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (mut server, exports) = start_server(data.path(), "127.0.0.1:0");
+    let ecr = ecr(&exports);
+    let call = |op: &'static str, input: Value| {
+        let ecr = ecr.clone();
+        async move { ecr.call_target::<_, Value>(ECR, op, &input).await }
+    };
+    call("CreateRepository", json!({"repositoryName": "layers"}))
+        .await
+        .expect("created");
+    let layer: Vec<u8> = (0..50_000u32).map(|i| (i % 7) as u8).collect();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let upload = call("InitiateLayerUpload", json!({"repositoryName": "layers"}))
+        .await
+        .expect("upload");
+    let id = upload["uploadId"].as_str().expect("id").to_string();
+    let part = |first: usize, bytes: &[u8]| {
+        json!({"repositoryName": "layers", "uploadId": id, "partFirstByte": first,
+               "partLastByte": first + bytes.len() - 1, "layerPartBlob": b64(bytes)})
+    };
+    let sent = call("UploadLayerPart", part(0, &layer[..20_000]))
+        .await
+        .expect("part 1");
+    assert_eq!(sent["lastByteReceived"], 19_999);
+    let skipped = call("UploadLayerPart", part(25_000, &layer[25_000..])).await;
+    assert_eq!(
+        api_code(skipped.expect_err("a gap")),
+        "InvalidLayerPartException"
+    );
+    call("UploadLayerPart", part(20_000, &layer[20_000..]))
+        .await
+        .expect("part 2");
+    let d = digest(&layer);
+    let done = call(
+        "CompleteLayerUpload",
+        json!({"repositoryName": "layers", "uploadId": id, "layerDigests": [d]}),
+    )
+    .await
+    .expect("complete");
+    assert_eq!(done["layerDigest"], d.as_str());
+    let checked = call(
+        "BatchCheckLayerAvailability",
+        json!({"repositoryName": "layers", "layerDigests": [d, digest(b"absent")]}),
+    )
+    .await
+    .expect("checked");
+    assert_eq!(checked["layers"][0]["layerAvailability"], "AVAILABLE");
+    assert_eq!(checked["failures"][0]["failureCode"], "MissingLayerDigest");
+
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": d, "size": layer.len()},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "digest": d, "size": layer.len()}],
+    })
+    .to_string();
+    let put = json!({"repositoryName": "layers", "imageManifest": manifest, "imageTag": "v1"});
+    let image = call("PutImage", put.clone()).await.expect("put");
+    assert_eq!(
+        image["image"]["imageId"]["imageDigest"],
+        digest(manifest.as_bytes()).as_str()
+    );
+    assert_eq!(
+        api_code(call("PutImage", put).await.expect_err("twice")),
+        "ImageAlreadyExistsException"
+    );
+    let lying =
+        json!({"repositoryName": "layers", "imageManifest": manifest, "imageDigest": digest(b"x")});
+    assert_eq!(
+        api_code(call("PutImage", lying).await.expect_err("lies")),
+        "ImageDigestDoesNotMatchException"
+    );
+    let got = call(
+        "BatchGetImage",
+        json!({"repositoryName": "layers", "imageIds": [{"imageTag": "v1"}, {"imageTag": "nope"}]}),
+    )
+    .await
+    .expect("got");
+    assert_eq!(got["images"][0]["imageManifest"], manifest.as_str());
+    assert_eq!(got["failures"][0]["failureCode"], "ImageNotFound");
+    let missing = call(
+        "DescribeRepositories",
+        json!({"repositoryNames": ["absent"]}),
+    )
+    .await;
+    assert_eq!(
+        api_code(missing.expect_err("absent")),
+        "RepositoryNotFoundException"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -424,10 +424,17 @@ pub fn call(
             })
         }
         _ => {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedFeatureException,
-                format!("ECR operation {operation} is not supported by Berth yet"),
-            ));
+            let scheme = if app.secure { "https" } else { "http" };
+            let base_url = format!("{scheme}://{host}");
+            match crate::ecr_layers::call(registry, &account, operation, body, &base_url, refused) {
+                Some(answer) => answer?,
+                None => {
+                    return Err(ApiError::new(
+                        ErrorCode::UnsupportedFeatureException,
+                        format!("ECR operation {operation} is not supported by Berth yet"),
+                    ));
+                }
+            }
         }
     };
     encode(&answer)

@@ -7,13 +7,15 @@
 //! - [`throttle`]: per-key request rate limits;
 //! - [`query`]: IAM's and STS's Query protocol (form in, XML out) for users, keys and policies;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
-//! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; [`ecr`]: the ECR API;
+//! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; [`ecr`]: the ECR API, with
+//!   [`ecr_layers`] for its layer-level calls and PutImage;
 //! - [`agent_channel`]: the WebSocket that streams assignments to agents;
 //! - [`tls`]: the HTTPS listener.
 
 pub mod agent_channel;
 pub mod auth;
 pub mod ecr;
+pub mod ecr_layers;
 pub mod ecs;
 pub mod oci;
 pub mod policy;

@@ -92,6 +92,12 @@ pub enum ErrorCode {
     RepositoryPolicyNotFoundException,
     /// ECR: the repository has no lifecycle policy.
     LifecyclePolicyNotFoundException,
+    /// ECR: the layer is already stored.
+    LayerAlreadyExistsException,
+    /// ECR: the upload holds no data.
+    EmptyUploadException,
+    /// ECR: the image (digest and tag) is already stored.
+    ImageAlreadyExistsException,
     /// ECR: the repository has no lifecycle policy preview.
     LifecyclePolicyPreviewNotFoundException,
 }
@@ -145,6 +151,9 @@ impl ErrorCode {
             Self::ImageDigestDoesNotMatchException => "ImageDigestDoesNotMatchException",
             Self::RepositoryPolicyNotFoundException => "RepositoryPolicyNotFoundException",
             Self::LifecyclePolicyNotFoundException => "LifecyclePolicyNotFoundException",
+            Self::ImageAlreadyExistsException => "ImageAlreadyExistsException",
+            Self::EmptyUploadException => "EmptyUploadException",
+            Self::LayerAlreadyExistsException => "LayerAlreadyExistsException",
             Self::LifecyclePolicyPreviewNotFoundException => {
                 "LifecyclePolicyPreviewNotFoundException"
             }
