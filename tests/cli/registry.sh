@@ -70,6 +70,26 @@ reason=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'ta
 [[ $reason == CannotPullContainerError* ]] || fail "a refused pull says CannotPullContainerError: $reason"
 echo "refused pull: ok ($reason)"
 
+# A repository policy lets a user with no ECR rights of its own pull, and nothing more.
+aws iam create-user --user-name puller >/dev/null
+aws iam put-user-policy --user-name puller --policy-name token --policy-document \
+  '{"Statement":{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}}'
+read -r pkey psecret < <(aws iam create-access-key --user-name puller --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text)
+pcreds="AWS:$(AWS_ACCESS_KEY_ID=$pkey AWS_SECRET_ACCESS_KEY=$psecret aws ecr get-login-password)"
+if skopeo inspect --tls-verify=false --creds "$pcreds" "docker://$image" >/dev/null 2>"$work/err"; then
+  fail "a user without rights pulled"
+fi
+aws ecr set-repository-policy --repository-name "team/app-$$" --policy-text \
+  '{"Version":"2012-10-17","Statement":[{"Sid":"pull","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/puller"},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer","ecr:BatchCheckLayerAvailability"]}]}' >/dev/null
+skopeo inspect --tls-verify=false --creds "$pcreds" "docker://$image" >/dev/null || fail "the repository policy lets puller pull"
+if skopeo delete --tls-verify=false --creds "$pcreds" "docker://$image" 2>"$work/err"; then fail "puller deleted an image"; fi
+grep -qi "denied" "$work/err" || { cat "$work/err"; fail "the refusal is DENIED"; }
+aws ecr get-repository-policy --repository-name "team/app-$$" --query policyText --output text | grep -q puller || fail "get-repository-policy"
+aws ecr delete-repository-policy --repository-name "team/app-$$" >/dev/null
+if aws ecr get-repository-policy --repository-name "team/app-$$" 2>"$work/err"; then fail "the policy was not deleted"; fi
+grep -q RepositoryPolicyNotFoundException "$work/err" || { cat "$work/err"; fail "not RepositoryPolicyNotFoundException"; }
+echo "repository policy: ok (pull allowed, delete denied)"
+
 # skopeo: inspect, copy within the registry, delete.
 creds="AWS:$(aws ecr get-login-password)"
 skopeo inspect --tls-verify=false --creds "$creds" "docker://$image" > "$work/inspect.json"
@@ -114,4 +134,4 @@ echo "lifecycle preview: ok ($expiring of 4 would expire)"
 if aws ecr delete-repository --repository-name nope-$$ 2>"$work/err"; then fail "deleting an absent repository"; fi
 grep -q RepositoryNotFoundException "$work/err" || { cat "$work/err"; fail "not RepositoryNotFoundException"; }
 aws ecr delete-repository --repository-name "team/app-$$" --force >/dev/null
-echo "registry: 6 passed, 0 failed"
+echo "registry: 7 passed, 0 failed"

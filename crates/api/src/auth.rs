@@ -238,43 +238,68 @@ pub fn authenticate(
     Ok((signer, principal))
 }
 
-/// Authorises `ask` for `principal`: the root may do anything; a user what its inline policies
-/// allow. A refusal is AccessDeniedException (`code`) naming the action and the resource.
+/// The identity-based decision for `principal` and why it is not Allow: the root may do
+/// anything, an agent its agent-facing calls, a user what its inline policies allow.
+fn identity_decision(
+    control: &ControlPlane,
+    principal: &Principal,
+    ask: &Ask,
+    body: &[u8],
+) -> (Decision, String) {
+    match principal {
+        Principal::Root { .. } => (Decision::Allow, String::new()),
+        Principal::Agent { key, .. } => match authorize_agent(control, key, ask, body) {
+            Ok(()) => (Decision::Allow, String::new()),
+            Err(why) => (Decision::ImplicitDeny, format!(": {why}")),
+        },
+        Principal::User(user) => match policy::evaluate(&control.policies_of(&user.name), ask) {
+            Decision::Allow => (Decision::Allow, String::new()),
+            Decision::ExplicitDeny => (
+                Decision::ExplicitDeny,
+                " with an explicit deny in an identity-based policy".into(),
+            ),
+            Decision::ImplicitDeny => (
+                Decision::ImplicitDeny,
+                format!(
+                    " because no identity-based policy allows the {} action",
+                    ask.action
+                ),
+            ),
+        },
+    }
+}
+
+/// Authorises `ask` for `principal` as IAM does within an account: an explicit deny in the
+/// identity's policies or in the resource's policy (`resource_policy`, e.g. a repository
+/// policy) refuses; otherwise an allow in either permits. The root is never refused. A refusal
+/// is `code` (AccessDeniedException) naming the action and the resource.
 pub fn authorize(
     control: &ControlPlane,
     principal: &Principal,
     ask: &Ask,
     body: &[u8],
     code: ErrorCode,
+    resource_policy: Option<&str>,
 ) -> Result<(), ApiError> {
-    let user = match principal {
-        Principal::Root { .. } => return Ok(()),
-        Principal::Agent { arn, key } => {
-            return authorize_agent(control, key, ask, body).map_err(|why| {
-                ApiError::new(
-                    code,
-                    format!(
-                        "User: {arn} is not authorized to perform: {} on resource: {}: {why}",
-                        ask.action, ask.resource
-                    ),
-                )
-            });
-        }
-        Principal::User(user) => user,
-    };
-    let why = match policy::evaluate(&control.policies_of(&user.name), ask) {
-        Decision::Allow => return Ok(()),
-        Decision::ExplicitDeny => "with an explicit deny in an identity-based policy".to_string(),
-        Decision::ImplicitDeny => format!(
-            "because no identity-based policy allows the {} action",
-            ask.action
-        ),
+    let (identity, why) = identity_decision(control, principal, ask, body);
+    let resource = resource_policy
+        .map(|doc| policy::evaluate_resource(doc, principal.arn(), ask))
+        .unwrap_or(Decision::ImplicitDeny);
+    let root = matches!(principal, Principal::Root { .. });
+    let why = match (identity, resource) {
+        _ if root => return Ok(()),
+        (_, Decision::ExplicitDeny) => " with an explicit deny in a resource-based policy".into(),
+        (Decision::ExplicitDeny, _) => why,
+        (Decision::Allow, _) | (_, Decision::Allow) => return Ok(()),
+        _ => why,
     };
     Err(ApiError::new(
         code,
         format!(
-            "User: {} is not authorized to perform: {} on resource: {} {why}",
-            user.arn, ask.action, ask.resource
+            "User: {} is not authorized to perform: {} on resource: {}{why}",
+            principal.arn(),
+            ask.action,
+            ask.resource
         ),
     ))
 }

@@ -16,6 +16,13 @@ fn arn(app: &AppState, name: &str) -> String {
     format!("arn:aws:ecr:{}:{}:repository/{name}", p.region, p.account)
 }
 
+/// The policy of the repository an ECR call names, which authorisation also consults.
+pub fn repository_policy(app: &AppState, body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).unwrap_or_default();
+    app.registry
+        .repository_policy(v["repositoryName"].as_str()?)
+}
+
 /// What an ECR call asks of the caller's policies: `ecr:<Operation>` on the repository it
 /// names (`*` for registry-wide calls).
 pub fn ask(app: &AppState, operation: &str, body: &[u8]) -> Ask {
@@ -350,6 +357,34 @@ pub fn call(
                 }
             }
             json!({ "imageIds": deleted, "failures": failures })
+        }
+        "SetRepositoryPolicy" => {
+            let input: SetRepositoryPolicyRequest = decode(body)?;
+            crate::policy::check_resource(&input.policy_text).map_err(ApiError::invalid)?;
+            registry
+                .set_repository_policy(&input.repository_name, &input.policy_text)
+                .map_err(refused)?;
+            json!({
+                "registryId": account,
+                "repositoryName": input.repository_name,
+                "policyText": input.policy_text,
+            })
+        }
+        "GetRepositoryPolicy" | "DeleteRepositoryPolicy" => {
+            let name = repository_name(body)?;
+            registry.repository(&name).map_err(refused)?;
+            let policy = if operation == "GetRepositoryPolicy" {
+                registry.repository_policy(&name)
+            } else {
+                registry.delete_repository_policy(&name).map_err(refused)?
+            };
+            let text = policy.ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::RepositoryPolicyNotFoundException,
+                    format!("Repository policy does not exist for the repository with name '{name}': set one with SetRepositoryPolicy"),
+                )
+            })?;
+            json!({ "registryId": account, "repositoryName": name, "policyText": text })
         }
         "PutLifecyclePolicy" => {
             let input: PutLifecyclePolicyRequest = decode(body)?;

@@ -79,9 +79,21 @@ impl AppState {
     pub fn authorize(
         &self,
         principal: &auth::Principal,
+        ask: policy::Ask,
+        body: &[u8],
+        code: berth_types::ErrorCode,
+    ) -> Result<(), berth_types::ApiError> {
+        self.authorize_with(principal, ask, body, code, None)
+    }
+
+    /// [`Self::authorize`] for a resource with a policy of its own (a repository policy).
+    pub fn authorize_with(
+        &self,
+        principal: &auth::Principal,
         mut ask: policy::Ask,
         body: &[u8],
         code: berth_types::ErrorCode,
+        resource_policy: Option<&str>,
     ) -> Result<(), berth_types::ApiError> {
         ask.keys.insert(
             "aws:requestedregion".into(),
@@ -89,7 +101,7 @@ impl AppState {
         );
         ask.keys
             .insert("aws:securetransport".into(), self.secure.to_string());
-        auth::authorize(&self.control, principal, &ask, body, code)
+        auth::authorize(&self.control, principal, &ask, body, code, resource_policy)
     }
 }
 

@@ -122,8 +122,15 @@ fn allow(
         resource,
         keys: Default::default(),
     };
-    app.authorize(who, ask, &[], berth_types::ErrorCode::AccessDeniedException)
-        .map_err(|e| Refusal::Denied(e.message))
+    let policy = name.and_then(|n| app.registry.repository_policy(n));
+    app.authorize_with(
+        who,
+        ask,
+        &[],
+        berth_types::ErrorCode::AccessDeniedException,
+        policy.as_deref(),
+    )
+    .map_err(|e| Refusal::Denied(e.message))
 }
 
 /// What a `/v2/<name>/...` path asks for.

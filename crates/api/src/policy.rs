@@ -232,9 +232,109 @@ pub fn evaluate(documents: &[String], ask: &Ask) -> Decision {
     }
 }
 
+/// Whether a resource policy statement's `Principal` names `arn`: `*`, `{"AWS": "*"}`, the ARN
+/// itself, or the root of its account (which stands for every principal of the account).
+fn principal_matches(s: &Value, arn: &str) -> bool {
+    let listed = match &s["Principal"] {
+        Value::String(p) => vec![p.clone()],
+        Value::Object(o) => o.get("AWS").and_then(strings).unwrap_or_default(),
+        _ => vec![],
+    };
+    let account = arn.split(':').nth(4).unwrap_or_default();
+    listed.iter().any(|p| {
+        p == "*" || p == arn || *p == format!("arn:aws:iam::{account}:root") || p == account
+    })
+}
+
+/// Checks a resource policy (a repository policy): statements need a Principal and an
+/// Action; Resource may be left out (it is the resource the policy is on).
+pub fn check_resource(document: &str) -> Result<(), String> {
+    let v: Value = serde_json::from_str(document)
+        .map_err(|e| format!("Invalid repository policy provided: {e}"))?;
+    let mut with_resource = v.clone();
+    for s in statements(&v) {
+        if s.get("Principal").is_none() {
+            return Err(
+                "Invalid repository policy provided: each statement needs a Principal".into(),
+            );
+        }
+    }
+    if let Some(Value::Array(list)) = with_resource.get_mut("Statement") {
+        for s in list.iter_mut() {
+            if s.get("Resource").is_none() && s.get("NotResource").is_none() {
+                s["Resource"] = "*".into();
+            }
+        }
+    } else if let Some(s @ Value::Object(_)) = with_resource.get_mut("Statement")
+        && s.get("Resource").is_none()
+    {
+        s["Resource"] = "*".into();
+    }
+    check(&with_resource.to_string())
+        .map_err(|e| format!("Invalid repository policy provided: {e}"))
+}
+
+/// Evaluates a resource policy for the principal `arn`: explicit deny, allow or implicit deny.
+pub fn evaluate_resource(document: &str, arn: &str, ask: &Ask) -> Decision {
+    let Ok(v) = serde_json::from_str::<Value>(document) else {
+        return Decision::ImplicitDeny;
+    };
+    let mut allowed = false;
+    for s in statements(&v) {
+        if !principal_matches(s, arn) {
+            continue;
+        }
+        let mut s = s.clone();
+        if s.get("Resource").is_none() && s.get("NotResource").is_none() {
+            s["Resource"] = "*".into();
+        }
+        if !statement_applies(&s, ask) {
+            continue;
+        }
+        match s["Effect"].as_str() {
+            Some("Deny") => return Decision::ExplicitDeny,
+            Some("Allow") => allowed = true,
+            _ => {}
+        }
+    }
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repository_policies_name_their_principals() {
+        let doc = r#"{"Statement":[
+            {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/ci"},"Action":"ecr:*"},
+            {"Effect":"Deny","Principal":"*","Action":"ecr:BatchDeleteImage"}]}"#;
+        assert!(check_resource(doc).is_ok());
+        assert!(check_resource(r#"{"Statement":[{"Effect":"Allow","Action":"ecr:*"}]}"#).is_err());
+        let ask = |action: &str| Ask {
+            action: action.into(),
+            resource: "arn:aws:ecr:us-east-1:000000000000:repository/app".into(),
+            keys: Default::default(),
+        };
+        let ci = "arn:aws:iam::000000000000:user/ci";
+        let other = "arn:aws:iam::000000000000:user/other";
+        assert_eq!(
+            evaluate_resource(doc, ci, &ask("ecr:PutImage")),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate_resource(doc, other, &ask("ecr:PutImage")),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            evaluate_resource(doc, ci, &ask("ecr:BatchDeleteImage")),
+            Decision::ExplicitDeny
+        );
+    }
 
     #[test]
     fn wildcards_match_as_iam_documents() {

@@ -257,11 +257,12 @@ fn dispatch(
             }
         }
         berth_types::ecr::TARGET_PREFIX if berth_types::ecr::OPERATIONS.contains(&operation) => {
-            app.authorize(
+            app.authorize_with(
                 principal,
                 ecr::ask(app, operation, body),
                 body,
                 ErrorCode::AccessDeniedException,
+                ecr::repository_policy(app, body).as_deref(),
             )?;
             let host = headers
                 .get(header::HOST)

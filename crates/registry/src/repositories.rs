@@ -652,4 +652,28 @@ impl Registry {
         }
         Ok(expired)
     }
+
+    /// Sets a repository's policy (checked by the caller, which knows the policy language).
+    pub fn set_repository_policy(&self, name: &str, text: &str) -> Result<(), RegistryError> {
+        let _guard = self.locked();
+        self.repository(name)?;
+        write_atomic(&self.repo_dir(name).join("policy.json"), text.as_bytes())
+    }
+
+    /// A repository's policy, if it has one.
+    pub fn repository_policy(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.repo_dir(name).join("policy.json")).ok()
+    }
+
+    /// Removes a repository's policy: what it was.
+    pub fn delete_repository_policy(&self, name: &str) -> Result<Option<String>, RegistryError> {
+        let _guard = self.locked();
+        self.repository(name)?;
+        let policy = self.repository_policy(name);
+        if policy.is_some() {
+            let file = self.repo_dir(name).join("policy.json");
+            std::fs::remove_file(&file).map_err(|e| RegistryError::io(&file, e))?;
+        }
+        Ok(policy)
+    }
 }
