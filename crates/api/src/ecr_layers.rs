@@ -94,9 +94,8 @@ fn upload_part(
     body: &[u8],
     refused: fn(RegistryError) -> ApiError,
 ) -> Result<Value, ApiError> {
-    use std::io::Write;
     let input: UploadLayerPartRequest = decode(body)?;
-    let (path, size) = registry
+    let (_, size) = registry
         .uploads()
         .data(&input.repository_name, &input.upload_id)
         .map_err(|_| upload_not_found(&input.upload_id))?;
@@ -115,12 +114,10 @@ fn upload_part(
             ),
         ));
     }
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .map_err(|e| refused(RegistryError::io(&path, e)))?;
-    file.write_all(&part)
-        .map_err(|e| refused(RegistryError::io(&path, e)))?;
+    registry
+        .uploads()
+        .append(&input.repository_name, &input.upload_id, &part)
+        .map_err(refused)?;
     Ok(json!({
         "registryId": account,
         "repositoryName": input.repository_name,

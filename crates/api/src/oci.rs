@@ -507,8 +507,15 @@ fn created(location: String, digest: &Digest) -> Response {
     r
 }
 
-/// Appends a request body to an upload's staging file: the bytes it now holds.
-async fn append(path: std::path::PathBuf, body: Body) -> Result<u64, RegistryError> {
+/// Appends a request body to an upload, sealed as it arrives: the bytes the upload now holds.
+async fn append(app: &AppState, name: &str, id: &str, body: Body) -> Result<u64, RegistryError> {
+    let registry = app.registry.clone();
+    let (n, i) = (name.to_string(), id.to_string());
+    let (path, mut size, mut sealer) = blocking(move || {
+        let (path, size) = registry.uploads().data(&n, &i)?;
+        Ok((path, size, registry.uploads().sealer(&n, &i)?))
+    })
+    .await?;
     let io = |e: std::io::Error| RegistryError::Storage(e.to_string());
     let mut file = tokio::fs::OpenOptions::new()
         .append(true)
@@ -519,10 +526,13 @@ async fn append(path: std::path::PathBuf, body: Body) -> Result<u64, RegistryErr
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk
             .map_err(|e| RegistryError::BlobUploadInvalid(format!("the upload broke off: {e}")))?;
-        file.write_all(&chunk).await.map_err(io)?;
+        let mut sealed = chunk.to_vec();
+        sealer.seal(&mut sealed);
+        file.write_all(&sealed).await.map_err(io)?;
+        size += sealed.len() as u64;
     }
     file.flush().await.map_err(io)?;
-    Ok(file.metadata().await.map_err(io)?.len())
+    Ok(size)
 }
 
 async fn start_upload(
@@ -566,7 +576,7 @@ async fn patch_upload(
 ) -> Answer {
     let registry = app.registry.clone();
     let (n, i) = (name.to_string(), id.to_string());
-    let (path, size) = blocking(move || registry.uploads().data(&n, &i)).await?;
+    let (_, size) = blocking(move || registry.uploads().data(&n, &i)).await?;
     // A chunk must start where the upload ends, or the upload would have a hole.
     if let Some(range) = headers
         .get(header::CONTENT_RANGE)
@@ -583,7 +593,7 @@ async fn patch_upload(
             ))));
         }
     }
-    let size = append(path, body).await?;
+    let size = append(app, name, id, body).await?;
     Ok(upload_accepted(StatusCode::ACCEPTED, name, id, size))
 }
 
@@ -600,10 +610,7 @@ async fn put_upload(
         ))
     })?;
     let digest = Digest::parse(digest)?;
-    let registry = app.registry.clone();
-    let (n, i) = (name.to_string(), id.to_string());
-    let (path, _) = blocking(move || registry.uploads().data(&n, &i)).await?;
-    append(path, body).await?;
+    append(app, name, id, body).await?;
     let registry = app.registry.clone();
     let (n, i, d) = (name.to_string(), id.to_string(), digest.clone());
     blocking(move || registry.finish_upload(&n, &i, &d)).await?;

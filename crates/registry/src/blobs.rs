@@ -1,12 +1,13 @@
 //! Content-addressed blob storage, deduplicated across repositories.
 //!
 //! [`BlobStore`] is what the registry needs of a backend; [`FsBlobStore`] keeps each blob in
-//! `blobs/<algorithm>/<hex>`. A blob becomes visible only whole and verified: uploads are
-//! staged elsewhere, hashed, fsynced and renamed into place, so a crash never leaves a partial
-//! blob under a digest.
+//! `blobs/<algorithm>/<hex>`, sealed (see [`crate::sealed`]). A blob becomes visible only whole
+//! and verified: uploads are staged elsewhere (sealed as they arrive), hashed, fsynced and
+//! renamed into place, so a crash never leaves a partial blob under a digest.
 
 use crate::RegistryError;
 use crate::digest::Digest;
+use crate::sealed::{HEADER, Key};
 use std::fs::File;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
@@ -21,8 +22,8 @@ pub trait BlobStore: Send + Sync {
     fn size(&self, digest: &Digest) -> Result<Option<u64>, RegistryError>;
     /// Opens a stored blob.
     fn open(&self, digest: &Digest) -> Result<Option<Box<dyn BlobRead>>, RegistryError>;
-    /// Stores the staged file at `staged` as `expected`, after checking its digest; the staged
-    /// file is consumed either way. DIGEST_INVALID when the content does not match.
+    /// Stores the staged (sealed) file at `staged` as `expected`, after checking its digest;
+    /// the staged file is consumed either way. DIGEST_INVALID when the content does not match.
     fn ingest(&self, staged: &Path, expected: &Digest) -> Result<u64, RegistryError>;
     /// Stores `bytes` (a manifest) under their own digest.
     fn put(&self, bytes: &[u8]) -> Result<Digest, RegistryError>;
@@ -34,17 +35,19 @@ pub trait BlobStore: Send + Sync {
     fn stored_at(&self, digest: &Digest) -> Option<std::time::SystemTime>;
 }
 
-/// Blobs as files under a directory.
+/// Blobs as sealed files under a directory.
 pub struct FsBlobStore {
     dir: PathBuf,
+    key: Key,
 }
 
 impl FsBlobStore {
-    /// Blobs under `dir/blobs`; staging files must be on the same file system.
-    pub fn open(dir: &Path) -> Result<Self, RegistryError> {
+    /// Blobs under `dir/blobs`, sealed with `key`; staging files must be on the same file
+    /// system.
+    pub fn open(dir: &Path, key: Key) -> Result<Self, RegistryError> {
         let dir = dir.join("blobs");
         std::fs::create_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;
-        Ok(Self { dir })
+        Ok(Self { dir, key })
     }
 
     fn path(&self, digest: &Digest) -> PathBuf {
@@ -73,7 +76,7 @@ pub(crate) fn sync_dir(dir: &Path) {
 impl BlobStore for FsBlobStore {
     fn size(&self, digest: &Digest) -> Result<Option<u64>, RegistryError> {
         match std::fs::metadata(self.path(digest)) {
-            Ok(m) => Ok(Some(m.len())),
+            Ok(m) => Ok(Some(m.len().saturating_sub(HEADER))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(RegistryError::io(&self.path(digest), e)),
         }
@@ -81,7 +84,13 @@ impl BlobStore for FsBlobStore {
 
     fn open(&self, digest: &Digest) -> Result<Option<Box<dyn BlobRead>>, RegistryError> {
         match File::open(self.path(digest)) {
-            Ok(f) => Ok(Some(Box::new(f))),
+            Ok(f) => {
+                let plain = self
+                    .key
+                    .open(f)
+                    .map_err(|e| RegistryError::io(&self.path(digest), e))?;
+                Ok(Some(Box::new(plain)))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(RegistryError::io(&self.path(digest), e)),
         }
@@ -89,8 +98,10 @@ impl BlobStore for FsBlobStore {
 
     fn ingest(&self, staged: &Path, expected: &Digest) -> Result<u64, RegistryError> {
         let file = File::open(staged).map_err(|e| RegistryError::io(staged, e))?;
-        let actual = expected
-            .of_reader(&file)
+        let actual = self
+            .key
+            .open(&file)
+            .and_then(|plain| expected.of_reader(plain))
             .map_err(|e| RegistryError::io(staged, e))?;
         if &actual != expected {
             let _ = std::fs::remove_file(staged);
@@ -101,7 +112,8 @@ impl BlobStore for FsBlobStore {
         let size = file
             .metadata()
             .map_err(|e| RegistryError::io(staged, e))?
-            .len();
+            .len()
+            .saturating_sub(HEADER);
         if self.size(expected)?.is_some() {
             // Already stored (the same content pushed twice, or at once): keep the first.
             let _ = std::fs::remove_file(staged);
@@ -118,8 +130,12 @@ impl BlobStore for FsBlobStore {
             return Ok(digest);
         }
         let tmp = self.dir.join(format!(".put-{}", uuid::Uuid::new_v4()));
+        let header = self.key.header();
+        let mut sealed = bytes.to_vec();
+        self.key.seal(&header, 0, &mut sealed);
         let mut file = File::create(&tmp).map_err(|e| RegistryError::io(&tmp, e))?;
-        file.write_all(bytes)
+        file.write_all(&header)
+            .and_then(|()| file.write_all(&sealed))
             .map_err(|e| RegistryError::io(&tmp, e))?;
         self.publish(&file, &tmp, &digest)?;
         Ok(digest)

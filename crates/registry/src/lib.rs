@@ -4,6 +4,7 @@
 //!
 //! - [`digest`]: digests, parsed strictly and computed;
 //! - [`blobs`]: the [`blobs::BlobStore`] trait and the file-system backend;
+//! - [`sealed`]: AES-256 encryption at rest that still reads any byte range;
 //! - [`uploads`]: resumable upload sessions;
 //! - [`manifest`]: manifest media types and what a manifest refers to;
 //! - [`lifecycle`]: lifecycle policies that expire images by count or age;
@@ -14,6 +15,7 @@ pub mod digest;
 pub mod lifecycle;
 pub mod manifest;
 pub mod repositories;
+pub mod sealed;
 pub mod uploads;
 
 pub use repositories::{Image, Registry, Repository};

@@ -63,7 +63,8 @@ pub struct Image {
     pub tags: Vec<String>,
 }
 
-/// The registry: blobs, upload sessions and repositories under one directory.
+/// The registry: blobs, upload sessions and repositories under one directory, with the key
+/// that seals the blobs (`key`).
 pub struct Registry {
     dir: PathBuf,
     blobs: Box<dyn BlobStore>,
@@ -172,10 +173,11 @@ impl Registry {
     pub fn open(dir: &Path) -> Result<Self, RegistryError> {
         let repositories = dir.join("repositories");
         std::fs::create_dir_all(&repositories).map_err(|e| RegistryError::io(dir, e))?;
+        let key = crate::sealed::Key::load_or_create(&dir.join("key"))?;
         Ok(Self {
             dir: repositories,
-            blobs: Box::new(FsBlobStore::open(dir)?),
-            uploads: Uploads::open(dir)?,
+            blobs: Box::new(FsBlobStore::open(dir, key.clone())?),
+            uploads: Uploads::open(dir, key)?,
             lock: Mutex::new(()),
         })
     }

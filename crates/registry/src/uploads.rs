@@ -3,6 +3,7 @@
 //! store by the final PUT. Sessions survive restarts (resumable) and are purged when stale.
 
 use crate::RegistryError;
+use crate::sealed::{HEADER, Key};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -12,14 +13,30 @@ pub const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// The upload sessions under one directory.
 pub struct Uploads {
     dir: PathBuf,
+    key: Key,
+}
+
+/// Seals the next bytes of an upload: they go at `offset` of the plaintext.
+pub struct Sealer {
+    key: Key,
+    header: [u8; 16],
+    offset: u64,
+}
+
+impl Sealer {
+    /// Encrypts `buf` in place as the next bytes of the upload.
+    pub fn seal(&mut self, buf: &mut [u8]) {
+        self.key.seal(&self.header, self.offset, buf);
+        self.offset += buf.len() as u64;
+    }
 }
 
 impl Uploads {
-    /// Sessions under `dir/uploads`.
-    pub fn open(dir: &Path) -> Result<Self, RegistryError> {
+    /// Sessions under `dir/uploads`, sealed with `key`.
+    pub fn open(dir: &Path, key: Key) -> Result<Self, RegistryError> {
         let dir = dir.join("uploads");
         std::fs::create_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;
-        Ok(Self { dir })
+        Ok(Self { dir, key })
     }
 
     fn session(&self, id: &str) -> Result<PathBuf, RegistryError> {
@@ -35,11 +52,12 @@ impl Uploads {
         std::fs::create_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;
         std::fs::write(dir.join("repository"), repository)
             .map_err(|e| RegistryError::io(&dir, e))?;
-        std::fs::File::create(dir.join("data")).map_err(|e| RegistryError::io(&dir, e))?;
+        std::fs::write(dir.join("data"), self.key.header())
+            .map_err(|e| RegistryError::io(&dir, e))?;
         Ok(id)
     }
 
-    /// The staging file of a session of `repository` and the bytes it holds.
+    /// The staging file of a session of `repository` and the (plaintext) bytes it holds.
     pub fn data(&self, repository: &str, id: &str) -> Result<(PathBuf, u64), RegistryError> {
         let dir = self.session(id)?;
         let owner = std::fs::read_to_string(dir.join("repository"))
@@ -50,8 +68,39 @@ impl Uploads {
         let data = dir.join("data");
         let size = std::fs::metadata(&data)
             .map_err(|_| RegistryError::BlobUploadUnknown(id.into()))?
-            .len();
+            .len()
+            .saturating_sub(HEADER);
         Ok((data, size))
+    }
+
+    /// What seals the next bytes appended to the staging file of a session.
+    pub fn sealer(&self, repository: &str, id: &str) -> Result<Sealer, RegistryError> {
+        use std::io::Read;
+        let (data, size) = self.data(repository, id)?;
+        let mut header = [0u8; 16];
+        std::fs::File::open(&data)
+            .and_then(|mut f| f.read_exact(&mut header))
+            .map_err(|e| RegistryError::io(&data, e))?;
+        Ok(Sealer {
+            key: self.key.clone(),
+            header,
+            offset: size,
+        })
+    }
+
+    /// Appends `bytes` to a session: the bytes it now holds.
+    pub fn append(&self, repository: &str, id: &str, bytes: &[u8]) -> Result<u64, RegistryError> {
+        use std::io::Write;
+        let mut sealer = self.sealer(repository, id)?;
+        let (data, size) = self.data(repository, id)?;
+        let mut sealed = bytes.to_vec();
+        sealer.seal(&mut sealed);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&data)
+            .and_then(|mut f| f.write_all(&sealed))
+            .map_err(|e| RegistryError::io(&data, e))?;
+        Ok(size + bytes.len() as u64)
     }
 
     /// Ends a session, whatever became of its data.

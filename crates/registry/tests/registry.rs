@@ -4,7 +4,6 @@
 use berth_registry::digest::Digest;
 use berth_registry::manifest::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use berth_registry::{Registry, RegistryError, Repository};
-use std::io::Write;
 use std::time::Duration;
 
 fn repo(name: &str, mutability: &str) -> Repository {
@@ -28,8 +27,7 @@ fn open() -> (tempfile::TempDir, Registry) {
 /// Uploads `bytes` in one session: their digest.
 fn push_blob(registry: &Registry, name: &str, bytes: &[u8]) -> Digest {
     let id = registry.uploads().start(name).expect("session");
-    let (path, _) = registry.uploads().data(name, &id).expect("data");
-    std::fs::write(path, bytes).expect("write");
+    registry.uploads().append(name, &id, bytes).expect("write");
     let digest = Digest::of(bytes);
     registry.finish_upload(name, &id, &digest).expect("stored");
     digest
@@ -65,8 +63,10 @@ fn push_image(registry: &Registry, name: &str, tag: &str, layer: &[u8]) -> Vec<u
 fn a_digest_mismatch_is_refused_and_nothing_is_stored() {
     let (_dir, registry) = open();
     let id = registry.uploads().start("team/app").expect("session");
-    let (path, _) = registry.uploads().data("team/app", &id).expect("data");
-    std::fs::write(path, b"actual content").expect("write");
+    registry
+        .uploads()
+        .append("team/app", &id, b"actual content")
+        .expect("write");
     let claimed = Digest::of(b"other content");
     let refused = registry.finish_upload("team/app", &id, &claimed);
     assert!(
@@ -94,17 +94,15 @@ fn a_chunked_upload_survives_a_restart_and_resumes() {
             .create_repository(repo("team/app", "MUTABLE"))
             .expect("created");
         let id = registry.uploads().start("team/app").expect("session");
-        let (path, _) = registry.uploads().data("team/app", &id).expect("data");
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .expect("open");
-        f.write_all(&content[..100_000]).expect("first chunk");
+        registry
+            .uploads()
+            .append("team/app", &id, &content[..100_000])
+            .expect("first chunk");
         id
         // The process "dies" here: the registry is dropped mid-upload.
     };
     let registry = Registry::open(dir.path()).expect("reopens");
-    let (path, size) = registry
+    let (_, size) = registry
         .uploads()
         .data("team/app", &id)
         .expect("session survives");
@@ -112,11 +110,10 @@ fn a_chunked_upload_survives_a_restart_and_resumes() {
         size, 100_000,
         "the client resumes at the offset the registry reports"
     );
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .expect("open");
-    f.write_all(&content[100_000..]).expect("rest");
+    registry
+        .uploads()
+        .append("team/app", &id, &content[100_000..])
+        .expect("rest");
     let digest = Digest::of(&content);
     assert_eq!(
         registry
@@ -374,4 +371,31 @@ fn a_lifecycle_policy_expires_all_but_the_newest_two_images() {
         removed, 6,
         "three manifests and their three own layers; the config is shared"
     );
+}
+
+#[test]
+fn blobs_are_encrypted_at_rest_and_read_back_in_ranges() {
+    use std::io::{Read, Seek, SeekFrom};
+    let (dir, registry) = open();
+    let secret = b"a layer holding a secret that must never sit on disk in the clear".repeat(50);
+    let digest = push_blob(&registry, "team/app", &secret);
+    let stored = std::fs::read(dir.path().join("blobs/sha256").join(digest.hex())).expect("file");
+    let needle = &secret[..32];
+    assert!(
+        !stored.windows(needle.len()).any(|w| w == needle),
+        "the stored file holds no plaintext"
+    );
+    assert_eq!(
+        registry.blob_size("team/app", &digest).expect("size"),
+        secret.len() as u64
+    );
+    let mut blob = registry
+        .blobs()
+        .open(&digest)
+        .expect("open")
+        .expect("stored");
+    blob.seek(SeekFrom::Start(1000)).expect("seek");
+    let mut part = vec![0u8; 500];
+    blob.read_exact(&mut part).expect("read");
+    assert_eq!(part, &secret[1000..1500]);
 }
