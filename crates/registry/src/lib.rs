@@ -3,7 +3,8 @@
 //! `/v2/` and backs the ECR API with it.
 //!
 //! - [`digest`]: digests, parsed strictly and computed;
-//! - [`blobs`]: the [`blobs::BlobStore`] trait and the file-system backend;
+//! - [`blobs`]: the [`blobs::BlobStore`] trait and the file-system backend, held to
+//!   [`conformance`];
 //! - [`sealed`]: AES-256 encryption at rest that still reads any byte range;
 //! - [`uploads`]: resumable upload sessions;
 //! - [`manifest`]: manifest media types and what a manifest refers to;
@@ -11,6 +12,7 @@
 //! - [`repositories`]: repositories, images and tags, and garbage collection.
 
 pub mod blobs;
+pub mod conformance;
 pub mod digest;
 pub mod lifecycle;
 pub mod manifest;

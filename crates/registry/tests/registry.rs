@@ -399,3 +399,12 @@ fn blobs_are_encrypted_at_rest_and_read_back_in_ranges() {
     blob.read_exact(&mut part).expect("read");
     assert_eq!(part, &secret[1000..1500]);
 }
+
+#[test]
+fn the_file_system_backend_passes_the_blob_store_suite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = berth_registry::sealed::Key::load_or_create(&dir.path().join("key")).expect("key");
+    let store = berth_registry::blobs::FsBlobStore::open(dir.path(), key.clone()).expect("store");
+    let uploads = berth_registry::uploads::Uploads::open(dir.path(), key).expect("uploads");
+    berth_registry::conformance::check(&store, &uploads).expect("conforms");
+}
