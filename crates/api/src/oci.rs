@@ -545,14 +545,14 @@ async fn start_upload(
     let n = name.to_string();
     let mount = query.get("mount").cloned();
     let started = blocking(move || {
-        registry.repository(&n)?;
         if let Some(d) = mount.as_deref().and_then(|m| Digest::parse(m).ok())
             && registry.blobs().size(&d)?.is_some()
         {
             // Blobs are shared by every repository: mounting is knowing the digest.
+            registry.repository(&n)?;
             return Ok(Err(d));
         }
-        registry.uploads().start(&n).map(Ok)
+        registry.start_upload(&n).map(Ok)
     })
     .await?;
     let id = match started {

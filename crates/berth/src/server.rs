@@ -36,6 +36,9 @@ pub struct ServerOptions {
     /// Audit events kept (the oldest are forgotten, checked every 5 minutes).
     #[arg(long, env = "BERTH_AUDIT_RETENTION", default_value_t = 1_000_000)]
     pub audit_retention: usize,
+    /// Create a repository on its first push instead of refusing it (NAME_UNKNOWN).
+    #[arg(long, env = "BERTH_REGISTRY_CREATE_ON_PUSH")]
+    pub registry_create_on_push: bool,
     #[command(flatten)]
     pub tls: TlsOptions,
     /// Whether signatures are verified: always, but for the benchmark that measures their cost.
@@ -202,7 +205,8 @@ pub async fn start(
     let control = Arc::new(control);
     let registry = Arc::new(
         Registry::open(&opts.data_dir.join("registry"))
-            .map_err(|e| anyhow::anyhow!("cannot open the registry: {e}"))?,
+            .map_err(|e| anyhow::anyhow!("cannot open the registry: {e}"))?
+            .create_on_push(opts.registry_create_on_push),
     );
     tokio::spawn(prune(
         Arc::clone(&control),

@@ -70,6 +70,7 @@ pub struct Registry {
     blobs: Box<dyn BlobStore>,
     uploads: Uploads,
     lock: Mutex<()>,
+    create_on_push: bool,
 }
 
 /// ECR's repository name rule.
@@ -179,7 +180,43 @@ impl Registry {
             blobs: Box::new(FsBlobStore::open(dir, key.clone())?),
             uploads: Uploads::open(dir, key)?,
             lock: Mutex::new(()),
+            create_on_push: false,
         })
+    }
+
+    /// Whether a push to an absent repository creates it (off by default, as in ECR, where
+    /// a repository creation template turns it on).
+    pub fn create_on_push(mut self, on: bool) -> Self {
+        self.create_on_push = on;
+        self
+    }
+
+    /// The repository a push goes to: created first when absent and create-on-push is on.
+    /// The caller holds the lock.
+    fn repository_for_push(&self, name: &str) -> Result<Repository, RegistryError> {
+        match self.repository(name) {
+            Err(RegistryError::NameUnknown(_)) if self.create_on_push => {
+                let repository = Repository {
+                    name: name.to_string(),
+                    created_at: now(),
+                    tag_mutability: "MUTABLE".into(),
+                    scan_on_push: false,
+                };
+                let file = self.repo_dir(name).join("repository.json");
+                write_atomic(&file, &serde_json::to_vec(&repository).unwrap_or_default())?;
+                Ok(repository)
+            }
+            other => other,
+        }
+    }
+
+    /// Starts an upload session for a push to `name`.
+    pub fn start_upload(&self, name: &str) -> Result<String, RegistryError> {
+        {
+            let _guard = self.locked();
+            self.repository_for_push(name)?;
+        }
+        self.uploads.start(name)
     }
 
     /// The blob store.
@@ -336,7 +373,7 @@ impl Registry {
             check_tag(reference)?;
         }
         let _guard = self.locked();
-        let repository = self.repository(name)?;
+        let repository = self.repository_for_push(name)?;
         let mut size = 0;
         for (digest, declared) in &parsed.blobs {
             let stored = self.blobs.size(digest)?.ok_or_else(|| {

@@ -408,3 +408,34 @@ fn the_file_system_backend_passes_the_blob_store_suite() {
     let uploads = berth_registry::uploads::Uploads::open(dir.path(), key).expect("uploads");
     berth_registry::conformance::check(&store, &uploads).expect("conforms");
 }
+
+#[test]
+fn create_on_push_is_opt_in() {
+    let (dir, registry) = open();
+    let refused = registry.start_upload("fresh/repo");
+    assert!(
+        matches!(refused, Err(RegistryError::NameUnknown(_))),
+        "{refused:?}"
+    );
+    drop(registry);
+    let registry = Registry::open(dir.path())
+        .expect("reopens")
+        .create_on_push(true);
+    let id = registry
+        .start_upload("fresh/repo")
+        .expect("created on push");
+    registry
+        .uploads()
+        .append("fresh/repo", &id, b"{}")
+        .expect("data");
+    registry
+        .finish_upload("fresh/repo", &id, &Digest::of(b"{}"))
+        .expect("stored");
+    assert_eq!(
+        registry
+            .repository("fresh/repo")
+            .expect("exists")
+            .tag_mutability,
+        "MUTABLE"
+    );
+}
