@@ -36,9 +36,14 @@ impl Trust {
     }
 
     fn from_roots(roots: rustls::RootCertStore) -> Self {
-        let config = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        // The provider is named, not left to crate features: a build that links more than one
+        // would otherwise not know which to use.
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+            // aws-lc-rs supports TLS 1.2 and 1.3, so the versions are always there.
+            .unwrap_or_else(|_| unreachable!());
         Self(Arc::new(config))
     }
 

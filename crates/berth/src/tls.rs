@@ -88,7 +88,12 @@ fn server_config(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let mut config = rustls::ServerConfig::builder()
+    // The provider is named, not left to crate features: a build that links more than one
+    // (the test clients do) would otherwise not know which to use.
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("the TLS provider offers no protocol version")?
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .context("the certificate and the private key do not make a TLS identity")?;
