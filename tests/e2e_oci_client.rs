@@ -2,9 +2,9 @@
 //! pulled back, and an artifact found through the referrers API.
 
 mod common;
+#[path = "common/registry.rs"]
+mod registry;
 
-use base64::Engine;
-use berth_agent::client::EcsClient;
 use common::start_server;
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
 use oci_client::manifest::{
@@ -13,9 +13,8 @@ use oci_client::manifest::{
 };
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
-use serde_json::{Value, json};
-
-const ECR: &str = "AmazonEC2ContainerRegistry_V20150921";
+use registry::{create_repository, credentials, ecr};
+use serde_json::json;
 
 fn reference(s: &str) -> Reference {
     s.parse().expect("reference")
@@ -27,30 +26,10 @@ async fn an_index_of_two_platforms_and_a_referrer() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let data = tempfile::tempdir().expect("tempdir");
     let (mut server, exports) = start_server(data.path(), "127.0.0.1:0");
-    let ecr = EcsClient::new(
-        &exports.endpoint,
-        &exports.access_key,
-        &exports.secret_key,
-        &exports.region,
-    );
-    let _: Value = ecr
-        .call_target(ECR, "CreateRepository", &json!({"repositoryName": "multi"}))
-        .await
-        .expect("created");
-    let token: Value = ecr
-        .call_target(ECR, "GetAuthorizationToken", &json!({}))
-        .await
-        .expect("token");
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(
-            token["authorizationData"][0]["authorizationToken"]
-                .as_str()
-                .expect("token"),
-        )
-        .expect("base64");
-    let decoded = String::from_utf8(decoded).expect("utf8");
-    let (user, password) = decoded.split_once(':').expect("user:password");
-    let auth = RegistryAuth::Basic(user.into(), password.into());
+    let ecr = ecr(&exports);
+    create_repository(&ecr, "multi").await;
+    let (user, password) = credentials(&ecr).await;
+    let auth = RegistryAuth::Basic(user, password);
     let host = exports.endpoint.trim_start_matches("http://").to_string();
     let client = Client::new(ClientConfig {
         protocol: ClientProtocol::Http,

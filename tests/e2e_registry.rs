@@ -1,92 +1,19 @@
-//! The registry's HTTP face against a real `berth server`: the Basic-auth challenge, OCI error
-//! codes for bad input, chunked uploads with Range checks, manifests that must reference stored
-//! blobs, tag pagination, agent tokens that may pull but not push, and an upload that survives
-//! the server being killed with SIGKILL.
+//! The registry's HTTP face against a real `berth server`, beyond the OCI workflows of
+//! `e2e_oci_conformance`: the Basic-auth challenge, OCI error codes for bad input (lying
+//! digests, unknown algorithms, wrong media types, bad names, oversized manifests), agent
+//! tokens that may pull but not push, an upload that survives the server being killed with
+//! SIGKILL, and ECR's layer API.
 
 mod common;
+#[path = "common/registry.rs"]
+mod registry;
 
 use base64::Engine;
 use berth_agent::client::EcsClient;
-use common::{Exports, start_server};
+use common::start_server;
+use registry::{ECR, Registry, code, digest, ecr, location, login};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
-
-const ECR: &str = "AmazonEC2ContainerRegistry_V20150921";
-
-fn digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-fn ecr(e: &Exports) -> EcsClient {
-    EcsClient::new(&e.endpoint, &e.access_key, &e.secret_key, &e.region)
-}
-
-/// The Basic credentials GetAuthorizationToken gives `client`.
-async fn login(client: &EcsClient) -> String {
-    let answer: Value = client
-        .call_target(ECR, "GetAuthorizationToken", &json!({}))
-        .await
-        .expect("token");
-    let token = answer["authorizationData"][0]["authorizationToken"]
-        .as_str()
-        .expect("token")
-        .to_string();
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(&token)
-        .expect("base64");
-    assert!(decoded.starts_with(b"AWS:"), "the user is AWS");
-    format!("Basic {token}")
-}
-
-struct Registry {
-    http: Client,
-    base: String,
-    auth: String,
-}
-
-impl Registry {
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Vec<u8>,
-    ) -> reqwest::Response {
-        let url = if path.starts_with("/v2/") {
-            format!("{}{path}", self.base)
-        } else {
-            path.to_string()
-        };
-        let mut r = self
-            .http
-            .request(method, url)
-            .header("authorization", &self.auth);
-        for (k, v) in headers {
-            r = r.header(*k, *v);
-        }
-        r.body(body).send().await.expect("the registry answers")
-    }
-}
-
-async fn code(r: reqwest::Response) -> (StatusCode, String) {
-    let status = r.status();
-    let v: Value = serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or_default();
-    (
-        status,
-        v["errors"][0]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-    )
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_registry_speaks_oci_and_refuses_bad_input() {
@@ -178,62 +105,7 @@ async fn the_registry_speaks_oci_and_refuses_bad_input() {
         "an unknown digest algorithm is DIGEST_INVALID"
     );
 
-    // Chunked: out-of-order chunks are refused with 416, the offset is reported, the end is
-    // verified.
-    let r = reg
-        .send(Method::POST, "/v2/team/app/blobs/uploads/", &[], vec![])
-        .await;
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let upload = location(&r);
-    let first = format!("0-{}", 999);
-    let r = reg
-        .send(
-            Method::PATCH,
-            &upload,
-            &[("content-range", &first)],
-            blob[..1000].to_vec(),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
-    assert_eq!(r.headers()["range"], "0-999");
-    let r = reg
-        .send(
-            Method::PATCH,
-            &upload,
-            &[("content-range", "5-10")],
-            blob[5..11].to_vec(),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
-    let r = reg.send(Method::GET, &upload, &[], vec![]).await;
-    assert_eq!(
-        (
-            r.status(),
-            r.headers()["range"].to_str().unwrap_or_default()
-        ),
-        (StatusCode::NO_CONTENT, "0-999")
-    );
-    let d = digest(&blob);
-    let r = reg
-        .send(
-            Method::PUT,
-            &format!("{upload}?digest={d}"),
-            &[],
-            blob[1000..].to_vec(),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    assert_eq!(r.headers()["docker-content-digest"], d.as_str());
-    let r = reg
-        .send(
-            Method::GET,
-            &format!("/v2/team/app/blobs/{d}"),
-            &[("range", "bytes=10-19")],
-            vec![],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(r.bytes().await.expect("body").as_ref(), &blob[10..20]);
+    let d = reg.push_blob("team/app", &blob).await;
 
     // Manifests: wrong media type, absent blobs, a digest reference that lies.
     let config = br#"{"os":"linux"}"#.to_vec();
@@ -316,25 +188,14 @@ async fn the_registry_speaks_oci_and_refuses_bad_input() {
             digest(&manifest(&d)).as_str()
         );
     }
+    let huge = vec![b' '; 4 * 1024 * 1024 + 1];
     let r = reg
-        .send(Method::GET, "/v2/team/app/tags/list?n=2", &[], vec![])
+        .send(Method::PUT, "/v2/team/app/manifests/huge", &oci, huge)
         .await;
-    let link = r.headers()["link"].to_str().expect("link").to_string();
-    let page: Value = serde_json::from_str(&r.text().await.expect("body")).expect("json");
-    assert_eq!(page["tags"], json!(["v1", "v2"]));
-    assert!(link.contains("last=v2"), "{link}");
-    let r = reg
-        .send(
-            Method::GET,
-            "/v2/team/app/manifests/v3",
-            &[("accept", "application/vnd.oci.image.manifest.v1+json")],
-            vec![],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
-        r.bytes().await.expect("body").as_ref(),
-        manifest(&d).as_slice()
+        code(r).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, "MANIFEST_INVALID".into()),
+        "an oversized manifest"
     );
 
     // An agent's token may pull but not push.

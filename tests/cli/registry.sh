@@ -11,8 +11,12 @@ base=berth-busybox:e2e
 
 cleanup() {
   [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  ids=$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster")
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null || true
+  [ -n "${pid2:-}" ] && kill "$pid2" 2>/dev/null && wait "$pid2" 2>/dev/null || true
+  for c in "$cluster" "$cluster-own"; do
+    ids=$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$c")
+    [ -n "$ids" ] && docker rm -f $ids >/dev/null || true
+  done
+  [ -n "${own:-}" ] && docker rmi -f "$own" >/dev/null 2>&1 || true
   [ -n "${uri:-}" ] && docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$uri:" | xargs -r docker rmi -f >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -49,7 +53,14 @@ docker pull -q "$image" >/dev/null
 [[ $(docker image inspect "$image" --format '{{len .RootFS.Layers}}') == "$layers" ]] || fail "pulled image lost layers"
 [[ $(aws ecr describe-images --repository-name "team/app-$$" --query 'imageDetails[0].imageTags[0]' --output text) == v1 ]] \
   || fail "describe-images shows the pushed tag"
-echo "docker: ok (login, push of $layers layers, rmi, pull)"
+# A push of the same layers to another repository mounts them from the first.
+aws ecr create-repository --repository-name "team/copy-$$" >/dev/null
+docker tag "$image" "$BERTH_REGISTRY/team/copy-$$:v1"
+docker push "$BERTH_REGISTRY/team/copy-$$:v1" > "$work/push.out"
+grep -q "Mounted from team/app-$$" "$work/push.out" || { cat "$work/push.out"; fail "docker mounts layers across repositories"; }
+docker rmi "$BERTH_REGISTRY/team/copy-$$:v1" >/dev/null
+aws ecr delete-repository --repository-name "team/copy-$$" --force >/dev/null
+echo "docker: ok (login, push of $layers layers, rmi, pull, cross-repository mount)"
 
 # An ECS task from the registry: the agent pulls it itself.
 docker rmi "$image" >/dev/null
@@ -131,7 +142,49 @@ fi
 grep -q InvalidParameterException "$work/err" || { cat "$work/err"; fail "not InvalidParameterException"; }
 echo "lifecycle preview: ok ($expiring of 4 would expire)"
 
+# Repository tags: on create, then tag-resource / untag-resource / list-tags-for-resource.
+arn=$(aws ecr create-repository --repository-name "tagged-$$" --tags Key=team,Value=web --query repository.repositoryArn --output text)
+aws ecr tag-resource --resource-arn "$arn" --tags Key=env,Value=prod Key=team,Value=api
+[[ $(aws ecr list-tags-for-resource --resource-arn "$arn" --query "tags[?Key=='team'].Value" --output text) == api ]] \
+  || fail "tag-resource replaces a value by key"
+aws ecr untag-resource --resource-arn "$arn" --tag-keys env
+[[ $(aws ecr list-tags-for-resource --resource-arn "$arn" --query 'length(tags)' --output text) == 1 ]] || fail "untag-resource"
+if aws ecr tag-resource --resource-arn "$arn" --tags Key=aws:owner,Value=me 2>"$work/err"; then fail "an aws: key was accepted"; fi
+grep -q InvalidTagParameterException "$work/err" || { cat "$work/err"; fail "not InvalidTagParameterException"; }
+# shellcheck disable=SC2046
+if aws ecr tag-resource --resource-arn "$arn" --tags $(printf 'Key=k%s,Value=v ' $(seq 50)) 2>"$work/err"; then
+  fail "a 51st tag was accepted"
+fi
+grep -q TooManyTagsException "$work/err" || { cat "$work/err"; fail "not TooManyTagsException"; }
+[[ $(aws ecr list-tags-for-resource --resource-arn "$arn" --query 'length(tags)' --output text) == 1 ]] || fail "a refused tag-resource changed tags"
+aws ecr delete-repository --repository-name "tagged-$$" >/dev/null
+echo "repository tags: ok"
+
 if aws ecr delete-repository --repository-name nope-$$ 2>"$work/err"; then fail "deleting an absent repository"; fi
 grep -q RepositoryNotFoundException "$work/err" || { cat "$work/err"; fail "not RepositoryNotFoundException"; }
 aws ecr delete-repository --repository-name "team/app-$$" --force >/dev/null
-echo "registry: 7 passed, 0 failed"
+
+# A registry on a listener of its own (--registry-listen): login, push and a task pulling from it.
+"$berth" up --data-dir "$work/data2" --listen 127.0.0.1:0 --registry-listen 127.0.0.1:0 --cluster "$cluster-own" \
+  > "$work/up2.out" 2> "$work/up2.err" &
+pid2=$!
+for _ in $(seq 100); do grep -q BERTH_REGISTRY "$work/up2.out" && break; sleep 0.1; done
+# shellcheck disable=SC1090
+source <(grep '^export ' "$work/up2.out")
+[[ $BERTH_REGISTRY != "${AWS_ENDPOINT_URL#http://}" ]] || fail "--registry-listen moves the registry off the API's address"
+[[ $(curl -s -o /dev/null -w '%{http_code}' "$AWS_ENDPOINT_URL/v2/") == 404 ]] || fail "the API listener no longer serves /v2/"
+aws ecr create-repository --repository-name "own-$$" >/dev/null
+[[ $(aws ecr get-authorization-token --query 'authorizationData[0].proxyEndpoint' --output text) == "http://$BERTH_REGISTRY" ]] \
+  || fail "proxyEndpoint names the registry listener"
+aws ecr get-login-password | docker login --username AWS --password-stdin "$BERTH_REGISTRY" >/dev/null
+own="$BERTH_REGISTRY/own-$$:v1"
+docker tag "$base" "$own"
+docker push -q "$own" >/dev/null
+docker rmi "$own" >/dev/null
+aws ecs register-task-definition --family "own-$$" --container-definitions \
+  "[{\"name\":\"app\",\"image\":\"$own\",\"command\":[\"sleep\",\"600\"],\"memory\":32,\"stopTimeout\":2}]" >/dev/null
+task=$(aws ecs run-task --cluster "$cluster-own" --task-definition "own-$$" --query 'tasks[0].taskArn' --output text)
+aws ecs wait tasks-running --cluster "$cluster-own" --tasks "$task" \
+  || fail "the task did not run: $(aws ecs describe-tasks --cluster "$cluster-own" --tasks "$task" --query 'tasks[0].stoppedReason' --output text)"
+echo "separate registry listener: ok (push to $BERTH_REGISTRY, task pulled from it)"
+echo "registry: 9 passed, 0 failed"

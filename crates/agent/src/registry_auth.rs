@@ -11,11 +11,20 @@ use std::sync::Mutex;
 /// Tokens are renewed this long before they expire.
 const RENEW_BEFORE_SECONDS: f64 = 600.0;
 
-/// The registry at the control plane's address, and the last token it gave.
+/// Berth's registry, found through the control plane, and the last token it gave.
 pub struct RegistryAuth {
     client: EcsClient,
+    /// The endpoint's `host:port`, where the registry is unless the token says otherwise.
+    endpoint_host: String,
+    token: Mutex<Option<Token>>,
+}
+
+/// A token, the registry's `host:port` (`proxyEndpoint` without the scheme) and its expiry.
+#[derive(Clone)]
+struct Token {
+    credentials: DockerCredentials,
     host: String,
-    token: Mutex<Option<(DockerCredentials, f64)>>,
+    expires: f64,
 }
 
 fn now() -> f64 {
@@ -25,33 +34,46 @@ fn now() -> f64 {
         .unwrap_or_default()
 }
 
+/// `host:port` of a URL.
+fn host_of(url: &str) -> String {
+    url.split("://")
+        .nth(1)
+        .unwrap_or(url)
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn lives_in(image: &str, host: &str) -> bool {
+    !host.is_empty() && image.starts_with(&format!("{host}/"))
+}
+
 impl RegistryAuth {
-    /// The registry served beside `client`'s endpoint.
+    /// The registry of `client`'s control plane.
     pub fn new(client: EcsClient) -> Self {
-        let host = client
-            .endpoint()
-            .split("://")
-            .nth(1)
-            .unwrap_or_default()
-            .trim_end_matches('/')
-            .to_string();
+        let endpoint_host = host_of(client.endpoint());
         Self {
             client,
-            host,
+            endpoint_host,
             token: Mutex::new(None),
         }
     }
 
-    /// Credentials for `image` when it lives in Berth's registry.
+    /// Credentials for `image` when it lives in Berth's registry: at the endpoint's address,
+    /// or at the `proxyEndpoint` GetAuthorizationToken names (a separate registry listener).
     pub async fn credentials_for(&self, image: &str) -> Result<Option<DockerCredentials>, String> {
-        if self.host.is_empty() || !image.starts_with(&format!("{}/", self.host)) {
-            return Ok(None);
-        }
-        if let Some((creds, expires)) = self.cached()
-            && expires - now() > RENEW_BEFORE_SECONDS
-        {
-            return Ok(Some(creds));
-        }
+        let token = match self.cached() {
+            Some(t) if t.expires - now() > RENEW_BEFORE_SECONDS => t,
+            _ => match self.fetch().await {
+                Ok(t) => t,
+                // Only an image of Berth's own needs the token; others pull without it.
+                Err(e) if lives_in(image, &self.endpoint_host) => return Err(e),
+                Err(_) => return Ok(None),
+            },
+        };
+        Ok(lives_in(image, &token.host).then_some(token.credentials))
+    }
+
+    async fn fetch(&self) -> Result<Token, String> {
         let answer: serde_json::Value = self
             .client
             .call_target(
@@ -70,18 +92,25 @@ impl RegistryAuth {
         let (username, password) = decoded
             .split_once(':')
             .ok_or("CannotPullContainerError: the registry token is not user:password")?;
-        let creds = DockerCredentials {
-            username: Some(username.to_string()),
-            password: Some(password.to_string()),
-            serveraddress: Some(self.host.clone()),
-            ..DockerCredentials::default()
+        let host = data["proxyEndpoint"]
+            .as_str()
+            .map(host_of)
+            .unwrap_or_else(|| self.endpoint_host.clone());
+        let token = Token {
+            credentials: DockerCredentials {
+                username: Some(username.to_string()),
+                password: Some(password.to_string()),
+                serveraddress: Some(host.clone()),
+                ..DockerCredentials::default()
+            },
+            host,
+            expires: data["expiresAt"].as_f64().unwrap_or_else(now),
         };
-        let expires = data["expiresAt"].as_f64().unwrap_or_else(now);
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some((creds.clone(), expires));
-        Ok(Some(creds))
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
+        Ok(token)
     }
 
-    fn cached(&self) -> Option<(DockerCredentials, f64)> {
+    fn cached(&self) -> Option<Token> {
         self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }

@@ -2,7 +2,7 @@
 //! over Berth's registry: repositories, images, and the token `docker login` uses.
 
 use crate::wire::{decode, encode};
-use crate::{AppState, auth, policy::Ask};
+use crate::{AppState, auth, ecr_tags, policy::Ask};
 use base64::Engine;
 use berth_registry::digest::Digest;
 use berth_registry::{Image, Registry, RegistryError, Repository};
@@ -10,25 +10,34 @@ use berth_types::ecr::*;
 use berth_types::{ApiError, ErrorCode};
 use serde_json::{Value, json};
 
-/// The repository ARN prefix of this server's account and region.
+/// The repository ARN of `name` in this server's account and region.
 fn arn(app: &AppState, name: &str) -> String {
     let p = app.control.partition();
     format!("arn:aws:ecr:{}:{}:repository/{name}", p.region, p.account)
 }
 
+/// The repository an ECR call names: `repositoryName`, or the repository of a tag
+/// operation's `resourceArn`.
+fn named_repository(app: &AppState, body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).unwrap_or_default();
+    match (v["repositoryName"].as_str(), v["resourceArn"].as_str()) {
+        (Some(name), _) => Some(name.to_string()),
+        (None, Some(resource)) => ecr_tags::repository_of(&arn(app, ""), resource).ok(),
+        _ => None,
+    }
+}
+
 /// The policy of the repository an ECR call names, which authorisation also consults.
 pub fn repository_policy(app: &AppState, body: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(body).unwrap_or_default();
     app.registry
-        .repository_policy(v["repositoryName"].as_str()?)
+        .repository_policy(&named_repository(app, body)?)
 }
 
 /// What an ECR call asks of the caller's policies: `ecr:<Operation>` on the repository it
 /// names (`*` for registry-wide calls).
 pub fn ask(app: &AppState, operation: &str, body: &[u8]) -> Ask {
-    let v: Value = serde_json::from_slice(body).unwrap_or_default();
-    let resource = match v["repositoryName"].as_str() {
-        Some(name) if operation != "DescribeRepositories" => arn(app, name),
+    let resource = match named_repository(app, body) {
+        Some(name) if operation != "DescribeRepositories" => arn(app, &name),
         _ => "*".into(),
     };
     Ask {
@@ -135,14 +144,17 @@ fn find<'a>(images: &'a [Image], id: &ImageIdentifier) -> Result<&'a Image, Valu
     }
 }
 
-/// Runs ECR `operation`. `host` is the endpoint's `host:port`, which is also the registry's.
+/// Runs ECR `operation`. `api_host` is the `host:port` the client reached the API at; the
+/// registry is there or at its own listener's port.
 pub fn call(
     app: &AppState,
     signer_key: &str,
     operation: &str,
     body: &[u8],
-    host: &str,
+    api_host: &str,
 ) -> Result<Vec<u8>, ApiError> {
+    let (scheme, host) = app.registry_location(api_host);
+    let host = host.as_str();
     let registry: &Registry = &app.registry;
     let account = app.control.partition().account.clone();
     let answer = match operation {
@@ -151,7 +163,6 @@ pub fn call(
                 .ok_or_else(|| ApiError::server("the signing key vanished"))?;
             let expires = now() as i64 + auth::REGISTRY_TOKEN_SECONDS;
             let token = auth::registry_token(signer_key, &secret, expires);
-            let scheme = if app.secure { "https" } else { "http" };
             json!({"authorizationData": [{
                 "authorizationToken": base64::engine::general_purpose::STANDARD
                     .encode(format!("AWS:{token}")),
@@ -161,17 +172,29 @@ pub fn call(
         }
         "CreateRepository" => {
             let input: CreateRepositoryRequest = decode(body)?;
+            if let Some(e) = &input.encryption_configuration
+                && e.encryption_type != EncryptionType::Aes256
+            {
+                return Err(ApiError::invalid(format!(
+                    "encryptionType {} needs KMS, which Berth does not have: omit encryptionConfiguration or use AES256 (every blob is encrypted at rest with AES-256)",
+                    e.encryption_type.as_str()
+                )));
+            }
+            let mut tags = vec![];
+            ecr_tags::merge(
+                &mut tags,
+                ecr_tags::checked(&input.tags.unwrap_or_default())?,
+            )
+            .map_err(|e| ApiError::new(ErrorCode::TooManyTagsException, e.to_string()))?;
             let repository = Repository {
                 name: input.repository_name,
                 created_at: now(),
-                tag_mutability: match input.image_tag_mutability {
-                    Some(ImageTagMutability::Immutable) => "IMMUTABLE".into(),
-                    _ => "MUTABLE".into(),
-                },
+                tag_mutability: mutability(input.image_tag_mutability.unwrap_or_default())?.into(),
                 scan_on_push: input
                     .image_scanning_configuration
                     .and_then(|c| c.scan_on_push)
                     .unwrap_or(false),
+                tags,
             };
             let created = registry.create_repository(repository).map_err(refused)?;
             json!({ "repository": repository_json(app, host, &created) })
@@ -204,21 +227,11 @@ pub fn call(
         }
         "PutImageTagMutability" => {
             let input: PutImageTagMutabilityRequest = decode(body)?;
-            let value = match input.image_tag_mutability {
-                ImageTagMutability::Immutable => "IMMUTABLE",
-                ImageTagMutability::Mutable => "MUTABLE",
-                other => {
-                    return Err(ApiError::new(
-                        ErrorCode::UnsupportedFeatureException,
-                        format!(
-                            "imageTagMutability {other:?} is not supported by Berth: use MUTABLE or IMMUTABLE"
-                        ),
-                    ));
-                }
-            };
+            let value = mutability(input.image_tag_mutability)?;
             registry
                 .update_repository(&input.repository_name, |r| {
                     r.tag_mutability = value.into();
+                    Ok(())
                 })
                 .map_err(refused)?;
             json!({
@@ -458,10 +471,30 @@ pub fn call(
                 "summary": {"expiringImageTotalCount": expired.len()},
             })
         }
+        "PutImageScanningConfiguration" => {
+            let input: PutImageScanningConfigurationRequest = decode(body)?;
+            let on = input
+                .image_scanning_configuration
+                .scan_on_push
+                .unwrap_or(false);
+            registry
+                .update_repository(&input.repository_name, |r| {
+                    r.scan_on_push = on;
+                    Ok(())
+                })
+                .map_err(refused)?;
+            json!({
+                "registryId": account,
+                "repositoryName": input.repository_name,
+                "imageScanningConfiguration": {"scanOnPush": on},
+            })
+        }
         _ => {
-            let scheme = if app.secure { "https" } else { "http" };
             let base_url = format!("{scheme}://{host}");
-            match crate::ecr_layers::call(registry, &account, operation, body, &base_url, refused) {
+            let answer =
+                crate::ecr_layers::call(registry, &account, operation, body, &base_url, refused)
+                    .or_else(|| ecr_tags::call(registry, &arn(app, ""), operation, body, refused));
+            match answer {
                 Some(answer) => answer?,
                 None => {
                     return Err(ApiError::new(
@@ -473,6 +506,21 @@ pub fn call(
         }
     };
     encode(&answer)
+}
+
+/// The stored form of a tag mutability setting; the `_WITH_EXCLUSION` ones are refused.
+fn mutability(setting: ImageTagMutability) -> Result<&'static str, ApiError> {
+    match setting {
+        ImageTagMutability::Immutable => Ok("IMMUTABLE"),
+        ImageTagMutability::Mutable => Ok("MUTABLE"),
+        other => Err(ApiError::new(
+            ErrorCode::UnsupportedFeatureException,
+            format!(
+                "imageTagMutability {} is not supported by Berth: use MUTABLE or IMMUTABLE",
+                other.as_str()
+            ),
+        )),
+    }
 }
 
 /// The `repositoryName` of a request.

@@ -74,14 +74,15 @@ fn check(
             Err(e) => failures.push(json!({
                 "layerDigest": d, "failureCode": "InvalidLayerDigest", "failureReason": e.to_string(),
             })),
-            Ok(digest) => match registry.blobs().size(&digest).map_err(refused)? {
-                Some(size) => layers.push(json!({
+            Ok(digest) => match registry.blob_size(&input.repository_name, &digest) {
+                Ok(size) => layers.push(json!({
                     "layerDigest": d, "layerAvailability": "AVAILABLE", "layerSize": size,
                 })),
-                None => failures.push(json!({
+                Err(RegistryError::BlobUnknown(_)) => failures.push(json!({
                     "layerDigest": d, "failureCode": "MissingLayerDigest",
-                    "failureReason": "The layer is not in the registry",
+                    "failureReason": "The layer is not in the repository",
                 })),
+                Err(e) => return Err(refused(e)),
             },
         }
     }
@@ -159,7 +160,7 @@ fn complete(
             ),
         ));
     }
-    if registry.blobs().size(&digest).map_err(refused)?.is_some() {
+    if registry.blob_size(&input.repository_name, &digest).is_ok() {
         registry
             .uploads()
             .remove(&input.upload_id)

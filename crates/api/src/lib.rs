@@ -8,7 +8,7 @@
 //! - [`query`]: IAM's and STS's Query protocol (form in, XML out) for users, keys and policies;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
 //! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; [`ecr`]: the ECR API, with
-//!   [`ecr_layers`] for its layer-level calls and PutImage;
+//!   [`ecr_layers`] for its layer-level calls and PutImage and [`ecr_tags`] for repository tags;
 //! - [`agent_channel`]: the WebSocket that streams assignments to agents;
 //! - [`tls`]: the HTTPS listener.
 
@@ -16,6 +16,7 @@ pub mod agent_channel;
 pub mod auth;
 pub mod ecr;
 pub mod ecr_layers;
+pub mod ecr_tags;
 pub mod ecs;
 pub mod oci;
 pub mod policy;
@@ -51,6 +52,17 @@ pub struct AppState {
     /// Whether signatures are verified. Only benchmarks switch it off (to measure what
     /// verification and authorisation cost): every request then acts as the root.
     pub verify: bool,
+    /// The registry's own listener, when `/v2/` is not served on the API's.
+    pub registry_listener: Option<RegistryListener>,
+}
+
+/// A listener that serves only the registry (`/v2/`).
+#[derive(Debug, Clone, Copy)]
+pub struct RegistryListener {
+    /// Its port; the host name is the one a client used to reach the API.
+    pub port: u16,
+    /// Whether it speaks HTTPS.
+    pub secure: bool,
 }
 
 impl AppState {
@@ -72,6 +84,17 @@ impl AppState {
             return Ok((signer, root));
         }
         auth::authenticate(&self.root, &self.control, method, uri, headers, body)
+    }
+
+    /// The registry's URL scheme and `host:port` for a client that reached the API at
+    /// `api_host` (the Host header): the same address, or the same host name at the registry
+    /// listener's port.
+    pub fn registry_location(&self, api_host: &str) -> (&'static str, String) {
+        let scheme = |secure| if secure { "https" } else { "http" };
+        match self.registry_listener {
+            Some(listener) => (scheme(listener.secure), with_port(api_host, listener.port)),
+            None => (scheme(self.secure), api_host.to_string()),
+        }
     }
 
     /// Authorises `ask` for `principal`, with the request-wide condition keys
@@ -105,18 +128,34 @@ impl AppState {
     }
 }
 
-/// The server's routes: `POST /` for the JSON APIs, `GET /ws` for agents, `/v2/` for the
-/// registry.
-pub fn router(state: AppState) -> Router {
+/// `host` (`name` or `name:port`, IPv6 literals bracketed) with its port set to `port`.
+pub fn with_port(host: &str, port: u16) -> String {
+    let name = match host.rsplit_once(':') {
+        Some((name, after)) if !after.contains(']') => name,
+        _ => host,
+    };
+    format!("{name}:{port}")
+}
+
+/// The registry's routes, `/v2/`.
+fn registry_routes() -> Router<AppState> {
     Router::new()
-        .route("/", post(wire::handle))
-        .route(
-            berth_types::protocol::AGENT_WS_PATH,
-            get(agent_channel::handle),
-        )
         .route("/v2/", get(oci::version))
         .route("/v2/{*path}", any(oci::handle))
-        .with_state(state)
+}
+
+/// The server's routes: `POST /` for the JSON APIs, `GET /ws` for agents, and `/v2/` for the
+/// registry unless it has a listener of its own.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new().route("/", post(wire::handle)).route(
+        berth_types::protocol::AGENT_WS_PATH,
+        get(agent_channel::handle),
+    );
+    let api = match state.registry_listener {
+        Some(_) => api,
+        None => api.merge(registry_routes()),
+    };
+    api.with_state(state)
 }
 
 /// Serves the routes on `listener` (plain TCP or [`tls::TlsListener`]) until `state.shutdown`
@@ -125,14 +164,30 @@ pub async fn serve<L>(listener: L, state: AppState) -> std::io::Result<()>
 where
     L: axum::serve::Listener<Addr = std::net::SocketAddr>,
 {
-    let mut stop = state.shutdown.clone();
     let control = Arc::clone(&state.control);
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await;
+    let served = serve_routes(listener, router(state.clone()), &state).await;
     // The audit events of the last calls are written before the server goes.
     tokio::task::block_in_place(|| control.flush_audit());
     served
+}
+
+/// Serves only the registry on a listener of its own (see [`AppState::registry_listener`]).
+pub async fn serve_registry<L>(listener: L, state: AppState) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+{
+    let routes = registry_routes().with_state(state.clone());
+    serve_routes(listener, routes, &state).await
+}
+
+async fn serve_routes<L>(listener: L, routes: Router, state: &AppState) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+{
+    let mut stop = state.shutdown.clone();
+    axum::serve(listener, routes)
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
 }

@@ -241,7 +241,17 @@ async fn dispatch(
         ))),
         (Route::Uploads, "POST") => {
             allow(app, who, "InitiateLayerUpload", Some(name))?;
-            start_upload(app, name, query, body).await
+            // A mount needs the right to read the blob where it is; without it (or without
+            // `from`) the registry falls back to an upload, as the spec asks.
+            let mount = match (query.get("mount"), query.get("from")) {
+                (Some(d), Some(from))
+                    if allow(app, who, "GetDownloadUrlForLayer", Some(from)).is_ok() =>
+                {
+                    Digest::parse(d).ok().map(|d| (from.clone(), d))
+                }
+                _ => None,
+            };
+            start_upload(app, name, mount, query, body).await
         }
         (Route::Upload(id), "PATCH") => {
             allow(app, who, "UploadLayerPart", Some(name))?;
@@ -535,21 +545,21 @@ async fn append(app: &AppState, name: &str, id: &str, body: Body) -> Result<u64,
     Ok(size)
 }
 
+/// `POST .../blobs/uploads/`: a mount of `mount` (repository, digest) when it can be done, a
+/// monolithic upload with `?digest=`, or a new upload session.
 async fn start_upload(
     app: &AppState,
     name: &str,
+    mount: Option<(String, Digest)>,
     query: &HashMap<String, String>,
     body: Body,
 ) -> Answer {
     let registry = app.registry.clone();
     let n = name.to_string();
-    let mount = query.get("mount").cloned();
     let started = blocking(move || {
-        if let Some(d) = mount.as_deref().and_then(|m| Digest::parse(m).ok())
-            && registry.blobs().size(&d)?.is_some()
+        if let Some((from, d)) = mount
+            && registry.mount_blob(&n, &from, &d)?
         {
-            // Blobs are shared by every repository: mounting is knowing the digest.
-            registry.repository(&n)?;
             return Ok(Err(d));
         }
         registry.start_upload(&n).map(Ok)
@@ -676,7 +686,7 @@ async fn put_manifest(
 ) -> Answer {
     let limit = berth_registry::manifest::MAX_MANIFEST_BYTES;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        RegistryError::ManifestInvalid(format!("the manifest exceeds {limit} bytes"))
+        RegistryError::ManifestTooLarge(format!("the manifest exceeds {limit} bytes"))
     })?;
     let content_type = headers
         .get(header::CONTENT_TYPE)

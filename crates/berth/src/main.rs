@@ -151,8 +151,9 @@ async fn serve(opts: ServerOptions) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let running = server::start(&opts, shutdown).await?;
     println!(
-        "Berth server: ECS API on {} (data in {})",
+        "Berth server: ECS and ECR APIs on {}, registry at {} (data in {})",
         running.endpoint(),
+        running.registry_host(),
         opts.data_dir.display()
     );
     println!("{}", running.exports());

@@ -36,6 +36,10 @@ pub struct ServerOptions {
     /// Audit events kept (the oldest are forgotten, checked every 5 minutes).
     #[arg(long, env = "BERTH_AUDIT_RETENTION", default_value_t = 1_000_000)]
     pub audit_retention: usize,
+    /// Serve the registry (`/v2/`) on this address of its own instead of the API's listener
+    /// (port 0 picks a free one); TLS follows the same rules as the API's.
+    #[arg(long, env = "BERTH_REGISTRY_LISTEN")]
+    pub registry_listen: Option<String>,
     /// Create a repository on its first push instead of refusing it (NAME_UNKNOWN).
     #[arg(long, env = "BERTH_REGISTRY_CREATE_ON_PUSH")]
     pub registry_create_on_push: bool,
@@ -62,6 +66,8 @@ pub struct Running {
     pub control: Arc<ControlPlane>,
     /// The image registry served at `/v2/`.
     pub registry: Arc<Registry>,
+    /// The registry's own listener, when it has one (`--registry-listen`).
+    pub registry_listener: Option<SocketAddr>,
     /// Whether the API speaks HTTPS.
     pub tls: bool,
     /// The generated CA clients trust, when the certificate is Berth's own.
@@ -124,10 +130,18 @@ impl Running {
         if let Some(ca) = &self.ca_file {
             lines.push_str(&format!("\nexport AWS_CA_BUNDLE={}", ca.display()));
         }
-        let registry = self.endpoint();
-        let registry = registry.split("://").nth(1).unwrap_or_default();
-        lines.push_str(&format!("\nexport BERTH_REGISTRY={registry}"));
+        lines.push_str(&format!("\nexport BERTH_REGISTRY={}", self.registry_host()));
         lines
+    }
+
+    /// The registry's `host:port`, as `docker login` and image names use it.
+    pub fn registry_host(&self) -> String {
+        let endpoint = self.endpoint();
+        let api_host = endpoint.split("://").nth(1).unwrap_or_default();
+        match self.registry_listener {
+            Some(addr) => berth_api::with_port(api_host, addr.port()),
+            None => api_host.to_string(),
+        }
     }
 
     /// The command that joins another host to this server.
@@ -230,6 +244,11 @@ pub async fn start(
         shutdown,
         secure: false,
         verify: opts.verify,
+        registry_listener: None,
+    };
+    let registry_listener = match &opts.registry_listen {
+        Some(address) => Some(serve_registry(address, opts, &mut app).await?),
+        None => None,
     };
     let (served, ca_file) = match mode {
         Mode::Plain => (tokio::spawn(berth_api::serve(listener, app)), None),
@@ -244,10 +263,40 @@ pub async fn start(
         addr,
         control,
         registry,
+        registry_listener,
         tls,
         ca_file,
         credentials,
         region: opts.region.clone(),
         served,
     })
+}
+
+/// Starts the registry's own listener at `address` and points `app` (the API's state) at it.
+async fn serve_registry(
+    address: &str,
+    opts: &ServerOptions,
+    app: &mut AppState,
+) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind(address).await.with_context(|| {
+        format!("cannot listen on {address} for the registry: pick another with --registry-listen")
+    })?;
+    let addr = listener.local_addr()?;
+    let mode = opts.tls.mode(addr, &opts.data_dir)?;
+    let secure = matches!(mode, Mode::Tls { .. });
+    app.registry_listener = Some(berth_api::RegistryListener {
+        port: addr.port(),
+        secure,
+    });
+    let mut state = app.clone();
+    state.secure = secure;
+    match mode {
+        Mode::Plain => tokio::spawn(berth_api::serve_registry(listener, state)),
+        Mode::Tls { config, .. } => {
+            let listener = berth_api::tls::TlsListener::new(listener, config)?;
+            tokio::spawn(berth_api::serve_registry(listener, state))
+        }
+    };
+    tracing::info!(%addr, tls = secure, "serving the registry");
+    Ok(addr)
 }

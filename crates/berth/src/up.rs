@@ -97,8 +97,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let local = start(&server_opts, &agent_opts, shutdown).await?;
     println!(
-        "Berth is up: ECS API on {} (data in {})",
+        "Berth is up: ECS and ECR APIs on {}, registry at {} (data in {})",
         local.server.endpoint(),
+        local.server.registry_host(),
         server_opts.data_dir.display()
     );
     println!(

@@ -20,7 +20,7 @@ pub mod repositories;
 pub mod sealed;
 pub mod uploads;
 
-pub use repositories::{Image, Registry, Repository};
+pub use repositories::{Image, Registry, Repository, ResourceTag};
 
 use std::path::Path;
 
@@ -45,6 +45,9 @@ pub enum RegistryError {
     /// The manifest cannot be accepted.
     #[error("manifest invalid: {0}")]
     ManifestInvalid(String),
+    /// The manifest is larger than the registry accepts.
+    #[error("manifest invalid: {0}")]
+    ManifestTooLarge(String),
     /// The manifest refers to a blob or manifest the repository lacks.
     #[error("blob unknown to registry: {0}")]
     ManifestBlobUnknown(String),
@@ -72,6 +75,9 @@ pub enum RegistryError {
     /// The repository has no lifecycle policy (or preview).
     #[error("{0}")]
     LifecyclePolicyNotFound(String),
+    /// A limit would be exceeded (e.g. too many tags on a repository).
+    #[error("{0}")]
+    LimitExceeded(String),
     /// The operation is not supported.
     #[error("the operation is unsupported: {0}")]
     Unsupported(String),
@@ -95,12 +101,16 @@ impl RegistryError {
                 "BLOB_UPLOAD_INVALID"
             }
             RegistryError::DigestInvalid(_) => "DIGEST_INVALID",
-            RegistryError::ManifestInvalid(_) => "MANIFEST_INVALID",
+            RegistryError::ManifestInvalid(_) | RegistryError::ManifestTooLarge(_) => {
+                "MANIFEST_INVALID"
+            }
             RegistryError::ManifestBlobUnknown(_) => "MANIFEST_BLOB_UNKNOWN",
             RegistryError::ManifestUnknown(_) => "MANIFEST_UNKNOWN",
             RegistryError::NameInvalid(_) => "NAME_INVALID",
             RegistryError::NameUnknown(_) => "NAME_UNKNOWN",
-            RegistryError::NameExists(_) | RegistryError::NameNotEmpty(_) => "DENIED",
+            RegistryError::NameExists(_)
+            | RegistryError::NameNotEmpty(_)
+            | RegistryError::LimitExceeded(_) => "DENIED",
             RegistryError::TagInvalid(_) => "TAG_INVALID",
             RegistryError::Unsupported(_) => "UNSUPPORTED",
             RegistryError::Storage(_)
@@ -117,6 +127,8 @@ impl RegistryError {
             | RegistryError::ManifestUnknown(_)
             | RegistryError::NameUnknown(_) => 404,
             RegistryError::RangeInvalid(_) => 416,
+            // The spec's answer to a manifest over the size limit.
+            RegistryError::ManifestTooLarge(_) => 413,
             RegistryError::NameExists(_) | RegistryError::NameNotEmpty(_) => 409,
             RegistryError::Unsupported(_) => 405,
             RegistryError::Storage(_) => 500,

@@ -52,7 +52,7 @@ fn descriptor(v: &Value, what: &str) -> Result<(Digest, u64), RegistryError> {
 /// decides).
 pub fn parse(bytes: &[u8], content_type: &str) -> Result<Parsed, RegistryError> {
     if bytes.len() > MAX_MANIFEST_BYTES {
-        return Err(RegistryError::ManifestInvalid(format!(
+        return Err(RegistryError::ManifestTooLarge(format!(
             "the manifest is {} bytes; the limit is {MAX_MANIFEST_BYTES}",
             bytes.len()
         )));

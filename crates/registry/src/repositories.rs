@@ -1,8 +1,10 @@
 //! Repositories, their images (manifests) and tags, on the file system beside the blobs:
-//! `repositories/<name>/repository.json`, `.../images/<algorithm>-<hex>.json` and
-//! `.../tags/<tag>` (holding a digest). Every file is written whole (temporary file, fsync,
-//! rename); changes to the metadata and garbage collection take one lock, so a collection never
-//! races a manifest that is being pushed.
+//! `repositories/<name>/repository.json`, `.../images/<algorithm>-<hex>.json`,
+//! `.../tags/<tag>` (holding a digest) and `.../layers/<algorithm>-<hex>` (empty: the blobs the
+//! repository may read — stored once for every repository, but readable only where pushed or
+//! mounted, so a repository's access policy also guards its layers). Every file is written
+//! whole (temporary file, fsync, rename); changes to the metadata and garbage collection take
+//! one lock, so a collection never races a manifest that is being pushed.
 
 use crate::RegistryError;
 use crate::blobs::{BlobStore, FsBlobStore, sync_dir};
@@ -31,6 +33,20 @@ pub struct Repository {
     /// Whether images are scanned on push (recorded; Berth does not scan).
     #[serde(rename = "scanOnPush")]
     pub scan_on_push: bool,
+    /// Its resource tags, in the order they were first set.
+    #[serde(default)]
+    pub tags: Vec<ResourceTag>,
+}
+
+/// A resource tag on a repository (ECR's `Key`/`Value`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceTag {
+    /// The key, unique on the repository.
+    #[serde(rename = "Key")]
+    pub key: String,
+    /// The value, possibly empty.
+    #[serde(rename = "Value")]
+    pub value: String,
 }
 
 /// An image: a manifest in a repository.
@@ -201,6 +217,7 @@ impl Registry {
                     created_at: now(),
                     tag_mutability: "MUTABLE".into(),
                     scan_on_push: false,
+                    tags: vec![],
                 };
                 let file = self.repo_dir(name).join("repository.json");
                 write_atomic(&file, &serde_json::to_vec(&repository).unwrap_or_default())?;
@@ -247,6 +264,25 @@ impl Registry {
         ))
     }
 
+    fn layer_link(&self, name: &str, digest: &Digest) -> PathBuf {
+        self.repo_dir(name)
+            .join("layers")
+            .join(format!("{}-{}", digest.algorithm(), digest.hex()))
+    }
+
+    /// Lets `name` read blob `digest`, durably (the directory entry is fsynced).
+    fn link(&self, name: &str, digest: &Digest) -> Result<(), RegistryError> {
+        let file = self.layer_link(name, digest);
+        if file.exists() {
+            return Ok(());
+        }
+        let dir = file.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| RegistryError::io(dir, e))?;
+        std::fs::File::create(&file).map_err(|e| RegistryError::io(&file, e))?;
+        sync_dir(dir);
+        Ok(())
+    }
+
     fn tag_file(&self, name: &str, tag: &str) -> PathBuf {
         self.repo_dir(name).join("tags").join(tag)
     }
@@ -280,15 +316,15 @@ impl Registry {
         all
     }
 
-    /// Changes a repository's settings.
+    /// Changes a repository's settings; nothing is written when `change` refuses.
     pub fn update_repository(
         &self,
         name: &str,
-        change: impl FnOnce(&mut Repository),
+        change: impl FnOnce(&mut Repository) -> Result<(), RegistryError>,
     ) -> Result<Repository, RegistryError> {
         let _guard = self.locked();
         let mut repository = self.repository(name)?;
-        change(&mut repository);
+        change(&mut repository)?;
         let file = self.repo_dir(name).join("repository.json");
         write_atomic(&file, &serde_json::to_vec(&repository).unwrap_or_default())?;
         Ok(repository)
@@ -312,15 +348,18 @@ impl Registry {
         Ok(repository)
     }
 
-    /// The size of a blob the repository may read.
+    /// The size of a blob the repository may read (one pushed or mounted into it).
     pub fn blob_size(&self, name: &str, digest: &Digest) -> Result<u64, RegistryError> {
         self.repository(name)?;
-        self.blobs
-            .size(digest)?
-            .ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))
+        let unknown = || RegistryError::BlobUnknown(format!("{digest} is not in {name}"));
+        if !self.layer_link(name, digest).exists() {
+            return Err(unknown());
+        }
+        self.blobs.size(digest)?.ok_or_else(unknown)
     }
 
-    /// Completes an upload session: the data is verified against `digest` and stored.
+    /// Completes an upload session: the data is verified against `digest`, stored, and made
+    /// readable from the repository.
     pub fn finish_upload(
         &self,
         name: &str,
@@ -330,7 +369,28 @@ impl Registry {
         let (data, _) = self.uploads.data(name, id)?;
         let stored = self.blobs.ingest(&data, digest);
         self.uploads.remove(id)?;
-        stored
+        let size = stored?;
+        self.link(name, digest)?;
+        Ok(size)
+    }
+
+    /// Mounts blob `digest` of repository `from` into `name` (creating `name` when
+    /// create-on-push is on); false when `from` cannot read it. The caller checks that whoever
+    /// asks may read `from`.
+    pub fn mount_blob(
+        &self,
+        name: &str,
+        from: &str,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
+        // Under the lock, so garbage collection cannot remove the blob between check and link.
+        let _guard = self.locked();
+        if self.blob_size(from, digest).is_err() {
+            return Ok(false);
+        }
+        self.repository_for_push(name)?;
+        self.link(name, digest)?;
+        Ok(true)
     }
 
     /// Resolves a tag or digest to the image it names.
@@ -376,10 +436,11 @@ impl Registry {
         let repository = self.repository_for_push(name)?;
         let mut size = 0;
         for (digest, declared) in &parsed.blobs {
-            let stored = self.blobs.size(digest)?.ok_or_else(|| {
-                RegistryError::ManifestBlobUnknown(format!(
-                    "{digest} is not in the registry: push the blob before the manifest"
-                ))
+            let stored = self.blob_size(name, digest).map_err(|e| match e {
+                RegistryError::BlobUnknown(_) => RegistryError::ManifestBlobUnknown(format!(
+                    "{digest} is not in {name}: push the blob (or mount it) before the manifest"
+                )),
+                other => other,
             })?;
             if stored != *declared {
                 return Err(RegistryError::ManifestInvalid(format!(
@@ -557,7 +618,7 @@ impl Registry {
                 live.insert(digest);
             }
         }
-        let (mut removed, mut freed) = (0, 0);
+        let (mut removed, mut freed) = (vec![], 0);
         let now = SystemTime::now();
         for digest in self.blobs.list()? {
             let recent = self
@@ -569,8 +630,15 @@ impl Registry {
             }
             freed += self.blobs.size(&digest)?.unwrap_or(0);
             self.blobs.delete(&digest)?;
-            removed += 1;
+            removed.push(digest);
         }
+        // The repositories no longer hold the removed blobs: drop their links too.
+        for repository in self.repositories() {
+            for digest in &removed {
+                let _ = std::fs::remove_file(self.layer_link(&repository.name, digest));
+            }
+        }
+        let removed = removed.len();
         self.uploads.purge_stale(now);
         Ok((removed, freed))
     }

@@ -12,6 +12,7 @@ fn repo(name: &str, mutability: &str) -> Repository {
         created_at: 1.0,
         tag_mutability: mutability.into(),
         scan_on_push: false,
+        tags: vec![],
     }
 }
 
@@ -175,7 +176,7 @@ fn a_manifest_needs_its_blobs_and_a_known_media_type() {
     let huge = vec![b' '; berth_registry::manifest::MAX_MANIFEST_BYTES + 1];
     let refused = registry.put_manifest("team/app", "v1", OCI_MANIFEST, &huge);
     assert!(
-        matches!(refused, Err(RegistryError::ManifestInvalid(_))),
+        matches!(refused, Err(RegistryError::ManifestTooLarge(_))),
         "{refused:?}"
     );
     assert!(registry.images("team/app").expect("images").is_empty());
@@ -214,10 +215,25 @@ fn bad_names_tags_and_digests_get_their_errors() {
 }
 
 #[test]
+fn a_refused_update_writes_nothing() {
+    let (_dir, registry) = open();
+    let refused = registry.update_repository("team/app", |r| {
+        r.tag_mutability = "IMMUTABLE".into();
+        Err(RegistryError::LimitExceeded("no".into()))
+    });
+    assert!(matches!(refused, Err(RegistryError::LimitExceeded(_))));
+    let kept = registry.repository("team/app").expect("still there");
+    assert_eq!(kept.tag_mutability, "MUTABLE");
+}
+
+#[test]
 fn an_immutable_tag_cannot_move() {
     let (_dir, registry) = open();
     registry
-        .update_repository("team/app", |r| r.tag_mutability = "IMMUTABLE".into())
+        .update_repository("team/app", |r| {
+            r.tag_mutability = "IMMUTABLE".into();
+            Ok(())
+        })
         .expect("updated");
     let first = push_image(&registry, "team/app", "v1", b"layer one");
     // The same manifest again is fine: the tag does not move.
@@ -437,5 +453,54 @@ fn create_on_push_is_opt_in() {
             .expect("exists")
             .tag_mutability,
         "MUTABLE"
+    );
+}
+
+#[test]
+fn a_blob_is_readable_only_where_pushed_or_mounted() {
+    let (_dir, registry) = open();
+    registry
+        .create_repository(repo("team/other", "MUTABLE"))
+        .expect("created");
+    let layer = push_blob(&registry, "team/app", b"a private layer");
+    assert_eq!(registry.blob_size("team/app", &layer), Ok(15));
+    // Stored once for the whole registry, but team/other never had it.
+    assert!(matches!(
+        registry.blob_size("team/other", &layer),
+        Err(RegistryError::BlobUnknown(_))
+    ));
+    let config = push_blob(&registry, "team/other", b"{}");
+    let refused = registry.put_manifest(
+        "team/other",
+        "v1",
+        OCI_MANIFEST,
+        &image_manifest(&config, 2, &[(&layer, 15)]),
+    );
+    assert!(
+        matches!(refused, Err(RegistryError::ManifestBlobUnknown(_))),
+        "{refused:?}"
+    );
+    // A mount from a repository that lacks the blob does nothing; from one that has it, links.
+    assert_eq!(
+        registry.mount_blob("team/app", "team/other", &config),
+        Ok(true),
+        "team/other pushed the config"
+    );
+    assert_eq!(
+        registry.mount_blob("team/app", "team/none", &layer),
+        Ok(false)
+    );
+    assert_eq!(
+        registry.mount_blob("team/other", "team/app", &layer),
+        Ok(true)
+    );
+    assert_eq!(registry.blob_size("team/other", &layer), Ok(15));
+    // Collected blobs leave no links behind.
+    registry.collect_garbage(Duration::ZERO).expect("gc");
+    assert!(registry.blob_size("team/app", &layer).is_err());
+    push_blob(&registry, "team/other", b"a private layer");
+    assert!(
+        registry.blob_size("team/app", &layer).is_err(),
+        "a later push elsewhere does not revive the old link"
     );
 }

@@ -100,6 +100,10 @@ pub enum ErrorCode {
     ImageAlreadyExistsException,
     /// ECR: the repository has no lifecycle policy preview.
     LifecyclePolicyPreviewNotFoundException,
+    /// ECR: a tag key or value breaks the tag rules.
+    InvalidTagParameterException,
+    /// ECR: a repository would carry more than 50 tags.
+    TooManyTagsException,
 }
 
 impl ErrorCode {
@@ -157,6 +161,8 @@ impl ErrorCode {
             Self::LifecyclePolicyPreviewNotFoundException => {
                 "LifecyclePolicyPreviewNotFoundException"
             }
+            Self::InvalidTagParameterException => "InvalidTagParameterException",
+            Self::TooManyTagsException => "TooManyTagsException",
         }
     }
 

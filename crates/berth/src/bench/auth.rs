@@ -218,6 +218,7 @@ fn auth_cost_us(side: &Side) -> anyhow::Result<f64> {
         shutdown: watch::channel(false).1,
         secure: false,
         verify: true,
+        registry_listener: None,
     };
     let (method, uri) = (Method::POST, Uri::from_static("/"));
     let once = || -> anyhow::Result<()> {

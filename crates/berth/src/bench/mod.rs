@@ -130,6 +130,7 @@ pub fn server_options(data_dir: std::path::PathBuf) -> crate::server::ServerOpti
         region: "us-east-1".into(),
         rate_limit: 0,
         audit_retention: 1_000_000,
+        registry_listen: None,
         registry_create_on_push: false,
         tls: Default::default(),
         verify: true,
