@@ -191,13 +191,15 @@ impl Registry {
         let repositories = dir.join("repositories");
         std::fs::create_dir_all(&repositories).map_err(|e| RegistryError::io(dir, e))?;
         let key = crate::sealed::Key::load_or_create(&dir.join("key"))?;
-        Ok(Self {
+        let registry = Self {
             dir: repositories,
             blobs: Box::new(FsBlobStore::open(dir, key.clone())?),
             uploads: Uploads::open(dir, key)?,
             lock: Mutex::new(()),
             create_on_push: false,
-        })
+        };
+        registry.link_unlinked()?;
+        Ok(registry)
     }
 
     /// Whether a push to an absent repository creates it (off by default, as in ECR, where
@@ -597,6 +599,36 @@ impl Registry {
             .collect())
     }
 
+    /// The blobs (config and layers) the stored manifest `digest` refers to.
+    fn blobs_of(&self, digest: &Digest, media_type: &str) -> Result<Vec<Digest>, RegistryError> {
+        let mut bytes = Vec::new();
+        if let Some(mut blob) = self.blobs.open(digest)? {
+            let _ = std::io::Read::read_to_end(&mut blob, &mut bytes);
+        }
+        Ok(manifest::parse(&bytes, media_type)
+            .map(|parsed| parsed.blobs.into_iter().map(|(d, _)| d).collect())
+            .unwrap_or_default())
+    }
+
+    /// Links the blobs of every image in repositories stored before repositories had links
+    /// (no `layers/` directory), so they stay pullable.
+    fn link_unlinked(&self) -> Result<(), RegistryError> {
+        for repository in self.repositories() {
+            if self.repo_dir(&repository.name).join("layers").exists() {
+                continue;
+            }
+            for image in self.images(&repository.name)? {
+                let Ok(digest) = Digest::parse(&image.digest) else {
+                    continue;
+                };
+                for blob in self.blobs_of(&digest, &image.media_type)? {
+                    self.link(&repository.name, &blob)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Removes the blobs no image of any repository refers to, except those stored less than
     /// `grace` ago (a push under way uploads its blobs before its manifest). Returns the blobs
     /// removed and their bytes.
@@ -608,13 +640,7 @@ impl Registry {
                 let Ok(digest) = Digest::parse(&image.digest) else {
                     continue;
                 };
-                let mut bytes = Vec::new();
-                if let Some(mut blob) = self.blobs.open(&digest)? {
-                    let _ = std::io::Read::read_to_end(&mut blob, &mut bytes);
-                }
-                if let Ok(parsed) = manifest::parse(&bytes, &image.media_type) {
-                    live.extend(parsed.blobs.into_iter().map(|(d, _)| d));
-                }
+                live.extend(self.blobs_of(&digest, &image.media_type)?);
                 live.insert(digest);
             }
         }

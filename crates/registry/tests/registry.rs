@@ -504,3 +504,17 @@ fn a_blob_is_readable_only_where_pushed_or_mounted() {
         "a later push elsewhere does not revive the old link"
     );
 }
+
+#[test]
+fn images_stored_before_layer_links_stay_pullable() {
+    let (dir, registry) = open();
+    push_image(&registry, "team/app", "v1", b"an old layer");
+    drop(registry);
+    // The layout of earlier versions: no layers/ directory.
+    std::fs::remove_dir_all(dir.path().join("repositories/team+app/layers")).expect("removed");
+    let registry = Registry::open(dir.path()).expect("reopens");
+    assert_eq!(
+        registry.blob_size("team/app", &Digest::of(b"an old layer")),
+        Ok(12)
+    );
+}
