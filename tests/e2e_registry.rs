@@ -332,6 +332,27 @@ async fn the_layer_api_and_put_image_push_without_v2() {
     call("UploadLayerPart", part(20_000, &layer[20_000..]))
         .await
         .expect("part 2");
+    // Parts as large as ECR's limit (20 MiB) go through; larger ones are refused by name.
+    let big = call("InitiateLayerUpload", json!({"repositoryName": "layers"}))
+        .await
+        .expect("upload");
+    let big_part = |first: usize, len: usize| {
+        let bytes = vec![7u8; len];
+        json!({"repositoryName": "layers", "uploadId": big["uploadId"], "partFirstByte": first,
+               "partLastByte": first + len - 1, "layerPartBlob": b64(&bytes)})
+    };
+    call("UploadLayerPart", big_part(0, 20 * 1024 * 1024))
+        .await
+        .expect("a 20 MiB part");
+    let refused = call(
+        "UploadLayerPart",
+        big_part(20 * 1024 * 1024, 21 * 1024 * 1024),
+    )
+    .await;
+    assert_eq!(
+        api_code(refused.expect_err("a 21 MiB part")),
+        "InvalidParameterException"
+    );
     let d = digest(&layer);
     let done = call(
         "CompleteLayerUpload",

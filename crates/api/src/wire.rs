@@ -2,7 +2,7 @@
 //! `{"__type", "message"}` errors, and an `x-amzn-RequestId` on every response.
 
 use crate::{AppState, auth, ecr, ecs, query, throttle};
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -68,15 +68,26 @@ fn respond(request_id: &str, result: Result<Vec<u8>, ApiError>) -> Response {
     response
 }
 
+/// The largest request body: an UploadLayerPart of ECR's largest part (20 MiB), in base64,
+/// with room for the rest of the JSON.
+pub const MAX_REQUEST_BYTES: usize = 28 * 1024 * 1024;
+
 /// `POST /`: authenticate, dispatch on the target, answer.
 pub async fn handle(
     State(app): State<AppState>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    let Ok(body) = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await else {
+        let refused = ApiError::invalid(format!(
+            "the request body is over {} MiB, the most Berth accepts (UploadLayerPart parts are at most 20 MiB)",
+            MAX_REQUEST_BYTES >> 20
+        ));
+        return respond(&request_id, Err(refused));
+    };
     if headers.get("x-amz-target").and_then(|v| v.to_str().ok()) == Some(JOIN_TARGET) {
         // Authenticated by the join token it carries, not by a signature.
         let joined = tokio::task::block_in_place(|| join(&app, &body));

@@ -265,7 +265,11 @@ impl Gen<'_> {
         let mut body = String::new();
         if min.is_some() || max.is_some() {
             let call = match kind {
-                "string" | "list" | "blob" => "check_len(v.len()",
+                "string" | "list" => "check_len(v.len()",
+                // A blob travels as base64; its limits are on the bytes it decodes to.
+                "blob" => {
+                    "check_len((v.len() / 4 * 3).saturating_sub(v.bytes().rev().take_while(|b| *b == b'=').count())"
+                }
                 _ => "check_range(*v as f64",
             };
             let _ = writeln!(

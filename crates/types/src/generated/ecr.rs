@@ -5409,7 +5409,7 @@ impl Validate for UploadLayerPartRequest {
         }
         {
             let v = &self.layer_part_blob;
-            check_len(v.len(), Some(0.0), Some(20971520.0), &format!("{path}layerPartBlob"))?;
+            check_len((v.len() / 4 * 3).saturating_sub(v.bytes().rev().take_while(|b| *b == b'=').count()), Some(0.0), Some(20971520.0), &format!("{path}layerPartBlob"))?;
         }
         Ok(())
     }
