@@ -15,19 +15,12 @@ use serde_json::{Value, json};
 
 /// A server with a repository holding one image tagged `v1`.
 struct Fixture {
-    server: std::process::Child,
+    _server: common::Process,
     _data: tempfile::TempDir,
     exports: common::Exports,
     reg: Registry,
     manifest: Value,
     layer: Vec<u8>,
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
 }
 
 async fn with_image(name: &str) -> Fixture {
@@ -43,7 +36,7 @@ async fn with_image(name: &str) -> Fixture {
     let r = reg.put_manifest(name, "v1", &manifest).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     Fixture {
-        server,
+        _server: server,
         _data: data,
         exports,
         reg,

@@ -47,7 +47,31 @@ pub struct Exports {
     pub region: String,
 }
 
-fn spawn_and_read_exports(cmd: &mut Command) -> (Child, Exports) {
+/// A child process that is killed when dropped, so a test that panics leaves no `berth`
+/// behind (one would hold the test's output pipe open and the run would wait forever).
+pub struct Process(pub Child);
+
+impl std::ops::Deref for Process {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Process {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_and_read_exports(cmd: &mut Command) -> (Process, Exports) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -75,7 +99,7 @@ fn spawn_and_read_exports(cmd: &mut Command) -> (Child, Exports) {
     }
     // Keep draining stdout so berth never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (child, e)
+    (Process(child), e)
 }
 
 /// A unique cluster name, so tests sharing the Docker engine never touch each other's containers.
@@ -137,7 +161,7 @@ pub fn docker_inspect(id: &str, format: &str) -> String {
 
 /// `berth up` in its own data directory, with its own cluster.
 pub struct Berth {
-    pub child: Child,
+    pub child: Process,
     pub exports: Exports,
     pub cluster: String,
     pub data_dir: tempfile::TempDir,
@@ -177,12 +201,12 @@ impl Drop for Berth {
 }
 
 /// `berth server` as a process of its own.
-pub fn start_server(data_dir: &Path, listen: &str) -> (Child, Exports) {
+pub fn start_server(data_dir: &Path, listen: &str) -> (Process, Exports) {
     start_server_with(data_dir, listen, &[])
 }
 
 /// `berth server` with extra flags.
-pub fn start_server_with(data_dir: &Path, listen: &str, extra: &[&str]) -> (Child, Exports) {
+pub fn start_server_with(data_dir: &Path, listen: &str, extra: &[&str]) -> (Process, Exports) {
     spawn_and_read_exports(
         berth()
             .args(["server", "--listen", listen])
@@ -193,7 +217,12 @@ pub fn start_server_with(data_dir: &Path, listen: &str, extra: &[&str]) -> (Chil
 }
 
 /// `berth agent` as a process of its own, with any extra flags.
-pub fn start_agent(exports: &Exports, cluster: &str, state_dir: &PathBuf, extra: &[&str]) -> Child {
+pub fn start_agent(
+    exports: &Exports,
+    cluster: &str,
+    state_dir: &PathBuf,
+    extra: &[&str],
+) -> Process {
     berth()
         .args([
             "agent",
@@ -209,6 +238,7 @@ pub fn start_agent(exports: &Exports, cluster: &str, state_dir: &PathBuf, extra:
         .args(extra)
         .stdout(Stdio::null())
         .spawn()
+        .map(Process)
         .expect("berth agent starts")
 }
 
@@ -218,7 +248,7 @@ pub fn start_agent_with_token(
     cluster: &str,
     state_dir: &Path,
     token: &str,
-) -> Child {
+) -> Process {
     berth()
         .args([
             "agent",
@@ -234,11 +264,12 @@ pub fn start_agent_with_token(
         .arg(state_dir)
         .stdout(Stdio::null())
         .spawn()
+        .map(Process)
         .expect("berth agent starts")
 }
 
 /// `berth simulate` as a process of its own: simulated instances that need no Docker.
-pub fn start_simulator(exports: &Exports, cluster: &str, extra: &[&str]) -> Child {
+pub fn start_simulator(exports: &Exports, cluster: &str, extra: &[&str]) -> Process {
     berth()
         .args([
             "simulate",
@@ -252,6 +283,7 @@ pub fn start_simulator(exports: &Exports, cluster: &str, extra: &[&str]) -> Chil
         .args(extra)
         .stdout(Stdio::null())
         .spawn()
+        .map(Process)
         .expect("berth simulate starts")
 }
 
@@ -369,8 +401,8 @@ pub async fn wait_instances(client: &aws_sdk_ecs::Client, cluster: &str, n: usiz
 /// A `berth server` with agents of its own, each in its own zone; all are killed, and the
 /// cluster's containers removed, when it is dropped.
 pub struct Fleet {
-    pub server: Child,
-    pub agents: Vec<Child>,
+    pub server: Process,
+    pub agents: Vec<Process>,
     pub cluster: String,
     pub ecs: aws_sdk_ecs::Client,
     pub exports: Exports,
