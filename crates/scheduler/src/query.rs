@@ -6,8 +6,21 @@
 //! `ec2InstanceId`, `registeredAt`, `runningTasksCount`, `task:group`. Every operator has a
 //! symbol and a word form (`==`/`equals`, `=~`/`matches`, `!in`/`not_in`, ...). Arguments may be
 //! bare or quoted, and `in` takes a list `[a, b]`. A parse error names the character position.
+//!
+//! Expressions come from API callers, so nothing here recurses as deep as they like: an
+//! expression is at most [`MAX_EXPRESSION_CHARS`] long, parentheses and negations nest at most
+//! [`MAX_NESTING`] deep, and chains of `and`/`or` are kept flat, so the parser, the evaluator and
+//! the drop of an [`Expr`] all recurse at most a small, fixed number of times.
 
 use std::collections::BTreeMap;
+
+/// The longest expression, in characters: ECS's limit for `memberOf` expressions and for the
+/// `filter` of ListContainerInstances.
+pub const MAX_EXPRESSION_CHARS: usize = 2000;
+
+/// How deeply parentheses and negations (`!`, `not`) may nest. Real expressions nest a few
+/// levels; the cap bounds the parser's recursion (one level per parenthesis or negation).
+pub const MAX_NESTING: usize = 32;
 
 /// A parse error: what is wrong, at which character (0-based).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,7 +129,7 @@ fn lex(input: &str) -> Result<Vec<(usize, Token)>, QueryError> {
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operator {
+enum Operator {
     /// `==`, `equals`.
     Eq,
     /// `!=`, `not_equals`.
@@ -145,7 +158,7 @@ pub enum Operator {
 
 /// What a comparison is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subject {
+enum Subject {
     /// `agentConnected`.
     AgentConnected,
     /// `agentVersion`.
@@ -162,32 +175,40 @@ pub enum Subject {
     TaskGroup,
 }
 
-/// A parsed expression.
+/// A parsed expression. Only [`parse`] makes one, so its depth stays within [`MAX_NESTING`]
+/// and evaluating or dropping it cannot exhaust the stack.
 #[derive(Debug, Clone)]
-pub enum Expr {
-    /// Both hold.
-    And(Box<Expr>, Box<Expr>),
-    /// Either holds.
-    Or(Box<Expr>, Box<Expr>),
+pub struct Expr(Node);
+
+#[derive(Debug, Clone)]
+enum Node {
+    /// Every one holds: `a and b and c` is one node, not a chain, so long chains stay flat.
+    All(Vec<Node>),
+    /// Some one holds.
+    Any(Vec<Node>),
     /// It does not hold.
-    Not(Box<Expr>),
-    /// One comparison.
-    Compare {
-        /// The subject.
-        subject: Subject,
-        /// The operator.
-        op: Operator,
-        /// The argument(s); empty for `exists`.
-        values: Vec<String>,
-        /// `=~` patterns, compiled once.
-        pattern: Option<regex::Regex>,
-    },
+    Not(Box<Node>),
+    /// One comparison, boxed to keep the node small: the parser moves nodes through every
+    /// level of its recursion.
+    Compare(Box<Comparison>),
+}
+
+#[derive(Debug, Clone)]
+struct Comparison {
+    subject: Subject,
+    op: Operator,
+    /// The argument(s); empty for `exists`.
+    values: Vec<String>,
+    /// `=~` patterns, compiled once.
+    pattern: Option<regex::Regex>,
 }
 
 struct Parser {
     tokens: Vec<(usize, Token)>,
     at: usize,
     end: usize,
+    /// Parentheses and negations open around the current token.
+    depth: usize,
 }
 
 impl Parser {
@@ -216,39 +237,54 @@ impl Parser {
         matches!(self.peek(), Some(Token::Word(w)) if words.contains(&w.as_str()))
     }
 
-    fn or(&mut self) -> Result<Expr, QueryError> {
-        let mut left = self.and()?;
+    /// `a or b or ...`, as one node.
+    fn or(&mut self) -> Result<Node, QueryError> {
+        let mut terms = vec![self.and()?];
         while self.peek() == Some(&Token::Op("||")) || self.is_word(&["or"]) {
             self.next();
-            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+            terms.push(self.and()?);
         }
-        Ok(left)
+        Ok(flat(terms, Node::Any))
     }
 
-    fn and(&mut self) -> Result<Expr, QueryError> {
-        let mut left = self.unary()?;
+    /// `a and b and ...`, as one node.
+    fn and(&mut self) -> Result<Node, QueryError> {
+        let mut terms = vec![self.unary()?];
         while self.peek() == Some(&Token::Op("&&")) || self.is_word(&["and"]) {
             self.next();
-            left = Expr::And(Box::new(left), Box::new(self.unary()?));
+            terms.push(self.unary()?);
         }
-        Ok(left)
+        Ok(flat(terms, Node::All))
     }
 
-    fn unary(&mut self) -> Result<Expr, QueryError> {
-        if self.peek() == Some(&Token::Op("!")) || self.is_word(&["not"]) {
-            self.next();
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+    fn unary(&mut self) -> Result<Node, QueryError> {
+        let negated = self.peek() == Some(&Token::Op("!")) || self.is_word(&["not"]);
+        let grouped = self.peek() == Some(&Token::Open);
+        if !negated && !grouped {
+            return self.comparison();
         }
-        if self.peek() == Some(&Token::Open) {
-            self.next();
-            let inner = self.or()?;
-            if self.next() != Some(Token::Close) {
-                self.at -= 1;
-                return self.error("expected ) to close the parenthesis");
-            }
-            return Ok(inner);
+        // Checked before recursing, so no input can take the parser deeper than this.
+        if self.depth == MAX_NESTING {
+            return self.error(format!(
+                "parentheses and negations nest more than {MAX_NESTING} levels deep"
+            ));
         }
-        self.comparison()
+        self.next();
+        self.depth += 1;
+        let node = if negated {
+            self.unary().map(|inner| Node::Not(Box::new(inner)))
+        } else {
+            self.or().and_then(|inner| {
+                if self.next() == Some(Token::Close) {
+                    Ok(inner)
+                } else {
+                    self.at -= 1;
+                    self.error("expected ) to close the parenthesis")
+                }
+            })
+        };
+        self.depth -= 1;
+        node
     }
 
     fn subject(&mut self) -> Result<Subject, QueryError> {
@@ -330,7 +366,7 @@ impl Parser {
         }
     }
 
-    fn comparison(&mut self) -> Result<Expr, QueryError> {
+    fn comparison(&mut self) -> Result<Node, QueryError> {
         let subject = self.subject()?;
         let op = self.operator()?;
         let value_at = self.position();
@@ -379,17 +415,33 @@ impl Parser {
                 ),
             });
         }
-        Ok(Expr::Compare {
+        Ok(Node::Compare(Box::new(Comparison {
             subject,
             op,
             values,
             pattern,
-        })
+        })))
     }
 }
 
-/// Parses an expression.
+/// One term as itself, several as `group` of them.
+fn flat(mut terms: Vec<Node>, group: fn(Vec<Node>) -> Node) -> Node {
+    if terms.len() == 1 {
+        terms.remove(0)
+    } else {
+        group(terms)
+    }
+}
+
+/// Parses an expression of at most [`MAX_EXPRESSION_CHARS`] characters whose parentheses and
+/// negations nest at most [`MAX_NESTING`] deep.
 pub fn parse(input: &str) -> Result<Expr, QueryError> {
+    if input.chars().nth(MAX_EXPRESSION_CHARS).is_some() {
+        return Err(QueryError {
+            position: MAX_EXPRESSION_CHARS,
+            message: format!("the expression is over {MAX_EXPRESSION_CHARS} characters"),
+        });
+    }
     let tokens = lex(input)?;
     if tokens.is_empty() {
         return Err(QueryError {
@@ -401,12 +453,13 @@ pub fn parse(input: &str) -> Result<Expr, QueryError> {
         tokens,
         at: 0,
         end: input.chars().count(),
+        depth: 0,
     };
-    let expr = p.or()?;
+    let root = p.or()?;
     if p.at < p.tokens.len() {
         return p.error("unexpected text after the expression: join conditions with and/or");
     }
-    Ok(expr)
+    Ok(Expr(root))
 }
 
 /// Parses `2018-06-18`, `2018-06-18T22:28:28Z` or `...+00:00` into epoch seconds.
@@ -467,16 +520,19 @@ fn ordered(op: Operator, ord: std::cmp::Ordering) -> bool {
 impl Expr {
     /// Whether an instance with these facts matches.
     pub fn matches(&self, facts: &Facts) -> bool {
+        self.0.matches(facts)
+    }
+}
+
+impl Node {
+    /// Recurses once per level of the tree: at most two per level of nesting (a group's `or`
+    /// and `and`), which [`parse`] caps at [`MAX_NESTING`].
+    fn matches(&self, facts: &Facts) -> bool {
         match self {
-            Expr::And(a, b) => a.matches(facts) && b.matches(facts),
-            Expr::Or(a, b) => a.matches(facts) || b.matches(facts),
-            Expr::Not(e) => !e.matches(facts),
-            Expr::Compare {
-                subject,
-                op,
-                values,
-                pattern,
-            } => compare(facts, subject, *op, values, pattern.as_ref()),
+            Node::All(terms) => terms.iter().all(|t| t.matches(facts)),
+            Node::Any(terms) => terms.iter().any(|t| t.matches(facts)),
+            Node::Not(inner) => !inner.matches(facts),
+            Node::Compare(c) => compare(facts, &c.subject, c.op, &c.values, c.pattern.as_ref()),
         }
     }
 }
