@@ -5,6 +5,7 @@
 //! stream), exactly as an agent on another machine would. Modules:
 //! - [`client`]: the ECS JSON API client; [`trust`]: the certificates it accepts;
 //! - [`host`]: cpu, memory and attributes of this host;
+//! - [`host_policy`]: what the operator forbids on this host (privileged containers, ...);
 //! - [`join`]: the join token traded for the agent's own credentials;
 //! - [`registration`]: RegisterContainerInstance, remembering the instance across restarts;
 //! - [`registry_auth`]: credentials for pulling from Berth's own registry;
@@ -20,6 +21,7 @@ pub mod client;
 pub mod docker;
 pub mod health;
 pub mod host;
+pub mod host_policy;
 pub mod join;
 pub mod manager;
 pub mod registration;
@@ -57,6 +59,8 @@ pub struct AgentConfig {
     pub availability_zone: String,
     /// Custom attributes.
     pub attributes: Vec<(String, String)>,
+    /// What tasks may not ask for on this host.
+    pub host_policy: host_policy::HostPolicy,
 }
 
 /// How an agent gets the keys it signs with.
@@ -125,6 +129,7 @@ pub async fn run(
         instance_arn: arn.clone(),
         health: Default::default(),
         registry: std::sync::Arc::new(registry_auth::RegistryAuth::new(client.clone())),
+        policy: config.host_policy,
     });
     match stream::run(&client, &arn, &manager, shutdown).await {
         stream::Ended::Shutdown => Ok(()),

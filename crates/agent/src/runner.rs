@@ -5,7 +5,8 @@
 //! RUNNING once every container has started, watches for exits, and stops everything (SIGTERM,
 //! then SIGKILL after `stopTimeout`) when an essential container exits, a start fails, or the
 //! control plane sets the desired status to STOPPED. Containers are removed before STOPPED is
-//! reported, so a STOPPED task leaves nothing behind.
+//! reported, so a STOPPED task leaves nothing behind. A task that asks for what the host policy
+//! forbids is stopped before anything is pulled or created.
 
 use crate::docker::Docker;
 use crate::reporter::Reporter;
@@ -39,6 +40,8 @@ pub struct RunnerCtx {
     pub health: crate::health::HealthBoard,
     /// Credentials for Berth's own registry.
     pub registry: std::sync::Arc<crate::registry_auth::RegistryAuth>,
+    /// What tasks may not ask for on this host.
+    pub policy: crate::host_policy::HostPolicy,
 }
 
 #[derive(Debug, Default)]
@@ -135,6 +138,22 @@ impl Runner<'_> {
                 }
             }
         });
+    }
+
+    /// Why the host policy refuses this task, if it does. A refused container carries the
+    /// reason as well as the task, as one whose image cannot be pulled does.
+    fn refusal(&mut self) -> Option<String> {
+        let policy = &self.ctx.policy;
+        if let Err(reason) = policy.check_task(&self.assigned.task_definition) {
+            return Some(reason);
+        }
+        for slot in &mut self.slots {
+            if let Err(reason) = policy.check_container(&slot.def) {
+                slot.reason = Some(reason.clone());
+                return Some(reason);
+            }
+        }
+        None
     }
 
     /// Takes over containers of this task that exist already.
@@ -350,11 +369,17 @@ pub async fn run(ctx: &RunnerCtx, assigned: AssignedTask, mut desired: watch::Re
         created_at: Instant::now(),
     };
     runner.adopt().await;
+    // Checked once, before the first pull. A task adopted after the agent restarted with a
+    // stricter policy is refused too: the policy holds for everything on the host.
+    let refusal = runner.refusal();
     let mut reported_running = false;
     let has_health_checks = runner.slots.iter().any(|s| s.def.health_check.is_some());
     let failure: Option<String> = loop {
         if *desired.borrow() == "STOPPED" {
             break None;
+        }
+        if let Some(reason) = refusal {
+            break Some(reason);
         }
         let waiting = match runner.start_ready().await {
             Ok(w) => w,

@@ -22,6 +22,47 @@ pub struct AgentOptions {
     /// Custom attribute NAME=VALUE (repeatable).
     #[arg(long = "attribute", value_parser = parse_attribute)]
     pub attributes: Vec<(String, String)>,
+    /// What tasks may not ask for on this host.
+    #[command(flatten)]
+    pub host_policy: HostPolicyOptions,
+}
+
+/// What tasks may not ask for on this host; by default everything is allowed. A task that asks
+/// for something forbidden is stopped with CannotStartContainerError before any container is
+/// created.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Host policy")]
+pub struct HostPolicyOptions {
+    /// Refuse containers with privileged: true.
+    #[arg(long, env = "BERTH_DENY_PRIVILEGED")]
+    pub deny_privileged: bool,
+    /// Refuse tasks with networkMode host.
+    #[arg(long, env = "BERTH_DENY_HOST_NETWORK")]
+    pub deny_host_network: bool,
+    /// Refuse containers with linuxParameters.capabilities.add.
+    #[arg(long, env = "BERTH_DENY_ADDED_CAPABILITIES")]
+    pub deny_added_capabilities: bool,
+    /// Allow volumes' host.sourcePath only under this absolute path (repeatable; the
+    /// environment variable takes a comma-separated list). Without any, every host path is
+    /// allowed.
+    #[arg(
+        long = "allowed-host-path",
+        value_name = "PATH",
+        env = "BERTH_ALLOWED_HOST_PATHS",
+        value_delimiter = ',',
+        value_parser = parse_allowed_host_path
+    )]
+    pub allowed_host_paths: Vec<PathBuf>,
+}
+
+/// An absolute path of `--allowed-host-path`: a relative one would allow nothing.
+fn parse_allowed_host_path(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(format!("allowed host path {s:?} must be absolute"))
+    }
 }
 
 /// `NAME=VALUE` of `--attribute`.
@@ -50,6 +91,12 @@ impl AgentOptions {
             memory: self.memory,
             availability_zone: self.availability_zone.clone(),
             attributes: self.attributes.clone(),
+            host_policy: berth_agent::host_policy::HostPolicy {
+                deny_privileged: self.host_policy.deny_privileged,
+                deny_host_network: self.host_policy.deny_host_network,
+                deny_added_capabilities: self.host_policy.deny_added_capabilities,
+                allowed_host_paths: self.host_policy.allowed_host_paths.clone(),
+            },
         }
     }
 }

@@ -100,6 +100,7 @@ impl LocalBerth {
                 memory: None,
                 availability_zone: "local-a".into(),
                 attributes: vec![],
+                host_policy: Default::default(),
             },
             shutdown,
         )
