@@ -16,11 +16,7 @@ async fn a_joined_agent_may_only_act_for_its_own_instance() {
     let data = tempfile::tempdir().expect("tempdir");
     let cluster = common::unique_cluster("join");
     let (mut server, exports) = start_server(data.path(), "127.0.0.1:0");
-    let creds: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(data.path().join("credentials.json")).expect("credentials"),
-    )
-    .expect("json");
-    let token = creds["joinToken"].as_str().expect("join token").to_string();
+    let token = common::rotate_join_token(&exports, None).await;
     let root = common::client(&exports);
 
     // A wrong token buys nothing.

@@ -59,8 +59,8 @@ AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret aws ecs list-clusters >/dev
   || fail "a policy conditioned on aws:SecureTransport allows calls over TLS"
 
 # An agent joins over TLS, trusting the CA it was given.
-token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["joinToken"])' "$work/data/credentials.json")
-"$berth" agent --endpoint "$AWS_ENDPOINT_URL" --join-token "$token" --ca-bundle "$AWS_CA_BUNDLE" \
+BERTH_JOIN_TOKEN=$("$berth" join-token rotate --cluster "$cluster" | head -1) \
+  "$berth" agent --endpoint "$AWS_ENDPOINT_URL" --ca-bundle "$AWS_CA_BUNDLE" \
   --cluster "$cluster" --state-dir "$work/agent" > "$work/agent.out" 2> "$work/agent.err" &
 agent=$!
 for _ in $(seq 100); do

@@ -257,7 +257,7 @@ pub fn start_agent_with_token(
             "--cluster",
             cluster,
         ])
-        .args(["--join-token", token])
+        .env("BERTH_JOIN_TOKEN", token)
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .arg("--state-dir")
@@ -266,6 +266,26 @@ pub fn start_agent_with_token(
         .spawn()
         .map(Process)
         .expect("berth agent starts")
+}
+
+/// A new join token (`BerthAgent.RotateJoinToken` with the root key): of `cluster`, or good
+/// for every cluster.
+pub async fn rotate_join_token(exports: &Exports, cluster: Option<&str>) -> String {
+    let client = berth_agent::client::EcsClient::new(
+        &exports.endpoint,
+        &exports.access_key,
+        &exports.secret_key,
+        &exports.region,
+    );
+    let answer: serde_json::Value = client
+        .call_target(
+            "BerthAgent",
+            "RotateJoinToken",
+            &serde_json::json!({ "cluster": cluster }),
+        )
+        .await
+        .expect("the root may rotate join tokens");
+    answer["joinToken"].as_str().expect("a token").to_string()
 }
 
 /// `berth simulate` as a process of its own: simulated instances that need no Docker.

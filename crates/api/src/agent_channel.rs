@@ -41,6 +41,10 @@ pub async fn handle(
     let allowed = app
         .authenticate(&method, &uri, &headers, &[])
         .and_then(|(_, principal)| {
+            let agent_key = match &principal {
+                crate::auth::Principal::Agent { key, .. } => Some(key.id.clone()),
+                _ => None,
+            };
             let ask = crate::policy::Ask {
                 action: "ecs:Poll".into(),
                 resource: arn.clone(),
@@ -52,10 +56,12 @@ pub async fn handle(
                 &[],
                 berth_types::ErrorCode::AccessDeniedException,
             )
+            .map(|()| agent_key)
         });
-    if let Err(e) = allowed {
-        return (StatusCode::FORBIDDEN, e.body()).into_response();
-    }
+    let agent_key = match allowed {
+        Ok(key) => key,
+        Err(e) => return (StatusCode::FORBIDDEN, e.body()).into_response(),
+    };
     let wake = match app.control.subscribe_agent(&arn) {
         Ok(rx) => rx,
         Err(e) => return (StatusCode::BAD_REQUEST, e.body()).into_response(),
@@ -63,7 +69,7 @@ pub async fn handle(
     ws.on_upgrade(move |socket| async move {
         app.control.set_agent_connected(&arn, true);
         tracing::info!(instance = %arn, "agent connected");
-        if let Err(e) = stream(&app, &arn, socket, wake).await {
+        if let Err(e) = stream(&app, &arn, agent_key.as_deref(), socket, wake).await {
             tracing::info!(instance = %arn, reason = %e, "agent stream ended");
         }
         app.control.set_agent_connected(&arn, false);
@@ -109,9 +115,24 @@ impl Stream {
     }
 }
 
+/// Whether the stream may go on: its instance is registered and the agent's key (if it signed
+/// with one) has not been revoked.
+fn still_allowed(app: &AppState, arn: &str, agent_key: Option<&str>) -> Result<(), String> {
+    app.control
+        .check_agent_instance(arn)
+        .map_err(|e| e.message)?;
+    match agent_key {
+        Some(id) if app.control.agent_key(id).is_none() => {
+            Err(format!("agent key {id} was revoked"))
+        }
+        _ => Ok(()),
+    }
+}
+
 async fn stream(
     app: &AppState,
     arn: &str,
+    agent_key: Option<&str>,
     socket: WebSocket,
     mut wake: tokio::sync::watch::Receiver<u64>,
 ) -> Result<(), String> {
@@ -131,13 +152,17 @@ async fn stream(
         tokio::select! {
             changed = wake.changed() => {
                 changed.map_err(|_| "control plane closed".to_string())?;
-                if let Err(e) = app.control.check_agent_instance(arn) {
+                if let Err(e) = still_allowed(app, arn, agent_key) {
                     let _ = s.socket.send(Message::Close(None)).await;
-                    return Err(e.message);
+                    return Err(e);
                 }
                 s.send_assignments(app, arn).await?;
             }
             _ = heartbeat.tick() => {
+                if let Err(e) = still_allowed(app, arn, agent_key) {
+                    let _ = s.socket.send(Message::Close(None)).await;
+                    return Err(e);
+                }
                 let message = ServerMessage::HeartbeatMessage {
                     message_id: uuid::Uuid::new_v4().to_string(),
                 };

@@ -128,6 +128,31 @@ fn authorize_agent(
         {
             Err("this agent already registered another instance".into())
         }
+        // A key that has registered nothing yet may only register a new instance: naming an
+        // existing one would take it over (its stream, its tasks' secrets and reports).
+        "ecs:RegisterContainerInstance"
+            if key.instance.is_none()
+                && v["containerInstanceArn"]
+                    .as_str()
+                    .is_some_and(|a| !a.is_empty()) =>
+        {
+            Err("a new agent key may only register a new container instance".into())
+        }
+        // Pulls: only the images of the tasks placed on its own instance.
+        "ecr:BatchGetImage" | "ecr:GetDownloadUrlForLayer" | "ecr:BatchCheckLayerAvailability" => {
+            let name = ask.resource.split_once(":repository/").map(|(_, n)| n);
+            let state = control.read();
+            match (&key.instance, name) {
+                (Some(instance), Some(name))
+                    if crate::images::placed_on(&state, instance, name) =>
+                {
+                    Ok(())
+                }
+                _ => Err(
+                    "an agent may only pull the images of the tasks placed on its instance".into(),
+                ),
+            }
+        }
         "ecs:SubmitTaskStateChange" | "ecs:SubmitContainerStateChange" => {
             let state = control.read();
             let task = v["task"].as_str().and_then(|t| {
@@ -182,6 +207,42 @@ fn error(fault: Fault, now: i64) -> ApiError {
     }
 }
 
+/// Headers as the signature verifier reads them.
+fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let value = match v.to_str() {
+                Ok(text) => text.to_string(),
+                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            };
+            (n.as_str().to_string(), value)
+        })
+        .collect()
+}
+
+/// Refuses, before its body is read, a request whose signature is missing, malformed, out of
+/// time or by a key nobody issued (see [`sigv4::precheck`]).
+pub fn precheck(
+    root: &RootKey,
+    control: &ControlPlane,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let headers = header_list(headers);
+    let request = sigv4::Request {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or_default(),
+        headers: &headers,
+        body: &[],
+    };
+    let now = now();
+    sigv4::precheck(&request, |key| lookup(root, control, key).is_some(), now)
+        .map_err(|f| error(f, now))
+}
+
 /// Verifies a request's signature; the signer and its principal on success, the AWS exception
 /// otherwise.
 pub fn authenticate(
@@ -192,16 +253,7 @@ pub fn authenticate(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(Signer, Principal), ApiError> {
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .map(|(n, v)| {
-            let value = match v.to_str() {
-                Ok(text) => text.to_string(),
-                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            };
-            (n.as_str().to_string(), value)
-        })
-        .collect();
+    let headers = header_list(headers);
     let request = sigv4::Request {
         method: method.as_str(),
         path: uri.path(),
@@ -286,6 +338,12 @@ pub fn authorize(
         .map(|doc| policy::evaluate_resource(doc, principal.arn(), ask))
         .unwrap_or(Decision::ImplicitDeny);
     let root = matches!(principal, Principal::Root { .. });
+    // An agent's key does what agents do and no more: a resource policy may deny it
+    // something, never grant it anything.
+    let resource = match (principal, resource) {
+        (Principal::Agent { .. }, Decision::Allow) => Decision::ImplicitDeny,
+        (_, decision) => decision,
+    };
     let why = match (identity, resource) {
         _ if root => return Ok(()),
         (_, Decision::ExplicitDeny) => " with an explicit deny in a resource-based policy".into(),

@@ -108,6 +108,42 @@ pub fn call(
     }
 }
 
+/// The batch calls, with the field that lists their items: each item is authorised on its
+/// own, and those refused are reported in `failures[]`.
+const BATCHES: &[(&str, &str)] = &[
+    ("DescribeTasks", "tasks"),
+    ("DescribeServices", "services"),
+    ("DescribeContainerInstances", "containerInstances"),
+    ("DescribeClusters", "clusters"),
+    ("DeleteTaskDefinitions", "taskDefinitions"),
+];
+
+/// For a batch call, the list field and what each of its items asks (as [`ask`] of the same
+/// call naming that item alone); None for other calls.
+pub fn batch_asks(
+    partition: &Partition,
+    operation: &str,
+    body: &[u8],
+) -> Option<(&'static str, Vec<(String, Ask)>)> {
+    let (_, field) = BATCHES.iter().find(|(op, _)| *op == operation)?;
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let items = v[*field].as_array()?;
+    let asks = items
+        .iter()
+        .filter_map(|item| item.as_str())
+        .map(|item| {
+            let mut alone = v.clone();
+            alone[*field] = serde_json::json!([item]);
+            if operation == "DescribeClusters" {
+                alone["cluster"] = item.into();
+            }
+            let alone = serde_json::to_vec(&alone).unwrap_or_default();
+            (item.to_string(), ask(partition, operation, &alone))
+        })
+        .collect();
+    Some((field, asks))
+}
+
 /// Whether an ECS operation changes anything (and so is audited).
 pub fn is_mutating(operation: &str) -> bool {
     !operation.is_empty()
@@ -159,6 +195,10 @@ pub fn ask(partition: &Partition, operation: &str, body: &[u8]) -> Ask {
         "CreateService" => text("serviceName").map(|s| within("service", s)),
         "UpdateService" | "DeleteService" => text("service").map(|s| within("service", s)),
         "DescribeServices" => first("services").map(|s| within("service", s)),
+        "DescribeContainerInstances" => {
+            first("containerInstances").map(|c| within("container-instance", c))
+        }
+        "DeleteTaskDefinitions" => first("taskDefinitions").map(|t| within("task-definition", t)),
         "DeregisterContainerInstance" => {
             text("containerInstance").map(|c| within("container-instance", c))
         }

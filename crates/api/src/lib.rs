@@ -9,18 +9,23 @@
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
 //! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; [`ecr`]: the ECR API, with
 //!   [`ecr_layers`] for its layer-level calls and PutImage and [`ecr_tags`] for repository tags;
+//! - [`images`]: task images from Berth's registry pulled only with the caller's rights;
 //! - [`agent_channel`]: the WebSocket that streams assignments to agents;
-//! - [`tls`]: the HTTPS listener.
+//! - [`tls`]: the HTTPS listener; [`serve`]: each connection served (HTTP/1.1 or HTTP/2) within
+//!   limits on connections and time.
 
 pub mod agent_channel;
 pub mod auth;
+pub mod berth_ops;
 pub mod ecr;
 pub mod ecr_layers;
 pub mod ecr_tags;
 pub mod ecs;
+pub mod images;
 pub mod oci;
 pub mod policy;
 pub mod query;
+pub mod serve;
 pub mod sigv4;
 pub mod throttle;
 pub mod tls;
@@ -41,8 +46,6 @@ pub struct AppState {
     pub registry: Arc<berth_registry::Registry>,
     /// The account's root key.
     pub root: auth::RootKey,
-    /// The token agents trade for credentials of their own.
-    pub join_token: String,
     /// Request rate limits.
     pub limiter: Arc<throttle::Limiter>,
     /// Flips to true when the server shuts down, so long-lived streams end.
@@ -66,6 +69,26 @@ pub struct RegistryListener {
 }
 
 impl AppState {
+    /// Records a call in the audit log: who, what, on what, and how it ended.
+    pub fn record(
+        &self,
+        principal: &str,
+        action: String,
+        resource: String,
+        outcome: &str,
+        request_id: &str,
+    ) {
+        self.control.audit(berth_control::audit::AuditEvent {
+            sequence: 0,
+            time: wire::audit_time(),
+            principal: principal.to_string(),
+            action,
+            resource,
+            outcome: outcome.to_string(),
+            request_id: request_id.to_string(),
+        });
+    }
+
     /// Verifies a request's signature: its signer and principal, or the AWS exception.
     pub fn authenticate(
         &self,
@@ -128,6 +151,14 @@ impl AppState {
     }
 }
 
+/// How a call ended, as the audit log records it: `Success` or the error's code.
+pub fn outcome<T>(result: &Result<T, berth_types::ApiError>) -> &'static str {
+    match result {
+        Ok(_) => "Success",
+        Err(e) => e.code.as_str(),
+    }
+}
+
 /// `host` (`name` or `name:port`, IPv6 literals bracketed) with its port set to `port`.
 pub fn with_port(host: &str, port: u16) -> String {
     let name = match host.rsplit_once(':') {
@@ -184,10 +215,5 @@ async fn serve_routes<L>(listener: L, routes: Router, state: &AppState) -> std::
 where
     L: axum::serve::Listener<Addr = std::net::SocketAddr>,
 {
-    let mut stop = state.shutdown.clone();
-    axum::serve(listener, routes)
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await
+    serve::serve(listener, routes, state.shutdown.clone()).await
 }

@@ -203,8 +203,13 @@ pub async fn handle(
     } else {
         match route(&path) {
             Some((name, r)) => {
+                let audited = audited_action(&r, &method).map(|action| (action, name.to_string()));
                 let name = name.to_string();
-                dispatch(&app, &who, &method, &name, r, &query, &headers, body).await
+                let answer = dispatch(&app, &who, &method, &name, r, &query, &headers, body).await;
+                if let Some((action, name)) = audited {
+                    audit(&app, &who, action, &name, &answer);
+                }
+                answer
             }
             None => Err(Refusal::Registry(RegistryError::NameInvalid(format!(
                 "/v2/{path} is not a registry path"
@@ -212,6 +217,41 @@ pub async fn handle(
         }
     };
     answer.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The ECR action a push or a delete stands for, as the audit log records it; None for reads
+/// and for the steps of an upload (its completion is recorded).
+fn audited_action(route: &Route, method: &Method) -> Option<&'static str> {
+    match (route, method.as_str()) {
+        (Route::Manifest(_), "PUT") => Some("ecr:PutImage"),
+        (Route::Manifest(_), "DELETE") => Some("ecr:BatchDeleteImage"),
+        (Route::Upload(_), "PUT") => Some("ecr:CompleteLayerUpload"),
+        _ => None,
+    }
+}
+
+/// Records a push or a delete on repository `name` in the audit log.
+fn audit(app: &AppState, who: &auth::Principal, action: &str, name: &str, answer: &Answer) {
+    let partition = app.control.partition();
+    let resource = format!(
+        "arn:aws:ecr:{}:{}:repository/{name}",
+        partition.region, partition.account
+    );
+    let outcome = match answer {
+        Ok(r) if r.status().is_success() => "Success".to_string(),
+        Ok(r) => format!("HTTP {}", r.status().as_u16()),
+        Err(Refusal::Registry(e)) => e.code().to_string(),
+        Err(Refusal::Unauthorized(_)) => "UNAUTHORIZED".to_string(),
+        Err(Refusal::Denied(_)) => "AccessDeniedException".to_string(),
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    app.record(
+        who.arn(),
+        action.to_string(),
+        resource,
+        &outcome,
+        &request_id,
+    );
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -232,18 +232,33 @@ pub fn evaluate(documents: &[String], ask: &Ask) -> Decision {
     }
 }
 
-/// Whether a resource policy statement's `Principal` names `arn`: `*`, `{"AWS": "*"}`, the ARN
-/// itself, or the root of its account (which stands for every principal of the account).
-fn principal_matches(s: &Value, arn: &str) -> bool {
+/// How a resource policy statement's `Principal` names a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// Not at all.
+    No,
+    /// By its ARN, or as everyone (`*`, `{"AWS": "*"}`).
+    Directly,
+    /// As its account (the account's root ARN or its id): as in IAM, that delegates to the
+    /// account, whose identity policies must then allow the call; it grants nothing alone.
+    ByAccount,
+}
+
+fn principal_named(s: &Value, arn: &str) -> Named {
     let listed = match &s["Principal"] {
         Value::String(p) => vec![p.clone()],
         Value::Object(o) => o.get("AWS").and_then(strings).unwrap_or_default(),
         _ => vec![],
     };
     let account = arn.split(':').nth(4).unwrap_or_default();
-    listed.iter().any(|p| {
-        p == "*" || p == arn || *p == format!("arn:aws:iam::{account}:root") || p == account
-    })
+    let root = format!("arn:aws:iam::{account}:root");
+    if listed.iter().any(|p| p == "*" || p == arn) {
+        Named::Directly
+    } else if listed.iter().any(|p| *p == root || p == account) {
+        Named::ByAccount
+    } else {
+        Named::No
+    }
 }
 
 /// Checks a resource policy (a repository policy): statements need a Principal and an
@@ -281,7 +296,8 @@ pub fn evaluate_resource(document: &str, arn: &str, ask: &Ask) -> Decision {
     };
     let mut allowed = false;
     for s in statements(&v) {
-        if !principal_matches(s, arn) {
+        let named = principal_named(s, arn);
+        if named == Named::No {
             continue;
         }
         let mut s = s.clone();
@@ -293,7 +309,7 @@ pub fn evaluate_resource(document: &str, arn: &str, ask: &Ask) -> Decision {
         }
         match s["Effect"].as_str() {
             Some("Deny") => return Decision::ExplicitDeny,
-            Some("Allow") => allowed = true,
+            Some("Allow") if named == Named::Directly => allowed = true,
             _ => {}
         }
     }
@@ -334,6 +350,22 @@ mod tests {
             evaluate_resource(doc, ci, &ask("ecr:BatchDeleteImage")),
             Decision::ExplicitDeny
         );
+        // The account as principal delegates to identity policies: it allows nobody alone,
+        // but its denies apply to every principal of the account.
+        for account in ["arn:aws:iam::000000000000:root", "000000000000"] {
+            let doc = format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{account}"}},"Action":"ecr:*"}},
+                {{"Effect":"Deny","Principal":{{"AWS":"{account}"}},"Action":"ecr:DeleteRepository"}}]}}"#
+            );
+            assert_eq!(
+                evaluate_resource(&doc, other, &ask("ecr:PutImage")),
+                Decision::ImplicitDeny
+            );
+            assert_eq!(
+                evaluate_resource(&doc, other, &ask("ecr:DeleteRepository")),
+                Decision::ExplicitDeny
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,6 @@ use crate::sigv4;
 use crate::{AppState, policy};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use berth_control::audit::AuditEvent;
 use berth_control::identity::{AccessKey, User};
 use berth_types::{ApiError, ErrorCode};
 use std::collections::BTreeMap;
@@ -298,21 +297,18 @@ pub fn handle(
             let result = iam(app, &action, &params, principal);
             if !["Get", "List"].iter().any(|p| action.starts_with(p)) {
                 let user = params.get("UserName").cloned().unwrap_or_default();
-                app.control.audit(AuditEvent {
-                    sequence: 0,
-                    time: crate::wire::audit_time(),
-                    principal: principal.arn().to_string(),
-                    action: format!("iam:{action}"),
-                    resource: format!(
-                        "arn:aws:iam::{}:user/{user}",
-                        app.control.partition().account
-                    ),
-                    outcome: match &result {
-                        Ok(_) => "Success".into(),
-                        Err(e) => e.code.as_str().into(),
-                    },
-                    request_id: request_id.to_string(),
-                });
+                let resource = format!(
+                    "arn:aws:iam::{}:user/{user}",
+                    app.control.partition().account
+                );
+                let outcome = crate::outcome(&result);
+                app.record(
+                    principal.arn(),
+                    format!("iam:{action}"),
+                    resource,
+                    outcome,
+                    request_id,
+                );
             }
             (IAM_NS, result)
         }

@@ -12,6 +12,11 @@ use sha2::{Digest, Sha256};
 
 /// How far a request's `X-Amz-Date` may be from the server's clock, as AWS allows.
 pub const SKEW_SECONDS: i64 = 15 * 60;
+/// The longest a presigned request may stay valid (`X-Amz-Expires`), as AWS allows: 7 days.
+pub const MAX_EXPIRES_SECONDS: i64 = 7 * 24 * 3600;
+/// Headers that say what a request does: when present they must be signed, or a captured
+/// request could be replayed as another operation.
+const MUST_SIGN: &[&str] = &["x-amz-target", "content-type"];
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// A request as the client signed it.
@@ -352,7 +357,13 @@ fn from_query(query: &str) -> Result<Option<Parts>, Fault> {
     let expires = get("X-Amz-Expires")
         .ok_or_else(|| missing("X-Amz-Expires"))?
         .parse::<i64>()
-        .map_err(|_| Fault::Incomplete("X-Amz-Expires must be a number of seconds".into()))?;
+        .ok()
+        .filter(|s| (1..=MAX_EXPIRES_SECONDS).contains(s))
+        .ok_or_else(|| {
+            Fault::Incomplete(format!(
+                "X-Amz-Expires must be a number of seconds from 1 to {MAX_EXPIRES_SECONDS} (7 days)"
+            ))
+        })?;
     Ok(Some(Parts {
         access_key,
         date,
@@ -413,20 +424,22 @@ pub fn amz_date(epoch: i64) -> String {
     )
 }
 
-/// Verifies `req`, signed by the key `secret_of` knows, at `now` (seconds since the epoch).
-/// `normalize` is true for every service but S3.
-pub fn verify(
-    req: &Request,
-    secret_of: impl FnOnce(&str) -> Option<String>,
-    now: i64,
-    normalize: bool,
-) -> Result<Signer, Fault> {
+/// The signature's parts, checked for everything but the signature itself: its form, the
+/// headers it must cover and its time.
+fn checked_parts(req: &Request, now: i64) -> Result<Parts, Fault> {
     let parts = match header(req, "authorization") {
         Some(a) => from_header(req, a)?,
         None => from_query(req.query)?.ok_or(Fault::Missing)?,
     };
     if !parts.signed_headers.iter().any(|h| h == "host") {
         return Err(Fault::Incomplete("SignedHeaders must include host".into()));
+    }
+    for name in MUST_SIGN {
+        if header(req, name).is_some() && !parts.signed_headers.iter().any(|h| h == name) {
+            return Err(Fault::Incomplete(format!(
+                "SignedHeaders must include {name} when the request carries it"
+            )));
+        }
     }
     let signed_at = parse_amz_date(&parts.amz_date).ok_or_else(|| {
         Fault::Incomplete(format!(
@@ -444,6 +457,30 @@ pub fn verify(
     if now > valid_until || now < signed_at - SKEW_SECONDS {
         return Err(Fault::Expired(parts.amz_date.clone()));
     }
+    Ok(parts)
+}
+
+/// What can be checked before the body is read: the signature's form and time, and that
+/// `known` knows its access key. A request that fails here is refused without reading its
+/// body, so an anonymous client cannot make the server buffer anything.
+pub fn precheck(req: &Request, known: impl FnOnce(&str) -> bool, now: i64) -> Result<(), Fault> {
+    let parts = checked_parts(req, now)?;
+    if known(&parts.access_key) {
+        Ok(())
+    } else {
+        Err(Fault::UnknownKey(parts.access_key))
+    }
+}
+
+/// Verifies `req`, signed by the key `secret_of` knows, at `now` (seconds since the epoch).
+/// `normalize` is true for every service but S3.
+pub fn verify(
+    req: &Request,
+    secret_of: impl FnOnce(&str) -> Option<String>,
+    now: i64,
+    normalize: bool,
+) -> Result<Signer, Fault> {
+    let parts = checked_parts(req, now)?;
     let body_hash = hex_sha256(req.body);
     if let Some(claimed) = header(req, "x-amz-content-sha256")
         && claimed != "UNSIGNED-PAYLOAD"

@@ -1,7 +1,9 @@
 //! Request rate limits: a token bucket per access key and class of call, so one noisy client
 //! gets `ThrottlingException` (which the AWS SDKs retry with backoff) without starving the
 //! others, and agent reports have buckets of their own that the API calls made with the same
-//! key cannot drain.
+//! key cannot drain. Requests that fail authentication are counted per client address in a
+//! small bucket of their own, so an anonymous flood is cut short (and cannot flood the audit
+//! log) while signed callers from the same address go on.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,6 +11,10 @@ use std::time::Instant;
 
 /// Agent-facing calls get this many times the API rate.
 const AGENT_FACTOR: f64 = 10.0;
+/// Unauthenticated requests a second from one client address (bursts of twice that).
+const ANONYMOUS_RATE: f64 = 20.0;
+/// Buckets kept before the full ones (of clients gone quiet) are forgotten.
+const MAX_BUCKETS: usize = 100_000;
 
 /// The classes of calls with separate buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,6 +23,8 @@ pub enum Class {
     Api,
     /// What agents call to report and register.
     Agent,
+    /// Requests that failed authentication, keyed by client address.
+    Anonymous,
 }
 
 impl Class {
@@ -53,17 +61,28 @@ impl Limiter {
         }
     }
 
+    /// Requests a second for a class of calls.
+    fn rate_of(&self, class: Class) -> f64 {
+        match class {
+            Class::Api => self.rate,
+            Class::Agent => self.rate * AGENT_FACTOR,
+            Class::Anonymous => ANONYMOUS_RATE,
+        }
+    }
+
     /// Takes one token for `key`'s `class`; false when its bucket is empty.
     pub fn admit(&self, key: &str, class: Class) -> bool {
         if self.rate <= 0.0 {
             return true;
         }
-        let rate = match class {
-            Class::Api => self.rate,
-            Class::Agent => self.rate * AGENT_FACTOR,
-        };
+        let rate = self.rate_of(class);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_BUCKETS {
+            // A bucket refills (bursts are two seconds' worth) in two seconds, and a full
+            // bucket is the same as none.
+            buckets.retain(|_, b| now.duration_since(b.last).as_secs_f64() < 2.0);
+        }
         let bucket = buckets.entry((key.to_string(), class)).or_insert(Bucket {
             tokens: rate * 2.0,
             last: now,
@@ -97,5 +116,15 @@ mod tests {
             "agents have their own bucket"
         );
         assert!(Limiter::new(0).admit("anyone", Class::Api));
+    }
+
+    #[test]
+    fn anonymous_requests_have_a_small_bucket_per_address() {
+        let limiter = Limiter::new(1000);
+        let admitted = (0..100)
+            .filter(|_| limiter.admit("127.0.0.1", Class::Anonymous))
+            .count();
+        assert_eq!(admitted, 40);
+        assert!(limiter.admit("127.0.0.1", Class::Api), "signed calls go on");
     }
 }

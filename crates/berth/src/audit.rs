@@ -20,14 +20,43 @@ pub async fn print(client: &EcsClient, max: u32) -> anyhow::Result<()> {
     }
     for e in events {
         let time = e["time"].as_f64().unwrap_or_default() as i64;
+        let field = |name: &str| printable(e[name].as_str().unwrap_or_default());
         println!(
             "{}  {}  {}  {}  {}",
             berth_api::sigv4::amz_date(time),
-            e["principal"].as_str().unwrap_or_default(),
-            e["action"].as_str().unwrap_or_default(),
-            e["resource"].as_str().unwrap_or_default(),
-            e["outcome"].as_str().unwrap_or_default()
+            field("principal"),
+            field("action"),
+            field("resource"),
+            field("outcome")
         );
     }
     Ok(())
+}
+
+/// `text` with its control characters escaped: events hold what callers sent, and a newline
+/// would forge a line, an escape sequence would reach the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || c == '\\' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("ecs:RunTask"), "ecs:RunTask");
+        assert_eq!(
+            printable("a\nFAKE\u{1b}[31m\u{9b}x\\"),
+            "a\\nFAKE\\u{1b}[31m\\u{9b}x\\\\"
+        );
+    }
 }

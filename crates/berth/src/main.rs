@@ -4,12 +4,14 @@
 //! - `berth server`: the control plane alone;
 //! - `berth agent`: a host agent that joins a control plane;
 //! - `berth audit`: the newest audit events;
+//! - `berth join-token`, `berth agent-keys`: the agents' credentials;
 //! - `berth simulate`: container instances without Docker, for placement at scale;
 //! - `berth bench`: benchmarks beside a baseline.
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod admin;
 mod audit;
 mod bench;
 mod credentials;
@@ -55,10 +57,12 @@ enum Command {
     Agent {
         #[command(flatten)]
         join: Join,
-        /// The join token `berth server` printed: the agent trades it for credentials of its
-        /// own, good for its own instance only. Without it, the agent signs with the key given.
-        #[arg(long, env = "BERTH_JOIN_TOKEN", hide_env_values = true)]
-        join_token: Option<String>,
+        /// A file holding the join token (or set BERTH_JOIN_TOKEN, as the join command
+        /// `berth server` prints does; never on the command line, where every local user can
+        /// read it): the agent trades it for credentials of its own, good for its own instance
+        /// only. Without either, the agent signs with the key given.
+        #[arg(long)]
+        join_token_file: Option<PathBuf>,
         /// Where the agent remembers its registration.
         #[arg(long, env = "BERTH_AGENT_STATE_DIR", default_value_os_t = server::default_data_dir().join("agent"))]
         state_dir: PathBuf,
@@ -72,6 +76,20 @@ enum Command {
         /// How many events.
         #[arg(long, default_value_t = 50)]
         max: u32,
+    },
+    /// Manage the tokens hosts join with.
+    JoinToken {
+        #[command(subcommand)]
+        action: admin::JoinTokenAction,
+        #[command(flatten)]
+        join: Join,
+    },
+    /// List or revoke the keys agents bought with a join token.
+    AgentKeys {
+        #[command(subcommand)]
+        action: admin::AgentKeysAction,
+        #[command(flatten)]
+        join: Join,
     },
     /// Simulate container instances (no Docker) that acknowledge their tasks at once.
     Simulate {
@@ -184,11 +202,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Server { server } => serve(server).await,
         Command::Agent {
             join,
-            join_token,
+            join_token_file,
             state_dir,
             agent,
         } => {
-            let credentials = match join_token {
+            let credentials = match admin::join_token(join_token_file.as_deref())? {
                 Some(token) => berth_agent::AgentCredentials::JoinToken(token),
                 None => {
                     let (access_key, secret_key) = join.keys()?;
@@ -204,6 +222,12 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { join, max } => audit::print(&join.client()?, max).await,
+        Command::JoinToken { action, join } => {
+            admin::join_token_command(&join.client()?, action).await
+        }
+        Command::AgentKeys { action, join } => {
+            admin::agent_keys_command(&join.client()?, action).await
+        }
         Command::Simulate { join, fleet } => {
             simulate::run(join.client()?, fleet, shutdown_signal()).await
         }

@@ -4,9 +4,10 @@ use crate::credentials::{self, Credentials};
 use crate::tls::{Mode, TlsOptions};
 use anyhow::Context;
 use berth_api::AppState;
+use berth_control::identity::ANY_CLUSTER;
 use berth_control::{ControlPlane, SystemClock};
 use berth_registry::Registry;
-use berth_store::RedbStore;
+use berth_store::{RedbStore, Sealed};
 use berth_types::arn::Partition;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -146,10 +147,11 @@ impl Running {
 
     /// The command that joins another host to this server.
     pub fn join_command(&self) -> String {
+        // The token goes in the environment: a command line is visible to every local user.
         let mut command = format!(
-            "berth agent --endpoint {} --join-token {}",
-            self.public_endpoint(),
-            self.credentials.join_token
+            "BERTH_JOIN_TOKEN={} berth agent --endpoint {}",
+            self.credentials.join_token,
+            self.public_endpoint()
         );
         if let Some(ca) = &self.ca_file {
             // The agent's host needs a copy of the CA at the same path.
@@ -174,6 +176,14 @@ async fn prune(control: Arc<ControlPlane>, registry: Arc<Registry>, audit_retent
             Ok(0) => {}
             Ok(n) => tracing::info!(tasks = n, "forgot stopped tasks past their retention"),
             Err(e) => tracing::warn!(error = %e, "pruning stopped tasks failed"),
+        }
+        match tokio::task::block_in_place(|| control.prune_agent_keys()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                keys = n,
+                "forgot agent keys of deregistered or never registered agents"
+            ),
+            Err(e) => tracing::warn!(error = %e, "pruning agent keys failed"),
         }
         let pruned = tokio::task::block_in_place(|| control.prune_audit(audit_retention));
         match pruned {
@@ -201,14 +211,26 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("cannot create data directory {}", opts.data_dir.display()))?;
-    let credentials = credentials::load_or_create(&opts.data_dir)?;
-    let store = RedbStore::open(&opts.data_dir.join("state.redb"))?;
+    // The state holds every key's secret: no other local user may read it (installations of
+    // earlier versions are fixed here too).
+    credentials::make_private(&opts.data_dir, true)?;
+    let mut credentials = credentials::load_or_create(&opts.data_dir)?;
+    let sealing_key = credentials::sealing_key(&opts.data_dir)?;
+    let state_file = opts.data_dir.join("state.redb");
+    let store = RedbStore::open(&state_file)?;
+    credentials::make_private(&state_file, false)?;
+    let store = Sealed::new(store, &sealing_key)?;
     let partition = Partition {
         region: opts.region.clone(),
         account: ACCOUNT.into(),
     };
     let control = ControlPlane::open(partition, Arc::new(store), Arc::new(SystemClock))
         .map_err(|e| anyhow::anyhow!("cannot load the state: {}", e.message))?;
+    // The join token good for every cluster: an earlier version's, or a new one.
+    let seed = Some(credentials.join_token.as_str()).filter(|t| !t.is_empty());
+    credentials.join_token = control
+        .ensure_join_token(ANY_CLUSTER, seed)
+        .map_err(|e| anyhow::anyhow!("cannot create the join token: {}", e.message))?;
     let listener = TcpListener::bind(&opts.listen).await.with_context(|| {
         format!(
             "cannot listen on {} (is another berth running? pick another with --listen)",
@@ -239,7 +261,6 @@ pub async fn start(
         control: Arc::clone(&control),
         registry: Arc::clone(&registry),
         root,
-        join_token: credentials.join_token.clone(),
         limiter: Arc::new(berth_api::throttle::Limiter::new(opts.rate_limit)),
         shutdown,
         secure: false,

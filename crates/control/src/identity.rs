@@ -68,6 +68,23 @@ pub struct AgentKey {
     pub created: f64,
 }
 
+/// A token agents trade for keys of their own ([`ControlPlane::join`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JoinToken {
+    /// The cluster it joins, or [`ANY_CLUSTER`].
+    pub cluster: String,
+    /// The token.
+    pub token: String,
+    /// Seconds since the epoch.
+    pub created: f64,
+}
+
+/// The scope of the join token good for every cluster.
+pub const ANY_CLUSTER: &str = "*";
+/// How long a key bought with a join token may stay unused before it expires: an agent
+/// registers within seconds of joining.
+pub const UNBOUND_KEY_SECONDS: f64 = 3600.0;
+
 /// `count` characters of `alphabet`, from the operating system's randomness (via UUID v4).
 pub fn random(count: usize, alphabet: &[u8]) -> String {
     let mut out = String::with_capacity(count);
@@ -123,9 +140,90 @@ fn policy_of<'s>(state: &'s State, name: &str, policy: &str) -> Result<&'s UserP
         })
 }
 
+/// Equal bytes, compared in time that does not depend on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether an agent key is good no more: its instance was deregistered, or it was never used
+/// to register one in time.
+fn expired(state: &State, key: &AgentKey, now: f64) -> bool {
+    match &key.instance {
+        Some(arn) => state
+            .instances
+            .get(arn)
+            .is_none_or(|i| i.status.as_deref() == Some("INACTIVE")),
+        None => key.created + UNBOUND_KEY_SECONDS < now,
+    }
+}
+
+fn new_join_token(scope: &str, now: f64) -> JoinToken {
+    JoinToken {
+        cluster: scope.to_string(),
+        token: format!(
+            "bjt-{}",
+            random(32, b"abcdefghijklmnopqrstuvwxyz0123456789")
+        ),
+        created: now,
+    }
+}
+
 impl ControlPlane {
+    /// The join token of `scope` (a cluster name, or [`ANY_CLUSTER`]), created on first use:
+    /// `seed` when given (the token of an earlier version's credentials file), else a new one.
+    pub fn ensure_join_token(&self, scope: &str, seed: Option<&str>) -> Result<String, ApiError> {
+        if let Some(t) = self.read().join_tokens.get(scope) {
+            return Ok(t.token.clone());
+        }
+        self.mutate(|state, ctx| {
+            if let Some(t) = state.join_tokens.get(scope) {
+                return Ok((vec![], t.token.clone()));
+            }
+            let mut token = new_join_token(scope, ctx.now);
+            if let Some(seed) = seed {
+                token.token = seed.to_string();
+            }
+            let value = token.token.clone();
+            Ok((vec![Change::JoinToken(token)], value))
+        })
+    }
+
+    /// Replaces the join token of `scope` (a cluster name, or [`ANY_CLUSTER`]) with a new one;
+    /// the old one joins nothing from now on (agents that joined with it keep their keys).
+    pub fn rotate_join_token(&self, scope: &str) -> Result<String, ApiError> {
+        if scope != ANY_CLUSTER {
+            crate::clusters::check_name(scope)?;
+        }
+        self.mutate(|_, ctx| {
+            let token = new_join_token(scope, ctx.now);
+            let value = token.token.clone();
+            Ok((vec![Change::JoinToken(token)], value))
+        })
+    }
+
+    /// Trades a join token for a key of `cluster`'s: the token of that cluster or the one good
+    /// for every cluster.
+    pub fn join(&self, token: &str, cluster: &str) -> Result<AgentKey, ApiError> {
+        let valid = {
+            let state = self.read();
+            [ANY_CLUSTER, cluster]
+                .iter()
+                .filter_map(|scope| state.join_tokens.get(*scope))
+                .any(|t| same(t.token.as_bytes(), token.as_bytes()))
+        };
+        if !valid {
+            return Err(ApiError::new(
+                ErrorCode::UnrecognizedClientException,
+                format!(
+                    "the join token is not valid for cluster {cluster}: use the one `berth server` (or `berth up`) printed, or `berth join-token rotate --cluster {cluster}` for a new one"
+                ),
+            ));
+        }
+        self.issue_agent_key(cluster)
+    }
+
     /// Issues an agent key for `cluster` (the caller checked the join token).
-    pub fn issue_agent_key(&self, cluster: &str) -> Result<AgentKey, ApiError> {
+    fn issue_agent_key(&self, cluster: &str) -> Result<AgentKey, ApiError> {
         self.mutate(|_, ctx| {
             let key = AgentKey {
                 id: format!("AKIA{}", random(16, UPPER_DIGITS)),
@@ -138,17 +236,52 @@ impl ControlPlane {
         })
     }
 
-    /// An agent key, unless the instance it registered has been deregistered.
+    /// An agent key, unless the instance it registered has been deregistered, or it has
+    /// stayed unused for longer than [`UNBOUND_KEY_SECONDS`].
     pub fn agent_key(&self, id: &str) -> Option<AgentKey> {
         let state = self.read();
         let key = state.agent_keys.get(id)?;
-        let gone = key.instance.as_ref().is_some_and(|arn| {
-            state
-                .instances
-                .get(arn)
-                .is_none_or(|i| i.status.as_deref() == Some("INACTIVE"))
-        });
-        (!gone).then(|| key.clone())
+        (!expired(&state, key, self.now())).then(|| key.clone())
+    }
+
+    /// The agents' keys, of one cluster or all, without their secrets.
+    pub fn agent_keys(&self, cluster: Option<&str>) -> Vec<AgentKey> {
+        self.read()
+            .agent_keys
+            .values()
+            .filter(|k| cluster.is_none_or(|c| k.cluster == c))
+            .map(|k| AgentKey {
+                secret: String::new(),
+                ..k.clone()
+            })
+            .collect()
+    }
+
+    /// Revokes an agent's key: it signs nothing from now on, and its stream is closed.
+    pub fn revoke_agent_key(&self, id: &str) -> Result<(), ApiError> {
+        self.mutate(|state, _| {
+            if !state.agent_keys.contains_key(id) {
+                return Err(ApiError::new(
+                    ErrorCode::ResourceNotFoundException,
+                    format!("no agent key {id}: list them with `berth agent-keys list`"),
+                ));
+            }
+            Ok((vec![Change::RemoveAgentKey(id.to_string())], ()))
+        })
+    }
+
+    /// Forgets the agent keys that expired unused and those of deregistered instances.
+    pub fn prune_agent_keys(&self) -> Result<usize, ApiError> {
+        self.mutate(|state, ctx| {
+            let gone: Vec<Change> = state
+                .agent_keys
+                .values()
+                .filter(|k| expired(state, k, ctx.now))
+                .map(|k| Change::RemoveAgentKey(k.id.clone()))
+                .collect();
+            let count = gone.len();
+            Ok((gone, count))
+        })
     }
 
     /// Binds an agent key to the instance it registered.

@@ -271,7 +271,7 @@ impl ControlPlane {
         let filter = match req.filter.as_deref().filter(|f| !f.trim().is_empty()) {
             Some(f) => Some(
                 berth_scheduler::query::parse(f)
-                    .map_err(|e| ApiError::invalid(format!("filter {f:?} is not valid: {e}")))?,
+                    .map_err(|e| ApiError::invalid(format!("the filter is not valid: {e}")))?,
             ),
             None => None,
         };

@@ -15,20 +15,12 @@ use berth_types::ecs::{
 pub const MAX_CONSTRAINTS: usize = 10;
 /// Most strategies per call.
 pub const MAX_STRATEGIES: usize = 5;
-/// Longest `memberOf` expression.
-pub const MAX_EXPRESSION: usize = 2000;
 
 /// Parses a `memberOf` expression into a constraint.
 pub fn member_of(expression: Option<&str>) -> Result<Constraint, ApiError> {
     let expression = expression.filter(|e| !e.trim().is_empty()).ok_or_else(|| {
         ApiError::invalid("a memberOf constraint needs an expression, e.g. attribute:ecs.instance-type == t2.small")
     })?;
-    if expression.chars().count() > MAX_EXPRESSION {
-        return Err(ApiError::invalid(format!(
-            "the memberOf expression has {} characters, but at most {MAX_EXPRESSION} are allowed",
-            expression.chars().count()
-        )));
-    }
     query::parse(expression)
         .map(Constraint::MemberOf)
         .map_err(|e| ApiError::invalid(format!("{e}, in {expression:?}")))

@@ -5,7 +5,7 @@
 //! counts per cluster) are always computed by one piece of code.
 
 use crate::demand::{self, Demand};
-use crate::identity::{AccessKey, AgentKey, User, UserPolicy};
+use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
 use crate::views::{self, ClusterViews};
 use berth_store::{Op, Store, StoreError, Table, load};
 use berth_types::arn;
@@ -85,6 +85,8 @@ pub struct State {
     pub user_policies: BTreeMap<(String, String), UserPolicy>,
     /// Agents' keys by id.
     pub agent_keys: BTreeMap<String, AgentKey>,
+    /// Join tokens by cluster name (`*`: good for every cluster).
+    pub join_tokens: BTreeMap<String, JoinToken>,
     /// RunTask client tokens.
     pub client_tokens: HashMap<String, ClientToken>,
     /// Tags of task definitions (other resources carry theirs in their record).
@@ -141,6 +143,10 @@ pub enum Change {
     RemoveUserPolicy(String, String),
     /// Create or replace an agent's key.
     AgentKey(AgentKey),
+    /// Forget an agent's key (revoked, or never used in time).
+    RemoveAgentKey(String),
+    /// Create or replace a join token.
+    JoinToken(JoinToken),
 }
 
 fn td_key(family: &str, revision: i32) -> String {
@@ -204,6 +210,8 @@ impl Change {
                 Op::delete(Table::UserPolicies, format!("{user}/{name}"))
             }
             Change::AgentKey(k) => Op::put(Table::AgentKeys, &k.id, k),
+            Change::RemoveAgentKey(id) => Op::delete(Table::AgentKeys, id),
+            Change::JoinToken(t) => Op::put(Table::JoinTokens, &t.cluster, t),
         }
     }
 
@@ -269,6 +277,9 @@ impl State {
         }
         for (_, k) in load::<AgentKey>(store, Table::AgentKeys)? {
             state.apply(Change::AgentKey(k));
+        }
+        for (_, t) in load::<JoinToken>(store, Table::JoinTokens)? {
+            state.apply(Change::JoinToken(t));
         }
         Ok(state)
     }
@@ -364,6 +375,12 @@ impl State {
             }
             Change::AgentKey(k) => {
                 self.agent_keys.insert(k.id.clone(), k);
+            }
+            Change::RemoveAgentKey(id) => {
+                self.agent_keys.remove(&id);
+            }
+            Change::JoinToken(t) => {
+                self.join_tokens.insert(t.cluster.clone(), t);
             }
         }
     }

@@ -10,6 +10,26 @@ pub fn run(store: &dyn Store) {
     put_get_delete(store);
     batches_are_atomic_and_ordered(store);
     scan_is_per_table_and_sorted(store);
+    secret_tables_round_trip(store);
+}
+
+fn secret_tables_round_trip(store: &dyn Store) {
+    for table in Table::ALL.into_iter().filter(|t| t.holds_secrets()) {
+        let value = br#"{"secret":"s"}"#.to_vec();
+        store
+            .commit(&[Op::Put {
+                table,
+                key: "k".into(),
+                value: value.clone(),
+            }])
+            .expect("commit");
+        assert_eq!(store.get(table, "k").expect("get"), Some(value.clone()));
+        assert_eq!(
+            store.scan(table).expect("scan"),
+            vec![("k".to_string(), value)]
+        );
+        store.commit(&[Op::delete(table, "k")]).expect("commit");
+    }
 }
 
 fn put_get_delete(store: &dyn Store) {

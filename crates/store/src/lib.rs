@@ -5,14 +5,18 @@
 //! - [`redb_store::RedbStore`]: one file in the data directory, ACID, fsync on every commit;
 //! - [`mem::MemStore`]: in memory, for unit tests of logic.
 //!
-//! [`conformance`] is the one test suite both must pass.
+//! [`sealed::Sealed`] wraps either and encrypts the tables that hold secrets
+//! ([`Table::holds_secrets`]) with the server's key, so a copied store file alone reveals none.
+//! [`conformance`] is the one test suite every store must pass.
 
 pub mod conformance;
 pub mod mem;
 pub mod redb_store;
+pub mod sealed;
 
 pub use mem::MemStore;
 pub use redb_store::RedbStore;
+pub use sealed::Sealed;
 
 /// The tables Berth keeps. Keys are ARNs or names; values are JSON records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,11 +51,13 @@ pub enum Table {
     Audit,
     /// Agents' access keys by id.
     AgentKeys,
+    /// The tokens agents join with, by cluster name (`*` for the one good for every cluster).
+    JoinTokens,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 16] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -67,6 +73,7 @@ impl Table {
         Table::UserPolicies,
         Table::Audit,
         Table::AgentKeys,
+        Table::JoinTokens,
     ];
 
     /// The table's name in the store file.
@@ -87,7 +94,17 @@ impl Table {
             Table::UserPolicies => "user_policies",
             Table::Audit => "audit",
             Table::AgentKeys => "agent_keys",
+            Table::JoinTokens => "join_tokens",
         }
+    }
+
+    /// Whether the table's records hold secrets (access keys' secrets, join tokens), which
+    /// [`Sealed`] encrypts.
+    pub fn holds_secrets(self) -> bool {
+        matches!(
+            self,
+            Table::AccessKeys | Table::AgentKeys | Table::JoinTokens
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! Both store implementations pass the conformance suite; the file store is durable.
 
-use berth_store::{MemStore, Op, RedbStore, Store, Table, conformance};
+use berth_store::{MemStore, Op, RedbStore, Sealed, Store, Table, conformance};
 
 #[test]
 fn mem_store_conforms() {
@@ -11,6 +11,11 @@ fn mem_store_conforms() {
 fn redb_store_conforms() {
     let dir = tempfile::tempdir().expect("tempdir");
     conformance::run(&RedbStore::open(&dir.path().join("state.redb")).expect("open"));
+}
+
+#[test]
+fn sealed_store_conforms() {
+    conformance::run(&Sealed::new(MemStore::default(), &[1; 32]).expect("open"));
 }
 
 #[test]

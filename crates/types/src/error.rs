@@ -104,6 +104,8 @@ pub enum ErrorCode {
     InvalidTagParameterException,
     /// ECR: a repository would carry more than 50 tags.
     TooManyTagsException,
+    /// The client did not send its request in time (408; the SDKs retry it).
+    RequestTimeoutException,
 }
 
 impl ErrorCode {
@@ -163,6 +165,7 @@ impl ErrorCode {
             }
             Self::InvalidTagParameterException => "InvalidTagParameterException",
             Self::TooManyTagsException => "TooManyTagsException",
+            Self::RequestTimeoutException => "RequestTimeoutException",
         }
     }
 
@@ -172,6 +175,7 @@ impl ErrorCode {
             Self::ServerException => 500,
             Self::MissingAuthenticationTokenException | Self::AccessDenied => 403,
             Self::NoSuchEntity => 404,
+            Self::RequestTimeoutException => 408,
             Self::EntityAlreadyExists | Self::DeleteConflict | Self::LimitExceeded => 409,
             _ => 400,
         }

@@ -213,7 +213,6 @@ fn auth_cost_us(side: &Side) -> anyhow::Result<f64> {
             id: side.running.credentials.access_key_id.clone(),
             secret: side.running.credentials.secret_access_key.clone(),
         },
-        join_token: String::new(),
         limiter: Arc::new(berth_api::throttle::Limiter::new(0)),
         shutdown: watch::channel(false).1,
         secure: false,

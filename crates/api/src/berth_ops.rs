@@ -1,0 +1,126 @@
+//! Berth's own operations, on the same awsJson1.1 framing as ECS: the audit log
+//! (`BerthAudit.ListAuditEvents`) and the agents' credentials (`BerthAgent.Join` with a join
+//! token; `RotateJoinToken`, `ListAgentKeys` and `RevokeAgentKey` for operators). Each is
+//! authorised as the action `berth:<Operation>`, which only the root and users whose policies
+//! name it may call.
+
+use crate::wire::encode;
+use crate::{AppState, auth, policy::Ask};
+use berth_control::identity::ANY_CLUSTER;
+use berth_types::{ApiError, ErrorCode};
+use serde_json::{Value, json};
+
+/// The target prefix of the audit API.
+pub const AUDIT_PREFIX: &str = "BerthAudit";
+/// The target prefix of the agents' credentials API.
+pub const AGENT_PREFIX: &str = "BerthAgent";
+/// The target agents trade the join token at; authenticated by the token, not a signature.
+pub const JOIN_TARGET: &str = "BerthAgent.Join";
+
+fn unknown(target: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::UnknownOperationException,
+        format!(
+            "{target} is not an operation Berth knows: use {AUDIT_PREFIX}.ListAuditEvents, or {AGENT_PREFIX}.RotateJoinToken, ListAgentKeys or RevokeAgentKey"
+        ),
+    )
+}
+
+fn parse(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::SerializationException,
+            format!("the request body is not JSON: {e}"),
+        )
+    })
+}
+
+/// Answers `<prefix>.<operation>` for `principal`.
+pub fn call(
+    app: &AppState,
+    principal: &auth::Principal,
+    prefix: &str,
+    operation: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    let target = format!("{prefix}.{operation}");
+    let known = matches!(
+        (prefix, operation),
+        (AUDIT_PREFIX, "ListAuditEvents")
+            | (
+                AGENT_PREFIX,
+                "RotateJoinToken" | "ListAgentKeys" | "RevokeAgentKey"
+            )
+    );
+    if !known {
+        return Err(unknown(&target));
+    }
+    let ask = Ask {
+        action: format!("berth:{operation}"),
+        resource: "*".into(),
+        keys: Default::default(),
+    };
+    app.authorize(principal, ask, body, ErrorCode::AccessDeniedException)?;
+    let v = parse(body)?;
+    let control = &app.control;
+    tokio::task::block_in_place(|| match operation {
+        "ListAuditEvents" => {
+            let limit = v["maxResults"].as_u64().unwrap_or(100) as usize;
+            encode(&json!({ "events": control.audit_events(limit)? }))
+        }
+        "RotateJoinToken" => {
+            let scope = v["cluster"].as_str().unwrap_or(ANY_CLUSTER);
+            let token = control.rotate_join_token(scope)?;
+            encode(&json!({ "cluster": scope, "joinToken": token }))
+        }
+        "ListAgentKeys" => {
+            let keys: Vec<Value> = control
+                .agent_keys(v["cluster"].as_str())
+                .into_iter()
+                .map(|k| {
+                    json!({
+                        "accessKeyId": k.id,
+                        "cluster": k.cluster,
+                        "containerInstanceArn": k.instance,
+                        "createdAt": k.created,
+                    })
+                })
+                .collect();
+            encode(&json!({ "agentKeys": keys }))
+        }
+        _ => {
+            let id = v["accessKeyId"].as_str().ok_or_else(|| {
+                ApiError::invalid("accessKeyId is required: name the agent key to revoke")
+            })?;
+            control.revoke_agent_key(id)?;
+            encode(&json!({}))
+        }
+    })
+}
+
+/// `BerthAgent.Join {"joinToken", "cluster"}`: credentials for one agent of that cluster.
+pub fn join(app: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let v: Value = serde_json::from_slice(body).unwrap_or_default();
+    let token = v["joinToken"].as_str().unwrap_or_default();
+    let cluster = v["cluster"]
+        .as_str()
+        .filter(|c| !c.is_empty())
+        .unwrap_or("default");
+    let key = app.control.join(token, cluster)?;
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let resource = app.control.partition().cluster(cluster);
+    app.record(
+        "join-token",
+        "berth:Join".into(),
+        resource,
+        "Success",
+        &request_id,
+    );
+    encode(&json!({
+        "accessKeyId": key.id,
+        "secretAccessKey": key.secret,
+    }))
+}
