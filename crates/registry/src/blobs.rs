@@ -3,14 +3,20 @@
 //! [`BlobStore`] is what the registry needs of a backend; [`FsBlobStore`] keeps each blob in
 //! `blobs/<algorithm>/<hex>`, sealed (see [`crate::sealed`]). A blob becomes visible only whole
 //! and verified: uploads are staged elsewhere (sealed as they arrive), hashed, fsynced and
-//! renamed into place, so a crash never leaves a partial blob under a digest.
+//! renamed into place (see the `files` module), so a crash never leaves a partial blob under a
+//! digest and a stored blob survives one.
 
 use crate::RegistryError;
 use crate::digest::Digest;
+use crate::files;
 use crate::sealed::{HEADER, Key};
 use std::fs::File;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// The digest algorithms blobs are stored under, a directory each.
+const ALGORITHMS: [&str; 2] = ["sha256", "sha512"];
 
 /// A readable, seekable blob.
 pub trait BlobRead: Read + Seek + Send {}
@@ -31,8 +37,8 @@ pub trait BlobStore: Send + Sync {
     fn delete(&self, digest: &Digest) -> Result<(), RegistryError>;
     /// Every stored digest.
     fn list(&self) -> Result<Vec<Digest>, RegistryError>;
-    /// When a blob was stored.
-    fn stored_at(&self, digest: &Digest) -> Option<std::time::SystemTime>;
+    /// When a blob was stored, or None when it is not.
+    fn stored_at(&self, digest: &Digest) -> Result<Option<SystemTime>, RegistryError>;
 }
 
 /// Blobs as sealed files under a directory.
@@ -46,30 +52,14 @@ impl FsBlobStore {
     /// system.
     pub fn open(dir: &Path, key: Key) -> Result<Self, RegistryError> {
         let dir = dir.join("blobs");
-        std::fs::create_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;
+        for algorithm in ALGORITHMS {
+            files::create_dir_all(&dir.join(algorithm))?;
+        }
         Ok(Self { dir, key })
     }
 
     fn path(&self, digest: &Digest) -> PathBuf {
         self.dir.join(digest.algorithm()).join(digest.hex())
-    }
-
-    /// Moves a verified file into place, durably.
-    fn publish(&self, file: &File, from: &Path, digest: &Digest) -> Result<(), RegistryError> {
-        file.sync_all().map_err(|e| RegistryError::io(from, e))?;
-        let to = self.path(digest);
-        let parent = to.parent().unwrap_or(&self.dir);
-        std::fs::create_dir_all(parent).map_err(|e| RegistryError::io(parent, e))?;
-        std::fs::rename(from, &to).map_err(|e| RegistryError::io(&to, e))?;
-        sync_dir(parent);
-        Ok(())
-    }
-}
-
-/// Makes a rename durable. Best effort: some file systems cannot open directories.
-pub(crate) fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
     }
 }
 
@@ -119,52 +109,45 @@ impl BlobStore for FsBlobStore {
             let _ = std::fs::remove_file(staged);
             return Ok(size);
         }
-        self.publish(&file, staged, expected)?;
+        files::publish(&file, staged, &self.path(expected))?;
         Ok(size)
     }
 
     fn put(&self, bytes: &[u8]) -> Result<Digest, RegistryError> {
-        use std::io::Write;
         let digest = Digest::of(bytes);
         if self.size(&digest)?.is_some() {
             return Ok(digest);
         }
-        let tmp = self.dir.join(format!(".put-{}", uuid::Uuid::new_v4()));
         let header = self.key.header();
-        let mut sealed = bytes.to_vec();
-        self.key.seal(&header, 0, &mut sealed);
-        let mut file = File::create(&tmp).map_err(|e| RegistryError::io(&tmp, e))?;
-        file.write_all(&header)
-            .and_then(|()| file.write_all(&sealed))
-            .map_err(|e| RegistryError::io(&tmp, e))?;
-        self.publish(&file, &tmp, &digest)?;
+        let mut sealed = [&header[..], bytes].concat();
+        self.key.seal(&header, 0, &mut sealed[header.len()..]);
+        files::write(&self.path(&digest), &sealed)?;
         Ok(digest)
     }
 
     fn delete(&self, digest: &Digest) -> Result<(), RegistryError> {
-        match std::fs::remove_file(self.path(digest)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(RegistryError::io(&self.path(digest), e)),
-        }
+        // Not fsynced: a deleted blob that comes back after a crash is only collected again.
+        files::remove_file(&self.path(digest))
     }
 
-    fn stored_at(&self, digest: &Digest) -> Option<std::time::SystemTime> {
-        std::fs::metadata(self.path(digest))
-            .and_then(|m| m.modified())
-            .ok()
+    fn stored_at(&self, digest: &Digest) -> Result<Option<SystemTime>, RegistryError> {
+        let path = self.path(digest);
+        match std::fs::metadata(&path).and_then(|m| m.modified()) {
+            Ok(at) => Ok(Some(at)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(RegistryError::io(&path, e)),
+        }
     }
 
     fn list(&self) -> Result<Vec<Digest>, RegistryError> {
         let mut out = Vec::new();
-        for algorithm in ["sha256", "sha512"] {
+        for algorithm in ALGORITHMS {
             let dir = self.dir.join(algorithm);
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if let Ok(d) = Digest::parse(&format!("{algorithm}:{name}")) {
+            let entries = std::fs::read_dir(&dir).map_err(|e| RegistryError::io(&dir, e))?;
+            for entry in entries {
+                let name = entry.map_err(|e| RegistryError::io(&dir, e))?.file_name();
+                // Anything else (a temporary file of a write under way) is not a blob.
+                if let Ok(d) = Digest::parse(&format!("{algorithm}:{}", name.to_string_lossy())) {
                     out.push(d);
                 }
             }

@@ -72,13 +72,15 @@ pub fn check(store: &dyn BlobStore, uploads: &Uploads) -> Result<(), String> {
     if listed != expected {
         return fail("list must name every stored blob, once");
     }
-    if store.stored_at(&digest).is_none() {
+    if store.stored_at(&digest).map_err(err)?.is_none() {
         return fail("a stored blob must have a time");
     }
     store.delete(&digest).map_err(err)?;
     store.delete(&digest).map_err(err)?;
-    if store.size(&digest).map_err(err)?.is_some() {
-        return fail("a deleted blob must be gone, and deleting twice fine");
+    if store.size(&digest).map_err(err)?.is_some()
+        || store.stored_at(&digest).map_err(err)?.is_some()
+    {
+        return fail("a deleted blob must be gone (no size, no time), and deleting twice fine");
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! - [`blobs`]: the [`blobs::BlobStore`] trait and the file-system backend, held to
 //!   [`conformance`];
 //! - [`sealed`]: AES-256 encryption at rest that still reads any byte range;
+//! - `files`: durable writes, renames and removals, which everything stored goes through;
 //! - [`uploads`]: resumable upload sessions;
 //! - [`manifest`]: manifest media types and what a manifest refers to;
 //! - [`lifecycle`]: lifecycle policies that expire images by count or age;
@@ -14,6 +15,7 @@
 pub mod blobs;
 pub mod conformance;
 pub mod digest;
+mod files;
 pub mod lifecycle;
 pub mod manifest;
 pub mod repositories;

@@ -44,17 +44,38 @@ fn invalid(why: String) -> RegistryError {
     RegistryError::LifecyclePolicyInvalid(why)
 }
 
-/// `*` wildcards of `tagPatternList`.
-fn pattern(p: &str, t: &str) -> bool {
-    match p.split_once('*') {
-        None => p == t,
-        Some((head, rest)) => {
-            t.starts_with(head)
-                && (0..=t.len() - head.len()).any(|i| {
-                    t.is_char_boundary(head.len() + i) && pattern(rest, &t[head.len() + i..])
-                })
+/// The most `*` wildcards ECR allows in one `tagPatternList` pattern.
+const MAX_WILDCARDS: usize = 4;
+
+/// Whether `tag` matches `pattern` of `tagPatternList`, where `*` stands for any run of
+/// characters (none included).
+///
+/// Greedy, and on a mismatch the last `*` passed takes one more character and the rest is
+/// tried again from there: earlier stars never need to take back what they took (whatever the
+/// later pattern matched after them, the last star can absorb), so this is O(pattern × tag)
+/// where trying every split at every `*` would be exponential in their number. Bytes are
+/// compared, which for UTF-8 matches only whole characters.
+fn pattern(pattern: &str, tag: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), tag.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    // After the last `*` passed: where the pattern resumes, and where in the tag it was tried.
+    let mut retry: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if p.get(pi) == Some(&b'*') {
+            pi += 1;
+            retry = Some((pi, ti));
+        } else if p.get(pi) == Some(&t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if let Some((after_star, tried)) = retry {
+            pi = after_star;
+            ti = tried + 1;
+            retry = Some((after_star, ti));
+        } else {
+            return false;
         }
     }
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 impl Policy {
@@ -107,6 +128,16 @@ impl Policy {
             }
             if s.count_number < 1 {
                 return Err(invalid(format!("rule {p}: countNumber must be at least 1")));
+            }
+            if let Some(wild) = s
+                .tag_pattern_list
+                .iter()
+                .find(|t| t.matches('*').count() > MAX_WILDCARDS)
+            {
+                return Err(invalid(format!(
+                    "rule {p}: tagPatternList pattern {wild:?} has {} wildcards (*): the limit is {MAX_WILDCARDS} per pattern",
+                    wild.matches('*').count()
+                )));
             }
         }
         Ok(policy)
@@ -232,6 +263,10 @@ mod tests {
                 r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"sinceImagePushed","countNumber":1},"action":{"type":"expire"}}]}"#,
                 "days",
             ),
+            (
+                r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"tagged","tagPatternList":["v*","a*b*c*d*e*f"],"countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}"#,
+                r#"pattern "a*b*c*d*e*f" has 5 wildcards (*): the limit is 4 per pattern"#,
+            ),
         ] {
             let e = Policy::parse(text).expect_err(text).to_string();
             assert!(e.contains(says), "{e} should say {says}");
@@ -239,10 +274,41 @@ mod tests {
     }
 
     #[test]
+    fn four_wildcards_are_allowed() {
+        Policy::parse(r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"tagged","tagPatternList":["*test*1*2*3","test*1*2*3*"],"countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}"#)
+            .expect("ECR's own example of a valid tagPatternList");
+    }
+
+    #[test]
     fn patterns_match_with_wildcards() {
-        assert!(pattern("prod*", "prod-1"));
-        assert!(pattern("*-rc*", "v1-rc2"));
-        assert!(!pattern("prod*", "dev"));
-        assert!(pattern("exact", "exact"));
+        for (p, t, matches) in [
+            ("prod*", "prod-1", true),
+            ("prod*", "prod", true),
+            ("*-rc*", "v1-rc2", true),
+            ("prod*", "dev", false),
+            ("exact", "exact", true),
+            ("exact", "exact-not", false),
+            ("exact", "exac", false),
+            ("*", "", true),
+            ("**", "anything", true),
+            ("*x", "", false),
+            ("ab*", "a", false),
+            // The first place `-rc` fits is not the one that lets the rest match.
+            ("v*-rc*9", "v1-rc2-rc9", true),
+            ("*a*b", "xaxab", true),
+            ("*a*b", "xaxabx", false),
+            ("é*ü", "éaaü", true),
+            ("*é", "aé", true),
+        ] {
+            assert_eq!(pattern(p, t), matches, "{p:?} against {t:?}");
+        }
+    }
+
+    #[test]
+    fn wildcards_that_cannot_match_fail_quickly() {
+        // Trying every split at every star (as before) would take months here.
+        let tag = "a".repeat(10_000);
+        assert!(!pattern("a*a*a*a*b", &tag));
+        assert!(pattern("a*a*a*a*a", &tag));
     }
 }

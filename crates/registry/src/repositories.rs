@@ -3,21 +3,30 @@
 //! `.../tags/<tag>` (holding a digest) and `.../layers/<algorithm>-<hex>` (empty: the blobs the
 //! repository may read — stored once for every repository, but readable only where pushed or
 //! mounted, so a repository's access policy also guards its layers). Every file is written
-//! whole (temporary file, fsync, rename); changes to the metadata and garbage collection take
-//! one lock, so a collection never races a manifest that is being pushed.
+//! whole and durably (see the `files` module); changes to the metadata and garbage collection
+//! take one lock, so a collection never races a manifest that is being pushed.
+//!
+//! Reads tell a file that is not there from one that cannot be read: an error is never taken
+//! for "nothing there", since garbage collection would then delete the blobs of images it
+//! failed to read.
 
 use crate::RegistryError;
-use crate::blobs::{BlobStore, FsBlobStore, sync_dir};
+use crate::blobs::{BlobStore, FsBlobStore};
 use crate::digest::Digest;
+use crate::files;
 use crate::manifest;
 use crate::uploads::Uploads;
 use serde::{Deserialize, Serialize};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 /// How often a pull is recorded (`lastRecordedPullTime`): ECR refreshes it at least daily.
 const PULL_RECORD_SECONDS: f64 = 24.0 * 3600.0;
+
+/// How the directory of a deleted repository is renamed while its files are removed.
+const DELETED: &str = ".deleted-";
 
 /// A repository and its settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,41 +150,49 @@ pub fn check_tag(tag: &str) -> Result<(), RegistryError> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` whole: temporary file, fsync, rename, directory fsync.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| RegistryError::io(dir, e))?;
-    let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        RegistryError::io(path, e)
-    })?;
-    sync_dir(dir);
-    Ok(())
+/// The contents of `path`, or None when there is no such file.
+fn read(path: &Path) -> Result<Option<Vec<u8>>, RegistryError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(RegistryError::io(path, e)),
+    }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with(".tmp-"))
-                .collect()
+/// `path` parsed, or None when there is no such file; a file that does not parse is damaged,
+/// an error.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, RegistryError> {
+    read(path)?
+        .map(|bytes| {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| RegistryError::Storage(format!("{} is damaged: {e}", path.display())))
         })
-        .unwrap_or_default();
+        .transpose()
+}
+
+/// The digest a tag file names, or None when there is no such tag.
+fn read_tag(path: &Path) -> Result<Option<String>, RegistryError> {
+    Ok(read(path)?.map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string()))
+}
+
+/// The names in `dir`, sorted; none when it does not exist (nothing was ever put there).
+/// Names starting with `.` are not data: temporary files and deleted repositories.
+fn entries(dir: &Path) -> Result<Vec<String>, RegistryError> {
+    let listing = match std::fs::read_dir(dir) {
+        Ok(listing) => listing,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(RegistryError::io(dir, e)),
+    };
+    let mut names = vec![];
+    for entry in listing {
+        let name = entry.map_err(|e| RegistryError::io(dir, e))?.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with('.') {
+            names.push(name.into_owned());
+        }
+    }
     names.sort();
-    names
+    Ok(names)
 }
 
 fn now() -> f64 {
@@ -189,7 +206,7 @@ impl Registry {
     /// Opens (creating) the registry under `dir`.
     pub fn open(dir: &Path) -> Result<Self, RegistryError> {
         let repositories = dir.join("repositories");
-        std::fs::create_dir_all(&repositories).map_err(|e| RegistryError::io(dir, e))?;
+        files::create_dir_all(&repositories)?;
         let key = crate::sealed::Key::load_or_create(&dir.join("key"))?;
         let registry = Self {
             dir: repositories,
@@ -222,7 +239,7 @@ impl Registry {
                     tags: vec![],
                 };
                 let file = self.repo_dir(name).join("repository.json");
-                write_atomic(&file, &serde_json::to_vec(&repository).unwrap_or_default())?;
+                files::write(&file, &serde_json::to_vec(&repository).unwrap_or_default())?;
                 Ok(repository)
             }
             other => other,
@@ -272,17 +289,19 @@ impl Registry {
             .join(format!("{}-{}", digest.algorithm(), digest.hex()))
     }
 
-    /// Lets `name` read blob `digest`, durably (the directory entry is fsynced).
+    /// Lets `name` read blob `digest`, durably (the directory entry is fsynced even when the
+    /// link was there: a concurrent upload of the same blob may have made it and not yet
+    /// fsynced it).
     fn link(&self, name: &str, digest: &Digest) -> Result<(), RegistryError> {
         let file = self.layer_link(name, digest);
-        if file.exists() {
-            return Ok(());
-        }
-        let dir = file.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| RegistryError::io(dir, e))?;
-        std::fs::File::create(&file).map_err(|e| RegistryError::io(&file, e))?;
-        sync_dir(dir);
-        Ok(())
+        let dir = files::parent(&file);
+        files::create_dir_all(dir)?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&file)
+            .map_err(|e| RegistryError::io(&file, e))?;
+        files::sync_dir(dir)
     }
 
     fn tag_file(&self, name: &str, tag: &str) -> PathBuf {
@@ -294,28 +313,41 @@ impl Registry {
         check_name(&repository.name)?;
         let _guard = self.locked();
         let file = self.repo_dir(&repository.name).join("repository.json");
-        if file.exists() {
+        if file.try_exists().map_err(|e| RegistryError::io(&file, e))? {
             return Err(RegistryError::NameExists(repository.name));
         }
-        write_atomic(&file, &serde_json::to_vec(&repository).unwrap_or_default())?;
+        files::write(&file, &serde_json::to_vec(&repository).unwrap_or_default())?;
         Ok(repository)
     }
 
     /// A repository by name.
     pub fn repository(&self, name: &str) -> Result<Repository, RegistryError> {
         check_name(name)?;
-        read_json(&self.repo_dir(name).join("repository.json"))
+        read_json(&self.repo_dir(name).join("repository.json"))?
             .ok_or_else(|| RegistryError::NameUnknown(name.to_string()))
     }
 
-    /// Every repository, by name.
+    /// Every repository, by name; none (and a warning logged) when one cannot be read. For
+    /// listings only: anything that acts on what is absent reads [`Self::try_repositories`].
     pub fn repositories(&self) -> Vec<Repository> {
-        let mut all: Vec<Repository> = entries(&self.dir)
-            .iter()
-            .filter_map(|d| read_json(&self.dir.join(d).join("repository.json")))
-            .collect();
+        self.try_repositories().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot list the registry's repositories");
+            vec![]
+        })
+    }
+
+    /// Every repository, by name, or the error that kept one from being read.
+    pub fn try_repositories(&self) -> Result<Vec<Repository>, RegistryError> {
+        let mut all: Vec<Repository> = vec![];
+        for dir in entries(&self.dir)? {
+            // A directory without the file is a repository being created (under the lock),
+            // or whose creation a crash cut short: not a repository.
+            if let Some(repository) = read_json(&self.dir.join(dir).join("repository.json"))? {
+                all.push(repository);
+            }
+        }
         all.sort_by(|a, b| a.name.cmp(&b.name));
-        all
+        Ok(all)
     }
 
     /// Changes a repository's settings; nothing is written when `change` refuses.
@@ -328,7 +360,7 @@ impl Registry {
         let mut repository = self.repository(name)?;
         change(&mut repository)?;
         let file = self.repo_dir(name).join("repository.json");
-        write_atomic(&file, &serde_json::to_vec(&repository).unwrap_or_default())?;
+        files::write(&file, &serde_json::to_vec(&repository).unwrap_or_default())?;
         Ok(repository)
     }
 
@@ -337,16 +369,23 @@ impl Registry {
     pub fn delete_repository(&self, name: &str, force: bool) -> Result<Repository, RegistryError> {
         let _guard = self.locked();
         let repository = self.repository(name)?;
-        let images = entries(&self.repo_dir(name).join("images"));
+        let images = entries(&self.repo_dir(name).join("images"))?;
         if !images.is_empty() && !force {
             return Err(RegistryError::NameNotEmpty(format!(
                 "{name} holds {} images: delete them first, or delete with force",
                 images.len()
             )));
         }
+        // Renamed out of sight first, durably, so the deletion is whole at once: a crash while
+        // its files are removed leaves a hidden leftover (swept by garbage collection), not
+        // half a repository whose tags a new one of the same name would inherit.
         let dir = self.repo_dir(name);
-        std::fs::remove_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;
-        sync_dir(&self.dir);
+        let leftover = self.dir.join(format!("{DELETED}{}", uuid::Uuid::new_v4()));
+        std::fs::rename(&dir, &leftover).map_err(|e| RegistryError::io(&dir, e))?;
+        files::sync_dir(&self.dir)?;
+        if let Err(e) = std::fs::remove_dir_all(&leftover) {
+            tracing::warn!(error = %e, dir = %leftover.display(), "left for garbage collection");
+        }
         Ok(repository)
     }
 
@@ -354,7 +393,8 @@ impl Registry {
     pub fn blob_size(&self, name: &str, digest: &Digest) -> Result<u64, RegistryError> {
         self.repository(name)?;
         let unknown = || RegistryError::BlobUnknown(format!("{digest} is not in {name}"));
-        if !self.layer_link(name, digest).exists() {
+        let link = self.layer_link(name, digest);
+        if !link.try_exists().map_err(|e| RegistryError::io(&link, e))? {
             return Err(unknown());
         }
         self.blobs.size(digest)?.ok_or_else(unknown)
@@ -401,11 +441,14 @@ impl Registry {
             Digest::parse(reference)?
         } else {
             check_tag(reference)?;
-            let text = std::fs::read_to_string(self.tag_file(name, reference))
-                .map_err(|_| RegistryError::ManifestUnknown(format!("{name}:{reference}")))?;
-            Digest::parse(text.trim())?
+            let file = self.tag_file(name, reference);
+            let text = read_tag(&file)?
+                .ok_or_else(|| RegistryError::ManifestUnknown(format!("{name}:{reference}")))?;
+            Digest::parse(&text).map_err(|e| {
+                RegistryError::Storage(format!("{} is damaged: {e}", file.display()))
+            })?
         };
-        let image: Image = read_json(&self.image_file(name, &digest))
+        let image: Image = read_json(&self.image_file(name, &digest))?
             .ok_or_else(|| RegistryError::ManifestUnknown(format!("{name}@{digest}")))?;
         Ok((digest, image))
     }
@@ -452,7 +495,7 @@ impl Registry {
             size += stored;
         }
         for digest in &parsed.manifests {
-            let listed: Image = read_json(&self.image_file(name, digest)).ok_or_else(|| {
+            let listed: Image = read_json(&self.image_file(name, digest))?.ok_or_else(|| {
                 RegistryError::ManifestBlobUnknown(format!(
                     "manifest {digest} is not in {name}: push it before the index"
                 ))
@@ -461,9 +504,9 @@ impl Registry {
         }
         let digest = self.blobs.put(bytes)?;
         if !by_digest {
-            let taken = std::fs::read_to_string(self.tag_file(name, reference)).ok();
+            let taken = read_tag(&self.tag_file(name, reference))?;
             if repository.tag_mutability == "IMMUTABLE"
-                && taken.is_some_and(|t| t.trim() != digest.to_string())
+                && taken.is_some_and(|t| t != digest.to_string())
             {
                 return Err(RegistryError::TagInvalid(format!(
                     "The image tag '{reference}' already exists in the '{name}' repository and cannot be overwritten because the repository is immutable."
@@ -471,7 +514,7 @@ impl Registry {
             }
         }
         let file = self.image_file(name, &digest);
-        let image = match read_json::<Image>(&file) {
+        let image = match read_json::<Image>(&file)? {
             Some(existing) => existing,
             None => {
                 let image = Image {
@@ -485,12 +528,12 @@ impl Registry {
                     artifact_type: parsed.artifact_type.clone(),
                     tags: vec![],
                 };
-                write_atomic(&file, &serde_json::to_vec(&image).unwrap_or_default())?;
+                files::write(&file, &serde_json::to_vec(&image).unwrap_or_default())?;
                 image
             }
         };
         if !by_digest {
-            write_atomic(
+            files::write(
                 &self.tag_file(name, reference),
                 digest.to_string().as_bytes(),
             )?;
@@ -526,39 +569,45 @@ impl Registry {
         };
         let _guard = self.locked();
         let file = self.image_file(name, &digest);
-        if let Some(mut image) = read_json::<Image>(&file) {
+        // Best effort: a pull is served whether or not it could be recorded.
+        if let Ok(Some(mut image)) = read_json::<Image>(&file) {
             image.last_pulled_at = Some(now());
-            let _ = write_atomic(&file, &serde_json::to_vec(&image).unwrap_or_default());
+            let _ = files::write(&file, &serde_json::to_vec(&image).unwrap_or_default());
         }
     }
 
-    fn tags_of(&self, name: &str, digest: &str) -> Vec<String> {
+    /// Every tag of the repository and the digest it names, by tag. A tag removed while they
+    /// are read is left out.
+    fn tag_targets(&self, name: &str) -> Result<Vec<(String, String)>, RegistryError> {
         let dir = self.repo_dir(name).join("tags");
-        entries(&dir)
-            .into_iter()
-            .filter(|t| std::fs::read_to_string(dir.join(t)).is_ok_and(|d| d.trim() == digest))
-            .collect()
+        let mut targets = vec![];
+        for tag in entries(&dir)? {
+            if let Some(digest) = read_tag(&dir.join(&tag))? {
+                targets.push((tag, digest));
+            }
+        }
+        Ok(targets)
     }
 
     /// Every tag of the repository.
     pub fn tags(&self, name: &str) -> Result<Vec<String>, RegistryError> {
         self.repository(name)?;
-        Ok(entries(&self.repo_dir(name).join("tags")))
+        entries(&self.repo_dir(name).join("tags"))
     }
 
-    /// Every image of the repository, with its tags.
+    /// Every image of the repository, with its tags. An image deleted while they are read is
+    /// left out; one that cannot be read is an error.
     pub fn images(&self, name: &str) -> Result<Vec<Image>, RegistryError> {
         self.repository(name)?;
-        let dir = self.repo_dir(name);
-        let mut by_digest: std::collections::BTreeMap<String, Image> = entries(&dir.join("images"))
-            .iter()
-            .filter_map(|f| read_json::<Image>(&dir.join("images").join(f)))
-            .map(|i| (i.digest.clone(), i))
-            .collect();
-        for tag in entries(&dir.join("tags")) {
-            if let Ok(d) = std::fs::read_to_string(dir.join("tags").join(&tag))
-                && let Some(image) = by_digest.get_mut(d.trim())
-            {
+        let dir = self.repo_dir(name).join("images");
+        let mut by_digest = std::collections::BTreeMap::new();
+        for file in entries(&dir)? {
+            if let Some(image) = read_json::<Image>(&dir.join(file))? {
+                by_digest.insert(image.digest.clone(), image);
+            }
+        }
+        for (tag, digest) in self.tag_targets(name)? {
+            if let Some(image) = by_digest.get_mut(&digest) {
                 image.tags.push(tag);
             }
         }
@@ -570,8 +619,7 @@ impl Registry {
         let _guard = self.locked();
         self.repository(name)?;
         let (_, image) = self.resolve(name, tag)?;
-        let file = self.tag_file(name, tag);
-        std::fs::remove_file(&file).map_err(|e| RegistryError::io(&file, e))?;
+        files::remove_file_synced(&self.tag_file(name, tag))?;
         Ok(image)
     }
 
@@ -580,12 +628,20 @@ impl Registry {
         let _guard = self.locked();
         self.repository(name)?;
         let (_, mut image) = self.resolve(name, &digest.to_string())?;
-        image.tags = self.tags_of(name, &image.digest);
+        image.tags = self
+            .tag_targets(name)?
+            .into_iter()
+            .filter(|(_, d)| *d == image.digest)
+            .map(|(tag, _)| tag)
+            .collect();
+        // The tags go (durably) before the image, so none is left naming a missing image.
         for tag in &image.tags {
-            let _ = std::fs::remove_file(self.tag_file(name, tag));
+            files::remove_file(&self.tag_file(name, tag))?;
         }
-        let file = self.image_file(name, digest);
-        std::fs::remove_file(&file).map_err(|e| RegistryError::io(&file, e))?;
+        if !image.tags.is_empty() {
+            files::sync_dir(&self.repo_dir(name).join("tags"))?;
+        }
+        files::remove_file_synced(&self.image_file(name, digest))?;
         Ok(image)
     }
 
@@ -599,29 +655,42 @@ impl Registry {
             .collect())
     }
 
-    /// The blobs (config and layers) the stored manifest `digest` refers to.
-    fn blobs_of(&self, digest: &Digest, media_type: &str) -> Result<Vec<Digest>, RegistryError> {
-        let mut bytes = Vec::new();
-        if let Some(mut blob) = self.blobs.open(digest)? {
-            let _ = std::io::Read::read_to_end(&mut blob, &mut bytes);
+    /// The manifest and the blobs (config and layers) of every image of a repository. An
+    /// image or manifest that cannot be read is an error, never an image without blobs.
+    fn image_blobs(&self, name: &str) -> Result<Vec<(Digest, Vec<Digest>)>, RegistryError> {
+        let mut out = vec![];
+        for image in self.images(name)? {
+            let damaged = |why: String| {
+                RegistryError::Storage(format!("image {} of {name}: {why}", image.digest))
+            };
+            let digest = Digest::parse(&image.digest).map_err(|e| damaged(e.to_string()))?;
+            let mut blob = self
+                .blobs
+                .open(&digest)?
+                .ok_or_else(|| damaged("its manifest is missing from the blob store".into()))?;
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut blob, &mut bytes)
+                .map_err(|e| damaged(e.to_string()))?;
+            let parsed =
+                manifest::parse(&bytes, &image.media_type).map_err(|e| damaged(e.to_string()))?;
+            out.push((digest, parsed.blobs.into_iter().map(|(d, _)| d).collect()));
         }
-        Ok(manifest::parse(&bytes, media_type)
-            .map(|parsed| parsed.blobs.into_iter().map(|(d, _)| d).collect())
-            .unwrap_or_default())
+        Ok(out)
     }
 
     /// Links the blobs of every image in repositories stored before repositories had links
     /// (no `layers/` directory), so they stay pullable.
     fn link_unlinked(&self) -> Result<(), RegistryError> {
-        for repository in self.repositories() {
-            if self.repo_dir(&repository.name).join("layers").exists() {
+        for repository in self.try_repositories()? {
+            let layers = self.repo_dir(&repository.name).join("layers");
+            if layers
+                .try_exists()
+                .map_err(|e| RegistryError::io(&layers, e))?
+            {
                 continue;
             }
-            for image in self.images(&repository.name)? {
-                let Ok(digest) = Digest::parse(&image.digest) else {
-                    continue;
-                };
-                for blob in self.blobs_of(&digest, &image.media_type)? {
+            for (_, blobs) in self.image_blobs(&repository.name)? {
+                for blob in blobs {
                     self.link(&repository.name, &blob)?;
                 }
             }
@@ -631,42 +700,58 @@ impl Registry {
 
     /// Removes the blobs no image of any repository refers to, except those stored less than
     /// `grace` ago (a push under way uploads its blobs before its manifest). Returns the blobs
-    /// removed and their bytes.
+    /// removed and their bytes. Anything that cannot be read while the blobs still referred to
+    /// are found fails the collection before it removes anything: a blob left out by a read
+    /// error would be deleted from under its image.
     pub fn collect_garbage(&self, grace: Duration) -> Result<(usize, u64), RegistryError> {
         let _guard = self.locked();
+        let repositories = self.try_repositories()?;
         let mut live = std::collections::HashSet::new();
-        for repository in self.repositories() {
-            for image in self.images(&repository.name)? {
-                let Ok(digest) = Digest::parse(&image.digest) else {
-                    continue;
-                };
-                live.extend(self.blobs_of(&digest, &image.media_type)?);
-                live.insert(digest);
+        for repository in &repositories {
+            for (manifest, blobs) in self.image_blobs(&repository.name)? {
+                live.extend(blobs);
+                live.insert(manifest);
             }
         }
-        let (mut removed, mut freed) = (vec![], 0);
         let now = SystemTime::now();
+        let mut garbage = vec![];
         for digest in self.blobs.list()? {
-            let recent = self
-                .blobs
-                .stored_at(&digest)
-                .is_some_and(|at| now.duration_since(at).unwrap_or_default() < grace);
-            if live.contains(&digest) || recent {
+            let Some(stored_at) = self.blobs.stored_at(&digest)? else {
                 continue;
-            }
-            freed += self.blobs.size(&digest)?.unwrap_or(0);
-            self.blobs.delete(&digest)?;
-            removed.push(digest);
-        }
-        // The repositories no longer hold the removed blobs: drop their links too.
-        for repository in self.repositories() {
-            for digest in &removed {
-                let _ = std::fs::remove_file(self.layer_link(&repository.name, digest));
+            };
+            let recent = now.duration_since(stored_at).unwrap_or_default() < grace;
+            if !live.contains(&digest) && !recent {
+                garbage.push(digest);
             }
         }
-        let removed = removed.len();
+        let mut freed = 0;
+        for digest in &garbage {
+            freed += self.blobs.size(digest)?.unwrap_or(0);
+            self.blobs.delete(digest)?;
+            // The repositories no longer hold it: drop their links too.
+            for repository in &repositories {
+                files::remove_file(&self.layer_link(&repository.name, digest))?;
+            }
+        }
+        self.sweep_deleted_repositories()?;
         self.uploads.purge_stale(now);
-        Ok((removed, freed))
+        Ok((garbage.len(), freed))
+    }
+
+    /// Removes what is left of repositories whose deletion was cut short (see
+    /// [`Self::delete_repository`]).
+    fn sweep_deleted_repositories(&self) -> Result<(), RegistryError> {
+        let listing = std::fs::read_dir(&self.dir).map_err(|e| RegistryError::io(&self.dir, e))?;
+        for entry in listing {
+            let path = entry.map_err(|e| RegistryError::io(&self.dir, e))?.path();
+            if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(DELETED))
+            {
+                std::fs::remove_dir_all(&path).map_err(|e| RegistryError::io(&path, e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Sets a repository's lifecycle policy (checked first).
@@ -675,7 +760,7 @@ impl Registry {
         let _guard = self.locked();
         self.repository(name)?;
         let stored = serde_json::json!({ "text": text, "lastEvaluatedAt": null });
-        write_atomic(
+        files::write(
             &self.repo_dir(name).join("lifecycle.json"),
             stored.to_string().as_bytes(),
         )
@@ -684,7 +769,7 @@ impl Registry {
     /// A repository's lifecycle policy and when it was last evaluated.
     pub fn lifecycle_policy(&self, name: &str) -> Result<(String, Option<f64>), RegistryError> {
         self.repository(name)?;
-        let stored: serde_json::Value = read_json(&self.repo_dir(name).join("lifecycle.json"))
+        let stored: serde_json::Value = read_json(&self.repo_dir(name).join("lifecycle.json"))?
             .ok_or_else(|| {
                 RegistryError::LifecyclePolicyNotFound(format!(
                     "Lifecycle policy does not exist for the repository with name '{name}': set one with PutLifecyclePolicy"
@@ -703,8 +788,7 @@ impl Registry {
     ) -> Result<(String, Option<f64>), RegistryError> {
         let policy = self.lifecycle_policy(name)?;
         let _guard = self.locked();
-        let file = self.repo_dir(name).join("lifecycle.json");
-        std::fs::remove_file(&file).map_err(|e| RegistryError::io(&file, e))?;
+        files::remove_file_synced(&self.repo_dir(name).join("lifecycle.json"))?;
         Ok(policy)
     }
 
@@ -725,7 +809,7 @@ impl Registry {
             "text": text,
             "results": expired.iter().map(|(i, p)| serde_json::json!({"digest": i.digest, "priority": p})).collect::<Vec<_>>(),
         });
-        write_atomic(
+        files::write(
             &self.repo_dir(name).join("lifecycle-preview.json"),
             stored.to_string().as_bytes(),
         )?;
@@ -738,7 +822,7 @@ impl Registry {
         name: &str,
     ) -> Result<(String, Vec<(Image, i64)>), RegistryError> {
         let stored: serde_json::Value =
-            read_json(&self.repo_dir(name).join("lifecycle-preview.json")).ok_or_else(|| {
+            read_json(&self.repo_dir(name).join("lifecycle-preview.json"))?.ok_or_else(|| {
                 RegistryError::LifecyclePolicyNotFound(format!(
                     "There is no lifecycle policy preview for the repository with name '{name}': start one with StartLifecyclePolicyPreview"
                 ))
@@ -765,12 +849,20 @@ impl Registry {
     /// expired.
     pub fn apply_lifecycle_policies(&self) -> Result<usize, RegistryError> {
         let mut expired = 0;
-        for repository in self.repositories() {
-            let Ok((text, _)) = self.lifecycle_policy(&repository.name) else {
-                continue;
+        for repository in self.try_repositories()? {
+            let text = match self.lifecycle_policy(&repository.name) {
+                Ok((text, _)) => text,
+                Err(RegistryError::LifecyclePolicyNotFound(_)) => continue,
+                Err(e) => return Err(e),
             };
-            let Ok(policy) = crate::lifecycle::Policy::parse(&text) else {
-                continue;
+            let policy = match crate::lifecycle::Policy::parse(&text) {
+                Ok(policy) => policy,
+                // Stored before a check it fails was added: set aside, not applied by guesswork.
+                Err(e) => {
+                    let name = &repository.name;
+                    tracing::warn!(repository = %name, error = %e, "lifecycle policy not applied");
+                    continue;
+                }
             };
             for (image, _) in policy.expired(&self.images(&repository.name)?, now()) {
                 self.delete_manifest(&repository.name, &Digest::parse(&image.digest)?)?;
@@ -778,7 +870,7 @@ impl Registry {
             }
             let _guard = self.locked();
             let stored = serde_json::json!({ "text": text, "lastEvaluatedAt": now() });
-            write_atomic(
+            files::write(
                 &self.repo_dir(&repository.name).join("lifecycle.json"),
                 stored.to_string().as_bytes(),
             )?;
@@ -790,7 +882,7 @@ impl Registry {
     pub fn set_repository_policy(&self, name: &str, text: &str) -> Result<(), RegistryError> {
         let _guard = self.locked();
         self.repository(name)?;
-        write_atomic(&self.repo_dir(name).join("policy.json"), text.as_bytes())
+        files::write(&self.repo_dir(name).join("policy.json"), text.as_bytes())
     }
 
     /// A repository's policy, if it has one.
@@ -804,8 +896,7 @@ impl Registry {
         self.repository(name)?;
         let policy = self.repository_policy(name);
         if policy.is_some() {
-            let file = self.repo_dir(name).join("policy.json");
-            std::fs::remove_file(&file).map_err(|e| RegistryError::io(&file, e))?;
+            files::remove_file_synced(&self.repo_dir(name).join("policy.json"))?;
         }
         Ok(policy)
     }

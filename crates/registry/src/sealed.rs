@@ -23,36 +23,34 @@ fn random16() -> [u8; 16] {
 }
 
 impl Key {
-    /// Reads `path`, creating a random key there (mode 0600) the first time.
+    /// Reads `path`, creating a random key there (mode 0600) only when nothing is there: after
+    /// a failed read, a damaged file or a dangling symlink (a key kept on a volume that is not
+    /// mounted) a new key would leave every stored blob unreadable, so those are errors.
     pub fn load_or_create(path: &Path) -> Result<Self, RegistryError> {
-        if let Ok(bytes) = std::fs::read(path) {
-            let key: [u8; 32] = bytes.try_into().map_err(|_| {
-                RegistryError::Storage(format!(
-                    "{} is not a 32-byte key: restore it from a backup (without it the blobs cannot be read)",
-                    path.display()
-                ))
-            })?;
-            return Ok(Self(key));
-        }
-        let mut key = [0u8; 32];
-        key[..16].copy_from_slice(&random16());
-        key[16..].copy_from_slice(&random16());
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let tmp = path.with_extension("tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&key)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
+        let lost = |why: String| {
+            RegistryError::Storage(format!(
+                "{}: {why}: restore the registry's key from a backup (without it the blobs cannot be read)",
+                path.display()
+            ))
         };
-        write().map_err(|e| RegistryError::io(path, e))?;
-        Ok(Self(key))
+        match std::fs::symlink_metadata(path) {
+            Ok(_) => {
+                let bytes =
+                    std::fs::read(path).map_err(|e| lost(format!("cannot read it ({e})")))?;
+                let key: [u8; 32] = bytes
+                    .try_into()
+                    .map_err(|_| lost("it is not a 32-byte key".into()))?;
+                Ok(Self(key))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; 32];
+                key[..16].copy_from_slice(&random16());
+                key[16..].copy_from_slice(&random16());
+                crate::files::write(path, &key)?;
+                Ok(Self(key))
+            }
+            Err(e) => Err(lost(format!("cannot look it up ({e})"))),
+        }
     }
 
     /// A fresh header for a new sealed file.

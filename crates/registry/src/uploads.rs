@@ -1,8 +1,14 @@
 //! Upload sessions: a staging file per session (`uploads/<id>/data`, with the repository it is
 //! for in `uploads/<id>/repository`), appended to by PATCH and checked and moved into the blob
 //! store by the final PUT. Sessions survive restarts (resumable) and are purged when stale.
+//!
+//! A session is made durable with its first bytes, not when it starts: a session lost to a
+//! crash before it holds anything is answered BLOB_UPLOAD_UNKNOWN and started again, and most
+//! sessions (monolithic uploads) end in the request that started them, so fsyncing their start
+//! would only slow every push.
 
 use crate::RegistryError;
+use crate::files;
 use crate::sealed::{HEADER, Key};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -35,7 +41,7 @@ impl Uploads {
     /// Sessions under `dir/uploads`, sealed with `key`.
     pub fn open(dir: &Path, key: Key) -> Result<Self, RegistryError> {
         let dir = dir.join("uploads");
-        std::fs::create_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;
+        files::create_dir_all(&dir)?;
         Ok(Self { dir, key })
     }
 
@@ -88,7 +94,7 @@ impl Uploads {
         })
     }
 
-    /// Appends `bytes` to a session: the bytes it now holds.
+    /// Appends `bytes` to a session, durably: the bytes it now holds.
     pub fn append(&self, repository: &str, id: &str, bytes: &[u8]) -> Result<u64, RegistryError> {
         use std::io::Write;
         let mut sealer = self.sealer(repository, id)?;
@@ -98,8 +104,22 @@ impl Uploads {
         std::fs::OpenOptions::new()
             .append(true)
             .open(&data)
-            .and_then(|mut f| f.write_all(&sealed))
+            .and_then(|mut f| {
+                f.write_all(&sealed)?;
+                // The data and the length that finds it; the file's other metadata may lag.
+                f.sync_data()
+            })
             .map_err(|e| RegistryError::io(&data, e))?;
+        if size == 0 {
+            // The session's first bytes: the session itself must now survive a crash too.
+            let dir = self.session(id)?;
+            let owner = dir.join("repository");
+            std::fs::File::open(&owner)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| RegistryError::io(&owner, e))?;
+            files::sync_dir(&dir)?;
+            files::sync_dir(&self.dir)?;
+        }
         Ok(size + bytes.len() as u64)
     }
 
@@ -120,11 +140,18 @@ impl Uploads {
         };
         let mut purged = 0;
         for entry in entries.flatten() {
-            let touched = std::fs::metadata(entry.path().join("data"))
-                .and_then(|m| m.modified())
-                .unwrap_or(SystemTime::UNIX_EPOCH);
-            if now.duration_since(touched).unwrap_or_default() > STALE_AFTER
-                && std::fs::remove_dir_all(entry.path()).is_ok()
+            // Touched by every append; a session that has no data yet (being started) is as
+            // old as its directory. One whose age cannot be read is kept: taking it for
+            // stale would end uploads under way.
+            let session = entry.path();
+            let touched = std::fs::metadata(session.join("data"))
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => std::fs::metadata(&session),
+                    _ => Err(e),
+                })
+                .and_then(|m| m.modified());
+            if touched.is_ok_and(|t| now.duration_since(t).unwrap_or_default() > STALE_AFTER)
+                && std::fs::remove_dir_all(&session).is_ok()
             {
                 purged += 1;
             }

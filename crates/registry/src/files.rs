@@ -1,0 +1,89 @@
+//! The file-system steps the registry builds on, made durable: a change is acknowledged only
+//! once it would survive a crash, so a file's contents are fsynced before it gets its name and
+//! the directory holding a name is fsynced after the name is created, renamed or removed.
+
+use crate::RegistryError;
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// The directory holding `path` (`.` for a bare name).
+pub(crate) fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `bytes` to `path` whole and durably, readable by the owner only (the registry's
+/// files include its key): a temporary file beside it (named with a leading `.`, which
+/// listings skip), fsynced, renamed over `path`, and the directory fsynced. Missing
+/// directories are created first.
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {
+    let dir = parent(path);
+    create_dir_all(dir)?;
+    let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).map(|()| f))
+        .map_err(|e| RegistryError::io(&tmp, e))
+        .and_then(|f| publish(&f, &tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Renames the complete file `file` (open at `from`) to `to`, in an existing directory:
+/// fsynced first, so `to` never names a partial file, and the directory after, so the new
+/// name survives a crash.
+pub(crate) fn publish(file: &File, from: &Path, to: &Path) -> Result<(), RegistryError> {
+    file.sync_all().map_err(|e| RegistryError::io(from, e))?;
+    std::fs::rename(from, to).map_err(|e| RegistryError::io(to, e))?;
+    sync_dir(parent(to))
+}
+
+/// Creates `dir` and whichever of its parents are missing, each fsynced into its parent.
+pub(crate) fn create_dir_all(dir: &Path) -> Result<(), RegistryError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(up) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir_all(up)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => sync_dir(parent(dir)),
+        // Created meanwhile by a concurrent call, which makes it durable.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(RegistryError::io(dir, e)),
+    }
+}
+
+/// Removes the file at `path` (absent is fine). Not durable by itself: callers that must not
+/// see it come back after a crash fsync its directory, once for all the files they remove.
+pub(crate) fn remove_file(path: &Path) -> Result<(), RegistryError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != ErrorKind::NotFound => Err(RegistryError::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Removes the file at `path` (absent is fine), durably.
+pub(crate) fn remove_file_synced(path: &Path) -> Result<(), RegistryError> {
+    remove_file(path)?;
+    sync_dir(parent(path))
+}
+
+/// Fsyncs directory `dir`, so the names created, renamed or removed in it survive a crash.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), RegistryError> {
+    match File::open(dir).and_then(|d| d.sync_all()) {
+        // Some file systems cannot fsync a directory (EINVAL), so there is nothing to wait
+        // for; PostgreSQL tolerates the same.
+        Err(e) if e.kind() != ErrorKind::InvalidInput => Err(RegistryError::io(dir, e)),
+        _ => Ok(()),
+    }
+}
