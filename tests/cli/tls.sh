@@ -58,6 +58,10 @@ read -r key secret < <(aws iam create-access-key --user-name tls-only --query 'A
 AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret aws ecs list-clusters >/dev/null \
   || fail "a policy conditioned on aws:SecureTransport allows calls over TLS"
 
+# HTTP/2, as ALPN advertises it.
+version=$(curl -s -o /dev/null -w '%{http_version}' --http2 --cacert "$AWS_CA_BUNDLE" -X POST "$AWS_ENDPOINT_URL/")
+[[ $version == 2 ]] || fail "HTTP/2 is served over TLS: got HTTP/$version"
+
 # An agent joins over TLS, trusting the CA it was given.
 BERTH_JOIN_TOKEN=$("$berth" join-token rotate --cluster "$cluster" | head -1) \
   "$berth" agent --endpoint "$AWS_ENDPOINT_URL" --ca-bundle "$AWS_CA_BUNDLE" \

@@ -72,9 +72,13 @@ impl Drop for Process {
 }
 
 fn spawn_and_read_exports(cmd: &mut Command) -> (Process, Exports) {
+    spawn_with_stderr(cmd, Stdio::inherit())
+}
+
+fn spawn_with_stderr(cmd: &mut Command, stderr: Stdio) -> (Process, Exports) {
     let mut child = cmd
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("berth starts");
     let stdout = child.stdout.take().expect("stdout");
@@ -213,6 +217,24 @@ pub fn start_server_with(data_dir: &Path, listen: &str, extra: &[&str]) -> (Proc
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra),
+    )
+}
+
+/// `berth server` with extra flags, its stderr written to `log` (to look for panics).
+pub fn start_server_logged(
+    data_dir: &Path,
+    listen: &str,
+    extra: &[&str],
+    log: &Path,
+) -> (Process, Exports) {
+    let log = std::fs::File::create(log).expect("create the server's log");
+    spawn_with_stderr(
+        berth()
+            .args(["server", "--listen", listen])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra),
+        Stdio::from(log),
     )
 }
 

@@ -48,42 +48,17 @@ fn berth_repositories(app: &AppState, api_host: &str, images: &[String]) -> Vec<
         .collect()
 }
 
-/// The images of the task definition a RunTask, StartTask, CreateService or UpdateService
-/// names (none for other calls, or when it names none).
-fn images_of(app: &AppState, operation: &str, body: &[u8]) -> Vec<String> {
-    if !matches!(
-        operation,
-        "RunTask" | "StartTask" | "CreateService" | "UpdateService"
-    ) {
-        return vec![];
-    }
-    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    let Some(reference) = v["taskDefinition"].as_str() else {
-        return vec![];
-    };
-    let state = app.control.read();
-    berth_control::task_definitions::resolve(&state, reference)
-        .map(|td| {
-            td.container_definitions
-                .iter()
-                .flatten()
-                .filter_map(|c| c.image.clone())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Refuses a call that would have an agent pull, from Berth's registry, an image the caller
 /// may not pull itself (`ecr:BatchGetImage` and `ecr:GetDownloadUrlForLayer` on its
 /// repository, with the repository's policy).
 pub fn check_caller_may_pull(
     app: &AppState,
     principal: &Principal,
-    operation: &str,
+    definition: &serde_json::Value,
     body: &[u8],
     api_host: &str,
 ) -> Result<(), ApiError> {
-    let images = images_of(app, operation, body);
+    let images = crate::task_asks::images(definition);
     for name in berth_repositories(app, api_host, &images) {
         let partition = app.control.partition();
         let resource = format!(

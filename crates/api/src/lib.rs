@@ -9,6 +9,8 @@
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
 //! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; [`ecr`]: the ECR API, with
 //!   [`ecr_layers`] for its layer-level calls and PutImage and [`ecr_tags`] for repository tags;
+//! - [`task_asks`]: the task definition a call defines or starts, and the condition keys on
+//!   the host access it wants (`berth:Privileged`, ...);
 //! - [`images`]: task images from Berth's registry pulled only with the caller's rights;
 //! - [`agent_channel`]: the WebSocket that streams assignments to agents;
 //! - [`tls`]: the HTTPS listener; [`serve`]: each connection served (HTTP/1.1 or HTTP/2) within
@@ -27,6 +29,7 @@ pub mod policy;
 pub mod query;
 pub mod serve;
 pub mod sigv4;
+pub mod task_asks;
 pub mod throttle;
 pub mod tls;
 pub mod wire;

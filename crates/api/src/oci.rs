@@ -134,17 +134,24 @@ fn allow(
 }
 
 /// What a `/v2/<name>/...` path asks for.
-enum Route<'a> {
+pub enum Route<'a> {
+    /// `<name>/blobs/<digest>`: a blob.
     Blob(&'a str),
+    /// `<name>/blobs/uploads/`: a new upload.
     Uploads,
+    /// `<name>/blobs/uploads/<id>`: an upload under way.
     Upload(&'a str),
+    /// `<name>/manifests/<reference>`: a manifest, by tag or digest.
     Manifest(&'a str),
+    /// `<name>/tags/list`: the repository's tags.
     Tags,
+    /// `<name>/referrers/<digest>`: the manifests that refer to a digest.
     Referrers(&'a str),
 }
 
-/// Splits `<name>/<kind>/...`; names hold `/`, so the last kind marker decides.
-fn route(path: &str) -> Option<(&str, Route<'_>)> {
+/// Splits `<name>/<kind>/...` (the path after `/v2/`) into the repository name and what is
+/// asked of it; names hold `/`, so the last kind marker decides. None when no marker is there.
+pub fn route(path: &str) -> Option<(&str, Route<'_>)> {
     if let Some(name) = path.strip_suffix("/tags/list") {
         return Some((name, Route::Tags));
     }

@@ -25,7 +25,9 @@ pub fn is_query(headers: &axum::http::HeaderMap) -> bool {
             .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
 }
 
-fn form(body: &[u8]) -> BTreeMap<String, String> {
+/// The parameters of a form body (`Action=CreateUser&UserName=...`): `+` is a space, `%XX`
+/// escapes are decoded, and a repeated key keeps its last value.
+pub fn form(body: &[u8]) -> BTreeMap<String, String> {
     let text = String::from_utf8_lossy(body).replace('+', " ");
     text.split('&')
         .filter(|p| !p.is_empty())

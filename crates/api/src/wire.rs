@@ -2,7 +2,7 @@
 //! `{"__type", "message"}` errors, and an `x-amzn-RequestId` on every response.
 
 use crate::serve::ClientAddr;
-use crate::{AppState, auth, berth_ops, ecr, ecs, images, query, throttle};
+use crate::{AppState, auth, berth_ops, ecr, ecs, images, query, task_asks, throttle};
 use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -335,9 +335,15 @@ fn dispatch(
             if let Some((field, asks)) = ecs::batch_asks(app.control.partition(), operation, body) {
                 return batch(app, principal, operation, body, host, field, asks);
             }
-            let ask = ecs::ask(app.control.partition(), operation, body);
+            let mut ask = ecs::ask(app.control.partition(), operation, body);
+            let definition = task_asks::definition(app, operation, body);
+            if let Some(definition) = &definition {
+                ask.keys.extend(task_asks::condition_keys(definition));
+            }
             app.authorize(principal, ask, body, ErrorCode::AccessDeniedException)?;
-            images::check_caller_may_pull(app, principal, operation, body, host)?;
+            if let Some(definition) = definition.filter(|_| operation != "RegisterTaskDefinition") {
+                images::check_caller_may_pull(app, principal, &definition, body, host)?;
+            }
             // Control-plane calls may wait on an fsync; keep them off the async workers' path.
             tokio::task::block_in_place(|| ecs::call(&app.control, operation, body, host))
         }
