@@ -28,9 +28,14 @@ fn named_repository(app: &AppState, body: &[u8]) -> Option<String> {
 }
 
 /// The policy of the repository an ECR call names, which authorisation also consults.
-pub fn repository_policy(app: &AppState, body: &[u8]) -> Option<String> {
-    app.registry
-        .repository_policy(&named_repository(app, body)?)
+pub fn repository_policy(app: &AppState, body: &[u8]) -> Result<Option<String>, ApiError> {
+    match named_repository(app, body) {
+        Some(name) => app
+            .registry
+            .repository_policy(&name)
+            .map_err(|e| ApiError::server(format!("cannot read the repository's policy: {e}"))),
+        None => Ok(None),
+    }
 }
 
 /// What an ECR call asks of the caller's policies: `ecr:<Operation>` on the repository it
@@ -207,7 +212,7 @@ pub fn call(
                     .map(|n| registry.repository(n))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(refused)?,
-                None => registry.repositories(),
+                None => registry.repositories().map_err(refused)?,
             };
             let listed: Vec<String> = repositories.iter().map(|r| r.name.clone()).collect();
             let (page, next) = page(&listed, input.next_token.as_deref(), input.max_results)?;
@@ -387,7 +392,7 @@ pub fn call(
             let name = repository_name(body)?;
             registry.repository(&name).map_err(refused)?;
             let policy = if operation == "GetRepositoryPolicy" {
-                registry.repository_policy(&name)
+                registry.repository_policy(&name).map_err(refused)?
             } else {
                 registry.delete_repository_policy(&name).map_err(refused)?
             };

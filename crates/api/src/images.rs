@@ -65,7 +65,10 @@ pub fn check_caller_may_pull(
             "arn:aws:ecr:{}:{}:repository/{name}",
             partition.region, partition.account
         );
-        let policy = app.registry.repository_policy(&name);
+        let policy = app
+            .registry
+            .repository_policy(&name)
+            .map_err(|e| ApiError::server(format!("cannot read the repository's policy: {e}")))?;
         for action in ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"] {
             let ask = Ask {
                 action: action.into(),

@@ -122,7 +122,10 @@ fn allow(
         resource,
         keys: Default::default(),
     };
-    let policy = name.and_then(|n| app.registry.repository_policy(n));
+    let policy = match name {
+        Some(n) => app.registry.repository_policy(n)?,
+        None => None,
+    };
     app.authorize_with(
         who,
         ask,
@@ -409,7 +412,7 @@ async fn catalog(app: &AppState, who: &auth::Principal, query: &HashMap<String, 
     let registry = app.registry.clone();
     let names: Vec<String> = blocking(move || {
         Ok(registry
-            .repositories()
+            .repositories()?
             .into_iter()
             .map(|r| r.name)
             .collect())
@@ -650,7 +653,13 @@ async fn patch_upload(
             ))));
         }
     }
+    let before = size;
     let size = append(app, name, id, body).await?;
+    // The chunk is acknowledged as stored: it must survive a crash. (A monolithic upload
+    // needs no such step: its blob is made durable when the upload completes.)
+    let registry = app.registry.clone();
+    let (n, i) = (name.to_string(), id.to_string());
+    blocking(move || registry.uploads().sync(&n, &i, before)).await?;
     Ok(upload_accepted(StatusCode::ACCEPTED, name, id, size))
 }
 

@@ -356,7 +356,7 @@ fn dispatch(
                 ecr::ask(app, operation, body),
                 body,
                 ErrorCode::AccessDeniedException,
-                ecr::repository_policy(app, body).as_deref(),
+                ecr::repository_policy(app, body)?.as_deref(),
             )?;
             let host = headers
                 .get(header::HOST)

@@ -327,17 +327,8 @@ impl Registry {
             .ok_or_else(|| RegistryError::NameUnknown(name.to_string()))
     }
 
-    /// Every repository, by name; none (and a warning logged) when one cannot be read. For
-    /// listings only: anything that acts on what is absent reads [`Self::try_repositories`].
-    pub fn repositories(&self) -> Vec<Repository> {
-        self.try_repositories().unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "cannot list the registry's repositories");
-            vec![]
-        })
-    }
-
     /// Every repository, by name, or the error that kept one from being read.
-    pub fn try_repositories(&self) -> Result<Vec<Repository>, RegistryError> {
+    pub fn repositories(&self) -> Result<Vec<Repository>, RegistryError> {
         let mut all: Vec<Repository> = vec![];
         for dir in entries(&self.dir)? {
             // A directory without the file is a repository being created (under the lock),
@@ -681,7 +672,7 @@ impl Registry {
     /// Links the blobs of every image in repositories stored before repositories had links
     /// (no `layers/` directory), so they stay pullable.
     fn link_unlinked(&self) -> Result<(), RegistryError> {
-        for repository in self.try_repositories()? {
+        for repository in self.repositories()? {
             let layers = self.repo_dir(&repository.name).join("layers");
             if layers
                 .try_exists()
@@ -705,7 +696,7 @@ impl Registry {
     /// error would be deleted from under its image.
     pub fn collect_garbage(&self, grace: Duration) -> Result<(usize, u64), RegistryError> {
         let _guard = self.locked();
-        let repositories = self.try_repositories()?;
+        let repositories = self.repositories()?;
         let mut live = std::collections::HashSet::new();
         for repository in &repositories {
             for (manifest, blobs) in self.image_blobs(&repository.name)? {
@@ -849,7 +840,7 @@ impl Registry {
     /// expired.
     pub fn apply_lifecycle_policies(&self) -> Result<usize, RegistryError> {
         let mut expired = 0;
-        for repository in self.try_repositories()? {
+        for repository in self.repositories()? {
             let text = match self.lifecycle_policy(&repository.name) {
                 Ok((text, _)) => text,
                 Err(RegistryError::LifecyclePolicyNotFound(_)) => continue,
@@ -885,16 +876,22 @@ impl Registry {
         files::write(&self.repo_dir(name).join("policy.json"), text.as_bytes())
     }
 
-    /// A repository's policy, if it has one.
-    pub fn repository_policy(&self, name: &str) -> Option<String> {
-        std::fs::read_to_string(self.repo_dir(name).join("policy.json")).ok()
+    /// A repository's policy, if it has one. A policy that cannot be read is an error, never
+    /// "no policy": its denies must not be skipped.
+    pub fn repository_policy(&self, name: &str) -> Result<Option<String>, RegistryError> {
+        let path = self.repo_dir(name).join("policy.json");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(RegistryError::io(&path, e)),
+        }
     }
 
     /// Removes a repository's policy: what it was.
     pub fn delete_repository_policy(&self, name: &str) -> Result<Option<String>, RegistryError> {
         let _guard = self.locked();
         self.repository(name)?;
-        let policy = self.repository_policy(name);
+        let policy = self.repository_policy(name)?;
         if policy.is_some() {
             files::remove_file_synced(&self.repo_dir(name).join("policy.json"))?;
         }

@@ -104,14 +104,21 @@ impl Uploads {
         std::fs::OpenOptions::new()
             .append(true)
             .open(&data)
-            .and_then(|mut f| {
-                f.write_all(&sealed)?;
-                // The data and the length that finds it; the file's other metadata may lag.
-                f.sync_data()
-            })
+            .and_then(|mut f| f.write_all(&sealed))
             .map_err(|e| RegistryError::io(&data, e))?;
-        if size == 0 {
-            // The session's first bytes: the session itself must now survive a crash too.
+        self.sync(repository, id, size)?;
+        Ok(size + bytes.len() as u64)
+    }
+
+    /// Makes what was appended to a session (which held `before` bytes) survive a crash:
+    /// its data and, on its first bytes, the session itself.
+    pub fn sync(&self, repository: &str, id: &str, before: u64) -> Result<(), RegistryError> {
+        let (data, _) = self.data(repository, id)?;
+        // The data and the length that finds it; the file's other metadata may lag.
+        std::fs::File::open(&data)
+            .and_then(|f| f.sync_data())
+            .map_err(|e| RegistryError::io(&data, e))?;
+        if before == 0 {
             let dir = self.session(id)?;
             let owner = dir.join("repository");
             std::fs::File::open(&owner)
@@ -120,7 +127,7 @@ impl Uploads {
             files::sync_dir(&dir)?;
             files::sync_dir(&self.dir)?;
         }
-        Ok(size + bytes.len() as u64)
+        Ok(())
     }
 
     /// Ends a session, whatever became of its data.

@@ -592,6 +592,7 @@ fn a_repository_cut_short_is_no_repository_and_a_deleted_one_leaves_nothing() {
     std::fs::write(repositories.join(".deleted-cut-short/tags/v9"), b"sha256:0").expect("tag");
     let names: Vec<String> = registry
         .repositories()
+        .expect("listed")
         .into_iter()
         .map(|r| r.name)
         .collect();
