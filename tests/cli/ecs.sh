@@ -5,8 +5,9 @@
 set -euo pipefail
 berth=${1:?usage: ecs.sh path/to/berth}
 work=$(mktemp -d)
+# shellcheck source=tests/cli/common.sh
+source "$(dirname "$0")/common.sh"
 cluster="cli-$$"
-image=berth-busybox:e2e
 
 cleanup() {
   [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
@@ -16,11 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! docker image inspect "$image" >/dev/null 2>&1; then
-  cp "$(command -v busybox)" "$work/busybox"
-  printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nRUN ["/bin/busybox", "mkdir", "-p", "/tmp", "/www"]\n' > "$work/Dockerfile"
-  docker build -q -t "$image" "$work" >/dev/null
-fi
+ensure_base_image
 
 "$berth" up --data-dir "$work/data" --listen 127.0.0.1:0 --cluster "$cluster" > "$work/up.out" 2> "$work/up.err" &
 pid=$!
@@ -32,7 +29,7 @@ cat > "$work/td.json" <<JSON
 {
   "family": "cli-demo",
   "containerDefinitions": [
-    {"name": "app", "image": "$image", "command": ["sleep", "600"], "memory": 32, "essential": true, "stopTimeout": 2}
+    {"name": "app", "image": "$base", "command": ["sleep", "600"], "memory": 32, "essential": true, "stopTimeout": 2}
   ],
   "cpu": "0.25 vCPU",
   "memory": "0.5 GB"

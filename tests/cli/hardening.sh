@@ -9,8 +9,9 @@
 set -euo pipefail
 berth=${1:?usage: hardening.sh path/to/berth}
 work=$(mktemp -d)
+# shellcheck source=tests/cli/common.sh
+source "$(dirname "$0")/common.sh"
 cluster="hard-$$"
-base=berth-busybox:e2e
 export AWS_PAGER=""
 
 cleanup() {
@@ -19,13 +20,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 
-if ! docker image inspect "$base" >/dev/null 2>&1; then
-  cp "$(command -v busybox)" "$work/busybox"
-  printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n' > "$work/Dockerfile"
-  docker build -q -t "$base" "$work" >/dev/null
-fi
+ensure_base_image
 
 "$berth" server --data-dir "$work/data" --listen 127.0.0.1:0 > "$work/server.out" 2> "$work/server.err" &
 pid=$!

@@ -5,6 +5,8 @@
 set -euo pipefail
 berth=${1:?usage: iam.sh path/to/berth}
 work=$(mktemp -d)
+# shellcheck source=tests/cli/common.sh
+source "$(dirname "$0")/common.sh"
 cluster="iam-$$"
 
 cleanup() {
@@ -21,7 +23,6 @@ source <(grep '^export ' "$work/up.out")
 root_key=$AWS_ACCESS_KEY_ID
 root_secret=$AWS_SECRET_ACCESS_KEY
 
-fail() { echo "FAIL: $*"; exit 1; }
 expect_denied() { # command... ; the call must be refused with AccessDeniedException
   if "$@" >/dev/null 2>"$work/err"; then fail "allowed: $*"; fi
   grep -q AccessDenied "$work/err" || { cat "$work/err"; fail "not AccessDenied: $*"; }

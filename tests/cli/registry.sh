@@ -6,8 +6,9 @@
 set -euo pipefail
 berth=${1:?usage: registry.sh path/to/berth}
 work=$(mktemp -d)
+# shellcheck source=tests/cli/common.sh
+source "$(dirname "$0")/common.sh"
 cluster="reg-$$"
-base=berth-busybox:e2e
 
 cleanup() {
   [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
@@ -21,13 +22,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 
-if ! docker image inspect "$base" >/dev/null 2>&1; then
-  cp "$(command -v busybox)" "$work/busybox"
-  printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n' > "$work/Dockerfile"
-  docker build -q -t "$base" "$work" >/dev/null
-fi
+ensure_base_image
 
 "$berth" up --data-dir "$work/data" --listen 127.0.0.1:0 --cluster "$cluster" > "$work/up.out" 2> "$work/up.err" &
 pid=$!

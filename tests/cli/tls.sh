@@ -6,8 +6,9 @@
 set -euo pipefail
 berth=${1:?usage: tls.sh path/to/berth}
 work=$(mktemp -d)
+# shellcheck source=tests/cli/common.sh
+source "$(dirname "$0")/common.sh"
 cluster="tls-$$"
-image=berth-busybox:e2e
 
 cleanup() {
   for p in ${agent:-} ${pid:-} ${plain:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
@@ -16,17 +17,12 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 started() { # file: waits for the exports a berth command prints
   for _ in $(seq 100); do grep -q AWS_DEFAULT_REGION "$1" && break; sleep 0.1; done
   grep -q AWS_DEFAULT_REGION "$1" || { cat "$1"; fail "berth did not start"; }
 }
 
-if ! docker image inspect "$image" >/dev/null 2>&1; then
-  cp "$(command -v busybox)" "$work/busybox"
-  printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n' > "$work/Dockerfile"
-  docker build -q -t "$image" "$work" >/dev/null
-fi
+ensure_base_image
 
 # Every address, so not loopback: HTTPS by default.
 "$berth" server --data-dir "$work/data" --listen 0.0.0.0:0 > "$work/server.out" 2> "$work/server.err" &
@@ -72,7 +68,7 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 aws ecs register-task-definition --family tls-demo --container-definitions \
-  "[{\"name\":\"app\",\"image\":\"$image\",\"command\":[\"sleep\",\"600\"],\"memory\":32,\"stopTimeout\":2}]" >/dev/null
+  "[{\"name\":\"app\",\"image\":\"$base\",\"command\":[\"sleep\",\"600\"],\"memory\":32,\"stopTimeout\":2}]" >/dev/null
 task=$(aws ecs run-task --cluster "$cluster" --task-definition tls-demo --query 'tasks[0].taskArn' --output text)
 [[ $task == arn:* ]] || { cat "$work/agent.err"; fail "run-task placed nothing: $task"; }
 aws ecs wait tasks-running --cluster "$cluster" --tasks "$task"

@@ -141,13 +141,8 @@ fn authorize_agent(
         // Pulls: only the images of the tasks placed on its own instance.
         "ecr:BatchGetImage" | "ecr:GetDownloadUrlForLayer" | "ecr:BatchCheckLayerAvailability" => {
             let name = ask.resource.split_once(":repository/").map(|(_, n)| n);
-            let state = control.read();
             match (&key.instance, name) {
-                (Some(instance), Some(name))
-                    if crate::images::placed_on(&state, instance, name) =>
-                {
-                    Ok(())
-                }
+                (Some(instance), Some(name)) if control.runs_image_from(instance, name) => Ok(()),
                 _ => Err(
                     "an agent may only pull the images of the tasks placed on its instance".into(),
                 ),
@@ -221,6 +216,22 @@ fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A request as the signature verifier reads it.
+fn signed_request<'a>(
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a [(String, String)],
+    body: &'a [u8],
+) -> sigv4::Request<'a> {
+    sigv4::Request {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or_default(),
+        headers,
+        body,
+    }
+}
+
 /// Refuses, before its body is read, a request whose signature is missing, malformed, out of
 /// time or by a key nobody issued (see [`sigv4::precheck`]).
 pub fn precheck(
@@ -231,13 +242,7 @@ pub fn precheck(
     headers: &HeaderMap,
 ) -> Result<(), ApiError> {
     let headers = header_list(headers);
-    let request = sigv4::Request {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query().unwrap_or_default(),
-        headers: &headers,
-        body: &[],
-    };
+    let request = signed_request(method, uri, &headers, &[]);
     let now = now();
     sigv4::precheck(&request, |key| lookup(root, control, key).is_some(), now)
         .map_err(|f| error(f, now))
@@ -254,13 +259,7 @@ pub fn authenticate(
     body: &[u8],
 ) -> Result<(Signer, Principal), ApiError> {
     let headers = header_list(headers);
-    let request = sigv4::Request {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query().unwrap_or_default(),
-        headers: &headers,
-        body,
-    };
+    let request = signed_request(method, uri, &headers, body);
     let now = now();
     let mut principal = None;
     let signer = sigv4::verify(

@@ -4,28 +4,12 @@
 //! an agent fetch an image they may not pull themselves (a confused deputy). So: RunTask,
 //! StartTask, CreateService and UpdateService check that the caller may pull every image of
 //! the task definition that lives in Berth's registry ([`check_caller_may_pull`]), and an
-//! agent may pull only the images of the tasks placed on its own instance
-//! ([`placed_on`]).
+//! agent may pull only the images of the tasks placed on its own instance (see
+//! `ControlPlane::runs_image_from`).
 
 use crate::{AppState, auth::Principal, policy::Ask};
-use berth_control::State;
+use berth_types::image::reference;
 use berth_types::{ApiError, ErrorCode};
-
-/// The registry host (`host[:port]`) and repository name of an image reference, when it
-/// names a registry (Docker's rule: the first component has a `.` or a `:`, or is
-/// `localhost`).
-pub fn reference(image: &str) -> Option<(&str, &str)> {
-    let (host, rest) = image.split_once('/')?;
-    if !(host.contains('.') || host.contains(':') || host == "localhost") {
-        return None;
-    }
-    let rest = rest.split_once('@').map_or(rest, |(name, _)| name);
-    let name = match rest.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => name,
-        _ => rest,
-    };
-    Some((host, name))
-}
 
 /// The port of `host[:port]` (IPv6 literals bracketed).
 fn port_of(host: &str) -> Option<&str> {
@@ -94,41 +78,4 @@ pub fn check_caller_may_pull(
         }
     }
     Ok(())
-}
-
-/// Whether a task not yet stopped on `instance` has an image in repository `name`: what an
-/// agent may pull.
-pub fn placed_on(state: &State, instance: &str, name: &str) -> bool {
-    state.tasks_on(instance).any(|task| {
-        state.definition_of(task).is_some_and(|td| {
-            td.container_definitions
-                .iter()
-                .flatten()
-                .filter_map(|c| c.image.as_deref())
-                .any(|image| reference(image).is_some_and(|(_, repo)| repo == name))
-        })
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::reference;
-
-    #[test]
-    fn references_name_their_registry_and_repository() {
-        assert_eq!(
-            reference("127.0.0.1:9714/team/app:v1"),
-            Some(("127.0.0.1:9714", "team/app"))
-        );
-        assert_eq!(
-            reference("localhost/app@sha256:ab"),
-            Some(("localhost", "app"))
-        );
-        assert_eq!(
-            reference("registry.example:5000/a/b"),
-            Some(("registry.example:5000", "a/b"))
-        );
-        assert_eq!(reference("library/nginx:1"), None);
-        assert_eq!(reference("nginx"), None);
-    }
 }

@@ -120,7 +120,16 @@ impl Ca {
     fn load_or_create(dir: &Path) -> anyhow::Result<Self> {
         let cert_file = dir.join("ca.pem");
         let key_file = dir.join("ca-key.pem");
-        if !cert_file.exists() {
+        // Only a CA that is not there is created: one that cannot be read is an error, or
+        // every client trusting the old one would be locked out.
+        let absent = match std::fs::symlink_metadata(&cert_file) {
+            Ok(_) => false,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot look up {}", cert_file.display()));
+            }
+        };
+        if absent {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             let key = KeyPair::generate()?;

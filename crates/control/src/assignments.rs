@@ -93,3 +93,22 @@ impl ControlPlane {
             .collect()
     }
 }
+
+impl ControlPlane {
+    /// Whether a task not yet stopped on `instance` has an image in repository `name` of a
+    /// registry: what the instance's agent may pull.
+    pub fn runs_image_from(&self, instance: &str, name: &str) -> bool {
+        let state = self.read();
+        state.tasks_on(instance).any(|task| {
+            state.definition_of(task).is_some_and(|td| {
+                td.container_definitions
+                    .iter()
+                    .flatten()
+                    .filter_map(|c| c.image.as_deref())
+                    .any(|image| {
+                        berth_types::image::reference(image).is_some_and(|(_, repo)| repo == name)
+                    })
+            })
+        })
+    }
+}

@@ -5,12 +5,14 @@
 //! - [`validate`]: the model's limits, checked before a request touches state;
 //! - [`error`]: wire error codes and their HTTP statuses;
 //! - [`arn`]: long-format ARNs and the names-or-ARNs that inputs accept;
+//! - [`image`]: the registry and repository an image reference names;
 //! - [`protocol`]: the messages of the agent channel;
 //! - [`units`]: task-level cpu/memory strings such as `"1 vCPU"` and `"2 GB"`.
 
 pub mod arn;
 pub mod error;
 pub mod generated;
+pub mod image;
 pub mod protocol;
 pub mod units;
 pub mod validate;
