@@ -1,7 +1,7 @@
 //! Berth's HTTP front: one listener serves the ECS JSON API and the agent channel.
 //!
-//! - [`wire`]: awsJson1.1 framing: the `X-Amz-Target` dispatch, body decoding, error and
-//!   request-id headers;
+//! - [`wire`]: awsJson1.1 framing: body decoding, encoding, error and request-id headers, body
+//!   limits; [`dispatch`]: `POST /` from the signature check to the operation's table;
 //! - [`sigv4`]: SigV4 verification, pure; [`auth`]: every request authenticated with it and
 //!   authorised by [`policy`], the IAM policy language;
 //! - [`throttle`]: per-key request rate limits;
@@ -19,6 +19,7 @@
 pub mod agent_channel;
 pub mod auth;
 pub mod berth_ops;
+pub mod dispatch;
 pub mod ecr;
 pub mod ecr_layers;
 pub mod ecr_tags;
@@ -181,7 +182,7 @@ fn registry_routes() -> Router<AppState> {
 /// The server's routes: `POST /` for the JSON APIs, `GET /ws` for agents, and `/v2/` for the
 /// registry unless it has a listener of its own.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().route("/", post(wire::handle)).route(
+    let api = Router::new().route("/", post(dispatch::handle)).route(
         berth_types::protocol::AGENT_WS_PATH,
         get(agent_channel::handle),
     );

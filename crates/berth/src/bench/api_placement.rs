@@ -2,7 +2,7 @@
 //! API, against a real server (durable store) and a cluster of simulated instances that
 //! acknowledge their tasks at once. Counts tasks placed per second, durable commit included.
 
-use super::{percentiles, placement::ZONES};
+use super::{ZONES, percentiles};
 use crate::server;
 use berth_agent::client::EcsClient;
 use berth_agent::simulator::{self, SimulatedInstance};

@@ -138,6 +138,9 @@ pub fn server_options(data_dir: std::path::PathBuf) -> crate::server::ServerOpti
     }
 }
 
+/// The availability zones of the simulated clusters of the placement benchmarks.
+pub const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
+
 /// Median and 99th percentile of samples (nearest rank).
 pub fn percentiles(samples: &[f64]) -> (f64, f64) {
     let mut sorted = samples.to_vec();

@@ -3,15 +3,13 @@
 //! constraint, at 1,000, 10,000 and 100,000 instances. Then end to end through the API
 //! ([`super::api_placement`]) with the same constraint and strategies.
 
-use super::{percentiles, summary};
+use super::{ZONES, percentiles, summary};
 use berth_scheduler::query::{Facts, parse};
 use berth_scheduler::ranking::{Resource, SpreadField};
 use berth_scheduler::{Constraint, Demand, InstanceView, Overlay, Pipeline, Request, Strategy};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// The availability zones of the simulated clusters.
-pub const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
 const BATCH: usize = 10;
 
 fn cluster(n: usize) -> Vec<InstanceView> {
