@@ -1,0 +1,224 @@
+//! The service controller. Level-triggered: each pass reads a service and its tasks as they are
+//! and makes one durable set of changes towards what the service wants, so a missed event or a
+//! restart in the middle of a deployment is repaired by the next pass, and nothing is started
+//! twice (a task exists in the store before anyone hears of it).
+//!
+//! One pass over a service, in order:
+//! 1. the circuit breaker ([`breaker`]): the PRIMARY deployment's failed tasks against its
+//!    threshold; on failure it is FAILED and, with rollback, the last COMPLETED deployment is
+//!    PRIMARY again;
+//! 2. tasks that failed their health checks are stopped (and replaced below);
+//! 3. the older deployments' tasks are stopped as far as `minimumHealthyPercent` allows
+//!    ([`rollout`]);
+//! 4. the PRIMARY deployment is scaled in, or out as far as `maximumPercent` allows;
+//!    DAEMON services follow their instances instead of a count ([`daemon`]);
+//! 5. the tasks planned are started, placed through the applier like RunTask; what cannot be
+//!    placed becomes an event with the reasons;
+//! 6. counts, rollout state and events ([`status`]).
+//!
+//! Steps 1 to 4 only read the snapshot and build up a [`pass::Pass`]; this module runs the
+//! steps, starts the tasks, turns the pass into changes, and drives the passes.
+
+mod breaker;
+mod daemon;
+mod pass;
+mod rollout;
+mod status;
+
+pub use pass::STABLE_SECONDS;
+
+use crate::state::State;
+use crate::tasks::{self, Launch};
+use crate::{Change, ControlPlane, Ctx, applier, placement, service_history, services};
+use berth_scheduler::ranking::SpreadField;
+use berth_scheduler::{Request, Strategy};
+use berth_types::arn::Partition;
+use berth_types::ecs::{DeploymentRolloutState, SchedulingStrategy, Service, Task, TaskDefinition};
+use pass::{Pass, Starts};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often every service is looked at even when nothing woke the controller (grace periods
+/// run out without an event).
+const TICK: Duration = Duration::from_secs(1);
+
+/// The placement request for a service's tasks: its constraints and strategies, or, with no
+/// strategy given, spread over availability zones as ECS does for services.
+fn request(service: &Service, td: &TaskDefinition) -> Option<Request> {
+    let mut request = placement::request(
+        td,
+        None,
+        &services::group(service),
+        service.placement_constraints.as_deref(),
+        service.placement_strategy.as_deref(),
+    )
+    .ok()?;
+    if request.strategies.is_empty() {
+        request.strategies = vec![Strategy::Spread(SpreadField::Attribute(
+            "ecs.availability-zone".into(),
+        ))];
+    }
+    Some(request)
+}
+
+/// Steps 1 to 4 on the snapshot alone: what to stop, what to start, and the service as it
+/// will be. False for a service whose tasks the controller leaves alone (INACTIVE).
+fn decide(pass: &mut Pass) -> bool {
+    match pass.service.status.as_deref() {
+        Some("ACTIVE") => {
+            pass.circuit_breaker();
+            pass.replace_unhealthy();
+            let primary_failed = pass
+                .service
+                .deployments
+                .iter()
+                .flatten()
+                .next()
+                .is_some_and(|d| d.rollout_state == Some(DeploymentRolloutState::Failed));
+            // The request follows the PRIMARY deployment, which a rollback may have changed.
+            let request = pass.definition().and_then(|td| request(&pass.service, td));
+            match (pass.service.scheduling_strategy, request) {
+                (_, None) => {}
+                (Some(SchedulingStrategy::Daemon), Some(r)) => pass.follow_instances(&r),
+                (_, Some(r)) => {
+                    pass.drain_old(primary_failed);
+                    pass.scale_primary(primary_failed, &r);
+                }
+            }
+            true
+        }
+        Some("DRAINING") => {
+            for t in pass.live.clone() {
+                pass.stop(t, "Service is being deleted".into());
+            }
+            if pass.live.is_empty() {
+                pass.service.status = Some("INACTIVE".into());
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+impl Pass<'_> {
+    /// Starts the tasks the pass decided on, all of the PRIMARY deployment.
+    fn start(&mut self, ctx: &Ctx) -> Vec<Task> {
+        let Some(td) = self.definition() else {
+            return vec![];
+        };
+        let instances = match std::mem::replace(&mut self.starts, Starts::Nothing) {
+            Starts::Nothing => return vec![],
+            Starts::On(instances) => instances,
+            Starts::Placed { count, request } => {
+                let applied = applier::apply(
+                    self.state,
+                    &self.cluster,
+                    &request,
+                    &[],
+                    count,
+                    self.now.to_bits(),
+                );
+                if let Some(refusal) = applied.refusal {
+                    let name = services::subject(&self.service);
+                    self.event_once(format!(
+                        "{name} was unable to place a task because no container instance met all of its requirements. Reason: {}.",
+                        refusal.summary()
+                    ));
+                }
+                applied.instances
+            }
+        };
+        let started_by = self.primary_id();
+        let launch = Launch {
+            cluster: self.cluster.clone(),
+            td,
+            overrides: None,
+            started_by: Some(&started_by),
+            group: services::group(&self.service),
+            launch_type: self.service.launch_type,
+            tags: None,
+        };
+        instances
+            .iter()
+            .filter_map(|a| self.state.instances.get(a))
+            .map(|instance| tasks::new_task(ctx, &launch, instance))
+            .collect()
+    }
+
+    /// The pass as durable changes: the tasks started, the history records, the tasks
+    /// stopped, and the service when it changed.
+    fn into_changes(mut self, started: Vec<Task>, partition: &Partition) -> Vec<Change> {
+        let history = service_history::sync(
+            self.state,
+            partition,
+            &mut self.service,
+            &self.retired,
+            self.now,
+        );
+        let mut changes: Vec<Change> = started.into_iter().map(Change::Task).collect();
+        changes.extend(history);
+        changes.extend(self.stopping.into_iter().map(Change::Task));
+        let before = self
+            .state
+            .services
+            .get(self.service.service_arn.as_deref().unwrap_or_default());
+        if before != Some(&self.service) {
+            changes.push(Change::Service(self.service));
+        }
+        changes
+    }
+}
+
+/// The changes one pass makes to the service `service_arn`.
+pub fn reconcile(state: &State, ctx: &Ctx, service_arn: &str) -> Vec<Change> {
+    let Some(service) = state.services.get(service_arn) else {
+        return vec![];
+    };
+    let mut pass = Pass::new(state, service, ctx.now);
+    let mut started = vec![];
+    if decide(&mut pass) {
+        started = pass.start(ctx);
+        pass.settle(&started);
+    }
+    pass.into_changes(started, ctx.partition)
+}
+
+impl ControlPlane {
+    /// One pass over every service that is not INACTIVE; returns how many changed.
+    pub fn reconcile_services(&self) -> usize {
+        let arns: Vec<String> = self
+            .read()
+            .services
+            .values()
+            .filter(|s| s.status.as_deref() != Some("INACTIVE"))
+            .filter_map(|s| s.service_arn.clone())
+            .collect();
+        let mut changed = 0;
+        for arn in arns {
+            let made = self.mutate(|state, ctx| {
+                let changes = reconcile(state, ctx, &arn);
+                let n = changes.len();
+                Ok((changes, n))
+            });
+            match made {
+                Ok(0) => {}
+                Ok(_) => changed += 1,
+                Err(e) => tracing::warn!(service = %arn, error = %e.message, "service pass failed"),
+            }
+        }
+        changed
+    }
+
+    /// Runs the controller until the process ends: a pass whenever a change may concern a
+    /// service, and every second regardless.
+    pub async fn run_service_controller(self: Arc<Self>) {
+        loop {
+            tokio::select! {
+                _ = self.services_woken.notified() => {}
+                _ = tokio::time::sleep(TICK) => {}
+            }
+            let control = Arc::clone(&self);
+            tokio::task::block_in_place(|| control.reconcile_services());
+        }
+    }
+}
