@@ -76,7 +76,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, RegistryError> {
     tokio::task::spawn_blocking(work)
         .await
-        .unwrap_or_else(|e| Err(RegistryError::Storage(e.to_string())))
+        .unwrap_or_else(|e| Err(RegistryError::from(std::io::Error::other(e))))
 }
 
 /// The principal of the request's Basic credentials.
@@ -275,7 +275,7 @@ async fn dispatch(
     headers: &HeaderMap,
     body: Body,
 ) -> Answer {
-    berth_registry::repositories::check_name(name)?;
+    berth_registry::check_name(name)?;
     match (route, method.as_str()) {
         (Route::Blob(d), "GET" | "HEAD") => {
             let action = if method == Method::HEAD {
@@ -480,7 +480,7 @@ fn read_at(
     start: u64,
     len: u64,
 ) -> Result<Vec<u8>, RegistryError> {
-    let io = |e: std::io::Error| RegistryError::Storage(e.to_string());
+    let io = RegistryError::from;
     reader.seek(SeekFrom::Start(start)).map_err(io)?;
     let mut buf = vec![0u8; len as usize];
     reader.read_exact(&mut buf).map_err(io)?;
@@ -576,7 +576,7 @@ async fn append(app: &AppState, name: &str, id: &str, body: Body) -> Result<u64,
         Ok((path, size, registry.uploads().sealer(&n, &i)?))
     })
     .await?;
-    let io = |e: std::io::Error| RegistryError::Storage(e.to_string());
+    let io = RegistryError::from;
     let mut file = tokio::fs::OpenOptions::new()
         .append(true)
         .open(&path)

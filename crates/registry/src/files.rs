@@ -1,6 +1,10 @@
 //! The file-system steps the registry builds on, made durable: a change is acknowledged only
 //! once it would survive a crash, so a file's contents are fsynced before it gets its name and
 //! the directory holding a name is fsynced after the name is created, renamed or removed.
+//!
+//! Reads tell a file that is not there from one that cannot be read: an error is never taken
+//! for "nothing there", since garbage collection would then delete the blobs of images it
+//! failed to read.
 
 use crate::RegistryError;
 use std::fs::{File, OpenOptions};
@@ -86,4 +90,46 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), RegistryError> {
         Err(e) if e.kind() != ErrorKind::InvalidInput => Err(RegistryError::io(dir, e)),
         _ => Ok(()),
     }
+}
+
+/// The contents of `path`, or None when there is no such file.
+pub(crate) fn read(path: &Path) -> Result<Option<Vec<u8>>, RegistryError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(RegistryError::io(path, e)),
+    }
+}
+
+/// `path` parsed, or None when there is no such file; a file that does not parse is damaged,
+/// an error.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<Option<T>, RegistryError> {
+    read(path)?
+        .map(|bytes| {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| RegistryError::damaged(format!("{} is damaged: {e}", path.display())))
+        })
+        .transpose()
+}
+
+/// The names in `dir`, sorted; none when it does not exist (nothing was ever put there).
+/// Names starting with `.` are not data: temporary files and deleted repositories.
+pub(crate) fn entries(dir: &Path) -> Result<Vec<String>, RegistryError> {
+    let listing = match std::fs::read_dir(dir) {
+        Ok(listing) => listing,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(RegistryError::io(dir, e)),
+    };
+    let mut names = vec![];
+    for entry in listing {
+        let name = entry.map_err(|e| RegistryError::io(dir, e))?.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with('.') {
+            names.push(name.into_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
 }

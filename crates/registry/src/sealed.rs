@@ -28,7 +28,7 @@ impl Key {
     /// mounted) a new key would leave every stored blob unreadable, so those are errors.
     pub fn load_or_create(path: &Path) -> Result<Self, RegistryError> {
         let lost = |why: String| {
-            RegistryError::Storage(format!(
+            RegistryError::damaged(format!(
                 "{}: {why}: restore the registry's key from a backup (without it the blobs cannot be read)",
                 path.display()
             ))

@@ -1,0 +1,210 @@
+//! [`RegistryError`]: every refusal and failure of the registry, with the OCI error code and
+//! HTTP status `/v2/` answers it with.
+//! A storage failure keeps its I/O error as the source ([`StorageError`]).
+
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A refusal, with the OCI error code it is answered with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// The blob is not in the repository.
+    #[error("blob unknown to registry: {0}")]
+    BlobUnknown(String),
+    /// The upload session does not exist (or belongs to another repository).
+    #[error("blob upload unknown to registry: {0}")]
+    BlobUploadUnknown(String),
+    /// The upload is not acceptable (e.g. a chunk out of order).
+    #[error("blob upload invalid: {0}")]
+    BlobUploadInvalid(String),
+    /// A chunk does not start where the upload ends.
+    #[error("requested range not satisfiable: {0}")]
+    RangeInvalid(String),
+    /// A malformed digest, an unknown algorithm or content that does not match it.
+    #[error("provided digest did not match uploaded content: {0}")]
+    DigestInvalid(String),
+    /// The manifest cannot be accepted.
+    #[error("manifest invalid: {0}")]
+    ManifestInvalid(String),
+    /// The manifest is larger than the registry accepts.
+    #[error("manifest invalid: {0}")]
+    ManifestTooLarge(String),
+    /// The manifest refers to a blob or manifest the repository lacks.
+    #[error("blob unknown to registry: {0}")]
+    ManifestBlobUnknown(String),
+    /// No such manifest.
+    #[error("manifest unknown: {0}")]
+    ManifestUnknown(String),
+    /// The repository name is not valid.
+    #[error("invalid repository name: {0}")]
+    NameInvalid(String),
+    /// No such repository.
+    #[error("repository name not known to registry: {0}")]
+    NameUnknown(String),
+    /// The repository exists already.
+    #[error("repository already exists: {0}")]
+    NameExists(String),
+    /// A repository that still holds images cannot be deleted without force.
+    #[error("repository not empty: {0}")]
+    NameNotEmpty(String),
+    /// The tag is malformed, or immutable and taken.
+    #[error("manifest tag did not match URI: {0}")]
+    TagInvalid(String),
+    /// A lifecycle policy that is not valid.
+    #[error("{0}")]
+    LifecyclePolicyInvalid(String),
+    /// The repository has no lifecycle policy (or preview).
+    #[error("{0}")]
+    LifecyclePolicyNotFound(String),
+    /// A limit would be exceeded (e.g. too many tags on a repository).
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// The operation is not supported.
+    #[error("the operation is unsupported: {0}")]
+    Unsupported(String),
+    /// Storage failed.
+    #[error("storage error: {0}")]
+    Storage(#[from] StorageError),
+}
+
+/// Why storage failed: an I/O error, or stored data the registry cannot use.
+#[derive(Debug, Clone)]
+pub enum StorageError {
+    /// Reading or writing failed.
+    Io {
+        /// Where: a path, or what was being read; None when the caller cannot say.
+        at: Option<String>,
+        /// The I/O error, shared so that the error stays cloneable.
+        source: Arc<io::Error>,
+    },
+    /// What is stored is damaged (or, for the key, unreadable): where, and how.
+    Damaged(String),
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StorageError::Io {
+                at: Some(at),
+                source,
+            } => write!(f, "{at}: {source}"),
+            StorageError::Io { at: None, source } => write!(f, "{source}"),
+            StorageError::Damaged(what) => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StorageError::Io { source, .. } => Some(source.as_ref()),
+            StorageError::Damaged(_) => None,
+        }
+    }
+}
+
+/// `io::Error` has no equality of its own: two failures are equal when they say the same.
+impl PartialEq for StorageError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for StorageError {}
+
+/// An I/O error where the caller cannot say what it was reading or writing.
+impl From<io::Error> for RegistryError {
+    fn from(e: io::Error) -> Self {
+        RegistryError::Storage(StorageError::Io {
+            at: None,
+            source: Arc::new(e),
+        })
+    }
+}
+
+impl RegistryError {
+    /// A storage failure at `at` (a path, or what was being read or written).
+    pub fn io(at: &Path, e: io::Error) -> Self {
+        Self::io_in(at.display(), e)
+    }
+
+    /// A storage failure while reading or writing `what`, which is not one file.
+    pub fn io_in(what: impl fmt::Display, e: io::Error) -> Self {
+        RegistryError::Storage(StorageError::Io {
+            at: Some(what.to_string()),
+            source: Arc::new(e),
+        })
+    }
+
+    /// Stored data found damaged: `what` says where and how.
+    pub fn damaged(what: impl Into<String>) -> Self {
+        RegistryError::Storage(StorageError::Damaged(what.into()))
+    }
+
+    /// The OCI error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RegistryError::BlobUnknown(_) => "BLOB_UNKNOWN",
+            RegistryError::BlobUploadUnknown(_) => "BLOB_UPLOAD_UNKNOWN",
+            RegistryError::BlobUploadInvalid(_) | RegistryError::RangeInvalid(_) => {
+                "BLOB_UPLOAD_INVALID"
+            }
+            RegistryError::DigestInvalid(_) => "DIGEST_INVALID",
+            RegistryError::ManifestInvalid(_) | RegistryError::ManifestTooLarge(_) => {
+                "MANIFEST_INVALID"
+            }
+            RegistryError::ManifestBlobUnknown(_) => "MANIFEST_BLOB_UNKNOWN",
+            RegistryError::ManifestUnknown(_) => "MANIFEST_UNKNOWN",
+            RegistryError::NameInvalid(_) => "NAME_INVALID",
+            RegistryError::NameUnknown(_) => "NAME_UNKNOWN",
+            RegistryError::NameExists(_)
+            | RegistryError::NameNotEmpty(_)
+            | RegistryError::LimitExceeded(_) => "DENIED",
+            RegistryError::TagInvalid(_) => "TAG_INVALID",
+            RegistryError::Unsupported(_) => "UNSUPPORTED",
+            RegistryError::Storage(_)
+            | RegistryError::LifecyclePolicyInvalid(_)
+            | RegistryError::LifecyclePolicyNotFound(_) => "UNKNOWN",
+        }
+    }
+
+    /// The HTTP status the OCI spec gives the code.
+    pub fn status(&self) -> u16 {
+        match self {
+            RegistryError::BlobUnknown(_)
+            | RegistryError::BlobUploadUnknown(_)
+            | RegistryError::ManifestUnknown(_)
+            | RegistryError::NameUnknown(_) => 404,
+            RegistryError::RangeInvalid(_) => 416,
+            // The spec's answer to a manifest over the size limit.
+            RegistryError::ManifestTooLarge(_) => 413,
+            RegistryError::NameExists(_) | RegistryError::NameNotEmpty(_) => 409,
+            RegistryError::Unsupported(_) => 405,
+            RegistryError::Storage(_) => 500,
+            _ => 400,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn an_io_failure_keeps_its_error_as_the_source_and_says_where() {
+        let e = RegistryError::io(
+            Path::new("/data/key"),
+            io::Error::from(io::ErrorKind::PermissionDenied),
+        );
+        assert_eq!(e.to_string(), "storage error: /data/key: permission denied");
+        let source = e.source().and_then(|s| s.source());
+        let io = source.and_then(|s| s.downcast_ref::<io::Error>());
+        assert_eq!(
+            io.map(io::Error::kind),
+            Some(io::ErrorKind::PermissionDenied)
+        );
+    }
+}
