@@ -1,0 +1,170 @@
+//! Blob uploads (`.../blobs/uploads/`): cross-repository mounts, monolithic uploads, chunked
+//! sessions (a chunk must start where the upload ends), their status and their cancellation.
+//! Bodies are sealed as they arrive and appended to the session's staging file.
+
+use super::errors::{Answer, Refusal};
+use super::{blocking, created};
+use crate::AppState;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use berth_registry::RegistryError;
+use berth_registry::digest::Digest;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use tokio::io::AsyncWriteExt;
+
+/// `POST .../blobs/uploads/`: a mount of `mount` (repository, digest) when it can be done, a
+/// monolithic upload with `?digest=`, or a new upload session.
+pub(super) async fn start_upload(
+    app: &AppState,
+    name: &str,
+    mount: Option<(String, Digest)>,
+    query: &HashMap<String, String>,
+    body: Body,
+) -> Answer {
+    let registry = app.registry.clone();
+    let n = name.to_string();
+    let started = blocking(move || {
+        if let Some((from, d)) = mount
+            && registry.mount_blob(&n, &from, &d)?
+        {
+            return Ok(Err(d));
+        }
+        registry.start_upload(&n).map(Ok)
+    })
+    .await?;
+    let id = match started {
+        Ok(id) => id,
+        Err(mounted) => return Ok(created(format!("/v2/{name}/blobs/{mounted}"), &mounted)),
+    };
+    if query.contains_key("digest") {
+        // Monolithic: the whole blob in this request.
+        put_upload(app, name, &id, query, body).await
+    } else {
+        Ok(upload_accepted(StatusCode::ACCEPTED, name, &id, 0))
+    }
+}
+
+/// `PATCH .../blobs/uploads/<id>`: a chunk, made durable before it is acknowledged.
+pub(super) async fn patch_upload(
+    app: &AppState,
+    name: &str,
+    id: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Answer {
+    let registry = app.registry.clone();
+    let (n, i) = (name.to_string(), id.to_string());
+    let (_, size) = blocking(move || registry.uploads().data(&n, &i)).await?;
+    // A chunk must start where the upload ends, or the upload would have a hole.
+    if let Some(range) = headers
+        .get(header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+    {
+        let start = range
+            .trim_start_matches("bytes ")
+            .split(['-', '/'])
+            .next()
+            .and_then(|s| s.parse::<u64>().ok());
+        if start != Some(size) {
+            return Err(Refusal::Registry(RegistryError::RangeInvalid(format!(
+                "the chunk starts at {range:?} but the upload holds {size} bytes: resume at {size}"
+            ))));
+        }
+    }
+    let before = size;
+    let size = append(app, name, id, body).await?;
+    // The chunk is acknowledged as stored: it must survive a crash. (A monolithic upload
+    // needs no such step: its blob is made durable when the upload completes.)
+    let registry = app.registry.clone();
+    let (n, i) = (name.to_string(), id.to_string());
+    blocking(move || registry.uploads().sync(&n, &i, before)).await?;
+    Ok(upload_accepted(StatusCode::ACCEPTED, name, id, size))
+}
+
+/// `PUT .../blobs/uploads/<id>?digest=`: the last bytes, then the blob checked and stored.
+pub(super) async fn put_upload(
+    app: &AppState,
+    name: &str,
+    id: &str,
+    query: &HashMap<String, String>,
+    body: Body,
+) -> Answer {
+    let digest = query.get("digest").ok_or_else(|| {
+        Refusal::Registry(RegistryError::DigestInvalid(
+            "finish an upload with ?digest=<algorithm:hex>".into(),
+        ))
+    })?;
+    let digest = Digest::parse(digest)?;
+    append(app, name, id, body).await?;
+    let registry = app.registry.clone();
+    let (n, i, d) = (name.to_string(), id.to_string(), digest.clone());
+    blocking(move || registry.finish_upload(&n, &i, &d)).await?;
+    Ok(created(format!("/v2/{name}/blobs/{digest}"), &digest))
+}
+
+/// `GET .../blobs/uploads/<id>`: how much the upload holds, to resume it.
+pub(super) async fn upload_status(app: &AppState, name: &str, id: &str) -> Answer {
+    let registry = app.registry.clone();
+    let (n, i) = (name.to_string(), id.to_string());
+    let (_, size) = blocking(move || registry.uploads().data(&n, &i)).await?;
+    Ok(upload_accepted(StatusCode::NO_CONTENT, name, id, size))
+}
+
+/// `DELETE .../blobs/uploads/<id>`: the upload cancelled.
+pub(super) async fn cancel_upload(app: &AppState, name: &str, id: &str) -> Answer {
+    let registry = app.registry.clone();
+    let (n, i) = (name.to_string(), id.to_string());
+    blocking(move || {
+        registry.uploads().data(&n, &i)?;
+        registry.uploads().remove(&i)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The 202 an upload session answers with: where to continue and what it holds.
+fn upload_accepted(status: StatusCode, name: &str, id: &str, size: u64) -> Response {
+    let mut r = status.into_response();
+    let h = r.headers_mut();
+    let location = format!("/v2/{name}/blobs/uploads/{id}");
+    let end = size.saturating_sub(1);
+    for (k, v) in [
+        (header::LOCATION.as_str(), location),
+        ("range", format!("0-{end}")),
+        ("docker-upload-uuid", id.to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    r
+}
+
+/// Appends a request body to an upload, sealed as it arrives: the bytes the upload now holds.
+async fn append(app: &AppState, name: &str, id: &str, body: Body) -> Result<u64, RegistryError> {
+    let registry = app.registry.clone();
+    let (n, i) = (name.to_string(), id.to_string());
+    let (path, mut size, mut sealer) = blocking(move || {
+        let (path, size) = registry.uploads().data(&n, &i)?;
+        Ok((path, size, registry.uploads().sealer(&n, &i)?))
+    })
+    .await?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .await?;
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk
+            .map_err(|e| RegistryError::BlobUploadInvalid(format!("the upload broke off: {e}")))?;
+        let mut sealed = chunk.to_vec();
+        sealer.seal(&mut sealed);
+        file.write_all(&sealed).await?;
+        size += sealed.len() as u64;
+    }
+    file.flush().await?;
+    Ok(size)
+}
