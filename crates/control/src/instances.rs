@@ -2,8 +2,8 @@
 //! DescribeContainerInstances, ListContainerInstances, UpdateContainerInstancesState, the
 //! attribute calls, and whether an agent is connected.
 
-use crate::{Change, ControlPlane, State, clusters, paginate};
-use berth_types::arn::Partition;
+use crate::resources::{int_resource, resource_set, set_resource};
+use crate::{Change, ControlPlane, State, clusters, lookup, paginate};
 use berth_types::ecs::{
     Attribute, ContainerInstance, ContainerInstanceStatus, DeleteAttributesRequest,
     DeleteAttributesResponse, DeregisterContainerInstanceRequest,
@@ -11,82 +11,18 @@ use berth_types::ecs::{
     DescribeContainerInstancesResponse, ListAttributesRequest, ListAttributesResponse,
     ListContainerInstancesRequest, ListContainerInstancesResponse, PutAttributesRequest,
     PutAttributesResponse, RegisterContainerInstanceRequest, RegisterContainerInstanceResponse,
-    Resource, TargetType, UpdateContainerInstancesStateRequest,
-    UpdateContainerInstancesStateResponse,
+    TargetType, UpdateContainerInstancesStateRequest, UpdateContainerInstancesStateResponse,
 };
 use berth_types::{ApiError, ErrorCode, arn};
 
 /// Most custom attributes one resource may carry.
 pub const MAX_ATTRIBUTES: usize = 10;
 
-/// Finds an instance of `cluster` by ARN or id.
-pub fn find<'s>(
-    state: &'s State,
-    partition: &Partition,
-    cluster: &str,
-    reference: &str,
-) -> Option<&'s ContainerInstance> {
-    let key = match arn::parse(reference) {
-        Some(_) => reference.to_string(),
-        None => partition.container_instance(cluster, reference),
-    };
-    state.instances.get(&key).filter(|i| {
-        i.container_instance_arn
-            .as_deref()
-            .and_then(arn::cluster_of)
-            == Some(cluster)
-    })
-}
-
-pub(crate) fn resource_value(resources: &[Resource], name: &str) -> i64 {
-    resources
-        .iter()
-        .find(|r| r.name.as_deref() == Some(name))
-        .map(|r| {
-            r.integer_value
-                .map(i64::from)
-                .or(r.long_value)
-                .or(r.double_value.map(|d| d as i64))
-                .unwrap_or_default()
-        })
-        .unwrap_or_default()
-}
-
-pub(crate) fn resource_set(resources: &[Resource], name: &str) -> Vec<String> {
-    resources
-        .iter()
-        .find(|r| r.name.as_deref() == Some(name))
-        .and_then(|r| r.string_set_value.clone())
-        .unwrap_or_default()
-}
-
-fn int_resource(name: &str, value: i64) -> Resource {
-    Resource {
-        name: Some(name.into()),
-        r#type: Some("INTEGER".into()),
-        integer_value: Some(value as i32),
-        double_value: Some(0.0),
-        long_value: Some(0),
-        ..Resource::default()
-    }
-}
-
-fn set_resource(name: &str, values: Vec<String>) -> Resource {
-    Resource {
-        name: Some(name.into()),
-        r#type: Some("STRINGSET".into()),
-        string_set_value: Some(values),
-        double_value: Some(0.0),
-        long_value: Some(0),
-        integer_value: Some(0),
-    }
-}
-
 /// The instance as Describe shows it: remaining resources, task counts, agentConnected.
 pub fn present(state: &State, instance: &ContainerInstance) -> ContainerInstance {
     let arn = instance.container_instance_arn.clone().unwrap_or_default();
     let usage = state.usage(&arn);
-    let v = crate::views::view(state, instance);
+    let v = state.view_of(instance);
     let mut out = instance.clone();
     let registered = instance.registered_resources.as_deref().unwrap_or_default();
     let mut tcp: Vec<String> = resource_set(registered, "PORTS");
@@ -160,7 +96,7 @@ impl ControlPlane {
             let previous = req
                 .container_instance_arn
                 .as_deref()
-                .and_then(|a| find(state, ctx.partition, &cluster, a))
+                .and_then(|a| lookup::instance(state, ctx.partition, &cluster, a))
                 .filter(|i| i.status.as_deref() != Some("INACTIVE"));
             let mut instance = match previous {
                 Some(p) => p.clone(),
@@ -209,7 +145,7 @@ impl ControlPlane {
         self.mutate(|state, ctx| {
             let cluster = clusters::existing(state, req.cluster.as_deref())?;
             let name = cluster.cluster_name.clone().unwrap_or_default();
-            let instance = find(state, ctx.partition, &name, &req.container_instance)
+            let instance = lookup::instance(state, ctx.partition, &name, &req.container_instance)
                 .filter(|i| i.status.as_deref() != Some("INACTIVE"))
                 .ok_or_else(|| {
                     ApiError::invalid(format!(
@@ -252,7 +188,7 @@ impl ControlPlane {
         let mut found = vec![];
         let mut failures = vec![];
         for reference in &req.container_instances {
-            match find(&state, self.partition(), &name, reference) {
+            match lookup::instance(&state, self.partition(), &name, reference) {
                 Some(i) => found.push(present(&state, i)),
                 None => failures.push(crate::missing(reference)),
             }
@@ -290,7 +226,7 @@ impl ControlPlane {
             .filter(|i| {
                 filter
                     .as_ref()
-                    .is_none_or(|f| f.matches(&crate::views::facts(&state, i)))
+                    .is_none_or(|f| f.matches(&state.facts_of(i)))
             })
             .filter_map(|i| i.container_instance_arn.clone())
             .collect();
@@ -328,7 +264,7 @@ impl ControlPlane {
             let mut updated = vec![];
             let mut failures = vec![];
             for reference in &req.container_instances {
-                match find(state, ctx.partition, &name, reference)
+                match lookup::instance(state, ctx.partition, &name, reference)
                     .filter(|i| i.status.as_deref() != Some("INACTIVE"))
                 {
                     None => failures.push(crate::missing(reference)),
@@ -399,7 +335,7 @@ impl ControlPlane {
                 let target = a.target_id.as_deref().ok_or_else(|| {
                     ApiError::invalid(format!("attribute {} has no targetId: name the container instance", a.name))
                 })?;
-                let instance = find(state, ctx.partition, &name, target).ok_or_else(|| {
+                let instance = lookup::instance(state, ctx.partition, &name, target).ok_or_else(|| {
                     ApiError::new(
                         ErrorCode::TargetNotFoundException,
                         format!("container instance {target} was not found in cluster {name}"),

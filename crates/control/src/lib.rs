@@ -18,7 +18,9 @@
 //! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
 //! - [`placement`]: constraints and strategies for the scheduler, refusals as `failures[]`;
 //! - [`views`]: the scheduler's in-memory views of each cluster's instances;
-//! - [`paginate`]: `nextToken`/`maxResults` for every List call.
+//! - [`paginate`]: `nextToken`/`maxResults` for every List call;
+//! - `lookup` and `resources`: leaf modules the others share, finding tasks, instances and
+//!   services by reference, and reading an instance's resource lists.
 
 pub mod applier;
 pub mod assignments;
@@ -28,8 +30,10 @@ pub mod demand;
 pub mod identity;
 pub mod instances;
 pub mod lifecycle;
+mod lookup;
 pub mod paginate;
 pub mod placement;
+mod resources;
 pub mod service_controller;
 pub mod service_history;
 pub mod services;

@@ -5,7 +5,7 @@
 //! says why: `TaskFailedToStart` for the start-up errors ECS names (`CannotPullContainerError`,
 //! `CannotStartContainerError`, ...), `EssentialContainerExited` otherwise.
 
-use crate::{Change, ControlPlane, clusters, tasks};
+use crate::{Change, ControlPlane, clusters, lookup};
 use berth_types::ApiError;
 use berth_types::ecs::{
     Connectivity, ContainerStateChange, HealthStatus, SubmitContainerStateChangeRequest,
@@ -134,7 +134,7 @@ impl ControlPlane {
         self.mutate(|state, ctx| {
             let cluster = clusters::existing(state, req.cluster.as_deref())?;
             let name = cluster.cluster_name.clone().unwrap_or_default();
-            let mut task = tasks::find(state, ctx.partition, &name, &reference)
+            let mut task = lookup::task(state, ctx.partition, &name, &reference)
                 .ok_or_else(|| {
                     ApiError::invalid(format!("task {reference} was not found in cluster {name}"))
                 })?

@@ -3,7 +3,7 @@
 //! service's `deployments[]`, and the calls that read them: ListServiceDeployments,
 //! DescribeServiceDeployments, DescribeServiceRevisions.
 
-use crate::{Change, ControlPlane, State, clusters, paginate, services};
+use crate::{Change, ControlPlane, State, clusters, lookup, paginate};
 use berth_types::arn::Partition;
 use berth_types::ecs::{
     CreatedAt, Deployment, DeploymentRolloutState, DescribeServiceDeploymentsRequest,
@@ -197,8 +197,8 @@ impl ControlPlane {
         let state = self.read();
         let cluster = clusters::existing(&state, req.cluster.as_deref())?;
         let name = cluster.cluster_name.clone().unwrap_or_default();
-        let service = services::find(&state, self.partition(), &name, &req.service)
-            .ok_or_else(|| services::not_found(&req.service, &name))?;
+        let service = lookup::service(&state, self.partition(), &name, &req.service)
+            .ok_or_else(|| lookup::service_not_found(&req.service, &name))?;
         let mut records: Vec<&ServiceDeployment> = state
             .service_deployments
             .values()

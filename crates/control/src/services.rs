@@ -3,7 +3,7 @@
 //! open deployments; the [`crate::service_controller`] moves the tasks towards it.
 
 use crate::{
-    Change, ControlPlane, Ctx, State, clusters, paginate, placement, service_history, tasks,
+    Change, ControlPlane, Ctx, State, clusters, lookup, paginate, placement, service_history, tasks,
 };
 use berth_types::arn::Partition;
 use berth_types::ecs::{
@@ -77,33 +77,6 @@ pub fn new_deployment(ctx: &Ctx, task_definition: &str, desired: i32) -> Deploym
     }
 }
 
-/// Finds a service of `cluster` by name or ARN, in any status.
-pub fn find<'s>(
-    state: &'s State,
-    partition: &Partition,
-    cluster: &str,
-    reference: &str,
-) -> Option<&'s Service> {
-    let key = match arn::parse(reference) {
-        Some(_) => reference.to_string(),
-        None => partition.service(cluster, reference),
-    };
-    state
-        .services
-        .get(&key)
-        .filter(|s| s.cluster_arn.as_deref().map(arn::cluster_name) == Some(cluster))
-}
-
-/// ServiceNotFoundException for a reference.
-pub fn not_found(reference: &str, cluster: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::ServiceNotFoundException,
-        format!(
-            "Service not found: {reference} is not a service of cluster {cluster}; create it with CreateService"
-        ),
-    )
-}
-
 /// The ACTIVE service a call names.
 fn active<'s>(
     state: &'s State,
@@ -111,9 +84,9 @@ fn active<'s>(
     cluster: &str,
     reference: &str,
 ) -> Result<&'s Service, ApiError> {
-    let service = find(state, partition, cluster, reference)
+    let service = lookup::service(state, partition, cluster, reference)
         .filter(|s| s.status.as_deref() != Some("INACTIVE"))
-        .ok_or_else(|| not_found(reference, cluster))?;
+        .ok_or_else(|| lookup::service_not_found(reference, cluster))?;
     if service.status.as_deref() != Some("ACTIVE") {
         return Err(ApiError::new(
             ErrorCode::ServiceNotActiveException,
@@ -381,9 +354,9 @@ impl ControlPlane {
         self.mutate(|state, ctx| {
             let cluster = clusters::existing(state, req.cluster.as_deref())?;
             let name = cluster.cluster_name.clone().unwrap_or_default();
-            let mut service = find(state, ctx.partition, &name, &req.service)
+            let mut service = lookup::service(state, ctx.partition, &name, &req.service)
                 .filter(|s| s.status.as_deref() != Some("INACTIVE"))
-                .ok_or_else(|| not_found(&req.service, &name))?
+                .ok_or_else(|| lookup::service_not_found(&req.service, &name))?
                 .clone();
             let daemon = service.scheduling_strategy == Some(SchedulingStrategy::Daemon);
             if service.status.as_deref() == Some("ACTIVE")
@@ -432,7 +405,7 @@ impl ControlPlane {
         let mut services = vec![];
         let mut failures = vec![];
         for reference in &req.services {
-            match find(&state, self.partition(), &name, reference) {
+            match lookup::service(&state, self.partition(), &name, reference) {
                 Some(s) => services.push(present(s, with_tags)),
                 None => failures.push(crate::missing(reference)),
             }

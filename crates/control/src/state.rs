@@ -6,7 +6,9 @@
 
 use crate::demand::{self, Demand};
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
-use crate::views::{self, ClusterViews};
+use crate::views::{self, ClusterViews, Usage};
+use berth_scheduler::InstanceView;
+use berth_scheduler::query::Facts;
 use berth_store::{Op, Store, StoreError, Table, load};
 use berth_types::arn;
 use berth_types::ecs::{
@@ -26,27 +28,6 @@ pub struct ClientToken {
     /// Failures the first call reported, as `(arn, reason)`.
     #[serde(default)]
     pub failures: Vec<(Option<String>, String)>,
-}
-
-/// Resources and task counts of one container instance, derived from its tasks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Usage {
-    /// CPU units taken by tasks not yet STOPPED.
-    pub cpu: i64,
-    /// MiB taken.
-    pub memory: i64,
-    /// GPUs taken.
-    pub gpu: i64,
-    /// Host TCP ports taken.
-    pub tcp: BTreeSet<u16>,
-    /// Host UDP ports taken.
-    pub udp: BTreeSet<u16>,
-    /// Tasks whose lastStatus is RUNNING.
-    pub running: i32,
-    /// Tasks placed here and not yet RUNNING.
-    pub pending: i32,
-    /// Tasks not yet STOPPED per task group.
-    pub groups: BTreeMap<String, u32>,
 }
 
 /// Task counts of one cluster.
@@ -453,6 +434,28 @@ impl State {
         self.usage.get(instance_arn)
     }
 
+    /// The scheduler's view of an instance, from its record, its tasks and its agent's stream.
+    pub fn view_of(&self, instance: &ContainerInstance) -> InstanceView {
+        let arn = instance
+            .container_instance_arn
+            .as_deref()
+            .unwrap_or_default();
+        views::view(instance, self.usage_of(arn), self.facts_of(instance))
+    }
+
+    /// What the query language and the strategies may know of an instance.
+    pub fn facts_of(&self, instance: &ContainerInstance) -> Facts {
+        let arn = instance
+            .container_instance_arn
+            .as_deref()
+            .unwrap_or_default();
+        views::facts(
+            instance,
+            self.usage_of(arn),
+            self.connected.contains_key(arn),
+        )
+    }
+
     /// The tasks not yet STOPPED on an instance.
     pub fn tasks_on(&self, instance_arn: &str) -> impl Iterator<Item = &Task> {
         self.on_instance
@@ -485,7 +488,7 @@ impl State {
             .instances
             .get(instance_arn)
             .filter(|i| i.status.as_deref() != Some("INACTIVE"))
-            .map(|i| views::view(self, i));
+            .map(|i| self.view_of(i));
         let cluster = self.views.entry(cluster.to_string()).or_default();
         match view {
             Some(v) => cluster.put(v),

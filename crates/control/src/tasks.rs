@@ -3,11 +3,10 @@
 
 use crate::state::ClientToken;
 use crate::{
-    Change, ControlPlane, Ctx, State, applier, clusters, instances, paginate, placement,
+    Change, ControlPlane, Ctx, State, applier, clusters, lookup, paginate, placement,
     task_definitions,
 };
 use berth_scheduler::{Overlay, Request, Views, feasibility};
-use berth_types::arn::Partition;
 use berth_types::ecs::{
     Attribute, Container, ContainerInstance, DescribeTasksRequest, DescribeTasksResponse,
     DesiredStatus, Failure, HealthStatus, LaunchType, ListTasksRequest, ListTasksResponse,
@@ -20,22 +19,8 @@ use berth_types::{ApiError, ErrorCode, arn};
 /// Most tasks one RunTask call may start.
 pub const MAX_RUN_COUNT: i32 = 10;
 
-/// Finds a task of `cluster` by ARN or id.
-pub fn find<'s>(
-    state: &'s State,
-    partition: &Partition,
-    cluster: &str,
-    reference: &str,
-) -> Option<&'s Task> {
-    let key = match arn::parse(reference) {
-        Some(_) => reference.to_string(),
-        None => partition.task(cluster, reference),
-    };
-    state
-        .tasks
-        .get(&key)
-        .filter(|t| t.cluster_arn.as_deref().map(arn::cluster_name) == Some(cluster))
-}
+/// Finds a task of `cluster` by ARN or id (the path the API layer uses).
+pub use crate::lookup::task as find;
 
 /// What a new task is started from: shared by RunTask, StartTask and the service controller.
 pub(crate) struct Launch<'a> {
@@ -406,10 +391,11 @@ impl ControlPlane {
             let views = state.cluster_views(&name);
             let mut overlay = Overlay::new(views.map(|v| v.all()).unwrap_or_default());
             for reference in &req.container_instances {
-                let found = instances::find(state, ctx.partition, &name, reference).and_then(|i| {
-                    let arn = i.container_instance_arn.as_deref().unwrap_or_default();
-                    Some((i, views?.position(arn)?))
-                });
+                let found =
+                    lookup::instance(state, ctx.partition, &name, reference).and_then(|i| {
+                        let arn = i.container_instance_arn.as_deref().unwrap_or_default();
+                        Some((i, views?.position(arn)?))
+                    });
                 let Some((instance, at)) = found else {
                     failures.push(crate::missing(reference));
                     continue;
@@ -442,7 +428,7 @@ impl ControlPlane {
         self.mutate(|state, ctx| {
             let cluster = clusters::existing(state, req.cluster.as_deref())?;
             let name = cluster.cluster_name.clone().unwrap_or_default();
-            let task = find(state, ctx.partition, &name, &req.task).ok_or_else(|| {
+            let task = lookup::task(state, ctx.partition, &name, &req.task).ok_or_else(|| {
                 ApiError::invalid(format!(
                     "the referenced task {} was not found in cluster {name}",
                     req.task
@@ -492,7 +478,7 @@ impl ControlPlane {
         let mut tasks = vec![];
         let mut failures = vec![];
         for reference in &req.tasks {
-            match find(&state, self.partition(), &name, reference) {
+            match lookup::task(&state, self.partition(), &name, reference) {
                 Some(t) => {
                     let mut t = t.clone();
                     if !with_tags {
@@ -516,7 +502,7 @@ impl ControlPlane {
         let name = cluster.cluster_name.clone().unwrap_or_default();
         let instance = match &req.container_instance {
             Some(r) => Some(
-                instances::find(&state, self.partition(), &name, r)
+                lookup::instance(&state, self.partition(), &name, r)
                     .and_then(|i| i.container_instance_arn.clone())
                     .ok_or_else(|| {
                         ApiError::invalid(format!(

@@ -1,14 +1,35 @@
 //! The scheduler's views of each cluster's container instances, kept in memory and refreshed
-//! one instance at a time as changes are applied ([`State::apply`]), so a placement neither
-//! rebuilds the cluster's views nor reads the store: it plans on [`State::views`] directly.
+//! one instance at a time as changes are applied ([`crate::State::apply`]), so a placement
+//! neither rebuilds the cluster's views nor reads the store: it plans on
+//! [`crate::State::views`] directly. A view is computed from the instance's record and the
+//! [`Usage`] of its tasks, both handed in, so this module needs nothing of the state.
 
-use crate::State;
-use crate::instances::{resource_set, resource_value};
-use crate::state::Usage;
+use crate::resources::{resource_set, resource_value};
 use berth_scheduler::InstanceView;
 use berth_scheduler::query::Facts;
 use berth_types::ecs::ContainerInstance;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Resources and task counts of one container instance, derived from its tasks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// CPU units taken by tasks not yet STOPPED.
+    pub cpu: i64,
+    /// MiB taken.
+    pub memory: i64,
+    /// GPUs taken.
+    pub gpu: i64,
+    /// Host TCP ports taken.
+    pub tcp: BTreeSet<u16>,
+    /// Host UDP ports taken.
+    pub udp: BTreeSet<u16>,
+    /// Tasks whose lastStatus is RUNNING.
+    pub running: i32,
+    /// Tasks placed here and not yet RUNNING.
+    pub pending: i32,
+    /// Tasks not yet STOPPED per task group.
+    pub groups: BTreeMap<String, u32>,
+}
 
 /// The views of one cluster's registered (not INACTIVE) instances.
 #[derive(Debug, Default)]
@@ -51,16 +72,12 @@ impl ClusterViews {
     }
 }
 
-/// What the query language and the strategies may know of an instance.
-pub fn facts(state: &State, instance: &ContainerInstance) -> Facts {
-    let arn = instance
-        .container_instance_arn
-        .as_deref()
-        .unwrap_or_default();
-    let usage = state.usage_of(arn);
+/// What the query language and the strategies may know of an instance, given what its tasks
+/// use (None when nothing was ever placed on it) and whether its agent is connected.
+pub fn facts(instance: &ContainerInstance, usage: Option<&Usage>, connected: bool) -> Facts {
     Facts {
         ec2_instance_id: instance.ec2_instance_id.clone().unwrap_or_default(),
-        agent_connected: state.connected.contains_key(arn),
+        agent_connected: connected,
         agent_version: instance
             .version_info
             .as_ref()
@@ -78,12 +95,12 @@ pub fn facts(state: &State, instance: &ContainerInstance) -> Facts {
     }
 }
 
-/// The view of an instance computed from its record and its tasks.
-pub fn view(state: &State, instance: &ContainerInstance) -> InstanceView {
+/// The view of an instance computed from its record, what its tasks use and its [`facts`].
+pub fn view(instance: &ContainerInstance, usage: Option<&Usage>, facts: Facts) -> InstanceView {
     let arn = instance.container_instance_arn.clone().unwrap_or_default();
     let registered = instance.registered_resources.as_deref().unwrap_or_default();
     let none = Usage::default();
-    let usage = state.usage_of(&arn).unwrap_or(&none);
+    let usage = usage.unwrap_or(&none);
     let ports = |name: &str| {
         resource_set(registered, name)
             .iter()
@@ -101,7 +118,7 @@ pub fn view(state: &State, instance: &ContainerInstance) -> InstanceView {
         remaining_gpu: resource_set(registered, "GPU").len() as i64 - usage.gpu,
         used_tcp,
         used_udp,
-        facts: facts(state, instance),
+        facts,
         arn,
     }
 }

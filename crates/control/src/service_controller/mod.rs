@@ -4,19 +4,19 @@
 //! twice (a task exists in the store before anyone hears of it).
 //!
 //! One pass over a service, in order:
-//! 1. the circuit breaker ([`breaker`]): the PRIMARY deployment's failed tasks against its
+//! 1. the circuit breaker (`breaker`): the PRIMARY deployment's failed tasks against its
 //!    threshold; on failure it is FAILED and, with rollback, the last COMPLETED deployment is
 //!    PRIMARY again;
 //! 2. tasks that failed their health checks are stopped (and replaced below);
 //! 3. the older deployments' tasks are stopped as far as `minimumHealthyPercent` allows
-//!    ([`rollout`]);
+//!    (`rollout`);
 //! 4. the PRIMARY deployment is scaled in, or out as far as `maximumPercent` allows;
-//!    DAEMON services follow their instances instead of a count ([`daemon`]);
+//!    DAEMON services follow their instances instead of a count (`daemon`);
 //! 5. the tasks planned are started, placed through the applier like RunTask; what cannot be
 //!    placed becomes an event with the reasons;
-//! 6. counts, rollout state and events ([`status`]).
+//! 6. counts, rollout state and events (`status`).
 //!
-//! Steps 1 to 4 only read the snapshot and build up a [`pass::Pass`]; this module runs the
+//! Steps 1 to 4 only read the snapshot and build up a `Pass`; this module runs the
 //! steps, starts the tasks, turns the pass into changes, and drives the passes.
 
 mod breaker;
