@@ -1,5 +1,6 @@
-//! [`RegistryError`]: every refusal and failure of the registry, with the OCI error code and
-//! HTTP status `/v2/` answers it with.
+//! [`RegistryError`]: every refusal and failure of the registry, a variant for each case a
+//! caller answers differently (so no caller matches message text), with the OCI error code
+//! and HTTP status `/v2/` answers it with.
 //! A storage failure keeps its I/O error as the source ([`StorageError`]).
 
 use std::fmt;
@@ -49,15 +50,22 @@ pub enum RegistryError {
     /// A repository that still holds images cannot be deleted without force.
     #[error("repository not empty: {0}")]
     NameNotEmpty(String),
-    /// The tag is malformed, or immutable and taken.
+    /// The tag is malformed.
     #[error("manifest tag did not match URI: {0}")]
     TagInvalid(String),
+    /// The tag names another image and the repository's tags are immutable. OCI clients get
+    /// TAG_INVALID, as before; ECR answers ImageTagAlreadyExistsException.
+    #[error("manifest tag did not match URI: {0}")]
+    TagImmutable(String),
     /// A lifecycle policy that is not valid.
     #[error("{0}")]
     LifecyclePolicyInvalid(String),
-    /// The repository has no lifecycle policy (or preview).
+    /// The repository has no lifecycle policy.
     #[error("{0}")]
     LifecyclePolicyNotFound(String),
+    /// The repository has no lifecycle policy preview.
+    #[error("{0}")]
+    LifecyclePreviewNotFound(String),
     /// A limit would be exceeded (e.g. too many tags on a repository).
     #[error("{0}")]
     LimitExceeded(String),
@@ -162,11 +170,12 @@ impl RegistryError {
             RegistryError::NameExists(_)
             | RegistryError::NameNotEmpty(_)
             | RegistryError::LimitExceeded(_) => "DENIED",
-            RegistryError::TagInvalid(_) => "TAG_INVALID",
+            RegistryError::TagInvalid(_) | RegistryError::TagImmutable(_) => "TAG_INVALID",
             RegistryError::Unsupported(_) => "UNSUPPORTED",
             RegistryError::Storage(_)
             | RegistryError::LifecyclePolicyInvalid(_)
-            | RegistryError::LifecyclePolicyNotFound(_) => "UNKNOWN",
+            | RegistryError::LifecyclePolicyNotFound(_)
+            | RegistryError::LifecyclePreviewNotFound(_) => "UNKNOWN",
         }
     }
 

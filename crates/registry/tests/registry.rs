@@ -248,7 +248,7 @@ fn an_immutable_tag_cannot_move() {
     let other = image_manifest(&config, 14, &[]);
     let refused = registry.put_manifest("team/app", "v1", OCI_MANIFEST, &other);
     assert!(
-        matches!(&refused, Err(RegistryError::TagInvalid(m)) if m.contains("immutable")),
+        matches!(&refused, Err(RegistryError::TagImmutable(m)) if m.contains("immutable")),
         "{refused:?}"
     );
     let (image, _) = registry.manifest("team/app", "v1").expect("still there");

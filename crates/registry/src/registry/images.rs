@@ -122,7 +122,7 @@ impl Registry {
             if repository.tag_mutability == "IMMUTABLE"
                 && taken.is_some_and(|t| t != digest.to_string())
             {
-                return Err(RegistryError::TagInvalid(format!(
+                return Err(RegistryError::TagImmutable(format!(
                     "The image tag '{reference}' already exists in the '{name}' repository and cannot be overwritten because the repository is immutable."
                 )));
             }

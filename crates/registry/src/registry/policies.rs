@@ -81,7 +81,7 @@ impl Registry {
     ) -> Result<(String, Vec<(Image, i64)>), RegistryError> {
         let stored: Value = files::read_json(&self.layout.lifecycle_preview(name))?.ok_or_else(
             || {
-                RegistryError::LifecyclePolicyNotFound(format!(
+                RegistryError::LifecyclePreviewNotFound(format!(
                     "There is no lifecycle policy preview for the repository with name '{name}': start one with StartLifecyclePolicyPreview"
                 ))
             },
