@@ -59,13 +59,11 @@ fn refused(e: RegistryError) -> ApiError {
         RegistryError::NameExists(_) => ErrorCode::RepositoryAlreadyExistsException,
         RegistryError::NameNotEmpty(_) => ErrorCode::RepositoryNotEmptyException,
         RegistryError::ManifestUnknown(_) => ErrorCode::ImageNotFoundException,
-        RegistryError::TagInvalid(m) if m.contains("immutable") => {
-            ErrorCode::ImageTagAlreadyExistsException
-        }
+        RegistryError::TagImmutable(_) => ErrorCode::ImageTagAlreadyExistsException,
         RegistryError::ManifestBlobUnknown(_) | RegistryError::BlobUnknown(_) => {
             ErrorCode::LayersNotFoundException
         }
-        RegistryError::LifecyclePolicyNotFound(m) if m.contains("preview") => {
+        RegistryError::LifecyclePreviewNotFound(_) => {
             ErrorCode::LifecyclePolicyPreviewNotFoundException
         }
         RegistryError::LifecyclePolicyNotFound(_) => ErrorCode::LifecyclePolicyNotFoundException,
