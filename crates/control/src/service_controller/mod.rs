@@ -222,3 +222,92 @@ impl ControlPlane {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_types::ecs::{
+        ContainerDefinition, ContainerInstance, Resource, TaskDefinitionStatus,
+    };
+
+    /// A snapshot with one connected instance that has room for two tasks of the service's
+    /// definition, and the service, which wants three.
+    fn snapshot(partition: &Partition, now: f64) -> State {
+        let mut state = State::default();
+        let instance = partition.container_instance("default", "i1");
+        state.apply(Change::Instance(ContainerInstance {
+            container_instance_arn: Some(instance.clone()),
+            status: Some("ACTIVE".into()),
+            registered_resources: Some(vec![
+                Resource {
+                    name: Some("CPU".into()),
+                    integer_value: Some(1024),
+                    ..Resource::default()
+                },
+                Resource {
+                    name: Some("MEMORY".into()),
+                    integer_value: Some(512),
+                    ..Resource::default()
+                },
+            ]),
+            ..ContainerInstance::default()
+        }));
+        // Only instances whose agent is connected take tasks.
+        state.connected.insert(instance.clone(), 1);
+        state.refresh_view(&instance);
+        let td = partition.task_definition("web", 1);
+        state.apply(Change::TaskDefinition(TaskDefinition {
+            task_definition_arn: Some(td.clone()),
+            family: Some("web".into()),
+            revision: Some(1),
+            status: Some(TaskDefinitionStatus::Active),
+            container_definitions: Some(vec![ContainerDefinition {
+                name: Some("web".into()),
+                memory: Some(256),
+                ..ContainerDefinition::default()
+            }]),
+            ..TaskDefinition::default()
+        }));
+        let ctx = Ctx { partition, now };
+        state.apply(Change::Service(Service {
+            service_arn: Some(partition.service("default", "web")),
+            service_name: Some("web".into()),
+            cluster_arn: Some(partition.cluster("default")),
+            status: Some("ACTIVE".into()),
+            task_definition: Some(td.clone()),
+            desired_count: Some(3),
+            deployments: Some(vec![services::new_deployment(&ctx, &td, 3)]),
+            ..Service::default()
+        }));
+        state
+    }
+
+    #[test]
+    fn a_pass_decides_on_the_snapshot_and_places_afterwards() {
+        let partition = Partition {
+            region: "us-east-1".into(),
+            account: "000000000000".into(),
+        };
+        let ctx = Ctx {
+            partition: &partition,
+            now: 1_000_000.0,
+        };
+        let state = snapshot(&partition, ctx.now);
+        let service = state.services.values().next().expect("the service");
+        let mut pass = Pass::new(&state, service, ctx.now);
+        assert!(decide(&mut pass));
+        // The decision is the count the service lacks, whatever room the cluster has.
+        assert!(matches!(pass.starts, Starts::Placed { count: 3, .. }));
+        assert!(pass.stopping.is_empty());
+        let started = pass.start(&ctx);
+        assert_eq!(started.len(), 2, "the instance has room for two");
+        let newest = pass.service.events.iter().flatten().next();
+        assert!(
+            newest
+                .and_then(|e| e.message.as_deref())
+                .is_some_and(|m| m.contains("was unable to place a task")),
+            "the third becomes an event: {newest:?}"
+        );
+        assert!(state.tasks.is_empty(), "nothing is written by a pass");
+    }
+}
