@@ -11,8 +11,8 @@
 //! - [`uploads`]: resumable upload sessions;
 //! - [`manifest`]: manifest media types and what a manifest refers to;
 //! - [`lifecycle`]: lifecycle policies that expire images by count or age;
-//! - `registry`: the [`Registry`] itself, repositories, images and tags over those, and
-//!   garbage collection, a module a concern;
+//! - `registry`: the [`Registry`] over all of these — repositories, the blobs each may read,
+//!   images and tags, policies and garbage collection, a module for each;
 //! - `error`: [`RegistryError`], with the OCI code each refusal is answered with, and
 //!   [`StorageError`], which keeps an I/O error as the source.
 
