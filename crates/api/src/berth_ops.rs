@@ -38,6 +38,15 @@ fn parse(body: &[u8]) -> Result<Value, ApiError> {
     })
 }
 
+/// What one of Berth's operations asks of the caller's policies: `berth:<Operation>`.
+pub fn ask(operation: &str) -> Ask {
+    Ask {
+        action: format!("berth:{operation}"),
+        resource: "*".into(),
+        keys: Default::default(),
+    }
+}
+
 /// Answers `<prefix>.<operation>` for `principal`.
 pub fn call(
     app: &AppState,
@@ -58,12 +67,7 @@ pub fn call(
     if !known {
         return Err(unknown(&target));
     }
-    let ask = Ask {
-        action: format!("berth:{operation}"),
-        resource: "*".into(),
-        keys: Default::default(),
-    };
-    app.authorize(principal, ask, body, ErrorCode::AccessDeniedException)?;
+    app.authorize(principal, ask(operation), body, ErrorCode::AccessDeniedException)?;
     let v = parse(body)?;
     let control = &app.control;
     tokio::task::block_in_place(|| match operation {

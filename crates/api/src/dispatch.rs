@@ -212,6 +212,8 @@ pub async fn handle(
     if ecs::is_mutating(&operation) {
         let ask = if target.starts_with(berth_types::ecr::TARGET_PREFIX) {
             ecr::ask(&app, &operation, &body)
+        } else if target.starts_with("Berth") {
+            berth_ops::ask(&operation)
         } else {
             ecs::ask(app.control.partition(), &operation, &body)
         };
