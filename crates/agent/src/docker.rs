@@ -1,6 +1,8 @@
-//! The Docker Engine, through its HTTP API (bollard), reduced to what a task needs. Errors come
-//! back as the strings ECS puts in `reason` (`CannotPullContainerError: ...` and the like).
+//! The Docker Engine, through its HTTP API (bollard): the [`ContainerRuntime`] tasks run on.
+//! Errors come back as the strings ECS puts in `reason` (`CannotPullContainerError: ...` and the
+//! like).
 
+use crate::runtime::{ContainerRuntime, Existing, Inspected};
 use crate::spec::{LABEL_CONTAINER_NAME, LABEL_INSTANCE, LABEL_TASK_ARN};
 use berth_types::ecs::{NetworkBinding, TransportProtocol};
 use bollard::models::{ContainerCreateBody, HealthStatusEnum};
@@ -10,34 +12,6 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
-
-/// A container found on the engine with Berth's labels.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Existing {
-    /// Docker id.
-    pub id: String,
-    /// The task it belongs to.
-    pub task_arn: String,
-    /// The container's name in the task definition.
-    pub container_name: String,
-    /// Whether it is running now.
-    pub running: bool,
-}
-
-/// What inspecting a container tells the agent.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Inspected {
-    /// Running now.
-    pub running: bool,
-    /// The exit code once it stopped.
-    pub exit_code: Option<i32>,
-    /// Killed by the kernel for exceeding its memory limit.
-    pub oom_killed: bool,
-    /// `healthy`, `unhealthy` or `starting`; `None` without a health check.
-    pub health: Option<String>,
-    /// Host ports bound, as ECS reports them.
-    pub bindings: Vec<NetworkBinding>,
-}
 
 /// The local Docker engine.
 #[derive(Clone)]
@@ -65,9 +39,10 @@ impl Docker {
             .and_then(|v| v.version)
             .unwrap_or_default()
     }
+}
 
-    /// Pulls `image` unless the engine already has it, with `credentials` for its registry.
-    pub async fn ensure_image(
+impl ContainerRuntime for Docker {
+    async fn ensure_image(
         &self,
         image: &str,
         credentials: Option<bollard::auth::DockerCredentials>,
@@ -102,8 +77,7 @@ impl Docker {
             })
     }
 
-    /// Creates a container; returns its id.
-    pub async fn create(&self, name: &str, body: ContainerCreateBody) -> Result<String, String> {
+    async fn create(&self, name: &str, body: ContainerCreateBody) -> Result<String, String> {
         let options = CreateContainerOptions {
             name: Some(name.to_string()),
             ..CreateContainerOptions::default()
@@ -115,16 +89,14 @@ impl Docker {
             .map_err(|e| format!("CannotCreateContainerError: {}", clean(&e)))
     }
 
-    /// Starts a created container.
-    pub async fn start(&self, id: &str) -> Result<(), String> {
+    async fn start(&self, id: &str) -> Result<(), String> {
         self.api
             .start_container(id, None)
             .await
             .map_err(|e| format!("CannotStartContainerError: {}", clean(&e)))
     }
 
-    /// SIGTERM, then SIGKILL after `timeout` seconds.
-    pub async fn stop(&self, id: &str, timeout: i32) -> Result<(), String> {
+    async fn stop(&self, id: &str, timeout: i32) -> Result<(), String> {
         let options = StopContainerOptions {
             t: Some(timeout),
             signal: None,
@@ -135,8 +107,7 @@ impl Docker {
             .map_err(|e| format!("CannotStopContainerError: {}", clean(&e)))
     }
 
-    /// Removes a container (and its anonymous volumes).
-    pub async fn remove(&self, id: &str) -> Result<(), String> {
+    async fn remove(&self, id: &str) -> Result<(), String> {
         let options = RemoveContainerOptions {
             force: true,
             v: true,
@@ -148,8 +119,7 @@ impl Docker {
             .map_err(|e| clean(&e))
     }
 
-    /// Waits until the container exits; returns its exit code.
-    pub async fn wait(&self, id: &str) -> Result<i32, String> {
+    async fn wait(&self, id: &str) -> Result<i32, String> {
         let mut wait = self.api.wait_container(id, None);
         match wait.next().await {
             Some(Ok(r)) => Ok(r.status_code as i32),
@@ -161,8 +131,7 @@ impl Docker {
         }
     }
 
-    /// State, health and port bindings of a container.
-    pub async fn inspect(&self, id: &str) -> Result<Inspected, String> {
+    async fn inspect(&self, id: &str) -> Result<Inspected, String> {
         let c = self
             .api
             .inspect_container(id, None)
@@ -217,8 +186,7 @@ impl Docker {
         })
     }
 
-    /// Containers this container instance started, of one task or of all.
-    pub async fn list(
+    async fn list(
         &self,
         instance_arn: &str,
         task_arn: Option<&str>,

@@ -12,7 +12,8 @@
 //! - [`stream`]: the WebSocket the assignments arrive on;
 //! - [`manager`] and [`runner`]: one runner per task, adopting existing containers;
 //! - [`spec`]: ECS container definition → Docker create body;
-//! - [`docker`]: the Docker Engine API;
+//! - [`runtime`]: what the runner needs of a container engine; [`docker`] gives it with the
+//!   Docker Engine API;
 //! - [`reporter`]: batched, retried state reports;
 //! - [`health`]: container health, published over the stream;
 //! - [`simulator`]: simulated instances without Docker that acknowledge tasks at once.
@@ -28,9 +29,12 @@ pub mod registration;
 pub mod registry_auth;
 pub mod reporter;
 pub mod runner;
+pub mod runtime;
 pub mod simulator;
 pub mod spec;
 pub mod stream;
+#[cfg(test)]
+mod test_kit;
 pub mod trust;
 
 use std::path::PathBuf;
@@ -123,7 +127,7 @@ pub async fn run(
     }
     let reporter = reporter::Reporter::start(client.clone());
     let manager = manager::Manager::new(runner::RunnerCtx {
-        docker,
+        runtime: docker,
         reporter,
         cluster: config.cluster.clone(),
         instance_arn: arn.clone(),

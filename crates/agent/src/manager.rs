@@ -2,6 +2,7 @@
 //! control plane's manifest.
 
 use crate::runner::{self, RunnerCtx};
+use crate::runtime::ContainerRuntime;
 use crate::stream::Host;
 use berth_types::protocol::{AssignedTask, ManifestEntry};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -21,15 +22,15 @@ struct Tasks {
     finished_order: VecDeque<String>,
 }
 
-/// Owns the runners.
-pub struct Manager {
-    ctx: Arc<RunnerCtx>,
+/// Owns the runners of tasks on the engine `R`.
+pub struct Manager<R> {
+    ctx: Arc<RunnerCtx<R>>,
     tasks: Mutex<Tasks>,
 }
 
-impl Manager {
+impl<R: ContainerRuntime> Manager<R> {
     /// A manager with no tasks yet.
-    pub fn new(ctx: RunnerCtx) -> Arc<Self> {
+    pub fn new(ctx: RunnerCtx<R>) -> Arc<Self> {
         Arc::new(Self {
             ctx: Arc::new(ctx),
             tasks: Mutex::new(Tasks::default()),
@@ -58,7 +59,7 @@ impl Manager {
     }
 }
 
-impl Host for Manager {
+impl<R: ContainerRuntime> Host for Manager<R> {
     fn health(&self) -> &crate::health::HealthBoard {
         &self.ctx.health
     }
@@ -100,7 +101,7 @@ impl Host for Manager {
                 }
             }
         }
-        let local = match self.ctx.docker.list(&self.ctx.instance_arn, None).await {
+        let local = match self.ctx.runtime.list(&self.ctx.instance_arn, None).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list containers to reconcile");
@@ -114,9 +115,69 @@ impl Host for Manager {
             }
             tracing::info!(task = %c.task_arn, container = %c.id, "removing a container of a task the control plane does not list");
             if c.running {
-                let _ = self.ctx.docker.stop(&c.id, ORPHAN_STOP_TIMEOUT).await;
+                let _ = self.ctx.runtime.stop(&c.id, ORPHAN_STOP_TIMEOUT).await;
             }
-            let _ = self.ctx.docker.remove(&c.id).await;
+            let _ = self.ctx.runtime.remove(&c.id).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::fake::{Call, FakeRuntime};
+    use crate::test_kit::{INSTANCE, Reports, TASK, container, ctx, task};
+
+    fn manager(fake: &FakeRuntime) -> (Arc<Manager<FakeRuntime>>, Reports) {
+        let (ctx, reports) = ctx(fake.clone());
+        (Manager::new(ctx), reports)
+    }
+
+    #[tokio::test]
+    async fn a_restarted_agent_adopts_and_never_creates_twice() {
+        let fake = FakeRuntime::default();
+        // What the agent left running before it restarted.
+        fake.existing(INSTANCE, TASK, "web");
+        let (manager, mut reports) = manager(&fake);
+        let assigned = task(TASK, vec![container("web")]);
+        manager.apply(vec![assigned.clone()]);
+        // The stream sends the task again, as after a reconnect.
+        manager.apply(vec![assigned.clone()]);
+        reports.next("RUNNING").await;
+        assert_eq!(manager.active(), 1);
+        let mut stopping = assigned;
+        stopping.task.desired_status = Some("STOPPED".into());
+        manager.apply(vec![stopping]);
+        reports.next("STOPPED").await;
+        // 30 s: ECS's default grace, as web sets no stopTimeout.
+        assert_eq!(
+            fake.calls(),
+            [Call::Stop("web".into(), 30), Call::Remove("web".into())]
+        );
+    }
+
+    #[tokio::test]
+    async fn reconcile_removes_only_containers_of_unlisted_tasks() {
+        let fake = FakeRuntime::default();
+        fake.existing(
+            INSTANCE,
+            "arn:aws:ecs:us-east-1:000000000000:task/default/gone",
+            "old",
+        );
+        fake.existing(INSTANCE, TASK, "web");
+        fake.existing("another-instance", "another-task", "theirs");
+        let (manager, _reports) = manager(&fake);
+        let listed = ManifestEntry {
+            task_arn: TASK.into(),
+            desired_status: "RUNNING".into(),
+        };
+        manager.reconcile(&[listed]).await;
+        assert_eq!(
+            fake.calls(),
+            [
+                Call::Stop("old".into(), ORPHAN_STOP_TIMEOUT),
+                Call::Remove("old".into()),
+            ]
+        );
     }
 }

@@ -21,9 +21,16 @@ pub struct Reporter {
 impl Reporter {
     /// Starts the sending loop.
     pub fn start(client: EcsClient) -> Self {
+        let (reporter, queue) = Self::queue();
+        tokio::spawn(send_loop(client, queue));
+        reporter
+    }
+
+    /// A reporter and the queue its reports land in, unsent: [`Reporter::start`] drains the
+    /// queue to the control plane, tests read it.
+    pub(crate) fn queue() -> (Self, mpsc::UnboundedReceiver<SubmitTaskStateChangeRequest>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(send_loop(client, rx));
-        Self { tx }
+        (Self { tx }, rx)
     }
 
     /// Queues a report.

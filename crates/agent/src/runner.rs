@@ -8,8 +8,8 @@
 //! reported, so a STOPPED task leaves nothing behind. A task that asks for what the host policy
 //! forbids is stopped before anything is pulled or created.
 
-use crate::docker::Docker;
 use crate::reporter::Reporter;
+use crate::runtime::ContainerRuntime;
 use crate::spec;
 use berth_types::ecs::{
     ContainerCondition, ContainerDefinition, ContainerStateChange, NetworkBinding,
@@ -26,10 +26,10 @@ const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(180);
 /// How often health and the dependency conditions Docker does not announce are re-checked.
 const POLL: Duration = Duration::from_millis(500);
 
-/// What every runner shares.
-pub struct RunnerCtx {
+/// What every runner shares; `R` is the container engine (Docker, or a fake in tests).
+pub struct RunnerCtx<R> {
     /// The engine.
-    pub docker: Docker,
+    pub runtime: R,
     /// Where reports go.
     pub reporter: Reporter,
     /// This host's cluster name.
@@ -85,8 +85,8 @@ enum Readiness {
     Never(String),
 }
 
-struct Runner<'a> {
-    ctx: &'a RunnerCtx,
+struct Runner<'a, R> {
+    ctx: &'a RunnerCtx<R>,
     assigned: &'a AssignedTask,
     task_arn: String,
     slots: Vec<Slot>,
@@ -101,7 +101,7 @@ fn now() -> f64 {
         .unwrap_or_default()
 }
 
-impl Runner<'_> {
+impl<R: ContainerRuntime> Runner<'_, R> {
     fn report(&self, status: &str, reason: Option<String>) {
         let report = SubmitTaskStateChangeRequest {
             cluster: Some(self.ctx.cluster.clone()),
@@ -116,16 +116,16 @@ impl Runner<'_> {
     }
 
     fn watch_exit(&self, index: usize, id: String) {
-        let docker = self.ctx.docker.clone();
+        let runtime = self.ctx.runtime.clone();
         let exits = self.exits.clone();
         tokio::spawn(async move {
             loop {
-                if let Ok(code) = docker.wait(&id).await {
+                if let Ok(code) = runtime.wait(&id).await {
                     let _ = exits.send((index, code));
                     return;
                 }
                 // The wait broke (engine restart, timeout): look before trusting it.
-                match docker.inspect(&id).await {
+                match runtime.inspect(&id).await {
                     Ok(i) if i.running => tokio::time::sleep(Duration::from_secs(1)).await,
                     Ok(i) => {
                         let _ = exits.send((index, i.exit_code.unwrap_or(-1)));
@@ -160,7 +160,7 @@ impl Runner<'_> {
     async fn adopt(&mut self) {
         let existing = self
             .ctx
-            .docker
+            .runtime
             .list(&self.ctx.instance_arn, Some(&self.task_arn))
             .await
             .unwrap_or_default();
@@ -172,7 +172,7 @@ impl Runner<'_> {
                 continue;
             };
             self.slots[index].id = Some(found.id.clone());
-            match self.ctx.docker.inspect(&found.id).await {
+            match self.ctx.runtime.inspect(&found.id).await {
                 Ok(i) if i.running => {
                     self.slots[index].bindings = i.bindings;
                     self.watch_exit(index, found.id.clone());
@@ -206,7 +206,7 @@ impl Runner<'_> {
                     Some(id) => {
                         let health = self
                             .ctx
-                            .docker
+                            .runtime
                             .inspect(id)
                             .await
                             .ok()
@@ -238,11 +238,11 @@ impl Runner<'_> {
     }
 
     async fn start(&mut self, index: usize) -> Result<(), String> {
-        let docker = &self.ctx.docker;
+        let runtime = &self.ctx.runtime;
         let def = &self.slots[index].def;
         let image = def.image.clone().unwrap_or_default();
         let pulled = match self.ctx.registry.credentials_for(&image).await {
-            Ok(credentials) => docker.ensure_image(&image, credentials).await,
+            Ok(credentials) => runtime.ensure_image(&image, credentials).await,
             Err(e) => Err(e),
         };
         if let Err(e) = pulled {
@@ -263,10 +263,10 @@ impl Runner<'_> {
             &self.slots[index].name,
             suffix,
         );
-        let id = docker.create(&name, body).await?;
+        let id = runtime.create(&name, body).await?;
         self.slots[index].id = Some(id.clone());
-        docker.start(&id).await?;
-        if let Ok(i) = docker.inspect(&id).await {
+        runtime.start(&id).await?;
+        if let Ok(i) = runtime.inspect(&id).await {
             self.slots[index].bindings = i.bindings;
         }
         self.watch_exit(index, id);
@@ -296,7 +296,7 @@ impl Runner<'_> {
             else {
                 continue;
             };
-            if let Ok(i) = self.ctx.docker.inspect(id).await {
+            if let Ok(i) = self.ctx.runtime.inspect(id).await {
                 let status = crate::health::from_docker(i.health.as_deref().unwrap_or_default());
                 self.ctx.health.set(&self.task_arn, &slot.name, status);
             }
@@ -304,7 +304,7 @@ impl Runner<'_> {
     }
 
     async fn stop_all(&mut self) {
-        let docker = &self.ctx.docker;
+        let runtime = &self.ctx.runtime;
         let stops = self
             .slots
             .iter()
@@ -313,7 +313,7 @@ impl Runner<'_> {
                 let id = s.id.clone()?;
                 let timeout = s.def.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT);
                 Some(async move {
-                    if let Err(e) = docker.stop(&id, timeout).await {
+                    if let Err(e) = runtime.stop(&id, timeout).await {
                         tracing::warn!(container = %id, error = %e, "stop failed");
                     }
                 })
@@ -321,7 +321,7 @@ impl Runner<'_> {
         futures_util::future::join_all(stops).await;
         for slot in &mut self.slots {
             let Some(id) = slot.id.clone() else { continue };
-            if let Ok(i) = docker.inspect(&id).await {
+            if let Ok(i) = runtime.inspect(&id).await {
                 if slot.exit_code.is_none() {
                     slot.exit_code = i.exit_code;
                 }
@@ -330,7 +330,7 @@ impl Runner<'_> {
                         Some("OutOfMemoryError: Container killed due to memory usage".into());
                 }
             }
-            if let Err(e) = docker.remove(&id).await {
+            if let Err(e) = runtime.remove(&id).await {
                 tracing::warn!(container = %id, error = %e, "remove failed");
             }
         }
@@ -346,7 +346,11 @@ fn uuid_suffix() -> String {
 }
 
 /// Runs one task until it is STOPPED; `desired` carries the control plane's desired status.
-pub async fn run(ctx: &RunnerCtx, assigned: AssignedTask, mut desired: watch::Receiver<String>) {
+pub async fn run<R: ContainerRuntime>(
+    ctx: &RunnerCtx<R>,
+    assigned: AssignedTask,
+    mut desired: watch::Receiver<String>,
+) {
     let (exits, mut exit_rx) = mpsc::unbounded_channel();
     let defs = assigned
         .task_definition
@@ -419,4 +423,245 @@ pub async fn run(ctx: &RunnerCtx, assigned: AssignedTask, mut desired: watch::Re
     runner.stop_all().await;
     ctx.health.forget_task(&runner.task_arn);
     runner.report("STOPPED", failure);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::fake::{Call, FakeRuntime};
+    use crate::test_kit::{INSTANCE, Reports, TASK, container, ctx, depends, task};
+    use berth_types::ecs::HealthCheck;
+
+    fn pull() -> Call {
+        Call::Pull("busybox".into())
+    }
+
+    fn create(name: &str) -> Call {
+        Call::Create(name.into())
+    }
+
+    fn start(name: &str) -> Call {
+        Call::Start(name.into())
+    }
+
+    fn remove(name: &str) -> Call {
+        Call::Remove(name.into())
+    }
+
+    /// Runs `containers` as task [`TASK`] on `fake`; the sender is the task's desired status
+    /// (dropping it would stop the task).
+    fn spawn(
+        fake: &FakeRuntime,
+        containers: Vec<ContainerDefinition>,
+    ) -> (watch::Sender<String>, Reports) {
+        let (ctx, reports) = ctx(fake.clone());
+        let (desired, rx) = watch::channel("RUNNING".to_string());
+        tokio::spawn(async move { run(&ctx, task(TASK, containers), rx).await });
+        (desired, reports)
+    }
+
+    fn with_stop_timeout(mut def: ContainerDefinition, seconds: i32) -> ContainerDefinition {
+        def.stop_timeout = Some(seconds);
+        def
+    }
+
+    fn non_essential(mut def: ContainerDefinition) -> ContainerDefinition {
+        def.essential = Some(false);
+        def
+    }
+
+    #[tokio::test]
+    async fn containers_start_in_depends_on_order() {
+        let fake = FakeRuntime::default();
+        let (desired, mut reports) = spawn(
+            &fake,
+            vec![
+                non_essential(container("setup")),
+                non_essential(depends(
+                    container("check"),
+                    "setup",
+                    ContainerCondition::Complete,
+                )),
+                depends(container("app"), "check", ContainerCondition::Success),
+                depends(container("log"), "app", ContainerCondition::Start),
+            ],
+        );
+        fake.until("setup started", |c| c.contains(&start("setup")))
+            .await;
+        // COMPLETE accepts a failure.
+        fake.exit("setup", 3);
+        fake.until("check started", |c| c.contains(&start("check")))
+            .await;
+        fake.exit("check", 0);
+        reports.next("RUNNING").await;
+        desired.send_replace("STOPPED".into());
+        reports.next("STOPPED").await;
+        assert_eq!(
+            fake.calls(),
+            [
+                pull(),
+                create("setup"),
+                start("setup"),
+                Call::Exit("setup".into(), 3),
+                pull(),
+                create("check"),
+                start("check"),
+                Call::Exit("check".into(), 0),
+                pull(),
+                create("app"),
+                start("app"),
+                pull(),
+                create("log"),
+                start("log"),
+                Call::Stop("app".into(), DEFAULT_STOP_TIMEOUT),
+                Call::Stop("log".into(), DEFAULT_STOP_TIMEOUT),
+                remove("setup"),
+                remove("check"),
+                remove("app"),
+                remove("log"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_success_dependency_stops_the_task() {
+        let fake = FakeRuntime::default();
+        let (_desired, mut reports) = spawn(
+            &fake,
+            vec![
+                non_essential(container("migrate")),
+                depends(container("app"), "migrate", ContainerCondition::Success),
+            ],
+        );
+        fake.until("migrate started", |c| c.contains(&start("migrate")))
+            .await;
+        fake.exit("migrate", 1);
+        let stopped = reports.next("STOPPED").await;
+        assert_eq!(
+            stopped.reason.as_deref(),
+            Some(
+                "DependencyError: container migrate exited with code 1, but app needs it to succeed"
+            )
+        );
+        assert!(!fake.calls().contains(&create("app")), "{:?}", fake.calls());
+    }
+
+    #[tokio::test]
+    async fn a_healthy_dependency_waits_for_the_health_check() {
+        let fake = FakeRuntime::default();
+        let mut db = container("db");
+        db.health_check = Some(HealthCheck {
+            command: vec!["CMD".into(), "true".into()],
+            ..HealthCheck::default()
+        });
+        let (_desired, mut reports) = spawn(
+            &fake,
+            vec![
+                db,
+                depends(container("app"), "db", ContainerCondition::Healthy),
+            ],
+        );
+        fake.until("db started", |c| c.contains(&start("db"))).await;
+        fake.set_health("db", "starting");
+        // Long enough for the runner to look at db's health twice.
+        tokio::time::sleep(POLL * 2).await;
+        assert!(!fake.calls().contains(&create("app")), "{:?}", fake.calls());
+        fake.set_health("db", "healthy");
+        fake.until("app started", |c| c.contains(&start("app")))
+            .await;
+        reports.next("RUNNING").await;
+    }
+
+    #[tokio::test]
+    async fn an_essential_exit_stops_the_task_and_a_non_essential_one_does_not() {
+        let fake = FakeRuntime::default();
+        let (_desired, mut reports) = spawn(
+            &fake,
+            vec![
+                container("web"),
+                container("worker"),
+                non_essential(container("warmup")),
+            ],
+        );
+        reports.next("RUNNING").await;
+        fake.exit("warmup", 0);
+        // Reported while the task keeps running, with warmup stopped.
+        let running = reports.next("RUNNING").await;
+        let warmup = &running.containers.expect("containers")[2];
+        assert_eq!(
+            (warmup.status.as_deref(), warmup.exit_code),
+            (Some("STOPPED"), Some(0))
+        );
+        assert!(!fake.calls().iter().any(|c| matches!(c, Call::Stop(..))));
+        fake.exit("web", 2);
+        let stopped = reports.next("STOPPED").await;
+        assert_eq!(
+            stopped.reason.as_deref(),
+            Some("Essential container in task exited")
+        );
+        let codes: Vec<_> = stopped
+            .containers
+            .expect("containers")
+            .iter()
+            .map(|c| c.exit_code)
+            .collect();
+        let stop = crate::runtime::fake::STOPPED_EXIT_CODE;
+        assert_eq!(codes, [Some(2), Some(stop), Some(0)]);
+        let calls = fake.calls();
+        let after_exit = &calls[calls.len() - 4..];
+        assert_eq!(
+            after_exit,
+            [
+                Call::Stop("worker".into(), DEFAULT_STOP_TIMEOUT),
+                remove("web"),
+                remove("worker"),
+                remove("warmup"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn stop_timeout_reaches_the_engine() {
+        let fake = FakeRuntime::default();
+        let (desired, mut reports) = spawn(
+            &fake,
+            vec![with_stop_timeout(container("web"), 5), container("log")],
+        );
+        reports.next("RUNNING").await;
+        desired.send_replace("STOPPED".into());
+        let stopped = reports.next("STOPPED").await;
+        assert_eq!(stopped.reason, None, "a requested stop is no failure");
+        let stops: Vec<_> = fake
+            .calls()
+            .into_iter()
+            .filter(|c| matches!(c, Call::Stop(..)))
+            .collect();
+        assert_eq!(
+            stops,
+            [
+                Call::Stop("web".into(), 5),
+                Call::Stop("log".into(), DEFAULT_STOP_TIMEOUT),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn existing_containers_are_adopted_not_created_again() {
+        let fake = FakeRuntime::default();
+        let web = fake.existing(INSTANCE, TASK, "web");
+        let (_desired, mut reports) = spawn(&fake, vec![container("web"), container("log")]);
+        let running = reports.next("RUNNING").await;
+        let ids: Vec<_> = running
+            .containers
+            .expect("containers")
+            .into_iter()
+            .map(|c| c.runtime_id)
+            .collect();
+        assert_eq!(ids[0].as_deref(), Some(web.as_str()));
+        assert_eq!(fake.calls(), [pull(), create("log"), start("log")]);
+        // The adopted container is watched like one the runner started.
+        fake.exit("web", 0);
+        reports.next("STOPPED").await;
+        assert!(fake.calls().contains(&remove("web")));
+    }
 }

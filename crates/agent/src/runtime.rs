@@ -1,0 +1,84 @@
+//! The container runtime seam: the operations the runner and the manager need from a container
+//! engine, as a trait. [`crate::docker::Docker`] implements it against the real engine; tests use
+//! an in-memory fake (`runtime/fake.rs`, compiled for tests only), so the runner's ordering,
+//! stopping and adoption logic is tested without Docker. Errors are the strings ECS puts in
+//! `reason` (`CannotPullContainerError: ...`).
+//!
+//! The methods return `impl Future + Send` rather than being `async fn`, so that a runner generic
+//! over the runtime can still be spawned on the multi-threaded executor.
+
+#[cfg(test)]
+pub mod fake;
+
+use berth_types::ecs::NetworkBinding;
+use bollard::auth::DockerCredentials;
+use bollard::models::ContainerCreateBody;
+use std::future::Future;
+
+/// A container found on the engine with Berth's labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    /// Runtime id.
+    pub id: String,
+    /// The task it belongs to.
+    pub task_arn: String,
+    /// The container's name in the task definition.
+    pub container_name: String,
+    /// Whether it is running now.
+    pub running: bool,
+}
+
+/// What inspecting a container tells the agent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inspected {
+    /// Running now.
+    pub running: bool,
+    /// The exit code once it stopped.
+    pub exit_code: Option<i32>,
+    /// Killed by the kernel for exceeding its memory limit.
+    pub oom_killed: bool,
+    /// `healthy`, `unhealthy` or `starting`; `None` without a health check.
+    pub health: Option<String>,
+    /// Host ports bound, as ECS reports them.
+    pub bindings: Vec<NetworkBinding>,
+}
+
+/// A container engine, reduced to what a task needs. Cloning is cheap and shares the engine: a
+/// runner hands a clone to each task that waits for a container's exit.
+pub trait ContainerRuntime: Clone + Send + Sync + 'static {
+    /// Pulls `image` unless the engine already has it, with `credentials` for its registry.
+    fn ensure_image(
+        &self,
+        image: &str,
+        credentials: Option<DockerCredentials>,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Creates a container named `name`; returns its id.
+    fn create(
+        &self,
+        name: &str,
+        body: ContainerCreateBody,
+    ) -> impl Future<Output = Result<String, String>> + Send;
+
+    /// Starts a created container.
+    fn start(&self, id: &str) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// SIGTERM, then SIGKILL after `timeout` seconds.
+    fn stop(&self, id: &str, timeout: i32) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Removes a container (and its anonymous volumes).
+    fn remove(&self, id: &str) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Waits until the container exits; returns its exit code.
+    fn wait(&self, id: &str) -> impl Future<Output = Result<i32, String>> + Send;
+
+    /// State, health and port bindings of a container.
+    fn inspect(&self, id: &str) -> impl Future<Output = Result<Inspected, String>> + Send;
+
+    /// Containers this container instance started, of one task or of all.
+    fn list(
+        &self,
+        instance_arn: &str,
+        task_arn: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<Existing>, String>> + Send;
+}

@@ -1,0 +1,261 @@
+//! An in-memory [`ContainerRuntime`] for tests: containers are records and nothing runs. It
+//! records every call that changes something (reads such as `inspect` are polled and would only
+//! add noise), names containers in those records by their task-definition name so tests read
+//! like the task definition, and lets the test decide when a container exits and how healthy it
+//! is.
+
+use super::{ContainerRuntime, Existing, Inspected};
+use crate::spec::{LABEL_CONTAINER_NAME, LABEL_INSTANCE, LABEL_TASK_ARN};
+use bollard::auth::DockerCredentials;
+use bollard::models::ContainerCreateBody;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The exit code of a container stopped through the runtime, as SIGTERM leaves it.
+pub const STOPPED_EXIT_CODE: i32 = 143;
+
+/// How long [`FakeRuntime::until`] waits before failing the test.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// A call that changed the fake's state, with containers named as in the task definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    /// An image pulled (or found present).
+    Pull(String),
+    /// A container created.
+    Create(String),
+    /// A container started.
+    Start(String),
+    /// A container stopped, with its grace in seconds.
+    Stop(String, i32),
+    /// A container removed.
+    Remove(String),
+    /// Not a call: a container exited as the test scripted ([`FakeRuntime::exit`]), recorded
+    /// so one list shows what the runner did before and after.
+    Exit(String, i32),
+}
+
+#[derive(Debug)]
+struct Container {
+    id: String,
+    labels: HashMap<String, String>,
+    running: bool,
+    exit_code: Option<i32>,
+    health: Option<String>,
+}
+
+impl Container {
+    fn name(&self) -> String {
+        self.labels
+            .get(LABEL_CONTAINER_NAME)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    containers: Vec<Container>,
+    calls: Vec<Call>,
+    created: usize,
+}
+
+impl State {
+    fn get(&mut self, id: &str) -> Result<&mut Container, String> {
+        self.containers
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or_else(|| format!("No such container: {id}"))
+    }
+
+    /// The live container of that task-definition name (names are unique within one test).
+    fn named(&mut self, name: &str) -> &mut Container {
+        self.containers
+            .iter_mut()
+            .find(|c| c.name() == name)
+            .unwrap_or_else(|| panic!("no container named {name}"))
+    }
+
+    fn add(&mut self, labels: HashMap<String, String>, running: bool) -> &Container {
+        self.created += 1;
+        self.containers.push(Container {
+            id: format!("fake-{}", self.created),
+            labels,
+            running,
+            exit_code: None,
+            health: None,
+        });
+        self.containers.last().expect("just pushed")
+    }
+}
+
+/// The fake engine; clones share it.
+#[derive(Clone, Default)]
+pub struct FakeRuntime {
+    state: Arc<Mutex<State>>,
+    /// Woken on every change, for `wait` and [`FakeRuntime::until`].
+    changed: Arc<Notify>,
+}
+
+impl FakeRuntime {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies a change and wakes everyone waiting on one.
+    fn change<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let out = f(&mut self.state());
+        self.changed.notify_waiters();
+        out
+    }
+
+    /// Every recorded call, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state().calls.clone()
+    }
+
+    /// A running container of `task_arn` on `instance_arn`, as an agent before a restart left
+    /// it; returns its id.
+    pub fn existing(&self, instance_arn: &str, task_arn: &str, name: &str) -> String {
+        let labels = HashMap::from([
+            (LABEL_INSTANCE.to_string(), instance_arn.to_string()),
+            (LABEL_TASK_ARN.to_string(), task_arn.to_string()),
+            (LABEL_CONTAINER_NAME.to_string(), name.to_string()),
+        ]);
+        self.change(|s| s.add(labels, true).id.clone())
+    }
+
+    /// The container named `name` exits with `code`.
+    pub fn exit(&self, name: &str, code: i32) {
+        self.change(|s| {
+            let c = s.named(name);
+            c.running = false;
+            c.exit_code = Some(code);
+            s.calls.push(Call::Exit(name.to_string(), code));
+        });
+    }
+
+    /// The container named `name` reports `health` (`healthy`, `unhealthy`, `starting`).
+    pub fn set_health(&self, name: &str, health: &str) {
+        self.change(|s| s.named(name).health = Some(health.to_string()));
+    }
+
+    /// Waits until the recorded calls satisfy `done`; fails the test after a few seconds.
+    pub async fn until(&self, what: &str, done: impl Fn(&[Call]) -> bool) {
+        let waited = tokio::time::timeout(PATIENCE, async {
+            loop {
+                // Registered before looking, so a change in between still wakes us.
+                let changed = self.changed.notified();
+                if done(&self.state().calls) {
+                    return;
+                }
+                changed.await;
+            }
+        })
+        .await;
+        assert!(
+            waited.is_ok(),
+            "never saw {what}; calls: {:?}",
+            self.calls()
+        );
+    }
+}
+
+impl ContainerRuntime for FakeRuntime {
+    async fn ensure_image(
+        &self,
+        image: &str,
+        _credentials: Option<DockerCredentials>,
+    ) -> Result<(), String> {
+        self.change(|s| s.calls.push(Call::Pull(image.to_string())));
+        Ok(())
+    }
+
+    async fn create(&self, _name: &str, body: ContainerCreateBody) -> Result<String, String> {
+        let labels = body.labels.unwrap_or_default();
+        self.change(|s| {
+            let created = s.add(labels, false);
+            let (id, name) = (created.id.clone(), created.name());
+            s.calls.push(Call::Create(name));
+            Ok(id)
+        })
+    }
+
+    async fn start(&self, id: &str) -> Result<(), String> {
+        self.change(|s| {
+            let c = s.get(id)?;
+            c.running = true;
+            let name = c.name();
+            s.calls.push(Call::Start(name));
+            Ok(())
+        })
+    }
+
+    async fn stop(&self, id: &str, timeout: i32) -> Result<(), String> {
+        self.change(|s| {
+            let c = s.get(id)?;
+            if c.running {
+                c.running = false;
+                c.exit_code = Some(STOPPED_EXIT_CODE);
+            }
+            let name = c.name();
+            s.calls.push(Call::Stop(name, timeout));
+            Ok(())
+        })
+    }
+
+    async fn remove(&self, id: &str) -> Result<(), String> {
+        self.change(|s| {
+            let name = s.get(id)?.name();
+            s.containers.retain(|c| c.id != id);
+            s.calls.push(Call::Remove(name));
+            Ok(())
+        })
+    }
+
+    async fn wait(&self, id: &str) -> Result<i32, String> {
+        loop {
+            let changed = self.changed.notified();
+            if let Some(code) = self.state().get(id)?.exit_code {
+                return Ok(code);
+            }
+            changed.await;
+        }
+    }
+
+    async fn inspect(&self, id: &str) -> Result<Inspected, String> {
+        let mut state = self.state();
+        let c = state.get(id)?;
+        Ok(Inspected {
+            running: c.running,
+            exit_code: c.exit_code,
+            health: c.health.clone(),
+            ..Inspected::default()
+        })
+    }
+
+    async fn list(
+        &self,
+        instance_arn: &str,
+        task_arn: Option<&str>,
+    ) -> Result<Vec<Existing>, String> {
+        let state = self.state();
+        let of = |c: &&Container, label: &str, value: &str| {
+            c.labels.get(label).map(String::as_str) == Some(value)
+        };
+        Ok(state
+            .containers
+            .iter()
+            .filter(|c| of(c, LABEL_INSTANCE, instance_arn))
+            .filter(|c| task_arn.is_none_or(|arn| of(c, LABEL_TASK_ARN, arn)))
+            .map(|c| Existing {
+                id: c.id.clone(),
+                task_arn: c.labels.get(LABEL_TASK_ARN).cloned().unwrap_or_default(),
+                container_name: c.name(),
+                running: c.running,
+            })
+            .collect())
+    }
+}

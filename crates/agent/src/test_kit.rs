@@ -1,0 +1,104 @@
+//! What the runner's and the manager's tests share: a [`RunnerCtx`] on the
+//! [`FakeRuntime`] whose reports are kept rather than sent, and task builders.
+
+use crate::client::EcsClient;
+use crate::registry_auth::RegistryAuth;
+use crate::reporter::Reporter;
+use crate::runner::RunnerCtx;
+use crate::runtime::fake::FakeRuntime;
+use berth_types::ecs::{
+    ContainerCondition, ContainerDefinition, ContainerDependency, SubmitTaskStateChangeRequest,
+    Task, TaskDefinition,
+};
+use berth_types::protocol::AssignedTask;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The container instance every test runs on.
+pub const INSTANCE: &str = "arn:aws:ecs:us-east-1:000000000000:container-instance/default/i1";
+
+/// The task a test runs, unless it needs several.
+pub const TASK: &str = "arn:aws:ecs:us-east-1:000000000000:task/default/t1";
+
+/// How long [`Reports::next`] waits before failing the test.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// A context on `runtime`, and the reports its runners make.
+pub fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
+    let (reporter, queue) = Reporter::queue();
+    // Nothing listens there: the test images are not Berth's, so a failed token fetch only
+    // means they are pulled without credentials, as on a real host.
+    let client = EcsClient::new("http://127.0.0.1:1", "AKIDTEST", "secret", "us-east-1");
+    let ctx = RunnerCtx {
+        runtime,
+        reporter,
+        cluster: "default".into(),
+        instance_arn: INSTANCE.into(),
+        health: Default::default(),
+        registry: Arc::new(RegistryAuth::new(client)),
+        policy: Default::default(),
+    };
+    (ctx, Reports(queue))
+}
+
+/// The reports runners made, in order.
+pub struct Reports(mpsc::UnboundedReceiver<SubmitTaskStateChangeRequest>);
+
+impl Reports {
+    /// The next report with task status `status`, skipping others; fails the test after a few
+    /// seconds.
+    pub async fn next(&mut self, status: &str) -> SubmitTaskStateChangeRequest {
+        let found = tokio::time::timeout(PATIENCE, async {
+            loop {
+                let report = self.0.recv().await.expect("the reporter lives in the ctx");
+                if report.status.as_deref() == Some(status) {
+                    return report;
+                }
+            }
+        })
+        .await;
+        found.unwrap_or_else(|_| panic!("no {status} report"))
+    }
+}
+
+/// An essential `busybox` container named `name`.
+pub fn container(name: &str) -> ContainerDefinition {
+    ContainerDefinition {
+        name: Some(name.into()),
+        image: Some("busybox".into()),
+        ..ContainerDefinition::default()
+    }
+}
+
+/// `def`, waiting for `on` to reach `condition` before it starts.
+pub fn depends(
+    mut def: ContainerDefinition,
+    on: &str,
+    condition: ContainerCondition,
+) -> ContainerDefinition {
+    def.depends_on
+        .get_or_insert_with(Vec::new)
+        .push(ContainerDependency {
+            container_name: on.into(),
+            condition,
+        });
+    def
+}
+
+/// Task `arn` of family `app` with `containers`, desired RUNNING.
+pub fn task(arn: &str, containers: Vec<ContainerDefinition>) -> AssignedTask {
+    AssignedTask {
+        task: Task {
+            task_arn: Some(arn.into()),
+            desired_status: Some("RUNNING".into()),
+            ..Task::default()
+        },
+        task_definition: TaskDefinition {
+            family: Some("app".into()),
+            revision: Some(1),
+            container_definitions: Some(containers),
+            ..TaskDefinition::default()
+        },
+    }
+}
