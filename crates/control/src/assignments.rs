@@ -1,15 +1,16 @@
 //! What each agent is told to run, and the wake-ups that tell it.
 //!
-//! Level-triggered: a change to a task wakes its instance's stream, and the stream then sends
-//! every task whose desired status differs from what it last sent on that connection. A missed
-//! wake-up is repaired by the next one, and a new connection starts from nothing sent, so a
-//! reconnecting agent receives everything it should run.
+//! Level-triggered: a commit that changes a task wakes its instance's stream (from the store's
+//! change feed, see `wakeups`), and the stream then sends every task whose desired status
+//! differs from what it last sent on that connection. A missed wake-up is repaired by the next
+//! one, and a new connection starts from nothing sent, so a reconnecting agent receives
+//! everything it should run.
 
 use crate::ControlPlane;
 use berth_types::ApiError;
 use berth_types::protocol::{AssignedTask, ManifestEntry};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 /// One wake-up channel per container instance.
@@ -38,8 +39,12 @@ pub type Sent = HashMap<String, String>;
 
 impl ControlPlane {
     /// Subscribes to wake-ups for an instance; refused when it is not registered.
-    pub fn subscribe_agent(&self, instance_arn: &str) -> Result<watch::Receiver<u64>, ApiError> {
+    pub fn subscribe_agent(
+        self: &Arc<Self>,
+        instance_arn: &str,
+    ) -> Result<watch::Receiver<u64>, ApiError> {
         self.check_agent_instance(instance_arn)?;
+        self.follow_commits();
         Ok(self.agents.sender(instance_arn).subscribe())
     }
 

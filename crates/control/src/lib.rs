@@ -15,6 +15,8 @@
 //! - [`audit`]: the log of mutating calls, written in batches;
 //! - [`lifecycle`]: how agent reports move a task through PENDING, RUNNING and STOPPED;
 //! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
+//! - `wakeups`: the store's change feed turned into those wake-ups and the service
+//!   controller's;
 //! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
 //! - [`placement`]: constraints and strategies for the scheduler, refusals as `failures[]`;
 //! - [`views`]: the scheduler's in-memory views of each cluster's instances;
@@ -42,6 +44,7 @@ pub mod tags;
 pub mod task_definitions;
 pub mod tasks;
 pub mod views;
+mod wakeups;
 
 use berth_store::Store;
 use berth_types::ApiError;
@@ -78,6 +81,11 @@ pub struct ControlPlane {
     agents: assignments::AgentHub,
     /// Wakes the service controller after a change that may concern a service.
     services_woken: tokio::sync::Notify,
+    /// The revision of the last commit `mutate` applied to memory, for wake-ups that must not
+    /// read memory before it holds the commit that woke them (`wakeups`).
+    applied: tokio::sync::watch::Sender<u64>,
+    /// Whether the change feed is followed yet (`wakeups`).
+    following: std::sync::Once,
     audit: audit::AuditLog,
 }
 
@@ -97,6 +105,8 @@ impl ControlPlane {
             clock,
             agents: assignments::AgentHub::default(),
             services_woken: tokio::sync::Notify::new(),
+            applied: tokio::sync::watch::Sender::new(0),
+            following: std::sync::Once::new(),
             audit: audit::AuditLog::default(),
         })
     }
@@ -127,7 +137,8 @@ impl ControlPlane {
     }
 
     /// Runs one mutation: `plan` reads the state and returns the changes to make and the answer;
-    /// the changes are made durable, then applied, then the affected agents are woken.
+    /// the changes are made durable, then applied. Whom they concern hears of them from the
+    /// store's change feed (`wakeups`).
     pub fn mutate<R>(
         &self,
         plan: impl FnOnce(&State, &Ctx) -> Result<(Vec<Change>, R), ApiError>,
@@ -139,33 +150,19 @@ impl ControlPlane {
             return Ok(answer);
         }
         let ops: Vec<_> = changes.iter().map(Change::to_op).collect();
-        let concerns_services = changes.iter().any(|c| {
-            matches!(c, Change::Service(_) | Change::Instance(_))
-                || matches!(c, Change::Task(t) if t.group.as_deref().is_some_and(|g| g.starts_with("service:")))
-        });
-        self.store.commit(&ops).map_err(|e| {
+        let revision = self.store.commit(&ops).map_err(|e| {
             tracing::error!(error = %e, "store commit failed");
             ApiError::server(format!(
                 "the change could not be stored: {e}; nothing was changed"
             ))
         })?;
-        let woken = {
+        {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-            let woken: Vec<String> = changes
-                .iter()
-                .filter_map(Change::instance_to_wake)
-                .collect();
             for change in changes {
                 state.apply(change);
             }
-            woken
-        };
-        for arn in woken {
-            self.agents.wake(&arn);
         }
-        if concerns_services {
-            self.services_woken.notify_one();
-        }
+        self.applied.send_replace(revision);
         Ok(answer)
     }
 }

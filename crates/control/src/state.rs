@@ -195,15 +195,6 @@ impl Change {
             Change::JoinToken(t) => Op::put(Table::JoinTokens, &t.cluster, t),
         }
     }
-
-    /// The instance whose agent must hear of this change.
-    pub fn instance_to_wake(&self) -> Option<String> {
-        match self {
-            Change::Task(t) => t.container_instance_arn.clone(),
-            Change::Instance(i) => i.container_instance_arn.clone(),
-            _ => None,
-        }
-    }
 }
 
 impl State {

@@ -3,7 +3,7 @@
 //! Each check panics with a message naming the broken promise; the crate's tests run them against
 //! [`MemStore`](crate::MemStore) and [`RedbStore`](crate::RedbStore).
 
-use crate::{Op, Store, Table};
+use crate::{Event, Op, Store, Table};
 
 /// Runs every check on a fresh, empty store.
 pub fn run(store: &dyn Store) {
@@ -11,6 +11,64 @@ pub fn run(store: &dyn Store) {
     batches_are_atomic_and_ordered(store);
     scan_is_per_table_and_sorted(store);
     secret_tables_round_trip(store);
+    a_watcher_sees_every_commit_in_order_once_durable(store);
+}
+
+/// A writer thread commits while the watcher reads each event and looks the record up.
+fn a_watcher_sees_every_commit_in_order_once_durable(store: &dyn Store) {
+    const COMMITS: u64 = 100;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let mut watcher = store.watch();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            (0..COMMITS)
+                .map(|i| {
+                    store
+                        .commit(&[
+                            Op::put(Table::Tasks, format!("feed{i}"), &i),
+                            Op::delete(Table::ClientTokens, "absent"),
+                        ])
+                        .expect("commit")
+                })
+                .collect::<Vec<u64>>()
+        });
+        let mut seen = vec![];
+        for i in 0..COMMITS {
+            let key = format!("feed{i}");
+            let Some(Event::Commit(commit)) = runtime.block_on(watcher.next()) else {
+                panic!("the watcher hears of commit {i}");
+            };
+            assert_eq!(
+                commit.changed,
+                [
+                    (Table::Tasks, key.clone()),
+                    (Table::ClientTokens, "absent".to_string())
+                ],
+                "an event names the records of its batch, in order"
+            );
+            assert_eq!(
+                store.get(Table::Tasks, &key).expect("get"),
+                Some(i.to_string().into_bytes()),
+                "a commit is durable before a watcher hears of it"
+            );
+            seen.push(commit.revision);
+        }
+        let returned = writer.join().expect("the writer");
+        assert!(
+            returned.windows(2).all(|w| w[0] < w[1]),
+            "revisions increase: {returned:?}"
+        );
+        assert_eq!(
+            seen, returned,
+            "the watcher sees every commit, in order, at the revision commit returned"
+        );
+    });
+    let deletes: Vec<Op> = (0..COMMITS)
+        .map(|i| Op::delete(Table::Tasks, format!("feed{i}")))
+        .collect();
+    store.commit(&deletes).expect("commit");
 }
 
 fn secret_tables_round_trip(store: &dyn Store) {

@@ -1,4 +1,5 @@
-//! Berth's durable state: named tables of JSON records, written in atomic batches.
+//! Berth's durable state: named tables of JSON records, written in atomic batches, each commit
+//! numbered by a revision that readers can watch ([`feed`]).
 //!
 //! The control plane keeps its hot state in memory and writes every change through a [`Store`]
 //! before it answers, so an acknowledged write survives a crash. Two implementations:
@@ -10,10 +11,12 @@
 //! [`conformance`] is the one test suite every store must pass.
 
 pub mod conformance;
+pub mod feed;
 pub mod mem;
 pub mod redb_store;
 pub mod sealed;
 
+pub use feed::{Committed, Event, Watcher};
 pub use mem::MemStore;
 pub use redb_store::RedbStore;
 pub use sealed::Sealed;
@@ -168,10 +171,14 @@ pub enum StoreError {
     },
 }
 
-/// Durable key-value tables with atomic batches.
+/// Durable key-value tables with atomic batches and a feed of what was committed.
 pub trait Store: Send + Sync {
-    /// Applies all `ops` or none; returns once they are durable.
-    fn commit(&self, ops: &[Op]) -> Result<(), StoreError>;
+    /// Applies all `ops` or none; returns the commit's revision once it is durable. Revisions
+    /// only grow, across restarts too.
+    fn commit(&self, ops: &[Op]) -> Result<u64, StoreError>;
+    /// Every commit from now on, in revision order, each published only once it is durable
+    /// (a reader that hears of it finds it with `get`).
+    fn watch(&self) -> Watcher;
     /// One record.
     fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every record of a table, in key order.

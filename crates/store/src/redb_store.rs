@@ -1,8 +1,16 @@
-//! The embedded durable [`Store`]: one redb file, one redb table per [`Table`].
+//! The embedded durable [`Store`]: one redb file, one redb table per [`Table`], and one more
+//! for the revision of the last commit, bumped in each commit's own transaction.
 
+use crate::feed::{Feed, Watcher};
 use crate::{Op, Store, StoreError, Table};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
+use std::sync::Mutex;
+
+/// The revision of the last commit, under [`LAST`]. Not a [`Table`]: it is the store's own
+/// bookkeeping, not a record of Berth's.
+const REVISION: TableDefinition<'static, &'static str, u64> = TableDefinition::new("revision");
+const LAST: &str = "last";
 
 fn definition(table: Table) -> TableDefinition<'static, &'static str, &'static [u8]> {
     TableDefinition::new(table.name())
@@ -15,6 +23,10 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 /// A store in one file; every commit is fsynced before it returns.
 pub struct RedbStore {
     db: Database,
+    /// The revision of the last commit. Held for the whole of a commit, so commits are
+    /// published in revision order (redb serialises write transactions anyway).
+    revision: Mutex<u64>,
+    feed: Feed,
 }
 
 impl RedbStore {
@@ -31,13 +43,27 @@ impl RedbStore {
         for table in Table::ALL {
             txn.open_table(definition(table)).map_err(backend)?;
         }
+        let revision = txn
+            .open_table(REVISION)
+            .map_err(backend)?
+            .get(LAST)
+            .map_err(backend)?
+            .map(|v| v.value())
+            .unwrap_or_default();
         txn.commit().map_err(backend)?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            revision: Mutex::new(revision),
+            feed: Feed::default(),
+        })
     }
 }
 
 impl Store for RedbStore {
-    fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
+    fn commit(&self, ops: &[Op]) -> Result<u64, StoreError> {
+        // A panic while holding the lock leaves the last durable revision in it.
+        let mut last = self.revision.lock().unwrap_or_else(|p| p.into_inner());
+        let revision = *last + 1;
         let txn = self.db.begin_write().map_err(backend)?;
         for op in ops {
             match op {
@@ -51,7 +77,18 @@ impl Store for RedbStore {
                 }
             }
         }
-        txn.commit().map_err(backend)
+        txn.open_table(REVISION)
+            .map_err(backend)?
+            .insert(LAST, revision)
+            .map_err(backend)?;
+        txn.commit().map_err(backend)?;
+        *last = revision;
+        self.feed.publish(revision, ops);
+        Ok(revision)
+    }
+
+    fn watch(&self) -> Watcher {
+        self.feed.watch()
     }
 
     fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

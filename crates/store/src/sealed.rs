@@ -3,10 +3,13 @@
 //! per record. The other tables pass through untouched, so the wrapper costs nothing on the
 //! hot paths (tasks, instances).
 //!
+//! The change feed passes through: its events name records, not their contents, so watchers
+//! learn nothing sealed from it.
+//!
 //! Records written before sealing existed (plain JSON) are still read, and [`Sealed::new`]
 //! rewrites them sealed, so an existing installation is sealed at its next start.
 
-use crate::{Op, Store, StoreError, Table};
+use crate::{Op, Store, StoreError, Table, Watcher};
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 
@@ -78,7 +81,7 @@ impl<S: Store> Sealed<S> {
 }
 
 impl<S: Store> Store for Sealed<S> {
-    fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
+    fn commit(&self, ops: &[Op]) -> Result<u64, StoreError> {
         if !ops
             .iter()
             .any(|op| matches!(op, Op::Put { table, .. } if table.holds_secrets()))
@@ -97,6 +100,10 @@ impl<S: Store> Store for Sealed<S> {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.inner.commit(&ops)
+    }
+
+    fn watch(&self) -> Watcher {
+        self.inner.watch()
     }
 
     fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -132,8 +139,11 @@ mod tests {
     struct Shared(Arc<MemStore>);
 
     impl Store for Shared {
-        fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
+        fn commit(&self, ops: &[Op]) -> Result<u64, StoreError> {
             self.0.commit(ops)
+        }
+        fn watch(&self) -> Watcher {
+            self.0.watch()
         }
         fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
             self.0.get(table, key)

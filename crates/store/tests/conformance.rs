@@ -19,18 +19,26 @@ fn sealed_store_conforms() {
 }
 
 #[test]
-fn redb_store_keeps_commits_across_reopen() {
+fn redb_store_keeps_commits_and_revisions_across_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("state.redb");
-    {
+    let before = {
         let store = RedbStore::open(&path).expect("open");
         store
             .commit(&[Op::put(Table::Tasks, "t1", &"RUNNING")])
-            .expect("commit");
-    }
+            .expect("commit")
+    };
     let store = RedbStore::open(&path).expect("reopen");
     assert_eq!(
         store.get(Table::Tasks, "t1").expect("get"),
         Some(br#""RUNNING""#.to_vec())
+    );
+    let after = store
+        .commit(&[Op::delete(Table::Tasks, "t1")])
+        .expect("commit");
+    assert_eq!(
+        after,
+        before + 1,
+        "revisions go on from the last durable one"
     );
 }

@@ -209,9 +209,10 @@ impl ControlPlane {
         changed
     }
 
-    /// Runs the controller until the process ends: a pass whenever a change may concern a
-    /// service, and every second regardless.
+    /// Runs the controller until the process ends: a pass whenever a commit may concern a
+    /// service (as the change feed tells, see `wakeups`), and every second regardless.
     pub async fn run_service_controller(self: Arc<Self>) {
+        self.follow_commits();
         loop {
             tokio::select! {
                 _ = self.services_woken.notified() => {}

@@ -1,0 +1,97 @@
+//! Wake-ups from the store's change feed: a commit that changes a task or an instance wakes
+//! that instance's agent stream ([`assignments`](crate::assignments)), and one that may concern
+//! a service wakes the service controller.
+//!
+//! The feed names the records a commit changed; what they mean (the instance a task is on,
+//! whether it belongs to a service) is read from memory. Both consumers are level-triggered and
+//! read memory when woken, so each event waits until memory holds its commit (`mutate`
+//! publishes the revision it has applied): none is woken to read a state older than what woke
+//! it. A follower that fell behind the feed wakes everything.
+
+use crate::ControlPlane;
+use berth_store::{Committed, Event, Table, Watcher};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Whom one commit wakes.
+#[derive(Default)]
+struct Wakes {
+    instances: BTreeSet<String>,
+    services: bool,
+}
+
+impl ControlPlane {
+    /// Starts following the feed, once: from the first agent subscription or the start of the
+    /// service controller, whichever comes first (before either, nobody is listening).
+    pub(crate) fn follow_commits(self: &Arc<Self>) {
+        self.following.call_once(|| {
+            // Watching before the task starts, so no commit after this call is missed.
+            let feed = self.store.watch();
+            tokio::spawn(Arc::clone(self).wake_from(feed));
+        });
+    }
+
+    async fn wake_from(self: Arc<Self>, mut feed: Watcher) {
+        let mut applied = self.applied.subscribe();
+        while let Some(event) = feed.next().await {
+            let wakes = match event {
+                Event::Commit(commit) => {
+                    let concerns = |(table, _): &(Table, String)| {
+                        matches!(
+                            table,
+                            Table::Tasks | Table::ContainerInstances | Table::Services
+                        )
+                    };
+                    // The audit log's commits, for one, concern nobody.
+                    if !commit.changed.iter().any(concerns) {
+                        continue;
+                    }
+                    // Only `mutate` writes these tables, and it publishes each revision once
+                    // memory holds it.
+                    if applied.wait_for(|r| *r >= commit.revision).await.is_err() {
+                        return;
+                    }
+                    self.wakes(&commit)
+                }
+                Event::Missed => Wakes {
+                    instances: self.read().instances.keys().cloned().collect(),
+                    services: true,
+                },
+            };
+            for arn in &wakes.instances {
+                self.agents.wake(arn);
+            }
+            if wakes.services {
+                self.services_woken.notify_one();
+            }
+        }
+    }
+
+    /// The instances whose tasks or records `commit` changed, and whether it changed a service,
+    /// an instance or a service's task.
+    fn wakes(&self, commit: &Committed) -> Wakes {
+        let state = self.read();
+        let mut wakes = Wakes::default();
+        for (table, key) in &commit.changed {
+            match table {
+                // A task forgotten since (past its retention) has nothing left to send.
+                Table::Tasks => {
+                    if let Some(task) = state.tasks.get(key) {
+                        wakes.instances.extend(task.container_instance_arn.clone());
+                        wakes.services |= task
+                            .group
+                            .as_deref()
+                            .is_some_and(|g| g.starts_with("service:"));
+                    }
+                }
+                Table::ContainerInstances => {
+                    wakes.instances.insert(key.clone());
+                    wakes.services = true;
+                }
+                Table::Services => wakes.services = true,
+                _ => {}
+            }
+        }
+        wakes
+    }
+}
