@@ -48,12 +48,12 @@ pub async fn handle(
             let ask = crate::policy::Ask {
                 action: "ecs:Poll".into(),
                 resource: arn.clone(),
-                keys: Default::default(),
+                agent_facing: true,
+                ..Default::default()
             };
             app.authorize(
                 &principal,
                 ask,
-                &[],
                 berth_types::ErrorCode::AccessDeniedException,
             )
             .map(|()| agent_key)

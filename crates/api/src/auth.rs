@@ -81,30 +81,10 @@ fn lookup(root: &RootKey, control: &ControlPlane, id: &str) -> Option<(String, P
     Some((key.secret.clone(), Principal::Agent { arn, key }))
 }
 
-/// What an agent's key may do.
-pub const AGENT_ACTIONS: &[&str] = &[
-    "ecs:RegisterContainerInstance",
-    "ecs:DiscoverPollEndpoint",
-    "ecs:SubmitTaskStateChange",
-    "ecs:SubmitContainerStateChange",
-    "ecs:Poll",
-    "ecs:CreateCluster",
-    // Pulling task images from Berth's registry, as the ECS agent's task execution role does.
-    "ecr:GetAuthorizationToken",
-    "ecr:BatchGetImage",
-    "ecr:GetDownloadUrlForLayer",
-    "ecr:BatchCheckLayerAvailability",
-];
-
 /// Authorises an agent's call: an agent-facing action, in its cluster, and, once it has
 /// registered, about its own instance and the tasks placed on it.
-fn authorize_agent(
-    control: &ControlPlane,
-    key: &AgentKey,
-    ask: &Ask,
-    body: &[u8],
-) -> Result<(), String> {
-    if !AGENT_ACTIONS.contains(&ask.action.as_str()) {
+fn authorize_agent(control: &ControlPlane, key: &AgentKey, ask: &Ask) -> Result<(), String> {
+    if !ask.agent_facing {
         return Err("agent credentials are good for the agent-facing calls only".into());
     }
     let cluster = control.partition().cluster(&key.cluster);
@@ -114,7 +94,7 @@ fn authorize_agent(
             key.cluster
         ));
     }
-    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let subject = ask.subject.as_deref();
     let mine = |arn: Option<&str>| match (&key.instance, arn) {
         (Some(i), Some(a)) => i == a,
         _ => false,
@@ -123,18 +103,13 @@ fn authorize_agent(
         "ecs:Poll" if !mine(Some(&ask.resource)) => {
             Err("an agent may only hold the stream of the instance it registered".into())
         }
-        "ecs:RegisterContainerInstance"
-            if key.instance.is_some() && !mine(v["containerInstanceArn"].as_str()) =>
-        {
+        "ecs:RegisterContainerInstance" if key.instance.is_some() && !mine(subject) => {
             Err("this agent already registered another instance".into())
         }
         // A key that has registered nothing yet may only register a new instance: naming an
         // existing one would take it over (its stream, its tasks' secrets and reports).
         "ecs:RegisterContainerInstance"
-            if key.instance.is_none()
-                && v["containerInstanceArn"]
-                    .as_str()
-                    .is_some_and(|a| !a.is_empty()) =>
+            if key.instance.is_none() && subject.is_some_and(|a| !a.is_empty()) =>
         {
             Err("a new agent key may only register a new container instance".into())
         }
@@ -150,7 +125,7 @@ fn authorize_agent(
         }
         "ecs:SubmitTaskStateChange" | "ecs:SubmitContainerStateChange" => {
             let state = control.read();
-            let task = v["task"].as_str().and_then(|t| {
+            let task = subject.and_then(|t| {
                 berth_control::tasks::find(&state, control.partition(), &key.cluster, t)
             });
             if mine(task.and_then(|t| t.container_instance_arn.as_deref())) {
@@ -295,11 +270,10 @@ fn identity_decision(
     control: &ControlPlane,
     principal: &Principal,
     ask: &Ask,
-    body: &[u8],
 ) -> (Decision, String) {
     match principal {
         Principal::Root { .. } => (Decision::Allow, String::new()),
-        Principal::Agent { key, .. } => match authorize_agent(control, key, ask, body) {
+        Principal::Agent { key, .. } => match authorize_agent(control, key, ask) {
             Ok(()) => (Decision::Allow, String::new()),
             Err(why) => (Decision::ImplicitDeny, format!(": {why}")),
         },
@@ -328,11 +302,10 @@ pub fn authorize(
     control: &ControlPlane,
     principal: &Principal,
     ask: &Ask,
-    body: &[u8],
     code: ErrorCode,
     resource_policy: Option<&str>,
 ) -> Result<(), ApiError> {
-    let (identity, why) = identity_decision(control, principal, ask, body);
+    let (identity, why) = identity_decision(control, principal, ask);
     let resource = resource_policy
         .map(|doc| policy::evaluate_resource(doc, principal.arn(), ask))
         .unwrap_or(Decision::ImplicitDeny);

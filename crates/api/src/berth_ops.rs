@@ -43,7 +43,7 @@ pub fn ask(operation: &str) -> Ask {
     Ask {
         action: format!("berth:{operation}"),
         resource: "*".into(),
-        keys: Default::default(),
+        ..Ask::default()
     }
 }
 
@@ -67,7 +67,7 @@ pub fn call(
     if !known {
         return Err(unknown(&target));
     }
-    app.authorize(principal, ask(operation), body, ErrorCode::AccessDeniedException)?;
+    app.authorize(principal, ask(operation), ErrorCode::AccessDeniedException)?;
     let v = parse(body)?;
     let control = &app.control;
     tokio::task::block_in_place(|| match operation {

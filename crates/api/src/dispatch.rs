@@ -4,6 +4,8 @@
 //! [`crate::query`] for IAM and STS, [`crate::berth_ops`] for Berth's own); mutating calls are
 //! audited.
 
+use crate::catalogue::{Call, Operation};
+use crate::policy::Ask;
 use crate::serve::ClientAddr;
 use crate::wire::{
     BODY_TIMEOUT, LAYER_BODY_TIMEOUT, MAX_IMAGE_REQUEST_BYTES, MAX_LAYER_REQUEST_BYTES,
@@ -15,6 +17,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::Response;
+use berth_types::ecs as ecs_types;
 use berth_types::{ApiError, ErrorCode};
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -93,15 +96,15 @@ fn unauthenticated(
     let address = client.map(|c| c.0.ip().to_string()).unwrap_or_default();
     let refused = if app.limiter.admit(&address, throttle::Class::Anonymous) {
         let target = target_of(headers);
-        let operation = target.rsplit_once('.').map_or("", |(_, op)| op);
-        if ecs::is_mutating(operation) {
-            let action = if target.starts_with(berth_types::ecr::TARGET_PREFIX) {
-                format!("ecr:{operation}")
-            } else if target.starts_with("Berth") {
-                format!("berth:{operation}")
-            } else {
-                format!("ecs:{operation}")
-            };
+        let action = match Operation::from_target(target) {
+            Some(operation) if operation.is_mutating() => Some(operation.action()),
+            Some(_) => None,
+            None => target
+                .rsplit_once('.')
+                .filter(|(prefix, op)| prefix.starts_with("Berth") && !op.starts_with("List"))
+                .map(|(_, op)| format!("berth:{op}")),
+        };
+        if let Some(action) = action {
             app.record(
                 "anonymous",
                 action,
@@ -169,18 +172,13 @@ pub async fn handle(
         Ok(body) => body,
         Err(e) => return respond(&request_id, Err(e)),
     };
-    let operation = target
-        .rsplit_once('.')
-        .map(|(_, op)| op.to_string())
-        .unwrap_or_default();
+    let operation = Operation::from_target(&target);
     let (signer, principal) = match app.authenticate(&method, &uri, &headers, &body) {
         Ok(signed) => signed,
         Err(e) => return unauthenticated(&app, client, &headers, e, &request_id),
     };
-    let signed = if app
-        .limiter
-        .admit(&signer.access_key, throttle::Class::of(&operation))
-    {
+    let class = operation.map_or(throttle::Class::Api, Operation::throttle);
+    let signed = if app.limiter.admit(&signer.access_key, class) {
         Ok((signer, principal))
     } else {
         Err(ApiError::new(
@@ -199,34 +197,96 @@ pub async fn handle(
             Err(e) => query::refused(&e, &request_id),
         };
     }
+    let (prefix, name) = target.rsplit_once('.').unwrap_or(("", &target));
+    if [berth_ops::AUDIT_PREFIX, berth_ops::AGENT_PREFIX].contains(&prefix) {
+        let principal = signed.as_ref().ok().map(|(_, p)| p.arn().to_string());
+        let result = signed
+            .and_then(|(_, principal)| berth_ops::call(&app, &principal, prefix, name, &body));
+        if !name.starts_with("List") {
+            let ask = berth_ops::ask(name);
+            let principal = principal.unwrap_or_else(|| "anonymous".into());
+            let outcome = crate::outcome(&result);
+            app.record(&principal, ask.action, ask.resource, outcome, &request_id);
+        }
+        return respond(&request_id, result);
+    }
+    let Some(operation) = operation else {
+        let unknown = ApiError::new(
+            ErrorCode::UnknownOperationException,
+            format!(
+                "{target:?} is not an operation Berth knows: check the X-Amz-Target header, e.g. AmazonEC2ContainerServiceV20141113.ListClusters"
+            ),
+        );
+        return respond(&request_id, signed.and(Err(unknown)));
+    };
+    if !supported(operation) {
+        let unsupported = ApiError::new(
+            ErrorCode::UnsupportedFeatureException,
+            match operation {
+                Operation::Ecs(op) => format!("{} is not supported by Berth yet", op.name()),
+                Operation::Ecr(op) => {
+                    format!("ECR operation {} is not supported by Berth yet", op.name())
+                }
+            },
+        );
+        return respond(&request_id, signed.and(Err(unsupported)));
+    }
+    let (call, ask) = decoded(&app, operation, &body);
+    let audited = ask
+        .as_ref()
+        .map_or((operation.action(), "*".to_string()), |a| {
+            (a.action.clone(), a.resource.clone())
+        });
     let principal = signed.as_ref().ok().map(|(_, p)| p.arn().to_string());
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
     let result = signed.and_then(|(signer, principal)| {
-        let answer = dispatch(&app, &signer.access_key, &principal, &headers, &body)?;
+        let (call, ask) = (call?, ask.unwrap_or_default());
+        let answer = dispatch(&app, &signer.access_key, &principal, call, ask, host)?;
         if let auth::Principal::Agent { key, .. } = &principal
-            && operation == "RegisterContainerInstance"
+            && operation == Operation::Ecs(ecs_types::Operation::RegisterContainerInstance)
         {
             bind(&app, &key.id, &answer)?;
         }
         Ok(answer)
     });
-    if ecs::is_mutating(&operation) {
-        let ask = if target.starts_with(berth_types::ecr::TARGET_PREFIX) {
-            ecr::ask(&app, &operation, &body)
-        } else if target.starts_with("Berth") {
-            berth_ops::ask(&operation)
-        } else {
-            ecs::ask(app.control.partition(), &operation, &body)
-        };
+    if operation.is_mutating() {
         let principal = principal.unwrap_or_else(|| "anonymous".into());
+        let (action, resource) = audited;
         app.record(
             &principal,
-            ask.action,
-            ask.resource,
+            action,
+            resource,
             crate::outcome(&result),
             &request_id,
         );
     }
     respond(&request_id, result)
+}
+
+/// Whether Berth answers an operation.
+fn supported(operation: Operation) -> bool {
+    match operation {
+        Operation::Ecs(op) => ecs::supports(op),
+        Operation::Ecr(op) => ecr::supports(op),
+    }
+}
+
+/// The one decoding of a body, and what the call asks of the caller's policies: the typed call
+/// then drives authorisation, audit and dispatch.
+fn decoded(
+    app: &AppState,
+    operation: Operation,
+    body: &[u8],
+) -> (Result<Call, ApiError>, Option<Ask>) {
+    let call = operation.decode(body);
+    let ask = call.as_ref().ok().map(|call| match call {
+        Call::Ecs(request) => ecs::ask(app.control.partition(), request),
+        Call::Ecr(request) => ecr::ask(app, request),
+    });
+    (call, ask)
 }
 
 /// The largest join request: a token and a cluster name.
@@ -241,66 +301,43 @@ fn bind(app: &AppState, key: &str, answer: &[u8]) -> Result<(), ApiError> {
     }
 }
 
+/// Authorises a decoded call and answers it.
 fn dispatch(
     app: &AppState,
     signer_key: &str,
     principal: &auth::Principal,
-    headers: &HeaderMap,
-    body: &[u8],
+    call: Call,
+    mut ask: Ask,
+    host: &str,
 ) -> Result<Vec<u8>, ApiError> {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::UnknownOperationException,
-                "the X-Amz-Target header is missing: name the operation, e.g. AmazonEC2ContainerServiceV20141113.ListClusters",
-            )
-        })?;
-    let (prefix, operation) = target.rsplit_once('.').unwrap_or(("", target));
-    match prefix {
-        berth_types::ecs::TARGET_PREFIX => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("127.0.0.1");
-            if let Some((field, asks)) = ecs::batch_asks(app.control.partition(), operation, body) {
-                return batch(app, principal, operation, body, host, field, asks);
+    match call {
+        Call::Ecs(mut request) => {
+            if ecs::batch_items(&mut request).is_some() {
+                return batch(app, principal, request, host);
             }
-            let mut ask = ecs::ask(app.control.partition(), operation, body);
-            let definition = task_asks::definition(app, operation, body);
+            let definition = task_asks::definition(app, &request);
             if let Some(definition) = &definition {
                 ask.keys.extend(task_asks::condition_keys(definition));
             }
-            app.authorize(principal, ask, body, ErrorCode::AccessDeniedException)?;
-            if let Some(definition) = definition.filter(|_| operation != "RegisterTaskDefinition") {
-                images::check_caller_may_pull(app, principal, &definition, body, host)?;
+            app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
+            let starts = request.operation() != ecs_types::Operation::RegisterTaskDefinition;
+            if let Some(definition) = definition.filter(|_| starts) {
+                images::check_caller_may_pull(app, principal, &definition, host)?;
             }
             // Control-plane calls may wait on an fsync; keep them off the async workers' path.
-            tokio::task::block_in_place(|| ecs::call(&app.control, operation, body, host))
+            tokio::task::block_in_place(|| ecs::call(&app.control, request, host))
         }
-        berth_ops::AUDIT_PREFIX | berth_ops::AGENT_PREFIX => {
-            berth_ops::call(app, principal, prefix, operation, body)
-        }
-        berth_types::ecr::TARGET_PREFIX if berth_types::ecr::OPERATIONS.contains(&operation) => {
+        Call::Ecr(request) => {
+            let policy = ecr::repository_policy(app, &request)?;
             app.authorize_with(
                 principal,
-                ecr::ask(app, operation, body),
-                body,
+                ask,
                 ErrorCode::AccessDeniedException,
-                ecr::repository_policy(app, body)?.as_deref(),
+                policy.as_deref(),
             )?;
-            let host = headers
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("127.0.0.1");
             // Registry calls read and fsync files; keep them off the async workers' path.
-            tokio::task::block_in_place(|| ecr::call(app, signer_key, operation, body, host))
+            tokio::task::block_in_place(|| ecr::call(app, signer_key, request, host))
         }
-        _ => Err(ApiError::new(
-            ErrorCode::UnknownOperationException,
-            format!("{target} is not an operation Berth knows: check the X-Amz-Target header"),
-        )),
     }
 }
 
@@ -310,16 +347,17 @@ fn dispatch(
 fn batch(
     app: &AppState,
     principal: &auth::Principal,
-    operation: &str,
-    body: &[u8],
+    mut request: ecs_types::Request,
     host: &str,
-    field: &str,
-    asks: Vec<(String, crate::policy::Ask)>,
 ) -> Result<Vec<u8>, ApiError> {
+    let items = ecs::batch_items(&mut request)
+        .map(std::mem::take)
+        .unwrap_or_default();
     let mut allowed = vec![];
     let mut refused = vec![];
-    for (item, ask) in asks {
-        match app.authorize(principal, ask, body, ErrorCode::AccessDeniedException) {
+    for item in items {
+        let ask = ecs::item_ask(app.control.partition(), &request, &item);
+        match app.authorize(principal, ask, ErrorCode::AccessDeniedException) {
             Ok(()) => allowed.push(item),
             Err(e) => refused.push((item, e)),
         }
@@ -329,15 +367,13 @@ fn batch(
     {
         return Err(e.clone());
     }
-    if refused.is_empty() {
-        return tokio::task::block_in_place(|| ecs::call(&app.control, operation, body, host));
+    if let Some(items) = ecs::batch_items(&mut request) {
+        *items = allowed;
     }
-    let mut request: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(ErrorCode::SerializationException, e.to_string()))?;
-    request[field] = serde_json::json!(allowed);
-    let request = encode(&request)?;
-    let answer =
-        tokio::task::block_in_place(|| ecs::call(&app.control, operation, &request, host))?;
+    let answer = tokio::task::block_in_place(|| ecs::call(&app.control, request, host))?;
+    if refused.is_empty() {
+        return Ok(answer);
+    }
     let mut answer: serde_json::Value = serde_json::from_slice(&answer)
         .map_err(|e| ApiError::server(format!("cannot read the answer: {e}")))?;
     let failures = answer["failures"].as_array().cloned().unwrap_or_default();
@@ -346,4 +382,85 @@ fn batch(
     });
     answer["failures"] = failures.into_iter().chain(denied).collect();
     encode(&answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::DECODED;
+    use berth_control::{ControlPlane, SystemClock};
+    use berth_types::arn::Partition;
+    use std::sync::Arc;
+
+    fn app(dir: &std::path::Path) -> AppState {
+        let partition = Partition {
+            region: "us-east-1".into(),
+            account: "000000000000".into(),
+        };
+        let store = Arc::new(berth_store::MemStore::default());
+        let control = ControlPlane::open(partition, store, Arc::new(SystemClock)).expect("opens");
+        AppState {
+            control: Arc::new(control),
+            registry: Arc::new(berth_registry::Registry::open(dir).expect("registry")),
+            root: auth::RootKey {
+                id: "AKIAROOT".into(),
+                secret: "secret".into(),
+            },
+            limiter: Arc::new(throttle::Limiter::new(0)),
+            shutdown: tokio::sync::watch::channel(false).1,
+            secure: false,
+            verify: true,
+            registry_listener: None,
+        }
+    }
+
+    /// Answers `target` with `body` as a user allowed to describe one service only, and
+    /// counts how many times a body was decoded.
+    fn call(app: &AppState, principal: &auth::Principal, target: &str, body: &str) -> usize {
+        let before = DECODED.with(|d| d.get());
+        let operation = Operation::from_target(target).expect("an operation");
+        let (call, ask) = decoded(app, operation, body.as_bytes());
+        let answered = dispatch(
+            app,
+            "AKIA",
+            principal,
+            call.expect("decodes"),
+            ask.unwrap_or_default(),
+            "127.0.0.1:1",
+        );
+        answered.expect("answered");
+        DECODED.with(|d| d.get()) - before
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn each_request_body_is_decoded_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let app = app(dir.path());
+        let root = auth::Principal::root("000000000000");
+        let ecs = |op: &str| format!("{}.{op}", ecs_types::TARGET_PREFIX);
+        let ecr = |op: &str| format!("{}.{op}", berth_types::ecr::TARGET_PREFIX);
+        let calls = [
+            (ecs("CreateCluster"), r#"{"clusterName":"c"}"#.to_string()),
+            (
+                ecs("RegisterTaskDefinition"),
+                r#"{"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":32,"privileged":true}]}"#.into(),
+            ),
+            (ecs("RunTask"), r#"{"cluster":"c","taskDefinition":"f"}"#.into()),
+            (
+                ecs("CreateService"),
+                r#"{"cluster":"c","serviceName":"s","taskDefinition":"f","desiredCount":0}"#.into(),
+            ),
+            (ecs("DescribeServices"), r#"{"cluster":"c","services":["s","t"]}"#.into()),
+            (ecs("ListContainerInstances"), r#"{"cluster":"c","filter":"attribute:a == b"}"#.into()),
+            (ecr("CreateRepository"), r#"{"repositoryName":"team/r"}"#.into()),
+            (ecr("DescribeRepositories"), "{}".into()),
+        ];
+        for (target, body) in calls {
+            assert_eq!(
+                call(&app, &root, &target, &body),
+                1,
+                "{target} decodes its body once"
+            );
+        }
+    }
 }

@@ -1,12 +1,13 @@
 //! The ECR API (awsJson1.1, `AmazonEC2ContainerRegistry_V20150921.<Op>`, signing name `ecr`)
 //! over Berth's registry: repositories, images, and the token `docker login` uses.
 
-use crate::wire::{decode, encode};
+use crate::wire::encode;
 use crate::{AppState, auth, ecr_tags, policy::Ask};
 use base64::Engine;
 use berth_registry::digest::Digest;
 use berth_registry::{Image, Registry, RegistryError, Repository};
 use berth_types::ecr::*;
+use berth_types::request::Members;
 use berth_types::{ApiError, ErrorCode};
 use serde_json::{Value, json};
 
@@ -18,9 +19,8 @@ fn arn(app: &AppState, name: &str) -> String {
 
 /// The repository an ECR call names: `repositoryName`, or the repository of a tag
 /// operation's `resourceArn`.
-fn named_repository(app: &AppState, body: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(body).unwrap_or_default();
-    match (v["repositoryName"].as_str(), v["resourceArn"].as_str()) {
+fn named_repository(app: &AppState, members: &dyn Members) -> Option<String> {
+    match (members.text("repositoryName"), members.text("resourceArn")) {
         (Some(name), _) => Some(name.to_string()),
         (None, Some(resource)) => ecr_tags::repository_of(&arn(app, ""), resource).ok(),
         _ => None,
@@ -28,8 +28,8 @@ fn named_repository(app: &AppState, body: &[u8]) -> Option<String> {
 }
 
 /// The policy of the repository an ECR call names, which authorisation also consults.
-pub fn repository_policy(app: &AppState, body: &[u8]) -> Result<Option<String>, ApiError> {
-    match named_repository(app, body) {
+pub fn repository_policy(app: &AppState, request: &Request) -> Result<Option<String>, ApiError> {
+    match named_repository(app, request.members()) {
         Some(name) => app
             .registry
             .repository_policy(&name)
@@ -40,15 +40,18 @@ pub fn repository_policy(app: &AppState, body: &[u8]) -> Result<Option<String>, 
 
 /// What an ECR call asks of the caller's policies: `ecr:<Operation>` on the repository it
 /// names (`*` for registry-wide calls).
-pub fn ask(app: &AppState, operation: &str, body: &[u8]) -> Ask {
-    let resource = match named_repository(app, body) {
-        Some(name) if operation != "DescribeRepositories" => arn(app, &name),
+pub fn ask(app: &AppState, request: &Request) -> Ask {
+    let operation = request.operation();
+    let resource = match named_repository(app, request.members()) {
+        Some(name) if operation != Operation::DescribeRepositories => arn(app, &name),
         _ => "*".into(),
     };
+    let catalogued = crate::catalogue::Operation::Ecr(operation);
     Ask {
-        action: format!("ecr:{operation}"),
+        action: catalogued.action(),
         resource,
-        keys: Default::default(),
+        agent_facing: catalogued.is_agent_facing(),
+        ..Ask::default()
     }
 }
 
@@ -147,21 +150,57 @@ fn find<'a>(images: &'a [Image], id: &ImageIdentifier) -> Result<&'a Image, Valu
     }
 }
 
-/// Runs ECR `operation`. `api_host` is the `host:port` the client reached the API at; the
+/// Whether Berth answers an ECR operation (the others are refused with
+/// UnsupportedFeatureException, whatever their input).
+pub fn supports(operation: Operation) -> bool {
+    use Operation as O;
+    matches!(
+        operation,
+        O::GetAuthorizationToken
+            | O::CreateRepository
+            | O::DescribeRepositories
+            | O::DeleteRepository
+            | O::PutImageTagMutability
+            | O::ListImages
+            | O::DescribeImages
+            | O::BatchGetImage
+            | O::BatchDeleteImage
+            | O::SetRepositoryPolicy
+            | O::GetRepositoryPolicy
+            | O::DeleteRepositoryPolicy
+            | O::PutLifecyclePolicy
+            | O::GetLifecyclePolicy
+            | O::DeleteLifecyclePolicy
+            | O::StartLifecyclePolicyPreview
+            | O::GetLifecyclePolicyPreview
+            | O::PutImageScanningConfiguration
+            | O::BatchCheckLayerAvailability
+            | O::InitiateLayerUpload
+            | O::UploadLayerPart
+            | O::CompleteLayerUpload
+            | O::GetDownloadUrlForLayer
+            | O::PutImage
+            | O::TagResource
+            | O::UntagResource
+            | O::ListTagsForResource
+    )
+}
+
+/// Answers one ECR request. `api_host` is the `host:port` the client reached the API at; the
 /// registry is there or at its own listener's port.
 pub fn call(
     app: &AppState,
     signer_key: &str,
-    operation: &str,
-    body: &[u8],
+    request: Request,
     api_host: &str,
 ) -> Result<Vec<u8>, ApiError> {
     let (scheme, host) = app.registry_location(api_host);
     let host = host.as_str();
     let registry: &Registry = &app.registry;
     let account = app.control.partition().account.clone();
-    let answer = match operation {
-        "GetAuthorizationToken" => {
+    let operation = request.operation();
+    let answer = match request {
+        Request::GetAuthorizationToken(_) => {
             let secret = auth::secret_of(&app.root, &app.control, signer_key)
                 .ok_or_else(|| ApiError::server("the signing key vanished"))?;
             let expires = now() as i64 + auth::REGISTRY_TOKEN_SECONDS;
@@ -173,8 +212,7 @@ pub fn call(
                 "proxyEndpoint": format!("{scheme}://{host}"),
             }]})
         }
-        "CreateRepository" => {
-            let input: CreateRepositoryRequest = decode(body)?;
+        Request::CreateRepository(input) => {
             if let Some(e) = &input.encryption_configuration
                 && e.encryption_type != EncryptionType::Aes256
             {
@@ -202,8 +240,7 @@ pub fn call(
             let created = registry.create_repository(repository).map_err(refused)?;
             json!({ "repository": repository_json(app, host, &created) })
         }
-        "DescribeRepositories" => {
-            let input: DescribeRepositoriesRequest = decode(body)?;
+        Request::DescribeRepositories(input) => {
             let repositories = match input.repository_names {
                 Some(names) => names
                     .iter()
@@ -221,15 +258,13 @@ pub fn call(
                 .collect();
             with_next(json!({ "repositories": shown }), next)
         }
-        "DeleteRepository" => {
-            let input: DeleteRepositoryRequest = decode(body)?;
+        Request::DeleteRepository(input) => {
             let deleted = registry
                 .delete_repository(&input.repository_name, input.force.unwrap_or(false))
                 .map_err(refused)?;
             json!({ "repository": repository_json(app, host, &deleted) })
         }
-        "PutImageTagMutability" => {
-            let input: PutImageTagMutabilityRequest = decode(body)?;
+        Request::PutImageTagMutability(input) => {
             let value = mutability(input.image_tag_mutability)?;
             registry
                 .update_repository(&input.repository_name, |r| {
@@ -243,8 +278,7 @@ pub fn call(
                 "imageTagMutability": value,
             })
         }
-        "ListImages" => {
-            let input: ListImagesRequest = decode(body)?;
+        Request::ListImages(input) => {
             let images = registry.images(&input.repository_name).map_err(refused)?;
             let status = input.filter.and_then(|f| f.tag_status);
             let mut ids: Vec<Value> = vec![];
@@ -277,8 +311,7 @@ pub fn call(
                 .collect();
             with_next(json!({ "imageIds": shown }), next)
         }
-        "DescribeImages" => {
-            let input: DescribeImagesRequest = decode(body)?;
+        Request::DescribeImages(input) => {
             let images = registry.images(&input.repository_name).map_err(refused)?;
             let chosen: Vec<&Image> = match &input.image_ids {
                 Some(ids) => ids
@@ -325,8 +358,7 @@ pub fn call(
                 .collect();
             with_next(json!({ "imageDetails": details }), next)
         }
-        "BatchGetImage" => {
-            let input: BatchGetImageRequest = decode(body)?;
+        Request::BatchGetImage(input) => {
             let images = registry.images(&input.repository_name).map_err(refused)?;
             let (mut found, mut failures) = (vec![], vec![]);
             for id in &input.image_ids {
@@ -348,8 +380,7 @@ pub fn call(
             }
             json!({ "images": found, "failures": failures })
         }
-        "BatchDeleteImage" => {
-            let input: BatchDeleteImageRequest = decode(body)?;
+        Request::BatchDeleteImage(input) => {
             let (mut deleted, mut failures) = (vec![], vec![]);
             for id in &input.image_ids {
                 let images = registry.images(&input.repository_name).map_err(refused)?;
@@ -374,8 +405,7 @@ pub fn call(
             }
             json!({ "imageIds": deleted, "failures": failures })
         }
-        "SetRepositoryPolicy" => {
-            let input: SetRepositoryPolicyRequest = decode(body)?;
+        Request::SetRepositoryPolicy(input) => {
             crate::policy::check_resource(&input.policy_text).map_err(ApiError::invalid)?;
             registry
                 .set_repository_policy(&input.repository_name, &input.policy_text)
@@ -386,10 +416,16 @@ pub fn call(
                 "policyText": input.policy_text,
             })
         }
-        "GetRepositoryPolicy" | "DeleteRepositoryPolicy" => {
-            let name = repository_name(body)?;
+        Request::GetRepositoryPolicy(GetRepositoryPolicyRequest {
+            repository_name: name,
+            ..
+        })
+        | Request::DeleteRepositoryPolicy(DeleteRepositoryPolicyRequest {
+            repository_name: name,
+            ..
+        }) => {
             registry.repository(&name).map_err(refused)?;
-            let policy = if operation == "GetRepositoryPolicy" {
+            let policy = if operation == Operation::GetRepositoryPolicy {
                 registry.repository_policy(&name).map_err(refused)?
             } else {
                 registry.delete_repository_policy(&name).map_err(refused)?
@@ -402,8 +438,7 @@ pub fn call(
             })?;
             json!({ "registryId": account, "repositoryName": name, "policyText": text })
         }
-        "PutLifecyclePolicy" => {
-            let input: PutLifecyclePolicyRequest = decode(body)?;
+        Request::PutLifecyclePolicy(input) => {
             registry
                 .put_lifecycle_policy(&input.repository_name, &input.lifecycle_policy_text)
                 .map_err(refused)?;
@@ -413,9 +448,15 @@ pub fn call(
                 "lifecyclePolicyText": input.lifecycle_policy_text,
             })
         }
-        "GetLifecyclePolicy" | "DeleteLifecyclePolicy" => {
-            let name = repository_name(body)?;
-            let (text, evaluated) = if operation == "GetLifecyclePolicy" {
+        Request::GetLifecyclePolicy(GetLifecyclePolicyRequest {
+            repository_name: name,
+            ..
+        })
+        | Request::DeleteLifecyclePolicy(DeleteLifecyclePolicyRequest {
+            repository_name: name,
+            ..
+        }) => {
+            let (text, evaluated) = if operation == Operation::GetLifecyclePolicy {
                 registry.lifecycle_policy(&name)
             } else {
                 registry.delete_lifecycle_policy(&name)
@@ -431,8 +472,7 @@ pub fn call(
             }
             v
         }
-        "StartLifecyclePolicyPreview" => {
-            let input: StartLifecyclePolicyPreviewRequest = decode(body)?;
+        Request::StartLifecyclePolicyPreview(input) => {
             let (text, _) = registry
                 .preview_lifecycle(
                     &input.repository_name,
@@ -447,8 +487,10 @@ pub fn call(
                 "status": "IN_PROGRESS",
             })
         }
-        "GetLifecyclePolicyPreview" => {
-            let name = repository_name(body)?;
+        Request::GetLifecyclePolicyPreview(GetLifecyclePolicyPreviewRequest {
+            repository_name: name,
+            ..
+        }) => {
             let (text, expired) = registry.lifecycle_preview(&name).map_err(refused)?;
             let results: Vec<Value> = expired
                 .iter()
@@ -474,8 +516,7 @@ pub fn call(
                 "summary": {"expiringImageTotalCount": expired.len()},
             })
         }
-        "PutImageScanningConfiguration" => {
-            let input: PutImageScanningConfigurationRequest = decode(body)?;
+        Request::PutImageScanningConfiguration(input) => {
             let on = input
                 .image_scanning_configuration
                 .scan_on_push
@@ -492,17 +533,22 @@ pub fn call(
                 "imageScanningConfiguration": {"scanOnPush": on},
             })
         }
-        _ => {
+        other => {
             let base_url = format!("{scheme}://{host}");
-            let answer =
-                crate::ecr_layers::call(registry, &account, operation, body, &base_url, refused)
-                    .or_else(|| ecr_tags::call(registry, &arn(app, ""), operation, body, refused));
-            match answer {
-                Some(answer) => answer?,
-                None => {
+            let other = match crate::ecr_layers::call(registry, &account, other, &base_url, refused)
+            {
+                Ok(answer) => return encode(&answer?),
+                Err(other) => other,
+            };
+            match ecr_tags::call(registry, &arn(app, ""), other, refused) {
+                Ok(answer) => answer?,
+                Err(other) => {
                     return Err(ApiError::new(
                         ErrorCode::UnsupportedFeatureException,
-                        format!("ECR operation {operation} is not supported by Berth yet"),
+                        format!(
+                            "ECR operation {} is not supported by Berth yet",
+                            other.operation().name()
+                        ),
                     ));
                 }
             }
@@ -524,15 +570,6 @@ fn mutability(setting: ImageTagMutability) -> Result<&'static str, ApiError> {
             ),
         )),
     }
-}
-
-/// The `repositoryName` of a request.
-fn repository_name(body: &[u8]) -> Result<String, ApiError> {
-    let v: Value = serde_json::from_slice(body).unwrap_or_default();
-    v["repositoryName"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| ApiError::invalid("repositoryName is required"))
 }
 
 /// The page of `keys` after `token` (the last key of the previous page), `max` long.

@@ -2,7 +2,6 @@
 //! CompleteLayerUpload, GetDownloadUrlForLayer) and PutImage: pushing through the JSON API
 //! instead of `/v2/`, over the same upload sessions and checks.
 
-use crate::wire::decode;
 use base64::Engine;
 use berth_registry::digest::Digest;
 use berth_registry::{Registry, RegistryError};
@@ -13,18 +12,19 @@ use serde_json::{Value, json};
 /// ECR's part size hint for UploadLayerPart (10 MiB).
 const PART_SIZE: i64 = 10 * 1024 * 1024;
 
-/// Runs one of the layer operations or PutImage; None when `operation` is none of them.
+/// Answers one of the layer operations or PutImage; gives back any other request.
+// The request handed back is the caller's own, moved back to it, never copied.
+#[allow(clippy::result_large_err)]
 pub fn call(
     registry: &Registry,
     account: &str,
-    operation: &str,
-    body: &[u8],
+    request: Request,
     base_url: &str,
     refused: fn(RegistryError) -> ApiError,
-) -> Option<Result<Value, ApiError>> {
-    let answer = match operation {
-        "BatchCheckLayerAvailability" => check(registry, body, refused),
-        "InitiateLayerUpload" => decode::<InitiateLayerUploadRequest>(body).and_then(|input| {
+) -> Result<Result<Value, ApiError>, Request> {
+    Ok(match request {
+        Request::BatchCheckLayerAvailability(input) => check(registry, input, refused),
+        Request::InitiateLayerUpload(input) => (|| {
             registry
                 .repository(&input.repository_name)
                 .map_err(refused)?;
@@ -33,10 +33,10 @@ pub fn call(
                 .start(&input.repository_name)
                 .map_err(refused)?;
             Ok(json!({ "uploadId": id, "partSize": PART_SIZE }))
-        }),
-        "UploadLayerPart" => upload_part(registry, account, body, refused),
-        "CompleteLayerUpload" => complete(registry, account, body, refused),
-        "GetDownloadUrlForLayer" => decode::<GetDownloadUrlForLayerRequest>(body).and_then(|i| {
+        })(),
+        Request::UploadLayerPart(input) => upload_part(registry, account, input, refused),
+        Request::CompleteLayerUpload(input) => complete(registry, account, input, refused),
+        Request::GetDownloadUrlForLayer(i) => (|| {
             let digest = Digest::parse(&i.layer_digest).map_err(refused)?;
             registry
                 .blob_size(&i.repository_name, &digest)
@@ -45,11 +45,10 @@ pub fn call(
                 "downloadUrl": format!("{base_url}/v2/{}/blobs/{digest}", i.repository_name),
                 "layerDigest": digest.to_string(),
             }))
-        }),
-        "PutImage" => put_image(registry, account, body, refused),
-        _ => return None,
-    };
-    Some(answer)
+        })(),
+        Request::PutImage(input) => put_image(registry, account, input, refused),
+        other => return Err(other),
+    })
 }
 
 fn layers_not_found(digest: &str) -> ApiError {
@@ -61,10 +60,9 @@ fn layers_not_found(digest: &str) -> ApiError {
 
 fn check(
     registry: &Registry,
-    body: &[u8],
+    input: BatchCheckLayerAvailabilityRequest,
     refused: fn(RegistryError) -> ApiError,
 ) -> Result<Value, ApiError> {
-    let input: BatchCheckLayerAvailabilityRequest = decode(body)?;
     registry
         .repository(&input.repository_name)
         .map_err(refused)?;
@@ -92,10 +90,9 @@ fn check(
 fn upload_part(
     registry: &Registry,
     account: &str,
-    body: &[u8],
+    input: UploadLayerPartRequest,
     refused: fn(RegistryError) -> ApiError,
 ) -> Result<Value, ApiError> {
-    let input: UploadLayerPartRequest = decode(body)?;
     let (_, size) = registry
         .uploads()
         .data(&input.repository_name, &input.upload_id)
@@ -137,10 +134,9 @@ fn upload_not_found(id: &str) -> ApiError {
 fn complete(
     registry: &Registry,
     account: &str,
-    body: &[u8],
+    input: CompleteLayerUploadRequest,
     refused: fn(RegistryError) -> ApiError,
 ) -> Result<Value, ApiError> {
-    let input: CompleteLayerUploadRequest = decode(body)?;
     let [digest] = input.layer_digests.as_slice() else {
         return Err(ApiError::invalid(
             "layerDigests must name exactly one digest",
@@ -187,10 +183,9 @@ fn complete(
 fn put_image(
     registry: &Registry,
     account: &str,
-    body: &[u8],
+    input: PutImageRequest,
     refused: fn(RegistryError) -> ApiError,
 ) -> Result<Value, ApiError> {
-    let input: PutImageRequest = decode(body)?;
     let name = &input.repository_name;
     let bytes = input.image_manifest.as_bytes();
     let digest = Digest::of(bytes).to_string();

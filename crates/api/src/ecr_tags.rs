@@ -1,9 +1,8 @@
 //! ECR resource tags on repositories: TagResource, UntagResource and ListTagsForResource (the
 //! ECR target prefix, `Key`/`Value` tags), and the checks CreateRepository's `tags` share.
 
-use crate::wire::decode;
 use berth_registry::{Registry, RegistryError, ResourceTag};
-use berth_types::ecr::{ListTagsForResourceRequest, Tag, TagResourceRequest, UntagResourceRequest};
+use berth_types::ecr::{Request, Tag};
 use berth_types::{ApiError, ErrorCode};
 use serde_json::{Value, json};
 
@@ -84,28 +83,29 @@ pub fn merge(tags: &mut Vec<ResourceTag>, new: Vec<ResourceTag>) -> Result<(), R
     Ok(())
 }
 
-/// Runs one of the tag operations; None when `operation` is none of them.
+/// Answers one of the tag operations; gives back any other request.
+// The request handed back is the caller's own, moved back to it, never copied.
+#[allow(clippy::result_large_err)]
 pub fn call(
     registry: &Registry,
     prefix: &str,
-    operation: &str,
-    body: &[u8],
+    request: Request,
     refused: fn(RegistryError) -> ApiError,
-) -> Option<Result<Value, ApiError>> {
+) -> Result<Result<Value, ApiError>, Request> {
     let refused = move |e: RegistryError| match e {
         RegistryError::LimitExceeded(m) => ApiError::new(ErrorCode::TooManyTagsException, m),
         other => refused(other),
     };
-    let answer = match operation {
-        "TagResource" => decode::<TagResourceRequest>(body).and_then(|input| {
+    let answer = match request {
+        Request::TagResource(input) => (|| {
             let name = repository_of(prefix, &input.resource_arn)?;
             let new = checked(&input.tags)?;
             registry
                 .update_repository(&name, |r| merge(&mut r.tags, new))
                 .map_err(refused)?;
             Ok(json!({}))
-        }),
-        "UntagResource" => decode::<UntagResourceRequest>(body).and_then(|input| {
+        })(),
+        Request::UntagResource(input) => (|| {
             let name = repository_of(prefix, &input.resource_arn)?;
             registry
                 .update_repository(&name, |r| {
@@ -114,13 +114,13 @@ pub fn call(
                 })
                 .map_err(refused)?;
             Ok(json!({}))
-        }),
-        "ListTagsForResource" => decode::<ListTagsForResourceRequest>(body).and_then(|input| {
+        })(),
+        Request::ListTagsForResource(input) => (|| {
             let name = repository_of(prefix, &input.resource_arn)?;
             let repository = registry.repository(&name).map_err(refused)?;
             Ok(json!({ "tags": repository.tags }))
-        }),
-        _ => return None,
+        })(),
+        other => return Err(other),
     };
-    Some(answer)
+    Ok(answer)
 }

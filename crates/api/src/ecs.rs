@@ -1,166 +1,170 @@
-//! The ECS operations: each target name mapped to the control-plane call that answers it.
+//! The ECS operations: each typed request mapped to the control-plane call that answers it,
+//! and what each asks of the caller's policies.
 
 use crate::policy::Ask;
-use crate::wire::{decode, encode};
+use crate::wire::encode;
 use berth_control::ControlPlane;
 use berth_types::arn::{self, Partition};
 use berth_types::ecs::{
-    DiscoverPollEndpointRequest, DiscoverPollEndpointResponse, ListServicesByNamespaceRequest,
-    ListServicesByNamespaceResponse, OPERATIONS,
+    DiscoverPollEndpointResponse, ListServicesByNamespaceResponse, Operation, Request,
 };
-use berth_types::{ApiError, ErrorCode, Validate};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use berth_types::{ApiError, ErrorCode};
 use std::collections::BTreeMap;
 
-fn run<Req, Resp>(
-    body: &[u8],
-    op: impl FnOnce(Req) -> Result<Resp, ApiError>,
-) -> Result<Vec<u8>, ApiError>
-where
-    Req: DeserializeOwned + Validate,
-    Resp: Serialize,
-{
-    encode(&op(decode(body)?)?)
-}
-
+/// The table of operations answered by a control-plane method of the same input and output:
+/// it makes [`TABLE`] and `table`, which answers them and gives back any other request.
 macro_rules! operations {
-    ($control:ident, $operation:ident, $body:ident; $($name:literal => $method:ident),* $(,)?) => {
-        match $operation {
-            $($name => Some(run($body, |req| $control.$method(req))),)*
-            _ => None,
+    ($($op:ident => $method:ident),* $(,)?) => {
+        /// The operations the table answers.
+        const TABLE: &[Operation] = &[$(Operation::$op),*];
+
+        // The request handed back is the caller's own, moved back to it, never copied.
+        #[allow(clippy::result_large_err)]
+        fn table(control: &ControlPlane, request: Request) -> Result<Result<Vec<u8>, ApiError>, Request> {
+            match request {
+                $(Request::$op(input) => Ok(control.$method(input).and_then(|out| encode(&out))),)*
+                other => Err(other),
+            }
         }
     };
 }
 
-/// Answers one ECS operation; `host` is the address the client reached us at.
-pub fn call(
-    control: &ControlPlane,
-    operation: &str,
-    body: &[u8],
-    host: &str,
-) -> Result<Vec<u8>, ApiError> {
-    let answered = operations!(control, operation, body;
-        "CreateCluster" => create_cluster,
-        "DescribeClusters" => describe_clusters,
-        "ListClusters" => list_clusters,
-        "DeleteCluster" => delete_cluster,
-        "RegisterTaskDefinition" => register_task_definition,
-        "DescribeTaskDefinition" => describe_task_definition,
-        "ListTaskDefinitions" => list_task_definitions,
-        "ListTaskDefinitionFamilies" => list_task_definition_families,
-        "DeregisterTaskDefinition" => deregister_task_definition,
-        "DeleteTaskDefinitions" => delete_task_definitions,
-        "RegisterContainerInstance" => register_container_instance,
-        "DeregisterContainerInstance" => deregister_container_instance,
-        "DescribeContainerInstances" => describe_container_instances,
-        "ListContainerInstances" => list_container_instances,
-        "UpdateContainerInstancesState" => update_container_instances_state,
-        "RunTask" => run_task,
-        "StartTask" => start_task,
-        "StopTask" => stop_task,
-        "DescribeTasks" => describe_tasks,
-        "ListTasks" => list_tasks,
-        "SubmitTaskStateChange" => submit_task_state_change,
-        "SubmitContainerStateChange" => submit_container_state_change,
-        "TagResource" => tag_resource,
-        "UntagResource" => untag_resource,
-        "ListTagsForResource" => list_tags_for_resource,
-        "PutAttributes" => put_attributes,
-        "ListAttributes" => list_attributes,
-        "DeleteAttributes" => delete_attributes,
-        "CreateService" => create_service,
-        "UpdateService" => update_service,
-        "DeleteService" => delete_service,
-        "DescribeServices" => describe_services,
-        "ListServices" => list_services,
-        "ListServiceDeployments" => list_service_deployments,
-        "DescribeServiceDeployments" => describe_service_deployments,
-        "DescribeServiceRevisions" => describe_service_revisions,
-    );
-    if let Some(result) = answered {
-        return result;
-    }
-    match operation {
+operations!(
+    CreateCluster => create_cluster,
+    DescribeClusters => describe_clusters,
+    ListClusters => list_clusters,
+    DeleteCluster => delete_cluster,
+    RegisterTaskDefinition => register_task_definition,
+    DescribeTaskDefinition => describe_task_definition,
+    ListTaskDefinitions => list_task_definitions,
+    ListTaskDefinitionFamilies => list_task_definition_families,
+    DeregisterTaskDefinition => deregister_task_definition,
+    DeleteTaskDefinitions => delete_task_definitions,
+    RegisterContainerInstance => register_container_instance,
+    DeregisterContainerInstance => deregister_container_instance,
+    DescribeContainerInstances => describe_container_instances,
+    ListContainerInstances => list_container_instances,
+    UpdateContainerInstancesState => update_container_instances_state,
+    RunTask => run_task,
+    StartTask => start_task,
+    StopTask => stop_task,
+    DescribeTasks => describe_tasks,
+    ListTasks => list_tasks,
+    SubmitTaskStateChange => submit_task_state_change,
+    SubmitContainerStateChange => submit_container_state_change,
+    TagResource => tag_resource,
+    UntagResource => untag_resource,
+    ListTagsForResource => list_tags_for_resource,
+    PutAttributes => put_attributes,
+    ListAttributes => list_attributes,
+    DeleteAttributes => delete_attributes,
+    CreateService => create_service,
+    UpdateService => update_service,
+    DeleteService => delete_service,
+    DescribeServices => describe_services,
+    ListServices => list_services,
+    ListServiceDeployments => list_service_deployments,
+    DescribeServiceDeployments => describe_service_deployments,
+    DescribeServiceRevisions => describe_service_revisions,
+);
+
+/// Whether Berth answers an ECS operation (the others are refused with
+/// UnsupportedFeatureException, whatever their input).
+pub fn supports(operation: Operation) -> bool {
+    TABLE.contains(&operation)
+        || matches!(
+            operation,
+            Operation::ListServicesByNamespace | Operation::DiscoverPollEndpoint
+        )
+}
+
+/// Answers one ECS request; `host` is the address the client reached us at.
+pub fn call(control: &ControlPlane, request: Request, host: &str) -> Result<Vec<u8>, ApiError> {
+    let request = match table(control, request) {
+        Ok(answer) => return answer,
+        Err(other) => other,
+    };
+    match request {
         // Berth has no Cloud Map namespaces, so no service belongs to one.
-        "ListServicesByNamespace" => run(body, |_: ListServicesByNamespaceRequest| {
-            Ok(ListServicesByNamespaceResponse {
-                service_arns: Some(vec![]),
-                next_token: None,
-            })
+        Request::ListServicesByNamespace(_) => encode(&ListServicesByNamespaceResponse {
+            service_arns: Some(vec![]),
+            next_token: None,
         }),
-        "DiscoverPollEndpoint" => run(body, |_: DiscoverPollEndpointRequest| {
+        Request::DiscoverPollEndpoint(_) => {
             let endpoint = format!("http://{host}/");
-            Ok(DiscoverPollEndpointResponse {
+            encode(&DiscoverPollEndpointResponse {
                 endpoint: Some(endpoint.clone()),
                 telemetry_endpoint: Some(endpoint.clone()),
                 service_connect_endpoint: Some(endpoint),
             })
-        }),
-        op if OPERATIONS.contains(&op) => Err(ApiError::new(
+        }
+        other => Err(ApiError::new(
             ErrorCode::UnsupportedFeatureException,
-            format!("{op} is not supported by Berth yet"),
-        )),
-        op => Err(ApiError::new(
-            ErrorCode::UnknownOperationException,
-            format!("{op} is not an ECS operation: check the X-Amz-Target header"),
+            format!("{} is not supported by Berth yet", other.operation().name()),
         )),
     }
 }
 
-/// The batch calls, with the field that lists their items: each item is authorised on its
-/// own, and those refused are reported in `failures[]`.
-const BATCHES: &[(&str, &str)] = &[
-    ("DescribeTasks", "tasks"),
-    ("DescribeServices", "services"),
-    ("DescribeContainerInstances", "containerInstances"),
-    ("DescribeClusters", "clusters"),
-    ("DeleteTaskDefinitions", "taskDefinitions"),
-];
-
-/// For a batch call, the list field and what each of its items asks (as [`ask`] of the same
-/// call naming that item alone); None for other calls.
-pub fn batch_asks(
-    partition: &Partition,
-    operation: &str,
-    body: &[u8],
-) -> Option<(&'static str, Vec<(String, Ask)>)> {
-    let (_, field) = BATCHES.iter().find(|(op, _)| *op == operation)?;
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let items = v[*field].as_array()?;
-    let asks = items
-        .iter()
-        .filter_map(|item| item.as_str())
-        .map(|item| {
-            let mut alone = v.clone();
-            alone[*field] = serde_json::json!([item]);
-            if operation == "DescribeClusters" {
-                alone["cluster"] = item.into();
-            }
-            let alone = serde_json::to_vec(&alone).unwrap_or_default();
-            (item.to_string(), ask(partition, operation, &alone))
-        })
-        .collect();
-    Some((field, asks))
+/// For a batch call, its list of items, which authorisation may narrow; None for other calls.
+/// Each item is authorised on its own, and those refused are reported in `failures[]`.
+pub fn batch_items(request: &mut Request) -> Option<&mut Vec<String>> {
+    match request {
+        Request::DescribeTasks(r) => Some(&mut r.tasks),
+        Request::DescribeServices(r) => Some(&mut r.services),
+        Request::DescribeContainerInstances(r) => Some(&mut r.container_instances),
+        Request::DescribeClusters(r) => r.clusters.as_mut(),
+        Request::DeleteTaskDefinitions(r) => Some(&mut r.task_definitions),
+        _ => None,
+    }
 }
 
-/// Whether an ECS operation changes anything (and so is audited).
-pub fn is_mutating(operation: &str) -> bool {
-    !operation.is_empty()
-        && !["Describe", "List", "Get", "Discover"]
-            .iter()
-            .any(|p| operation.starts_with(p))
+/// What one item of a batch call asks (as [`ask`] of the same call naming that item alone).
+pub fn item_ask(partition: &Partition, request: &Request, item: &str) -> Ask {
+    let cluster = match request.operation() {
+        Operation::DescribeClusters => Some(item),
+        _ => request.members().text("cluster"),
+    };
+    asking(partition, request, cluster, Some(item))
 }
 
 /// What an ECS call asks of the caller's policies: the action `ecs:<Operation>`, the resource
 /// ECS authorises it on, and its own condition key (`ecs:cluster` for calls on a cluster;
 /// [`crate::AppState::authorize`] adds the request-wide ones).
-pub fn ask(partition: &Partition, operation: &str, body: &[u8]) -> Ask {
-    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    let text = |key: &str| v[key].as_str().filter(|s| !s.is_empty());
-    let first = |key: &str| v[key][0].as_str().filter(|s| !s.is_empty());
-    let cluster_name =
-        arn::cluster_name(text("cluster").or(text("clusterName")).unwrap_or("default")).to_string();
+pub fn ask(partition: &Partition, request: &Request) -> Ask {
+    let members = request.members();
+    let item = batch_field(request.operation()).and_then(|field| members.first(field));
+    asking(partition, request, members.text("cluster"), item)
+}
+
+/// The list field of a batch call.
+fn batch_field(operation: Operation) -> Option<&'static str> {
+    match operation {
+        Operation::DescribeTasks => Some("tasks"),
+        Operation::DescribeServices => Some("services"),
+        Operation::DescribeContainerInstances => Some("containerInstances"),
+        Operation::DeleteTaskDefinitions => Some("taskDefinitions"),
+        _ => None,
+    }
+}
+
+/// The ask of `request` on `cluster`, about `item` when it is a batch call.
+fn asking(
+    partition: &Partition,
+    request: &Request,
+    cluster: Option<&str>,
+    item: Option<&str>,
+) -> Ask {
+    use Operation as O;
+    let operation = request.operation();
+    let members = request.members();
+    let text = |key: &str| members.text(key).filter(|s| !s.is_empty());
+    let cluster_name = arn::cluster_name(
+        cluster
+            .filter(|c| !c.is_empty())
+            .or(text("clusterName"))
+            .unwrap_or("default"),
+    )
+    .to_string();
     let cluster = partition.cluster(&cluster_name);
     let within = |kind: &str, reference: &str| {
         if reference.starts_with("arn:") {
@@ -179,30 +183,29 @@ pub fn ask(partition: &Partition, operation: &str, body: &[u8]) -> Ask {
     };
     let account_wide = matches!(
         operation,
-        "ListClusters"
-            | "RegisterTaskDefinition"
-            | "ListTaskDefinitions"
-            | "ListTaskDefinitionFamilies"
-            | "DeleteTaskDefinitions"
-            | "DiscoverPollEndpoint"
+        O::ListClusters
+            | O::RegisterTaskDefinition
+            | O::ListTaskDefinitions
+            | O::ListTaskDefinitionFamilies
+            | O::DeleteTaskDefinitions
+            | O::DiscoverPollEndpoint
     );
+    let item = item.filter(|i| !i.is_empty());
     let resource = match operation {
-        "RunTask" | "StartTask" | "DescribeTaskDefinition" | "DeregisterTaskDefinition" => {
+        O::RunTask | O::StartTask | O::DescribeTaskDefinition | O::DeregisterTaskDefinition => {
             text("taskDefinition").map(|t| within("task-definition", t))
         }
-        "StopTask" => text("task").map(|t| within("task", t)),
-        "DescribeTasks" => first("tasks").map(|t| within("task", t)),
-        "CreateService" => text("serviceName").map(|s| within("service", s)),
-        "UpdateService" | "DeleteService" => text("service").map(|s| within("service", s)),
-        "DescribeServices" => first("services").map(|s| within("service", s)),
-        "DescribeContainerInstances" => {
-            first("containerInstances").map(|c| within("container-instance", c))
-        }
-        "DeleteTaskDefinitions" => first("taskDefinitions").map(|t| within("task-definition", t)),
-        "DeregisterContainerInstance" => {
+        O::StopTask => text("task").map(|t| within("task", t)),
+        O::DescribeTasks => item.map(|t| within("task", t)),
+        O::CreateService => text("serviceName").map(|s| within("service", s)),
+        O::UpdateService | O::DeleteService => text("service").map(|s| within("service", s)),
+        O::DescribeServices => item.map(|s| within("service", s)),
+        O::DescribeContainerInstances => item.map(|c| within("container-instance", c)),
+        O::DeleteTaskDefinitions => item.map(|t| within("task-definition", t)),
+        O::DeregisterContainerInstance => {
             text("containerInstance").map(|c| within("container-instance", c))
         }
-        "TagResource" | "UntagResource" | "ListTagsForResource" => {
+        O::TagResource | O::UntagResource | O::ListTagsForResource => {
             text("resourceArn").map(str::to_string)
         }
         _ if account_wide => None,
@@ -213,9 +216,19 @@ pub fn ask(partition: &Partition, operation: &str, body: &[u8]) -> Ask {
     if !account_wide {
         keys.insert("ecs:cluster".into(), cluster);
     }
+    let catalogued = crate::catalogue::Operation::Ecs(operation);
     Ask {
-        action: format!("ecs:{operation}"),
+        action: catalogued.action(),
         resource,
         keys,
+        agent_facing: catalogued.is_agent_facing(),
+        // What an agent may speak of: the instance it registers, the task it reports.
+        subject: match operation {
+            O::RegisterContainerInstance => text("containerInstanceArn").map(str::to_string),
+            O::SubmitTaskStateChange | O::SubmitContainerStateChange => {
+                text("task").map(str::to_string)
+            }
+            _ => None,
+        },
     }
 }

@@ -20,12 +20,15 @@ fn port_of(host: &str) -> Option<&str> {
 
 /// The repositories of Berth's registry that a task definition's images name: images at the
 /// registry's port whose repository exists here.
-fn berth_repositories(app: &AppState, api_host: &str, images: &[String]) -> Vec<String> {
+fn berth_repositories<'a>(
+    app: &AppState,
+    api_host: &str,
+    images: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
     let (_, registry) = app.registry_location(api_host);
     let port = port_of(&registry);
     images
-        .iter()
-        .filter_map(|image| reference(image))
+        .filter_map(reference)
         .filter(|(host, _)| port.is_some() && port_of(host) == port)
         .filter(|(_, name)| app.registry.repository(name).is_ok())
         .map(|(_, name)| name.to_string())
@@ -38,12 +41,10 @@ fn berth_repositories(app: &AppState, api_host: &str, images: &[String]) -> Vec<
 pub fn check_caller_may_pull(
     app: &AppState,
     principal: &Principal,
-    definition: &serde_json::Value,
-    body: &[u8],
+    definition: &crate::task_asks::Definition,
     api_host: &str,
 ) -> Result<(), ApiError> {
-    let images = crate::task_asks::images(definition);
-    for name in berth_repositories(app, api_host, &images) {
+    for name in berth_repositories(app, api_host, definition.images()) {
         let partition = app.control.partition();
         let resource = format!(
             "arn:aws:ecr:{}:{}:repository/{name}",
@@ -57,12 +58,11 @@ pub fn check_caller_may_pull(
             let ask = Ask {
                 action: action.into(),
                 resource: resource.clone(),
-                keys: Default::default(),
+                ..Ask::default()
             };
             app.authorize_with(
                 principal,
                 ask,
-                body,
                 ErrorCode::AccessDeniedException,
                 policy.as_deref(),
             )

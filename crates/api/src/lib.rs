@@ -2,6 +2,7 @@
 //!
 //! - [`wire`]: awsJson1.1 framing: body decoding, encoding, error and request-id headers, body
 //!   limits; [`dispatch`]: `POST /` from the signature check to the operation's table;
+//!   [`catalogue`]: every ECS and ECR operation, typed, with what it is, decoded once;
 //! - [`sigv4`]: SigV4 verification, pure; [`auth`]: every request authenticated with it and
 //!   authorised by [`policy`], the IAM policy language;
 //! - [`throttle`]: per-key request rate limits;
@@ -19,6 +20,7 @@
 pub mod agent_channel;
 pub mod auth;
 pub mod berth_ops;
+pub mod catalogue;
 pub mod dispatch;
 pub mod ecr;
 pub mod ecr_layers;
@@ -130,10 +132,9 @@ impl AppState {
         &self,
         principal: &auth::Principal,
         ask: policy::Ask,
-        body: &[u8],
         code: berth_types::ErrorCode,
     ) -> Result<(), berth_types::ApiError> {
-        self.authorize_with(principal, ask, body, code, None)
+        self.authorize_with(principal, ask, code, None)
     }
 
     /// [`Self::authorize`] for a resource with a policy of its own (a repository policy).
@@ -141,7 +142,6 @@ impl AppState {
         &self,
         principal: &auth::Principal,
         mut ask: policy::Ask,
-        body: &[u8],
         code: berth_types::ErrorCode,
         resource_policy: Option<&str>,
     ) -> Result<(), berth_types::ApiError> {
@@ -151,7 +151,7 @@ impl AppState {
         );
         ask.keys
             .insert("aws:securetransport".into(), self.secure.to_string());
-        auth::authorize(&self.control, principal, &ask, body, code, resource_policy)
+        auth::authorize(&self.control, principal, &ask, code, resource_policy)
     }
 }
 

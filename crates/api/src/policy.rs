@@ -16,6 +16,11 @@ pub struct Ask {
     pub resource: String,
     /// Condition keys (lower case) and their values, e.g. `ecs:cluster`.
     pub keys: BTreeMap<String, String>,
+    /// Whether agents make this call (what an agent's key may do at all).
+    pub agent_facing: bool,
+    /// The container instance or task an agent-facing call is about, as the caller named it
+    /// (an agent may only speak of its own).
+    pub subject: Option<String>,
 }
 
 /// The outcome of an evaluation.
@@ -334,7 +339,7 @@ mod tests {
         let ask = |action: &str| Ask {
             action: action.into(),
             resource: "arn:aws:ecr:us-east-1:000000000000:repository/app".into(),
-            keys: Default::default(),
+            ..Ask::default()
         };
         let ci = "arn:aws:iam::000000000000:user/ci";
         let other = "arn:aws:iam::000000000000:user/other";
@@ -395,6 +400,7 @@ mod tests {
             action: action.into(),
             resource: resource.into(),
             keys,
+            ..Ask::default()
         }
     }
 

@@ -138,9 +138,9 @@ fn iam(
     let ask = Ask {
         action: format!("iam:{action}"),
         resource: target,
-        keys: BTreeMap::new(),
+        ..Ask::default()
     };
-    app.authorize(principal, ask, &[], ErrorCode::AccessDenied)?;
+    app.authorize(principal, ask, ErrorCode::AccessDenied)?;
     // Identity calls may wait on an fsync; keep them off the async workers' path.
     tokio::task::block_in_place(|| {
         Ok(match action {

@@ -1,7 +1,7 @@
 //! What a call that defines or starts tasks asks for, as policies can see it: the task
-//! definition it names (RunTask, StartTask, CreateService, UpdateService) or carries
-//! (RegisterTaskDefinition), and Berth's condition keys on the host access it wants, so a
-//! policy can deny them per user:
+//! definition it carries (RegisterTaskDefinition) or names (RunTask, StartTask, CreateService,
+//! UpdateService), and Berth's condition keys on the host access it wants, so a policy can deny
+//! them per user:
 //!
 //! - `berth:Privileged`: `true` when a container is privileged;
 //! - `berth:NetworkMode`: the task's network mode (`bridge` when it names none);
@@ -12,84 +12,113 @@
 //! "Resource":"*","Condition":{"Bool":{"berth:Privileged":"true"}}}`.
 
 use crate::AppState;
-use serde_json::Value;
+use berth_types::ecs::{ContainerDefinition, NetworkMode, Request, Volume};
 use std::collections::BTreeMap;
 
-/// The task definition a call defines or starts, as JSON; None for other calls.
-pub fn definition(app: &AppState, operation: &str, body: &[u8]) -> Option<Value> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    match operation {
-        "RegisterTaskDefinition" => Some(v),
-        "RunTask" | "StartTask" | "CreateService" | "UpdateService" => {
-            let reference = v["taskDefinition"].as_str()?;
-            let state = app.control.read();
-            let td = berth_control::task_definitions::resolve(&state, reference).ok()?;
-            serde_json::to_value(td).ok()
+/// The parts of a task definition that say what it wants of its host.
+#[derive(Debug, Clone, Default)]
+pub struct Definition {
+    /// Its containers.
+    pub containers: Vec<ContainerDefinition>,
+    /// Its volumes.
+    pub volumes: Vec<Volume>,
+    /// Its network mode, when it names one.
+    pub network_mode: Option<NetworkMode>,
+}
+
+/// The task definition a request defines or starts; None for other requests, or when the one
+/// it names does not exist (the call itself then says so).
+pub fn definition(app: &AppState, request: &Request) -> Option<Definition> {
+    let named = match request {
+        Request::RegisterTaskDefinition(r) => {
+            return Some(Definition {
+                containers: r.container_definitions.clone(),
+                volumes: r.volumes.clone().unwrap_or_default(),
+                network_mode: r.network_mode,
+            });
         }
-        _ => None,
+        Request::RunTask(r) => r.task_definition.as_str(),
+        Request::StartTask(r) => r.task_definition.as_str(),
+        Request::CreateService(r) => r.task_definition.as_deref()?,
+        Request::UpdateService(r) => r.task_definition.as_deref()?,
+        _ => return None,
+    };
+    let state = app.control.read();
+    let td = berth_control::task_definitions::resolve(&state, named).ok()?;
+    Some(Definition {
+        containers: td.container_definitions.clone().unwrap_or_default(),
+        volumes: td.volumes.clone().unwrap_or_default(),
+        network_mode: td.network_mode,
+    })
+}
+
+impl Definition {
+    /// The images of its containers.
+    pub fn images(&self) -> impl Iterator<Item = &str> {
+        self.containers.iter().filter_map(|c| c.image.as_deref())
     }
 }
 
-/// The images of a task definition's containers.
-pub fn images(definition: &Value) -> Vec<String> {
-    containers(definition)
-        .filter_map(|c| c["image"].as_str().map(str::to_string))
-        .collect()
-}
-
-fn containers(definition: &Value) -> impl Iterator<Item = &Value> {
-    definition["containerDefinitions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-}
-
 /// Berth's condition keys of a task definition (lower case, as policies are matched).
-pub fn condition_keys(definition: &Value) -> BTreeMap<String, String> {
-    let any = |wants: &dyn Fn(&Value) -> bool| containers(definition).any(wants).to_string();
-    let privileged = any(&|c| c["privileged"].as_bool() == Some(true));
-    let capabilities = any(&|c| {
-        c["linuxParameters"]["capabilities"]["add"]
-            .as_array()
-            .is_some_and(|a| !a.is_empty())
+pub fn condition_keys(definition: &Definition) -> BTreeMap<String, String> {
+    let containers = &definition.containers;
+    let privileged = containers.iter().any(|c| c.privileged == Some(true));
+    let capabilities = containers.iter().any(|c| {
+        c.linux_parameters
+            .as_ref()
+            .and_then(|l| l.capabilities.as_ref())
+            .and_then(|k| k.add.as_ref())
+            .is_some_and(|add| !add.is_empty())
     });
-    let host_paths = definition["volumes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|v| {
-            v["host"]["sourcePath"]
-                .as_str()
-                .is_some_and(|p| !p.is_empty())
-        });
-    let network = definition["networkMode"].as_str().unwrap_or("bridge");
+    let host_paths = definition.volumes.iter().any(|v| {
+        v.host
+            .as_ref()
+            .and_then(|h| h.source_path.as_deref())
+            .is_some_and(|p| !p.is_empty())
+    });
+    let network = definition.network_mode.unwrap_or_default();
     BTreeMap::from([
-        ("berth:privileged".to_string(), privileged),
-        ("berth:networkmode".to_string(), network.to_string()),
+        ("berth:privileged".to_string(), privileged.to_string()),
+        (
+            "berth:networkmode".to_string(),
+            network.as_str().to_string(),
+        ),
         ("berth:hostpathvolumes".to_string(), host_paths.to_string()),
-        ("berth:addedcapabilities".to_string(), capabilities),
+        (
+            "berth:addedcapabilities".to_string(),
+            capabilities.to_string(),
+        ),
     ])
 }
 
 #[cfg(test)]
 mod tests {
-    use super::condition_keys;
-    use serde_json::json;
+    use super::{Definition, condition_keys};
+    use berth_types::ecs::{ContainerDefinition, NetworkMode, Volume};
+
+    fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).expect("valid")
+    }
 
     #[test]
     fn keys_say_what_host_access_a_definition_wants() {
-        let plain = condition_keys(&json!({"containerDefinitions": [{"name": "a"}]}));
+        let plain = condition_keys(&Definition {
+            containers: vec![parse(serde_json::json!({"name": "a"}))],
+            ..Definition::default()
+        });
         assert_eq!(plain["berth:privileged"], "false");
         assert_eq!(plain["berth:networkmode"], "bridge");
-        let wide = condition_keys(&json!({
-            "networkMode": "host",
-            "containerDefinitions": [
-                {"name": "a"},
-                {"name": "b", "privileged": true,
-                 "linuxParameters": {"capabilities": {"add": ["NET_ADMIN"]}}}
+        let wide = condition_keys(&Definition {
+            containers: vec![
+                parse::<ContainerDefinition>(serde_json::json!({"name": "a"})),
+                parse(serde_json::json!({"name": "b", "privileged": true,
+                    "linuxParameters": {"capabilities": {"add": ["NET_ADMIN"]}}})),
             ],
-            "volumes": [{"name": "v", "host": {"sourcePath": "/etc"}}]
-        }));
+            volumes: vec![parse::<Volume>(
+                serde_json::json!({"name": "v", "host": {"sourcePath": "/etc"}}),
+            )],
+            network_mode: Some(NetworkMode::Host),
+        });
         assert_eq!(wide["berth:privileged"], "true");
         assert_eq!(wide["berth:networkmode"], "host");
         assert_eq!(wide["berth:hostpathvolumes"], "true");

@@ -27,20 +27,6 @@ pub enum Class {
     Anonymous,
 }
 
-impl Class {
-    /// The class of an ECS operation.
-    pub fn of(operation: &str) -> Self {
-        match operation {
-            "SubmitTaskStateChange"
-            | "SubmitContainerStateChange"
-            | "SubmitAttachmentStateChanges"
-            | "RegisterContainerInstance"
-            | "DiscoverPollEndpoint" => Class::Agent,
-            _ => Class::Api,
-        }
-    }
-}
-
 struct Bucket {
     tokens: f64,
     last: Instant,

@@ -15,6 +15,8 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
 /// Decodes a request body into an operation's input shape and checks the model's limits.
 pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    #[cfg(test)]
+    DECODED.with(|count| count.set(count.get() + 1));
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
@@ -33,6 +35,21 @@ pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError
     })?;
     value.validate("")?;
     Ok(value)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many bodies this thread decoded: the tests check each request is decoded once.
+    pub static DECODED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The awsJson1.1 decoder the generated `Request::decode` calls ([`decode`]).
+pub struct Json;
+
+impl berth_types::request::Decoder for Json {
+    fn decode<T: DeserializeOwned + Validate>(&self, body: &[u8]) -> Result<T, ApiError> {
+        decode(body)
+    }
 }
 
 /// Encodes an operation's output.

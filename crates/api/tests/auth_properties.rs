@@ -2,8 +2,8 @@
 //! verification, the policy request and the Query-protocol parsing never panic, and a request
 //! that is not properly signed gets one of the AWS-shaped faults.
 
-use berth_api::ecs;
 use berth_api::sigv4::{self, Fault, Request};
+use berth_api::{catalogue, ecs};
 use berth_types::arn::Partition;
 use proptest::prelude::*;
 
@@ -55,13 +55,33 @@ proptest! {
     }
 
     #[test]
-    fn any_target_and_body_make_a_policy_request(
-        operation in any::<String>(),
+    fn any_target_and_body_decode_or_refuse_and_make_a_policy_request(
+        target in any::<String>(),
+        operation in proptest::sample::select(berth_types::ecs::Operation::ALL),
         body in proptest::collection::vec(any::<u8>(), 0..256),
     ) {
-        let ask = ecs::ask(&partition(), &operation, &body);
+        prop_assert!(catalogue::Operation::from_target(&target).is_none() || target.contains('.'));
+        let Ok(catalogue::Call::Ecs(request)) = catalogue::Operation::Ecs(operation).decode(&body) else {
+            // Refused with an AWS exception: nothing to authorise.
+            return Ok(());
+        };
+        let ask = ecs::ask(&partition(), &request);
         prop_assert!(ask.action.starts_with("ecs:"));
         prop_assert!(!ask.resource.is_empty());
-        let _ = ecs::is_mutating(&operation);
+    }
+
+    #[test]
+    fn every_operation_decodes_an_empty_object_or_refuses_it(
+        operation in proptest::sample::select(berth_types::ecs::Operation::ALL),
+    ) {
+        match catalogue::Operation::Ecs(operation).decode(b"{}") {
+            Ok(catalogue::Call::Ecs(request)) => {
+                prop_assert_eq!(request.operation(), operation);
+                let ask = ecs::ask(&partition(), &request);
+                prop_assert_eq!(ask.action, format!("ecs:{}", operation.name()));
+            }
+            Ok(other) => prop_assert!(false, "an ECS operation decodes to an ECS call: {other:?}"),
+            Err(e) => prop_assert!(!e.message.is_empty()),
+        }
     }
 }

@@ -7,7 +7,10 @@
 //! - an enum per `string` shape with an `enum` list;
 //! - a [`Validate`](../berth_types/trait.Validate.html) impl per structure that checks the model's
 //!   `min`/`max` limits;
-//! - the list of operation names with the service's target prefix.
+//! - the service's target prefix, an `Operation` enum (named as in `X-Amz-Target`), and a
+//!   `Request` enum holding each operation's typed input, decoded once, with
+//!   [`Members`](../berth_types/request/trait.Members.html) to read an input's string members by
+//!   name (what authorisation looks at).
 //!
 //! `cargo run -p berth-codegen` rewrites the generated files; a test in this crate fails when they
 //! are stale.
@@ -103,12 +106,7 @@ pub fn generate(model: &Value) -> Result<String, CodegenError> {
         out,
         "/// The SigV4 signing name of this service.\npub const SIGNING_NAME: &str = {signing:?};\n"
     );
-    let ops: BTreeSet<&String> = operations.keys().collect();
-    out.push_str("/// Every operation the model defines.\npub const OPERATIONS: &[&str] = &[\n");
-    for op in &ops {
-        let _ = writeln!(out, "    {op:?},");
-    }
-    out.push_str("];\n\n");
+    gen_operations(&mut out, operations)?;
     let exceptions: BTreeSet<&String> = shapes
         .iter()
         .filter(|(_, s)| s.get("exception").is_some())
@@ -120,7 +118,16 @@ pub fn generate(model: &Value) -> Result<String, CodegenError> {
     }
     out.push_str("];\n\n");
 
+    let inputs: BTreeSet<&str> = operations
+        .values()
+        .filter_map(|op| op["input"]["shape"].as_str())
+        .collect();
     let names: BTreeMap<&String, &Value> = shapes.iter().collect();
+    for (name, shape) in &names {
+        if inputs.contains(name.as_str()) {
+            gen_ctx.members(&mut out, name, shape)?;
+        }
+    }
     for (name, shape) in names {
         if shape.get("exception").is_some() {
             continue;
@@ -308,6 +315,108 @@ impl Gen<'_> {
         }
         Ok(())
     }
+}
+
+impl Gen<'_> {
+    /// Emits the `Members` impl of an operation's input: its string members and its lists of
+    /// strings, by wire name.
+    fn members(&self, out: &mut String, name: &str, shape: &Value) -> Result<(), CodegenError> {
+        let required: BTreeSet<&str> = shape
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let (mut texts, mut lists) = (String::new(), String::new());
+        let empty = Map::new();
+        let members = shape.get("members").and_then(Value::as_object).unwrap_or(&empty);
+        for (member, spec) in members {
+            let target = self.shape(member_shape(spec)?)?;
+            let field = field_name(member);
+            let optional = !required.contains(member.as_str());
+            let is_text = |s: &Value| s["type"] == "string" && s.get("enum").is_none();
+            if is_text(target) {
+                let read = if optional {
+                    format!("self.{field}.as_deref()")
+                } else {
+                    format!("Some(self.{field}.as_str())")
+                };
+                let _ = writeln!(texts, "            {member:?} => {read},");
+            } else if target["type"] == "list"
+                && is_text(self.shape(member_shape(&target["member"])?)?)
+            {
+                let read = if optional {
+                    format!("self.{field}.as_deref()")
+                } else {
+                    format!("Some(self.{field}.as_slice())")
+                };
+                let _ = writeln!(lists, "            {member:?} => {read},");
+            }
+        }
+        let _ = writeln!(out, "impl crate::request::Members for {name} {{");
+        for (method, ty, arms) in [("text", "&str", texts), ("list", "&[String]", lists)] {
+            if arms.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "    fn {method}(&self, _member: &str) -> Option<{ty}> {{\n        None\n    }}"
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "    fn {method}(&self, member: &str) -> Option<{ty}> {{\n        match member {{\n{arms}            _ => None,\n        }}\n    }}"
+                );
+            }
+        }
+        out.push_str("}\n\n");
+        Ok(())
+    }
+}
+
+/// Emits the `Operation` and `Request` enums of a service.
+fn gen_operations(out: &mut String, operations: &Map<String, Value>) -> Result<(), CodegenError> {
+    let ops: BTreeMap<&String, &str> = operations
+        .iter()
+        .map(|(name, op)| {
+            op["input"]["shape"]
+                .as_str()
+                .map(|input| (name, input))
+                .ok_or_else(|| CodegenError::Model(format!("operation {name} has no input")))
+        })
+        .collect::<Result<_, _>>()?;
+    out.push_str("/// One operation of this service.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum Operation {\n");
+    for op in ops.keys() {
+        let _ = writeln!(out, "    {op},");
+    }
+    out.push_str("}\n\nimpl Operation {\n    /// Every operation, in name order.\n    pub const ALL: &'static [Operation] = &[\n");
+    for op in ops.keys() {
+        let _ = writeln!(out, "        Operation::{op},");
+    }
+    out.push_str("    ];\n\n    /// The operation's name, as `X-Amz-Target` carries it.\n    pub fn name(self) -> &'static str {\n        match self {\n");
+    for op in ops.keys() {
+        let _ = writeln!(out, "            Operation::{op} => {op:?},");
+    }
+    out.push_str("        }\n    }\n\n    /// The operation named `name`.\n    pub fn from_name(name: &str) -> Option<Self> {\n        match name {\n");
+    for op in ops.keys() {
+        let _ = writeln!(out, "            {op:?} => Some(Operation::{op}),");
+    }
+    out.push_str("            _ => None,\n        }\n    }\n}\n\n");
+    out.push_str("/// A request of this service: its operation and typed input.\n#[derive(Debug, Clone, PartialEq)]\npub enum Request {\n");
+    for (op, input) in &ops {
+        let _ = writeln!(out, "    {op}({input}),");
+    }
+    out.push_str("}\n\nimpl Request {\n    /// The request's operation.\n    pub fn operation(&self) -> Operation {\n        match self {\n");
+    for op in ops.keys() {
+        let _ = writeln!(out, "            Request::{op}(_) => Operation::{op},");
+    }
+    out.push_str("        }\n    }\n\n    /// Decodes `body` as the input of `operation`.\n    pub fn decode<D: crate::request::Decoder>(operation: Operation, body: &[u8], decoder: &D) -> Result<Self, crate::ApiError> {\n        Ok(match operation {\n");
+    for op in ops.keys() {
+        let _ = writeln!(out, "            Operation::{op} => Request::{op}(decoder.decode(body)?),");
+    }
+    out.push_str("        })\n    }\n\n    /// The input's string members, read by name.\n    pub fn members(&self) -> &dyn crate::request::Members {\n        match self {\n");
+    for op in ops.keys() {
+        let _ = writeln!(out, "            Request::{op}(input) => input,");
+    }
+    out.push_str("        }\n    }\n}\n\n");
+    Ok(())
 }
 
 fn member_shape(spec: &Value) -> Result<&str, CodegenError> {

@@ -7,6 +7,8 @@
 //! - [`arn`]: long-format ARNs and the names-or-ARNs that inputs accept;
 //! - [`image`]: the registry and repository an image reference names;
 //! - [`protocol`]: the messages of the agent channel;
+//! - [`request`]: decoding a request once into its operation's typed input, and reading the
+//!   input's members by name;
 //! - [`units`]: task-level cpu/memory strings such as `"1 vCPU"` and `"2 GB"`.
 
 pub mod arn;
@@ -14,6 +16,7 @@ pub mod error;
 pub mod generated;
 pub mod image;
 pub mod protocol;
+pub mod request;
 pub mod units;
 pub mod validate;
 

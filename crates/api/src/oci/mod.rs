@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use berth_registry::RegistryError;
 use berth_registry::digest::Digest;
+use berth_types::ecr;
 use errors::Answer;
 use std::collections::HashMap;
 
@@ -147,7 +148,7 @@ fn principal(app: &AppState, headers: &HeaderMap) -> Result<auth::Principal, Ref
 fn allow(
     app: &AppState,
     who: &auth::Principal,
-    action: &str,
+    operation: ecr::Operation,
     name: Option<&str>,
 ) -> Result<(), Refusal> {
     let partition = app.control.partition();
@@ -158,10 +159,12 @@ fn allow(
         ),
         None => "*".into(),
     };
+    let catalogued = crate::catalogue::Operation::Ecr(operation);
     let ask = Ask {
-        action: format!("ecr:{action}"),
+        action: catalogued.action(),
         resource,
-        keys: Default::default(),
+        agent_facing: catalogued.is_agent_facing(),
+        ..Ask::default()
     };
     let policy = match name {
         Some(n) => app.registry.repository_policy(n)?,
@@ -170,7 +173,6 @@ fn allow(
     app.authorize_with(
         who,
         ask,
-        &[],
         berth_types::ErrorCode::AccessDeniedException,
         policy.as_deref(),
     )
@@ -214,7 +216,7 @@ fn audit(app: &AppState, who: &auth::Principal, action: &str, name: &str, answer
 
 /// `GET /v2/_catalog`, authorised as DescribeRepositories on the whole registry.
 async fn catalog(app: &AppState, who: &auth::Principal, query: &HashMap<String, String>) -> Answer {
-    allow(app, who, "DescribeRepositories", None)?;
+    allow(app, who, ecr::Operation::DescribeRepositories, None)?;
     listings::catalog(app, query).await
 }
 
@@ -235,9 +237,9 @@ async fn dispatch(
     match (route, method.as_str()) {
         (Route::Blob(d), "GET" | "HEAD") => {
             let action = if method == Method::HEAD {
-                "BatchCheckLayerAvailability"
+                ecr::Operation::BatchCheckLayerAvailability
             } else {
-                "GetDownloadUrlForLayer"
+                ecr::Operation::GetDownloadUrlForLayer
             };
             allow(app, who, action, Some(name))?;
             blobs::get_blob(app, name, d, method == Method::HEAD, headers).await
@@ -246,12 +248,13 @@ async fn dispatch(
             "blobs are removed by garbage collection once no image refers to them".into(),
         ))),
         (Route::Uploads, "POST") => {
-            allow(app, who, "InitiateLayerUpload", Some(name))?;
+            allow(app, who, ecr::Operation::InitiateLayerUpload, Some(name))?;
             // A mount needs the right to read the blob where it is; without it (or without
             // `from`) the registry falls back to an upload, as the spec asks.
             let mount = match (query.get("mount"), query.get("from")) {
                 (Some(d), Some(from))
-                    if allow(app, who, "GetDownloadUrlForLayer", Some(from)).is_ok() =>
+                    if allow(app, who, ecr::Operation::GetDownloadUrlForLayer, Some(from))
+                        .is_ok() =>
                 {
                     Digest::parse(d).ok().map(|d| (from.clone(), d))
                 }
@@ -260,39 +263,39 @@ async fn dispatch(
             uploads::start_upload(app, name, mount, query, body).await
         }
         (Route::Upload(id), "PATCH") => {
-            allow(app, who, "UploadLayerPart", Some(name))?;
+            allow(app, who, ecr::Operation::UploadLayerPart, Some(name))?;
             uploads::patch_upload(app, name, id, headers, body).await
         }
         (Route::Upload(id), "PUT") => {
-            allow(app, who, "CompleteLayerUpload", Some(name))?;
+            allow(app, who, ecr::Operation::CompleteLayerUpload, Some(name))?;
             uploads::put_upload(app, name, id, query, body).await
         }
         (Route::Upload(id), "GET") => {
-            allow(app, who, "UploadLayerPart", Some(name))?;
+            allow(app, who, ecr::Operation::UploadLayerPart, Some(name))?;
             uploads::upload_status(app, name, id).await
         }
         (Route::Upload(id), "DELETE") => {
-            allow(app, who, "UploadLayerPart", Some(name))?;
+            allow(app, who, ecr::Operation::UploadLayerPart, Some(name))?;
             uploads::cancel_upload(app, name, id).await
         }
         (Route::Manifest(reference), "GET" | "HEAD") => {
-            allow(app, who, "BatchGetImage", Some(name))?;
+            allow(app, who, ecr::Operation::BatchGetImage, Some(name))?;
             manifests::get_manifest(app, name, reference, method == Method::HEAD, headers).await
         }
         (Route::Manifest(reference), "PUT") => {
-            allow(app, who, "PutImage", Some(name))?;
+            allow(app, who, ecr::Operation::PutImage, Some(name))?;
             manifests::put_manifest(app, name, reference, headers, body).await
         }
         (Route::Manifest(reference), "DELETE") => {
-            allow(app, who, "BatchDeleteImage", Some(name))?;
+            allow(app, who, ecr::Operation::BatchDeleteImage, Some(name))?;
             manifests::delete_manifest(app, name, reference).await
         }
         (Route::Tags, "GET") => {
-            allow(app, who, "ListImages", Some(name))?;
+            allow(app, who, ecr::Operation::ListImages, Some(name))?;
             listings::tags(app, name, query).await
         }
         (Route::Referrers(d), "GET") => {
-            allow(app, who, "BatchGetImage", Some(name))?;
+            allow(app, who, ecr::Operation::BatchGetImage, Some(name))?;
             manifests::referrers(app, name, d, query).await
         }
         _ => Err(Refusal::Registry(RegistryError::Unsupported(format!(

@@ -10,67 +10,518 @@ pub const TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921";
 /// The SigV4 signing name of this service.
 pub const SIGNING_NAME: &str = "ecr";
 
-/// Every operation the model defines.
-pub const OPERATIONS: &[&str] = &[
-    "BatchCheckLayerAvailability",
-    "BatchDeleteImage",
-    "BatchGetImage",
-    "BatchGetRepositoryScanningConfiguration",
-    "CompleteLayerUpload",
-    "CreatePullThroughCacheRule",
-    "CreateRepository",
-    "CreateRepositoryCreationTemplate",
-    "DeleteLifecyclePolicy",
-    "DeletePullThroughCacheRule",
-    "DeleteRegistryPolicy",
-    "DeleteRepository",
-    "DeleteRepositoryCreationTemplate",
-    "DeleteRepositoryPolicy",
-    "DeleteSigningConfiguration",
-    "DeregisterPullTimeUpdateExclusion",
-    "DescribeImageReplicationStatus",
-    "DescribeImageScanFindings",
-    "DescribeImageSigningStatus",
-    "DescribeImages",
-    "DescribePullThroughCacheRules",
-    "DescribeRegistry",
-    "DescribeRepositories",
-    "DescribeRepositoryCreationTemplates",
-    "GetAccountSetting",
-    "GetAuthorizationToken",
-    "GetDownloadUrlForLayer",
-    "GetLifecyclePolicy",
-    "GetLifecyclePolicyPreview",
-    "GetRegistryPolicy",
-    "GetRegistryScanningConfiguration",
-    "GetRepositoryPolicy",
-    "GetSigningConfiguration",
-    "InitiateLayerUpload",
-    "ListImageReferrers",
-    "ListImages",
-    "ListPullTimeUpdateExclusions",
-    "ListTagsForResource",
-    "PutAccountSetting",
-    "PutImage",
-    "PutImageScanningConfiguration",
-    "PutImageTagMutability",
-    "PutLifecyclePolicy",
-    "PutRegistryPolicy",
-    "PutRegistryScanningConfiguration",
-    "PutReplicationConfiguration",
-    "PutSigningConfiguration",
-    "RegisterPullTimeUpdateExclusion",
-    "SetRepositoryPolicy",
-    "StartImageScan",
-    "StartLifecyclePolicyPreview",
-    "TagResource",
-    "UntagResource",
-    "UpdateImageStorageClass",
-    "UpdatePullThroughCacheRule",
-    "UpdateRepositoryCreationTemplate",
-    "UploadLayerPart",
-    "ValidatePullThroughCacheRule",
-];
+/// One operation of this service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    BatchCheckLayerAvailability,
+    BatchDeleteImage,
+    BatchGetImage,
+    BatchGetRepositoryScanningConfiguration,
+    CompleteLayerUpload,
+    CreatePullThroughCacheRule,
+    CreateRepository,
+    CreateRepositoryCreationTemplate,
+    DeleteLifecyclePolicy,
+    DeletePullThroughCacheRule,
+    DeleteRegistryPolicy,
+    DeleteRepository,
+    DeleteRepositoryCreationTemplate,
+    DeleteRepositoryPolicy,
+    DeleteSigningConfiguration,
+    DeregisterPullTimeUpdateExclusion,
+    DescribeImageReplicationStatus,
+    DescribeImageScanFindings,
+    DescribeImageSigningStatus,
+    DescribeImages,
+    DescribePullThroughCacheRules,
+    DescribeRegistry,
+    DescribeRepositories,
+    DescribeRepositoryCreationTemplates,
+    GetAccountSetting,
+    GetAuthorizationToken,
+    GetDownloadUrlForLayer,
+    GetLifecyclePolicy,
+    GetLifecyclePolicyPreview,
+    GetRegistryPolicy,
+    GetRegistryScanningConfiguration,
+    GetRepositoryPolicy,
+    GetSigningConfiguration,
+    InitiateLayerUpload,
+    ListImageReferrers,
+    ListImages,
+    ListPullTimeUpdateExclusions,
+    ListTagsForResource,
+    PutAccountSetting,
+    PutImage,
+    PutImageScanningConfiguration,
+    PutImageTagMutability,
+    PutLifecyclePolicy,
+    PutRegistryPolicy,
+    PutRegistryScanningConfiguration,
+    PutReplicationConfiguration,
+    PutSigningConfiguration,
+    RegisterPullTimeUpdateExclusion,
+    SetRepositoryPolicy,
+    StartImageScan,
+    StartLifecyclePolicyPreview,
+    TagResource,
+    UntagResource,
+    UpdateImageStorageClass,
+    UpdatePullThroughCacheRule,
+    UpdateRepositoryCreationTemplate,
+    UploadLayerPart,
+    ValidatePullThroughCacheRule,
+}
+
+impl Operation {
+    /// Every operation, in name order.
+    pub const ALL: &'static [Operation] = &[
+        Operation::BatchCheckLayerAvailability,
+        Operation::BatchDeleteImage,
+        Operation::BatchGetImage,
+        Operation::BatchGetRepositoryScanningConfiguration,
+        Operation::CompleteLayerUpload,
+        Operation::CreatePullThroughCacheRule,
+        Operation::CreateRepository,
+        Operation::CreateRepositoryCreationTemplate,
+        Operation::DeleteLifecyclePolicy,
+        Operation::DeletePullThroughCacheRule,
+        Operation::DeleteRegistryPolicy,
+        Operation::DeleteRepository,
+        Operation::DeleteRepositoryCreationTemplate,
+        Operation::DeleteRepositoryPolicy,
+        Operation::DeleteSigningConfiguration,
+        Operation::DeregisterPullTimeUpdateExclusion,
+        Operation::DescribeImageReplicationStatus,
+        Operation::DescribeImageScanFindings,
+        Operation::DescribeImageSigningStatus,
+        Operation::DescribeImages,
+        Operation::DescribePullThroughCacheRules,
+        Operation::DescribeRegistry,
+        Operation::DescribeRepositories,
+        Operation::DescribeRepositoryCreationTemplates,
+        Operation::GetAccountSetting,
+        Operation::GetAuthorizationToken,
+        Operation::GetDownloadUrlForLayer,
+        Operation::GetLifecyclePolicy,
+        Operation::GetLifecyclePolicyPreview,
+        Operation::GetRegistryPolicy,
+        Operation::GetRegistryScanningConfiguration,
+        Operation::GetRepositoryPolicy,
+        Operation::GetSigningConfiguration,
+        Operation::InitiateLayerUpload,
+        Operation::ListImageReferrers,
+        Operation::ListImages,
+        Operation::ListPullTimeUpdateExclusions,
+        Operation::ListTagsForResource,
+        Operation::PutAccountSetting,
+        Operation::PutImage,
+        Operation::PutImageScanningConfiguration,
+        Operation::PutImageTagMutability,
+        Operation::PutLifecyclePolicy,
+        Operation::PutRegistryPolicy,
+        Operation::PutRegistryScanningConfiguration,
+        Operation::PutReplicationConfiguration,
+        Operation::PutSigningConfiguration,
+        Operation::RegisterPullTimeUpdateExclusion,
+        Operation::SetRepositoryPolicy,
+        Operation::StartImageScan,
+        Operation::StartLifecyclePolicyPreview,
+        Operation::TagResource,
+        Operation::UntagResource,
+        Operation::UpdateImageStorageClass,
+        Operation::UpdatePullThroughCacheRule,
+        Operation::UpdateRepositoryCreationTemplate,
+        Operation::UploadLayerPart,
+        Operation::ValidatePullThroughCacheRule,
+    ];
+
+    /// The operation's name, as `X-Amz-Target` carries it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::BatchCheckLayerAvailability => "BatchCheckLayerAvailability",
+            Operation::BatchDeleteImage => "BatchDeleteImage",
+            Operation::BatchGetImage => "BatchGetImage",
+            Operation::BatchGetRepositoryScanningConfiguration => "BatchGetRepositoryScanningConfiguration",
+            Operation::CompleteLayerUpload => "CompleteLayerUpload",
+            Operation::CreatePullThroughCacheRule => "CreatePullThroughCacheRule",
+            Operation::CreateRepository => "CreateRepository",
+            Operation::CreateRepositoryCreationTemplate => "CreateRepositoryCreationTemplate",
+            Operation::DeleteLifecyclePolicy => "DeleteLifecyclePolicy",
+            Operation::DeletePullThroughCacheRule => "DeletePullThroughCacheRule",
+            Operation::DeleteRegistryPolicy => "DeleteRegistryPolicy",
+            Operation::DeleteRepository => "DeleteRepository",
+            Operation::DeleteRepositoryCreationTemplate => "DeleteRepositoryCreationTemplate",
+            Operation::DeleteRepositoryPolicy => "DeleteRepositoryPolicy",
+            Operation::DeleteSigningConfiguration => "DeleteSigningConfiguration",
+            Operation::DeregisterPullTimeUpdateExclusion => "DeregisterPullTimeUpdateExclusion",
+            Operation::DescribeImageReplicationStatus => "DescribeImageReplicationStatus",
+            Operation::DescribeImageScanFindings => "DescribeImageScanFindings",
+            Operation::DescribeImageSigningStatus => "DescribeImageSigningStatus",
+            Operation::DescribeImages => "DescribeImages",
+            Operation::DescribePullThroughCacheRules => "DescribePullThroughCacheRules",
+            Operation::DescribeRegistry => "DescribeRegistry",
+            Operation::DescribeRepositories => "DescribeRepositories",
+            Operation::DescribeRepositoryCreationTemplates => "DescribeRepositoryCreationTemplates",
+            Operation::GetAccountSetting => "GetAccountSetting",
+            Operation::GetAuthorizationToken => "GetAuthorizationToken",
+            Operation::GetDownloadUrlForLayer => "GetDownloadUrlForLayer",
+            Operation::GetLifecyclePolicy => "GetLifecyclePolicy",
+            Operation::GetLifecyclePolicyPreview => "GetLifecyclePolicyPreview",
+            Operation::GetRegistryPolicy => "GetRegistryPolicy",
+            Operation::GetRegistryScanningConfiguration => "GetRegistryScanningConfiguration",
+            Operation::GetRepositoryPolicy => "GetRepositoryPolicy",
+            Operation::GetSigningConfiguration => "GetSigningConfiguration",
+            Operation::InitiateLayerUpload => "InitiateLayerUpload",
+            Operation::ListImageReferrers => "ListImageReferrers",
+            Operation::ListImages => "ListImages",
+            Operation::ListPullTimeUpdateExclusions => "ListPullTimeUpdateExclusions",
+            Operation::ListTagsForResource => "ListTagsForResource",
+            Operation::PutAccountSetting => "PutAccountSetting",
+            Operation::PutImage => "PutImage",
+            Operation::PutImageScanningConfiguration => "PutImageScanningConfiguration",
+            Operation::PutImageTagMutability => "PutImageTagMutability",
+            Operation::PutLifecyclePolicy => "PutLifecyclePolicy",
+            Operation::PutRegistryPolicy => "PutRegistryPolicy",
+            Operation::PutRegistryScanningConfiguration => "PutRegistryScanningConfiguration",
+            Operation::PutReplicationConfiguration => "PutReplicationConfiguration",
+            Operation::PutSigningConfiguration => "PutSigningConfiguration",
+            Operation::RegisterPullTimeUpdateExclusion => "RegisterPullTimeUpdateExclusion",
+            Operation::SetRepositoryPolicy => "SetRepositoryPolicy",
+            Operation::StartImageScan => "StartImageScan",
+            Operation::StartLifecyclePolicyPreview => "StartLifecyclePolicyPreview",
+            Operation::TagResource => "TagResource",
+            Operation::UntagResource => "UntagResource",
+            Operation::UpdateImageStorageClass => "UpdateImageStorageClass",
+            Operation::UpdatePullThroughCacheRule => "UpdatePullThroughCacheRule",
+            Operation::UpdateRepositoryCreationTemplate => "UpdateRepositoryCreationTemplate",
+            Operation::UploadLayerPart => "UploadLayerPart",
+            Operation::ValidatePullThroughCacheRule => "ValidatePullThroughCacheRule",
+        }
+    }
+
+    /// The operation named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "BatchCheckLayerAvailability" => Some(Operation::BatchCheckLayerAvailability),
+            "BatchDeleteImage" => Some(Operation::BatchDeleteImage),
+            "BatchGetImage" => Some(Operation::BatchGetImage),
+            "BatchGetRepositoryScanningConfiguration" => Some(Operation::BatchGetRepositoryScanningConfiguration),
+            "CompleteLayerUpload" => Some(Operation::CompleteLayerUpload),
+            "CreatePullThroughCacheRule" => Some(Operation::CreatePullThroughCacheRule),
+            "CreateRepository" => Some(Operation::CreateRepository),
+            "CreateRepositoryCreationTemplate" => Some(Operation::CreateRepositoryCreationTemplate),
+            "DeleteLifecyclePolicy" => Some(Operation::DeleteLifecyclePolicy),
+            "DeletePullThroughCacheRule" => Some(Operation::DeletePullThroughCacheRule),
+            "DeleteRegistryPolicy" => Some(Operation::DeleteRegistryPolicy),
+            "DeleteRepository" => Some(Operation::DeleteRepository),
+            "DeleteRepositoryCreationTemplate" => Some(Operation::DeleteRepositoryCreationTemplate),
+            "DeleteRepositoryPolicy" => Some(Operation::DeleteRepositoryPolicy),
+            "DeleteSigningConfiguration" => Some(Operation::DeleteSigningConfiguration),
+            "DeregisterPullTimeUpdateExclusion" => Some(Operation::DeregisterPullTimeUpdateExclusion),
+            "DescribeImageReplicationStatus" => Some(Operation::DescribeImageReplicationStatus),
+            "DescribeImageScanFindings" => Some(Operation::DescribeImageScanFindings),
+            "DescribeImageSigningStatus" => Some(Operation::DescribeImageSigningStatus),
+            "DescribeImages" => Some(Operation::DescribeImages),
+            "DescribePullThroughCacheRules" => Some(Operation::DescribePullThroughCacheRules),
+            "DescribeRegistry" => Some(Operation::DescribeRegistry),
+            "DescribeRepositories" => Some(Operation::DescribeRepositories),
+            "DescribeRepositoryCreationTemplates" => Some(Operation::DescribeRepositoryCreationTemplates),
+            "GetAccountSetting" => Some(Operation::GetAccountSetting),
+            "GetAuthorizationToken" => Some(Operation::GetAuthorizationToken),
+            "GetDownloadUrlForLayer" => Some(Operation::GetDownloadUrlForLayer),
+            "GetLifecyclePolicy" => Some(Operation::GetLifecyclePolicy),
+            "GetLifecyclePolicyPreview" => Some(Operation::GetLifecyclePolicyPreview),
+            "GetRegistryPolicy" => Some(Operation::GetRegistryPolicy),
+            "GetRegistryScanningConfiguration" => Some(Operation::GetRegistryScanningConfiguration),
+            "GetRepositoryPolicy" => Some(Operation::GetRepositoryPolicy),
+            "GetSigningConfiguration" => Some(Operation::GetSigningConfiguration),
+            "InitiateLayerUpload" => Some(Operation::InitiateLayerUpload),
+            "ListImageReferrers" => Some(Operation::ListImageReferrers),
+            "ListImages" => Some(Operation::ListImages),
+            "ListPullTimeUpdateExclusions" => Some(Operation::ListPullTimeUpdateExclusions),
+            "ListTagsForResource" => Some(Operation::ListTagsForResource),
+            "PutAccountSetting" => Some(Operation::PutAccountSetting),
+            "PutImage" => Some(Operation::PutImage),
+            "PutImageScanningConfiguration" => Some(Operation::PutImageScanningConfiguration),
+            "PutImageTagMutability" => Some(Operation::PutImageTagMutability),
+            "PutLifecyclePolicy" => Some(Operation::PutLifecyclePolicy),
+            "PutRegistryPolicy" => Some(Operation::PutRegistryPolicy),
+            "PutRegistryScanningConfiguration" => Some(Operation::PutRegistryScanningConfiguration),
+            "PutReplicationConfiguration" => Some(Operation::PutReplicationConfiguration),
+            "PutSigningConfiguration" => Some(Operation::PutSigningConfiguration),
+            "RegisterPullTimeUpdateExclusion" => Some(Operation::RegisterPullTimeUpdateExclusion),
+            "SetRepositoryPolicy" => Some(Operation::SetRepositoryPolicy),
+            "StartImageScan" => Some(Operation::StartImageScan),
+            "StartLifecyclePolicyPreview" => Some(Operation::StartLifecyclePolicyPreview),
+            "TagResource" => Some(Operation::TagResource),
+            "UntagResource" => Some(Operation::UntagResource),
+            "UpdateImageStorageClass" => Some(Operation::UpdateImageStorageClass),
+            "UpdatePullThroughCacheRule" => Some(Operation::UpdatePullThroughCacheRule),
+            "UpdateRepositoryCreationTemplate" => Some(Operation::UpdateRepositoryCreationTemplate),
+            "UploadLayerPart" => Some(Operation::UploadLayerPart),
+            "ValidatePullThroughCacheRule" => Some(Operation::ValidatePullThroughCacheRule),
+            _ => None,
+        }
+    }
+}
+
+/// A request of this service: its operation and typed input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    BatchCheckLayerAvailability(BatchCheckLayerAvailabilityRequest),
+    BatchDeleteImage(BatchDeleteImageRequest),
+    BatchGetImage(BatchGetImageRequest),
+    BatchGetRepositoryScanningConfiguration(BatchGetRepositoryScanningConfigurationRequest),
+    CompleteLayerUpload(CompleteLayerUploadRequest),
+    CreatePullThroughCacheRule(CreatePullThroughCacheRuleRequest),
+    CreateRepository(CreateRepositoryRequest),
+    CreateRepositoryCreationTemplate(CreateRepositoryCreationTemplateRequest),
+    DeleteLifecyclePolicy(DeleteLifecyclePolicyRequest),
+    DeletePullThroughCacheRule(DeletePullThroughCacheRuleRequest),
+    DeleteRegistryPolicy(DeleteRegistryPolicyRequest),
+    DeleteRepository(DeleteRepositoryRequest),
+    DeleteRepositoryCreationTemplate(DeleteRepositoryCreationTemplateRequest),
+    DeleteRepositoryPolicy(DeleteRepositoryPolicyRequest),
+    DeleteSigningConfiguration(DeleteSigningConfigurationRequest),
+    DeregisterPullTimeUpdateExclusion(DeregisterPullTimeUpdateExclusionRequest),
+    DescribeImageReplicationStatus(DescribeImageReplicationStatusRequest),
+    DescribeImageScanFindings(DescribeImageScanFindingsRequest),
+    DescribeImageSigningStatus(DescribeImageSigningStatusRequest),
+    DescribeImages(DescribeImagesRequest),
+    DescribePullThroughCacheRules(DescribePullThroughCacheRulesRequest),
+    DescribeRegistry(DescribeRegistryRequest),
+    DescribeRepositories(DescribeRepositoriesRequest),
+    DescribeRepositoryCreationTemplates(DescribeRepositoryCreationTemplatesRequest),
+    GetAccountSetting(GetAccountSettingRequest),
+    GetAuthorizationToken(GetAuthorizationTokenRequest),
+    GetDownloadUrlForLayer(GetDownloadUrlForLayerRequest),
+    GetLifecyclePolicy(GetLifecyclePolicyRequest),
+    GetLifecyclePolicyPreview(GetLifecyclePolicyPreviewRequest),
+    GetRegistryPolicy(GetRegistryPolicyRequest),
+    GetRegistryScanningConfiguration(GetRegistryScanningConfigurationRequest),
+    GetRepositoryPolicy(GetRepositoryPolicyRequest),
+    GetSigningConfiguration(GetSigningConfigurationRequest),
+    InitiateLayerUpload(InitiateLayerUploadRequest),
+    ListImageReferrers(ListImageReferrersRequest),
+    ListImages(ListImagesRequest),
+    ListPullTimeUpdateExclusions(ListPullTimeUpdateExclusionsRequest),
+    ListTagsForResource(ListTagsForResourceRequest),
+    PutAccountSetting(PutAccountSettingRequest),
+    PutImage(PutImageRequest),
+    PutImageScanningConfiguration(PutImageScanningConfigurationRequest),
+    PutImageTagMutability(PutImageTagMutabilityRequest),
+    PutLifecyclePolicy(PutLifecyclePolicyRequest),
+    PutRegistryPolicy(PutRegistryPolicyRequest),
+    PutRegistryScanningConfiguration(PutRegistryScanningConfigurationRequest),
+    PutReplicationConfiguration(PutReplicationConfigurationRequest),
+    PutSigningConfiguration(PutSigningConfigurationRequest),
+    RegisterPullTimeUpdateExclusion(RegisterPullTimeUpdateExclusionRequest),
+    SetRepositoryPolicy(SetRepositoryPolicyRequest),
+    StartImageScan(StartImageScanRequest),
+    StartLifecyclePolicyPreview(StartLifecyclePolicyPreviewRequest),
+    TagResource(TagResourceRequest),
+    UntagResource(UntagResourceRequest),
+    UpdateImageStorageClass(UpdateImageStorageClassRequest),
+    UpdatePullThroughCacheRule(UpdatePullThroughCacheRuleRequest),
+    UpdateRepositoryCreationTemplate(UpdateRepositoryCreationTemplateRequest),
+    UploadLayerPart(UploadLayerPartRequest),
+    ValidatePullThroughCacheRule(ValidatePullThroughCacheRuleRequest),
+}
+
+impl Request {
+    /// The request's operation.
+    pub fn operation(&self) -> Operation {
+        match self {
+            Request::BatchCheckLayerAvailability(_) => Operation::BatchCheckLayerAvailability,
+            Request::BatchDeleteImage(_) => Operation::BatchDeleteImage,
+            Request::BatchGetImage(_) => Operation::BatchGetImage,
+            Request::BatchGetRepositoryScanningConfiguration(_) => Operation::BatchGetRepositoryScanningConfiguration,
+            Request::CompleteLayerUpload(_) => Operation::CompleteLayerUpload,
+            Request::CreatePullThroughCacheRule(_) => Operation::CreatePullThroughCacheRule,
+            Request::CreateRepository(_) => Operation::CreateRepository,
+            Request::CreateRepositoryCreationTemplate(_) => Operation::CreateRepositoryCreationTemplate,
+            Request::DeleteLifecyclePolicy(_) => Operation::DeleteLifecyclePolicy,
+            Request::DeletePullThroughCacheRule(_) => Operation::DeletePullThroughCacheRule,
+            Request::DeleteRegistryPolicy(_) => Operation::DeleteRegistryPolicy,
+            Request::DeleteRepository(_) => Operation::DeleteRepository,
+            Request::DeleteRepositoryCreationTemplate(_) => Operation::DeleteRepositoryCreationTemplate,
+            Request::DeleteRepositoryPolicy(_) => Operation::DeleteRepositoryPolicy,
+            Request::DeleteSigningConfiguration(_) => Operation::DeleteSigningConfiguration,
+            Request::DeregisterPullTimeUpdateExclusion(_) => Operation::DeregisterPullTimeUpdateExclusion,
+            Request::DescribeImageReplicationStatus(_) => Operation::DescribeImageReplicationStatus,
+            Request::DescribeImageScanFindings(_) => Operation::DescribeImageScanFindings,
+            Request::DescribeImageSigningStatus(_) => Operation::DescribeImageSigningStatus,
+            Request::DescribeImages(_) => Operation::DescribeImages,
+            Request::DescribePullThroughCacheRules(_) => Operation::DescribePullThroughCacheRules,
+            Request::DescribeRegistry(_) => Operation::DescribeRegistry,
+            Request::DescribeRepositories(_) => Operation::DescribeRepositories,
+            Request::DescribeRepositoryCreationTemplates(_) => Operation::DescribeRepositoryCreationTemplates,
+            Request::GetAccountSetting(_) => Operation::GetAccountSetting,
+            Request::GetAuthorizationToken(_) => Operation::GetAuthorizationToken,
+            Request::GetDownloadUrlForLayer(_) => Operation::GetDownloadUrlForLayer,
+            Request::GetLifecyclePolicy(_) => Operation::GetLifecyclePolicy,
+            Request::GetLifecyclePolicyPreview(_) => Operation::GetLifecyclePolicyPreview,
+            Request::GetRegistryPolicy(_) => Operation::GetRegistryPolicy,
+            Request::GetRegistryScanningConfiguration(_) => Operation::GetRegistryScanningConfiguration,
+            Request::GetRepositoryPolicy(_) => Operation::GetRepositoryPolicy,
+            Request::GetSigningConfiguration(_) => Operation::GetSigningConfiguration,
+            Request::InitiateLayerUpload(_) => Operation::InitiateLayerUpload,
+            Request::ListImageReferrers(_) => Operation::ListImageReferrers,
+            Request::ListImages(_) => Operation::ListImages,
+            Request::ListPullTimeUpdateExclusions(_) => Operation::ListPullTimeUpdateExclusions,
+            Request::ListTagsForResource(_) => Operation::ListTagsForResource,
+            Request::PutAccountSetting(_) => Operation::PutAccountSetting,
+            Request::PutImage(_) => Operation::PutImage,
+            Request::PutImageScanningConfiguration(_) => Operation::PutImageScanningConfiguration,
+            Request::PutImageTagMutability(_) => Operation::PutImageTagMutability,
+            Request::PutLifecyclePolicy(_) => Operation::PutLifecyclePolicy,
+            Request::PutRegistryPolicy(_) => Operation::PutRegistryPolicy,
+            Request::PutRegistryScanningConfiguration(_) => Operation::PutRegistryScanningConfiguration,
+            Request::PutReplicationConfiguration(_) => Operation::PutReplicationConfiguration,
+            Request::PutSigningConfiguration(_) => Operation::PutSigningConfiguration,
+            Request::RegisterPullTimeUpdateExclusion(_) => Operation::RegisterPullTimeUpdateExclusion,
+            Request::SetRepositoryPolicy(_) => Operation::SetRepositoryPolicy,
+            Request::StartImageScan(_) => Operation::StartImageScan,
+            Request::StartLifecyclePolicyPreview(_) => Operation::StartLifecyclePolicyPreview,
+            Request::TagResource(_) => Operation::TagResource,
+            Request::UntagResource(_) => Operation::UntagResource,
+            Request::UpdateImageStorageClass(_) => Operation::UpdateImageStorageClass,
+            Request::UpdatePullThroughCacheRule(_) => Operation::UpdatePullThroughCacheRule,
+            Request::UpdateRepositoryCreationTemplate(_) => Operation::UpdateRepositoryCreationTemplate,
+            Request::UploadLayerPart(_) => Operation::UploadLayerPart,
+            Request::ValidatePullThroughCacheRule(_) => Operation::ValidatePullThroughCacheRule,
+        }
+    }
+
+    /// Decodes `body` as the input of `operation`.
+    pub fn decode<D: crate::request::Decoder>(operation: Operation, body: &[u8], decoder: &D) -> Result<Self, crate::ApiError> {
+        Ok(match operation {
+            Operation::BatchCheckLayerAvailability => Request::BatchCheckLayerAvailability(decoder.decode(body)?),
+            Operation::BatchDeleteImage => Request::BatchDeleteImage(decoder.decode(body)?),
+            Operation::BatchGetImage => Request::BatchGetImage(decoder.decode(body)?),
+            Operation::BatchGetRepositoryScanningConfiguration => Request::BatchGetRepositoryScanningConfiguration(decoder.decode(body)?),
+            Operation::CompleteLayerUpload => Request::CompleteLayerUpload(decoder.decode(body)?),
+            Operation::CreatePullThroughCacheRule => Request::CreatePullThroughCacheRule(decoder.decode(body)?),
+            Operation::CreateRepository => Request::CreateRepository(decoder.decode(body)?),
+            Operation::CreateRepositoryCreationTemplate => Request::CreateRepositoryCreationTemplate(decoder.decode(body)?),
+            Operation::DeleteLifecyclePolicy => Request::DeleteLifecyclePolicy(decoder.decode(body)?),
+            Operation::DeletePullThroughCacheRule => Request::DeletePullThroughCacheRule(decoder.decode(body)?),
+            Operation::DeleteRegistryPolicy => Request::DeleteRegistryPolicy(decoder.decode(body)?),
+            Operation::DeleteRepository => Request::DeleteRepository(decoder.decode(body)?),
+            Operation::DeleteRepositoryCreationTemplate => Request::DeleteRepositoryCreationTemplate(decoder.decode(body)?),
+            Operation::DeleteRepositoryPolicy => Request::DeleteRepositoryPolicy(decoder.decode(body)?),
+            Operation::DeleteSigningConfiguration => Request::DeleteSigningConfiguration(decoder.decode(body)?),
+            Operation::DeregisterPullTimeUpdateExclusion => Request::DeregisterPullTimeUpdateExclusion(decoder.decode(body)?),
+            Operation::DescribeImageReplicationStatus => Request::DescribeImageReplicationStatus(decoder.decode(body)?),
+            Operation::DescribeImageScanFindings => Request::DescribeImageScanFindings(decoder.decode(body)?),
+            Operation::DescribeImageSigningStatus => Request::DescribeImageSigningStatus(decoder.decode(body)?),
+            Operation::DescribeImages => Request::DescribeImages(decoder.decode(body)?),
+            Operation::DescribePullThroughCacheRules => Request::DescribePullThroughCacheRules(decoder.decode(body)?),
+            Operation::DescribeRegistry => Request::DescribeRegistry(decoder.decode(body)?),
+            Operation::DescribeRepositories => Request::DescribeRepositories(decoder.decode(body)?),
+            Operation::DescribeRepositoryCreationTemplates => Request::DescribeRepositoryCreationTemplates(decoder.decode(body)?),
+            Operation::GetAccountSetting => Request::GetAccountSetting(decoder.decode(body)?),
+            Operation::GetAuthorizationToken => Request::GetAuthorizationToken(decoder.decode(body)?),
+            Operation::GetDownloadUrlForLayer => Request::GetDownloadUrlForLayer(decoder.decode(body)?),
+            Operation::GetLifecyclePolicy => Request::GetLifecyclePolicy(decoder.decode(body)?),
+            Operation::GetLifecyclePolicyPreview => Request::GetLifecyclePolicyPreview(decoder.decode(body)?),
+            Operation::GetRegistryPolicy => Request::GetRegistryPolicy(decoder.decode(body)?),
+            Operation::GetRegistryScanningConfiguration => Request::GetRegistryScanningConfiguration(decoder.decode(body)?),
+            Operation::GetRepositoryPolicy => Request::GetRepositoryPolicy(decoder.decode(body)?),
+            Operation::GetSigningConfiguration => Request::GetSigningConfiguration(decoder.decode(body)?),
+            Operation::InitiateLayerUpload => Request::InitiateLayerUpload(decoder.decode(body)?),
+            Operation::ListImageReferrers => Request::ListImageReferrers(decoder.decode(body)?),
+            Operation::ListImages => Request::ListImages(decoder.decode(body)?),
+            Operation::ListPullTimeUpdateExclusions => Request::ListPullTimeUpdateExclusions(decoder.decode(body)?),
+            Operation::ListTagsForResource => Request::ListTagsForResource(decoder.decode(body)?),
+            Operation::PutAccountSetting => Request::PutAccountSetting(decoder.decode(body)?),
+            Operation::PutImage => Request::PutImage(decoder.decode(body)?),
+            Operation::PutImageScanningConfiguration => Request::PutImageScanningConfiguration(decoder.decode(body)?),
+            Operation::PutImageTagMutability => Request::PutImageTagMutability(decoder.decode(body)?),
+            Operation::PutLifecyclePolicy => Request::PutLifecyclePolicy(decoder.decode(body)?),
+            Operation::PutRegistryPolicy => Request::PutRegistryPolicy(decoder.decode(body)?),
+            Operation::PutRegistryScanningConfiguration => Request::PutRegistryScanningConfiguration(decoder.decode(body)?),
+            Operation::PutReplicationConfiguration => Request::PutReplicationConfiguration(decoder.decode(body)?),
+            Operation::PutSigningConfiguration => Request::PutSigningConfiguration(decoder.decode(body)?),
+            Operation::RegisterPullTimeUpdateExclusion => Request::RegisterPullTimeUpdateExclusion(decoder.decode(body)?),
+            Operation::SetRepositoryPolicy => Request::SetRepositoryPolicy(decoder.decode(body)?),
+            Operation::StartImageScan => Request::StartImageScan(decoder.decode(body)?),
+            Operation::StartLifecyclePolicyPreview => Request::StartLifecyclePolicyPreview(decoder.decode(body)?),
+            Operation::TagResource => Request::TagResource(decoder.decode(body)?),
+            Operation::UntagResource => Request::UntagResource(decoder.decode(body)?),
+            Operation::UpdateImageStorageClass => Request::UpdateImageStorageClass(decoder.decode(body)?),
+            Operation::UpdatePullThroughCacheRule => Request::UpdatePullThroughCacheRule(decoder.decode(body)?),
+            Operation::UpdateRepositoryCreationTemplate => Request::UpdateRepositoryCreationTemplate(decoder.decode(body)?),
+            Operation::UploadLayerPart => Request::UploadLayerPart(decoder.decode(body)?),
+            Operation::ValidatePullThroughCacheRule => Request::ValidatePullThroughCacheRule(decoder.decode(body)?),
+        })
+    }
+
+    /// The input's string members, read by name.
+    pub fn members(&self) -> &dyn crate::request::Members {
+        match self {
+            Request::BatchCheckLayerAvailability(input) => input,
+            Request::BatchDeleteImage(input) => input,
+            Request::BatchGetImage(input) => input,
+            Request::BatchGetRepositoryScanningConfiguration(input) => input,
+            Request::CompleteLayerUpload(input) => input,
+            Request::CreatePullThroughCacheRule(input) => input,
+            Request::CreateRepository(input) => input,
+            Request::CreateRepositoryCreationTemplate(input) => input,
+            Request::DeleteLifecyclePolicy(input) => input,
+            Request::DeletePullThroughCacheRule(input) => input,
+            Request::DeleteRegistryPolicy(input) => input,
+            Request::DeleteRepository(input) => input,
+            Request::DeleteRepositoryCreationTemplate(input) => input,
+            Request::DeleteRepositoryPolicy(input) => input,
+            Request::DeleteSigningConfiguration(input) => input,
+            Request::DeregisterPullTimeUpdateExclusion(input) => input,
+            Request::DescribeImageReplicationStatus(input) => input,
+            Request::DescribeImageScanFindings(input) => input,
+            Request::DescribeImageSigningStatus(input) => input,
+            Request::DescribeImages(input) => input,
+            Request::DescribePullThroughCacheRules(input) => input,
+            Request::DescribeRegistry(input) => input,
+            Request::DescribeRepositories(input) => input,
+            Request::DescribeRepositoryCreationTemplates(input) => input,
+            Request::GetAccountSetting(input) => input,
+            Request::GetAuthorizationToken(input) => input,
+            Request::GetDownloadUrlForLayer(input) => input,
+            Request::GetLifecyclePolicy(input) => input,
+            Request::GetLifecyclePolicyPreview(input) => input,
+            Request::GetRegistryPolicy(input) => input,
+            Request::GetRegistryScanningConfiguration(input) => input,
+            Request::GetRepositoryPolicy(input) => input,
+            Request::GetSigningConfiguration(input) => input,
+            Request::InitiateLayerUpload(input) => input,
+            Request::ListImageReferrers(input) => input,
+            Request::ListImages(input) => input,
+            Request::ListPullTimeUpdateExclusions(input) => input,
+            Request::ListTagsForResource(input) => input,
+            Request::PutAccountSetting(input) => input,
+            Request::PutImage(input) => input,
+            Request::PutImageScanningConfiguration(input) => input,
+            Request::PutImageTagMutability(input) => input,
+            Request::PutLifecyclePolicy(input) => input,
+            Request::PutRegistryPolicy(input) => input,
+            Request::PutRegistryScanningConfiguration(input) => input,
+            Request::PutReplicationConfiguration(input) => input,
+            Request::PutSigningConfiguration(input) => input,
+            Request::RegisterPullTimeUpdateExclusion(input) => input,
+            Request::SetRepositoryPolicy(input) => input,
+            Request::StartImageScan(input) => input,
+            Request::StartLifecyclePolicyPreview(input) => input,
+            Request::TagResource(input) => input,
+            Request::UntagResource(input) => input,
+            Request::UpdateImageStorageClass(input) => input,
+            Request::UpdatePullThroughCacheRule(input) => input,
+            Request::UpdateRepositoryCreationTemplate(input) => input,
+            Request::UploadLayerPart(input) => input,
+            Request::ValidatePullThroughCacheRule(input) => input,
+        }
+    }
+}
 
 /// Every error shape the model defines.
 pub const EXCEPTIONS: &[&str] = &[
@@ -122,6 +573,760 @@ pub const EXCEPTIONS: &[&str] = &[
     "UploadNotFoundException",
     "ValidationException",
 ];
+
+impl crate::request::Members for BatchCheckLayerAvailabilityRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "layerDigests" => Some(self.layer_digests.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for BatchDeleteImageRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for BatchGetImageRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "acceptedMediaTypes" => self.accepted_media_types.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for BatchGetRepositoryScanningConfigurationRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "repositoryNames" => Some(self.repository_names.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for CompleteLayerUploadRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "uploadId" => Some(self.upload_id.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "layerDigests" => Some(self.layer_digests.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for CreatePullThroughCacheRuleRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "ecrRepositoryPrefix" => Some(self.ecr_repository_prefix.as_str()),
+            "upstreamRegistryUrl" => Some(self.upstream_registry_url.as_str()),
+            "registryId" => self.registry_id.as_deref(),
+            "credentialArn" => self.credential_arn.as_deref(),
+            "customRoleArn" => self.custom_role_arn.as_deref(),
+            "upstreamRepositoryPrefix" => self.upstream_repository_prefix.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for CreateRepositoryCreationTemplateRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "prefix" => Some(self.prefix.as_str()),
+            "description" => self.description.as_deref(),
+            "repositoryPolicy" => self.repository_policy.as_deref(),
+            "lifecyclePolicy" => self.lifecycle_policy.as_deref(),
+            "customRoleArn" => self.custom_role_arn.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for CreateRepositoryRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteLifecyclePolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeletePullThroughCacheRuleRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "ecrRepositoryPrefix" => Some(self.ecr_repository_prefix.as_str()),
+            "registryId" => self.registry_id.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteRegistryPolicyRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteRepositoryCreationTemplateRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "prefix" => Some(self.prefix.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteRepositoryPolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteRepositoryRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteSigningConfigurationRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeregisterPullTimeUpdateExclusionRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "principalArn" => Some(self.principal_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DescribeImageReplicationStatusRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "registryId" => self.registry_id.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DescribeImageScanFindingsRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DescribeImageSigningStatusRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "registryId" => self.registry_id.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DescribeImagesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DescribePullThroughCacheRulesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "ecrRepositoryPrefixes" => self.ecr_repository_prefixes.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DescribeRegistryRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DescribeRepositoriesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "repositoryNames" => self.repository_names.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DescribeRepositoryCreationTemplatesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "prefixes" => self.prefixes.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for GetAccountSettingRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "name" => Some(self.name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetAuthorizationTokenRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "registryIds" => self.registry_ids.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for GetDownloadUrlForLayerRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "layerDigest" => Some(self.layer_digest.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetLifecyclePolicyPreviewRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetLifecyclePolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetRegistryPolicyRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetRegistryScanningConfigurationRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetRepositoryPolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetSigningConfigurationRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for InitiateLayerUploadRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListImageReferrersRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListImagesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListPullTimeUpdateExclusionsRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListTagsForResourceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "resourceArn" => Some(self.resource_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutAccountSettingRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "name" => Some(self.name.as_str()),
+            "value" => Some(self.value.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutImageRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "imageManifest" => Some(self.image_manifest.as_str()),
+            "imageManifestMediaType" => self.image_manifest_media_type.as_deref(),
+            "imageTag" => self.image_tag.as_deref(),
+            "imageDigest" => self.image_digest.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutImageScanningConfigurationRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutImageTagMutabilityRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutLifecyclePolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "lifecyclePolicyText" => Some(self.lifecycle_policy_text.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutRegistryPolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "policyText" => Some(self.policy_text.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutRegistryScanningConfigurationRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutReplicationConfigurationRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutSigningConfigurationRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for RegisterPullTimeUpdateExclusionRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "principalArn" => Some(self.principal_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for SetRepositoryPolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "policyText" => Some(self.policy_text.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for StartImageScanRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for StartLifecyclePolicyPreviewRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "lifecyclePolicyText" => self.lifecycle_policy_text.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for TagResourceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "resourceArn" => Some(self.resource_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UntagResourceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "resourceArn" => Some(self.resource_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "tagKeys" => Some(self.tag_keys.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for UpdateImageStorageClassRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UpdatePullThroughCacheRuleRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "ecrRepositoryPrefix" => Some(self.ecr_repository_prefix.as_str()),
+            "credentialArn" => self.credential_arn.as_deref(),
+            "customRoleArn" => self.custom_role_arn.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UpdateRepositoryCreationTemplateRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "prefix" => Some(self.prefix.as_str()),
+            "description" => self.description.as_deref(),
+            "repositoryPolicy" => self.repository_policy.as_deref(),
+            "lifecyclePolicy" => self.lifecycle_policy.as_deref(),
+            "customRoleArn" => self.custom_role_arn.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UploadLayerPartRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "registryId" => self.registry_id.as_deref(),
+            "repositoryName" => Some(self.repository_name.as_str()),
+            "uploadId" => Some(self.upload_id.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ValidatePullThroughCacheRuleRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "ecrRepositoryPrefix" => Some(self.ecr_repository_prefix.as_str()),
+            "registryId" => self.registry_id.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
 pub enum ArtifactStatus {

@@ -10,86 +10,670 @@ pub const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113";
 /// The SigV4 signing name of this service.
 pub const SIGNING_NAME: &str = "ecs";
 
-/// Every operation the model defines.
-pub const OPERATIONS: &[&str] = &[
-    "ContinueServiceDeployment",
-    "CreateCapacityProvider",
-    "CreateCluster",
-    "CreateDaemon",
-    "CreateExpressGatewayService",
-    "CreateService",
-    "CreateTaskSet",
-    "DeleteAccountSetting",
-    "DeleteAttributes",
-    "DeleteCapacityProvider",
-    "DeleteCluster",
-    "DeleteDaemon",
-    "DeleteDaemonTaskDefinition",
-    "DeleteExpressGatewayService",
-    "DeleteService",
-    "DeleteTaskDefinitions",
-    "DeleteTaskSet",
-    "DeregisterContainerInstance",
-    "DeregisterTaskDefinition",
-    "DescribeCapacityProviders",
-    "DescribeClusters",
-    "DescribeContainerInstances",
-    "DescribeDaemon",
-    "DescribeDaemonDeployments",
-    "DescribeDaemonRevisions",
-    "DescribeDaemonTaskDefinition",
-    "DescribeExpressGatewayService",
-    "DescribeServiceDeployments",
-    "DescribeServiceRevisions",
-    "DescribeServices",
-    "DescribeTaskDefinition",
-    "DescribeTaskSets",
-    "DescribeTasks",
-    "DiscoverPollEndpoint",
-    "ExecuteCommand",
-    "GetTaskProtection",
-    "ListAccountSettings",
-    "ListAttributes",
-    "ListClusters",
-    "ListContainerInstances",
-    "ListDaemonDeployments",
-    "ListDaemonTaskDefinitions",
-    "ListDaemons",
-    "ListServiceDeployments",
-    "ListServices",
-    "ListServicesByNamespace",
-    "ListTagsForResource",
-    "ListTaskDefinitionFamilies",
-    "ListTaskDefinitions",
-    "ListTasks",
-    "PutAccountSetting",
-    "PutAccountSettingDefault",
-    "PutAttributes",
-    "PutClusterCapacityProviders",
-    "RegisterContainerInstance",
-    "RegisterDaemonTaskDefinition",
-    "RegisterTaskDefinition",
-    "RunTask",
-    "StartTask",
-    "StopServiceDeployment",
-    "StopTask",
-    "SubmitAttachmentStateChanges",
-    "SubmitContainerStateChange",
-    "SubmitTaskStateChange",
-    "TagResource",
-    "UntagResource",
-    "UpdateCapacityProvider",
-    "UpdateCluster",
-    "UpdateClusterSettings",
-    "UpdateContainerAgent",
-    "UpdateContainerInstancesState",
-    "UpdateDaemon",
-    "UpdateExpressGatewayService",
-    "UpdateService",
-    "UpdateServicePrimaryTaskSet",
-    "UpdateTaskProtection",
-    "UpdateTaskSet",
-];
+/// One operation of this service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    ContinueServiceDeployment,
+    CreateCapacityProvider,
+    CreateCluster,
+    CreateDaemon,
+    CreateExpressGatewayService,
+    CreateService,
+    CreateTaskSet,
+    DeleteAccountSetting,
+    DeleteAttributes,
+    DeleteCapacityProvider,
+    DeleteCluster,
+    DeleteDaemon,
+    DeleteDaemonTaskDefinition,
+    DeleteExpressGatewayService,
+    DeleteService,
+    DeleteTaskDefinitions,
+    DeleteTaskSet,
+    DeregisterContainerInstance,
+    DeregisterTaskDefinition,
+    DescribeCapacityProviders,
+    DescribeClusters,
+    DescribeContainerInstances,
+    DescribeDaemon,
+    DescribeDaemonDeployments,
+    DescribeDaemonRevisions,
+    DescribeDaemonTaskDefinition,
+    DescribeExpressGatewayService,
+    DescribeServiceDeployments,
+    DescribeServiceRevisions,
+    DescribeServices,
+    DescribeTaskDefinition,
+    DescribeTaskSets,
+    DescribeTasks,
+    DiscoverPollEndpoint,
+    ExecuteCommand,
+    GetTaskProtection,
+    ListAccountSettings,
+    ListAttributes,
+    ListClusters,
+    ListContainerInstances,
+    ListDaemonDeployments,
+    ListDaemonTaskDefinitions,
+    ListDaemons,
+    ListServiceDeployments,
+    ListServices,
+    ListServicesByNamespace,
+    ListTagsForResource,
+    ListTaskDefinitionFamilies,
+    ListTaskDefinitions,
+    ListTasks,
+    PutAccountSetting,
+    PutAccountSettingDefault,
+    PutAttributes,
+    PutClusterCapacityProviders,
+    RegisterContainerInstance,
+    RegisterDaemonTaskDefinition,
+    RegisterTaskDefinition,
+    RunTask,
+    StartTask,
+    StopServiceDeployment,
+    StopTask,
+    SubmitAttachmentStateChanges,
+    SubmitContainerStateChange,
+    SubmitTaskStateChange,
+    TagResource,
+    UntagResource,
+    UpdateCapacityProvider,
+    UpdateCluster,
+    UpdateClusterSettings,
+    UpdateContainerAgent,
+    UpdateContainerInstancesState,
+    UpdateDaemon,
+    UpdateExpressGatewayService,
+    UpdateService,
+    UpdateServicePrimaryTaskSet,
+    UpdateTaskProtection,
+    UpdateTaskSet,
+}
+
+impl Operation {
+    /// Every operation, in name order.
+    pub const ALL: &'static [Operation] = &[
+        Operation::ContinueServiceDeployment,
+        Operation::CreateCapacityProvider,
+        Operation::CreateCluster,
+        Operation::CreateDaemon,
+        Operation::CreateExpressGatewayService,
+        Operation::CreateService,
+        Operation::CreateTaskSet,
+        Operation::DeleteAccountSetting,
+        Operation::DeleteAttributes,
+        Operation::DeleteCapacityProvider,
+        Operation::DeleteCluster,
+        Operation::DeleteDaemon,
+        Operation::DeleteDaemonTaskDefinition,
+        Operation::DeleteExpressGatewayService,
+        Operation::DeleteService,
+        Operation::DeleteTaskDefinitions,
+        Operation::DeleteTaskSet,
+        Operation::DeregisterContainerInstance,
+        Operation::DeregisterTaskDefinition,
+        Operation::DescribeCapacityProviders,
+        Operation::DescribeClusters,
+        Operation::DescribeContainerInstances,
+        Operation::DescribeDaemon,
+        Operation::DescribeDaemonDeployments,
+        Operation::DescribeDaemonRevisions,
+        Operation::DescribeDaemonTaskDefinition,
+        Operation::DescribeExpressGatewayService,
+        Operation::DescribeServiceDeployments,
+        Operation::DescribeServiceRevisions,
+        Operation::DescribeServices,
+        Operation::DescribeTaskDefinition,
+        Operation::DescribeTaskSets,
+        Operation::DescribeTasks,
+        Operation::DiscoverPollEndpoint,
+        Operation::ExecuteCommand,
+        Operation::GetTaskProtection,
+        Operation::ListAccountSettings,
+        Operation::ListAttributes,
+        Operation::ListClusters,
+        Operation::ListContainerInstances,
+        Operation::ListDaemonDeployments,
+        Operation::ListDaemonTaskDefinitions,
+        Operation::ListDaemons,
+        Operation::ListServiceDeployments,
+        Operation::ListServices,
+        Operation::ListServicesByNamespace,
+        Operation::ListTagsForResource,
+        Operation::ListTaskDefinitionFamilies,
+        Operation::ListTaskDefinitions,
+        Operation::ListTasks,
+        Operation::PutAccountSetting,
+        Operation::PutAccountSettingDefault,
+        Operation::PutAttributes,
+        Operation::PutClusterCapacityProviders,
+        Operation::RegisterContainerInstance,
+        Operation::RegisterDaemonTaskDefinition,
+        Operation::RegisterTaskDefinition,
+        Operation::RunTask,
+        Operation::StartTask,
+        Operation::StopServiceDeployment,
+        Operation::StopTask,
+        Operation::SubmitAttachmentStateChanges,
+        Operation::SubmitContainerStateChange,
+        Operation::SubmitTaskStateChange,
+        Operation::TagResource,
+        Operation::UntagResource,
+        Operation::UpdateCapacityProvider,
+        Operation::UpdateCluster,
+        Operation::UpdateClusterSettings,
+        Operation::UpdateContainerAgent,
+        Operation::UpdateContainerInstancesState,
+        Operation::UpdateDaemon,
+        Operation::UpdateExpressGatewayService,
+        Operation::UpdateService,
+        Operation::UpdateServicePrimaryTaskSet,
+        Operation::UpdateTaskProtection,
+        Operation::UpdateTaskSet,
+    ];
+
+    /// The operation's name, as `X-Amz-Target` carries it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::ContinueServiceDeployment => "ContinueServiceDeployment",
+            Operation::CreateCapacityProvider => "CreateCapacityProvider",
+            Operation::CreateCluster => "CreateCluster",
+            Operation::CreateDaemon => "CreateDaemon",
+            Operation::CreateExpressGatewayService => "CreateExpressGatewayService",
+            Operation::CreateService => "CreateService",
+            Operation::CreateTaskSet => "CreateTaskSet",
+            Operation::DeleteAccountSetting => "DeleteAccountSetting",
+            Operation::DeleteAttributes => "DeleteAttributes",
+            Operation::DeleteCapacityProvider => "DeleteCapacityProvider",
+            Operation::DeleteCluster => "DeleteCluster",
+            Operation::DeleteDaemon => "DeleteDaemon",
+            Operation::DeleteDaemonTaskDefinition => "DeleteDaemonTaskDefinition",
+            Operation::DeleteExpressGatewayService => "DeleteExpressGatewayService",
+            Operation::DeleteService => "DeleteService",
+            Operation::DeleteTaskDefinitions => "DeleteTaskDefinitions",
+            Operation::DeleteTaskSet => "DeleteTaskSet",
+            Operation::DeregisterContainerInstance => "DeregisterContainerInstance",
+            Operation::DeregisterTaskDefinition => "DeregisterTaskDefinition",
+            Operation::DescribeCapacityProviders => "DescribeCapacityProviders",
+            Operation::DescribeClusters => "DescribeClusters",
+            Operation::DescribeContainerInstances => "DescribeContainerInstances",
+            Operation::DescribeDaemon => "DescribeDaemon",
+            Operation::DescribeDaemonDeployments => "DescribeDaemonDeployments",
+            Operation::DescribeDaemonRevisions => "DescribeDaemonRevisions",
+            Operation::DescribeDaemonTaskDefinition => "DescribeDaemonTaskDefinition",
+            Operation::DescribeExpressGatewayService => "DescribeExpressGatewayService",
+            Operation::DescribeServiceDeployments => "DescribeServiceDeployments",
+            Operation::DescribeServiceRevisions => "DescribeServiceRevisions",
+            Operation::DescribeServices => "DescribeServices",
+            Operation::DescribeTaskDefinition => "DescribeTaskDefinition",
+            Operation::DescribeTaskSets => "DescribeTaskSets",
+            Operation::DescribeTasks => "DescribeTasks",
+            Operation::DiscoverPollEndpoint => "DiscoverPollEndpoint",
+            Operation::ExecuteCommand => "ExecuteCommand",
+            Operation::GetTaskProtection => "GetTaskProtection",
+            Operation::ListAccountSettings => "ListAccountSettings",
+            Operation::ListAttributes => "ListAttributes",
+            Operation::ListClusters => "ListClusters",
+            Operation::ListContainerInstances => "ListContainerInstances",
+            Operation::ListDaemonDeployments => "ListDaemonDeployments",
+            Operation::ListDaemonTaskDefinitions => "ListDaemonTaskDefinitions",
+            Operation::ListDaemons => "ListDaemons",
+            Operation::ListServiceDeployments => "ListServiceDeployments",
+            Operation::ListServices => "ListServices",
+            Operation::ListServicesByNamespace => "ListServicesByNamespace",
+            Operation::ListTagsForResource => "ListTagsForResource",
+            Operation::ListTaskDefinitionFamilies => "ListTaskDefinitionFamilies",
+            Operation::ListTaskDefinitions => "ListTaskDefinitions",
+            Operation::ListTasks => "ListTasks",
+            Operation::PutAccountSetting => "PutAccountSetting",
+            Operation::PutAccountSettingDefault => "PutAccountSettingDefault",
+            Operation::PutAttributes => "PutAttributes",
+            Operation::PutClusterCapacityProviders => "PutClusterCapacityProviders",
+            Operation::RegisterContainerInstance => "RegisterContainerInstance",
+            Operation::RegisterDaemonTaskDefinition => "RegisterDaemonTaskDefinition",
+            Operation::RegisterTaskDefinition => "RegisterTaskDefinition",
+            Operation::RunTask => "RunTask",
+            Operation::StartTask => "StartTask",
+            Operation::StopServiceDeployment => "StopServiceDeployment",
+            Operation::StopTask => "StopTask",
+            Operation::SubmitAttachmentStateChanges => "SubmitAttachmentStateChanges",
+            Operation::SubmitContainerStateChange => "SubmitContainerStateChange",
+            Operation::SubmitTaskStateChange => "SubmitTaskStateChange",
+            Operation::TagResource => "TagResource",
+            Operation::UntagResource => "UntagResource",
+            Operation::UpdateCapacityProvider => "UpdateCapacityProvider",
+            Operation::UpdateCluster => "UpdateCluster",
+            Operation::UpdateClusterSettings => "UpdateClusterSettings",
+            Operation::UpdateContainerAgent => "UpdateContainerAgent",
+            Operation::UpdateContainerInstancesState => "UpdateContainerInstancesState",
+            Operation::UpdateDaemon => "UpdateDaemon",
+            Operation::UpdateExpressGatewayService => "UpdateExpressGatewayService",
+            Operation::UpdateService => "UpdateService",
+            Operation::UpdateServicePrimaryTaskSet => "UpdateServicePrimaryTaskSet",
+            Operation::UpdateTaskProtection => "UpdateTaskProtection",
+            Operation::UpdateTaskSet => "UpdateTaskSet",
+        }
+    }
+
+    /// The operation named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "ContinueServiceDeployment" => Some(Operation::ContinueServiceDeployment),
+            "CreateCapacityProvider" => Some(Operation::CreateCapacityProvider),
+            "CreateCluster" => Some(Operation::CreateCluster),
+            "CreateDaemon" => Some(Operation::CreateDaemon),
+            "CreateExpressGatewayService" => Some(Operation::CreateExpressGatewayService),
+            "CreateService" => Some(Operation::CreateService),
+            "CreateTaskSet" => Some(Operation::CreateTaskSet),
+            "DeleteAccountSetting" => Some(Operation::DeleteAccountSetting),
+            "DeleteAttributes" => Some(Operation::DeleteAttributes),
+            "DeleteCapacityProvider" => Some(Operation::DeleteCapacityProvider),
+            "DeleteCluster" => Some(Operation::DeleteCluster),
+            "DeleteDaemon" => Some(Operation::DeleteDaemon),
+            "DeleteDaemonTaskDefinition" => Some(Operation::DeleteDaemonTaskDefinition),
+            "DeleteExpressGatewayService" => Some(Operation::DeleteExpressGatewayService),
+            "DeleteService" => Some(Operation::DeleteService),
+            "DeleteTaskDefinitions" => Some(Operation::DeleteTaskDefinitions),
+            "DeleteTaskSet" => Some(Operation::DeleteTaskSet),
+            "DeregisterContainerInstance" => Some(Operation::DeregisterContainerInstance),
+            "DeregisterTaskDefinition" => Some(Operation::DeregisterTaskDefinition),
+            "DescribeCapacityProviders" => Some(Operation::DescribeCapacityProviders),
+            "DescribeClusters" => Some(Operation::DescribeClusters),
+            "DescribeContainerInstances" => Some(Operation::DescribeContainerInstances),
+            "DescribeDaemon" => Some(Operation::DescribeDaemon),
+            "DescribeDaemonDeployments" => Some(Operation::DescribeDaemonDeployments),
+            "DescribeDaemonRevisions" => Some(Operation::DescribeDaemonRevisions),
+            "DescribeDaemonTaskDefinition" => Some(Operation::DescribeDaemonTaskDefinition),
+            "DescribeExpressGatewayService" => Some(Operation::DescribeExpressGatewayService),
+            "DescribeServiceDeployments" => Some(Operation::DescribeServiceDeployments),
+            "DescribeServiceRevisions" => Some(Operation::DescribeServiceRevisions),
+            "DescribeServices" => Some(Operation::DescribeServices),
+            "DescribeTaskDefinition" => Some(Operation::DescribeTaskDefinition),
+            "DescribeTaskSets" => Some(Operation::DescribeTaskSets),
+            "DescribeTasks" => Some(Operation::DescribeTasks),
+            "DiscoverPollEndpoint" => Some(Operation::DiscoverPollEndpoint),
+            "ExecuteCommand" => Some(Operation::ExecuteCommand),
+            "GetTaskProtection" => Some(Operation::GetTaskProtection),
+            "ListAccountSettings" => Some(Operation::ListAccountSettings),
+            "ListAttributes" => Some(Operation::ListAttributes),
+            "ListClusters" => Some(Operation::ListClusters),
+            "ListContainerInstances" => Some(Operation::ListContainerInstances),
+            "ListDaemonDeployments" => Some(Operation::ListDaemonDeployments),
+            "ListDaemonTaskDefinitions" => Some(Operation::ListDaemonTaskDefinitions),
+            "ListDaemons" => Some(Operation::ListDaemons),
+            "ListServiceDeployments" => Some(Operation::ListServiceDeployments),
+            "ListServices" => Some(Operation::ListServices),
+            "ListServicesByNamespace" => Some(Operation::ListServicesByNamespace),
+            "ListTagsForResource" => Some(Operation::ListTagsForResource),
+            "ListTaskDefinitionFamilies" => Some(Operation::ListTaskDefinitionFamilies),
+            "ListTaskDefinitions" => Some(Operation::ListTaskDefinitions),
+            "ListTasks" => Some(Operation::ListTasks),
+            "PutAccountSetting" => Some(Operation::PutAccountSetting),
+            "PutAccountSettingDefault" => Some(Operation::PutAccountSettingDefault),
+            "PutAttributes" => Some(Operation::PutAttributes),
+            "PutClusterCapacityProviders" => Some(Operation::PutClusterCapacityProviders),
+            "RegisterContainerInstance" => Some(Operation::RegisterContainerInstance),
+            "RegisterDaemonTaskDefinition" => Some(Operation::RegisterDaemonTaskDefinition),
+            "RegisterTaskDefinition" => Some(Operation::RegisterTaskDefinition),
+            "RunTask" => Some(Operation::RunTask),
+            "StartTask" => Some(Operation::StartTask),
+            "StopServiceDeployment" => Some(Operation::StopServiceDeployment),
+            "StopTask" => Some(Operation::StopTask),
+            "SubmitAttachmentStateChanges" => Some(Operation::SubmitAttachmentStateChanges),
+            "SubmitContainerStateChange" => Some(Operation::SubmitContainerStateChange),
+            "SubmitTaskStateChange" => Some(Operation::SubmitTaskStateChange),
+            "TagResource" => Some(Operation::TagResource),
+            "UntagResource" => Some(Operation::UntagResource),
+            "UpdateCapacityProvider" => Some(Operation::UpdateCapacityProvider),
+            "UpdateCluster" => Some(Operation::UpdateCluster),
+            "UpdateClusterSettings" => Some(Operation::UpdateClusterSettings),
+            "UpdateContainerAgent" => Some(Operation::UpdateContainerAgent),
+            "UpdateContainerInstancesState" => Some(Operation::UpdateContainerInstancesState),
+            "UpdateDaemon" => Some(Operation::UpdateDaemon),
+            "UpdateExpressGatewayService" => Some(Operation::UpdateExpressGatewayService),
+            "UpdateService" => Some(Operation::UpdateService),
+            "UpdateServicePrimaryTaskSet" => Some(Operation::UpdateServicePrimaryTaskSet),
+            "UpdateTaskProtection" => Some(Operation::UpdateTaskProtection),
+            "UpdateTaskSet" => Some(Operation::UpdateTaskSet),
+            _ => None,
+        }
+    }
+}
+
+/// A request of this service: its operation and typed input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    ContinueServiceDeployment(ContinueServiceDeploymentRequest),
+    CreateCapacityProvider(CreateCapacityProviderRequest),
+    CreateCluster(CreateClusterRequest),
+    CreateDaemon(CreateDaemonRequest),
+    CreateExpressGatewayService(CreateExpressGatewayServiceRequest),
+    CreateService(CreateServiceRequest),
+    CreateTaskSet(CreateTaskSetRequest),
+    DeleteAccountSetting(DeleteAccountSettingRequest),
+    DeleteAttributes(DeleteAttributesRequest),
+    DeleteCapacityProvider(DeleteCapacityProviderRequest),
+    DeleteCluster(DeleteClusterRequest),
+    DeleteDaemon(DeleteDaemonRequest),
+    DeleteDaemonTaskDefinition(DeleteDaemonTaskDefinitionRequest),
+    DeleteExpressGatewayService(DeleteExpressGatewayServiceRequest),
+    DeleteService(DeleteServiceRequest),
+    DeleteTaskDefinitions(DeleteTaskDefinitionsRequest),
+    DeleteTaskSet(DeleteTaskSetRequest),
+    DeregisterContainerInstance(DeregisterContainerInstanceRequest),
+    DeregisterTaskDefinition(DeregisterTaskDefinitionRequest),
+    DescribeCapacityProviders(DescribeCapacityProvidersRequest),
+    DescribeClusters(DescribeClustersRequest),
+    DescribeContainerInstances(DescribeContainerInstancesRequest),
+    DescribeDaemon(DescribeDaemonRequest),
+    DescribeDaemonDeployments(DescribeDaemonDeploymentsRequest),
+    DescribeDaemonRevisions(DescribeDaemonRevisionsRequest),
+    DescribeDaemonTaskDefinition(DescribeDaemonTaskDefinitionRequest),
+    DescribeExpressGatewayService(DescribeExpressGatewayServiceRequest),
+    DescribeServiceDeployments(DescribeServiceDeploymentsRequest),
+    DescribeServiceRevisions(DescribeServiceRevisionsRequest),
+    DescribeServices(DescribeServicesRequest),
+    DescribeTaskDefinition(DescribeTaskDefinitionRequest),
+    DescribeTaskSets(DescribeTaskSetsRequest),
+    DescribeTasks(DescribeTasksRequest),
+    DiscoverPollEndpoint(DiscoverPollEndpointRequest),
+    ExecuteCommand(ExecuteCommandRequest),
+    GetTaskProtection(GetTaskProtectionRequest),
+    ListAccountSettings(ListAccountSettingsRequest),
+    ListAttributes(ListAttributesRequest),
+    ListClusters(ListClustersRequest),
+    ListContainerInstances(ListContainerInstancesRequest),
+    ListDaemonDeployments(ListDaemonDeploymentsRequest),
+    ListDaemonTaskDefinitions(ListDaemonTaskDefinitionsRequest),
+    ListDaemons(ListDaemonsRequest),
+    ListServiceDeployments(ListServiceDeploymentsRequest),
+    ListServices(ListServicesRequest),
+    ListServicesByNamespace(ListServicesByNamespaceRequest),
+    ListTagsForResource(ListTagsForResourceRequest),
+    ListTaskDefinitionFamilies(ListTaskDefinitionFamiliesRequest),
+    ListTaskDefinitions(ListTaskDefinitionsRequest),
+    ListTasks(ListTasksRequest),
+    PutAccountSetting(PutAccountSettingRequest),
+    PutAccountSettingDefault(PutAccountSettingDefaultRequest),
+    PutAttributes(PutAttributesRequest),
+    PutClusterCapacityProviders(PutClusterCapacityProvidersRequest),
+    RegisterContainerInstance(RegisterContainerInstanceRequest),
+    RegisterDaemonTaskDefinition(RegisterDaemonTaskDefinitionRequest),
+    RegisterTaskDefinition(RegisterTaskDefinitionRequest),
+    RunTask(RunTaskRequest),
+    StartTask(StartTaskRequest),
+    StopServiceDeployment(StopServiceDeploymentRequest),
+    StopTask(StopTaskRequest),
+    SubmitAttachmentStateChanges(SubmitAttachmentStateChangesRequest),
+    SubmitContainerStateChange(SubmitContainerStateChangeRequest),
+    SubmitTaskStateChange(SubmitTaskStateChangeRequest),
+    TagResource(TagResourceRequest),
+    UntagResource(UntagResourceRequest),
+    UpdateCapacityProvider(UpdateCapacityProviderRequest),
+    UpdateCluster(UpdateClusterRequest),
+    UpdateClusterSettings(UpdateClusterSettingsRequest),
+    UpdateContainerAgent(UpdateContainerAgentRequest),
+    UpdateContainerInstancesState(UpdateContainerInstancesStateRequest),
+    UpdateDaemon(UpdateDaemonRequest),
+    UpdateExpressGatewayService(UpdateExpressGatewayServiceRequest),
+    UpdateService(UpdateServiceRequest),
+    UpdateServicePrimaryTaskSet(UpdateServicePrimaryTaskSetRequest),
+    UpdateTaskProtection(UpdateTaskProtectionRequest),
+    UpdateTaskSet(UpdateTaskSetRequest),
+}
+
+impl Request {
+    /// The request's operation.
+    pub fn operation(&self) -> Operation {
+        match self {
+            Request::ContinueServiceDeployment(_) => Operation::ContinueServiceDeployment,
+            Request::CreateCapacityProvider(_) => Operation::CreateCapacityProvider,
+            Request::CreateCluster(_) => Operation::CreateCluster,
+            Request::CreateDaemon(_) => Operation::CreateDaemon,
+            Request::CreateExpressGatewayService(_) => Operation::CreateExpressGatewayService,
+            Request::CreateService(_) => Operation::CreateService,
+            Request::CreateTaskSet(_) => Operation::CreateTaskSet,
+            Request::DeleteAccountSetting(_) => Operation::DeleteAccountSetting,
+            Request::DeleteAttributes(_) => Operation::DeleteAttributes,
+            Request::DeleteCapacityProvider(_) => Operation::DeleteCapacityProvider,
+            Request::DeleteCluster(_) => Operation::DeleteCluster,
+            Request::DeleteDaemon(_) => Operation::DeleteDaemon,
+            Request::DeleteDaemonTaskDefinition(_) => Operation::DeleteDaemonTaskDefinition,
+            Request::DeleteExpressGatewayService(_) => Operation::DeleteExpressGatewayService,
+            Request::DeleteService(_) => Operation::DeleteService,
+            Request::DeleteTaskDefinitions(_) => Operation::DeleteTaskDefinitions,
+            Request::DeleteTaskSet(_) => Operation::DeleteTaskSet,
+            Request::DeregisterContainerInstance(_) => Operation::DeregisterContainerInstance,
+            Request::DeregisterTaskDefinition(_) => Operation::DeregisterTaskDefinition,
+            Request::DescribeCapacityProviders(_) => Operation::DescribeCapacityProviders,
+            Request::DescribeClusters(_) => Operation::DescribeClusters,
+            Request::DescribeContainerInstances(_) => Operation::DescribeContainerInstances,
+            Request::DescribeDaemon(_) => Operation::DescribeDaemon,
+            Request::DescribeDaemonDeployments(_) => Operation::DescribeDaemonDeployments,
+            Request::DescribeDaemonRevisions(_) => Operation::DescribeDaemonRevisions,
+            Request::DescribeDaemonTaskDefinition(_) => Operation::DescribeDaemonTaskDefinition,
+            Request::DescribeExpressGatewayService(_) => Operation::DescribeExpressGatewayService,
+            Request::DescribeServiceDeployments(_) => Operation::DescribeServiceDeployments,
+            Request::DescribeServiceRevisions(_) => Operation::DescribeServiceRevisions,
+            Request::DescribeServices(_) => Operation::DescribeServices,
+            Request::DescribeTaskDefinition(_) => Operation::DescribeTaskDefinition,
+            Request::DescribeTaskSets(_) => Operation::DescribeTaskSets,
+            Request::DescribeTasks(_) => Operation::DescribeTasks,
+            Request::DiscoverPollEndpoint(_) => Operation::DiscoverPollEndpoint,
+            Request::ExecuteCommand(_) => Operation::ExecuteCommand,
+            Request::GetTaskProtection(_) => Operation::GetTaskProtection,
+            Request::ListAccountSettings(_) => Operation::ListAccountSettings,
+            Request::ListAttributes(_) => Operation::ListAttributes,
+            Request::ListClusters(_) => Operation::ListClusters,
+            Request::ListContainerInstances(_) => Operation::ListContainerInstances,
+            Request::ListDaemonDeployments(_) => Operation::ListDaemonDeployments,
+            Request::ListDaemonTaskDefinitions(_) => Operation::ListDaemonTaskDefinitions,
+            Request::ListDaemons(_) => Operation::ListDaemons,
+            Request::ListServiceDeployments(_) => Operation::ListServiceDeployments,
+            Request::ListServices(_) => Operation::ListServices,
+            Request::ListServicesByNamespace(_) => Operation::ListServicesByNamespace,
+            Request::ListTagsForResource(_) => Operation::ListTagsForResource,
+            Request::ListTaskDefinitionFamilies(_) => Operation::ListTaskDefinitionFamilies,
+            Request::ListTaskDefinitions(_) => Operation::ListTaskDefinitions,
+            Request::ListTasks(_) => Operation::ListTasks,
+            Request::PutAccountSetting(_) => Operation::PutAccountSetting,
+            Request::PutAccountSettingDefault(_) => Operation::PutAccountSettingDefault,
+            Request::PutAttributes(_) => Operation::PutAttributes,
+            Request::PutClusterCapacityProviders(_) => Operation::PutClusterCapacityProviders,
+            Request::RegisterContainerInstance(_) => Operation::RegisterContainerInstance,
+            Request::RegisterDaemonTaskDefinition(_) => Operation::RegisterDaemonTaskDefinition,
+            Request::RegisterTaskDefinition(_) => Operation::RegisterTaskDefinition,
+            Request::RunTask(_) => Operation::RunTask,
+            Request::StartTask(_) => Operation::StartTask,
+            Request::StopServiceDeployment(_) => Operation::StopServiceDeployment,
+            Request::StopTask(_) => Operation::StopTask,
+            Request::SubmitAttachmentStateChanges(_) => Operation::SubmitAttachmentStateChanges,
+            Request::SubmitContainerStateChange(_) => Operation::SubmitContainerStateChange,
+            Request::SubmitTaskStateChange(_) => Operation::SubmitTaskStateChange,
+            Request::TagResource(_) => Operation::TagResource,
+            Request::UntagResource(_) => Operation::UntagResource,
+            Request::UpdateCapacityProvider(_) => Operation::UpdateCapacityProvider,
+            Request::UpdateCluster(_) => Operation::UpdateCluster,
+            Request::UpdateClusterSettings(_) => Operation::UpdateClusterSettings,
+            Request::UpdateContainerAgent(_) => Operation::UpdateContainerAgent,
+            Request::UpdateContainerInstancesState(_) => Operation::UpdateContainerInstancesState,
+            Request::UpdateDaemon(_) => Operation::UpdateDaemon,
+            Request::UpdateExpressGatewayService(_) => Operation::UpdateExpressGatewayService,
+            Request::UpdateService(_) => Operation::UpdateService,
+            Request::UpdateServicePrimaryTaskSet(_) => Operation::UpdateServicePrimaryTaskSet,
+            Request::UpdateTaskProtection(_) => Operation::UpdateTaskProtection,
+            Request::UpdateTaskSet(_) => Operation::UpdateTaskSet,
+        }
+    }
+
+    /// Decodes `body` as the input of `operation`.
+    pub fn decode<D: crate::request::Decoder>(operation: Operation, body: &[u8], decoder: &D) -> Result<Self, crate::ApiError> {
+        Ok(match operation {
+            Operation::ContinueServiceDeployment => Request::ContinueServiceDeployment(decoder.decode(body)?),
+            Operation::CreateCapacityProvider => Request::CreateCapacityProvider(decoder.decode(body)?),
+            Operation::CreateCluster => Request::CreateCluster(decoder.decode(body)?),
+            Operation::CreateDaemon => Request::CreateDaemon(decoder.decode(body)?),
+            Operation::CreateExpressGatewayService => Request::CreateExpressGatewayService(decoder.decode(body)?),
+            Operation::CreateService => Request::CreateService(decoder.decode(body)?),
+            Operation::CreateTaskSet => Request::CreateTaskSet(decoder.decode(body)?),
+            Operation::DeleteAccountSetting => Request::DeleteAccountSetting(decoder.decode(body)?),
+            Operation::DeleteAttributes => Request::DeleteAttributes(decoder.decode(body)?),
+            Operation::DeleteCapacityProvider => Request::DeleteCapacityProvider(decoder.decode(body)?),
+            Operation::DeleteCluster => Request::DeleteCluster(decoder.decode(body)?),
+            Operation::DeleteDaemon => Request::DeleteDaemon(decoder.decode(body)?),
+            Operation::DeleteDaemonTaskDefinition => Request::DeleteDaemonTaskDefinition(decoder.decode(body)?),
+            Operation::DeleteExpressGatewayService => Request::DeleteExpressGatewayService(decoder.decode(body)?),
+            Operation::DeleteService => Request::DeleteService(decoder.decode(body)?),
+            Operation::DeleteTaskDefinitions => Request::DeleteTaskDefinitions(decoder.decode(body)?),
+            Operation::DeleteTaskSet => Request::DeleteTaskSet(decoder.decode(body)?),
+            Operation::DeregisterContainerInstance => Request::DeregisterContainerInstance(decoder.decode(body)?),
+            Operation::DeregisterTaskDefinition => Request::DeregisterTaskDefinition(decoder.decode(body)?),
+            Operation::DescribeCapacityProviders => Request::DescribeCapacityProviders(decoder.decode(body)?),
+            Operation::DescribeClusters => Request::DescribeClusters(decoder.decode(body)?),
+            Operation::DescribeContainerInstances => Request::DescribeContainerInstances(decoder.decode(body)?),
+            Operation::DescribeDaemon => Request::DescribeDaemon(decoder.decode(body)?),
+            Operation::DescribeDaemonDeployments => Request::DescribeDaemonDeployments(decoder.decode(body)?),
+            Operation::DescribeDaemonRevisions => Request::DescribeDaemonRevisions(decoder.decode(body)?),
+            Operation::DescribeDaemonTaskDefinition => Request::DescribeDaemonTaskDefinition(decoder.decode(body)?),
+            Operation::DescribeExpressGatewayService => Request::DescribeExpressGatewayService(decoder.decode(body)?),
+            Operation::DescribeServiceDeployments => Request::DescribeServiceDeployments(decoder.decode(body)?),
+            Operation::DescribeServiceRevisions => Request::DescribeServiceRevisions(decoder.decode(body)?),
+            Operation::DescribeServices => Request::DescribeServices(decoder.decode(body)?),
+            Operation::DescribeTaskDefinition => Request::DescribeTaskDefinition(decoder.decode(body)?),
+            Operation::DescribeTaskSets => Request::DescribeTaskSets(decoder.decode(body)?),
+            Operation::DescribeTasks => Request::DescribeTasks(decoder.decode(body)?),
+            Operation::DiscoverPollEndpoint => Request::DiscoverPollEndpoint(decoder.decode(body)?),
+            Operation::ExecuteCommand => Request::ExecuteCommand(decoder.decode(body)?),
+            Operation::GetTaskProtection => Request::GetTaskProtection(decoder.decode(body)?),
+            Operation::ListAccountSettings => Request::ListAccountSettings(decoder.decode(body)?),
+            Operation::ListAttributes => Request::ListAttributes(decoder.decode(body)?),
+            Operation::ListClusters => Request::ListClusters(decoder.decode(body)?),
+            Operation::ListContainerInstances => Request::ListContainerInstances(decoder.decode(body)?),
+            Operation::ListDaemonDeployments => Request::ListDaemonDeployments(decoder.decode(body)?),
+            Operation::ListDaemonTaskDefinitions => Request::ListDaemonTaskDefinitions(decoder.decode(body)?),
+            Operation::ListDaemons => Request::ListDaemons(decoder.decode(body)?),
+            Operation::ListServiceDeployments => Request::ListServiceDeployments(decoder.decode(body)?),
+            Operation::ListServices => Request::ListServices(decoder.decode(body)?),
+            Operation::ListServicesByNamespace => Request::ListServicesByNamespace(decoder.decode(body)?),
+            Operation::ListTagsForResource => Request::ListTagsForResource(decoder.decode(body)?),
+            Operation::ListTaskDefinitionFamilies => Request::ListTaskDefinitionFamilies(decoder.decode(body)?),
+            Operation::ListTaskDefinitions => Request::ListTaskDefinitions(decoder.decode(body)?),
+            Operation::ListTasks => Request::ListTasks(decoder.decode(body)?),
+            Operation::PutAccountSetting => Request::PutAccountSetting(decoder.decode(body)?),
+            Operation::PutAccountSettingDefault => Request::PutAccountSettingDefault(decoder.decode(body)?),
+            Operation::PutAttributes => Request::PutAttributes(decoder.decode(body)?),
+            Operation::PutClusterCapacityProviders => Request::PutClusterCapacityProviders(decoder.decode(body)?),
+            Operation::RegisterContainerInstance => Request::RegisterContainerInstance(decoder.decode(body)?),
+            Operation::RegisterDaemonTaskDefinition => Request::RegisterDaemonTaskDefinition(decoder.decode(body)?),
+            Operation::RegisterTaskDefinition => Request::RegisterTaskDefinition(decoder.decode(body)?),
+            Operation::RunTask => Request::RunTask(decoder.decode(body)?),
+            Operation::StartTask => Request::StartTask(decoder.decode(body)?),
+            Operation::StopServiceDeployment => Request::StopServiceDeployment(decoder.decode(body)?),
+            Operation::StopTask => Request::StopTask(decoder.decode(body)?),
+            Operation::SubmitAttachmentStateChanges => Request::SubmitAttachmentStateChanges(decoder.decode(body)?),
+            Operation::SubmitContainerStateChange => Request::SubmitContainerStateChange(decoder.decode(body)?),
+            Operation::SubmitTaskStateChange => Request::SubmitTaskStateChange(decoder.decode(body)?),
+            Operation::TagResource => Request::TagResource(decoder.decode(body)?),
+            Operation::UntagResource => Request::UntagResource(decoder.decode(body)?),
+            Operation::UpdateCapacityProvider => Request::UpdateCapacityProvider(decoder.decode(body)?),
+            Operation::UpdateCluster => Request::UpdateCluster(decoder.decode(body)?),
+            Operation::UpdateClusterSettings => Request::UpdateClusterSettings(decoder.decode(body)?),
+            Operation::UpdateContainerAgent => Request::UpdateContainerAgent(decoder.decode(body)?),
+            Operation::UpdateContainerInstancesState => Request::UpdateContainerInstancesState(decoder.decode(body)?),
+            Operation::UpdateDaemon => Request::UpdateDaemon(decoder.decode(body)?),
+            Operation::UpdateExpressGatewayService => Request::UpdateExpressGatewayService(decoder.decode(body)?),
+            Operation::UpdateService => Request::UpdateService(decoder.decode(body)?),
+            Operation::UpdateServicePrimaryTaskSet => Request::UpdateServicePrimaryTaskSet(decoder.decode(body)?),
+            Operation::UpdateTaskProtection => Request::UpdateTaskProtection(decoder.decode(body)?),
+            Operation::UpdateTaskSet => Request::UpdateTaskSet(decoder.decode(body)?),
+        })
+    }
+
+    /// The input's string members, read by name.
+    pub fn members(&self) -> &dyn crate::request::Members {
+        match self {
+            Request::ContinueServiceDeployment(input) => input,
+            Request::CreateCapacityProvider(input) => input,
+            Request::CreateCluster(input) => input,
+            Request::CreateDaemon(input) => input,
+            Request::CreateExpressGatewayService(input) => input,
+            Request::CreateService(input) => input,
+            Request::CreateTaskSet(input) => input,
+            Request::DeleteAccountSetting(input) => input,
+            Request::DeleteAttributes(input) => input,
+            Request::DeleteCapacityProvider(input) => input,
+            Request::DeleteCluster(input) => input,
+            Request::DeleteDaemon(input) => input,
+            Request::DeleteDaemonTaskDefinition(input) => input,
+            Request::DeleteExpressGatewayService(input) => input,
+            Request::DeleteService(input) => input,
+            Request::DeleteTaskDefinitions(input) => input,
+            Request::DeleteTaskSet(input) => input,
+            Request::DeregisterContainerInstance(input) => input,
+            Request::DeregisterTaskDefinition(input) => input,
+            Request::DescribeCapacityProviders(input) => input,
+            Request::DescribeClusters(input) => input,
+            Request::DescribeContainerInstances(input) => input,
+            Request::DescribeDaemon(input) => input,
+            Request::DescribeDaemonDeployments(input) => input,
+            Request::DescribeDaemonRevisions(input) => input,
+            Request::DescribeDaemonTaskDefinition(input) => input,
+            Request::DescribeExpressGatewayService(input) => input,
+            Request::DescribeServiceDeployments(input) => input,
+            Request::DescribeServiceRevisions(input) => input,
+            Request::DescribeServices(input) => input,
+            Request::DescribeTaskDefinition(input) => input,
+            Request::DescribeTaskSets(input) => input,
+            Request::DescribeTasks(input) => input,
+            Request::DiscoverPollEndpoint(input) => input,
+            Request::ExecuteCommand(input) => input,
+            Request::GetTaskProtection(input) => input,
+            Request::ListAccountSettings(input) => input,
+            Request::ListAttributes(input) => input,
+            Request::ListClusters(input) => input,
+            Request::ListContainerInstances(input) => input,
+            Request::ListDaemonDeployments(input) => input,
+            Request::ListDaemonTaskDefinitions(input) => input,
+            Request::ListDaemons(input) => input,
+            Request::ListServiceDeployments(input) => input,
+            Request::ListServices(input) => input,
+            Request::ListServicesByNamespace(input) => input,
+            Request::ListTagsForResource(input) => input,
+            Request::ListTaskDefinitionFamilies(input) => input,
+            Request::ListTaskDefinitions(input) => input,
+            Request::ListTasks(input) => input,
+            Request::PutAccountSetting(input) => input,
+            Request::PutAccountSettingDefault(input) => input,
+            Request::PutAttributes(input) => input,
+            Request::PutClusterCapacityProviders(input) => input,
+            Request::RegisterContainerInstance(input) => input,
+            Request::RegisterDaemonTaskDefinition(input) => input,
+            Request::RegisterTaskDefinition(input) => input,
+            Request::RunTask(input) => input,
+            Request::StartTask(input) => input,
+            Request::StopServiceDeployment(input) => input,
+            Request::StopTask(input) => input,
+            Request::SubmitAttachmentStateChanges(input) => input,
+            Request::SubmitContainerStateChange(input) => input,
+            Request::SubmitTaskStateChange(input) => input,
+            Request::TagResource(input) => input,
+            Request::UntagResource(input) => input,
+            Request::UpdateCapacityProvider(input) => input,
+            Request::UpdateCluster(input) => input,
+            Request::UpdateClusterSettings(input) => input,
+            Request::UpdateContainerAgent(input) => input,
+            Request::UpdateContainerInstancesState(input) => input,
+            Request::UpdateDaemon(input) => input,
+            Request::UpdateExpressGatewayService(input) => input,
+            Request::UpdateService(input) => input,
+            Request::UpdateServicePrimaryTaskSet(input) => input,
+            Request::UpdateTaskProtection(input) => input,
+            Request::UpdateTaskSet(input) => input,
+        }
+    }
+}
 
 /// Every error shape the model defines.
 pub const EXCEPTIONS: &[&str] = &[
@@ -124,6 +708,1080 @@ pub const EXCEPTIONS: &[&str] = &[
     "UnsupportedFeatureException",
     "UpdateInProgressException",
 ];
+
+impl crate::request::Members for ContinueServiceDeploymentRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "serviceDeploymentArn" => Some(self.service_deployment_arn.as_str()),
+            "hookId" => Some(self.hook_id.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for CreateCapacityProviderRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "name" => Some(self.name.as_str()),
+            "cluster" => self.cluster.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for CreateClusterRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "clusterName" => self.cluster_name.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "capacityProviders" => self.capacity_providers.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for CreateDaemonRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "daemonName" => Some(self.daemon_name.as_str()),
+            "clusterArn" => self.cluster_arn.as_deref(),
+            "daemonTaskDefinitionArn" => Some(self.daemon_task_definition_arn.as_str()),
+            "clientToken" => self.client_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "capacityProviderArns" => Some(self.capacity_provider_arns.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for CreateExpressGatewayServiceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "executionRoleArn" => self.execution_role_arn.as_deref(),
+            "infrastructureRoleArn" => Some(self.infrastructure_role_arn.as_str()),
+            "serviceName" => self.service_name.as_deref(),
+            "cluster" => self.cluster.as_deref(),
+            "healthCheckPath" => self.health_check_path.as_deref(),
+            "taskRoleArn" => self.task_role_arn.as_deref(),
+            "cpu" => self.cpu.as_deref(),
+            "memory" => self.memory.as_deref(),
+            "taskDefinitionArn" => self.task_definition_arn.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for CreateServiceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "serviceName" => Some(self.service_name.as_str()),
+            "taskDefinition" => self.task_definition.as_deref(),
+            "clientToken" => self.client_token.as_deref(),
+            "platformVersion" => self.platform_version.as_deref(),
+            "role" => self.role.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for CreateTaskSetRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "service" => Some(self.service.as_str()),
+            "cluster" => Some(self.cluster.as_str()),
+            "externalId" => self.external_id.as_deref(),
+            "taskDefinition" => Some(self.task_definition.as_str()),
+            "platformVersion" => self.platform_version.as_deref(),
+            "clientToken" => self.client_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteAccountSettingRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "principalArn" => self.principal_arn.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteAttributesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteCapacityProviderRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "capacityProvider" => Some(self.capacity_provider.as_str()),
+            "cluster" => self.cluster.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteClusterRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => Some(self.cluster.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteDaemonRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "daemonArn" => Some(self.daemon_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteDaemonTaskDefinitionRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "daemonTaskDefinition" => Some(self.daemon_task_definition.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteExpressGatewayServiceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "serviceArn" => Some(self.service_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteServiceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "service" => Some(self.service.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteTaskDefinitionsRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "taskDefinitions" => Some(self.task_definitions.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DeleteTaskSetRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => Some(self.cluster.as_str()),
+            "service" => Some(self.service.as_str()),
+            "taskSet" => Some(self.task_set.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeregisterContainerInstanceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "containerInstance" => Some(self.container_instance.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeregisterTaskDefinitionRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "taskDefinition" => Some(self.task_definition.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DescribeCapacityProvidersRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "capacityProviders" => self.capacity_providers.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DescribeClustersRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "clusters" => self.clusters.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DescribeContainerInstancesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "containerInstances" => Some(self.container_instances.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DescribeDaemonDeploymentsRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "daemonDeploymentArns" => Some(self.daemon_deployment_arns.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DescribeDaemonRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "daemonArn" => Some(self.daemon_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DescribeDaemonRevisionsRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "daemonRevisionArns" => Some(self.daemon_revision_arns.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DescribeDaemonTaskDefinitionRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "daemonTaskDefinition" => Some(self.daemon_task_definition.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DescribeExpressGatewayServiceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "serviceArn" => Some(self.service_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DescribeServiceDeploymentsRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "serviceDeploymentArns" => Some(self.service_deployment_arns.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DescribeServiceRevisionsRequest {
+    fn text(&self, _member: &str) -> Option<&str> {
+        None
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "serviceRevisionArns" => Some(self.service_revision_arns.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DescribeServicesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "services" => Some(self.services.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DescribeTaskDefinitionRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "taskDefinition" => Some(self.task_definition.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DescribeTaskSetsRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => Some(self.cluster.as_str()),
+            "service" => Some(self.service.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "taskSets" => self.task_sets.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DescribeTasksRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "tasks" => Some(self.tasks.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for DiscoverPollEndpointRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "containerInstance" => self.container_instance.as_deref(),
+            "cluster" => self.cluster.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ExecuteCommandRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "container" => self.container.as_deref(),
+            "command" => Some(self.command.as_str()),
+            "task" => Some(self.task.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetTaskProtectionRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => Some(self.cluster.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "tasks" => self.tasks.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for ListAccountSettingsRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "value" => self.value.as_deref(),
+            "principalArn" => self.principal_arn.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListAttributesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "attributeName" => self.attribute_name.as_deref(),
+            "attributeValue" => self.attribute_value.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListClustersRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListContainerInstancesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "filter" => self.filter.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListDaemonDeploymentsRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "daemonArn" => Some(self.daemon_arn.as_str()),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListDaemonTaskDefinitionsRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "familyPrefix" => self.family_prefix.as_deref(),
+            "family" => self.family.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListDaemonsRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "clusterArn" => self.cluster_arn.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "capacityProviderArns" => self.capacity_provider_arns.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for ListServiceDeploymentsRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "service" => Some(self.service.as_str()),
+            "cluster" => self.cluster.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListServicesByNamespaceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "namespace" => Some(self.namespace.as_str()),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListServicesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListTagsForResourceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "resourceArn" => Some(self.resource_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListTaskDefinitionFamiliesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "familyPrefix" => self.family_prefix.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListTaskDefinitionsRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "familyPrefix" => self.family_prefix.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListTasksRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "containerInstance" => self.container_instance.as_deref(),
+            "family" => self.family.as_deref(),
+            "nextToken" => self.next_token.as_deref(),
+            "startedBy" => self.started_by.as_deref(),
+            "serviceName" => self.service_name.as_deref(),
+            "daemonName" => self.daemon_name.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutAccountSettingDefaultRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "value" => Some(self.value.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutAccountSettingRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "value" => Some(self.value.as_str()),
+            "principalArn" => self.principal_arn.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutAttributesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutClusterCapacityProvidersRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => Some(self.cluster.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "capacityProviders" => Some(self.capacity_providers.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for RegisterContainerInstanceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "instanceIdentityDocument" => self.instance_identity_document.as_deref(),
+            "instanceIdentityDocumentSignature" => self.instance_identity_document_signature.as_deref(),
+            "containerInstanceArn" => self.container_instance_arn.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for RegisterDaemonTaskDefinitionRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "family" => Some(self.family.as_str()),
+            "taskRoleArn" => self.task_role_arn.as_deref(),
+            "executionRoleArn" => self.execution_role_arn.as_deref(),
+            "cpu" => self.cpu.as_deref(),
+            "memory" => self.memory.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for RegisterTaskDefinitionRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "family" => Some(self.family.as_str()),
+            "taskRoleArn" => self.task_role_arn.as_deref(),
+            "executionRoleArn" => self.execution_role_arn.as_deref(),
+            "cpu" => self.cpu.as_deref(),
+            "memory" => self.memory.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for RunTaskRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "group" => self.group.as_deref(),
+            "platformVersion" => self.platform_version.as_deref(),
+            "referenceId" => self.reference_id.as_deref(),
+            "startedBy" => self.started_by.as_deref(),
+            "taskDefinition" => Some(self.task_definition.as_str()),
+            "clientToken" => self.client_token.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for StartTaskRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "group" => self.group.as_deref(),
+            "referenceId" => self.reference_id.as_deref(),
+            "startedBy" => self.started_by.as_deref(),
+            "taskDefinition" => Some(self.task_definition.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "containerInstances" => Some(self.container_instances.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for StopServiceDeploymentRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "serviceDeploymentArn" => Some(self.service_deployment_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for StopTaskRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "task" => Some(self.task.as_str()),
+            "reason" => self.reason.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for SubmitAttachmentStateChangesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for SubmitContainerStateChangeRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "task" => self.task.as_deref(),
+            "containerName" => self.container_name.as_deref(),
+            "runtimeId" => self.runtime_id.as_deref(),
+            "status" => self.status.as_deref(),
+            "reason" => self.reason.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for SubmitTaskStateChangeRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "task" => self.task.as_deref(),
+            "status" => self.status.as_deref(),
+            "reason" => self.reason.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for TagResourceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "resourceArn" => Some(self.resource_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UntagResourceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "resourceArn" => Some(self.resource_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "tagKeys" => Some(self.tag_keys.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for UpdateCapacityProviderRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "name" => Some(self.name.as_str()),
+            "cluster" => self.cluster.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UpdateClusterRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => Some(self.cluster.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UpdateClusterSettingsRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => Some(self.cluster.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UpdateContainerAgentRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "containerInstance" => Some(self.container_instance.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UpdateContainerInstancesStateRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "containerInstances" => Some(self.container_instances.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for UpdateDaemonRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "daemonArn" => Some(self.daemon_arn.as_str()),
+            "daemonTaskDefinitionArn" => Some(self.daemon_task_definition_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "capacityProviderArns" => Some(self.capacity_provider_arns.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for UpdateExpressGatewayServiceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "serviceArn" => Some(self.service_arn.as_str()),
+            "executionRoleArn" => self.execution_role_arn.as_deref(),
+            "healthCheckPath" => self.health_check_path.as_deref(),
+            "taskRoleArn" => self.task_role_arn.as_deref(),
+            "cpu" => self.cpu.as_deref(),
+            "memory" => self.memory.as_deref(),
+            "taskDefinitionArn" => self.task_definition_arn.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UpdateServicePrimaryTaskSetRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => Some(self.cluster.as_str()),
+            "service" => Some(self.service.as_str()),
+            "primaryTaskSet" => Some(self.primary_task_set.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UpdateServiceRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => self.cluster.as_deref(),
+            "service" => Some(self.service.as_str()),
+            "taskDefinition" => self.task_definition.as_deref(),
+            "platformVersion" => self.platform_version.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UpdateTaskProtectionRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => Some(self.cluster.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "tasks" => Some(self.tasks.as_slice()),
+            _ => None,
+        }
+    }
+}
+
+impl crate::request::Members for UpdateTaskSetRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "cluster" => Some(self.cluster.as_str()),
+            "service" => Some(self.service.as_str()),
+            "taskSet" => Some(self.task_set.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
 
 /// The minimum and maximum number of accelerators (such as GPUs) for instance type selection.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

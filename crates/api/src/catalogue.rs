@@ -1,0 +1,153 @@
+//! The operation catalogue of the JSON APIs: every ECS and ECR operation as the typed enums
+//! generated from the models, with what each one is — mutating (audited) or a read,
+//! agent-facing or not, the throttle bucket it draws from — and its request decoded once into
+//! the operation's typed input. That one decoded value then drives authorisation, audit,
+//! throttling and dispatch; nothing reads the body again.
+
+use crate::throttle::Class;
+use crate::wire::Json;
+use berth_types::request::Members;
+use berth_types::{ApiError, ecr, ecs};
+
+/// An operation of ECS or ECR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `AmazonEC2ContainerServiceV20141113.<Operation>`.
+    Ecs(ecs::Operation),
+    /// `AmazonEC2ContainerRegistry_V20150921.<Operation>`.
+    Ecr(ecr::Operation),
+}
+
+/// How the names of the operations that only read begin (in both services).
+const READS: &[&str] = &[
+    "Describe",
+    "List",
+    "Get",
+    "BatchGet",
+    "BatchCheck",
+    "Discover",
+];
+
+impl Operation {
+    /// The operation an `X-Amz-Target` names, if it is one of ECS's or ECR's.
+    pub fn from_target(target: &str) -> Option<Self> {
+        let (prefix, name) = target.rsplit_once('.')?;
+        match prefix {
+            ecs::TARGET_PREFIX => ecs::Operation::from_name(name).map(Self::Ecs),
+            ecr::TARGET_PREFIX => ecr::Operation::from_name(name).map(Self::Ecr),
+            _ => None,
+        }
+    }
+
+    /// Its name, as in `X-Amz-Target`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ecs(op) => op.name(),
+            Self::Ecr(op) => op.name(),
+        }
+    }
+
+    /// The IAM action it is authorised as: `ecs:RunTask`, `ecr:PutImage`, ...
+    pub fn action(self) -> String {
+        match self {
+            Self::Ecs(op) => format!("ecs:{}", op.name()),
+            Self::Ecr(op) => format!("ecr:{}", op.name()),
+        }
+    }
+
+    /// Whether it may change something, and so is audited.
+    pub fn is_mutating(self) -> bool {
+        !READS.iter().any(|read| self.name().starts_with(read))
+    }
+
+    /// Whether agents call it: what an agent's key may do (beside holding its stream).
+    pub fn is_agent_facing(self) -> bool {
+        use ecr::Operation as R;
+        use ecs::Operation as S;
+        matches!(
+            self,
+            Self::Ecs(
+                S::RegisterContainerInstance
+                    | S::DiscoverPollEndpoint
+                    | S::SubmitTaskStateChange
+                    | S::SubmitContainerStateChange
+                    | S::CreateCluster
+            ) | Self::Ecr(
+                // Pulling task images, as the ECS agent does with its task execution role.
+                R::GetAuthorizationToken
+                    | R::BatchGetImage
+                    | R::GetDownloadUrlForLayer
+                    | R::BatchCheckLayerAvailability
+            )
+        )
+    }
+
+    /// The bucket its calls draw from: agents' reports and registrations have their own.
+    pub fn throttle(self) -> Class {
+        use ecs::Operation as S;
+        match self {
+            Self::Ecs(
+                S::SubmitTaskStateChange
+                | S::SubmitContainerStateChange
+                | S::SubmitAttachmentStateChanges
+                | S::RegisterContainerInstance
+                | S::DiscoverPollEndpoint,
+            ) => Class::Agent,
+            _ => Class::Api,
+        }
+    }
+
+    /// Decodes `body` as this operation's input: the one time a request body is decoded.
+    pub fn decode(self, body: &[u8]) -> Result<Call, ApiError> {
+        match self {
+            Self::Ecs(op) => ecs::Request::decode(op, body, &Json).map(Call::Ecs),
+            Self::Ecr(op) => ecr::Request::decode(op, body, &Json).map(Call::Ecr),
+        }
+    }
+}
+
+/// A decoded call of ECS or ECR.
+// A call lives for one request and is moved, not copied, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    /// An ECS request.
+    Ecs(ecs::Request),
+    /// An ECR request.
+    Ecr(ecr::Request),
+}
+
+impl Call {
+    /// The input's string members, read by name.
+    pub fn members(&self) -> &dyn Members {
+        match self {
+            Call::Ecs(request) => request.members(),
+            Call::Ecr(request) => request.members(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_what_their_names_say() {
+        let op = |t: &str| Operation::from_target(t).expect("an operation");
+        let run = op("AmazonEC2ContainerServiceV20141113.RunTask");
+        assert!(run.is_mutating() && !run.is_agent_facing());
+        assert_eq!(run.action(), "ecs:RunTask");
+        let pull = op("AmazonEC2ContainerRegistry_V20150921.BatchGetImage");
+        assert!(!pull.is_mutating(), "BatchGetImage reads");
+        assert!(pull.is_agent_facing());
+        assert_eq!(
+            op("AmazonEC2ContainerServiceV20141113.SubmitTaskStateChange").throttle(),
+            Class::Agent
+        );
+        assert_eq!(
+            Operation::from_target("AmazonEC2ContainerServiceV20141113.Nope"),
+            None
+        );
+        assert_eq!(Operation::from_target("Other.RunTask"), None);
+    }
+}
