@@ -245,8 +245,12 @@ fn auth_cost_us(side: &Side) -> anyhow::Result<f64> {
         let request = berth_types::ecs::Request::decode(operation, &body, &berth_api::wire::Json)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let ask = berth_api::ecs::ask(app.control.partition(), &request);
-        app.authorize(&principal, ask, berth_types::ErrorCode::AccessDeniedException)
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        app.authorize(
+            &principal,
+            ask,
+            berth_types::ErrorCode::AccessDeniedException,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))
     };
     once()?;
     const CALLS: u32 = 20_000;
