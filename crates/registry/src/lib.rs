@@ -4,7 +4,8 @@
 //!
 //! - [`digest`]: digests, parsed strictly and computed;
 //! - [`blobs`]: the [`blobs::BlobStore`] trait and the file-system backend, held to
-//!   [`conformance`];
+//!   `conformance`, the suite every backend must pass, compiled only with the `testing` feature
+//!   (the crate's own tests turn it on);
 //! - [`sealed`]: AES-256 encryption at rest that still reads any byte range;
 //! - `files`: durable writes, renames and removals, which everything stored goes through, and
 //!   reads that tell a file that is not there from one that cannot be read;
@@ -17,6 +18,7 @@
 //!   [`StorageError`], which keeps an I/O error as the source.
 
 pub mod blobs;
+#[cfg(feature = "testing")]
 pub mod conformance;
 pub mod digest;
 mod error;

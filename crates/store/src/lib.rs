@@ -8,8 +8,10 @@
 //!
 //! [`sealed::Sealed`] wraps either and encrypts the tables that hold secrets
 //! ([`Table::holds_secrets`]) with the server's key, so a copied store file alone reveals none.
-//! [`conformance`] is the one test suite every store must pass.
+//! `conformance` is the one test suite every store must pass; it is compiled only with the
+//! `testing` feature, which the crate's own tests turn on.
 
+#[cfg(feature = "testing")]
 pub mod conformance;
 pub mod feed;
 pub mod mem;
