@@ -7,6 +7,7 @@
 //! everything it should run.
 
 use crate::ControlPlane;
+use crate::status::InstanceStatus;
 use berth_types::ApiError;
 use berth_types::protocol::{AssignedTask, ManifestEntry};
 use std::collections::HashMap;
@@ -52,7 +53,7 @@ impl ControlPlane {
     pub fn check_agent_instance(&self, instance_arn: &str) -> Result<(), ApiError> {
         let state = self.read();
         match state.instances.get(instance_arn) {
-            Some(i) if i.status.as_deref() != Some("INACTIVE") => Ok(()),
+            Some(i) if !InstanceStatus::Inactive.is(&i.status) => Ok(()),
             Some(_) => Err(ApiError::invalid(format!(
                 "container instance {instance_arn} is deregistered: register the host again"
             ))),

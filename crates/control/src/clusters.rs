@@ -1,6 +1,7 @@
 //! CreateCluster, DescribeClusters, ListClusters, DeleteCluster, and the `default` cluster that
 //! comes into being on first use.
 
+use crate::status::{ClusterStatus, InstanceStatus, ServiceStatus};
 use crate::{Change, ControlPlane, Ctx, State, paginate};
 use berth_types::ecs::{
     Cluster, ClusterField, ClusterSetting, ClusterSettingName, CreateClusterRequest,
@@ -32,7 +33,7 @@ fn new_cluster(ctx: &Ctx, name: &str) -> Cluster {
     Cluster {
         cluster_arn: Some(ctx.partition.cluster(name)),
         cluster_name: Some(name.to_string()),
-        status: Some("ACTIVE".into()),
+        status: ClusterStatus::Active.into(),
         settings: Some(vec![ClusterSetting {
             name: Some(ClusterSettingName::ContainerInsights),
             value: Some("disabled".into()),
@@ -77,7 +78,7 @@ pub fn present(state: &State, cluster: &Cluster, with_tags: bool) -> Cluster {
     let counts = state.cluster_counts(name);
     let instances = state
         .instances_in(name)
-        .filter(|i| matches!(i.status.as_deref(), Some("ACTIVE") | Some("DRAINING")))
+        .filter(|i| InstanceStatus::registered(&i.status))
         .count();
     let mut c = cluster.clone();
     c.registered_container_instances_count = Some(instances as i32);
@@ -87,7 +88,7 @@ pub fn present(state: &State, cluster: &Cluster, with_tags: bool) -> Cluster {
         state
             .services
             .values()
-            .filter(|s| s.status.as_deref() == Some("ACTIVE"))
+            .filter(|s| ServiceStatus::Active.is(&s.status))
             .filter(|s| s.cluster_arn.as_deref().map(arn::cluster_name) == Some(name))
             .count() as i32,
     );
@@ -175,7 +176,7 @@ impl ControlPlane {
             .read()
             .clusters
             .values()
-            .filter(|c| c.status.as_deref() == Some("ACTIVE"))
+            .filter(|c| ClusterStatus::Active.is(&c.status))
             .filter_map(|c| c.cluster_arn.clone())
             .collect();
         let (page, next) = paginate::page(arns, req.max_results, req.next_token.as_deref(), 100)?;
@@ -218,7 +219,7 @@ impl ControlPlane {
                 ));
             }
             let mut gone = live;
-            gone.status = Some("INACTIVE".into());
+            gone.status = ClusterStatus::Inactive.into();
             let answer = DeleteClusterResponse {
                 cluster: Some(gone.clone()),
             };

@@ -2,6 +2,7 @@
 //! other record. The operations answer the subset of IAM that manages them; the API front puts
 //! them on IAM's Query protocol.
 
+use crate::status::InstanceStatus;
 use crate::{Change, ControlPlane, State};
 use berth_types::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
@@ -152,7 +153,7 @@ fn expired(state: &State, key: &AgentKey, now: f64) -> bool {
         Some(arn) => state
             .instances
             .get(arn)
-            .is_none_or(|i| i.status.as_deref() == Some("INACTIVE")),
+            .is_none_or(|i| InstanceStatus::Inactive.is(&i.status)),
         None => key.created + UNBOUND_KEY_SECONDS < now,
     }
 }

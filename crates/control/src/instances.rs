@@ -3,6 +3,7 @@
 //! attribute calls, and whether an agent is connected.
 
 use crate::resources::{int_resource, resource_set, set_resource};
+use crate::status::InstanceStatus;
 use crate::{Change, ControlPlane, State, clusters, lookup, paginate};
 use berth_types::ecs::{
     Attribute, ContainerInstance, ContainerInstanceStatus, DeleteAttributesRequest,
@@ -97,7 +98,7 @@ impl ControlPlane {
                 .container_instance_arn
                 .as_deref()
                 .and_then(|a| lookup::instance(state, ctx.partition, &cluster, a))
-                .filter(|i| i.status.as_deref() != Some("INACTIVE"));
+                .filter(|i| !InstanceStatus::Inactive.is(&i.status));
             let mut instance = match previous {
                 Some(p) => p.clone(),
                 None => {
@@ -113,7 +114,7 @@ impl ControlPlane {
                             ctx.partition.container_instance(&cluster, &id),
                         ),
                         ec2_instance_id: Some(ec2_id),
-                        status: Some("ACTIVE".into()),
+                        status: InstanceStatus::Active.into(),
                         registered_at: Some(ctx.now),
                         version: Some(0),
                         attachments: Some(vec![]),
@@ -146,7 +147,7 @@ impl ControlPlane {
             let cluster = clusters::existing(state, req.cluster.as_deref())?;
             let name = cluster.cluster_name.clone().unwrap_or_default();
             let instance = lookup::instance(state, ctx.partition, &name, &req.container_instance)
-                .filter(|i| i.status.as_deref() != Some("INACTIVE"))
+                .filter(|i| !InstanceStatus::Inactive.is(&i.status))
                 .ok_or_else(|| {
                     ApiError::invalid(format!(
                         "container instance {} is not registered in cluster {name}",
@@ -162,7 +163,7 @@ impl ControlPlane {
                 )));
             }
             let mut gone = present(state, instance);
-            gone.status = Some("INACTIVE".into());
+            gone.status = InstanceStatus::Inactive.into();
             gone.agent_connected = Some(false);
             let answer = DeregisterContainerInstanceResponse {
                 container_instance: Some(gone.clone()),
@@ -216,12 +217,9 @@ impl ControlPlane {
         let name = cluster.cluster_name.clone().unwrap_or_default();
         let arns: Vec<String> = state
             .instances_in(&name)
-            .filter(|i| {
-                let status = i.status.as_deref().unwrap_or_default();
-                match req.status {
-                    Some(s) => s.as_str() == status,
-                    None => status == "ACTIVE" || status == "DRAINING",
-                }
+            .filter(|i| match req.status {
+                Some(s) => i.status.as_deref() == Some(s.as_str()),
+                None => InstanceStatus::registered(&i.status),
             })
             .filter(|i| {
                 filter
@@ -265,7 +263,7 @@ impl ControlPlane {
             let mut failures = vec![];
             for reference in &req.container_instances {
                 match lookup::instance(state, ctx.partition, &name, reference)
-                    .filter(|i| i.status.as_deref() != Some("INACTIVE"))
+                    .filter(|i| !InstanceStatus::Inactive.is(&i.status))
                 {
                     None => failures.push(crate::missing(reference)),
                     Some(i) => {
@@ -378,8 +376,7 @@ impl ControlPlane {
             let Some(arn) = i.container_instance_arn.as_deref() else {
                 continue;
             };
-            if arn::cluster_of(arn) != Some(name.as_str())
-                || i.status.as_deref() == Some("INACTIVE")
+            if arn::cluster_of(arn) != Some(name.as_str()) || InstanceStatus::Inactive.is(&i.status)
             {
                 continue;
             }

@@ -21,8 +21,9 @@
 //! - [`placement`]: constraints and strategies for the scheduler, refusals as `failures[]`;
 //! - [`views`]: the scheduler's in-memory views of each cluster's instances;
 //! - [`paginate`]: `nextToken`/`maxResults` for every List call;
-//! - `lookup` and `resources`: leaf modules the others share, finding tasks, instances and
-//!   services by reference, and reading an instance's resource lists.
+//! - `lookup`, `resources` and `status`: leaf modules the others share, finding tasks,
+//!   instances and services by reference, reading an instance's resource lists, and the
+//!   status values of tasks, instances, services, clusters and deployments.
 
 pub mod applier;
 pub mod assignments;
@@ -40,6 +41,7 @@ pub mod service_controller;
 pub mod service_history;
 pub mod services;
 pub mod state;
+mod status;
 pub mod tags;
 pub mod task_definitions;
 pub mod tasks;

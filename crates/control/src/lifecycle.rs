@@ -5,6 +5,7 @@
 //! says why: `TaskFailedToStart` for the start-up errors ECS names (`CannotPullContainerError`,
 //! `CannotStartContainerError`, ...), `EssentialContainerExited` otherwise.
 
+use crate::status::TaskStatus;
 use crate::{Change, ControlPlane, clusters, lookup};
 use berth_types::ApiError;
 use berth_types::ecs::{
@@ -28,15 +29,15 @@ const START_FAILURES: &[&str] = &[
 
 /// Moves a task to STOPPED with every container stopped.
 pub fn mark_stopped(task: &mut Task, now: f64) {
-    task.last_status = Some("STOPPED".into());
-    task.desired_status = Some("STOPPED".into());
+    task.last_status = TaskStatus::Stopped.into();
+    task.desired_status = TaskStatus::Stopped.into();
     task.stopping_at.get_or_insert(now);
     task.execution_stopped_at.get_or_insert(now);
     task.stopped_at = Some(now);
     task.connectivity = None;
     for c in task.containers.iter_mut().flatten() {
-        if c.last_status.as_deref() != Some("STOPPED") {
-            c.last_status = Some("STOPPED".into());
+        if !TaskStatus::Stopped.is(&c.last_status) {
+            c.last_status = TaskStatus::Stopped.into();
         }
     }
 }
@@ -50,7 +51,7 @@ fn merge_container(task: &mut Task, change: &ContainerStateChange) {
     else {
         return;
     };
-    if container.last_status.as_deref() == Some("STOPPED") {
+    if TaskStatus::Stopped.is(&container.last_status) {
         return;
     }
     if let Some(status) = &change.status {
@@ -75,7 +76,7 @@ fn merge_container(task: &mut Task, change: &ContainerStateChange) {
 
 /// Applies a task-level report; returns whether anything changed.
 pub fn apply_task_report(task: &mut Task, req: &SubmitTaskStateChangeRequest, now: f64) -> bool {
-    if task.last_status.as_deref() == Some("STOPPED") {
+    if TaskStatus::Stopped.is(&task.last_status) {
         return false;
     }
     let before = task.clone();
@@ -88,15 +89,15 @@ pub fn apply_task_report(task: &mut Task, req: &SubmitTaskStateChangeRequest, no
     if req.pull_stopped_at.is_some() {
         task.pull_stopped_at = req.pull_stopped_at;
     }
-    match req.status.as_deref() {
-        Some("RUNNING") if task.last_status.as_deref() != Some("RUNNING") => {
-            task.last_status = Some("RUNNING".into());
+    match TaskStatus::of(&req.status) {
+        Some(TaskStatus::Running) if !TaskStatus::Running.is(&task.last_status) => {
+            task.last_status = TaskStatus::Running.into();
             task.started_at.get_or_insert(now);
             task.connectivity = Some(Connectivity::Connected);
             task.connectivity_at.get_or_insert(now);
         }
-        Some("STOPPED") => {
-            if task.desired_status.as_deref() != Some("STOPPED") {
+        Some(TaskStatus::Stopped) => {
+            if !TaskStatus::Stopped.is(&task.desired_status) {
                 let reason = req
                     .reason
                     .clone()
@@ -220,7 +221,7 @@ impl ControlPlane {
                     continue;
                 };
                 if task.container_instance_arn.as_deref() != Some(instance_arn)
-                    || task.last_status.as_deref() == Some("STOPPED")
+                    || TaskStatus::Stopped.is(&task.last_status)
                 {
                     continue;
                 }
@@ -264,7 +265,7 @@ impl ControlPlane {
                 .tasks
                 .iter()
                 .filter(|(_, t)| {
-                    t.last_status.as_deref() == Some("STOPPED")
+                    TaskStatus::Stopped.is(&t.last_status)
                         && t.stopped_at.is_some_and(|at| at < cutoff)
                 })
                 .map(|(arn, _)| arn)

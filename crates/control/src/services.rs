@@ -2,6 +2,7 @@
 //! These calls record what the user wants (task definition, count, deployment settings) and
 //! open deployments; the [`crate::service_controller`] moves the tasks towards it.
 
+use crate::status::{DeploymentStatus, ServiceStatus};
 use crate::{
     Change, ControlPlane, Ctx, State, clusters, lookup, paginate, placement, service_history, tasks,
 };
@@ -63,7 +64,7 @@ pub fn new_deployment(ctx: &Ctx, task_definition: &str, desired: i32) -> Deploym
     Deployment {
         rollout_state_reason: Some(format!("ECS deployment {id} in progress.")),
         id: Some(id),
-        status: Some("PRIMARY".into()),
+        status: DeploymentStatus::Primary.into(),
         task_definition: Some(task_definition.to_string()),
         desired_count: Some(desired),
         pending_count: Some(0),
@@ -85,9 +86,9 @@ fn active<'s>(
     reference: &str,
 ) -> Result<&'s Service, ApiError> {
     let service = lookup::service(state, partition, cluster, reference)
-        .filter(|s| s.status.as_deref() != Some("INACTIVE"))
+        .filter(|s| !ServiceStatus::Inactive.is(&s.status))
         .ok_or_else(|| lookup::service_not_found(reference, cluster))?;
-    if service.status.as_deref() != Some("ACTIVE") {
+    if !ServiceStatus::Active.is(&service.status) {
         return Err(ApiError::new(
             ErrorCode::ServiceNotActiveException,
             format!("Service was not ACTIVE: {reference} is being deleted; create a new service"),
@@ -212,7 +213,7 @@ impl ControlPlane {
             if state
                 .services
                 .get(&service_arn)
-                .is_some_and(|s| s.status.as_deref() != Some("INACTIVE"))
+                .is_some_and(|s| !ServiceStatus::Inactive.is(&s.status))
             {
                 return Err(ApiError::invalid(format!(
                     "Creation of service was not idempotent: service {} already exists in cluster {cluster}; update it with UpdateService, or choose another name",
@@ -233,7 +234,7 @@ impl ControlPlane {
                 cluster_arn: Some(ctx.partition.cluster(&cluster)),
                 load_balancers: Some(vec![]),
                 service_registries: Some(vec![]),
-                status: Some("ACTIVE".into()),
+                status: ServiceStatus::Active.into(),
                 desired_count: Some(desired),
                 running_count: Some(0),
                 pending_count: Some(0),
@@ -355,11 +356,11 @@ impl ControlPlane {
             let cluster = clusters::existing(state, req.cluster.as_deref())?;
             let name = cluster.cluster_name.clone().unwrap_or_default();
             let mut service = lookup::service(state, ctx.partition, &name, &req.service)
-                .filter(|s| s.status.as_deref() != Some("INACTIVE"))
+                .filter(|s| !ServiceStatus::Inactive.is(&s.status))
                 .ok_or_else(|| lookup::service_not_found(&req.service, &name))?
                 .clone();
             let daemon = service.scheduling_strategy == Some(SchedulingStrategy::Daemon);
-            if service.status.as_deref() == Some("ACTIVE")
+            if ServiceStatus::Active.is(&service.status)
                 && !daemon
                 && service.desired_count.unwrap_or_default() > 0
                 && req.force != Some(true)
@@ -369,7 +370,7 @@ impl ControlPlane {
                     req.service
                 )));
             }
-            service.status = Some("DRAINING".into());
+            service.status = ServiceStatus::Draining.into();
             service.desired_count = Some(0);
             for d in service.deployments.iter_mut().flatten() {
                 d.desired_count = Some(0);
@@ -428,7 +429,7 @@ impl ControlPlane {
             .services
             .values()
             .filter(|s| s.cluster_arn.as_deref().map(arn::cluster_name) == Some(name.as_str()))
-            .filter(|s| s.status.as_deref() != Some("INACTIVE"))
+            .filter(|s| !ServiceStatus::Inactive.is(&s.status))
             .filter(|s| req.launch_type.is_none() || s.launch_type == req.launch_type)
             .filter(|s| {
                 req.scheduling_strategy.is_none()
@@ -449,7 +450,7 @@ pub fn open_deployment(service: &mut Service, ctx: &Ctx, td_arn: &str) {
     let desired = service.desired_count.unwrap_or_default();
     let deployments = service.deployments.get_or_insert_with(Vec::new);
     for d in deployments.iter_mut() {
-        d.status = Some("ACTIVE".into());
+        d.status = DeploymentStatus::Active.into();
         d.updated_at = Some(ctx.now);
     }
     deployments.insert(0, new_deployment(ctx, td_arn, desired));

@@ -6,6 +6,7 @@
 
 use crate::demand::{self, Demand};
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
+use crate::status::{ClusterStatus, InstanceStatus, TaskStatus};
 use crate::views::{self, ClusterViews, Usage};
 use berth_scheduler::InstanceView;
 use berth_scheduler::query::Facts;
@@ -359,11 +360,11 @@ impl State {
 
     /// Adds (`sign` 1) or removes (`sign` -1) a task's share of the derived counters.
     fn account(&mut self, task: &Task, sign: i32) {
-        let status = task.last_status.as_deref().unwrap_or_default();
-        if status == "STOPPED" {
+        let status = TaskStatus::of(&task.last_status);
+        if status == Some(TaskStatus::Stopped) {
             return;
         }
-        let running = i32::from(status == "RUNNING");
+        let running = i32::from(status == Some(TaskStatus::Running));
         let pending = 1 - running;
         if let Some(cluster) = task.cluster_arn.as_deref().map(arn::cluster_name) {
             let counts = self.cluster_counts.entry(cluster.to_string()).or_default();
@@ -478,7 +479,7 @@ impl State {
         let view = self
             .instances
             .get(instance_arn)
-            .filter(|i| i.status.as_deref() != Some("INACTIVE"))
+            .filter(|i| !InstanceStatus::Inactive.is(&i.status))
             .map(|i| self.view_of(i));
         let cluster = self.views.entry(cluster.to_string()).or_default();
         match view {
@@ -512,6 +513,6 @@ impl State {
     pub fn active_cluster(&self, name_or_arn: &str) -> Option<&Cluster> {
         self.clusters
             .get(arn::cluster_name(name_or_arn))
-            .filter(|c| c.status.as_deref() == Some("ACTIVE"))
+            .filter(|c| ClusterStatus::Active.is(&c.status))
     }
 }

@@ -1,6 +1,7 @@
 //! TagResource, UntagResource and ListTagsForResource on clusters, tasks, container instances
 //! and task definitions.
 
+use crate::status::ClusterStatus;
 use crate::{Change, ControlPlane, State};
 use berth_types::ecs::{
     ListTagsForResourceRequest, ListTagsForResourceResponse, Tag, TagResourceRequest,
@@ -31,7 +32,7 @@ fn current<'s>(state: &'s State, resource: &str) -> Result<(Vec<Tag>, Store<'s>)
             let c = state
                 .clusters
                 .get(arn::cluster_name(resource))
-                .filter(|c| c.status.as_deref() == Some("ACTIVE"))
+                .filter(|c| ClusterStatus::Active.is(&c.status))
                 .ok_or_else(|| ApiError::cluster_not_found(resource))?;
             Ok((
                 c.tags.clone().unwrap_or_default(),

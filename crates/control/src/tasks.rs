@@ -2,6 +2,7 @@
 //! ListTasks.
 
 use crate::state::ClientToken;
+use crate::status::{InstanceStatus, TaskStatus};
 use crate::{
     Change, ControlPlane, Ctx, State, applier, clusters, lookup, paginate, placement,
     task_definitions,
@@ -103,7 +104,7 @@ pub(crate) fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance)
                 task_arn: Some(task_arn.clone()),
                 name: c.name.clone(),
                 image: c.image.clone(),
-                last_status: Some("PENDING".into()),
+                last_status: TaskStatus::Pending.into(),
                 network_interfaces: Some(vec![]),
                 cpu: Some(o.and_then(|o| o.cpu).or(c.cpu).unwrap_or(0).to_string()),
                 memory: o.and_then(|o| o.memory).or(c.memory).map(|m| m.to_string()),
@@ -135,8 +136,8 @@ pub(crate) fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance)
             inference_accelerator_overrides: Some(vec![]),
             ..TaskOverride::default()
         })),
-        last_status: Some("PENDING".into()),
-        desired_status: Some("RUNNING".into()),
+        last_status: TaskStatus::Pending.into(),
+        desired_status: TaskStatus::Running.into(),
         cpu: launch
             .overrides
             .and_then(|o| o.cpu.clone())
@@ -176,7 +177,7 @@ pub(crate) fn stopping(
     now: f64,
 ) -> Task {
     let mut task = task.clone();
-    task.desired_status = Some("STOPPED".into());
+    task.desired_status = TaskStatus::Stopped.into();
     task.stop_code = Some(code);
     task.stopped_reason = Some(reason);
     task.stopping_at = Some(now);
@@ -185,7 +186,7 @@ pub(crate) fn stopping(
         .container_instance_arn
         .as_ref()
         .and_then(|a| state.instances.get(a))
-        .is_none_or(|i| i.status.as_deref() == Some("INACTIVE"));
+        .is_none_or(|i| InstanceStatus::Inactive.is(&i.status));
     if orphaned {
         crate::lifecycle::mark_stopped(&mut task, now);
     }
@@ -434,7 +435,7 @@ impl ControlPlane {
                     req.task
                 ))
             })?;
-            if task.desired_status.as_deref() == Some("STOPPED") {
+            if TaskStatus::Stopped.is(&task.desired_status) {
                 return Ok((
                     vec![],
                     StopTaskResponse {

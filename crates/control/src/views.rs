@@ -5,6 +5,7 @@
 //! [`Usage`] of its tasks, both handed in, so this module needs nothing of the state.
 
 use crate::resources::{resource_set, resource_value};
+use crate::status::InstanceStatus;
 use berth_scheduler::InstanceView;
 use berth_scheduler::query::Facts;
 use berth_types::ecs::ContainerInstance;
@@ -112,7 +113,7 @@ pub fn view(instance: &ContainerInstance, usage: Option<&Usage>, facts: Facts) -
     let mut used_udp = ports("PORTS_UDP");
     used_udp.extend(&usage.udp);
     InstanceView {
-        active: instance.status.as_deref() == Some("ACTIVE"),
+        active: InstanceStatus::Active.is(&instance.status),
         remaining_cpu: resource_value(registered, "CPU") - usage.cpu,
         remaining_memory: resource_value(registered, "MEMORY") - usage.memory,
         remaining_gpu: resource_set(registered, "GPU").len() as i64 - usage.gpu,

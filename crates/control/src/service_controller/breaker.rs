@@ -4,6 +4,7 @@
 
 use super::pass::Pass;
 use crate::services::subject;
+use crate::status::{DeploymentStatus, TaskStatus};
 use berth_types::ecs::{
     DeploymentRolloutState, HealthStatus, Service, Task, TaskStopCode, ThresholdType,
 };
@@ -13,7 +14,7 @@ const UNHEALTHY: &str = "Task failed container health checks";
 
 /// Whether a stopped task counts against the circuit breaker.
 pub(super) fn failed(task: &Task) -> bool {
-    task.last_status.as_deref() == Some("STOPPED")
+    TaskStatus::Stopped.is(&task.last_status)
         && (matches!(
             task.stop_code,
             Some(TaskStopCode::TaskFailedToStart | TaskStopCode::EssentialContainerExited)
@@ -88,10 +89,10 @@ impl Pass<'_> {
             let deployments = self.deployments();
             let mut good = deployments.remove(at);
             for d in deployments.iter_mut() {
-                d.status = Some("ACTIVE".into());
+                d.status = DeploymentStatus::Active.into();
                 d.updated_at = Some(now);
             }
-            good.status = Some("PRIMARY".into());
+            good.status = DeploymentStatus::Primary.into();
             good.desired_count = Some(desired);
             good.rollout_state = Some(DeploymentRolloutState::InProgress);
             good.rollout_state_reason = Some(format!(

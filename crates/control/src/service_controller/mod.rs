@@ -28,6 +28,7 @@ mod status;
 pub use pass::STABLE_SECONDS;
 
 use crate::state::State;
+use crate::status::ServiceStatus;
 use crate::tasks::{self, Launch};
 use crate::{Change, ControlPlane, Ctx, applier, placement, service_history, services};
 use berth_scheduler::ranking::SpreadField;
@@ -64,8 +65,8 @@ fn request(service: &Service, td: &TaskDefinition) -> Option<Request> {
 /// Steps 1 to 4 on the snapshot alone: what to stop, what to start, and the service as it
 /// will be. False for a service whose tasks the controller leaves alone (INACTIVE).
 fn decide(pass: &mut Pass) -> bool {
-    match pass.service.status.as_deref() {
-        Some("ACTIVE") => {
+    match ServiceStatus::of(&pass.service.status) {
+        Some(ServiceStatus::Active) => {
             pass.circuit_breaker();
             pass.replace_unhealthy();
             let primary_failed = pass
@@ -87,12 +88,12 @@ fn decide(pass: &mut Pass) -> bool {
             }
             true
         }
-        Some("DRAINING") => {
+        Some(ServiceStatus::Draining) => {
             for t in pass.live.clone() {
                 pass.stop(t, "Service is being deleted".into());
             }
             if pass.live.is_empty() {
-                pass.service.status = Some("INACTIVE".into());
+                pass.service.status = ServiceStatus::Inactive.into();
             }
             true
         }
@@ -190,7 +191,7 @@ impl ControlPlane {
             .read()
             .services
             .values()
-            .filter(|s| s.status.as_deref() != Some("INACTIVE"))
+            .filter(|s| !ServiceStatus::Inactive.is(&s.status))
             .filter_map(|s| s.service_arn.clone())
             .collect();
         let mut changed = 0;
@@ -227,6 +228,7 @@ impl ControlPlane {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::InstanceStatus;
     use berth_types::ecs::{
         ContainerDefinition, ContainerInstance, Resource, TaskDefinitionStatus,
     };
@@ -238,7 +240,7 @@ mod tests {
         let instance = partition.container_instance("default", "i1");
         state.apply(Change::Instance(ContainerInstance {
             container_instance_arn: Some(instance.clone()),
-            status: Some("ACTIVE".into()),
+            status: InstanceStatus::Active.into(),
             registered_resources: Some(vec![
                 Resource {
                     name: Some("CPU".into()),
@@ -274,7 +276,7 @@ mod tests {
             service_arn: Some(partition.service("default", "web")),
             service_name: Some("web".into()),
             cluster_arn: Some(partition.cluster("default")),
-            status: Some("ACTIVE".into()),
+            status: ServiceStatus::Active.into(),
             task_definition: Some(td.clone()),
             desired_count: Some(3),
             deployments: Some(vec![services::new_deployment(&ctx, &td, 3)]),

@@ -5,6 +5,7 @@
 
 use crate::services::push_event;
 use crate::state::State;
+use crate::status::TaskStatus;
 use crate::tasks;
 use berth_scheduler::Request;
 use berth_types::arn;
@@ -27,7 +28,7 @@ fn has_health_checks(td: Option<&TaskDefinition>) -> bool {
 /// containers' health checks pass, or, without any, RUNNING for the grace period (at least
 /// [`STABLE_SECONDS`]).
 fn healthy(state: &State, task: &Task, grace: f64, now: f64) -> bool {
-    if task.last_status.as_deref() != Some("RUNNING") {
+    if !TaskStatus::Running.is(&task.last_status) {
         return false;
     }
     if has_health_checks(state.definition_of(task)) {
@@ -71,8 +72,8 @@ impl<'s> Pass<'s> {
             .values()
             .filter(|t| t.group.as_deref() == Some(group.as_str()))
             .filter(|t| t.cluster_arn.as_deref().map(arn::cluster_name) == Some(cluster.as_str()))
-            .filter(|t| t.desired_status.as_deref() == Some("RUNNING"))
-            .filter(|t| t.last_status.as_deref() != Some("STOPPED"))
+            .filter(|t| TaskStatus::Running.is(&t.desired_status))
+            .filter(|t| !TaskStatus::Stopped.is(&t.last_status))
             .collect();
         Self {
             state,

@@ -3,6 +3,7 @@
 //! deployment is scaled in, or out as far as `maximumPercent` allows.
 
 use super::pass::{Pass, Starts};
+use crate::status::InstanceStatus;
 use berth_scheduler::ranking::SpreadField;
 use berth_scheduler::{Request, Strategy};
 use berth_types::ecs::Task;
@@ -34,7 +35,7 @@ impl<'s> Pass<'s> {
         task.container_instance_arn
             .as_deref()
             .and_then(|a| self.state.instances.get(a))
-            .is_some_and(|i| i.status.as_deref() == Some("ACTIVE"))
+            .is_some_and(|i| InstanceStatus::Active.is(&i.status))
     }
 
     /// Stops older deployments' tasks, and tasks on draining instances, while enough healthy

@@ -5,6 +5,7 @@
 use super::breaker::failed;
 use super::pass::Pass;
 use crate::services::{self, subject};
+use crate::status::TaskStatus;
 use berth_types::arn;
 use berth_types::ecs::{DeploymentRolloutState, Service, Task};
 
@@ -81,7 +82,7 @@ impl Pass<'_> {
             let mine: Vec<&&Task> = remaining.iter().filter(|t| t.started_by == d.id).collect();
             let running = mine
                 .iter()
-                .filter(|t| t.last_status.as_deref() == Some("RUNNING"))
+                .filter(|t| TaskStatus::Running.is(&t.last_status))
                 .count() as i32;
             let pending = mine.len() as i32 - running
                 + started.iter().filter(|t| t.started_by == d.id).count() as i32;
