@@ -94,7 +94,9 @@ fn unauthenticated(
     request_id: &str,
 ) -> Response {
     let address = client.map(|c| c.0.ip().to_string()).unwrap_or_default();
-    let refused = if app.limiter.admit(&address, throttle::Class::Anonymous) {
+    let admitted = app.limiter.admit(&address, throttle::Class::Anonymous)
+        && app.limiter.admit("", throttle::Class::AnyAnonymous);
+    let refused = if admitted {
         let target = target_of(headers);
         let action = match Operation::from_target(target) {
             Some(operation) if operation.is_mutating() => Some(operation.action()),

@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 pub const SKEW_SECONDS: i64 = 15 * 60;
 /// The longest a presigned request may stay valid (`X-Amz-Expires`), as AWS allows: 7 days.
 pub const MAX_EXPIRES_SECONDS: i64 = 7 * 24 * 3600;
+/// The most headers a signature may cover (the SDKs sign a handful).
+pub const MAX_SIGNED_HEADERS: usize = 64;
 /// Headers that say what a request does: when present they must be signed, or a captured
 /// request could be replayed as another operation.
 const MUST_SIGN: &[&str] = &["x-amz-target", "content-type"];
@@ -434,6 +436,15 @@ fn checked_parts(req: &Request, now: i64) -> Result<Parts, Fault> {
     if !parts.signed_headers.iter().any(|h| h == "host") {
         return Err(Fault::Incomplete("SignedHeaders must include host".into()));
     }
+    // Sorted and unique, as SigV4 has them: a name repeated would repeat its value in the
+    // canonical request, so a short header could be made to cost gigabytes to verify.
+    if parts.signed_headers.len() > MAX_SIGNED_HEADERS
+        || parts.signed_headers.windows(2).any(|w| w[0] >= w[1])
+    {
+        return Err(Fault::Incomplete(format!(
+            "SignedHeaders must name at most {MAX_SIGNED_HEADERS} headers, each once, in sorted order"
+        )));
+    }
     for name in MUST_SIGN {
         if header(req, name).is_some() && !parts.signed_headers.iter().any(|h| h == name) {
             return Err(Fault::Incomplete(format!(
@@ -551,6 +562,47 @@ mod tests {
         ] {
             let slow = v.split_whitespace().collect::<Vec<_>>().join(" ");
             assert_eq!(canonical_value(v), slow, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn signed_headers_are_sorted_and_named_once() {
+        let now = 1_800_000_000;
+        let date = amz_date(now);
+        let check = |signed: &str| {
+            let headers = vec![
+                ("host".to_string(), "h".to_string()),
+                ("x-amz-date".to_string(), date.clone()),
+                ("a".to_string(), "x".repeat(1000)),
+                (
+                    "authorization".to_string(),
+                    format!(
+                        "{ALGORITHM} Credential=AKIA/{}/us-east-1/ecs/aws4_request, SignedHeaders={signed}, Signature=ab",
+                        &date[..8]
+                    ),
+                ),
+            ];
+            let request = Request {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: &headers,
+                body: b"",
+            };
+            precheck(&request, |_| true, now)
+        };
+        assert_eq!(check("a;host;x-amz-date"), Ok(()));
+        let repeated = format!("a;{}host;x-amz-date", "a;".repeat(20_000));
+        for bad in [
+            "host;a;x-amz-date",
+            "a;a;host;x-amz-date",
+            repeated.as_str(),
+        ] {
+            assert!(
+                matches!(check(bad), Err(Fault::Incomplete(_))),
+                "{}",
+                &bad[..20]
+            );
         }
     }
 

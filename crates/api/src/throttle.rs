@@ -13,6 +13,8 @@ use std::time::Instant;
 const AGENT_FACTOR: f64 = 10.0;
 /// Unauthenticated requests a second from one client address (bursts of twice that).
 const ANONYMOUS_RATE: f64 = 20.0;
+/// Unauthenticated requests a second from all addresses together.
+const ANY_ANONYMOUS_RATE: f64 = 100.0;
 /// Buckets kept before the full ones (of clients gone quiet) are forgotten.
 const MAX_BUCKETS: usize = 100_000;
 
@@ -25,6 +27,9 @@ pub enum Class {
     Agent,
     /// Requests that failed authentication, keyed by client address.
     Anonymous,
+    /// Requests that failed authentication, from every address together (one key): what may
+    /// reach the audit log, however many addresses a flood comes from.
+    AnyAnonymous,
 }
 
 struct Bucket {
@@ -53,12 +58,15 @@ impl Limiter {
             Class::Api => self.rate,
             Class::Agent => self.rate * AGENT_FACTOR,
             Class::Anonymous => ANONYMOUS_RATE,
+            Class::AnyAnonymous => ANY_ANONYMOUS_RATE,
         }
     }
 
     /// Takes one token for `key`'s `class`; false when its bucket is empty.
     pub fn admit(&self, key: &str, class: Class) -> bool {
-        if self.rate <= 0.0 {
+        // `--rate-limit 0` lifts the limits of signed callers; unauthenticated requests are
+        // always limited.
+        if self.rate <= 0.0 && !matches!(class, Class::Anonymous | Class::AnyAnonymous) {
             return true;
         }
         let rate = self.rate_of(class);
@@ -112,5 +120,10 @@ mod tests {
             .count();
         assert_eq!(admitted, 40);
         assert!(limiter.admit("127.0.0.1", Class::Api), "signed calls go on");
+        let unlimited = Limiter::new(0);
+        let admitted = (0..100)
+            .filter(|_| unlimited.admit("::1", Class::Anonymous))
+            .count();
+        assert_eq!(admitted, 40, "--rate-limit 0 leaves the anonymous limit on");
     }
 }
