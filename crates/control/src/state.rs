@@ -78,8 +78,20 @@ pub struct State {
     usage: HashMap<String, Usage>,
     /// ARNs of the tasks not yet STOPPED on each instance.
     on_instance: HashMap<String, BTreeSet<String>>,
+    /// ARNs of each service's tasks, STOPPED ones too until they are forgotten (the circuit
+    /// breaker counts them), by [`service_key`], so a service controller pass reads its own.
+    of_service: HashMap<(String, String), BTreeSet<String>>,
     cluster_counts: HashMap<String, ClusterCounts>,
     views: HashMap<String, ClusterViews>,
+}
+
+/// The service a task belongs to, by cluster and service name (what a service's ARN names): a
+/// task is a service's when it is in the service's cluster and its group is `service:<name>`,
+/// the group the controller starts it in.
+fn service_key(task: &Task) -> Option<(String, String)> {
+    let name = task.group.as_deref()?.strip_prefix("service:")?;
+    let cluster = arn::cluster_name(task.cluster_arn.as_deref()?);
+    Some((cluster.to_string(), name.to_string()))
 }
 
 /// One durable change.
@@ -284,8 +296,10 @@ impl State {
                 let old = self.tasks.remove(&arn);
                 if let Some(old) = &old {
                     self.account(old, -1);
+                    self.index_service(old, -1);
                 }
                 self.account(&t, 1);
+                self.index_service(&t, 1);
                 let hosts = [
                     old.and_then(|o| o.container_instance_arn),
                     t.container_instance_arn.clone(),
@@ -298,6 +312,7 @@ impl State {
             Change::RemoveTask(arn) => {
                 if let Some(old) = self.tasks.remove(&arn) {
                     self.account(&old, -1);
+                    self.index_service(&old, -1);
                     if let Some(host) = &old.container_instance_arn {
                         self.refresh_view(host);
                     }
@@ -403,6 +418,21 @@ impl State {
         }
     }
 
+    /// Adds (`sign` 1) or removes (`sign` -1) a task in its service's index.
+    fn index_service(&mut self, task: &Task, sign: i32) {
+        let (Some(key), Some(arn)) = (service_key(task), &task.task_arn) else {
+            return;
+        };
+        if sign > 0 {
+            self.of_service.entry(key).or_default().insert(arn.clone());
+        } else if let Some(tasks) = self.of_service.get_mut(&key) {
+            tasks.remove(arn);
+            if tasks.is_empty() {
+                self.of_service.remove(&key);
+            }
+        }
+    }
+
     /// What a task needs from its host, from its definition and overrides.
     pub fn task_demand(&self, task: &Task) -> Demand {
         self.definition_of(task)
@@ -452,6 +482,19 @@ impl State {
     pub fn tasks_on(&self, instance_arn: &str) -> impl Iterator<Item = &Task> {
         self.on_instance
             .get(instance_arn)
+            .into_iter()
+            .flatten()
+            .filter_map(|arn| self.tasks.get(arn))
+    }
+
+    /// A service's tasks in ARN order, STOPPED ones too until they are forgotten.
+    pub fn tasks_of_service(&self, service: &Service) -> impl Iterator<Item = &Task> {
+        let key = (
+            arn::cluster_name(service.cluster_arn.as_deref().unwrap_or_default()).to_string(),
+            service.service_name.clone().unwrap_or_default(),
+        );
+        self.of_service
+            .get(&key)
             .into_iter()
             .flatten()
             .filter_map(|arn| self.tasks.get(arn))
@@ -514,5 +557,56 @@ impl State {
         self.clusters
             .get(arn::cluster_name(name_or_arn))
             .filter(|c| ClusterStatus::Active.is(&c.status))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_types::arn::Partition;
+
+    #[test]
+    fn a_service_finds_its_tasks_in_the_index() {
+        let partition = Partition {
+            region: "us-east-1".into(),
+            account: "000000000000".into(),
+        };
+        let task = |cluster: &str, id: &str, group: &str| Task {
+            task_arn: Some(partition.task(cluster, id)),
+            cluster_arn: Some(partition.cluster(cluster)),
+            group: Some(group.into()),
+            ..Default::default()
+        };
+        let service = Service {
+            cluster_arn: Some(partition.cluster("prod")),
+            service_name: Some("web".into()),
+            ..Default::default()
+        };
+        let mut state = State::default();
+        // Only the first is the service's: the others are in another cluster, of another
+        // service whose name starts the same, or of a RunTask family group.
+        state.apply(Change::Task(task("prod", "a", "service:web")));
+        state.apply(Change::Task(task("test", "b", "service:web")));
+        state.apply(Change::Task(task("prod", "c", "service:webby")));
+        state.apply(Change::Task(task("prod", "d", "family:web")));
+        let ids = |state: &State| -> Vec<String> {
+            state
+                .tasks_of_service(&service)
+                .map(|t| arn::resource_id(t.task_arn.as_deref().unwrap_or_default()).into())
+                .collect()
+        };
+        assert_eq!(ids(&state), ["a"]);
+        // Stopped, it stays until forgotten.
+        let mut stopped = task("prod", "a", "service:web");
+        stopped.last_status = TaskStatus::Stopped.into();
+        state.apply(Change::Task(stopped));
+        assert_eq!(ids(&state), ["a"]);
+        state.apply(Change::RemoveTask(partition.task("prod", "a")));
+        assert!(ids(&state).is_empty());
+        let key = ("prod".to_string(), "web".to_string());
+        assert!(
+            !state.of_service.contains_key(&key),
+            "no empty entry is left behind"
+        );
     }
 }

@@ -53,8 +53,7 @@ impl Pass<'_> {
         }
         let failures = self
             .state
-            .tasks
-            .values()
+            .tasks_of_service(&self.service)
             .filter(|t| t.started_by == primary.id && failed(t))
             .count();
         if failures < limit {

@@ -66,12 +66,8 @@ pub(super) struct Pass<'s> {
 impl<'s> Pass<'s> {
     pub(super) fn new(state: &'s State, service: &Service, now: f64) -> Self {
         let cluster = arn::cluster_name(service.cluster_arn.as_deref().unwrap_or("")).to_string();
-        let group = crate::services::group(service);
         let live = state
-            .tasks
-            .values()
-            .filter(|t| t.group.as_deref() == Some(group.as_str()))
-            .filter(|t| t.cluster_arn.as_deref().map(arn::cluster_name) == Some(cluster.as_str()))
+            .tasks_of_service(service)
             .filter(|t| TaskStatus::Running.is(&t.desired_status))
             .filter(|t| !TaskStatus::Stopped.is(&t.last_status))
             .collect();

@@ -4,7 +4,7 @@
 
 use super::breaker::failed;
 use super::pass::Pass;
-use crate::services::{self, subject};
+use crate::services::subject;
 use crate::status::TaskStatus;
 use berth_types::arn;
 use berth_types::ecs::{DeploymentRolloutState, Service, Task};
@@ -65,14 +65,11 @@ impl Pass<'_> {
         let all_healthy = remaining.iter().all(|t| self.is_healthy(t));
         let mut running_total = 0;
         let mut pending_total = 0;
-        let state = self.state;
-        let group = services::group(&self.service);
+        let tasks: Vec<&Task> = self.state.tasks_of_service(&self.service).collect();
         let deployments = self.deployments();
         for d in deployments.iter_mut() {
-            let failures = state
-                .tasks
-                .values()
-                .filter(|t| t.group.as_deref() == Some(group.as_str()))
+            let failures = tasks
+                .iter()
                 .filter(|t| t.started_by == d.id && failed(t))
                 .count() as i32;
             if d.failed_tasks != Some(failures) {
