@@ -328,7 +328,10 @@ impl Gen<'_> {
             .unwrap_or_default();
         let (mut texts, mut lists) = (String::new(), String::new());
         let empty = Map::new();
-        let members = shape.get("members").and_then(Value::as_object).unwrap_or(&empty);
+        let members = shape
+            .get("members")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
         for (member, spec) in members {
             let target = self.shape(member_shape(spec)?)?;
             let field = field_name(member);
@@ -409,7 +412,10 @@ fn gen_operations(out: &mut String, operations: &Map<String, Value>) -> Result<(
     }
     out.push_str("        }\n    }\n\n    /// Decodes `body` as the input of `operation`.\n    pub fn decode<D: crate::request::Decoder>(operation: Operation, body: &[u8], decoder: &D) -> Result<Self, crate::ApiError> {\n        Ok(match operation {\n");
     for op in ops.keys() {
-        let _ = writeln!(out, "            Operation::{op} => Request::{op}(decoder.decode(body)?),");
+        let _ = writeln!(
+            out,
+            "            Operation::{op} => Request::{op}(decoder.decode(body)?),"
+        );
     }
     out.push_str("        })\n    }\n\n    /// The input's string members, read by name.\n    pub fn members(&self) -> &dyn crate::request::Members {\n        match self {\n");
     for op in ops.keys() {
