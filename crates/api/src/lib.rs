@@ -86,7 +86,8 @@ impl AppState {
     ) {
         self.control.audit(berth_control::audit::AuditEvent {
             sequence: 0,
-            time: wire::audit_time(),
+            // The control plane's clock, as every other timestamp.
+            time: self.control.now(),
             principal: principal.to_string(),
             action,
             resource,

@@ -94,11 +94,3 @@ pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a client may take to send an UploadLayerPart or PutImage body.
 pub const LAYER_BODY_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// Now, in seconds since the epoch, for audit events.
-pub fn audit_time() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
-}
