@@ -123,21 +123,33 @@ fn berth() -> Command {
 
 /// Removes every container of a cluster.
 pub fn remove_cluster_containers(cluster: &str) {
-    let out = Command::new("docker")
-        .args(["ps", "-aq", "--filter"])
-        .arg(format!("label=com.amazonaws.ecs.cluster={cluster}"))
-        .output()
-        .expect("docker ps");
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    if !ids.is_empty() {
-        let _ = Command::new("docker")
-            .args(["rm", "-f"])
-            .args(&ids)
-            .stdout(Stdio::null())
-            .status();
+    // A create the agent sent just before it was killed may still land after a removal: look
+    // again until the cluster has stayed empty for a moment.
+    let mut quiet = 0;
+    for _ in 0..20 {
+        let out = Command::new("docker")
+            .args(["ps", "-aq", "--filter"])
+            .arg(format!("label=com.amazonaws.ecs.cluster={cluster}"))
+            .output()
+            .expect("docker ps");
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if ids.is_empty() {
+            quiet += 1;
+            if quiet == 3 {
+                return;
+            }
+        } else {
+            quiet = 0;
+            let _ = Command::new("docker")
+                .args(["rm", "-f"])
+                .args(&ids)
+                .stdout(Stdio::null())
+                .status();
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
