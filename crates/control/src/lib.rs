@@ -17,6 +17,7 @@
 //! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
 //! - `wakeups`: the store's change feed turned into those wake-ups and the service
 //!   controller's;
+//! - [`change`]: the durable changes a mutation makes, and their store operations;
 //! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
 //! - [`placement`]: constraints and strategies for the scheduler, refusals as `failures[]`;
 //! - [`views`]: the scheduler's in-memory views of each cluster's instances;
@@ -28,6 +29,7 @@
 pub mod applier;
 pub mod assignments;
 pub mod audit;
+pub mod change;
 pub mod clusters;
 pub mod demand;
 pub mod identity;
@@ -51,7 +53,8 @@ mod wakeups;
 use berth_store::Store;
 use berth_types::ApiError;
 use berth_types::arn::Partition;
-pub use state::{Change, State};
+pub use change::Change;
+pub use state::State;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 /// The time source, behind a trait so tests can fix it.

@@ -1,7 +1,7 @@
 //! Tasks: RunTask (placement, client-token idempotency), StartTask, StopTask, DescribeTasks and
 //! ListTasks.
 
-use crate::state::ClientToken;
+use crate::change::ClientToken;
 use crate::status::{InstanceStatus, TaskStatus};
 use crate::{
     Change, ControlPlane, Ctx, State, applier, clusters, lookup, paginate, placement,

@@ -1,0 +1,238 @@
+//! The runner's logic on the in-memory runtime: dependsOn order, essential exits, stop
+//! timeouts and adoption, without Docker.
+
+use super::*;
+use crate::runtime::fake::{Call, FakeRuntime};
+use crate::test_kit::{INSTANCE, Reports, TASK, container, ctx, depends, task};
+use berth_types::ecs::HealthCheck;
+
+fn pull() -> Call {
+    Call::Pull("busybox".into())
+}
+
+fn create(name: &str) -> Call {
+    Call::Create(name.into())
+}
+
+fn start(name: &str) -> Call {
+    Call::Start(name.into())
+}
+
+fn remove(name: &str) -> Call {
+    Call::Remove(name.into())
+}
+
+/// Runs `containers` as task [`TASK`] on `fake`; the sender is the task's desired status
+/// (dropping it would stop the task).
+fn spawn(
+    fake: &FakeRuntime,
+    containers: Vec<ContainerDefinition>,
+) -> (watch::Sender<String>, Reports) {
+    let (ctx, reports) = ctx(fake.clone());
+    let (desired, rx) = watch::channel("RUNNING".to_string());
+    tokio::spawn(async move { run(&ctx, task(TASK, containers), rx).await });
+    (desired, reports)
+}
+
+fn with_stop_timeout(mut def: ContainerDefinition, seconds: i32) -> ContainerDefinition {
+    def.stop_timeout = Some(seconds);
+    def
+}
+
+fn non_essential(mut def: ContainerDefinition) -> ContainerDefinition {
+    def.essential = Some(false);
+    def
+}
+
+#[tokio::test]
+async fn containers_start_in_depends_on_order() {
+    let fake = FakeRuntime::default();
+    let (desired, mut reports) = spawn(
+        &fake,
+        vec![
+            non_essential(container("setup")),
+            non_essential(depends(
+                container("check"),
+                "setup",
+                ContainerCondition::Complete,
+            )),
+            depends(container("app"), "check", ContainerCondition::Success),
+            depends(container("log"), "app", ContainerCondition::Start),
+        ],
+    );
+    fake.until("setup started", |c| c.contains(&start("setup")))
+        .await;
+    // COMPLETE accepts a failure.
+    fake.exit("setup", 3);
+    fake.until("check started", |c| c.contains(&start("check")))
+        .await;
+    fake.exit("check", 0);
+    reports.next("RUNNING").await;
+    desired.send_replace("STOPPED".into());
+    reports.next("STOPPED").await;
+    assert_eq!(
+        fake.calls(),
+        [
+            pull(),
+            create("setup"),
+            start("setup"),
+            Call::Exit("setup".into(), 3),
+            pull(),
+            create("check"),
+            start("check"),
+            Call::Exit("check".into(), 0),
+            pull(),
+            create("app"),
+            start("app"),
+            pull(),
+            create("log"),
+            start("log"),
+            Call::Stop("app".into(), DEFAULT_STOP_TIMEOUT),
+            Call::Stop("log".into(), DEFAULT_STOP_TIMEOUT),
+            remove("setup"),
+            remove("check"),
+            remove("app"),
+            remove("log"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_success_dependency_stops_the_task() {
+    let fake = FakeRuntime::default();
+    let (_desired, mut reports) = spawn(
+        &fake,
+        vec![
+            non_essential(container("migrate")),
+            depends(container("app"), "migrate", ContainerCondition::Success),
+        ],
+    );
+    fake.until("migrate started", |c| c.contains(&start("migrate")))
+        .await;
+    fake.exit("migrate", 1);
+    let stopped = reports.next("STOPPED").await;
+    assert_eq!(
+        stopped.reason.as_deref(),
+        Some("DependencyError: container migrate exited with code 1, but app needs it to succeed")
+    );
+    assert!(!fake.calls().contains(&create("app")), "{:?}", fake.calls());
+}
+
+#[tokio::test]
+async fn a_healthy_dependency_waits_for_the_health_check() {
+    let fake = FakeRuntime::default();
+    let mut db = container("db");
+    db.health_check = Some(HealthCheck {
+        command: vec!["CMD".into(), "true".into()],
+        ..HealthCheck::default()
+    });
+    let (_desired, mut reports) = spawn(
+        &fake,
+        vec![
+            db,
+            depends(container("app"), "db", ContainerCondition::Healthy),
+        ],
+    );
+    fake.until("db started", |c| c.contains(&start("db"))).await;
+    fake.set_health("db", "starting");
+    // Long enough for the runner to look at db's health twice.
+    tokio::time::sleep(POLL * 2).await;
+    assert!(!fake.calls().contains(&create("app")), "{:?}", fake.calls());
+    fake.set_health("db", "healthy");
+    fake.until("app started", |c| c.contains(&start("app")))
+        .await;
+    reports.next("RUNNING").await;
+}
+
+#[tokio::test]
+async fn an_essential_exit_stops_the_task_and_a_non_essential_one_does_not() {
+    let fake = FakeRuntime::default();
+    let (_desired, mut reports) = spawn(
+        &fake,
+        vec![
+            container("web"),
+            container("worker"),
+            non_essential(container("warmup")),
+        ],
+    );
+    reports.next("RUNNING").await;
+    fake.exit("warmup", 0);
+    // Reported while the task keeps running, with warmup stopped.
+    let running = reports.next("RUNNING").await;
+    let warmup = &running.containers.expect("containers")[2];
+    assert_eq!(
+        (warmup.status.as_deref(), warmup.exit_code),
+        (Some("STOPPED"), Some(0))
+    );
+    assert!(!fake.calls().iter().any(|c| matches!(c, Call::Stop(..))));
+    fake.exit("web", 2);
+    let stopped = reports.next("STOPPED").await;
+    assert_eq!(
+        stopped.reason.as_deref(),
+        Some("Essential container in task exited")
+    );
+    let codes: Vec<_> = stopped
+        .containers
+        .expect("containers")
+        .iter()
+        .map(|c| c.exit_code)
+        .collect();
+    let stop = crate::runtime::fake::STOPPED_EXIT_CODE;
+    assert_eq!(codes, [Some(2), Some(stop), Some(0)]);
+    let calls = fake.calls();
+    let after_exit = &calls[calls.len() - 4..];
+    assert_eq!(
+        after_exit,
+        [
+            Call::Stop("worker".into(), DEFAULT_STOP_TIMEOUT),
+            remove("web"),
+            remove("worker"),
+            remove("warmup"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn stop_timeout_reaches_the_engine() {
+    let fake = FakeRuntime::default();
+    let (desired, mut reports) = spawn(
+        &fake,
+        vec![with_stop_timeout(container("web"), 5), container("log")],
+    );
+    reports.next("RUNNING").await;
+    desired.send_replace("STOPPED".into());
+    let stopped = reports.next("STOPPED").await;
+    assert_eq!(stopped.reason, None, "a requested stop is no failure");
+    let stops: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, Call::Stop(..)))
+        .collect();
+    assert_eq!(
+        stops,
+        [
+            Call::Stop("web".into(), 5),
+            Call::Stop("log".into(), DEFAULT_STOP_TIMEOUT),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn existing_containers_are_adopted_not_created_again() {
+    let fake = FakeRuntime::default();
+    let web = fake.existing(INSTANCE, TASK, "web");
+    let (_desired, mut reports) = spawn(&fake, vec![container("web"), container("log")]);
+    let running = reports.next("RUNNING").await;
+    let ids: Vec<_> = running
+        .containers
+        .expect("containers")
+        .into_iter()
+        .map(|c| c.runtime_id)
+        .collect();
+    assert_eq!(ids[0].as_deref(), Some(web.as_str()));
+    assert_eq!(fake.calls(), [pull(), create("log"), start("log")]);
+    // The adopted container is watched like one the runner started.
+    fake.exit("web", 0);
+    reports.next("STOPPED").await;
+    assert!(fake.calls().contains(&remove("web")));
+}
