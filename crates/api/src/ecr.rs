@@ -1,6 +1,7 @@
 //! The ECR API (awsJson1.1, `AmazonEC2ContainerRegistry_V20150921.<Op>`, signing name `ecr`)
 //! over Berth's registry: repositories, images, and the token `docker login` uses.
 
+use crate::ecr_answers::{failure, find, image_id, page, with_next};
 use crate::wire::encode;
 use crate::{AppState, auth, ecr_tags, policy::Ask};
 use base64::Engine;
@@ -96,58 +97,6 @@ fn repository_json(app: &AppState, host: &str, r: &Repository) -> Value {
         "imageScanningConfiguration": {"scanOnPush": r.scan_on_push},
         "encryptionConfiguration": {"encryptionType": "AES256"},
     })
-}
-
-fn image_id(digest: &str, tag: Option<&str>) -> Value {
-    let mut id = json!({ "imageDigest": digest });
-    if let Some(t) = tag {
-        id["imageTag"] = t.into();
-    }
-    id
-}
-
-fn failure(id: &ImageIdentifier, code: &str, reason: String) -> Value {
-    json!({
-        "imageId": serde_json::to_value(id).unwrap_or_default(),
-        "failureCode": code,
-        "failureReason": reason,
-    })
-}
-
-/// The image an identifier names, or the `failures[]` entry saying why not.
-fn find<'a>(images: &'a [Image], id: &ImageIdentifier) -> Result<&'a Image, Value> {
-    let (digest, tag) = (id.image_digest.as_deref(), id.image_tag.as_deref());
-    if digest.is_none() && tag.is_none() {
-        return Err(failure(
-            id,
-            "MissingDigestAndTag",
-            "Invalid request parameters: both tag and digest cannot be null".into(),
-        ));
-    }
-    if let Some(d) = digest
-        && Digest::parse(d).is_err()
-    {
-        return Err(failure(
-            id,
-            "InvalidImageDigest",
-            format!("Invalid request parameters: image digest {d:?} is not sha256:<64 hex>"),
-        ));
-    }
-    let by_digest = digest.and_then(|d| images.iter().find(|i| i.digest == d));
-    let by_tag = tag.and_then(|t| images.iter().find(|i| i.tags.iter().any(|x| x == t)));
-    match (digest, tag, by_digest, by_tag) {
-        (Some(_), Some(_), Some(a), Some(b)) if a.digest != b.digest => Err(failure(
-            id,
-            "ImageTagDoesNotMatchDigest",
-            "Invalid request parameters: given tag does not match the given digest".into(),
-        )),
-        (_, _, Some(i), _) | (None, _, _, Some(i)) => Ok(i),
-        _ => Err(failure(
-            id,
-            "ImageNotFound",
-            "Requested image not found".into(),
-        )),
-    }
 }
 
 /// Whether Berth answers an ECR operation (the others are refused with
@@ -570,37 +519,6 @@ fn mutability(setting: ImageTagMutability) -> Result<&'static str, ApiError> {
             ),
         )),
     }
-}
-
-/// The page of `keys` after `token` (the last key of the previous page), `max` long.
-fn page(
-    keys: &[String],
-    token: Option<&str>,
-    max: Option<i32>,
-) -> Result<(Vec<String>, Option<String>), ApiError> {
-    let start = match token {
-        Some(t) => keys
-            .iter()
-            .position(|k| k == t)
-            .map(|i| i + 1)
-            .ok_or_else(|| {
-                ApiError::invalid("nextToken is not one this server gave: start again without it")
-            })?,
-        None => 0,
-    };
-    let max = max.unwrap_or(1000).clamp(1, 1000) as usize;
-    let page: Vec<String> = keys.iter().skip(start).take(max).cloned().collect();
-    let next = (start + page.len() < keys.len())
-        .then(|| page.last().cloned())
-        .flatten();
-    Ok((page, next))
-}
-
-fn with_next(mut v: Value, next: Option<String>) -> Value {
-    if let Some(n) = next {
-        v["nextToken"] = n.into();
-    }
-    v
 }
 
 fn now() -> f64 {
