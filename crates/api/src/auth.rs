@@ -378,13 +378,7 @@ pub fn registry_principal(
     let (secret, principal) =
         lookup(root, control, key).ok_or_else(|| refused("its key is gone"))?;
     let expected = registry_mac(&secret, key, expires);
-    let equal = expected.len() == mac.len()
-        && expected
-            .bytes()
-            .zip(mac.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !equal {
+    if !berth_control::identity::same(expected.as_bytes(), mac.as_bytes()) {
         return Err(refused("its signature does not match"));
     }
     Ok(principal)

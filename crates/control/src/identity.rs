@@ -141,8 +141,8 @@ fn policy_of<'s>(state: &'s State, name: &str, policy: &str) -> Result<&'s UserP
         })
 }
 
-/// Equal bytes, compared in time that does not depend on where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
+/// Equal bytes, compared in time that does not depend on where they differ (secrets, tokens).
+pub fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
