@@ -11,3 +11,4 @@ bash tests/cli/iam.sh target/debug/berth
 bash tests/cli/tls.sh target/debug/berth
 bash tests/cli/registry.sh target/debug/berth
 bash tests/cli/hardening.sh target/debug/berth
+bash tests/cli/services.sh target/debug/berth

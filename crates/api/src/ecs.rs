@@ -66,6 +66,8 @@ operations!(
     ListServiceDeployments => list_service_deployments,
     DescribeServiceDeployments => describe_service_deployments,
     DescribeServiceRevisions => describe_service_revisions,
+    UpdateTaskProtection => update_task_protection,
+    GetTaskProtection => get_task_protection,
 );
 
 /// Whether Berth answers an ECS operation (the others are refused with
@@ -114,6 +116,8 @@ pub fn batch_items(request: &mut Request) -> Option<&mut Vec<String>> {
         Request::DescribeContainerInstances(r) => Some(&mut r.container_instances),
         Request::DescribeClusters(r) => r.clusters.as_mut(),
         Request::DeleteTaskDefinitions(r) => Some(&mut r.task_definitions),
+        Request::UpdateTaskProtection(r) => Some(&mut r.tasks),
+        Request::GetTaskProtection(r) => r.tasks.as_mut(),
         _ => None,
     }
 }
@@ -139,7 +143,9 @@ pub fn ask(partition: &Partition, request: &Request) -> Ask {
 /// The list field of a batch call.
 fn batch_field(operation: Operation) -> Option<&'static str> {
     match operation {
-        Operation::DescribeTasks => Some("tasks"),
+        Operation::DescribeTasks
+        | Operation::UpdateTaskProtection
+        | Operation::GetTaskProtection => Some("tasks"),
         Operation::DescribeServices => Some("services"),
         Operation::DescribeContainerInstances => Some("containerInstances"),
         Operation::DeleteTaskDefinitions => Some("taskDefinitions"),
@@ -196,7 +202,9 @@ fn asking(
             text("taskDefinition").map(|t| within("task-definition", t))
         }
         O::StopTask => text("task").map(|t| within("task", t)),
-        O::DescribeTasks => item.map(|t| within("task", t)),
+        O::DescribeTasks | O::UpdateTaskProtection | O::GetTaskProtection => {
+            item.map(|t| within("task", t))
+        }
         O::CreateService => text("serviceName").map(|s| within("service", s)),
         O::UpdateService | O::DeleteService => text("service").map(|s| within("service", s)),
         O::DescribeServices => item.map(|s| within("service", s)),

@@ -68,6 +68,8 @@ pub enum Change {
     RemoveAgentKey(String),
     /// Create or replace a join token.
     JoinToken(JoinToken),
+    /// Protect a task from scale-in until the given time (epoch seconds), or no longer.
+    Protection(String, Option<f64>),
 }
 
 fn td_key(family: &str, revision: i32) -> String {
@@ -133,6 +135,8 @@ impl Change {
             Change::AgentKey(k) => Op::put(Table::AgentKeys, &k.id, k),
             Change::RemoveAgentKey(id) => Op::delete(Table::AgentKeys, id),
             Change::JoinToken(t) => Op::put(Table::JoinTokens, &t.cluster, t),
+            Change::Protection(arn, Some(until)) => Op::put(Table::TaskProtection, arn, until),
+            Change::Protection(arn, None) => Op::delete(Table::TaskProtection, arn),
         }
     }
 }

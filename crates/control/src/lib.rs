@@ -38,6 +38,7 @@ pub mod lifecycle;
 mod lookup;
 pub mod paginate;
 pub mod placement;
+mod protection;
 mod resources;
 pub mod service_controller;
 pub mod service_history;

@@ -6,7 +6,7 @@
 //! `CannotStartContainerError`, ...), `EssentialContainerExited` otherwise.
 
 use crate::status::TaskStatus;
-use crate::{Change, ControlPlane, clusters, lookup};
+use crate::{Change, ControlPlane, State, clusters, lookup};
 use berth_types::ApiError;
 use berth_types::ecs::{
     Connectivity, ContainerStateChange, HealthStatus, SubmitContainerStateChangeRequest,
@@ -14,6 +14,7 @@ use berth_types::ecs::{
     SubmitTaskStateChangeResponse, Task, TaskDefinition, TaskStopCode,
 };
 use berth_types::protocol::ContainerHealth;
+use std::collections::HashMap;
 
 /// Reasons that mean the task never got going.
 const START_FAILURES: &[&str] = &[
@@ -255,21 +256,46 @@ impl ControlPlane {
 /// How long STOPPED tasks stay describable; ECS promises at least an hour.
 pub const STOPPED_RETENTION_SECONDS: f64 = 3600.0;
 
+/// Most STOPPED tasks kept per service within the retention, newest first, so a service whose
+/// tasks crash as soon as they start cannot fill the store.
+pub const STOPPED_PER_SERVICE: usize = 100;
+
+/// The STOPPED tasks to forget: past the retention, or beyond the newest
+/// [`STOPPED_PER_SERVICE`] of their service.
+fn expired_tasks(state: &State, now: f64) -> std::collections::BTreeSet<&String> {
+    let cutoff = now - STOPPED_RETENTION_SECONDS;
+    let mut expired = std::collections::BTreeSet::new();
+    let mut by_service: HashMap<(&str, &str), Vec<(f64, &String)>> = HashMap::new();
+    for (arn, t) in &state.tasks {
+        if !TaskStatus::Stopped.is(&t.last_status) {
+            continue;
+        }
+        let stopped_at = t.stopped_at.unwrap_or(now);
+        if stopped_at < cutoff {
+            expired.insert(arn);
+        } else if let Some(group) = t.group.as_deref().filter(|g| g.starts_with("service:")) {
+            let cluster = t.cluster_arn.as_deref().unwrap_or_default();
+            by_service
+                .entry((cluster, group))
+                .or_default()
+                .push((stopped_at, arn));
+        }
+    }
+    for mut stopped in by_service.into_values() {
+        if stopped.len() > STOPPED_PER_SERVICE {
+            stopped.sort_by(|a, b| b.0.total_cmp(&a.0));
+            expired.extend(stopped.drain(STOPPED_PER_SERVICE..).map(|(_, arn)| arn));
+        }
+    }
+    expired
+}
+
 impl ControlPlane {
-    /// Forgets STOPPED tasks that stopped more than [`STOPPED_RETENTION_SECONDS`] ago, and the
-    /// client tokens whose tasks are all gone. Returns how many tasks were forgotten.
+    /// Forgets the STOPPED tasks past their retention (see [`expired_tasks`]), and the client
+    /// tokens whose tasks are all gone. Returns how many tasks were forgotten.
     pub fn prune_stopped(&self) -> Result<usize, ApiError> {
         self.mutate(|state, ctx| {
-            let cutoff = ctx.now - STOPPED_RETENTION_SECONDS;
-            let expired: std::collections::BTreeSet<&String> = state
-                .tasks
-                .iter()
-                .filter(|(_, t)| {
-                    TaskStatus::Stopped.is(&t.last_status)
-                        && t.stopped_at.is_some_and(|at| at < cutoff)
-                })
-                .map(|(arn, _)| arn)
-                .collect();
+            let expired = expired_tasks(state, ctx.now);
             let tokens = state
                 .client_tokens
                 .iter()
@@ -285,6 +311,20 @@ impl ControlPlane {
                 .map(|arn| Change::RemoveTask((*arn).clone()))
                 .collect();
             let count = changes.len();
+            // Protection that has ended, or whose task is gone or stopped, is forgotten.
+            changes.extend(
+                state
+                    .protection
+                    .iter()
+                    .filter(|(arn, until)| {
+                        **until <= ctx.now
+                            || state
+                                .tasks
+                                .get(*arn)
+                                .is_none_or(|t| TaskStatus::Stopped.is(&t.last_status))
+                    })
+                    .map(|(arn, _)| Change::Protection(arn.clone(), None)),
+            );
             if count > 0 {
                 changes.extend(tokens);
             }

@@ -4,7 +4,8 @@
 
 use crate::status::{DeploymentStatus, ServiceStatus};
 use crate::{
-    Change, ControlPlane, Ctx, State, clusters, lookup, paginate, placement, service_history, tasks,
+    Change, ControlPlane, Ctx, State, clusters, lookup, paginate, placement, service_history, tags,
+    tasks,
 };
 use berth_types::arn::Partition;
 use berth_types::ecs::{
@@ -178,6 +179,7 @@ impl ControlPlane {
         req: CreateServiceRequest,
     ) -> Result<CreateServiceResponse, ApiError> {
         check_name(&req.service_name)?;
+        tags::check_user_tags(req.tags.as_deref().unwrap_or_default())?;
         let daemon = req.scheduling_strategy == Some(SchedulingStrategy::Daemon);
         let desired = match (daemon, req.desired_count) {
             (true, Some(_)) => {
@@ -305,6 +307,14 @@ impl ControlPlane {
             }
             if let Some(g) = req.health_check_grace_period_seconds {
                 service.health_check_grace_period_seconds = Some(g);
+            }
+            // Tasks started from now on carry the new tags; ECS leaves running ones as they
+            // are unless a new deployment is forced.
+            if let Some(p) = req.propagate_tags {
+                service.propagate_tags = Some(p);
+            }
+            if let Some(m) = req.enable_ecs_managed_tags {
+                service.enable_ecs_managed_tags = Some(m);
             }
             let current = service.task_definition.clone().unwrap_or_default();
             let td_arn = match &req.task_definition {

@@ -62,6 +62,8 @@ pub struct State {
     pub client_tokens: HashMap<String, ClientToken>,
     /// Tags of task definitions (other resources carry theirs in their record).
     pub tags: BTreeMap<String, Vec<Tag>>,
+    /// When each protected task's scale-in protection ends (epoch seconds), by task ARN.
+    pub protection: BTreeMap<String, f64>,
     /// Open agent streams per instance (not durable: agents reconnect after a restart).
     pub connected: HashMap<String, u32>,
     usage: HashMap<String, Usage>,
@@ -138,6 +140,9 @@ impl State {
         }
         for (_, t) in load::<JoinToken>(store, Table::JoinTokens)? {
             state.apply(Change::JoinToken(t));
+        }
+        for (arn, until) in load::<f64>(store, Table::TaskProtection)? {
+            state.apply(Change::Protection(arn, Some(until)));
         }
         Ok(state)
     }
@@ -242,6 +247,12 @@ impl State {
             }
             Change::JoinToken(t) => {
                 self.join_tokens.insert(t.cluster.clone(), t);
+            }
+            Change::Protection(arn, Some(until)) => {
+                self.protection.insert(arn, until);
+            }
+            Change::Protection(arn, None) => {
+                self.protection.remove(&arn);
             }
         }
     }

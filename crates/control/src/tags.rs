@@ -1,11 +1,13 @@
-//! TagResource, UntagResource and ListTagsForResource on clusters, tasks, container instances
-//! and task definitions.
+//! TagResource, UntagResource and ListTagsForResource on clusters, services, tasks, container
+//! instances and task definitions; and the tags a new task is given (its own, those propagated
+//! from its service or task definition, and ECS's managed tags).
 
-use crate::status::ClusterStatus;
+use crate::status::{ClusterStatus, ServiceStatus};
 use crate::{Change, ControlPlane, State};
 use berth_types::ecs::{
-    ListTagsForResourceRequest, ListTagsForResourceResponse, Tag, TagResourceRequest,
-    TagResourceResponse, UntagResourceRequest, UntagResourceResponse,
+    ListTagsForResourceRequest, ListTagsForResourceResponse, PropagateTags, Service, Tag,
+    TagResourceRequest, TagResourceResponse, TaskDefinition, UntagResourceRequest,
+    UntagResourceResponse,
 };
 use berth_types::{ApiError, ErrorCode, arn};
 
@@ -40,6 +42,28 @@ fn current<'s>(state: &'s State, resource: &str) -> Result<(Vec<Tag>, Store<'s>)
                     let mut c = c.clone();
                     c.tags = Some(tags);
                     Change::Cluster(c)
+                }),
+            ))
+        }
+        "service" => {
+            let s = state
+                .services
+                .get(resource)
+                .filter(|s| !ServiceStatus::Inactive.is(&s.status))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::ServiceNotFoundException,
+                        format!(
+                            "service {resource} was not found: check the ARN with ListServices"
+                        ),
+                    )
+                })?;
+            Ok((
+                s.tags.clone().unwrap_or_default(),
+                Box::new(move |tags| {
+                    let mut s = s.clone();
+                    s.tags = Some(tags);
+                    Change::Service(s)
                 }),
             ))
         }
@@ -85,19 +109,74 @@ fn current<'s>(state: &'s State, resource: &str) -> Result<(Vec<Tag>, Store<'s>)
     }
 }
 
+/// Refuses tags a user may not set: keys starting with `aws:` are ECS's own.
+pub(crate) fn check_user_tags(tags: &[Tag]) -> Result<(), ApiError> {
+    match tags
+        .iter()
+        .filter_map(|t| t.key.as_deref())
+        .find(|k| k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")))
+    {
+        Some(key) => Err(ApiError::invalid(format!(
+            "tag key {key:?} starts with aws:, which is reserved for AWS use: choose another key"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Where a new task's tags come from besides the ones it is given.
+pub(crate) struct TagSources<'a> {
+    /// `propagateTags`: copy the service's or the task definition's tags.
+    pub propagate: Option<PropagateTags>,
+    /// The service starting the task, if one is.
+    pub service: Option<&'a Service>,
+    /// `enableECSManagedTags`: add `aws:ecs:clusterName` (and `aws:ecs:serviceName`).
+    pub managed: bool,
+}
+
+/// The tags of a new task of `td` in `cluster`: the propagated ones, then the ones given
+/// (which win on a shared key), then ECS's managed tags. None when there are none.
+pub(crate) fn for_new_task(
+    state: &State,
+    cluster: &str,
+    td: &TaskDefinition,
+    given: Option<&Vec<Tag>>,
+    from: &TagSources,
+) -> Option<Vec<Tag>> {
+    let propagated = match (from.propagate, from.service) {
+        (Some(PropagateTags::Service), Some(s)) => s.tags.clone().unwrap_or_default(),
+        (Some(PropagateTags::TaskDefinition), _) => td
+            .task_definition_arn
+            .as_deref()
+            .and_then(|arn| state.tags.get(arn))
+            .cloned()
+            .unwrap_or_default(),
+        _ => vec![],
+    };
+    let mut tags: Vec<Tag> = vec![];
+    for t in propagated
+        .into_iter()
+        .chain(given.into_iter().flatten().cloned())
+    {
+        tags.retain(|x| x.key != t.key);
+        tags.push(t);
+    }
+    if from.managed {
+        let managed = |key: &str, value: &str| Tag {
+            key: Some(key.into()),
+            value: Some(value.into()),
+        };
+        tags.push(managed("aws:ecs:clusterName", cluster));
+        if let Some(name) = from.service.and_then(|s| s.service_name.as_deref()) {
+            tags.push(managed("aws:ecs:serviceName", name));
+        }
+    }
+    (!tags.is_empty()).then_some(tags)
+}
+
 impl ControlPlane {
     /// TagResource: adds or replaces tags by key.
     pub fn tag_resource(&self, req: TagResourceRequest) -> Result<TagResourceResponse, ApiError> {
-        for t in &req.tags {
-            if t.key
-                .as_deref()
-                .is_some_and(|k| k.to_ascii_lowercase().starts_with("aws:"))
-            {
-                return Err(ApiError::invalid(
-                    "tag keys starting with aws: are reserved: choose another key",
-                ));
-            }
-        }
+        check_user_tags(&req.tags)?;
         self.mutate(|state, _ctx| {
             let (mut tags, store) = current(state, &req.resource_arn)?;
             for t in &req.tags {

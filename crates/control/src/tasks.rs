@@ -4,16 +4,16 @@
 use crate::change::ClientToken;
 use crate::status::{InstanceStatus, TaskStatus};
 use crate::{
-    Change, ControlPlane, Ctx, State, applier, clusters, lookup, paginate, placement,
+    Change, ControlPlane, Ctx, State, applier, clusters, lookup, paginate, placement, tags,
     task_definitions,
 };
 use berth_scheduler::{Overlay, Request, Views, feasibility};
 use berth_types::ecs::{
     Attribute, Container, ContainerInstance, DescribeTasksRequest, DescribeTasksResponse,
     DesiredStatus, Failure, HealthStatus, LaunchType, ListTasksRequest, ListTasksResponse,
-    RunTaskRequest, RunTaskResponse, StartTaskRequest, StartTaskResponse, StopTaskRequest,
-    StopTaskResponse, Tag, Task, TaskDefinition, TaskDefinitionStatus, TaskField, TaskOverride,
-    TaskStopCode,
+    PropagateTags, RunTaskRequest, RunTaskResponse, StartTaskRequest, StartTaskResponse,
+    StopTaskRequest, StopTaskResponse, Tag, Task, TaskDefinition, TaskDefinitionStatus, TaskField,
+    TaskOverride, TaskStopCode,
 };
 use berth_types::{ApiError, ErrorCode, arn};
 
@@ -31,7 +31,8 @@ pub(crate) struct Launch<'a> {
     pub started_by: Option<&'a String>,
     pub group: String,
     pub launch_type: Option<LaunchType>,
-    pub tags: Option<&'a Vec<Tag>>,
+    /// The task's tags, all sources merged (see `tags::for_new_task`).
+    pub tags: Option<Vec<Tag>>,
 }
 
 fn check_overrides(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Result<(), ApiError> {
@@ -55,6 +56,30 @@ fn check_overrides(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Res
         }
     }
     Ok(())
+}
+
+/// The tags of a task RunTask or StartTask starts: only a service's tasks can take the
+/// service's tags.
+fn standalone_tags(
+    state: &State,
+    cluster: &str,
+    td: &TaskDefinition,
+    given: Option<&Vec<Tag>>,
+    propagate: Option<PropagateTags>,
+    managed: Option<bool>,
+) -> Result<Option<Vec<Tag>>, ApiError> {
+    tags::check_user_tags(given.map(Vec::as_slice).unwrap_or_default())?;
+    if propagate == Some(PropagateTags::Service) {
+        return Err(ApiError::invalid(
+            "propagateTags SERVICE is only valid for a service's tasks: use TASK_DEFINITION or NONE",
+        ));
+    }
+    let from = tags::TagSources {
+        propagate,
+        service: None,
+        managed: managed.unwrap_or(false),
+    };
+    Ok(tags::for_new_task(state, cluster, td, given, &from))
 }
 
 /// The task group: as given, or `family:<family>`.
@@ -152,7 +177,7 @@ pub(crate) fn new_task(ctx: &Ctx, launch: &Launch, instance: &ContainerInstance)
         launch_type: Some(launch.launch_type.unwrap_or(LaunchType::Ec2)),
         created_at: Some(ctx.now),
         version: Some(1),
-        tags: launch.tags.cloned(),
+        tags: launch.tags.clone(),
         attributes: Some(vec![Attribute {
             name: "ecs.cpu-architecture".into(),
             value: attribute("ecs.cpu-architecture"),
@@ -260,6 +285,14 @@ fn prepare<'a>(
     let (cluster, created) = clusters::resolve(state, ctx, req.cluster.as_deref())?;
     let td = runnable(state, &req.task_definition)?;
     check_overrides(td, req.overrides.as_ref())?;
+    let tags = standalone_tags(
+        state,
+        &cluster,
+        td,
+        req.tags.as_ref(),
+        req.propagate_tags,
+        req.enable_ecs_managed_tags,
+    )?;
     let launch = Launch {
         cluster,
         td,
@@ -267,7 +300,7 @@ fn prepare<'a>(
         started_by: req.started_by.as_ref(),
         group: group_of(td, req.group.as_ref()),
         launch_type: req.launch_type,
-        tags: req.tags.as_ref(),
+        tags,
     };
     let request = placement::request(
         td,
@@ -375,6 +408,14 @@ impl ControlPlane {
             let name = cluster.cluster_name.clone().unwrap_or_default();
             let td = runnable(state, &req.task_definition)?;
             check_overrides(td, req.overrides.as_ref())?;
+            let tags = standalone_tags(
+                state,
+                &name,
+                td,
+                req.tags.as_ref(),
+                req.propagate_tags,
+                req.enable_ecs_managed_tags,
+            )?;
             let launch = Launch {
                 cluster: name.clone(),
                 td,
@@ -382,7 +423,7 @@ impl ControlPlane {
                 started_by: req.started_by.as_ref(),
                 group: group_of(td, req.group.as_ref()),
                 launch_type: None,
-                tags: req.tags.as_ref(),
+                tags,
             };
             // StartTask places where it is told: only the task definition's constraints apply.
             let request =

@@ -88,7 +88,7 @@ impl ControlPlane {
                     wakes.instances.insert(key.clone());
                     wakes.services = true;
                 }
-                Table::Services => wakes.services = true,
+                Table::Services | Table::TaskProtection => wakes.services = true,
                 _ => {}
             }
         }

@@ -21,6 +21,12 @@ pub(super) fn failed(task: &Task) -> bool {
         ) || task.stopped_reason.as_deref() == Some(UNHEALTHY))
 }
 
+/// The bounds of the circuit breaker's threshold, which is half the desired count unless
+/// `thresholdConfiguration` says otherwise (ECS's developer guide, "Deployment circuit
+/// breaker": 0.5 × desired, at least 3, at most 200).
+const MIN_THRESHOLD: usize = 3;
+const MAX_THRESHOLD: usize = 200;
+
 /// The circuit breaker's threshold for a deployment of `desired` tasks.
 fn threshold(service: &Service, desired: i32) -> Option<usize> {
     let breaker = service
@@ -33,9 +39,8 @@ fn threshold(service: &Service, desired: i32) -> Option<usize> {
     Some(match &breaker.threshold_configuration {
         Some(t) if t.r#type == ThresholdType::Count => t.value.max(1) as usize,
         Some(t) if t.r#type == ThresholdType::UnboundedPercent => percent(t.value).max(1),
-        Some(t) => percent(t.value).clamp(10, 200),
-        // The classic threshold: half the desired count, at least 10, at most 200.
-        None => percent(50).clamp(10, 200),
+        Some(t) => percent(t.value).clamp(MIN_THRESHOLD, MAX_THRESHOLD),
+        None => percent(50).clamp(MIN_THRESHOLD, MAX_THRESHOLD),
     })
 }
 

@@ -10,8 +10,9 @@
 //! 2. tasks that failed their health checks are stopped (and replaced below);
 //! 3. the older deployments' tasks are stopped as far as `minimumHealthyPercent` allows
 //!    (`rollout`);
-//! 4. the PRIMARY deployment is scaled in, or out as far as `maximumPercent` allows;
-//!    DAEMON services follow their instances instead of a count (`daemon`);
+//! 4. the PRIMARY deployment is scaled in, or out as far as `maximumPercent` allows and the
+//!    launch throttle (`backoff`) lets it; DAEMON services follow their instances instead of
+//!    a count (`daemon`);
 //! 5. the tasks planned are started, placed through the applier like RunTask; what cannot be
 //!    placed becomes an event with the reasons;
 //! 6. counts, rollout state and events (`status`).
@@ -19,6 +20,7 @@
 //! Steps 1 to 4 only read the snapshot and build up a `Pass`; this module runs the
 //! steps, starts the tasks, turns the pass into changes, and drives the passes.
 
+mod backoff;
 mod breaker;
 mod daemon;
 mod pass;
@@ -30,7 +32,7 @@ pub use pass::STABLE_SECONDS;
 use crate::state::State;
 use crate::status::ServiceStatus;
 use crate::tasks::{self, Launch};
-use crate::{Change, ControlPlane, Ctx, applier, placement, service_history, services};
+use crate::{Change, ControlPlane, Ctx, applier, placement, service_history, services, tags};
 use berth_scheduler::ranking::SpreadField;
 use berth_scheduler::{Request, Strategy};
 use berth_types::arn::Partition;
@@ -83,7 +85,8 @@ fn decide(pass: &mut Pass) -> bool {
                 (Some(SchedulingStrategy::Daemon), Some(r)) => pass.follow_instances(&r),
                 (_, Some(r)) => {
                     pass.drain_old(primary_failed);
-                    pass.scale_primary(primary_failed, &r);
+                    let hold_launches = primary_failed || pass.launches_throttled();
+                    pass.scale_primary(hold_launches, &r);
                 }
             }
             true
@@ -130,6 +133,11 @@ impl Pass<'_> {
             }
         };
         let started_by = self.primary_id();
+        let from = tags::TagSources {
+            propagate: self.service.propagate_tags,
+            service: Some(&self.service),
+            managed: self.service.enable_ecs_managed_tags.unwrap_or(false),
+        };
         let launch = Launch {
             cluster: self.cluster.clone(),
             td,
@@ -137,7 +145,7 @@ impl Pass<'_> {
             started_by: Some(&started_by),
             group: services::group(&self.service),
             launch_type: self.service.launch_type,
-            tags: None,
+            tags: tags::for_new_task(self.state, &self.cluster, td, None, &from),
         };
         instances
             .iter()

@@ -6,7 +6,7 @@
 use crate::services::push_event;
 use crate::state::State;
 use crate::status::TaskStatus;
-use crate::tasks;
+use crate::{protection, tasks};
 use berth_scheduler::Request;
 use berth_types::arn;
 use berth_types::ecs::{Deployment, HealthStatus, Service, Task, TaskDefinition, TaskStopCode};
@@ -95,6 +95,11 @@ impl<'s> Pass<'s> {
 
     pub(super) fn is_healthy(&self, task: &Task) -> bool {
         healthy(self.state, task, self.grace(), self.now)
+    }
+
+    /// Whether the task is protected from scale-in and deployments (UpdateTaskProtection).
+    pub(super) fn is_protected(&self, task: &Task) -> bool {
+        protection::is_protected(self.state, task, self.now)
     }
 
     fn stopping_arns(&self) -> BTreeSet<&str> {

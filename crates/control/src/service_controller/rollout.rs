@@ -3,11 +3,17 @@
 //! deployment is scaled in, or out as far as `maximumPercent` allows.
 
 use super::pass::{Pass, Starts};
-use crate::status::InstanceStatus;
+use crate::status::{InstanceStatus, TaskStatus};
 use berth_scheduler::ranking::SpreadField;
 use berth_scheduler::{Request, Strategy};
-use berth_types::ecs::Task;
+use berth_types::ecs::{HealthStatus, Task};
 use std::collections::HashMap;
+
+/// Whether a task counts towards the floor of RUNNING tasks: RUNNING, and not failing its
+/// health checks (those are replaced whatever the floor).
+fn counts_running(task: &Task) -> bool {
+    TaskStatus::Running.is(&task.last_status) && task.health_status != Some(HealthStatus::Unhealthy)
+}
 
 /// The spread bucket of a task's instance (its id, or the attribute's value).
 fn bucket(view: Option<&berth_scheduler::InstanceView>, field: &SpreadField) -> String {
@@ -38,28 +44,32 @@ impl<'s> Pass<'s> {
             .is_some_and(|i| InstanceStatus::Active.is(&i.status))
     }
 
-    /// Stops older deployments' tasks, and tasks on draining instances, while enough healthy
-    /// ones remain.
+    /// Stops older deployments' tasks, and tasks on draining instances, as far as
+    /// `minimumHealthyPercent` allows. The floor holds twice over, as ECS keeps it: after each
+    /// stop, at least that many of the tasks left are healthy *and* at least that many are
+    /// RUNNING, so a task that has only just started (not yet counted healthy) is not stopped
+    /// before its replacement is healthy either.
     pub(super) fn drain_old(&mut self, primary_failed: bool) {
         let desired = self.service.desired_count.unwrap_or_default();
         let (min, _) = self.percents();
-        let min_healthy = (f64::from(desired) * f64::from(min) / 100.0).ceil() as usize;
+        let floor = (f64::from(desired.max(0)) * f64::from(min.max(0)) / 100.0).ceil() as usize;
         let primary = self.primary_id();
-        let mut healthy = self
-            .remaining(None)
-            .into_iter()
-            .filter(|t| self.is_healthy(t))
-            .count();
-        let old: Vec<&Task> = self
-            .remaining(None)
+        let remaining = self.remaining(None);
+        let mut healthy = remaining.iter().filter(|t| self.is_healthy(t)).count();
+        let mut running = remaining.iter().filter(|t| counts_running(t)).count();
+        // Protected tasks stay until their protection ends: the deployment waits for them.
+        let old: Vec<&Task> = remaining
             .into_iter()
             .filter(|t| {
                 t.started_by.as_deref() != Some(primary.as_str()) || !self.on_active_instance(t)
             })
+            .filter(|t| !self.is_protected(t))
             .collect();
-        // Unhealthy ones first: stopping them costs nothing against the minimum.
-        let (sick, well): (Vec<&Task>, Vec<&Task>) =
-            old.into_iter().partition(|t| !self.is_healthy(t));
+        // Tasks that are not RUNNING (or fail their health checks) cost nothing against the
+        // floor; then the ones not yet healthy, then the healthy ones.
+        let (free, mut held): (Vec<&Task>, Vec<&Task>) =
+            old.into_iter().partition(|t| !counts_running(t));
+        held.sort_by_key(|t| self.is_healthy(t));
         let reason = |t: &Task| {
             if t.started_by.as_deref() == Some(primary.as_str()) {
                 "Container instance is draining".to_string()
@@ -67,17 +77,19 @@ impl<'s> Pass<'s> {
                 format!("Scaling activity initiated by (deployment {primary})")
             }
         };
-        for t in sick {
+        for t in free {
             self.stop(t, reason(t));
         }
         if primary_failed {
             return;
         }
-        for t in well {
-            if healthy <= min_healthy {
+        for t in held {
+            let was_healthy = usize::from(self.is_healthy(t));
+            if running <= floor || healthy - was_healthy < floor {
                 break;
             }
-            healthy -= 1;
+            running -= 1;
+            healthy -= was_healthy;
             self.stop(t, reason(t));
         }
     }
@@ -133,8 +145,9 @@ impl<'s> Pass<'s> {
         chosen
     }
 
-    /// Scales the PRIMARY deployment to the desired count, within `maximumPercent`.
-    pub(super) fn scale_primary(&mut self, primary_failed: bool, request: &Request) {
+    /// Scales the PRIMARY deployment to the desired count, within `maximumPercent`; with
+    /// `hold_launches` (a failed deployment, a throttled one) it only scales in.
+    pub(super) fn scale_primary(&mut self, hold_launches: bool, request: &Request) {
         let desired = self.service.desired_count.unwrap_or_default().max(0) as usize;
         let primary = self.primary_id();
         let mine: Vec<&Task> = self
@@ -144,13 +157,15 @@ impl<'s> Pass<'s> {
             .collect();
         if mine.len() > desired {
             let n = mine.len() - desired;
-            for t in self.scale_in(mine, n, request) {
+            // Protected tasks are never chosen; scaling in waits for their protection to end.
+            let candidates = mine.into_iter().filter(|t| !self.is_protected(t)).collect();
+            for t in self.scale_in(candidates, n, request) {
                 let reason = format!("Scaling activity initiated by (deployment {primary})");
                 self.stop(t, reason);
             }
             return;
         }
-        if primary_failed {
+        if hold_launches {
             return;
         }
         let (_, max) = self.percents();

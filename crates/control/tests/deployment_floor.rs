@@ -1,0 +1,112 @@
+//! The deployment floor, as a property: whatever the desired count, the percents, the age of
+//! the tasks when the deployment starts and which tasks die by themselves, no controller pass
+//! takes the count of RUNNING tasks below `minimumHealthyPercent` of the desired count (a pass
+//! may only stop a RUNNING task while at least that many others remain).
+
+mod common;
+
+use berth_control::ControlPlane;
+use berth_types::ecs::*;
+use common::*;
+use proptest::prelude::*;
+use std::sync::atomic::Ordering;
+
+/// The tasks that count: RUNNING and meant to stay so.
+fn running(cp: &ControlPlane) -> usize {
+    cp.read()
+        .tasks
+        .values()
+        .filter(|t| t.last_status.as_deref() == Some("RUNNING"))
+        .filter(|t| t.desired_status.as_deref() == Some("RUNNING"))
+        .count()
+}
+
+/// One round of every agent: tasks told to stop stop, PENDING tasks start, and the tasks
+/// `dies` picks (by their position) exit by themselves.
+fn agents(cp: &ControlPlane, round: usize, dies: &[(usize, usize)]) {
+    let tasks: Vec<Task> = cp.read().tasks.values().cloned().collect();
+    for (i, t) in tasks.iter().enumerate() {
+        let arn = t.task_arn.clone().expect("arn");
+        match (t.desired_status.as_deref(), t.last_status.as_deref()) {
+            (Some("STOPPED"), Some(s)) if s != "STOPPED" => report(cp, &arn, "STOPPED", None),
+            (Some("RUNNING"), Some("RUNNING")) if dies.contains(&(round, i)) => report(
+                cp,
+                &arn,
+                "STOPPED",
+                Some("Essential container in task exited"),
+            ),
+            (Some("RUNNING"), Some("PENDING")) => report(cp, &arn, "RUNNING", None),
+            _ => {}
+        }
+    }
+}
+
+/// Runs a service through its first deployment and a second one, checking every pass.
+fn deploy(desired: i32, min: i32, max: i32, age: u64, step: u64, dies: &[(usize, usize)]) {
+    let (cp, clock) = plane();
+    instance(&cp, 100_000, 100_000);
+    definition(&cp, 64, None);
+    cp.create_service(CreateServiceRequest {
+        service_name: "web".into(),
+        task_definition: Some("web".into()),
+        desired_count: Some(desired),
+        deployment_configuration: Some(DeploymentConfiguration {
+            minimum_healthy_percent: Some(min),
+            maximum_percent: Some(max),
+            ..DeploymentConfiguration::default()
+        }),
+        ..CreateServiceRequest::default()
+    })
+    .expect("CreateService");
+    // The first tasks start and reach the age the test picked.
+    for _ in 0..3 {
+        cp.reconcile_services();
+        agents(&cp, usize::MAX, &[]);
+    }
+    clock.0.fetch_add(age, Ordering::SeqCst);
+    definition(&cp, 32, None);
+    cp.update_service(UpdateServiceRequest {
+        service: "web".into(),
+        task_definition: Some("web:2".into()),
+        ..UpdateServiceRequest::default()
+    })
+    .expect("UpdateService");
+    let floor = (f64::from(desired) * f64::from(min) / 100.0).ceil() as usize;
+    for round in 0..40 {
+        let before = running(&cp);
+        cp.reconcile_services();
+        let after = running(&cp);
+        assert!(
+            after >= before.min(floor),
+            "a pass took the RUNNING tasks from {before} to {after}, below the floor of {floor} \
+             (desired {desired}, {min}%..{max}%, age {age} s, round {round})"
+        );
+        agents(&cp, round, dies);
+        clock.0.fetch_add(step, Ordering::SeqCst);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn no_pass_goes_below_the_floor(
+        desired in 1i32..6,
+        min in prop::sample::select(vec![0, 25, 50, 75, 100]),
+        extra in prop::sample::select(vec![0, 25, 50, 100]),
+        age in 0u64..12,
+        step in 1u64..4,
+        dies in prop::collection::vec((0usize..40, 0usize..12), 0..4),
+    ) {
+        // maximumPercent is at least 100 and above the floor, as ECS requires.
+        let max = (100 + extra).max(min + 1);
+        deploy(desired, min, max, age, step, &dies);
+    }
+}
+
+/// The case the issue saw: one task, 100/200, the task just RUNNING when the deployment
+/// starts. The old task stays until the new one is healthy.
+#[test]
+fn a_task_that_just_started_is_not_stopped_before_its_replacement_is_healthy() {
+    deploy(1, 100, 200, 0, 1, &[]);
+}
