@@ -1,6 +1,7 @@
 //! Upload sessions: a staging file per session (`uploads/<id>/data`, with the repository it is
-//! for in `uploads/<id>/repository`), appended to by PATCH and checked and moved into the blob
-//! store by the final PUT. Sessions survive restarts (resumable) and are purged when stale.
+//! for in `uploads/<id>/repository`), appended to through an [`UploadWriter`] (by `/v2/`'s PATCH
+//! and PUT and ECR's UploadLayerPart) and checked and moved into the blob store when the upload
+//! completes. Sessions survive restarts (resumable) and are purged when stale.
 //!
 //! A session is made durable with its first bytes, not when it starts: a session lost to a
 //! crash before it holds anything is answered BLOB_UPLOAD_UNKNOWN and started again, and most
