@@ -18,28 +18,17 @@ struct Saved {
 }
 
 fn save(config: &AgentConfig, saved: &Saved) -> Result<(), AgentError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let path = config.state_dir.join(FILE);
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(&config.state_dir)?;
-        let tmp = path.with_extension("tmp");
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&serde_json::to_vec_pretty(saved).unwrap_or_default())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| {
-        AgentError::Registration(format!(
-            "cannot write {}: {e} (choose a writable --state-dir)",
-            path.display()
-        ))
-    })
+    std::fs::create_dir_all(&config.state_dir)
+        .and_then(|()| {
+            berth_files::write_private(&path, &serde_json::to_vec_pretty(saved).unwrap_or_default())
+        })
+        .map_err(|e| {
+            AgentError::Registration(format!(
+                "cannot write {}: {e} (choose a writable --state-dir)",
+                path.display()
+            ))
+        })
 }
 
 /// The key pair the agent signs with: given, saved from an earlier join, or bought now.

@@ -37,18 +37,16 @@ fn remember(config: &AgentConfig, arn: &str) -> Result<(), AgentError> {
         container_instance_arn: arn.to_string(),
     };
     let path = config.state_dir.join(STATE_FILE);
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(&config.state_dir)?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&r).unwrap_or_default())?;
-        std::fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| {
-        AgentError::Registration(format!(
-            "cannot write {}: {e} (choose a writable --state-dir)",
-            path.display()
-        ))
-    })
+    std::fs::create_dir_all(&config.state_dir)
+        .and_then(|()| {
+            berth_files::write_private(&path, &serde_json::to_vec_pretty(&r).unwrap_or_default())
+        })
+        .map_err(|e| {
+            AgentError::Registration(format!(
+                "cannot write {}: {e} (choose a writable --state-dir)",
+                path.display()
+            ))
+        })
 }
 
 /// Registers (or re-registers) this host; waits for the control plane if it is not up yet.

@@ -8,9 +8,8 @@
 //! - [`throttle`]: per-key request rate limits;
 //! - [`query`]: IAM's and STS's Query protocol (form in, XML out) for users, keys and policies;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
-//! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; [`ecr`]: the ECR API, with
-//!   [`ecr_layers`] for its layer-level calls and PutImage, [`ecr_tags`] for repository tags and
-//!   [`ecr_answers`] for the pieces of answers they share;
+//! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; [`ecr`]: the ECR API, a table
+//!   of the registry's ECR operations (`berth_registry::ecr`) and their errors' ECR codes;
 //! - [`task_asks`]: the task definition a call defines or starts, and the condition keys on
 //!   the host access it wants (`berth:Privileged`, ...);
 //! - [`images`]: task images from Berth's registry pulled only with the caller's rights;
@@ -24,9 +23,6 @@ pub mod berth_ops;
 pub mod catalogue;
 pub mod dispatch;
 pub mod ecr;
-pub mod ecr_answers;
-pub mod ecr_layers;
-pub mod ecr_tags;
 pub mod ecs;
 pub mod images;
 pub mod oci;

@@ -72,7 +72,7 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Credentials> {
         "accessKeyId": creds.access_key_id,
         "secretAccessKey": creds.secret_access_key,
     });
-    write_private(&path, &serde_json::to_vec_pretty(&body)?)
+    berth_files::write_private(&path, &serde_json::to_vec_pretty(&body)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(creds)
 }
@@ -85,7 +85,7 @@ pub fn sealing_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
         None => {
             // Hex digits of UUID v4 bytes' low nibbles, which are all random.
             let fresh = random(64, b"0123456789abcdef");
-            write_private(&path, fresh.as_bytes())
+            berth_files::write_private(&path, fresh.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
             fresh
         }
@@ -107,26 +107,4 @@ pub fn make_private(path: &Path, dir: bool) -> anyhow::Result<()> {
     let mode = if dir { 0o700 } else { 0o600 };
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("cannot make {} private (mode {mode:o})", path.display()))
-}
-
-/// Writes `bytes` to `path` readable by its owner only, whole or not at all (temporary file,
-/// fsync, rename).
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    // The rename is durable once the directory is.
-    match path.parent() {
-        Some(dir) => std::fs::File::open(dir)?.sync_all(),
-        None => Ok(()),
-    }
 }

@@ -141,7 +141,7 @@ impl Ca {
             params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
             let cert = params.self_signed(&key)?;
             let write = |file: &Path, pem: String| {
-                crate::credentials::write_private(file, pem.as_bytes())
+                berth_files::write_private(file, pem.as_bytes())
                     .with_context(|| format!("cannot write {}", file.display()))
             };
             write(&key_file, key.serialize_pem())?;

@@ -10,17 +10,19 @@ use std::path::{Path, PathBuf};
 /// Each crate and the Berth crates it may depend on.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("types", &[]),
+    ("files", &[]),
     ("codegen", &[]),
     ("store", &["types"]),
     ("scheduler", &["types"]),
     ("control", &["types", "store", "scheduler"]),
-    ("registry", &["types"]),
+    ("registry", &["types", "files"]),
     ("api", &["types", "store", "control", "registry"]),
-    ("agent", &["types"]),
+    ("agent", &["types", "files"]),
     (
         "berth",
         &[
             "types",
+            "files",
             "store",
             "scheduler",
             "control",

@@ -21,7 +21,6 @@
 //! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
 //! - [`placement`]: constraints and strategies for the scheduler, refusals as `failures[]`;
 //! - [`views`]: the scheduler's in-memory views of each cluster's instances;
-//! - [`paginate`]: `nextToken`/`maxResults` for every List call;
 //! - `lookup`, `resources` and `status`: leaf modules the others share, finding tasks,
 //!   instances and services by reference, reading an instance's resource lists, and the
 //!   status values of tasks, instances, services, clusters and deployments.
@@ -36,7 +35,6 @@ pub mod identity;
 pub mod instances;
 pub mod lifecycle;
 mod lookup;
-pub mod paginate;
 pub mod placement;
 mod protection;
 mod resources;
@@ -54,6 +52,8 @@ mod wakeups;
 use berth_store::Store;
 use berth_types::ApiError;
 use berth_types::arn::Partition;
+// The one paginator (in `types`, which the registry's ECR lists use too), as `crate::paginate`.
+use berth_types::paginate;
 pub use change::Change;
 pub use state::State;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};

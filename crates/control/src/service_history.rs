@@ -232,7 +232,12 @@ impl ControlPlane {
                 status_reason: d.status_reason.clone(),
             })
             .collect();
-        let (page, next) = paginate::page(briefs, req.max_results, req.next_token.as_deref(), 20)?;
+        let (page, next) = paginate::page(
+            briefs,
+            req.max_results,
+            req.next_token.as_deref(),
+            paginate::ecs(20),
+        )?;
         Ok(ListServiceDeploymentsResponse {
             service_deployments: Some(page),
             next_token: next,

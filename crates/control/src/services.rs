@@ -447,7 +447,12 @@ impl ControlPlane {
             })
             .filter_map(|s| s.service_arn.clone())
             .collect();
-        let (page, next) = paginate::page(arns, req.max_results, req.next_token.as_deref(), 10)?;
+        let (page, next) = paginate::page(
+            arns,
+            req.max_results,
+            req.next_token.as_deref(),
+            paginate::ecs(10),
+        )?;
         Ok(ListServicesResponse {
             service_arns: Some(page),
             next_token: next,

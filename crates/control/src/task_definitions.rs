@@ -328,7 +328,12 @@ impl ControlPlane {
         if req.sort == Some(SortOrder::Desc) {
             arns.reverse();
         }
-        let (page, next) = paginate::page(arns, req.max_results, req.next_token.as_deref(), 100)?;
+        let (page, next) = paginate::page(
+            arns,
+            req.max_results,
+            req.next_token.as_deref(),
+            paginate::ecs(100),
+        )?;
         Ok(ListTaskDefinitionsResponse {
             task_definition_arns: Some(page),
             next_token: next,
@@ -360,8 +365,12 @@ impl ControlPlane {
             })
             .cloned()
             .collect();
-        let (page, next) =
-            paginate::page(families, req.max_results, req.next_token.as_deref(), 100)?;
+        let (page, next) = paginate::page(
+            families,
+            req.max_results,
+            req.next_token.as_deref(),
+            paginate::ecs(100),
+        )?;
         Ok(ListTaskDefinitionFamiliesResponse {
             families: Some(page),
             next_token: next,

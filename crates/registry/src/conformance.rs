@@ -9,7 +9,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 fn stage(uploads: &Uploads, bytes: &[u8]) -> Result<std::path::PathBuf, RegistryError> {
     let id = uploads.start("conformance")?;
-    uploads.append("conformance", &id, bytes)?;
+    uploads.writer("conformance", &id)?.append(bytes)?;
     Ok(uploads.data("conformance", &id)?.0)
 }
 

@@ -1,6 +1,7 @@
 //! [`RegistryError`]: every refusal and failure of the registry, a variant for each case a
 //! caller answers differently (so no caller matches message text), with the OCI error code
-//! and HTTP status `/v2/` answers it with.
+//! and HTTP status `/v2/` answers it with. The ECR operations (`crate::ecr`) have variants of
+//! their own, one per ECR exception, which `berth-api` maps to ECR's error codes in one place.
 //! A storage failure keeps its I/O error as the source ([`StorageError`]).
 
 use std::fmt;
@@ -72,6 +73,48 @@ pub enum RegistryError {
     /// The operation is not supported.
     #[error("the operation is unsupported: {0}")]
     Unsupported(String),
+    /// ECR: a parameter that is not valid (ECR's InvalidParameterException).
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// ECR: a resource tag that is not valid.
+    #[error("{0}")]
+    InvalidTagParameter(String),
+    /// ECR: a setting Berth does not support (e.g. KMS, tag mutability exclusions).
+    #[error("{0}")]
+    UnsupportedFeature(String),
+    /// ECR: the repository an ARN names is not in this registry (another account or region).
+    #[error("{0}")]
+    RepositoryNotFound(String),
+    /// ECR: an image that DescribeImages names is not in the repository.
+    #[error("{0}")]
+    ImageNotFound(String),
+    /// ECR: the image (digest and tag) is in the repository already.
+    #[error("{0}")]
+    ImageAlreadyExists(String),
+    /// ECR: the manifest's digest is not the one given.
+    #[error("{0}")]
+    ImageDigestDoesNotMatch(String),
+    /// ECR: the repository has no access policy.
+    #[error("{0}")]
+    RepositoryPolicyNotFound(String),
+    /// ECR: the layer is not in the repository.
+    #[error("{0}")]
+    LayersNotFound(String),
+    /// ECR: the layer is in the repository already.
+    #[error("{0}")]
+    LayerAlreadyExists(String),
+    /// ECR: the upload does not exist (or belongs to another repository).
+    #[error("{0}")]
+    UploadNotFound(String),
+    /// ECR: a part that does not start where the upload ends.
+    #[error("{0}")]
+    InvalidLayerPart(String),
+    /// ECR: an upload completed with no data.
+    #[error("{0}")]
+    EmptyUpload(String),
+    /// ECR: the uploaded layer does not match its digest.
+    #[error("{0}")]
+    InvalidLayer(String),
     /// Storage failed.
     #[error("storage error: {0}")]
     Storage(#[from] StorageError),
@@ -171,8 +214,22 @@ impl RegistryError {
             | RegistryError::NameNotEmpty(_)
             | RegistryError::LimitExceeded(_) => "DENIED",
             RegistryError::TagInvalid(_) | RegistryError::TagImmutable(_) => "TAG_INVALID",
-            RegistryError::Unsupported(_) => "UNSUPPORTED",
-            RegistryError::Storage(_)
+            RegistryError::Unsupported(_) | RegistryError::UnsupportedFeature(_) => "UNSUPPORTED",
+            RegistryError::ImageNotFound(_) => "MANIFEST_UNKNOWN",
+            RegistryError::LayersNotFound(_) => "BLOB_UNKNOWN",
+            RegistryError::UploadNotFound(_) => "BLOB_UPLOAD_UNKNOWN",
+            RegistryError::RepositoryNotFound(_) => "NAME_UNKNOWN",
+            RegistryError::InvalidLayerPart(_) | RegistryError::EmptyUpload(_) => {
+                "BLOB_UPLOAD_INVALID"
+            }
+            RegistryError::InvalidLayer(_) | RegistryError::ImageDigestDoesNotMatch(_) => {
+                "DIGEST_INVALID"
+            }
+            RegistryError::ImageAlreadyExists(_) | RegistryError::LayerAlreadyExists(_) => "DENIED",
+            RegistryError::InvalidParameter(_)
+            | RegistryError::InvalidTagParameter(_)
+            | RegistryError::RepositoryPolicyNotFound(_)
+            | RegistryError::Storage(_)
             | RegistryError::LifecyclePolicyInvalid(_)
             | RegistryError::LifecyclePolicyNotFound(_)
             | RegistryError::LifecyclePreviewNotFound(_) => "UNKNOWN",
@@ -185,12 +242,20 @@ impl RegistryError {
             RegistryError::BlobUnknown(_)
             | RegistryError::BlobUploadUnknown(_)
             | RegistryError::ManifestUnknown(_)
-            | RegistryError::NameUnknown(_) => 404,
+            | RegistryError::NameUnknown(_)
+            | RegistryError::ImageNotFound(_)
+            | RegistryError::LayersNotFound(_)
+            | RegistryError::UploadNotFound(_)
+            | RegistryError::RepositoryNotFound(_)
+            | RegistryError::RepositoryPolicyNotFound(_) => 404,
             RegistryError::RangeInvalid(_) => 416,
             // The spec's answer to a manifest over the size limit.
             RegistryError::ManifestTooLarge(_) => 413,
-            RegistryError::NameExists(_) | RegistryError::NameNotEmpty(_) => 409,
-            RegistryError::Unsupported(_) => 405,
+            RegistryError::NameExists(_)
+            | RegistryError::NameNotEmpty(_)
+            | RegistryError::ImageAlreadyExists(_)
+            | RegistryError::LayerAlreadyExists(_) => 409,
+            RegistryError::Unsupported(_) | RegistryError::UnsupportedFeature(_) => 405,
             RegistryError::Storage(_) => 500,
             _ => 400,
         }

@@ -7,39 +7,19 @@
 //! failed to read.
 
 use crate::RegistryError;
-use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
+use std::io::ErrorKind;
 use std::path::Path;
 
-/// The directory holding `path` (`.` for a bare name).
-pub(crate) fn parent(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
+// The directory holding `path` (`.` for a bare name).
+pub(crate) use berth_files::parent;
 
 /// Writes `bytes` to `path` whole and durably, readable by the owner only (the registry's
-/// files include its key): a temporary file beside it (named with a leading `.`, which
-/// listings skip), fsynced, renamed over `path`, and the directory fsynced. Missing
-/// directories are created first.
+/// files include its key), through [`berth_files::write_private`]. Missing directories are
+/// created first.
 pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {
-    let dir = parent(path);
-    create_dir_all(dir)?;
-    let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes).map(|()| f))
-        .map_err(|e| RegistryError::io(&tmp, e))
-        .and_then(|f| publish(&f, &tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    create_dir_all(parent(path))?;
+    berth_files::write_private(path, bytes).map_err(|e| RegistryError::io(path, e))
 }
 
 /// Renames the complete file `file` (open at `from`) to `to`, in an existing directory:
@@ -84,12 +64,7 @@ pub(crate) fn remove_file_synced(path: &Path) -> Result<(), RegistryError> {
 
 /// Fsyncs directory `dir`, so the names created, renamed or removed in it survive a crash.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), RegistryError> {
-    match File::open(dir).and_then(|d| d.sync_all()) {
-        // Some file systems cannot fsync a directory (EINVAL), so there is nothing to wait
-        // for; PostgreSQL tolerates the same.
-        Err(e) if e.kind() != ErrorKind::InvalidInput => Err(RegistryError::io(dir, e)),
-        _ => Ok(()),
-    }
+    berth_files::sync_dir(dir).map_err(|e| RegistryError::io(dir, e))
 }
 
 /// The contents of `path`, or None when there is no such file.

@@ -14,6 +14,8 @@
 //! - [`lifecycle`]: lifecycle policies that expire images by count or age;
 //! - `registry`: the [`Registry`] over all of these — repositories, the blobs each may read,
 //!   images and tags, policies and garbage collection, a module for each;
+//! - [`ecr`]: ECR's operations on the generated request and response shapes, through
+//!   [`Registry::ecr`];
 //! - `error`: [`RegistryError`], with the OCI code each refusal is answered with, and
 //!   [`StorageError`], which keeps an I/O error as the source.
 
@@ -21,6 +23,7 @@ pub mod blobs;
 #[cfg(feature = "testing")]
 pub mod conformance;
 pub mod digest;
+pub mod ecr;
 mod error;
 mod files;
 pub mod lifecycle;

@@ -29,10 +29,17 @@ fn open() -> (tempfile::TempDir, Registry) {
     (dir, registry)
 }
 
+/// Appends `bytes` to an upload session and commits them, as a PATCH does.
+fn append(registry: &Registry, name: &str, id: &str, bytes: &[u8]) -> Result<u64, RegistryError> {
+    let mut writer = registry.uploads().writer(name, id)?;
+    writer.append(bytes)?;
+    writer.commit()
+}
+
 /// Uploads `bytes` in one session: their digest.
 fn push_blob(registry: &Registry, name: &str, bytes: &[u8]) -> Digest {
     let id = registry.uploads().start(name).expect("session");
-    registry.uploads().append(name, &id, bytes).expect("write");
+    append(registry, name, &id, bytes).expect("write");
     let digest = Digest::of(bytes);
     registry.finish_upload(name, &id, &digest).expect("stored");
     digest
@@ -68,10 +75,7 @@ fn push_image(registry: &Registry, name: &str, tag: &str, layer: &[u8]) -> Vec<u
 fn a_digest_mismatch_is_refused_and_nothing_is_stored() {
     let (_dir, registry) = open();
     let id = registry.uploads().start("team/app").expect("session");
-    registry
-        .uploads()
-        .append("team/app", &id, b"actual content")
-        .expect("write");
+    append(&registry, "team/app", &id, b"actual content").expect("write");
     let claimed = Digest::of(b"other content");
     let refused = registry.finish_upload("team/app", &id, &claimed);
     assert!(
@@ -99,10 +103,7 @@ fn a_chunked_upload_survives_a_restart_and_resumes() {
             .create_repository(repo("team/app", "MUTABLE"))
             .expect("created");
         let id = registry.uploads().start("team/app").expect("session");
-        registry
-            .uploads()
-            .append("team/app", &id, &content[..100_000])
-            .expect("first chunk");
+        append(&registry, "team/app", &id, &content[..100_000]).expect("first chunk");
         id
         // The process "dies" here: the registry is dropped mid-upload.
     };
@@ -115,10 +116,7 @@ fn a_chunked_upload_survives_a_restart_and_resumes() {
         size, 100_000,
         "the client resumes at the offset the registry reports"
     );
-    registry
-        .uploads()
-        .append("team/app", &id, &content[100_000..])
-        .expect("rest");
+    append(&registry, "team/app", &id, &content[100_000..]).expect("rest");
     let digest = Digest::of(&content);
     assert_eq!(
         registry
@@ -444,10 +442,7 @@ fn create_on_push_is_opt_in() {
     let id = registry
         .start_upload("fresh/repo")
         .expect("created on push");
-    registry
-        .uploads()
-        .append("fresh/repo", &id, b"{}")
-        .expect("data");
+    append(&registry, "fresh/repo", &id, b"{}").expect("data");
     registry
         .finish_upload("fresh/repo", &id, &Digest::of(b"{}"))
         .expect("stored");

@@ -6,6 +6,7 @@
 //! - [`error`]: wire error codes and their HTTP statuses;
 //! - [`arn`]: long-format ARNs and the names-or-ARNs that inputs accept;
 //! - [`image`]: the registry and repository an image reference names;
+//! - [`paginate`]: `maxResults` / `nextToken` pages, for every service;
 //! - [`protocol`]: the messages of the agent channel;
 //! - [`request`]: decoding a request once into its operation's typed input, and reading the
 //!   input's members by name;
@@ -15,6 +16,7 @@ pub mod arn;
 pub mod error;
 pub mod generated;
 pub mod image;
+pub mod paginate;
 pub mod protocol;
 pub mod request;
 pub mod units;

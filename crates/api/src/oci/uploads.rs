@@ -1,6 +1,7 @@
 //! Blob uploads (`.../blobs/uploads/`): cross-repository mounts, monolithic uploads, chunked
 //! sessions (a chunk must start where the upload ends), their status and their cancellation.
-//! Bodies are sealed as they arrive and appended to the session's staging file.
+//! Bodies are handed as they arrive to the registry's upload writer, which seals them and
+//! appends them to the session; this module never opens a file.
 
 use super::errors::{Answer, Refusal};
 use super::{blocking, created};
@@ -10,9 +11,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use berth_registry::RegistryError;
 use berth_registry::digest::Digest;
+use berth_registry::uploads::UploadWriter;
 use futures_util::StreamExt;
 use std::collections::HashMap;
-use tokio::io::AsyncWriteExt;
 
 /// `POST .../blobs/uploads/`: a mount of `mount` (repository, digest) when it can be done, a
 /// monolithic upload with `?digest=`, or a new upload session.
@@ -54,9 +55,8 @@ pub(super) async fn patch_upload(
     headers: &HeaderMap,
     body: Body,
 ) -> Answer {
-    let registry = app.registry.clone();
-    let (n, i) = (name.to_string(), id.to_string());
-    let (_, size) = blocking(move || registry.uploads().data(&n, &i)).await?;
+    let writer = writer(app, name, id).await?;
+    let size = writer.size();
     // A chunk must start where the upload ends, or the upload would have a hole.
     if let Some(range) = headers
         .get(header::CONTENT_RANGE)
@@ -73,13 +73,10 @@ pub(super) async fn patch_upload(
             ))));
         }
     }
-    let before = size;
-    let size = append(app, name, id, body).await?;
+    let mut writer = append(writer, body).await?;
     // The chunk is acknowledged as stored: it must survive a crash. (A monolithic upload
     // needs no such step: its blob is made durable when the upload completes.)
-    let registry = app.registry.clone();
-    let (n, i) = (name.to_string(), id.to_string());
-    blocking(move || registry.uploads().sync(&n, &i, before)).await?;
+    let size = blocking(move || writer.commit()).await?;
     Ok(upload_accepted(StatusCode::ACCEPTED, name, id, size))
 }
 
@@ -97,7 +94,7 @@ pub(super) async fn put_upload(
         ))
     })?;
     let digest = Digest::parse(digest)?;
-    append(app, name, id, body).await?;
+    append(writer(app, name, id).await?, body).await?;
     let registry = app.registry.clone();
     let (n, i, d) = (name.to_string(), id.to_string(), digest.clone());
     blocking(move || registry.finish_upload(&n, &i, &d)).await?;
@@ -114,13 +111,8 @@ pub(super) async fn upload_status(app: &AppState, name: &str, id: &str) -> Answe
 
 /// `DELETE .../blobs/uploads/<id>`: the upload cancelled.
 pub(super) async fn cancel_upload(app: &AppState, name: &str, id: &str) -> Answer {
-    let registry = app.registry.clone();
-    let (n, i) = (name.to_string(), id.to_string());
-    blocking(move || {
-        registry.uploads().data(&n, &i)?;
-        registry.uploads().remove(&i)
-    })
-    .await?;
+    let writer = writer(app, name, id).await?;
+    blocking(move || writer.cancel()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -143,28 +135,36 @@ fn upload_accepted(status: StatusCode, name: &str, id: &str, size: u64) -> Respo
     r
 }
 
-/// Appends a request body to an upload, sealed as it arrives: the bytes the upload now holds.
-async fn append(app: &AppState, name: &str, id: &str, body: Body) -> Result<u64, RegistryError> {
+/// The writer of upload `id` of repository `name`.
+async fn writer(app: &AppState, name: &str, id: &str) -> Result<UploadWriter, RegistryError> {
     let registry = app.registry.clone();
     let (n, i) = (name.to_string(), id.to_string());
-    let (path, mut size, mut sealer) = blocking(move || {
-        let (path, size) = registry.uploads().data(&n, &i)?;
-        Ok((path, size, registry.uploads().sealer(&n, &i)?))
-    })
-    .await?;
-    let mut file = tokio::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .await?;
+    blocking(move || registry.uploads().writer(&n, &i)).await
+}
+
+/// Bytes of a body gathered before they are handed to the writer, so that a body of many
+/// small chunks costs few trips to the blocking pool.
+const BATCH: usize = 1 << 20;
+
+/// Appends a request body to an upload as it arrives (sealed by the writer), in batches.
+async fn append(mut writer: UploadWriter, body: Body) -> Result<UploadWriter, RegistryError> {
     let mut chunks = body.into_data_stream();
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk
-            .map_err(|e| RegistryError::BlobUploadInvalid(format!("the upload broke off: {e}")))?;
-        let mut sealed = chunk.to_vec();
-        sealer.seal(&mut sealed);
-        file.write_all(&sealed).await?;
-        size += sealed.len() as u64;
+    let mut batch: Vec<u8> = Vec::new();
+    loop {
+        let chunk =
+            chunks.next().await.transpose().map_err(|e| {
+                RegistryError::BlobUploadInvalid(format!("the upload broke off: {e}"))
+            })?;
+        let end = chunk.is_none();
+        if let Some(chunk) = chunk {
+            batch.extend_from_slice(&chunk);
+        }
+        if batch.len() >= BATCH || (end && !batch.is_empty()) {
+            let bytes = std::mem::take(&mut batch);
+            writer = blocking(move || writer.append(&bytes).map(|()| writer)).await?;
+        }
+        if end {
+            return Ok(writer);
+        }
     }
-    file.flush().await?;
-    Ok(size)
 }

@@ -82,7 +82,7 @@ impl Registry {
 }
 
 /// Seconds since the epoch, as repositories and images record times.
-fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
