@@ -4,8 +4,8 @@
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
 use berth_store::{Op, Table};
 use berth_types::ecs::{
-    Cluster, ContainerInstance, Service, ServiceDeployment, ServiceRevision, Tag, Task,
-    TaskDefinition,
+    Cluster, ContainerInstance, Service, ServiceDeployment, ServiceRevision, Setting, SettingName,
+    Tag, Task, TaskDefinition,
 };
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +68,15 @@ pub enum Change {
     RemoveAgentKey(String),
     /// Create or replace a join token.
     JoinToken(JoinToken),
+    /// Create or replace an account setting of a principal (name, value and principal ARN).
+    AccountSetting(Setting),
+    /// Forget an account setting: its name, the principal ARN.
+    RemoveAccountSetting(SettingName, String),
+}
+
+/// The store key of a principal's account setting.
+pub(crate) fn setting_key(name: SettingName, principal: &str) -> String {
+    format!("{name} {principal}")
 }
 
 fn td_key(family: &str, revision: i32) -> String {
@@ -133,6 +142,17 @@ impl Change {
             Change::AgentKey(k) => Op::put(Table::AgentKeys, &k.id, k),
             Change::RemoveAgentKey(id) => Op::delete(Table::AgentKeys, id),
             Change::JoinToken(t) => Op::put(Table::JoinTokens, &t.cluster, t),
+            Change::AccountSetting(s) => Op::put(
+                Table::AccountSettings,
+                setting_key(
+                    s.name.unwrap_or_default(),
+                    s.principal_arn.as_deref().unwrap_or_default(),
+                ),
+                s,
+            ),
+            Change::RemoveAccountSetting(name, principal) => {
+                Op::delete(Table::AccountSettings, setting_key(*name, principal))
+            }
         }
     }
 }

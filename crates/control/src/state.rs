@@ -15,8 +15,8 @@ use berth_scheduler::query::Facts;
 use berth_store::{Store, StoreError, Table, load};
 use berth_types::arn;
 use berth_types::ecs::{
-    Cluster, ContainerInstance, Service, ServiceDeployment, ServiceRevision, Tag, Task,
-    TaskDefinition,
+    Cluster, ContainerInstance, Service, ServiceDeployment, ServiceRevision, Setting, SettingName,
+    Tag, Task, TaskDefinition,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -62,6 +62,9 @@ pub struct State {
     pub client_tokens: HashMap<String, ClientToken>,
     /// Tags of task definitions (other resources carry theirs in their record).
     pub tags: BTreeMap<String, Vec<Tag>>,
+    /// Account settings set explicitly, by name and principal ARN (the root's are the account's
+    /// defaults): their values.
+    pub account_settings: BTreeMap<(SettingName, String), String>,
     /// Open agent streams per instance (not durable: agents reconnect after a restart).
     pub connected: HashMap<String, u32>,
     usage: HashMap<String, Usage>,
@@ -138,6 +141,9 @@ impl State {
         }
         for (_, t) in load::<JoinToken>(store, Table::JoinTokens)? {
             state.apply(Change::JoinToken(t));
+        }
+        for (_, s) in load::<Setting>(store, Table::AccountSettings)? {
+            state.apply(Change::AccountSetting(s));
         }
         Ok(state)
     }
@@ -242,6 +248,17 @@ impl State {
             }
             Change::JoinToken(t) => {
                 self.join_tokens.insert(t.cluster.clone(), t);
+            }
+            Change::AccountSetting(s) => {
+                let key = (
+                    s.name.unwrap_or_default(),
+                    s.principal_arn.unwrap_or_default(),
+                );
+                self.account_settings
+                    .insert(key, s.value.unwrap_or_default());
+            }
+            Change::RemoveAccountSetting(name, principal) => {
+                self.account_settings.remove(&(name, principal));
             }
         }
     }

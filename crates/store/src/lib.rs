@@ -58,11 +58,13 @@ pub enum Table {
     AgentKeys,
     /// The tokens agents join with, by cluster name (`*` for the one good for every cluster).
     JoinTokens,
+    /// ECS account settings by `<setting name> <principal ARN>`.
+    AccountSettings,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 16] = [
+    pub const ALL: [Table; 17] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -79,6 +81,7 @@ impl Table {
         Table::Audit,
         Table::AgentKeys,
         Table::JoinTokens,
+        Table::AccountSettings,
     ];
 
     /// The table's name in the store file.
@@ -100,6 +103,7 @@ impl Table {
             Table::Audit => "audit",
             Table::AgentKeys => "agent_keys",
             Table::JoinTokens => "join_tokens",
+            Table::AccountSettings => "account_settings",
         }
     }
 
