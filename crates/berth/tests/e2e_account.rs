@@ -13,8 +13,7 @@ use aws_sdk_ecs::types::{
 use common::{Exports, start_server, start_server_with, start_simulator};
 
 /// The code and message of a refused call.
-fn refusal<E: ProvideErrorMetadata, R>(e: aws_sdk_ecs::error::SdkError<E, R>) -> (String, String) {
-    let e = e.into_service_error();
+fn refusal(e: impl ProvideErrorMetadata) -> (String, String) {
     (
         e.code().unwrap_or_default().to_string(),
         e.message().unwrap_or_default().to_string(),
