@@ -33,7 +33,7 @@ put=$(aws ecs put-account-setting --name awsvpcTrunking --value enabled --query 
 [[ "$put" == "$root"$'\tenabled' ]] || fail "put-account-setting: $put"
 own=$(aws ecs list-account-settings --query 'settings[].name' --output text)
 [[ "$own" == $'awsvpcTrunking\tcontainerInsights' ]] || fail "own settings: $own"
-all=$(aws ecs list-account-settings --effective-settings --query 'length(settings)' --output text)
+all=$(aws ecs list-account-settings --effective-settings --query 'length(settings)' --output json)
 [[ "$all" == 11 ]] || fail "effective settings (the CLI pages through them): $all"
 insights=$(aws ecs create-cluster --cluster-name insightful \
   --query "cluster.settings[?name=='containerInsights'].value" --output text)
