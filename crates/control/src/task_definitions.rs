@@ -1,5 +1,5 @@
-//! RegisterTaskDefinition (validated against the model's rules, cpu/memory normalised),
-//! DescribeTaskDefinition, ListTaskDefinitions, ListTaskDefinitionFamilies,
+//! RegisterTaskDefinition (validated against the model's rules, cpu/memory normalised, and the
+//! cross-field rules of [`crate::task_definition_rules`]), DescribeTaskDefinition, ListTaskDefinitions, ListTaskDefinitionFamilies,
 //! DeregisterTaskDefinition and DeleteTaskDefinitions.
 
 use crate::{Change, ControlPlane, Ctx, State, paginate};
