@@ -207,8 +207,29 @@ fn signed_request<'a>(
     }
 }
 
+/// The region IAM and STS sign for at their global endpoint, which the SDKs may use for them
+/// whatever region they are configured with.
+const GLOBAL_SIGNING_REGION: &str = "us-east-1";
+
+/// Refuses a request signed for a region this server does not serve, as an AWS endpoint does:
+/// one server is one region (`--region`), whose name every ARN carries. IAM and STS, global in
+/// AWS, are also accepted signed for us-east-1.
+fn check_region(control: &ControlPlane, region: &str, service: &str) -> Result<(), ApiError> {
+    let served = &control.partition().region;
+    let global = matches!(service, "iam" | "sts") && region == GLOBAL_SIGNING_REGION;
+    if region == served || global {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::InvalidSignatureException,
+        format!(
+            "Credential should be scoped to a valid region, not '{region}'. This Berth server serves region {served}: set AWS_DEFAULT_REGION={served} (or --region {served})"
+        ),
+    ))
+}
+
 /// Refuses, before its body is read, a request whose signature is missing, malformed, out of
-/// time or by a key nobody issued (see [`sigv4::precheck`]).
+/// time, by a key nobody issued or for another region (see [`sigv4::precheck`]).
 pub fn precheck(
     root: &RootKey,
     control: &ControlPlane,
@@ -220,7 +241,11 @@ pub fn precheck(
     let request = signed_request(method, uri, &headers, &[]);
     let now = now();
     sigv4::precheck(&request, |key| lookup(root, control, key).is_some(), now)
-        .map_err(|f| error(f, now))
+        .map_err(|f| error(f, now))?;
+    match sigv4::claimed_scope(&request) {
+        Some((region, service)) => check_region(control, &region, &service),
+        None => Ok(()),
+    }
 }
 
 /// Verifies a request's signature; the signer and its principal on success, the AWS exception
@@ -248,6 +273,7 @@ pub fn authenticate(
         true,
     )
     .map_err(|f| error(f, now))?;
+    check_region(control, &signer.region, &signer.service)?;
     let principal =
         principal.ok_or_else(|| error(Fault::UnknownKey(signer.access_key.clone()), now))?;
     // Berth issues long-term keys only: a session token cannot be one of its own.

@@ -321,13 +321,17 @@ fn dispatch(
             if let Some(definition) = &definition {
                 ask.keys.extend(task_asks::condition_keys(definition));
             }
+            let tagging = ecs::tagging_ask(&app.control, principal.arn(), &request, &ask);
             app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
+            if let Some(tagging) = tagging {
+                app.authorize(principal, tagging, ErrorCode::AccessDeniedException)?;
+            }
             let starts = request.operation() != ecs_types::Operation::RegisterTaskDefinition;
             if let Some(definition) = definition.filter(|_| starts) {
                 images::check_caller_may_pull(app, principal, &definition, host)?;
             }
             // Control-plane calls may wait on an fsync; keep them off the async workers' path.
-            tokio::task::block_in_place(|| ecs::call(&app.control, request, host))
+            tokio::task::block_in_place(|| ecs::call(&app.control, request, host, principal.arn()))
         }
         Call::Ecr(request) => {
             let policy = ecr::repository_policy(app, &request)?;
@@ -372,7 +376,8 @@ fn batch(
     if let Some(items) = ecs::batch_items(&mut request) {
         *items = allowed;
     }
-    let answer = tokio::task::block_in_place(|| ecs::call(&app.control, request, host))?;
+    let answer =
+        tokio::task::block_in_place(|| ecs::call(&app.control, request, host, principal.arn()))?;
     if refused.is_empty() {
         return Ok(answer);
     }

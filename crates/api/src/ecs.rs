@@ -6,7 +6,8 @@ use crate::wire::encode;
 use berth_control::ControlPlane;
 use berth_types::arn::{self, Partition};
 use berth_types::ecs::{
-    DiscoverPollEndpointResponse, ListServicesByNamespaceResponse, Operation, Request,
+    DiscoverPollEndpointResponse, ListServicesByNamespaceResponse, Operation, Request, SettingName,
+    Tag,
 };
 use berth_types::{ApiError, ErrorCode};
 use std::collections::BTreeMap;
@@ -30,8 +31,9 @@ macro_rules! operations {
 }
 
 operations!(
-    CreateCluster => create_cluster,
     DescribeClusters => describe_clusters,
+    UpdateCluster => update_cluster,
+    UpdateClusterSettings => update_cluster_settings,
     ListClusters => list_clusters,
     DeleteCluster => delete_cluster,
     RegisterTaskDefinition => register_task_definition,
@@ -68,25 +70,47 @@ operations!(
     DescribeServiceRevisions => describe_service_revisions,
     UpdateTaskProtection => update_task_protection,
     GetTaskProtection => get_task_protection,
+    PutAccountSettingDefault => put_account_setting_default,
+    ExecuteCommand => execute_command,
 );
+
+/// The operations whose answer depends on who calls (account settings are per principal, and
+/// a new cluster's containerInsights follows its creator's).
+const BY_CALLER: &[Operation] = &[
+    Operation::CreateCluster,
+    Operation::PutAccountSetting,
+    Operation::DeleteAccountSetting,
+    Operation::ListAccountSettings,
+];
 
 /// Whether Berth answers an ECS operation (the others are refused with
 /// UnsupportedFeatureException, whatever their input).
 pub fn supports(operation: Operation) -> bool {
     TABLE.contains(&operation)
+        || BY_CALLER.contains(&operation)
         || matches!(
             operation,
             Operation::ListServicesByNamespace | Operation::DiscoverPollEndpoint
         )
 }
 
-/// Answers one ECS request; `host` is the address the client reached us at.
-pub fn call(control: &ControlPlane, request: Request, host: &str) -> Result<Vec<u8>, ApiError> {
+/// Answers one ECS request by `caller` (the principal's ARN); `host` is the address the client
+/// reached us at.
+pub fn call(
+    control: &ControlPlane,
+    request: Request,
+    host: &str,
+    caller: &str,
+) -> Result<Vec<u8>, ApiError> {
     let request = match table(control, request) {
         Ok(answer) => return answer,
         Err(other) => other,
     };
     match request {
+        Request::CreateCluster(r) => encode(&control.create_cluster(r, caller)?),
+        Request::PutAccountSetting(r) => encode(&control.put_account_setting(r, caller)?),
+        Request::DeleteAccountSetting(r) => encode(&control.delete_account_setting(r, caller)?),
+        Request::ListAccountSettings(r) => encode(&control.list_account_settings(r, caller)?),
         // Berth has no Cloud Map namespaces, so no service belongs to one.
         Request::ListServicesByNamespace(_) => encode(&ListServicesByNamespaceResponse {
             service_arns: Some(vec![]),
@@ -195,13 +219,17 @@ fn asking(
             | O::ListTaskDefinitionFamilies
             | O::DeleteTaskDefinitions
             | O::DiscoverPollEndpoint
+            | O::PutAccountSetting
+            | O::PutAccountSettingDefault
+            | O::DeleteAccountSetting
+            | O::ListAccountSettings
     );
     let item = item.filter(|i| !i.is_empty());
     let resource = match operation {
         O::RunTask | O::StartTask | O::DescribeTaskDefinition | O::DeregisterTaskDefinition => {
             text("taskDefinition").map(|t| within("task-definition", t))
         }
-        O::StopTask => text("task").map(|t| within("task", t)),
+        O::StopTask | O::ExecuteCommand => text("task").map(|t| within("task", t)),
         O::DescribeTasks | O::UpdateTaskProtection | O::GetTaskProtection => {
             item.map(|t| within("task", t))
         }
@@ -239,4 +267,76 @@ fn asking(
             _ => None,
         },
     }
+}
+
+/// The tags a creating call gives its new resource, and the ARN that resource will have (a
+/// pattern where its id is not known yet).
+fn created_tags<'r>(partition: &Partition, request: &'r Request) -> Option<(&'r [Tag], String)> {
+    let members = request.members();
+    let cluster = || {
+        let name = members
+            .text("cluster")
+            .filter(|c| !c.is_empty())
+            .unwrap_or("default");
+        arn::cluster_name(name).to_string()
+    };
+    let (tags, resource) = match request {
+        Request::CreateCluster(r) => (
+            r.tags.as_deref(),
+            partition.cluster(r.cluster_name.as_deref().unwrap_or("default")),
+        ),
+        Request::RegisterTaskDefinition(r) => (
+            r.tags.as_deref(),
+            format!(
+                "arn:aws:ecs:{}:{}:task-definition/{}:*",
+                partition.region, partition.account, r.family
+            ),
+        ),
+        Request::RunTask(r) => (r.tags.as_deref(), partition.task(&cluster(), "*")),
+        Request::StartTask(r) => (r.tags.as_deref(), partition.task(&cluster(), "*")),
+        Request::CreateService(r) => (
+            r.tags.as_deref(),
+            partition.service(&cluster(), &r.service_name),
+        ),
+        Request::RegisterContainerInstance(r) => (
+            r.tags.as_deref(),
+            partition.container_instance(&cluster(), "*"),
+        ),
+        _ => return None,
+    };
+    Some((tags.filter(|t| !t.is_empty())?, resource))
+}
+
+/// What tagging on creation asks besides the call itself: with the caller's
+/// `tagResourceAuthorization` account setting on (the default), a creating call that gives tags
+/// also needs `ecs:TagResource` on the new resource, with `ecs:CreateAction` naming the call
+/// and `aws:RequestTag/<key>` each tag, as ECS asks it. None when nothing more is asked.
+pub fn tagging_ask(
+    control: &ControlPlane,
+    caller: &str,
+    request: &Request,
+    ask: &Ask,
+) -> Option<Ask> {
+    let (tags, resource) = created_tags(control.partition(), request)?;
+    if control.account_setting(caller, SettingName::TagResourceAuthorization) != "on" {
+        return None;
+    }
+    let mut keys = ask.keys.clone();
+    keys.insert(
+        "ecs:createaction".into(),
+        request.operation().name().to_string(),
+    );
+    for tag in tags {
+        if let Some(key) = &tag.key {
+            let name = format!("aws:requesttag/{}", key.to_ascii_lowercase());
+            keys.insert(name, tag.value.clone().unwrap_or_default());
+        }
+    }
+    Some(Ask {
+        action: "ecs:TagResource".into(),
+        resource,
+        keys,
+        agent_facing: ask.agent_facing,
+        subject: ask.subject.clone(),
+    })
 }

@@ -15,8 +15,19 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// The account every ARN of a Berth server carries.
-pub const ACCOUNT: &str = "000000000000";
+/// The account every ARN carries unless `--account-id` says otherwise.
+pub const DEFAULT_ACCOUNT: &str = "000000000000";
+
+/// `--account-id`: twelve digits, as AWS account ids are.
+fn parse_account(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "account id {s:?} must be 12 digits, as an AWS account id"
+        ))
+    }
+}
 
 /// Where and how the server runs.
 #[derive(Debug, Clone, clap::Args)]
@@ -27,9 +38,13 @@ pub struct ServerOptions {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, env = "BERTH_LISTEN", default_value = "127.0.0.1:9714")]
     pub listen: String,
-    /// Region in ARNs and signatures.
+    /// Region in ARNs and signatures: a request signed for another region is refused, as an
+    /// AWS endpoint refuses it.
     #[arg(long, env = "BERTH_REGION", default_value = "us-east-1")]
     pub region: String,
+    /// Account id in ARNs and policies (so those copied from an AWS account work unchanged).
+    #[arg(long, env = "BERTH_ACCOUNT_ID", default_value = DEFAULT_ACCOUNT, value_parser = parse_account)]
+    pub account_id: String,
     /// API requests a second per access key (bursts of twice that; agent reports get ten
     /// times as much); 0 for no limit.
     #[arg(long, env = "BERTH_RATE_LIMIT", default_value_t = 1000)]
@@ -149,9 +164,10 @@ impl Running {
     pub fn join_command(&self) -> String {
         // The token goes in the environment: a command line is visible to every local user.
         let mut command = format!(
-            "BERTH_JOIN_TOKEN={} berth agent --endpoint {}",
+            "BERTH_JOIN_TOKEN={} berth agent --endpoint {} --region {}",
             self.credentials.join_token,
-            self.public_endpoint()
+            self.public_endpoint(),
+            self.region
         );
         if let Some(ca) = &self.ca_file {
             // The agent's host needs a copy of the CA at the same path.
@@ -222,10 +238,23 @@ pub async fn start(
     let store = Sealed::new(store, &sealing_key)?;
     let partition = Partition {
         region: opts.region.clone(),
-        account: ACCOUNT.into(),
+        account: opts.account_id.clone(),
     };
-    let control = ControlPlane::open(partition, Arc::new(store), Arc::new(SystemClock))
+    let control = ControlPlane::open(partition.clone(), Arc::new(store), Arc::new(SystemClock))
         .map_err(|e| anyhow::anyhow!("cannot load the state: {}", e.message))?;
+    // Stored records carry their ARNs: served as another account or region, none would match.
+    if let Some(recorded) = control.recorded_partition()
+        && recorded != partition
+    {
+        anyhow::bail!(
+            "the data in {} is of account {} in region {}: start with --account-id {} --region {}, or use another --data-dir",
+            opts.data_dir.display(),
+            recorded.account,
+            recorded.region,
+            recorded.account,
+            recorded.region
+        );
+    }
     // The join token good for every cluster: an earlier version's, or a new one.
     let seed = Some(credentials.join_token.as_str()).filter(|t| !t.is_empty());
     credentials.join_token = control

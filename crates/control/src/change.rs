@@ -4,8 +4,8 @@
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
 use berth_store::{Op, Table};
 use berth_types::ecs::{
-    Cluster, ContainerInstance, Service, ServiceDeployment, ServiceRevision, Tag, Task,
-    TaskDefinition,
+    Cluster, ContainerInstance, Service, ServiceDeployment, ServiceRevision, Setting, SettingName,
+    Tag, Task, TaskDefinition,
 };
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +70,15 @@ pub enum Change {
     JoinToken(JoinToken),
     /// Protect a task from scale-in until the given time (epoch seconds), or no longer.
     Protection(String, Option<f64>),
+    /// Create or replace an account setting of a principal (name, value and principal ARN).
+    AccountSetting(Setting),
+    /// Forget an account setting: its name, the principal ARN.
+    RemoveAccountSetting(SettingName, String),
+}
+
+/// The store key of a principal's account setting.
+pub(crate) fn setting_key(name: SettingName, principal: &str) -> String {
+    format!("{name} {principal}")
 }
 
 fn td_key(family: &str, revision: i32) -> String {
@@ -137,6 +146,17 @@ impl Change {
             Change::JoinToken(t) => Op::put(Table::JoinTokens, &t.cluster, t),
             Change::Protection(arn, Some(until)) => Op::put(Table::TaskProtection, arn, until),
             Change::Protection(arn, None) => Op::delete(Table::TaskProtection, arn),
+            Change::AccountSetting(s) => Op::put(
+                Table::AccountSettings,
+                setting_key(
+                    s.name.unwrap_or_default(),
+                    s.principal_arn.as_deref().unwrap_or_default(),
+                ),
+                s,
+            ),
+            Change::RemoveAccountSetting(name, principal) => {
+                Op::delete(Table::AccountSettings, setting_key(*name, principal))
+            }
         }
     }
 }

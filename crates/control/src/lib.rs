@@ -7,6 +7,9 @@
 //!
 //! Modules, one concern each:
 //! - [`clusters`], [`task_definitions`], [`instances`], [`tasks`], [`tags`]: the operations;
+//!   [`task_definition_rules`]: the cross-field rules a registration must keep;
+//! - [`account_settings`]: ECS account settings, per principal with the account's defaults;
+//! - `exec`: ExecuteCommand, refused with what to do instead;
 //! - [`applier`]: placements planned on a snapshot, re-checked and completed under the writer;
 //! - [`services`] and [`service_controller`]: services, their deployments, and the
 //!   level-triggered controller that keeps their tasks running; [`service_history`]: the
@@ -25,12 +28,14 @@
 //!   instances and services by reference, reading an instance's resource lists, and the
 //!   status values of tasks, instances, services, clusters and deployments.
 
+pub mod account_settings;
 pub mod applier;
 pub mod assignments;
 pub mod audit;
 pub mod change;
 pub mod clusters;
 pub mod demand;
+mod exec;
 pub mod identity;
 pub mod instances;
 pub mod lifecycle;
@@ -44,6 +49,7 @@ pub mod services;
 pub mod state;
 mod status;
 pub mod tags;
+pub mod task_definition_rules;
 pub mod task_definitions;
 pub mod tasks;
 pub mod views;

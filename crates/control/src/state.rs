@@ -15,8 +15,8 @@ use berth_scheduler::query::Facts;
 use berth_store::{Store, StoreError, Table, load};
 use berth_types::arn;
 use berth_types::ecs::{
-    Cluster, ContainerInstance, Service, ServiceDeployment, ServiceRevision, Tag, Task,
-    TaskDefinition,
+    Cluster, ContainerInstance, Service, ServiceDeployment, ServiceRevision, Setting, SettingName,
+    Tag, Task, TaskDefinition,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -64,6 +64,9 @@ pub struct State {
     pub tags: BTreeMap<String, Vec<Tag>>,
     /// When each protected task's scale-in protection ends (epoch seconds), by task ARN.
     pub protection: BTreeMap<String, f64>,
+    /// Account settings set explicitly, by name and principal ARN (the root's are the account's
+    /// defaults): their values.
+    pub account_settings: BTreeMap<(SettingName, String), String>,
     /// Open agent streams per instance (not durable: agents reconnect after a restart).
     pub connected: HashMap<String, u32>,
     usage: HashMap<String, Usage>,
@@ -143,6 +146,9 @@ impl State {
         }
         for (arn, until) in load::<f64>(store, Table::TaskProtection)? {
             state.apply(Change::Protection(arn, Some(until)));
+        }
+        for (_, s) in load::<Setting>(store, Table::AccountSettings)? {
+            state.apply(Change::AccountSetting(s));
         }
         Ok(state)
     }
@@ -253,6 +259,17 @@ impl State {
             }
             Change::Protection(arn, None) => {
                 self.protection.remove(&arn);
+            }
+            Change::AccountSetting(s) => {
+                let key = (
+                    s.name.unwrap_or_default(),
+                    s.principal_arn.unwrap_or_default(),
+                );
+                self.account_settings
+                    .insert(key, s.value.unwrap_or_default());
+            }
+            Change::RemoveAccountSetting(name, principal) => {
+                self.account_settings.remove(&(name, principal));
             }
         }
     }

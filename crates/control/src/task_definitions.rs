@@ -1,5 +1,5 @@
-//! RegisterTaskDefinition (validated against the model's rules, cpu/memory normalised),
-//! DescribeTaskDefinition, ListTaskDefinitions, ListTaskDefinitionFamilies,
+//! RegisterTaskDefinition (validated against the model's rules, cpu/memory normalised, and the
+//! cross-field rules of [`crate::task_definition_rules`]), DescribeTaskDefinition, ListTaskDefinitions, ListTaskDefinitionFamilies,
 //! DeregisterTaskDefinition and DeleteTaskDefinitions.
 
 use crate::{Change, ControlPlane, Ctx, State, paginate};
@@ -226,6 +226,8 @@ fn build(
             }
         }
     }
+    let (task_cpu, task_memory) = (cpu.map(i64::from), memory.map(i64::from));
+    crate::task_definition_rules::check(req, task_cpu, task_memory, &containers)?;
     let mut compatibilities = vec![Compatibility::Ec2, Compatibility::External];
     if req
         .requires_compatibilities

@@ -60,11 +60,13 @@ pub enum Table {
     JoinTokens,
     /// When the scale-in protection of a task ends (epoch seconds), by task ARN.
     TaskProtection,
+    /// ECS account settings by `<setting name> <principal ARN>`.
+    AccountSettings,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 17] = [
+    pub const ALL: [Table; 18] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -82,6 +84,7 @@ impl Table {
         Table::AgentKeys,
         Table::JoinTokens,
         Table::TaskProtection,
+        Table::AccountSettings,
     ];
 
     /// The table's name in the store file.
@@ -104,6 +107,7 @@ impl Table {
             Table::AgentKeys => "agent_keys",
             Table::JoinTokens => "join_tokens",
             Table::TaskProtection => "task_protection",
+            Table::AccountSettings => "account_settings",
         }
     }
 

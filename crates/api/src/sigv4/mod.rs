@@ -403,6 +403,15 @@ pub fn precheck(req: &Request, known: impl FnOnce(&str) -> bool, now: i64) -> Re
     }
 }
 
+/// The region and service of the credential scope a well-formed signature names.
+pub fn claimed_scope(req: &Request) -> Option<(String, String)> {
+    let parts = match header(req, "authorization") {
+        Some(a) => from_header(req, a).ok()?,
+        None => from_query(req.query).ok()??,
+    };
+    Some((parts.region, parts.service))
+}
+
 /// Verifies `req`, signed by the key `secret_of` knows, at `now` (seconds since the epoch).
 /// `normalize` is true for every service but S3.
 pub fn verify(

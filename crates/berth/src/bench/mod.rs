@@ -129,6 +129,7 @@ pub fn server_options(data_dir: std::path::PathBuf) -> crate::server::ServerOpti
         data_dir,
         listen: "127.0.0.1:0".into(),
         region: "us-east-1".into(),
+        account_id: crate::server::DEFAULT_ACCOUNT.into(),
         rate_limit: 0,
         audit_retention: 1_000_000,
         registry_listen: None,
