@@ -30,13 +30,13 @@ pub(crate) fn call(
             user: Some(user(control.create_user(&input.user_name)?)),
         }),
         Request::GetUser(input) => encode(&GetUserResponse {
-            user: match (input.user_name, principal) {
+            user: Some(match (input.user_name, principal) {
                 (None, Principal::Root { arn }) => root(control.partition(), arn),
                 (name, _) => user(control.get_user(&own(name)?)?),
-            },
+            }),
         }),
         Request::ListUsers(_) => encode(&ListUsersResponse {
-            users: control.list_users().into_iter().map(user).collect(),
+            users: Some(control.list_users().into_iter().map(user).collect()),
             is_truncated: Some(false),
             marker: None,
         }),
@@ -44,26 +44,28 @@ pub(crate) fn call(
         Request::CreateAccessKey(input) => {
             let key = control.create_access_key(&own(input.user_name)?)?;
             encode(&CreateAccessKeyResponse {
-                access_key: AccessKey {
-                    status: status(&key),
-                    create_date: Some(Timestamp(key.created)),
-                    user_name: key.user,
-                    access_key_id: key.id,
-                    secret_access_key: key.secret,
-                },
-            })
-        }
-        Request::ListAccessKeys(input) => encode(&ListAccessKeysResponse {
-            access_key_metadata: control
-                .list_access_keys(&own(input.user_name)?)?
-                .into_iter()
-                .map(|key| AccessKeyMetadata {
+                access_key: Some(AccessKey {
                     status: Some(status(&key)),
                     create_date: Some(Timestamp(key.created)),
                     user_name: Some(key.user),
                     access_key_id: Some(key.id),
-                })
-                .collect(),
+                    secret_access_key: Some(key.secret),
+                }),
+            })
+        }
+        Request::ListAccessKeys(input) => encode(&ListAccessKeysResponse {
+            access_key_metadata: Some(
+                control
+                    .list_access_keys(&own(input.user_name)?)?
+                    .into_iter()
+                    .map(|key| AccessKeyMetadata {
+                        status: Some(status(&key)),
+                        create_date: Some(Timestamp(key.created)),
+                        user_name: Some(key.user),
+                        access_key_id: Some(key.id),
+                    })
+                    .collect(),
+            ),
             is_truncated: Some(false),
             marker: None,
         }),
@@ -88,14 +90,14 @@ pub(crate) fn call(
         Request::GetUserPolicy(input) => {
             let found = control.get_user_policy(&input.user_name, &input.policy_name)?;
             encode(&GetUserPolicyResponse {
-                user_name: found.user,
-                policy_name: found.name,
+                user_name: Some(found.user),
+                policy_name: Some(found.name),
                 // IAM answers the document URL-encoded; the SDKs decode it.
-                policy_document: sigv4::uri_encode(found.document.as_bytes(), false),
+                policy_document: Some(sigv4::uri_encode(found.document.as_bytes(), false)),
             })
         }
         Request::ListUserPolicies(input) => encode(&ListUserPoliciesResponse {
-            policy_names: control.list_user_policies(&input.user_name)?,
+            policy_names: Some(control.list_user_policies(&input.user_name)?),
             is_truncated: Some(false),
             marker: None,
         }),
@@ -141,22 +143,21 @@ fn user_name(named: Option<&str>, principal: &Principal) -> Result<String, ApiEr
 
 fn user(u: identity::User) -> User {
     User {
-        path: u.path,
-        user_name: u.name,
-        user_id: u.id,
-        arn: u.arn,
-        create_date: Timestamp(u.created),
+        path: Some(u.path),
+        user_name: Some(u.name),
+        user_id: Some(u.id),
+        arn: Some(u.arn),
+        create_date: Some(Timestamp(u.created)),
         ..User::default()
     }
 }
 
-/// The account root, as GetUser answers it about itself (it has no name or path in IAM, which
-/// the model's required members still want).
+/// The account root, as GetUser answers it about itself: no name or path, as in IAM.
 fn root(partition: &Partition, arn: &str) -> User {
     User {
-        path: "/".into(),
-        user_id: partition.account.clone(),
-        arn: arn.to_string(),
+        user_id: Some(partition.account.clone()),
+        arn: Some(arn.to_string()),
+        create_date: Some(Timestamp(0.0)),
         ..User::default()
     }
 }

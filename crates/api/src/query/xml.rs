@@ -356,14 +356,14 @@ mod tests {
     #[test]
     fn structures_nest_and_timestamps_are_iso_8601() {
         let user = GetUserResponse {
-            user: User {
-                path: "/".into(),
-                user_name: "ana".into(),
-                user_id: "AIDA1".into(),
-                arn: "arn:aws:iam::000000000000:user/ana".into(),
-                create_date: Timestamp(1_440_938_160.0),
+            user: Some(User {
+                path: Some("/".into()),
+                user_name: Some("ana".into()),
+                user_id: Some("AIDA1".into()),
+                arn: Some("arn:aws:iam::000000000000:user/ana".into()),
+                create_date: Some(Timestamp(1_440_938_160.0)),
                 ..User::default()
-            },
+            }),
         };
         assert_eq!(
             xml(&user),
@@ -374,14 +374,14 @@ mod tests {
     #[test]
     fn lists_are_members_and_enums_their_values() {
         let keys = ListAccessKeysResponse {
-            access_key_metadata: vec![
+            access_key_metadata: Some(vec![
                 AccessKeyMetadata {
                     access_key_id: Some("AKIA1".into()),
                     status: Some(StatusType::Inactive),
                     ..AccessKeyMetadata::default()
                 },
                 AccessKeyMetadata::default(),
-            ],
+            ]),
             is_truncated: Some(false),
             marker: None,
         };
@@ -389,7 +389,10 @@ mod tests {
             xml(&keys),
             "<AccessKeyMetadata><member><AccessKeyId>AKIA1</AccessKeyId><Status>Inactive</Status></member><member></member></AccessKeyMetadata><IsTruncated>false</IsTruncated>"
         );
-        let empty = ListAccessKeysResponse::default();
+        let empty = ListAccessKeysResponse {
+            access_key_metadata: Some(vec![]),
+            ..ListAccessKeysResponse::default()
+        };
         assert_eq!(xml(&empty), "<AccessKeyMetadata></AccessKeyMetadata>");
     }
 

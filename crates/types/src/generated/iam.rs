@@ -371,17 +371,17 @@ impl crate::request::Members for UpdateAccessKeyRequest {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AccessKey {
     /// The name of the IAM user that the access key is associated with.
-    #[serde(rename = "UserName")]
-    pub user_name: String,
+    #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// The ID for this access key.
-    #[serde(rename = "AccessKeyId")]
-    pub access_key_id: String,
+    #[serde(rename = "AccessKeyId", default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
     /// The status of the access key.
-    #[serde(rename = "Status")]
-    pub status: StatusType,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusType>,
     /// The secret key used to sign requests.
-    #[serde(rename = "SecretAccessKey")]
-    pub secret_access_key: String,
+    #[serde(rename = "SecretAccessKey", default, skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<String>,
     /// The date when the access key was created.
     #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
     pub create_date: Option<crate::Timestamp>,
@@ -389,12 +389,10 @@ pub struct AccessKey {
 
 impl Validate for AccessKey {
     fn validate(&self, path: &str) -> Result<(), Violation> {
-        {
-            let v = &self.user_name;
+        if let Some(v) = &self.user_name {
             check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}UserName"))?;
         }
-        {
-            let v = &self.access_key_id;
+        if let Some(v) = &self.access_key_id {
             check_len(v.len(), Some(16.0), Some(128.0), &format!("{path}AccessKeyId"))?;
         }
         Ok(())
@@ -470,14 +468,13 @@ impl Validate for CreateAccessKeyRequest {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CreateAccessKeyResponse {
     /// A structure with details about the access key.
-    #[serde(rename = "AccessKey")]
-    pub access_key: AccessKey,
+    #[serde(rename = "AccessKey", default, skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<AccessKey>,
 }
 
 impl Validate for CreateAccessKeyResponse {
     fn validate(&self, path: &str) -> Result<(), Violation> {
-        {
-            let v = &self.access_key;
+        if let Some(v) = &self.access_key {
             v.validate(&format!("{path}AccessKey."))?;
         }
         Ok(())
@@ -629,28 +626,25 @@ impl Validate for GetUserPolicyRequest {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct GetUserPolicyResponse {
     /// The user the policy is associated with.
-    #[serde(rename = "UserName")]
-    pub user_name: String,
+    #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// The name of the policy.
-    #[serde(rename = "PolicyName")]
-    pub policy_name: String,
+    #[serde(rename = "PolicyName", default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
     /// The policy document.
-    #[serde(rename = "PolicyDocument")]
-    pub policy_document: String,
+    #[serde(rename = "PolicyDocument", default, skip_serializing_if = "Option::is_none")]
+    pub policy_document: Option<String>,
 }
 
 impl Validate for GetUserPolicyResponse {
     fn validate(&self, path: &str) -> Result<(), Violation> {
-        {
-            let v = &self.user_name;
+        if let Some(v) = &self.user_name {
             check_len(v.len(), Some(1.0), Some(128.0), &format!("{path}UserName"))?;
         }
-        {
-            let v = &self.policy_name;
+        if let Some(v) = &self.policy_name {
             check_len(v.len(), Some(1.0), Some(128.0), &format!("{path}PolicyName"))?;
         }
-        {
-            let v = &self.policy_document;
+        if let Some(v) = &self.policy_document {
             check_len(v.len(), Some(1.0), Some(131072.0), &format!("{path}PolicyDocument"))?;
         }
         Ok(())
@@ -677,14 +671,13 @@ impl Validate for GetUserRequest {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct GetUserResponse {
     /// A structure containing details about the IAM user.
-    #[serde(rename = "User")]
-    pub user: User,
+    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
 }
 
 impl Validate for GetUserResponse {
     fn validate(&self, path: &str) -> Result<(), Violation> {
-        {
-            let v = &self.user;
+        if let Some(v) = &self.user {
             v.validate(&format!("{path}User."))?;
         }
         Ok(())
@@ -723,8 +716,8 @@ impl Validate for ListAccessKeysRequest {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ListAccessKeysResponse {
     /// A list of objects containing metadata about the access keys.
-    #[serde(rename = "AccessKeyMetadata")]
-    pub access_key_metadata: Vec<AccessKeyMetadata>,
+    #[serde(rename = "AccessKeyMetadata", default, skip_serializing_if = "Option::is_none")]
+    pub access_key_metadata: Option<Vec<AccessKeyMetadata>>,
     /// A flag that indicates whether there are more items to return.
     #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
     pub is_truncated: Option<bool>,
@@ -735,8 +728,7 @@ pub struct ListAccessKeysResponse {
 
 impl Validate for ListAccessKeysResponse {
     fn validate(&self, path: &str) -> Result<(), Violation> {
-        {
-            let v = &self.access_key_metadata;
+        if let Some(v) = &self.access_key_metadata {
             for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}AccessKeyMetadata[{i}]."))?; }
         }
         Ok(())
@@ -776,8 +768,8 @@ impl Validate for ListUserPoliciesRequest {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ListUserPoliciesResponse {
     /// A list of policy names.
-    #[serde(rename = "PolicyNames")]
-    pub policy_names: Vec<String>,
+    #[serde(rename = "PolicyNames", default, skip_serializing_if = "Option::is_none")]
+    pub policy_names: Option<Vec<String>>,
     /// A flag that indicates whether there are more items to return.
     #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
     pub is_truncated: Option<bool>,
@@ -824,8 +816,8 @@ impl Validate for ListUsersRequest {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ListUsersResponse {
     /// A list of users.
-    #[serde(rename = "Users")]
-    pub users: Vec<User>,
+    #[serde(rename = "Users", default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<User>>,
     /// A flag that indicates whether there are more items to return.
     #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
     pub is_truncated: Option<bool>,
@@ -836,8 +828,7 @@ pub struct ListUsersResponse {
 
 impl Validate for ListUsersResponse {
     fn validate(&self, path: &str) -> Result<(), Violation> {
-        {
-            let v = &self.users;
+        if let Some(v) = &self.users {
             for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}Users[{i}]."))?; }
         }
         Ok(())
@@ -962,20 +953,20 @@ impl Validate for UpdateAccessKeyRequest {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct User {
     /// The path to the user.
-    #[serde(rename = "Path")]
-    pub path: String,
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// The friendly name identifying the user.
-    #[serde(rename = "UserName")]
-    pub user_name: String,
+    #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// The stable and unique string identifying the user.
-    #[serde(rename = "UserId")]
-    pub user_id: String,
+    #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     /// The Amazon Resource Name (ARN) that identifies the user.
-    #[serde(rename = "Arn")]
-    pub arn: String,
+    #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
     /// The date and time, in ISO 8601 date-time format , when the user was created.
-    #[serde(rename = "CreateDate")]
-    pub create_date: crate::Timestamp,
+    #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
+    pub create_date: Option<crate::Timestamp>,
     /// The date and time, in ISO 8601 date-time format , when the user's password was last used to sign in to an Amazon Web Services website.
     #[serde(rename = "PasswordLastUsed", default, skip_serializing_if = "Option::is_none")]
     pub password_last_used: Option<crate::Timestamp>,
@@ -989,20 +980,16 @@ pub struct User {
 
 impl Validate for User {
     fn validate(&self, path: &str) -> Result<(), Violation> {
-        {
-            let v = &self.path;
+        if let Some(v) = &self.path {
             check_len(v.len(), Some(1.0), Some(512.0), &format!("{path}Path"))?;
         }
-        {
-            let v = &self.user_name;
+        if let Some(v) = &self.user_name {
             check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}UserName"))?;
         }
-        {
-            let v = &self.user_id;
+        if let Some(v) = &self.user_id {
             check_len(v.len(), Some(16.0), Some(128.0), &format!("{path}UserId"))?;
         }
-        {
-            let v = &self.arn;
+        if let Some(v) = &self.arn {
             check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}Arn"))?;
         }
         if let Some(v) = &self.permissions_boundary {
