@@ -7,49 +7,16 @@
 //! - a list is `Name.member.N=...` (N from 1), an empty list `Name=`;
 //! - a map is `Name.entry.N.key=...&Name.entry.N.value=...`.
 //!
-//! A form is bounded: at most [`MAX_PARAMS`] parameters of at most [`MAX_DEPTH`] dotted parts,
-//! so no body builds a tree too wide or too deep to walk. What does not fit the shape is refused
-//! with IAM's ValidationError, naming the parameter.
+//! The form is read into a bounded tree by [`super::params`]; what does not fit the shape is
+//! refused with IAM's ValidationError, naming the parameter.
 
+use super::params::{Named, Node, form, tree};
 use crate::sigv4;
 use berth_types::{ApiError, ErrorCode, Timestamp, Validate};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess};
 use serde::de::{Deserializer, Visitor};
 use std::collections::{BTreeMap, btree_map};
 use std::fmt;
-
-/// The most parameters a form may have (IAM's largest inputs, with 50 tags, have about 100).
-pub const MAX_PARAMS: usize = 1000;
-/// The most dotted parts of a parameter's name (`Tags.member.1.Key` has 4).
-pub const MAX_DEPTH: usize = 16;
-
-/// The parameters of a form body (`Action=CreateUser&UserName=...`): `+` is a space, `%XX`
-/// escapes are decoded, and a repeated key keeps its last value.
-pub fn form(body: &[u8]) -> BTreeMap<String, String> {
-    let text = String::from_utf8_lossy(body).replace('+', " ");
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decoded(k), decoded(v))
-        })
-        .collect()
-}
-
-fn decoded(s: &str) -> String {
-    String::from_utf8_lossy(&sigv4::percent_decode(s)).into_owned()
-}
-
-/// The `Action` parameter (the last one, as in [`form`]): which operation a body is for, read
-/// without decoding the rest of it.
-pub fn action(body: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(body);
-    text.split('&')
-        .filter_map(|p| p.split_once('='))
-        .filter(|(k, _)| decoded(&k.replace('+', " ")) == "Action")
-        .last()
-        .map(|(_, v)| decoded(&v.replace('+', " ")))
-}
 
 /// The awsQuery decoder the generated `Request::decode` calls ([`decode`]).
 pub struct Query;
@@ -77,57 +44,6 @@ pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError
         )
     })?;
     Ok(value)
-}
-
-/// A form as a tree: `A.B=1&A.C=2` is `{A: {B: 1, C: 2}}`.
-#[derive(Debug, PartialEq)]
-enum Node {
-    Text(String),
-    Fields(BTreeMap<String, Node>),
-}
-
-/// The tree of a form's parameters, within the bounds.
-fn tree(params: BTreeMap<String, String>) -> Result<Node, ApiError> {
-    let invalid = |message: String| ApiError::new(ErrorCode::ValidationError, message);
-    if params.len() > MAX_PARAMS {
-        return Err(invalid(format!(
-            "the request has {} parameters, more than the {MAX_PARAMS} Berth reads: send fewer",
-            params.len()
-        )));
-    }
-    let mut root = BTreeMap::new();
-    for (key, value) in params {
-        let parts: Vec<&str> = key.split('.').collect();
-        if parts.len() > MAX_DEPTH {
-            return Err(invalid(format!(
-                "parameter {key} has {} dotted parts, more than the {MAX_DEPTH} Berth reads",
-                parts.len()
-            )));
-        }
-        let conflict = || {
-            invalid(format!(
-                "parameter {key} is both a value and a structure: send one or the other"
-            ))
-        };
-        let (last, path) = parts.split_last().unwrap_or((&"", &[]));
-        let mut fields = &mut root;
-        for part in path {
-            let node = fields
-                .entry(part.to_string())
-                .or_insert_with(|| Node::Fields(BTreeMap::new()));
-            fields = match node {
-                Node::Fields(f) => f,
-                Node::Text(_) => return Err(conflict()),
-            };
-        }
-        match fields.entry(last.to_string()) {
-            btree_map::Entry::Vacant(slot) => {
-                slot.insert(Node::Text(value));
-            }
-            btree_map::Entry::Occupied(_) => return Err(conflict()),
-        }
-    }
-    Ok(Node::Fields(root))
 }
 
 /// Why a form does not fit a shape, in the words of IAM's ValidationError.
@@ -237,7 +153,7 @@ impl<'de> Value<'de> {
     }
 
     /// The items of `Name.<marker>.N`, in the order of N; none for `Name=`.
-    fn items(&self, marker: &str) -> Result<Vec<(String, &'de Node)>, Error> {
+    fn items(&self, marker: &str) -> Result<Vec<Named<'de>>, Error> {
         let wanted = format!("a list: {0}.{marker}.1, {0}.{marker}.2, ...", self.path);
         let items = match self.node {
             Node::Text(s) if s.is_empty() => return Ok(vec![]),
@@ -470,7 +386,7 @@ impl<'de> MapAccess<'de> for Fields<'de, '_> {
 }
 
 /// A list's items.
-struct Items<'de>(std::vec::IntoIter<(String, &'de Node)>);
+struct Items<'de>(std::vec::IntoIter<Named<'de>>);
 
 impl<'de> SeqAccess<'de> for Items<'de> {
     type Error = Error;
@@ -488,8 +404,8 @@ impl<'de> SeqAccess<'de> for Items<'de> {
 
 /// A map's entries: each one's key and value, with their parameter names.
 struct Entries<'de> {
-    entries: std::vec::IntoIter<((String, &'de Node), (String, &'de Node))>,
-    value: Option<(String, &'de Node)>,
+    entries: std::vec::IntoIter<(Named<'de>, Named<'de>)>,
+    value: Option<Named<'de>>,
 }
 
 impl<'de> MapAccess<'de> for Entries<'de> {
@@ -611,25 +527,7 @@ mod tests {
     }
 
     #[test]
-    fn forms_are_bounded() {
-        let wide: Vec<String> = (0..=MAX_PARAMS).map(|i| format!("P{i}=v")).collect();
-        assert!(refusal::<ListUsersRequest>(&wide.join("&")).contains("parameters"));
-        let deep = format!("UserName=a&{}=v", vec!["P"; MAX_DEPTH + 1].join("."));
-        assert!(refusal::<CreateUserRequest>(&deep).contains("dotted parts"));
-        assert!(
-            refusal::<CreateUserRequest>("UserName=a&Path=%2F&Path.x=1")
-                .contains("both a value and a structure")
-        );
-    }
-
-    #[test]
-    fn the_action_is_read_alone_and_times_are_iso_8601() {
-        assert_eq!(
-            action(b"Version=1&Action=Get%55ser").as_deref(),
-            Some("GetUser")
-        );
-        assert_eq!(action(b"Action=A&Action=B").as_deref(), Some("B"));
-        assert_eq!(action(b"UserName=Action"), None);
+    fn times_are_iso_8601() {
         assert_eq!(from_iso8601("2015-08-30T12:36:00Z"), Some(1_440_938_160.0));
         assert_eq!(
             from_iso8601("2015-08-30T12:36:00.250Z"),

@@ -1,16 +1,17 @@
 //! The Query protocol of IAM and STS: `POST /` with a form body (`Action=CreateUser&...`),
 //! answered in XML, so `aws iam ...`, `aws sts get-caller-identity` and the SDKs' IAM clients
 //! work against Berth. Which service is meant comes from the signature's credential scope, the
-//! operation from the `Action` parameter; the body is decoded once ([`codec`]) into the
+//! operation from the `Action` parameter; the body is decoded once ([`params`], [`codec`]) into the
 //! operation's generated input, and its output written as XML ([`xml`]). [`iam`] and [`sts`]
 //! are the tables of operations.
 
 pub(crate) mod codec;
 pub(crate) mod iam;
+pub(crate) mod params;
 pub(crate) mod sts;
 pub(crate) mod xml;
 
-pub use codec::form;
+pub use params::form;
 
 use crate::catalogue::Operation;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -29,7 +30,7 @@ pub fn is_query(headers: &axum::http::HeaderMap) -> bool {
 /// The operation a Query request is for: of the service its signature names (`iam`, `sts`),
 /// the one its `Action` parameter names.
 pub fn operation(service: &str, body: &[u8]) -> Result<Operation, ApiError> {
-    let action = codec::action(body).unwrap_or_default();
+    let action = params::action(body).unwrap_or_default();
     let unsupported = |service: &str, what: &str| {
         ApiError::new(
             ErrorCode::UnsupportedFeatureException,

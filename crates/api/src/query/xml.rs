@@ -55,7 +55,7 @@ pub fn error(e: &ApiError, server_fault: bool, namespace: &str, request_id: &str
 /// Text as XML character data. Characters XML 1.0 cannot carry at all (control characters but
 /// tab and newline) become U+FFFD, so an answer echoing a hostile input still parses; a carriage
 /// return is kept as a reference (a parser would turn a bare one into a newline).
-pub fn escape(s: &str) -> String {
+fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -74,7 +74,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// ISO 8601, as IAM writes dates: `2024-05-01T12:00:00Z`.
-pub fn iso8601(epoch: f64) -> String {
+fn iso8601(epoch: f64) -> String {
     let d = sigv4::amz_date(epoch as i64);
     format!(
         "{}-{}-{}T{}:{}:{}Z",
