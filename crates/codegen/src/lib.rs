@@ -12,6 +12,12 @@
 //!   [`Members`](../berth_types/request/trait.Members.html) to read an input's string members by
 //!   name (what authorisation looks at).
 //!
+//! A [`Target`] may name the operations Berth answers ([`IAM_OPERATIONS`]): only they and the
+//! shapes they reach are generated. On the Query protocol (IAM, STS) the module also has the
+//! XML namespace and each operation's result wrapper, timestamps are
+//! `berth_types::Timestamp` (which the XML codec writes in ISO 8601), and only what clients
+//! send has non-optional required members.
+//!
 //! `cargo run -p berth-codegen` rewrites the generated files; a test in this crate fails when they
 //! are stale.
 

@@ -526,6 +526,25 @@ mod tests {
         assert!(refusal::<CreateUserRequest>("UserName=a&Tags.member.1=k").contains("structure"));
     }
 
+    proptest::proptest! {
+        /// Any form, however it mixes the awsQuery forms, is decoded or refused with a
+        /// ValidationError; never a panic.
+        #[test]
+        fn any_form_is_decoded_or_refused(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "UserName", "Tags", "Path", ".member", ".entry", ".1", ".2", ".0", ".Key",
+                    ".Value", ".key", ".value", "=", "&", "a", "%2F", "%FF", "+", ".",
+                ]),
+                0..40,
+            )
+        ) {
+            if let Err(e) = decode::<CreateUserRequest>(parts.concat().as_bytes()) {
+                proptest::prop_assert_eq!(e.code, ErrorCode::ValidationError);
+            }
+        }
+    }
+
     #[test]
     fn times_are_iso_8601() {
         assert_eq!(from_iso8601("2015-08-30T12:36:00Z"), Some(1_440_938_160.0));
