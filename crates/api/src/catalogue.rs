@@ -1,24 +1,30 @@
-//! The operation catalogue of the JSON APIs: every ECS and ECR operation as the typed enums
-//! generated from the models, with what each one is — mutating (audited) or a read,
-//! agent-facing or not, the throttle bucket it draws from — and its request decoded once into
-//! the operation's typed input. That one decoded value then drives authorisation, audit,
+//! The operation catalogue: every ECS and ECR operation, and the IAM and STS operations Berth
+//! answers, as the typed enums generated from the models, with what each one is — mutating
+//! (audited) or a read, agent-facing or not, the throttle bucket it draws from — and its request
+//! decoded once into the operation's typed input (awsJson1.1 for ECS and ECR, the Query
+//! protocol's form for IAM and STS). That one decoded value then drives authorisation, audit,
 //! throttling and dispatch; nothing reads the body again.
 
+use crate::query::codec::Query;
 use crate::throttle::Class;
 use crate::wire::Json;
 use berth_types::request::Members;
-use berth_types::{ApiError, ecr, ecs};
+use berth_types::{ApiError, ecr, ecs, iam, sts};
 
-/// An operation of ECS or ECR.
+/// An operation of ECS, ECR, IAM or STS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     /// `AmazonEC2ContainerServiceV20141113.<Operation>`.
     Ecs(ecs::Operation),
     /// `AmazonEC2ContainerRegistry_V20150921.<Operation>`.
     Ecr(ecr::Operation),
+    /// `Action=<Operation>` signed for `iam`.
+    Iam(iam::Operation),
+    /// `Action=<Operation>` signed for `sts`.
+    Sts(sts::Operation),
 }
 
-/// How the names of the operations that only read begin (in both services).
+/// How the names of the operations that only read begin (in every service).
 const READS: &[&str] = &[
     "Describe",
     "List",
@@ -39,19 +45,34 @@ impl Operation {
         }
     }
 
-    /// Its name, as in `X-Amz-Target`.
+    /// Its name, as in `X-Amz-Target` or the `Action` parameter.
     pub fn name(self) -> &'static str {
         match self {
             Self::Ecs(op) => op.name(),
             Self::Ecr(op) => op.name(),
+            Self::Iam(op) => op.name(),
+            Self::Sts(op) => op.name(),
         }
     }
 
-    /// The IAM action it is authorised as: `ecs:RunTask`, `ecr:PutImage`, ...
+    /// The IAM action it is authorised as: `ecs:RunTask`, `ecr:PutImage`, `iam:CreateUser`, ...
     pub fn action(self) -> String {
+        let service = match self {
+            Self::Ecs(_) => "ecs",
+            Self::Ecr(_) => "ecr",
+            Self::Iam(_) => "iam",
+            Self::Sts(_) => "sts",
+        };
+        format!("{service}:{}", self.name())
+    }
+
+    /// On the Query protocol, the element of the answer that holds the output's members
+    /// (`CreateUserResult`); None for the operations without output and the JSON ones.
+    pub fn result_wrapper(self) -> Option<&'static str> {
         match self {
-            Self::Ecs(op) => format!("ecs:{}", op.name()),
-            Self::Ecr(op) => format!("ecr:{}", op.name()),
+            Self::Ecs(_) | Self::Ecr(_) => None,
+            Self::Iam(op) => op.result_wrapper(),
+            Self::Sts(op) => op.result_wrapper(),
         }
     }
 
@@ -102,11 +123,13 @@ impl Operation {
         match self {
             Self::Ecs(op) => ecs::Request::decode(op, body, &Json).map(Call::Ecs),
             Self::Ecr(op) => ecr::Request::decode(op, body, &Json).map(Call::Ecr),
+            Self::Iam(op) => iam::Request::decode(op, body, &Query).map(Call::Iam),
+            Self::Sts(op) => sts::Request::decode(op, body, &Query).map(Call::Sts),
         }
     }
 }
 
-/// A decoded call of ECS or ECR.
+/// A decoded call of ECS, ECR, IAM or STS.
 // A call lives for one request and is moved, not copied, so its size does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +138,10 @@ pub enum Call {
     Ecs(ecs::Request),
     /// An ECR request.
     Ecr(ecr::Request),
+    /// An IAM request.
+    Iam(iam::Request),
+    /// An STS request.
+    Sts(sts::Request),
 }
 
 impl Call {
@@ -123,6 +150,8 @@ impl Call {
         match self {
             Call::Ecs(request) => request.members(),
             Call::Ecr(request) => request.members(),
+            Call::Iam(request) => request.members(),
+            Call::Sts(request) => request.members(),
         }
     }
 }
@@ -149,5 +178,17 @@ mod tests {
             None
         );
         assert_eq!(Operation::from_target("Other.RunTask"), None);
+        let create = Operation::Iam(iam::Operation::CreateUser);
+        assert!(create.is_mutating() && !create.is_agent_facing());
+        assert_eq!(create.action(), "iam:CreateUser");
+        assert_eq!(create.result_wrapper(), Some("CreateUserResult"));
+        assert!(!Operation::Iam(iam::Operation::ListAccessKeys).is_mutating());
+        assert_eq!(
+            Operation::Iam(iam::Operation::DeleteUser).result_wrapper(),
+            None
+        );
+        let whoami = Operation::Sts(sts::Operation::GetCallerIdentity);
+        assert!(!whoami.is_mutating());
+        assert_eq!(whoami.throttle(), Class::Api);
     }
 }

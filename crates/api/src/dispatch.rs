@@ -1,8 +1,8 @@
 //! Dispatch of `POST /`: the signature's form, time and key are checked before the body is read;
 //! the body is read within limits of size and time; the caller is authenticated, throttled and
-//! authorised; the call goes to the table of its service ([`crate::ecs`], [`crate::ecr`],
-//! [`crate::query`] for IAM and STS, [`crate::berth_ops`] for Berth's own); mutating calls are
-//! audited.
+//! authorised; the call goes to the table of its service ([`crate::ecs`], [`crate::ecr`], the
+//! IAM and STS tables of [`crate::query`], [`crate::berth_ops`] for Berth's own); mutating calls
+//! are audited. IAM and STS answer in the Query protocol's XML, the others in awsJson1.1.
 
 use crate::catalogue::{Call, Operation};
 use crate::policy::Ask;
@@ -174,12 +174,31 @@ pub async fn handle(
         Ok(body) => body,
         Err(e) => return respond(&request_id, Err(e)),
     };
-    let operation = Operation::from_target(&target);
     let (signer, principal) = match app.authenticate(&method, &uri, &headers, &body) {
         Ok(signed) => signed,
         Err(e) => return unauthenticated(&app, client, &headers, e, &request_id),
     };
-    let class = operation.map_or(throttle::Class::Api, Operation::throttle);
+    // The Query protocol names its service in the signature's credential scope and its
+    // operation in the body; the JSON APIs name both in `X-Amz-Target`.
+    let protocol = if query::is_query(&headers) {
+        Protocol::Query(signer.service.clone())
+    } else {
+        Protocol::Json
+    };
+    let operation = match &protocol {
+        Protocol::Query(service) => query::operation(service, &body),
+        Protocol::Json => Operation::from_target(&target).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownOperationException,
+                format!(
+                    "{target:?} is not an operation Berth knows: check the X-Amz-Target header, e.g. AmazonEC2ContainerServiceV20141113.ListClusters"
+                ),
+            )
+        }),
+    };
+    let class = operation
+        .as_ref()
+        .map_or(throttle::Class::Api, |op| op.throttle());
     let signed = if app.limiter.admit(&signer.access_key, class) {
         Ok((signer, principal))
     } else {
@@ -191,16 +210,10 @@ pub async fn handle(
             ),
         ))
     };
-    if query::is_query(&headers) {
-        return match signed {
-            Ok((signer, principal)) => {
-                query::handle(&app, &signer.service, &principal, &body, &request_id)
-            }
-            Err(e) => query::refused(&e, &request_id),
-        };
-    }
     let (prefix, name) = target.rsplit_once('.').unwrap_or(("", &target));
-    if [berth_ops::AUDIT_PREFIX, berth_ops::AGENT_PREFIX].contains(&prefix) {
+    if protocol == Protocol::Json
+        && [berth_ops::AUDIT_PREFIX, berth_ops::AGENT_PREFIX].contains(&prefix)
+    {
         let principal = signed.as_ref().ok().map(|(_, p)| p.arn().to_string());
         let result = signed
             .and_then(|(_, principal)| berth_ops::call(&app, &principal, prefix, name, &body));
@@ -212,28 +225,24 @@ pub async fn handle(
         }
         return respond(&request_id, result);
     }
-    let Some(operation) = operation else {
-        let unknown = ApiError::new(
-            ErrorCode::UnknownOperationException,
-            format!(
-                "{target:?} is not an operation Berth knows: check the X-Amz-Target header, e.g. AmazonEC2ContainerServiceV20141113.ListClusters"
-            ),
-        );
-        return respond(&request_id, signed.and(Err(unknown)));
+    let operation = match operation {
+        Ok(operation) => operation,
+        Err(unknown) => return protocol.refuse(&request_id, signed.err().unwrap_or(unknown)),
     };
     if !supported(operation) {
         let unsupported = ApiError::new(
             ErrorCode::UnsupportedFeatureException,
             match operation {
-                Operation::Ecs(op) => format!("{} is not supported by Berth yet", op.name()),
                 Operation::Ecr(op) => {
                     format!("ECR operation {} is not supported by Berth yet", op.name())
                 }
+                other => format!("{} is not supported by Berth yet", other.name()),
             },
         );
-        return respond(&request_id, signed.and(Err(unsupported)));
+        return protocol.refuse(&request_id, signed.err().unwrap_or(unsupported));
     }
-    let (call, ask) = decoded(&app, operation, &body);
+    let caller = signed.as_ref().ok().map(|(_, p)| p);
+    let (call, ask) = decoded(&app, operation, &body, caller);
     let audited = ask
         .as_ref()
         .map_or((operation.action(), "*".to_string()), |a| {
@@ -265,28 +274,56 @@ pub async fn handle(
             &request_id,
         );
     }
-    respond(&request_id, result)
+    match &protocol {
+        Protocol::Json => respond(&request_id, result),
+        Protocol::Query(service) => query::respond(service, operation, &request_id, result),
+    }
 }
 
-/// Whether Berth answers an operation.
+/// How a request is framed: awsJson1.1 (ECS, ECR, Berth's own), or the Query protocol of the
+/// service its signature names (IAM, STS).
+#[derive(Debug, PartialEq)]
+enum Protocol {
+    Json,
+    Query(String),
+}
+
+impl Protocol {
+    /// The answer to a request refused before its body was decoded.
+    fn refuse(&self, request_id: &str, refused: ApiError) -> Response {
+        match self {
+            Protocol::Json => respond(request_id, Err(refused)),
+            Protocol::Query(service) => query::failure(service, &refused, request_id),
+        }
+    }
+}
+
+/// Whether Berth answers an operation (the IAM and STS operations generated are those it
+/// answers).
 fn supported(operation: Operation) -> bool {
     match operation {
         Operation::Ecs(op) => ecs::supports(op),
         Operation::Ecr(op) => ecr::supports(op),
+        Operation::Iam(_) | Operation::Sts(_) => true,
     }
 }
 
 /// The one decoding of a body, and what the call asks of the caller's policies: the typed call
 /// then drives authorisation, audit and dispatch.
+/// (An IAM call may be about the caller itself, so its ask depends on who calls.)
 fn decoded(
     app: &AppState,
     operation: Operation,
     body: &[u8],
+    caller: Option<&auth::Principal>,
 ) -> (Result<Call, ApiError>, Option<Ask>) {
     let call = operation.decode(body);
+    let partition = app.control.partition();
     let ask = call.as_ref().ok().map(|call| match call {
-        Call::Ecs(request) => ecs::ask(app.control.partition(), request),
+        Call::Ecs(request) => ecs::ask(partition, request),
         Call::Ecr(request) => ecr::ask(app, request),
+        Call::Iam(request) => query::iam::ask(partition, caller, request),
+        Call::Sts(request) => query::sts::ask(request),
     });
     (call, ask)
 }
@@ -344,6 +381,13 @@ fn dispatch(
             // Registry calls read and fsync files; keep them off the async workers' path.
             tokio::task::block_in_place(|| ecr::call(app, signer_key, request, host))
         }
+        Call::Iam(request) => {
+            app.authorize(principal, ask, ErrorCode::AccessDenied)?;
+            // Identity calls may wait on an fsync; keep them off the async workers' path.
+            tokio::task::block_in_place(|| query::iam::call(&app.control, principal, request))
+        }
+        // Who the caller is needs no permission, as in AWS.
+        Call::Sts(request) => query::sts::call(app.control.partition(), principal, request),
     }
 }
 
@@ -421,12 +465,16 @@ mod tests {
         }
     }
 
-    /// Answers `target` with `body` as a user allowed to describe one service only, and
-    /// counts how many times a body was decoded.
-    fn call(app: &AppState, principal: &auth::Principal, target: &str, body: &str) -> usize {
+    /// Answers `operation` with `body` as `principal`, and counts how many times a body was
+    /// decoded.
+    fn call(
+        app: &AppState,
+        principal: &auth::Principal,
+        operation: Operation,
+        body: &str,
+    ) -> usize {
         let before = DECODED.with(|d| d.get());
-        let operation = Operation::from_target(target).expect("an operation");
-        let (call, ask) = decoded(app, operation, body.as_bytes());
+        let (call, ask) = decoded(app, operation, body.as_bytes(), Some(principal));
         let answered = dispatch(
             app,
             "AKIA",
@@ -463,10 +511,25 @@ mod tests {
             (ecr("DescribeRepositories"), "{}".into()),
         ];
         for (target, body) in calls {
+            let operation = Operation::from_target(&target).expect("an operation");
             assert_eq!(
-                call(&app, &root, &target, &body),
+                call(&app, &root, operation, &body),
                 1,
                 "{target} decodes its body once"
+            );
+        }
+        let query = [
+            ("iam", "Action=CreateUser&Version=2010-05-08&UserName=ana"),
+            ("iam", "Action=CreateAccessKey&UserName=ana"),
+            ("iam", "Action=ListUsers"),
+            ("sts", "Action=GetCallerIdentity&Version=2011-06-15"),
+        ];
+        for (service, body) in query {
+            let operation = query::operation(service, body.as_bytes()).expect("an operation");
+            assert_eq!(
+                call(&app, &root, operation, body),
+                1,
+                "{body} decodes its body once"
             );
         }
     }

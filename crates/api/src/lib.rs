@@ -2,11 +2,12 @@
 //!
 //! - [`wire`]: awsJson1.1 framing: body decoding, encoding, error and request-id headers, body
 //!   limits; [`dispatch`]: `POST /` from the signature check to the operation's table;
-//!   [`catalogue`]: every ECS and ECR operation, typed, with what it is, decoded once;
+//!   [`catalogue`]: every ECS, ECR, IAM and STS operation, typed, with what it is, decoded once;
 //! - [`sigv4`]: SigV4 verification, pure; [`auth`]: every request authenticated with it and
 //!   authorised by [`policy`], the IAM policy language;
 //! - [`throttle`]: per-key request rate limits;
-//! - [`query`]: IAM's and STS's Query protocol (form in, XML out) for users, keys and policies;
+//! - [`query`]: IAM's and STS's Query protocol (form in, XML out, both over the generated
+//!   shapes) and their tables of operations: users, keys and policies, the caller's identity;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
 //! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; [`ecr`]: the ECR API, a table
 //!   of the registry's ECR operations (`berth_registry::ecr`) and their errors' ECR codes;

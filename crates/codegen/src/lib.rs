@@ -12,9 +12,22 @@
 //!   [`Members`](../berth_types/request/trait.Members.html) to read an input's string members by
 //!   name (what authorisation looks at).
 //!
+//! A [`Target`] may name the operations Berth answers ([`IAM_OPERATIONS`]): only they and the
+//! shapes they reach are generated. On the Query protocol (IAM, STS) the module also has the
+//! XML namespace and each operation's result wrapper, timestamps are
+//! `berth_types::Timestamp` (which the XML codec writes in ISO 8601), and only what clients
+//! send has non-optional required members.
+//!
 //! `cargo run -p berth-codegen` rewrites the generated files; a test in this crate fails when they
 //! are stale.
 
+mod enums;
+mod names;
+mod operations;
+
+use enums::gen_enum;
+use names::{doc, field_name, type_name};
+use operations::gen_operations;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -26,17 +39,51 @@ pub struct Target {
     pub model: &'static str,
     /// Generated module, relative to the `types` crate.
     pub output: &'static str,
+    /// The operations generated, with the shapes they reach; None for every operation.
+    pub operations: Option<&'static [&'static str]>,
 }
+
+/// The IAM operations Berth answers: users, their access keys and inline policies. Naming an
+/// operation here generates its input, its output and every shape they reach.
+pub const IAM_OPERATIONS: &[&str] = &[
+    "CreateUser",
+    "GetUser",
+    "ListUsers",
+    "DeleteUser",
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "PutUserPolicy",
+    "GetUserPolicy",
+    "ListUserPolicies",
+    "DeleteUserPolicy",
+];
+
+/// The STS operations Berth answers.
+pub const STS_OPERATIONS: &[&str] = &["GetCallerIdentity"];
 
 /// The models Berth generates code for.
 pub const TARGETS: &[Target] = &[
     Target {
         model: "spec/ecs-service-2.json",
         output: "src/generated/ecs.rs",
+        operations: None,
     },
     Target {
         model: "spec/ecr-service-2.json",
         output: "src/generated/ecr.rs",
+        operations: None,
+    },
+    Target {
+        model: "spec/iam-service-2.json",
+        output: "src/generated/iam.rs",
+        operations: Some(IAM_OPERATIONS),
+    },
+    Target {
+        model: "spec/sts-service-2.json",
+        output: "src/generated/sts.rs",
+        operations: Some(STS_OPERATIONS),
     },
 ];
 
@@ -61,15 +108,16 @@ pub fn types_crate_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../types")
 }
 
-/// Generates the Rust module for the model at `model_path`.
-pub fn generate_file(model_path: &Path) -> Result<String, CodegenError> {
-    let text = std::fs::read_to_string(model_path).map_err(|source| CodegenError::Read {
-        path: model_path.to_path_buf(),
+/// Generates the Rust module of a target.
+pub fn generate_target(target: &Target) -> Result<String, CodegenError> {
+    let model_path = types_crate_dir().join(target.model);
+    let text = std::fs::read_to_string(&model_path).map_err(|source| CodegenError::Read {
+        path: model_path.clone(),
         source,
     })?;
     let model: Value =
         serde_json::from_str(&text).map_err(|e| CodegenError::Model(format!("bad JSON: {e}")))?;
-    generate(&model)
+    generate(&model, target.operations)
 }
 
 fn obj<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, CodegenError> {
@@ -77,36 +125,71 @@ fn obj<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, CodegenEr
         .ok_or_else(|| CodegenError::Model(format!("{what} is not an object")))
 }
 
-/// Generates the Rust module for a parsed model.
-pub fn generate(model: &Value) -> Result<String, CodegenError> {
+/// Generates the Rust module for a parsed model: every operation, or only those of `only`.
+pub fn generate(model: &Value, only: Option<&[&str]>) -> Result<String, CodegenError> {
     let shapes = obj(&model["shapes"], "shapes")?;
     let metadata = obj(&model["metadata"], "metadata")?;
-    let operations = obj(&model["operations"], "operations")?;
-    let gen_ctx = Gen { shapes };
+    let mut operations = obj(&model["operations"], "operations")?.clone();
+    if let Some(only) = only {
+        if let Some(missing) = only.iter().find(|op| !operations.contains_key(**op)) {
+            return Err(CodegenError::Model(format!("no operation {missing}")));
+        }
+        operations.retain(|name, _| only.contains(&name.as_str()));
+    }
+    let query = metadata.get("protocol").and_then(Value::as_str) == Some("query");
+    let mut gen_ctx = Gen {
+        shapes,
+        query,
+        sent: None,
+    };
+    let roots = |part: &'static str| {
+        operations
+            .values()
+            .filter_map(move |op| op[part]["shape"].as_str())
+    };
+    // Every shape of the model, or those the chosen operations reach.
+    let generated: BTreeSet<String> = match only {
+        None => shapes.keys().cloned().collect(),
+        Some(_) => gen_ctx.reached(roots("input").chain(roots("output")))?,
+    };
+    if query {
+        gen_ctx.sent = Some(gen_ctx.reached(roots("input"))?);
+    }
     let mut out = String::new();
     out.push_str(
         "// @generated by `cargo run -p berth-codegen` from the official service model. Do not edit.\n",
     );
     out.push_str("#![allow(missing_docs, clippy::all)]\n\n");
     out.push_str("use serde::{Deserialize, Serialize};\n");
-    out.push_str("use crate::validate::{Validate, Violation, check_len, check_range};\n\n");
-    let prefix = metadata
-        .get("targetPrefix")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "/// The `X-Amz-Target` prefix of this service.\npub const TARGET_PREFIX: &str = {prefix:?};\n"
-    );
+    // The limit checks the module uses, named once the module is written.
+    out.push_str("use crate::validate::{Validate, Violation@CHECKS};\n\n");
+    if let Some(prefix) = metadata.get("targetPrefix").and_then(Value::as_str) {
+        let _ = writeln!(
+            out,
+            "/// The `X-Amz-Target` prefix of this service.\npub const TARGET_PREFIX: &str = {prefix:?};\n"
+        );
+    }
+    // The signing name is the endpoint prefix unless the model says otherwise.
     let signing = metadata
         .get("signingName")
+        .or_else(|| metadata.get("endpointPrefix"))
         .and_then(Value::as_str)
         .unwrap_or_default();
     let _ = writeln!(
         out,
         "/// The SigV4 signing name of this service.\npub const SIGNING_NAME: &str = {signing:?};\n"
     );
-    gen_operations(&mut out, operations)?;
+    if query {
+        let namespace = metadata
+            .get("xmlNamespace")
+            .and_then(Value::as_str)
+            .ok_or_else(|| CodegenError::Model("a query model without xmlNamespace".into()))?;
+        let _ = writeln!(
+            out,
+            "/// The namespace of this service's XML answers.\npub const XML_NAMESPACE: &str = {namespace:?};\n"
+        );
+    }
+    gen_operations(&mut out, &operations, query)?;
     let exceptions: BTreeSet<&String> = shapes
         .iter()
         .filter(|(_, s)| s.get("exception").is_some())
@@ -122,7 +205,10 @@ pub fn generate(model: &Value) -> Result<String, CodegenError> {
         .values()
         .filter_map(|op| op["input"]["shape"].as_str())
         .collect();
-    let names: BTreeMap<&String, &Value> = shapes.iter().collect();
+    let names: BTreeMap<&String, &Value> = shapes
+        .iter()
+        .filter(|(name, _)| generated.contains(name.as_str()))
+        .collect();
     for (name, shape) in &names {
         if inputs.contains(name.as_str()) {
             gen_ctx.members(&mut out, name, shape)?;
@@ -138,11 +224,23 @@ pub fn generate(model: &Value) -> Result<String, CodegenError> {
             _ => {}
         }
     }
-    Ok(out)
+    let checks: String = ["check_len", "check_range"]
+        .iter()
+        .filter(|check| out.contains(&format!("{check}(")))
+        .map(|check| format!(", {check}"))
+        .collect();
+    Ok(out.replacen("@CHECKS", &checks, 1))
 }
 
 struct Gen<'a> {
     shapes: &'a Map<String, Value>,
+    /// Whether the service speaks the Query protocol (form in, XML out).
+    query: bool,
+    /// On the Query protocol, the shapes clients send (what the inputs reach): only theirs
+    /// have non-optional required members. awsQuery clients require none of an answer's
+    /// members, and AWS leaves some out (the root's GetUser answer has no UserName or Path).
+    /// None: every shape's required members are non-optional.
+    sent: Option<BTreeSet<String>>,
 }
 
 impl Gen<'_> {
@@ -157,13 +255,15 @@ impl Gen<'_> {
         let shape = self.shape(name)?;
         Ok(match shape["type"].as_str().unwrap_or_default() {
             "structure" if shape.get("document").is_some() => "serde_json::Value".into(),
-            "structure" => name.to_string(),
-            "string" if shape.get("enum").is_some() => name.to_string(),
+            "structure" => type_name(name),
+            "string" if shape.get("enum").is_some() => type_name(name),
             "string" | "blob" => "String".into(),
             "integer" => "i32".into(),
             "long" => "i64".into(),
             "double" | "float" => "f64".into(),
             "boolean" => "bool".into(),
+            // The XML codec knows a timestamp by its type, to write it in ISO 8601.
+            "timestamp" if self.query => "crate::Timestamp".into(),
             "timestamp" => "f64".into(),
             "list" => format!("Vec<{}>", self.rust_type(member_shape(&shape["member"])?)?),
             "map" => format!(
@@ -172,6 +272,48 @@ impl Gen<'_> {
             ),
             other => return Err(CodegenError::Model(format!("{name}: type {other}"))),
         })
+    }
+
+    /// The shapes that `roots` reach. On the Query protocol, a shape that renames its members
+    /// or flattens its lists is refused: the XML and form codecs follow the serde names, which
+    /// are the members' own.
+    fn reached<'r>(
+        &self,
+        roots: impl Iterator<Item = &'r str>,
+    ) -> Result<BTreeSet<String>, CodegenError> {
+        let mut reached = BTreeSet::new();
+        let mut todo: Vec<&str> = roots.collect();
+        while let Some(name) = todo.pop() {
+            if !reached.insert(name.to_string()) {
+                continue;
+            }
+            let shape = self.shape(name)?;
+            let members = shape.get("members").and_then(Value::as_object);
+            let parts = ["member", "key", "value"].map(|k| shape.get(k));
+            let refs = members
+                .into_iter()
+                .flat_map(|m| m.values())
+                .chain(parts.into_iter().flatten());
+            for spec in refs {
+                if self.query
+                    && let Some(rename) = [
+                        "locationName",
+                        "flattened",
+                        "xmlName",
+                        "xmlAttribute",
+                        "timestampFormat",
+                    ]
+                    .iter()
+                    .find(|k| spec.get(**k).is_some() || shape.get(**k).is_some())
+                {
+                    return Err(CodegenError::Model(format!(
+                        "{name} uses {rename}, which the Query codecs do not follow"
+                    )));
+                }
+                todo.push(member_shape(spec)?);
+            }
+        }
+        Ok(reached)
     }
 
     /// True when a structure reaches itself without a list or map in between (needs a Box).
@@ -209,17 +351,19 @@ impl Gen<'_> {
             .unwrap_or(&empty);
         doc(out, shape, "");
         out.push_str("#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]\n");
-        let _ = writeln!(out, "pub struct {name} {{");
+        let rust_name = type_name(name);
+        let _ = writeln!(out, "pub struct {rust_name} {{");
         let mut checks = String::new();
         for (member, spec) in members {
             let target = member_shape(spec)?;
             let mut ty = self.rust_type(target)?;
-            if ty == name || self.is_recursive(target, name, &mut BTreeSet::new()) {
+            if ty == rust_name || self.is_recursive(target, name, &mut BTreeSet::new()) {
                 ty = format!("Box<{ty}>");
             }
             let field = field_name(member);
             doc(out, spec, "    ");
-            let is_required = required.contains(member.as_str());
+            let is_required = required.contains(member.as_str())
+                && self.sent.as_ref().is_none_or(|sent| sent.contains(name));
             if is_required {
                 let _ = writeln!(out, "    #[serde(rename = {member:?})]");
                 let _ = writeln!(out, "    pub {field}: {ty},");
@@ -233,7 +377,7 @@ impl Gen<'_> {
             self.member_checks(&mut checks, member, &field, target, is_required)?;
         }
         out.push_str("}\n\n");
-        let _ = writeln!(out, "impl Validate for {name} {{");
+        let _ = writeln!(out, "impl Validate for {rust_name} {{");
         if checks.is_empty() {
             out.push_str("    fn validate(&self, _path: &str) -> Result<(), Violation> {\n        Ok(())\n    }\n}\n\n");
         } else {
@@ -355,7 +499,11 @@ impl Gen<'_> {
                 let _ = writeln!(lists, "            {member:?} => {read},");
             }
         }
-        let _ = writeln!(out, "impl crate::request::Members for {name} {{");
+        let _ = writeln!(
+            out,
+            "impl crate::request::Members for {} {{",
+            type_name(name)
+        );
         for (method, ty, arms) in [("text", "&str", texts), ("list", "&[String]", lists)] {
             if arms.is_empty() {
                 let _ = writeln!(
@@ -374,191 +522,16 @@ impl Gen<'_> {
     }
 }
 
-/// Emits the `Operation` and `Request` enums of a service.
-fn gen_operations(out: &mut String, operations: &Map<String, Value>) -> Result<(), CodegenError> {
-    let ops: BTreeMap<&String, &str> = operations
-        .iter()
-        .map(|(name, op)| {
-            op["input"]["shape"]
-                .as_str()
-                .map(|input| (name, input))
-                .ok_or_else(|| CodegenError::Model(format!("operation {name} has no input")))
-        })
-        .collect::<Result<_, _>>()?;
-    out.push_str("/// One operation of this service.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum Operation {\n");
-    for op in ops.keys() {
-        let _ = writeln!(out, "    {op},");
-    }
-    out.push_str("}\n\nimpl Operation {\n    /// Every operation, in name order.\n    pub const ALL: &'static [Operation] = &[\n");
-    for op in ops.keys() {
-        let _ = writeln!(out, "        Operation::{op},");
-    }
-    out.push_str("    ];\n\n    /// The operation's name, as `X-Amz-Target` carries it.\n    pub fn name(self) -> &'static str {\n        match self {\n");
-    for op in ops.keys() {
-        let _ = writeln!(out, "            Operation::{op} => {op:?},");
-    }
-    out.push_str("        }\n    }\n\n    /// The operation named `name`.\n    pub fn from_name(name: &str) -> Option<Self> {\n        match name {\n");
-    for op in ops.keys() {
-        let _ = writeln!(out, "            {op:?} => Some(Operation::{op}),");
-    }
-    out.push_str("            _ => None,\n        }\n    }\n}\n\n");
-    out.push_str("/// A request of this service: its operation and typed input.\n#[derive(Debug, Clone, PartialEq)]\npub enum Request {\n");
-    for (op, input) in &ops {
-        let _ = writeln!(out, "    {op}({input}),");
-    }
-    out.push_str("}\n\nimpl Request {\n    /// The request's operation.\n    pub fn operation(&self) -> Operation {\n        match self {\n");
-    for op in ops.keys() {
-        let _ = writeln!(out, "            Request::{op}(_) => Operation::{op},");
-    }
-    out.push_str("        }\n    }\n\n    /// Decodes `body` as the input of `operation`.\n    pub fn decode<D: crate::request::Decoder>(operation: Operation, body: &[u8], decoder: &D) -> Result<Self, crate::ApiError> {\n        Ok(match operation {\n");
-    for op in ops.keys() {
-        let _ = writeln!(
-            out,
-            "            Operation::{op} => Request::{op}(decoder.decode(body)?),"
-        );
-    }
-    out.push_str("        })\n    }\n\n    /// The input's string members, read by name.\n    pub fn members(&self) -> &dyn crate::request::Members {\n        match self {\n");
-    for op in ops.keys() {
-        let _ = writeln!(out, "            Request::{op}(input) => input,");
-    }
-    out.push_str("        }\n    }\n}\n\n");
-    Ok(())
-}
-
 fn member_shape(spec: &Value) -> Result<&str, CodegenError> {
     spec["shape"]
         .as_str()
         .ok_or_else(|| CodegenError::Model("member without shape".into()))
 }
 
-fn gen_enum(out: &mut String, name: &str, shape: &Value) {
-    let values: Vec<&str> = shape["enum"]
-        .as_array()
-        .map(|v| v.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let mut variants: Vec<String> = Vec::new();
-    for v in &values {
-        let mut variant = variant_name(v);
-        while variants.contains(&variant) {
-            variant.push('_');
-        }
-        variants.push(variant);
-    }
-    doc(out, shape, "");
-    out.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]\n");
-    let _ = writeln!(out, "pub enum {name} {{");
-    for (i, (v, variant)) in values.iter().zip(&variants).enumerate() {
-        // The first value is the default only so that structures can derive Default.
-        let default = if i == 0 { "#[default]\n    " } else { "" };
-        let _ = writeln!(out, "    {default}#[serde(rename = {v:?})]\n    {variant},");
-    }
-    out.push_str("}\n\n");
-    let _ = writeln!(out, "impl {name} {{");
-    out.push_str("    /// Every value the model allows, in model order.\n");
-    let _ = writeln!(out, "    pub const ALL: &'static [{name}] = &[");
-    for variant in &variants {
-        let _ = writeln!(out, "        {name}::{variant},");
-    }
-    out.push_str("    ];\n\n    /// The value as it appears on the wire.\n");
-    out.push_str("    pub fn as_str(&self) -> &'static str {\n        match self {\n");
-    for (v, variant) in values.iter().zip(&variants) {
-        let _ = writeln!(out, "            {name}::{variant} => {v:?},");
-    }
-    out.push_str("        }\n    }\n\n    /// Parses the wire value.\n");
-    out.push_str("    pub fn from_wire(s: &str) -> Option<Self> {\n");
-    out.push_str("        Self::ALL.iter().copied().find(|v| v.as_str() == s)\n    }\n}\n\n");
-    let _ = writeln!(
-        out,
-        "impl std::fmt::Display for {name} {{\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\n"
-    );
-}
-
-/// `containerInstanceArn` → `container_instance_arn`; keywords get `r#`.
-fn field_name(member: &str) -> String {
-    let mut s = String::new();
-    let chars: Vec<char> = member.chars().collect();
-    for (i, c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() {
-            let prev_lower =
-                i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
-            if i > 0 && (prev_lower || (prev_upper && next_lower)) {
-                s.push('_');
-            }
-            s.push(c.to_ascii_lowercase());
-        } else {
-            s.push(*c);
-        }
-    }
-    match s.as_str() {
-        "type" | "match" | "ref" | "in" | "as" | "fn" | "impl" | "self" | "struct" | "enum"
-        | "mod" | "use" | "where" | "loop" | "move" | "box" | "static" | "const" | "let"
-        | "mut" | "crate" | "super" | "async" | "await" | "dyn" | "final" | "override"
-        | "yield" | "try" | "gen" => format!("r#{s}"),
-        _ => s,
-    }
-}
-
-/// `DELETE_IN_PROGRESS` → `DeleteInProgress`, `memberOf` → `MemberOf`, `CMD-SHELL` → `CmdShell`.
-fn variant_name(value: &str) -> String {
-    let mut out = String::new();
-    for word in value.split(|c: char| !c.is_ascii_alphanumeric()) {
-        if word.is_empty() {
-            continue;
-        }
-        let all_upper = word.chars().all(|c| !c.is_ascii_lowercase());
-        let mut chars = word.chars();
-        if let Some(first) = chars.next() {
-            out.push(first.to_ascii_uppercase());
-            if all_upper {
-                out.extend(chars.map(|c| c.to_ascii_lowercase()));
-            } else {
-                out.extend(chars);
-            }
-        }
-    }
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, 'V');
-    }
-    out
-}
-
-/// First sentence of the model's HTML documentation, as a `///` line.
-fn doc(out: &mut String, spec: &Value, indent: &str) {
-    let Some(html) = spec.get("documentation").and_then(Value::as_str) else {
-        return;
-    };
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                text.push(' ');
-            }
-            _ if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let sentence = match text.find(". ") {
-        Some(i) => &text[..=i],
-        None => text.as_str(),
-    };
-    if !sentence.is_empty() {
-        let _ = writeln!(
-            out,
-            "{indent}/// {}",
-            sentence.replace('[', "\\[").replace(']', "\\]")
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use names::variant_name;
 
     #[test]
     fn names() {
@@ -572,6 +545,8 @@ mod tests {
         assert_eq!(variant_name("DELETE_IN_PROGRESS"), "DeleteInProgress");
         assert_eq!(variant_name("memberOf"), "MemberOf");
         assert_eq!(variant_name("EC2"), "Ec2");
+        assert_eq!(type_name("statusType"), "StatusType");
+        assert_eq!(type_name("User"), "User");
     }
 
     /// The committed generated files match what the models generate now.
@@ -579,7 +554,7 @@ mod tests {
     fn generated_files_are_fresh() {
         let dir = types_crate_dir();
         for t in TARGETS {
-            let fresh = generate_file(&dir.join(t.model)).expect("model parses");
+            let fresh = generate_target(t).expect("model parses");
             let committed = std::fs::read_to_string(dir.join(t.output)).unwrap_or_default();
             assert!(
                 committed == fresh,

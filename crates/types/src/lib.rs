@@ -1,7 +1,8 @@
 //! Berth's wire types and the vocabulary every other crate shares. No I/O.
 //!
-//! - [`generated`]: every ECS and ECR request, response and data shape, generated from the
-//!   official service models in `spec/` (`cargo run -p berth-codegen`);
+//! - [`generated`]: every ECS and ECR request, response and data shape, and those of the IAM
+//!   and STS operations Berth answers, generated from the official service models in `spec/`
+//!   (`cargo run -p berth-codegen`);
 //! - [`validate`]: the model's limits, checked before a request touches state;
 //! - [`error`]: wire error codes and their HTTP statuses;
 //! - [`arn`]: long-format ARNs and the names-or-ARNs that inputs accept;
@@ -23,8 +24,23 @@ pub mod units;
 pub mod validate;
 
 pub use error::{ApiError, ErrorCode};
-pub use generated::{ecr, ecs};
+pub use generated::{ecr, ecs, iam, sts};
 pub use validate::{Validate, Violation};
 
 /// Seconds since the Unix epoch, as the JSON protocol carries timestamps.
 pub type EpochSeconds = f64;
+
+/// A point in time in the shapes of the Query-protocol services (IAM, STS): epoch seconds,
+/// which their XML codec writes in ISO 8601. The codec knows it by its serde name,
+/// [`Timestamp::SERDE_NAME`]: serde gives a serializer no other way to tell a timestamp from
+/// a number.
+#[derive(
+    Debug, Clone, Copy, PartialEq, PartialOrd, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename = "berth::Timestamp")]
+pub struct Timestamp(pub EpochSeconds);
+
+impl Timestamp {
+    /// The name serde hands the codecs for a timestamp.
+    pub const SERDE_NAME: &'static str = "berth::Timestamp";
+}

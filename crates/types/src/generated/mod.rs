@@ -4,3 +4,7 @@
 pub mod ecr;
 #[rustfmt::skip]
 pub mod ecs;
+#[rustfmt::skip]
+pub mod iam;
+#[rustfmt::skip]
+pub mod sts;
