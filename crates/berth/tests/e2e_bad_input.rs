@@ -1,12 +1,11 @@
 //! Bad input gets the exception ECS gives, with a message naming the problem, and changes nothing.
 
-mod common;
-
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use common::{Berth, Exports};
+use berth_test_kit::image::IMAGE;
+use berth_test_kit::process::{Berth, Exports};
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime};
 
@@ -99,7 +98,7 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
         );
         async move { signed_call(&endpoint, &target, &body, &good).await }
     };
-    let container = json!({"name": "c", "image": common::IMAGE, "memory": 16});
+    let container = json!({"name": "c", "image": IMAGE, "memory": 16});
     let ok = json!({"family": "good", "containerDefinitions": [container]}).to_string();
     let (status, _) = call(&endpoint, &ecs("RegisterTaskDefinition"), &ok).await;
     assert_eq!(status, 200);
@@ -108,7 +107,7 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
     assert_eq!(status, 200);
 
     let eleven: Vec<Value> = (0..11)
-        .map(|i| json!({"name": format!("c{i}"), "image": common::IMAGE, "memory": 16}))
+        .map(|i| json!({"name": format!("c{i}"), "image": IMAGE, "memory": 16}))
         .collect();
     let cases = [
         (

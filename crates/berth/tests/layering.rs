@@ -17,6 +17,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("registry", &["types"]),
     ("api", &["types", "store", "control", "registry"]),
     ("agent", &["types"]),
+    // Tests only: every crate may list it under [dev-dependencies], none under [dependencies]
+    // (no entry here names it).
+    ("test-kit", &["types", "store", "control", "agent"]),
     (
         "berth",
         &[

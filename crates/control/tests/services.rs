@@ -2,22 +2,40 @@
 //! rolling deployments within their bounds, the circuit breaker with rollback, DAEMON services
 //! following their instances, and deletion.
 
-mod common;
-
 use berth_control::ControlPlane;
+use berth_test_kit::assert_mentioned;
+use berth_test_kit::control::*;
 use berth_types::ecs::*;
-use common::*;
-use std::sync::atomic::Ordering;
 
 fn service(cp: &ControlPlane, name: &str) -> Service {
-    cp.describe_services(DescribeServicesRequest {
-        services: vec![name.into()],
-        ..DescribeServicesRequest::default()
-    })
-    .expect("describes")
-    .services
-    .and_then(|s| s.into_iter().next())
-    .expect("found")
+    let services = vec![name.into()];
+    let request = DescribeServicesRequest {
+        services,
+        ..Default::default()
+    };
+    let described = cp.describe_services(request).expect("describes");
+    described
+        .services
+        .into_iter()
+        .flatten()
+        .next()
+        .expect("found")
+}
+
+/// A circuit breaker that fails a deployment after `failures` failed tasks and rolls back.
+fn rolling_back_after(failures: i32) -> DeploymentConfiguration {
+    DeploymentConfiguration {
+        deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
+            enable: true,
+            rollback: true,
+            threshold_configuration: Some(ThresholdConfiguration {
+                r#type: ThresholdType::Count,
+                value: failures,
+            }),
+            ..DeploymentCircuitBreaker::default()
+        }),
+        ..DeploymentConfiguration::default()
+    }
 }
 
 fn all_tasks(cp: &ControlPlane) -> Vec<Task> {
@@ -58,7 +76,7 @@ fn settle(
         check(cp);
         agents(cp, &fail);
         // Time passes between rounds, so RUNNING tasks become stable.
-        clock.0.fetch_add(2, Ordering::SeqCst);
+        clock.advance(2);
         let s = service(cp, name);
         let d = s.deployments.clone().unwrap_or_default();
         let group = format!("service:{name}");
@@ -95,6 +113,17 @@ fn create(
         ..CreateServiceRequest::default()
     })
     .expect("CreateService");
+}
+
+/// A minute later, UpdateService of `web` to the task definition `td`.
+fn update_later(cp: &ControlPlane, clock: &HandClock, td: &str) {
+    clock.advance(60);
+    cp.update_service(UpdateServiceRequest {
+        service: "web".into(),
+        task_definition: Some(td.into()),
+        ..UpdateServiceRequest::default()
+    })
+    .expect("UpdateService");
 }
 
 fn live(cp: &ControlPlane) -> Vec<Task> {
@@ -163,13 +192,7 @@ fn a_rolling_update_keeps_within_min_and_max_percent() {
     create(&cp, "web", 4, Some(bounds));
     settle(&cp, &clock, "web", |_| false, |_| {});
     definition(&cp, 32, None);
-    clock.0.fetch_add(60, Ordering::SeqCst);
-    cp.update_service(UpdateServiceRequest {
-        service: "web".into(),
-        task_definition: Some("web:2".into()),
-        ..UpdateServiceRequest::default()
-    })
-    .expect("UpdateService");
+    update_later(&cp, &clock, "web:2");
     let s = settle(
         &cp,
         &clock,
@@ -234,28 +257,11 @@ fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
     let (cp, clock) = plane();
     instance(&cp, 100_000, 100_000);
     definition(&cp, 64, None);
-    let breaker = DeploymentConfiguration {
-        deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
-            enable: true,
-            rollback: true,
-            threshold_configuration: Some(ThresholdConfiguration {
-                r#type: ThresholdType::Count,
-                value: 3,
-            }),
-            ..DeploymentCircuitBreaker::default()
-        }),
-        ..DeploymentConfiguration::default()
-    };
+    let breaker = rolling_back_after(3);
     create(&cp, "web", 2, Some(breaker));
     settle(&cp, &clock, "web", |_| false, |_| {});
     definition(&cp, 32, None);
-    clock.0.fetch_add(60, Ordering::SeqCst);
-    cp.update_service(UpdateServiceRequest {
-        service: "web".into(),
-        task_definition: Some("web:2".into()),
-        ..UpdateServiceRequest::default()
-    })
-    .expect("UpdateService");
+    update_later(&cp, &clock, "web:2");
     let bad = |t: &Task| {
         t.task_definition_arn
             .as_deref()
@@ -274,14 +280,7 @@ fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
         .flatten()
         .filter_map(|e| e.message.clone())
         .collect();
-    assert!(
-        messages.iter().any(|m| m.contains("deployment failed")),
-        "{messages:?}"
-    );
-    assert!(
-        messages.iter().any(|m| m.contains("rolling back")),
-        "{messages:?}"
-    );
+    assert_mentioned(&messages, &["deployment failed", "rolling back"]);
     assert_eq!(live(&cp).len(), 2);
     assert_eq!(
         history(&cp, "web"),
@@ -343,7 +342,7 @@ fn a_daemon_service_follows_its_instances() {
     instance(&cp, 4096, 1000);
     let s = settle(&cp, &clock, "logs", |_| false, |_| {});
     assert_eq!(s.running_count, Some(3));
-    clock.0.fetch_add(1, Ordering::SeqCst);
+    clock.advance(1);
     cp.update_container_instances_state(UpdateContainerInstancesStateRequest {
         container_instances: vec![a.clone()],
         status: ContainerInstanceStatus::Draining,
@@ -516,18 +515,7 @@ fn failing_health_checks_trip_the_circuit_breaker() {
     };
     cp.register_task_definition(checked("true"))
         .expect("registers");
-    let breaker = DeploymentConfiguration {
-        deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
-            enable: true,
-            rollback: true,
-            threshold_configuration: Some(ThresholdConfiguration {
-                r#type: ThresholdType::Count,
-                value: 2,
-            }),
-            ..DeploymentCircuitBreaker::default()
-        }),
-        ..DeploymentConfiguration::default()
-    };
+    let breaker = rolling_back_after(2);
     create(&cp, "web", 1, Some(breaker));
     // Plays the agents and their health checks: revision 1 passes, revision 2 fails.
     let health = |cp: &ControlPlane| {
@@ -558,13 +546,7 @@ fn failing_health_checks_trip_the_circuit_breaker() {
     assert_eq!(service(&cp, "web").running_count, Some(1));
     cp.register_task_definition(checked("false"))
         .expect("registers");
-    clock.0.fetch_add(60, Ordering::SeqCst);
-    cp.update_service(UpdateServiceRequest {
-        service: "web".into(),
-        task_definition: Some("web:2".into()),
-        ..UpdateServiceRequest::default()
-    })
-    .expect("UpdateService");
+    update_later(&cp, &clock, "web:2");
     for _ in 0..20 {
         cp.reconcile_services();
         agents(&cp, |_| false);
