@@ -136,26 +136,16 @@ async fn push() {
     let chunked: Vec<u8> = (0..30_000u32).map(|i| (i % 13) as u8).collect();
     let r = reg.post("/v2/conf/push/blobs/uploads/", b"").await;
     let upload = format!("{}{}", reg.base, location(&r));
-    let r = reg
-        .patch(&upload, &[("content-range", "0-9999")], &chunked[..10_000])
-        .await;
+    let r = reg.patch(&upload, Some("0-9999"), &chunked[..10_000]).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_eq!(r.headers()["range"], "0-9999");
     let next = format!("{}{}", reg.base, location(&r));
     let r = reg
-        .patch(
-            &next,
-            &[("content-range", "20000-29999")],
-            &chunked[20_000..],
-        )
+        .patch(&next, Some("20000-29999"), &chunked[20_000..])
         .await;
     assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     let r = reg
-        .patch(
-            &next,
-            &[("content-range", "10000-19999")],
-            &chunked[10_000..20_000],
-        )
+        .patch(&next, Some("10000-19999"), &chunked[10_000..20_000])
         .await;
     assert_eq!(r.headers()["range"], "0-19999");
     let r = reg.get(&next).await;

@@ -145,7 +145,7 @@ async fn the_registry_speaks_oci_and_refuses_bad_input() {
     let big: Vec<u8> = (0..2_000_000u32).map(|i| (i % 253) as u8).collect();
     let r = reg.post("/v2/team/app/blobs/uploads/", b"").await;
     let upload = location(&r);
-    let r = reg.patch(&upload, &[], &big[..1_000_000]).await;
+    let r = reg.patch(&upload, None, &big[..1_000_000]).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     server.kill().expect("SIGKILL");
     let _ = server.wait();

@@ -14,7 +14,7 @@ use berth_test_kit::ecs::{
     self as kit, container, describe_service as service, eventually, service_events, service_tasks,
     update_service, wait_status,
 };
-use berth_test_kit::process::Berth;
+use berth_test_kit::up::Berth;
 use std::time::Duration;
 
 /// How long a services-stable waiter may wait.

@@ -108,27 +108,16 @@ async fn a_daemon_service_follows_agents_that_join_and_drain() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deployment_completes_after_the_server_is_killed_in_its_middle() {
     let (mut fleet, instances) = Fleet::start("restart-svc", &["zone-a"]).await;
+    let (ecs, cluster) = (fleet.ecs.clone(), fleet.cluster.clone());
     register(&fleet.ecs, "restart", "600").await;
     create(&fleet, "restart", Some(3), None).await;
-    wait_stable(
-        &fleet.ecs,
-        &fleet.cluster,
-        "restart",
-        Duration::from_secs(120),
-    )
-    .await;
+    wait_stable(&ecs, &cluster, "restart", Duration::from_secs(120)).await;
     let second = register(&fleet.ecs, "restart", "601").await;
     update_service(&fleet.ecs, &fleet.cluster, "restart", &second).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     fleet.restart_server();
     wait_instances(&fleet.ecs, &fleet.cluster, instances.len()).await;
-    wait_stable(
-        &fleet.ecs,
-        &fleet.cluster,
-        "restart",
-        Duration::from_secs(180),
-    )
-    .await;
+    wait_stable(&ecs, &cluster, "restart", Duration::from_secs(180)).await;
     let running = tasks(&fleet, "restart", DesiredStatus::Running).await;
     assert_eq!(running.len(), 3, "{running:?}");
     assert!(

@@ -3,7 +3,9 @@
 //! acknowledged RUNNING by its simulated instance.
 
 use aws_sdk_ecs::types::ContainerDefinition;
-use berth_test_kit::ecs::{client, eventually, register, run_task, stop_and_wait, wait_instances};
+use berth_test_kit::ecs::{
+    client, describe_tasks, eventually, register, run_task, stop_and_wait, wait_instances,
+};
 use berth_test_kit::process::{start_server, start_simulator, unique_cluster};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -89,15 +91,8 @@ async fn racing_run_tasks_fill_exactly_the_simulated_capacity() {
         "every placed task to be RUNNING",
         Duration::from_secs(30),
         || async {
-            let d = ecs
-                .describe_tasks()
-                .cluster(&cluster)
-                .set_tasks(Some(placed.clone()))
-                .send()
-                .await
-                .ok()?;
-            d.tasks()
-                .iter()
+            let d = describe_tasks(&ecs, &cluster, placed.clone()).await;
+            d.iter()
                 .all(|t| t.last_status() == Some("RUNNING"))
                 .then_some(())
         },

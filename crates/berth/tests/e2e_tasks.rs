@@ -5,7 +5,7 @@ use berth_test_kit::docker::{docker_inspect, task_containers};
 use berth_test_kit::ecs::{
     self as kit, container_named, describe, eventually, register, run_one, wait_status,
 };
-use berth_test_kit::process::Berth;
+use berth_test_kit::up::Berth;
 use std::time::Duration;
 
 fn container(name: &str, command: &[&str], essential: bool) -> ContainerDefinition {

@@ -6,13 +6,11 @@ use berth_control::ControlPlane;
 use berth_test_kit::assert_mentioned;
 use berth_test_kit::control::*;
 use berth_types::ecs::*;
+use std::sync::Arc;
 
 fn service(cp: &ControlPlane, name: &str) -> Service {
-    let services = vec![name.into()];
-    let request = DescribeServicesRequest {
-        services,
-        ..Default::default()
-    };
+    let mut request = DescribeServicesRequest::default();
+    request.services.push(name.into());
     let described = cp.describe_services(request).expect("describes");
     described
         .services
@@ -20,6 +18,19 @@ fn service(cp: &ControlPlane, name: &str) -> Service {
         .flatten()
         .next()
         .expect("found")
+}
+
+/// A control plane with `count` instances of that CPU and memory, and the task definition
+/// `web` of 64 MiB; returns it, its clock and the instances' ARNs.
+fn with_instances(
+    count: usize,
+    cpu: i32,
+    memory: i32,
+) -> (ControlPlane, Arc<HandClock>, Vec<String>) {
+    let (cp, clock) = plane();
+    let instances = (0..count).map(|_| instance(&cp, cpu, memory)).collect();
+    definition(&cp, 64, None);
+    (cp, clock, instances)
 }
 
 /// A circuit breaker that fails a deployment after `failures` failed tasks and rolls back.
@@ -135,10 +146,7 @@ fn live(cp: &ControlPlane) -> Vec<Task> {
 
 #[test]
 fn a_service_reaches_its_count_and_replaces_a_task_that_stops() {
-    let (cp, clock) = plane();
-    instance(&cp, 4096, 1000);
-    instance(&cp, 4096, 1000);
-    definition(&cp, 64, None);
+    let (cp, clock, _) = with_instances(2, 4096, 1000);
     create(&cp, "web", 3, None);
     let s = settle(&cp, &clock, "web", |_| false, |_| {});
     assert_eq!((s.running_count, s.pending_count), (Some(3), Some(0)));
@@ -180,10 +188,7 @@ fn a_service_reaches_its_count_and_replaces_a_task_that_stops() {
 
 #[test]
 fn a_rolling_update_keeps_within_min_and_max_percent() {
-    let (cp, clock) = plane();
-    instance(&cp, 100_000, 100_000);
-    instance(&cp, 100_000, 100_000);
-    definition(&cp, 64, None);
+    let (cp, clock, _) = with_instances(2, 100_000, 100_000);
     let bounds = DeploymentConfiguration {
         minimum_healthy_percent: Some(50),
         maximum_percent: Some(150),
@@ -254,9 +259,7 @@ fn a_rolling_update_keeps_within_min_and_max_percent() {
 
 #[test]
 fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
-    let (cp, clock) = plane();
-    instance(&cp, 100_000, 100_000);
-    definition(&cp, 64, None);
+    let (cp, clock, _) = with_instances(1, 100_000, 100_000);
     let breaker = rolling_back_after(3);
     create(&cp, "web", 2, Some(breaker));
     settle(&cp, &clock, "web", |_| false, |_| {});
@@ -326,10 +329,8 @@ fn history(cp: &ControlPlane, name: &str) -> Vec<(ServiceDeploymentStatus, Strin
 
 #[test]
 fn a_daemon_service_follows_its_instances() {
-    let (cp, clock) = plane();
-    let a = instance(&cp, 4096, 1000);
-    instance(&cp, 4096, 1000);
-    definition(&cp, 64, None);
+    let (cp, clock, instances) = with_instances(2, 4096, 1000);
+    let a = instances[0].clone();
     cp.create_service(CreateServiceRequest {
         service_name: "logs".into(),
         task_definition: Some("web".into()),
@@ -360,9 +361,7 @@ fn a_daemon_service_follows_its_instances() {
 
 #[test]
 fn deleting_a_service_drains_it_to_inactive() {
-    let (cp, clock) = plane();
-    instance(&cp, 4096, 1000);
-    definition(&cp, 64, None);
+    let (cp, clock, _) = with_instances(1, 4096, 1000);
     create(&cp, "web", 2, None);
     settle(&cp, &clock, "web", |_| false, |_| {});
     let refused = cp
@@ -411,10 +410,7 @@ fn per_instance(cp: &ControlPlane) -> std::collections::BTreeMap<String, usize> 
 
 #[test]
 fn scaling_in_keeps_the_spread_balanced() {
-    let (cp, clock) = plane();
-    instance(&cp, 100_000, 100_000);
-    instance(&cp, 100_000, 100_000);
-    definition(&cp, 64, None);
+    let (cp, clock, _) = with_instances(2, 100_000, 100_000);
     cp.create_service(CreateServiceRequest {
         service_name: "web".into(),
         task_definition: Some("web".into()),
@@ -447,9 +443,8 @@ fn scaling_in_keeps_the_spread_balanced() {
 
 #[test]
 fn a_draining_instance_has_its_service_tasks_replaced_elsewhere() {
-    let (cp, clock) = plane();
-    let a = instance(&cp, 100_000, 100_000);
-    definition(&cp, 64, None);
+    let (cp, clock, instances) = with_instances(1, 100_000, 100_000);
+    let a = instances[0].clone();
     create(&cp, "web", 2, None);
     settle(&cp, &clock, "web", |_| false, |_| {});
     let standalone = run(&cp, 1).tasks.expect("tasks")[0]

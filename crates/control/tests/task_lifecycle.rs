@@ -6,11 +6,8 @@ use berth_test_kit::control::*;
 use berth_types::ecs::*;
 
 fn task(cp: &ControlPlane, arn: &str) -> Task {
-    let tasks = vec![arn.into()];
-    let request = DescribeTasksRequest {
-        tasks,
-        ..Default::default()
-    };
+    let mut request = DescribeTasksRequest::default();
+    request.tasks.push(arn.into());
     let described = cp.describe_tasks(request).expect("describes");
     described.tasks.into_iter().flatten().next().expect("found")
 }

@@ -246,12 +246,16 @@ pub async fn service_tasks(
         .expect("ListTasks")
         .task_arns()
         .to_vec();
+    describe_tasks(ecs, cluster, arns).await
+}
+
+/// Describes tasks (none when `arns` is empty).
+pub async fn describe_tasks(ecs: &Client, cluster: &str, arns: Vec<String>) -> Vec<Task> {
     if arns.is_empty() {
         return vec![];
     }
-    ecs.describe_tasks()
-        .cluster(cluster)
-        .set_tasks(Some(arns))
+    let described = ecs.describe_tasks().cluster(cluster).set_tasks(Some(arns));
+    described
         .send()
         .await
         .expect("DescribeTasks")

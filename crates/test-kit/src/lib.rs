@@ -1,7 +1,8 @@
 //! What Berth's tests share, for tests only (every crate lists it under
 //! `[dev-dependencies]`, never under `[dependencies]`):
-//! - [`process`]: `berth up`, `berth server`, `berth agent` and `berth simulate` as processes
-//!   of their own, killed when dropped, and the exports they print;
+//! - [`process`]: `berth server`, `berth agent` and `berth simulate` as processes of their
+//!   own, killed when dropped, and the exports they print;
+//! - [`up`]: `berth up` as a process of its own;
 //! - [`image`]: the busybox test image, built once per test binary;
 //! - [`docker`]: what a test asks Docker directly (a task's containers, clean-up);
 //! - [`ecs`]: the official AWS SDK client pointed at Berth, and the calls and waits the
@@ -18,6 +19,7 @@ pub mod fleet;
 pub mod image;
 pub mod process;
 pub mod registry;
+pub mod up;
 
 /// Asserts that each of `phrases` appears in one of `messages` (service events, say).
 pub fn assert_mentioned(messages: &[String], phrases: &[&str]) {

@@ -1,7 +1,6 @@
-//! `berth` as processes of their own: `up`, `server`, `agent` and `simulate`, each killed when
-//! dropped, and the `export NAME=value` lines a server prints.
+//! `berth` as processes of their own: `server`, `agent` and `simulate` (and the plumbing of
+//! [`crate::up`]), each killed when dropped, and the `export NAME=value` lines a server prints.
 
-use crate::image::ensure_image;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -76,13 +75,13 @@ fn berth_binary() -> PathBuf {
     berth
 }
 
-fn berth() -> Command {
+pub(crate) fn berth() -> Command {
     let mut c = Command::new(berth_binary());
     c.env("BERTH_LOG", "warn");
     c
 }
 
-fn spawn_with_stderr(cmd: &mut Command, stderr: Stdio) -> (Process, Exports) {
+pub(crate) fn spawn_with_stderr(cmd: &mut Command, stderr: Stdio) -> (Process, Exports) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(stderr)
@@ -120,61 +119,6 @@ pub fn unique_cluster(prefix: &str) -> String {
         .expect("clock")
         .subsec_nanos();
     format!("{prefix}-{}-{nanos:x}", std::process::id())
-}
-
-/// `berth up` in its own data directory, with its own cluster; killed, and the cluster's
-/// containers removed, when dropped.
-pub struct Berth {
-    /// The `berth up` process.
-    pub child: Process,
-    /// What it printed.
-    pub exports: Exports,
-    /// The cluster its agent joined.
-    pub cluster: String,
-    /// Its data directory.
-    pub data_dir: tempfile::TempDir,
-}
-
-impl Berth {
-    /// Starts `berth up` on 127.0.0.1:0 and waits until it printed its exports.
-    pub fn up(prefix: &str) -> Self {
-        ensure_image();
-        let data_dir = tempfile::tempdir().expect("tempdir");
-        let cluster = unique_cluster(prefix);
-        let (child, exports) = spawn_with_stderr(
-            berth()
-                .args(["up", "--listen", "127.0.0.1:0", "--cluster", &cluster])
-                .arg("--data-dir")
-                .arg(data_dir.path()),
-            Stdio::inherit(),
-        );
-        Self {
-            child,
-            exports,
-            cluster,
-            data_dir,
-        }
-    }
-
-    /// [`Berth::up`], once its agent's instance is connected, with a client of it.
-    pub async fn ready(prefix: &str) -> (Self, aws_sdk_ecs::Client) {
-        let berth = Self::up(prefix);
-        let ecs = berth.client();
-        crate::ecs::wait_instance(&ecs, &berth.cluster).await;
-        (berth, ecs)
-    }
-
-    /// The official ECS client, signing with the root key.
-    pub fn client(&self) -> aws_sdk_ecs::Client {
-        crate::ecs::client(&self.exports)
-    }
-}
-
-impl Drop for Berth {
-    fn drop(&mut self) {
-        self.child.stop();
-        crate::docker::remove_cluster_containers(&self.cluster);
-    }
 }
 
 fn server(data_dir: &Path, listen: &str, extra: &[&str]) -> Command {

@@ -138,9 +138,11 @@ impl Registry {
         self.send(Method::PUT, path, headers, body.to_vec()).await
     }
 
-    /// A PATCH of `body` to `path` (a chunk of an upload).
-    pub async fn patch(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-        self.send(Method::PATCH, path, headers, body.to_vec()).await
+    /// A PATCH of `body` to `path` (a chunk of an upload), with its `Content-Range` if given.
+    pub async fn patch(&self, path: &str, range: Option<&str>, body: &[u8]) -> Response {
+        let headers: Vec<(&str, &str)> = range.map(|r| ("content-range", r)).into_iter().collect();
+        self.send(Method::PATCH, path, &headers, body.to_vec())
+            .await
     }
 
     /// Starts an upload session in repository `name`; returns its absolute URL.

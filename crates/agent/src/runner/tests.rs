@@ -54,6 +54,19 @@ fn spawn(containers: Vec<ContainerDefinition>) -> (FakeRuntime, watch::Sender<St
     (fake, desired, reports)
 }
 
+/// One value of each container a report names, in order.
+fn per_container<T>(
+    report: SubmitTaskStateChangeRequest,
+    value: impl Fn(ContainerStateChange) -> T,
+) -> Vec<T> {
+    report
+        .containers
+        .expect("containers")
+        .into_iter()
+        .map(value)
+        .collect()
+}
+
 fn with_stop_timeout(mut def: ContainerDefinition, seconds: i32) -> ContainerDefinition {
     def.stop_timeout = Some(seconds);
     def
@@ -166,12 +179,7 @@ async fn an_essential_exit_stops_the_task_and_a_non_essential_one_does_not() {
         stopped.reason.as_deref(),
         Some("Essential container in task exited")
     );
-    let codes: Vec<_> = stopped
-        .containers
-        .expect("containers")
-        .iter()
-        .map(|c| c.exit_code)
-        .collect();
+    let codes = per_container(stopped, |c| c.exit_code);
     let killed = crate::runtime::fake::STOPPED_EXIT_CODE;
     assert_eq!(codes, [Some(2), Some(killed), Some(0)]);
     let calls = fake.calls();
@@ -204,12 +212,7 @@ async fn existing_containers_are_adopted_not_created_again() {
     let web = fake.existing(INSTANCE, TASK, "web");
     let (_desired, mut reports) = spawn_on(&fake, vec![container("web"), container("log")]);
     let running = reports.next("RUNNING").await;
-    let ids: Vec<_> = running
-        .containers
-        .expect("containers")
-        .into_iter()
-        .map(|c| c.runtime_id)
-        .collect();
+    let ids = per_container(running, |c| c.runtime_id);
     assert_eq!(ids[0].as_deref(), Some(web.as_str()));
     assert_eq!(fake.calls(), launch("log"));
     // The adopted container is watched like one the runner started.
