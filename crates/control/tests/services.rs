@@ -33,6 +33,15 @@ fn with_instances(
     (cp, clock, instances)
 }
 
+/// The service's event messages, newest first.
+fn event_messages(s: &Service) -> Vec<String> {
+    s.events
+        .iter()
+        .flatten()
+        .filter_map(|e| e.message.clone())
+        .collect()
+}
+
 /// A circuit breaker that fails a deployment after `failures` failed tasks and rolls back.
 fn rolling_back_after(failures: i32) -> DeploymentConfiguration {
     DeploymentConfiguration {
@@ -150,12 +159,7 @@ fn a_service_reaches_its_count_and_replaces_a_task_that_stops() {
     create(&cp, "web", 3, None);
     let s = settle(&cp, &clock, "web", |_| false, |_| {});
     assert_eq!((s.running_count, s.pending_count), (Some(3), Some(0)));
-    let messages: Vec<String> = s
-        .events
-        .iter()
-        .flatten()
-        .filter_map(|e| e.message.clone())
-        .collect();
+    let messages = event_messages(&s);
     assert!(
         messages[0].contains("has reached a steady state"),
         "{messages:?}"
@@ -277,12 +281,7 @@ fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
             .is_some_and(|t| t.ends_with("web:1")),
         "rolled back"
     );
-    let messages: Vec<String> = s
-        .events
-        .iter()
-        .flatten()
-        .filter_map(|e| e.message.clone())
-        .collect();
+    let messages = event_messages(&s);
     assert_mentioned(&messages, &["deployment failed", "rolling back"]);
     assert_eq!(live(&cp).len(), 2);
     assert_eq!(
