@@ -459,21 +459,16 @@ fn a_draining_instance_has_its_service_tasks_replaced_elsewhere() {
     })
     .expect("drains");
     // minimumHealthyPercent 100: the replacements run before the drained tasks stop.
-    let s = settle(
-        &cp,
-        &clock,
-        "web",
-        |_| false,
-        |cp| {
-            let running = live(cp)
-                .iter()
-                .filter(|t| t.group.as_deref() == Some("service:web"))
-                .filter(|t| t.last_status.as_deref() == Some("RUNNING"))
-                .filter(|t| t.desired_status.as_deref() == Some("RUNNING"))
-                .count();
-            assert!(running >= 2, "never under 100% healthy, saw {running}");
-        },
-    );
+    let never_under_100_percent = |cp: &ControlPlane| {
+        let running = live(cp)
+            .iter()
+            .filter(|t| t.group.as_deref() == Some("service:web"))
+            .filter(|t| t.last_status.as_deref() == Some("RUNNING"))
+            .filter(|t| t.desired_status.as_deref() == Some("RUNNING"))
+            .count();
+        assert!(running >= 2, "never under 100% healthy, saw {running}");
+    };
+    let s = settle(&cp, &clock, "web", |_| false, never_under_100_percent);
     assert_eq!(s.running_count, Some(2));
     let services_on: Vec<String> = live(&cp)
         .iter()
