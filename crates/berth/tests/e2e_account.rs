@@ -3,14 +3,15 @@
 //! updates and statistics, task definitions refused as ECS refuses them, the account id and
 //! region a server answers as, and ExecuteCommand's refusal.
 
-mod common;
-
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
     ClusterField, ClusterSetting, ClusterSettingName, Compatibility, ContainerDefinition,
     NetworkMode, SettingName, SettingType,
 };
-use common::{Exports, start_server, start_server_with, start_simulator};
+use berth_test_kit::ecs::{client, wait_instances};
+use berth_test_kit::process::{
+    Exports, start_server, start_server_with, start_simulator, unique_cluster,
+};
 
 /// The code and message of a refused call.
 fn refusal(e: impl ProvideErrorMetadata) -> (String, String) {
@@ -32,7 +33,7 @@ fn insights(cluster: &aws_sdk_ecs::types::Cluster) -> Option<String> {
 async fn account_settings_round_trip_and_follow_into_new_clusters() {
     let data = tempfile::tempdir().expect("tempdir");
     let (_server, exports) = start_server(data.path(), "127.0.0.1:0");
-    let ecs = common::client(&exports);
+    let ecs = client(&exports);
 
     // What infrastructure tools ask before tagging a task.
     let listed = ecs
@@ -134,7 +135,7 @@ async fn account_settings_round_trip_and_follow_into_new_clusters() {
 async fn clusters_update_and_count_by_launch_type() {
     let data = tempfile::tempdir().expect("tempdir");
     let (_server, exports) = start_server(data.path(), "127.0.0.1:0");
-    let ecs = common::client(&exports);
+    let ecs = client(&exports);
     ecs.create_cluster()
         .cluster_name("web")
         .send()
@@ -217,7 +218,7 @@ async fn clusters_update_and_count_by_launch_type() {
 async fn task_definitions_are_refused_as_ecs_refuses_them() {
     let data = tempfile::tempdir().expect("tempdir");
     let (_server, exports) = start_server(data.path(), "127.0.0.1:0");
-    let ecs = common::client(&exports);
+    let ecs = client(&exports);
     let web = ContainerDefinition::builder()
         .name("web")
         .image("nginx")
@@ -292,7 +293,7 @@ async fn the_account_id_and_region_are_the_servers() {
     let flags = ["--account-id", "123456789012", "--region", "eu-west-1"];
     let (mut server, exports) = start_server_with(data.path(), "127.0.0.1:0", &flags);
     assert_eq!(exports.region, "eu-west-1");
-    let ecs = common::client(&exports);
+    let ecs = client(&exports);
     let cluster = ecs
         .create_cluster()
         .cluster_name("copied")
@@ -305,7 +306,7 @@ async fn the_account_id_and_region_are_the_servers() {
         cluster.cluster_arn(),
         Some("arn:aws:ecs:eu-west-1:123456789012:cluster/copied")
     );
-    let elsewhere = common::client(&Exports {
+    let elsewhere = client(&Exports {
         region: "us-west-2".into(),
         ..exports.clone()
     });
@@ -338,11 +339,11 @@ async fn the_account_id_and_region_are_the_servers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn execute_command_says_what_to_run_instead() {
     let data = tempfile::tempdir().expect("tempdir");
-    let cluster = common::unique_cluster("exec");
+    let cluster = unique_cluster("exec");
     let (_server, exports) = start_server(data.path(), "127.0.0.1:0");
     let _simulator = start_simulator(&exports, &cluster, &["--instances", "1"]);
-    let ecs = common::client(&exports);
-    common::wait_instances(&ecs, &cluster, 1).await;
+    let ecs = client(&exports);
+    wait_instances(&ecs, &cluster, 1).await;
     ecs.register_task_definition()
         .family("shell")
         .container_definitions(

@@ -1,14 +1,26 @@
 //! Bad input gets the exception ECS gives, with a message naming the problem, and changes nothing.
 
-mod common;
-
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use common::{Berth, Exports};
+use berth_test_kit::image::IMAGE;
+use berth_test_kit::process::Exports;
+use berth_test_kit::up::Berth;
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime};
+
+/// Asserts a 400 answer of exception `code` whose message names `mentions`; `what` says
+/// which request it was.
+fn assert_refused((status, answer): (u16, Value), code: &str, mentions: &str, what: &str) {
+    assert_eq!(status, 400, "{what}: {answer}");
+    assert_eq!(answer["__type"], code, "{what}: {answer}");
+    let message = answer["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(mentions),
+        "{what}: message {message:?} should name {mentions:?}"
+    );
+}
 
 /// How a raw request is signed.
 #[derive(Clone)]
@@ -99,7 +111,7 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
         );
         async move { signed_call(&endpoint, &target, &body, &good).await }
     };
-    let container = json!({"name": "c", "image": common::IMAGE, "memory": 16});
+    let container = json!({"name": "c", "image": IMAGE, "memory": 16});
     let ok = json!({"family": "good", "containerDefinitions": [container]}).to_string();
     let (status, _) = call(&endpoint, &ecs("RegisterTaskDefinition"), &ok).await;
     assert_eq!(status, 200);
@@ -108,7 +120,7 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
     assert_eq!(status, 200);
 
     let eleven: Vec<Value> = (0..11)
-        .map(|i| json!({"name": format!("c{i}"), "image": common::IMAGE, "memory": 16}))
+        .map(|i| json!({"name": format!("c{i}"), "image": IMAGE, "memory": 16}))
         .collect();
     let cases = [
         (
@@ -203,14 +215,8 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
         ),
     ];
     for (target, body, code, mentions) in cases {
-        let (status, answer) = call(&endpoint, &target, &body).await;
-        assert_eq!(status, 400, "{target} {body}: {answer}");
-        assert_eq!(answer["__type"], code, "{target} {body}: {answer}");
-        let message = answer["message"].as_str().unwrap_or_default();
-        assert!(
-            message.contains(mentions),
-            "{target}: message {message:?} should name {mentions:?}"
-        );
+        let answered = call(&endpoint, &target, &body).await;
+        assert_refused(answered, code, mentions, &format!("{target} {body}"));
     }
 
     let (_, listed) = call(&endpoint, &ecs("ListTaskDefinitions"), "{}").await;
@@ -293,15 +299,8 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
         ),
     ];
     for (signing, code, mentions) in faults {
-        let (status, answer) =
-            signed_call(&endpoint, &ecs("CreateCluster"), &create, &signing).await;
-        assert_eq!(status, 400, "{answer}");
-        assert_eq!(answer["__type"], code, "{answer}");
-        let message = answer["message"].as_str().unwrap_or_default();
-        assert!(
-            message.contains(mentions),
-            "{message:?} should say {mentions:?}"
-        );
+        let answered = signed_call(&endpoint, &ecs("CreateCluster"), &create, &signing).await;
+        assert_refused(answered, code, mentions, &format!("{code} {mentions}"));
     }
     let (_, clusters) = call(&endpoint, &ecs("ListClusters"), "{}").await;
     let names = clusters["clusterArns"].to_string();

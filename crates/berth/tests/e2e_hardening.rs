@@ -4,16 +4,17 @@
 //! floods, presigned URLs that never expired, an operation swapped under a signature. The
 //! server's stderr must show no panic afterwards.
 
-mod common;
-
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use berth_agent::client::{ClientError, EcsClient};
-use common::{Exports, Process};
+use berth_agent::client::EcsClient;
+use berth_test_kit::ecs::{client, join, json_client, refusal, rotate_join_token, wait_instance};
+use berth_test_kit::process::{
+    Exports, Process, start_server_logged, start_simulator, unique_cluster,
+};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -36,7 +37,7 @@ impl Server {
         let log = tempfile::NamedTempFile::new()
             .expect("log")
             .into_temp_path();
-        let (process, exports) = common::start_server_logged(data.path(), "127.0.0.1:0", &[], &log);
+        let (process, exports) = start_server_logged(data.path(), "127.0.0.1:0", &[], &log);
         Self {
             process,
             exports,
@@ -46,34 +47,18 @@ impl Server {
     }
 
     fn root(&self) -> EcsClient {
-        EcsClient::new(
-            &self.exports.endpoint,
-            &self.exports.access_key,
-            &self.exports.secret_key,
-            &self.exports.region,
-        )
+        json_client(&self.exports)
     }
 
     fn address(&self) -> String {
-        self.exports
-            .endpoint
-            .trim_start_matches("http://")
-            .to_string()
+        self.exports.listen()
     }
 
     /// Stops the server and checks it never panicked.
     fn assert_no_panic(mut self) {
-        let _ = self.process.0.kill();
-        let _ = self.process.0.wait();
+        self.process.stop();
         let log = std::fs::read_to_string(Path::new(&self.log)).unwrap_or_default();
         assert!(!log.contains("panicked"), "the server panicked:\n{log}");
-    }
-}
-
-fn api_error(result: Result<Value, ClientError>) -> (String, String) {
-    match result {
-        Err(ClientError::Api { code, message, .. }) => (code, message),
-        other => panic!("expected an API error, got {other:?}"),
     }
 }
 
@@ -88,7 +73,7 @@ async fn a_filter_nested_beyond_reason_is_refused_and_the_server_lives() {
             &json!({"cluster": "default", "filter": filter}),
         )
         .await;
-    let (code, message) = api_error(refused);
+    let (code, message) = refusal(refused);
     assert_eq!(code, "InvalidParameterException");
     assert!(message.contains("over 2000 characters"), "{message}");
     assert!(
@@ -96,7 +81,7 @@ async fn a_filter_nested_beyond_reason_is_refused_and_the_server_lives() {
         "the error does not echo the filter back"
     );
     let deep = format!("{}attribute:a == b{}", "(".repeat(40), ")".repeat(40));
-    let (code, message) = api_error(
+    let (code, message) = refusal(
         root.call::<_, Value>("ListContainerInstances", &json!({"filter": deep}))
             .await,
     );
@@ -113,33 +98,17 @@ async fn a_filter_nested_beyond_reason_is_refused_and_the_server_lives() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_agent_key_cannot_take_over_a_registered_instance() {
     let server = Server::start();
-    let cluster = common::unique_cluster("takeover");
-    let simulator = common::start_simulator(&server.exports, &cluster, &["--instances", "1"]);
-    let client = common::client(&server.exports);
-    let victim = common::wait_instance(&client, &cluster).await;
-    let token = common::rotate_join_token(&server.exports, Some(&cluster)).await;
-    let joined: Value = reqwest::Client::new()
-        .post(format!("{}/", server.exports.endpoint))
-        .header("x-amz-target", "BerthAgent.Join")
-        .body(json!({"joinToken": token, "cluster": cluster}).to_string())
-        .send()
-        .await
-        .expect("joined")
-        .text()
-        .await
-        .map(|t| serde_json::from_str(&t).expect("json"))
-        .expect("body");
-    let attacker = EcsClient::new(
-        &server.exports.endpoint,
-        joined["accessKeyId"].as_str().expect("key"),
-        joined["secretAccessKey"].as_str().expect("secret"),
-        &server.exports.region,
-    );
+    let cluster = unique_cluster("takeover");
+    let simulator = start_simulator(&server.exports, &cluster, &["--instances", "1"]);
+    let client = client(&server.exports);
+    let victim = wait_instance(&client, &cluster).await;
+    let token = rotate_join_token(&server.exports, Some(&cluster)).await;
+    let attacker = join(&server.exports, &token, &cluster).await;
     let resources = json!([
         {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
         {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}
     ]);
-    let (code, message) = api_error(
+    let (code, message) = refusal(
         attacker
             .call::<_, Value>(
                 "RegisterContainerInstance",
@@ -153,7 +122,7 @@ async fn a_new_agent_key_cannot_take_over_a_registered_instance() {
         "{message}"
     );
     // Nor may it hold the victim's stream or report its tasks: it is bound to nothing.
-    let (code, _) = api_error(
+    let (code, _) = refusal(
         attacker
             .call::<_, Value>(
                 "SubmitTaskStateChange",
@@ -252,7 +221,7 @@ async fn anonymous_clients_hold_neither_memory_nor_connections() {
 
     // A signed body over 1 MiB is refused by name.
     let huge = json!({"family": "x".repeat(2 << 20), "containerDefinitions": []});
-    let (code, message) = api_error(root.call("RegisterTaskDefinition", &huge).await);
+    let (code, message) = refusal(root.call::<_, Value>("RegisterTaskDefinition", &huge).await);
     assert_eq!(code, "InvalidParameterException");
     assert!(message.contains("1024 KiB"), "{message}");
 

@@ -2,18 +2,16 @@
 //! --deny-privileged --deny-host-network`) stops tasks asking for them before creating any
 //! container, with a reason naming the option, and still runs plain tasks.
 
-mod common;
-
 use aws_sdk_ecs::types::{ContainerDefinition, NetworkMode, TaskStopCode};
-use common::{Fleet, IMAGE, task_containers, wait_status};
+use berth_test_kit::docker::task_containers;
+use berth_test_kit::ecs::{container, register_definition, run_one, wait_status};
+use berth_test_kit::fleet::Fleet;
+use berth_test_kit::image::IMAGE;
 use std::process::Command;
 
 fn sleeper(image: &str) -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
-    ContainerDefinition::builder()
-        .name("web")
+    container("web", &["sleep", "600"])
         .image(image)
-        .command("sleep")
-        .command("600")
         .memory(32)
         .stop_timeout(2)
 }
@@ -29,23 +27,8 @@ async fn run(
         .register_task_definition()
         .family(family)
         .container_definitions(container)
-        .set_network_mode(network_mode)
-        .send()
-        .await
-        .expect("RegisterTaskDefinition");
-    let arn = td
-        .task_definition()
-        .and_then(|td| td.task_definition_arn())
-        .expect("a task definition ARN");
-    let out = ecs
-        .run_task()
-        .cluster(cluster)
-        .task_definition(arn)
-        .send()
-        .await
-        .expect("RunTask");
-    assert!(out.failures().is_empty(), "{:?}", out.failures());
-    out.tasks()[0].task_arn().expect("a task ARN").to_string()
+        .set_network_mode(network_mode);
+    run_one(ecs, cluster, &register_definition(td).await).await
 }
 
 fn epoch_seconds() -> u64 {
@@ -86,34 +69,11 @@ async fn assert_refused(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_host_refuses_what_it_forbids_and_runs_the_rest() {
-    common::ensure_image();
     let since = epoch_seconds();
-    let data = tempfile::tempdir().expect("tempdir");
-    let cluster = common::unique_cluster("policy");
-    let (server, exports) = common::start_server(data.path(), "127.0.0.1:0");
-    let ecs = common::client(&exports);
-    ecs.create_cluster()
-        .cluster_name(&cluster)
-        .send()
-        .await
-        .expect("CreateCluster");
-    let agent = common::start_agent(
-        &exports,
-        &cluster,
-        &data.path().join("agent"),
-        &["--deny-privileged", "--deny-host-network"],
-    );
-    // The fleet kills both processes and removes the cluster's containers when dropped.
-    let fleet = Fleet {
-        server,
-        agents: vec![agent],
-        cluster,
-        ecs,
-        exports,
-        data,
-    };
+    // The fleet kills the server and the agent, and removes their containers, when dropped.
+    let deny = ["--deny-privileged", "--deny-host-network"];
+    let (fleet, _) = Fleet::with_agent("policy", &deny).await;
     let (ecs, cluster) = (&fleet.ecs, fleet.cluster.as_str());
-    common::wait_instance(ecs, cluster).await;
 
     // An image that cannot be pulled: the policy is checked first, so its reason wins.
     let privileged = sleeper("berth-no-such-image:never")

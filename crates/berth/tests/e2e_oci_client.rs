@@ -1,11 +1,9 @@
 //! The `oci-client` crate against Berth's registry: an image index of two platforms pushed and
 //! pulled back, and an artifact found through the referrers API.
 
-mod common;
-#[path = "common/registry.rs"]
-mod registry;
-
-use common::start_server;
+use berth_test_kit::ecs::json_client;
+use berth_test_kit::process::start_server;
+use berth_test_kit::registry::{create_repository, credentials};
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
 use oci_client::manifest::{
     ImageIndexEntry, OCI_IMAGE_MEDIA_TYPE, OciDescriptor, OciImageIndex, OciImageManifest,
@@ -13,7 +11,6 @@ use oci_client::manifest::{
 };
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
-use registry::{create_repository, credentials, ecr};
 use serde_json::json;
 
 fn reference(s: &str) -> Reference {
@@ -26,7 +23,7 @@ async fn an_index_of_two_platforms_and_a_referrer() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let data = tempfile::tempdir().expect("tempdir");
     let (mut server, exports) = start_server(data.path(), "127.0.0.1:0");
-    let ecr = ecr(&exports);
+    let ecr = json_client(&exports);
     create_repository(&ecr, "multi").await;
     let (user, password) = credentials(&ecr).await;
     let auth = RegistryAuth::Basic(user, password);

@@ -2,31 +2,34 @@
 //! pull, push, content discovery, content management — against a real `berth server`, with
 //! the status codes, headers and error codes the spec requires.
 
-mod common;
-#[path = "common/registry.rs"]
-mod registry;
-
-use common::start_server;
-use registry::{
-    OCI_MANIFEST, Registry, code, create_repository, digest, ecr, image_manifest, location,
+use berth_test_kit::ecs::json_client;
+use berth_test_kit::process::{Exports, Process, start_server};
+use berth_test_kit::registry::{
+    OCI_MANIFEST, Registry, assert_code, create_repository, digest, image_manifest, location,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// A server with a repository holding one image tagged `v1`.
 struct Fixture {
-    _server: common::Process,
+    _server: Process,
     _data: tempfile::TempDir,
-    exports: common::Exports,
+    exports: Exports,
     reg: Registry,
     manifest: Value,
     layer: Vec<u8>,
 }
 
+/// Asserts that `reference` names no manifest in `name`: 404 MANIFEST_UNKNOWN.
+async fn assert_no_manifest(reg: &Registry, name: &str, reference: &str) {
+    let r = reg.get(&format!("/v2/{name}/manifests/{reference}")).await;
+    assert_code(r, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+}
+
 async fn with_image(name: &str) -> Fixture {
     let data = tempfile::tempdir().expect("tempdir");
     let (server, exports) = start_server(data.path(), "127.0.0.1:0");
-    create_repository(&ecr(&exports), name).await;
+    create_repository(&json_client(&exports), name).await;
     let reg = Registry::root(&exports).await;
     let layer: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
     let config = br#"{"architecture":"amd64","os":"linux"}"#;
@@ -75,11 +78,11 @@ async fn pull() {
 
     // Blobs: HEAD, GET, and a Range.
     let path = format!("/v2/conf/pull/blobs/{l}");
-    let r = reg.send(Method::HEAD, &path, &[], vec![]).await;
+    let r = reg.head(&path).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-length"], "70000");
     assert_eq!(r.headers()["docker-content-digest"], l.as_str());
-    let r = reg.send(Method::GET, &path, &[], vec![]).await;
+    let r = reg.get(&path).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.bytes().await.expect("body").as_ref(), layer.as_slice());
     let r = reg
@@ -91,79 +94,38 @@ async fn pull() {
 
     // What is not there: 404 with the spec's codes (a HEAD has no body to carry one).
     let absent = digest(b"absent");
-    let r = reg
-        .send(
-            Method::GET,
-            &format!("/v2/conf/pull/blobs/{absent}"),
-            &[],
-            vec![],
-        )
-        .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::NOT_FOUND, "BLOB_UNKNOWN".into())
-    );
-    let r = reg
-        .send(
-            Method::HEAD,
-            &format!("/v2/conf/pull/blobs/{absent}"),
-            &[],
-            vec![],
-        )
-        .await;
+    let r = reg.get(&format!("/v2/conf/pull/blobs/{absent}")).await;
+    assert_code(r, StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
+    let r = reg.head(&format!("/v2/conf/pull/blobs/{absent}")).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     for reference in ["nope", absent.as_str()] {
+        assert_no_manifest(reg, "conf/pull", reference).await;
         let r = reg
-            .send(
-                Method::GET,
-                &format!("/v2/conf/pull/manifests/{reference}"),
-                &[],
-                vec![],
-            )
-            .await;
-        assert_eq!(
-            code(r).await,
-            (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN".into())
-        );
-        let r = reg
-            .send(
-                Method::HEAD,
-                &format!("/v2/conf/pull/manifests/{reference}"),
-                &[],
-                vec![],
-            )
+            .head(&format!("/v2/conf/pull/manifests/{reference}"))
             .await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
-    let r = reg
-        .send(Method::GET, "/v2/conf/absent/manifests/v1", &[], vec![])
-        .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::NOT_FOUND, "NAME_UNKNOWN".into())
-    );
+    let r = reg.get("/v2/conf/absent/manifests/v1").await;
+    assert_code(r, StatusCode::NOT_FOUND, "NAME_UNKNOWN").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn push() {
     let f = with_image("conf/push").await;
     let (reg, layer) = (&f.reg, &f.layer);
-    create_repository(&ecr(&f.exports), "conf/other").await;
+    create_repository(&json_client(&f.exports), "conf/other").await;
 
     // POST then PUT: 202 with a Location, then 201 with the blob's Location and digest.
     let blob = b"pushed in two steps".to_vec();
     let d = digest(&blob);
-    let r = reg
-        .send(Method::POST, "/v2/conf/push/blobs/uploads/", &[], vec![])
-        .await;
+    let r = reg.post("/v2/conf/push/blobs/uploads/", b"").await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let upload = location(&r);
     let r = reg
-        .send(
-            Method::PUT,
+        .put(
             &format!("{}{upload}?digest={d}", reg.base),
             &[("content-type", "application/octet-stream")],
-            blob.clone(),
+            &blob,
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -172,50 +134,26 @@ async fn push() {
 
     // Chunked: PATCHes in order, the offset reported, a chunk out of order refused with 416.
     let chunked: Vec<u8> = (0..30_000u32).map(|i| (i % 13) as u8).collect();
-    let r = reg
-        .send(Method::POST, "/v2/conf/push/blobs/uploads/", &[], vec![])
-        .await;
+    let r = reg.post("/v2/conf/push/blobs/uploads/", b"").await;
     let upload = format!("{}{}", reg.base, location(&r));
-    let r = reg
-        .send(
-            Method::PATCH,
-            &upload,
-            &[("content-range", "0-9999")],
-            chunked[..10_000].to_vec(),
-        )
-        .await;
+    let r = reg.patch(&upload, Some("0-9999"), &chunked[..10_000]).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_eq!(r.headers()["range"], "0-9999");
     let next = format!("{}{}", reg.base, location(&r));
     let r = reg
-        .send(
-            Method::PATCH,
-            &next,
-            &[("content-range", "20000-29999")],
-            chunked[20_000..].to_vec(),
-        )
+        .patch(&next, Some("20000-29999"), &chunked[20_000..])
         .await;
     assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     let r = reg
-        .send(
-            Method::PATCH,
-            &next,
-            &[("content-range", "10000-19999")],
-            chunked[10_000..20_000].to_vec(),
-        )
+        .patch(&next, Some("10000-19999"), &chunked[10_000..20_000])
         .await;
     assert_eq!(r.headers()["range"], "0-19999");
-    let r = reg.send(Method::GET, &next, &[], vec![]).await;
+    let r = reg.get(&next).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(r.headers()["range"], "0-19999");
     let c = digest(&chunked);
     let r = reg
-        .send(
-            Method::PUT,
-            &format!("{next}?digest={c}"),
-            &[],
-            chunked[20_000..].to_vec(),
-        )
+        .put(&format!("{next}?digest={c}"), &[], &chunked[20_000..])
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
 
@@ -223,56 +161,35 @@ async fn push() {
     let d = reg.push_blob("conf/push", b"one request").await;
     let lie = digest(b"something else");
     let r = reg
-        .send(
-            Method::POST,
+        .post(
             &format!("/v2/conf/push/blobs/uploads/?digest={lie}"),
-            &[],
-            b"one".to_vec(),
+            b"one",
         )
         .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::BAD_REQUEST, "DIGEST_INVALID".into())
-    );
-    let r = reg
-        .send(
-            Method::HEAD,
-            &format!("/v2/conf/push/blobs/{lie}"),
-            &[],
-            vec![],
-        )
-        .await;
+    assert_code(r, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    let r = reg.head(&format!("/v2/conf/push/blobs/{lie}")).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // Cross-repository mount: 201 from a repository holding the blob; a fallback upload (202)
     // from one that does not, or without `from`.
     let l = digest(layer);
     let r = reg
-        .send(
-            Method::POST,
+        .post(
             &format!("/v2/conf/other/blobs/uploads/?mount={l}&from=conf/push"),
-            &[],
-            vec![],
+            b"",
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(location(&r), format!("/v2/conf/other/blobs/{l}"));
     let r = reg
-        .send(
-            Method::POST,
+        .post(
             &format!("/v2/conf/push/blobs/uploads/?mount={d}&from=conf/other"),
-            &[],
-            vec![],
+            b"",
         )
         .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED, "conf/other never had it");
     let r = reg
-        .send(
-            Method::POST,
-            &format!("/v2/conf/other/blobs/uploads/?mount={d}"),
-            &[],
-            vec![],
-        )
+        .post(&format!("/v2/conf/other/blobs/uploads/?mount={d}"), b"")
         .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
 
@@ -307,10 +224,7 @@ async fn push() {
             &image_manifest((&d, 11), &[(&foreign, 18)]),
         )
         .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN".into())
-    );
+    assert_code(r, StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -324,12 +238,7 @@ async fn content_discovery() {
     }
     let tags = |query: &'static str| async move {
         let r = reg
-            .send(
-                Method::GET,
-                &format!("/v2/conf/discover/tags/list{query}"),
-                &[],
-                vec![],
-            )
+            .get(&format!("/v2/conf/discover/tags/list{query}"))
             .await;
         assert_eq!(r.status(), StatusCode::OK);
         let link = r
@@ -350,13 +259,8 @@ async fn content_discovery() {
     assert_eq!(tags("?n=2&last=v2").await, (json!(["v3", "v4"]), None));
     assert_eq!(tags("?last=v3").await.0, json!(["v4"]));
     assert_eq!(tags("?n=0").await.0, json!([]));
-    let r = reg
-        .send(Method::GET, "/v2/conf/absent/tags/list", &[], vec![])
-        .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::NOT_FOUND, "NAME_UNKNOWN".into())
-    );
+    let r = reg.get("/v2/conf/absent/tags/list").await;
+    assert_code(r, StatusCode::NOT_FOUND, "NAME_UNKNOWN").await;
 
     // Referrers: every manifest naming the subject, filtered by artifactType on request.
     let config = reg.push_blob("conf/discover", b"{}").await;
@@ -376,12 +280,7 @@ async fn content_discovery() {
     }
     let referrers = |query: String| async move {
         let r = reg
-            .send(
-                Method::GET,
-                &format!("/v2/conf/discover/referrers/{query}"),
-                &[],
-                vec![],
-            )
+            .get(&format!("/v2/conf/discover/referrers/{query}"))
             .await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(
@@ -413,87 +312,35 @@ async fn content_management() {
     reg.put_manifest("conf/manage", "v2", manifest).await;
 
     // Deleting a tag leaves the image under its other tag and its digest.
-    let r = reg
-        .send(Method::DELETE, "/v2/conf/manage/manifests/v2", &[], vec![])
-        .await;
+    let r = reg.delete("/v2/conf/manage/manifests/v2").await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let r = reg
-        .send(Method::GET, "/v2/conf/manage/tags/list", &[], vec![])
-        .await;
+    let r = reg.get("/v2/conf/manage/tags/list").await;
     let v: Value = serde_json::from_str(&r.text().await.expect("body")).expect("json");
     assert_eq!(v["tags"], json!(["v1"]));
-    let r = reg
-        .send(
-            Method::GET,
-            &format!("/v2/conf/manage/manifests/{m}"),
-            &[],
-            vec![],
-        )
-        .await;
+    let r = reg.get(&format!("/v2/conf/manage/manifests/{m}")).await;
     assert_eq!(r.status(), StatusCode::OK);
 
     // Deleting by digest removes the image and every tag of it.
-    let r = reg
-        .send(
-            Method::DELETE,
-            &format!("/v2/conf/manage/manifests/{m}"),
-            &[],
-            vec![],
-        )
-        .await;
+    let r = reg.delete(&format!("/v2/conf/manage/manifests/{m}")).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     for reference in ["v1", m.as_str()] {
-        let r = reg
-            .send(
-                Method::GET,
-                &format!("/v2/conf/manage/manifests/{reference}"),
-                &[],
-                vec![],
-            )
-            .await;
-        assert_eq!(
-            code(r).await,
-            (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN".into())
-        );
+        assert_no_manifest(reg, "conf/manage", reference).await;
     }
-    let r = reg
-        .send(
-            Method::DELETE,
-            &format!("/v2/conf/manage/manifests/{m}"),
-            &[],
-            vec![],
-        )
-        .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN".into())
-    );
+    let r = reg.delete(&format!("/v2/conf/manage/manifests/{m}")).await;
+    assert_code(r, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
 
     // Blobs go by garbage collection, as in ECR: DELETE on one is 405 UNSUPPORTED, which the
     // spec allows.
     let r = reg
-        .send(
-            Method::DELETE,
-            &format!("/v2/conf/manage/blobs/{}", digest(layer)),
-            &[],
-            vec![],
-        )
+        .delete(&format!("/v2/conf/manage/blobs/{}", digest(layer)))
         .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED".into())
-    );
+    assert_code(r, StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
 
     // An upload session can be cancelled, and is gone afterwards.
-    let r = reg
-        .send(Method::POST, "/v2/conf/manage/blobs/uploads/", &[], vec![])
-        .await;
+    let r = reg.post("/v2/conf/manage/blobs/uploads/", b"").await;
     let upload = format!("{}{}", reg.base, location(&r));
-    let r = reg.send(Method::DELETE, &upload, &[], vec![]).await;
+    let r = reg.delete(&upload).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = reg.send(Method::GET, &upload, &[], vec![]).await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN".into())
-    );
+    let r = reg.get(&upload).await;
+    assert_code(r, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
 }

@@ -1,12 +1,11 @@
 //! Placement through the AWS SDK with several real agents: spread, memberOf, distinctInstance.
 
-mod common;
-
+use aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder;
 use aws_sdk_ecs::types::{
-    ContainerDefinition, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
-    PlacementStrategyType,
+    PlacementConstraint, PlacementConstraintType, PlacementStrategy, PlacementStrategyType,
 };
-use common::{Fleet, IMAGE};
+use berth_test_kit::ecs::{container, register};
+use berth_test_kit::fleet::Fleet;
 use std::collections::BTreeMap;
 
 async fn zone_of(fleet: &Fleet, instance: &str) -> String {
@@ -27,40 +26,39 @@ async fn zone_of(fleet: &Fleet, instance: &str) -> String {
         .to_string()
 }
 
-async fn register(ecs: &aws_sdk_ecs::Client, family: &str) {
-    ecs.register_task_definition()
-        .family(family)
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("s")
-                .image(IMAGE)
-                .command("sleep")
-                .command("600")
-                .memory(8)
-                .stop_timeout(1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("RegisterTaskDefinition");
+/// Registers `family`: one container sleeping ten minutes.
+async fn register_sleeper(fleet: &Fleet, family: &str) {
+    let sleeper = container("s", &["sleep", "600"]).memory(8).build();
+    register(&fleet.ecs, family, vec![sleeper]).await;
+}
+
+/// A RunTask of `count` tasks of `family` in the fleet's cluster, to add placement to.
+fn run_task(fleet: &Fleet, family: &str, count: i32) -> RunTaskFluentBuilder {
+    fleet
+        .ecs
+        .run_task()
+        .cluster(&fleet.cluster)
+        .task_definition(family)
+        .count(count)
+}
+
+fn constraint(kind: PlacementConstraintType, expression: Option<&str>) -> PlacementConstraint {
+    PlacementConstraint::builder()
+        .r#type(kind)
+        .set_expression(expression.map(str::to_string))
+        .build()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn spread_and_member_of_across_two_zones() {
     let (fleet, _) = Fleet::start("spread", &["zone-a", "zone-b"]).await;
-    register(&fleet.ecs, "spread").await;
-    let out = fleet
-        .ecs
-        .run_task()
-        .cluster(&fleet.cluster)
-        .task_definition("spread")
-        .count(4)
-        .placement_strategy(
-            PlacementStrategy::builder()
-                .r#type(PlacementStrategyType::Spread)
-                .field("attribute:ecs.availability-zone")
-                .build(),
-        )
+    register_sleeper(&fleet, "spread").await;
+    let by_zone = PlacementStrategy::builder()
+        .r#type(PlacementStrategyType::Spread)
+        .field("attribute:ecs.availability-zone")
+        .build();
+    let out = run_task(&fleet, "spread", 4)
+        .placement_strategy(by_zone)
         .send()
         .await
         .expect("RunTask");
@@ -75,18 +73,9 @@ async fn spread_and_member_of_across_two_zones() {
         BTreeMap::from([("zone-a".into(), 2), ("zone-b".into(), 2)])
     );
 
-    let pinned = fleet
-        .ecs
-        .run_task()
-        .cluster(&fleet.cluster)
-        .task_definition("spread")
-        .count(3)
-        .placement_constraints(
-            PlacementConstraint::builder()
-                .r#type(PlacementConstraintType::MemberOf)
-                .expression("attribute:role == zone-b-role")
-                .build(),
-        )
+    let member_of = |expression| constraint(PlacementConstraintType::MemberOf, Some(expression));
+    let pinned = run_task(&fleet, "spread", 3)
+        .placement_constraints(member_of("attribute:role == zone-b-role"))
         .send()
         .await
         .expect("RunTask");
@@ -108,17 +97,8 @@ async fn spread_and_member_of_across_two_zones() {
         .expect("ListContainerInstances with a filter");
     assert_eq!(filtered.container_instance_arns().len(), 1);
 
-    let bad = fleet
-        .ecs
-        .run_task()
-        .cluster(&fleet.cluster)
-        .task_definition("spread")
-        .placement_constraints(
-            PlacementConstraint::builder()
-                .r#type(PlacementConstraintType::MemberOf)
-                .expression("attribute:role === x")
-                .build(),
-        )
+    let bad = run_task(&fleet, "spread", 1)
+        .placement_constraints(member_of("attribute:role === x"))
         .send()
         .await
         .expect_err("a malformed expression is refused");
@@ -132,18 +112,9 @@ async fn spread_and_member_of_across_two_zones() {
 #[tokio::test(flavor = "multi_thread")]
 async fn distinct_instance_refuses_a_second_task_on_one_host() {
     let (fleet, instances) = Fleet::start("distinct", &["zone-a"]).await;
-    register(&fleet.ecs, "distinct").await;
-    let out = fleet
-        .ecs
-        .run_task()
-        .cluster(&fleet.cluster)
-        .task_definition("distinct")
-        .count(2)
-        .placement_constraints(
-            PlacementConstraint::builder()
-                .r#type(PlacementConstraintType::DistinctInstance)
-                .build(),
-        )
+    register_sleeper(&fleet, "distinct").await;
+    let out = run_task(&fleet, "distinct", 2)
+        .placement_constraints(constraint(PlacementConstraintType::DistinctInstance, None))
         .send()
         .await
         .expect("RunTask");

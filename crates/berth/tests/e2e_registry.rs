@@ -4,15 +4,13 @@
 //! tokens that may pull but not push, an upload that survives the server being killed with
 //! SIGKILL, and ECR's layer API.
 
-mod common;
-#[path = "common/registry.rs"]
-mod registry;
-
 use base64::Engine;
-use berth_agent::client::EcsClient;
-use common::start_server;
-use registry::{ECR, Registry, code, digest, ecr, location, login};
-use reqwest::{Client, Method, StatusCode};
+use berth_test_kit::ecs::{join, json_client, refusal, rotate_join_token};
+use berth_test_kit::process::start_server;
+use berth_test_kit::registry::{
+    ECR, Registry, assert_code, basic, code, create_repository, digest, location,
+};
+use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -33,71 +31,33 @@ async fn the_registry_speaks_oci_and_refuses_bad_input() {
         anonymous.headers()["www-authenticate"],
         "Basic realm=\"Berth ECR\""
     );
-    let forged = Registry {
-        http: http.clone(),
-        base: base.clone(),
-        auth: format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode("AWS:AKIAX.9999999999.00")
-        ),
-    };
+    let forged = Registry::new(&exports, basic("AWS:AKIAX.9999999999.00"));
     assert_eq!(
-        code(forged.send(Method::GET, "/v2/", &[], vec![]).await)
-            .await
-            .0,
+        code(forged.get("/v2/").await).await.0,
         StatusCode::UNAUTHORIZED
     );
 
-    let root = ecr(&exports);
-    let _: Value = root
-        .call_target(
-            ECR,
-            "CreateRepository",
-            &json!({"repositoryName": "team/app"}),
-        )
-        .await
-        .expect("created");
-    let reg = Registry {
-        http: http.clone(),
-        base: base.clone(),
-        auth: login(&root).await,
-    };
-    assert_eq!(
-        reg.send(Method::GET, "/v2/", &[], vec![]).await.status(),
-        StatusCode::OK
-    );
+    let root = json_client(&exports);
+    create_repository(&root, "team/app").await;
+    let reg = Registry::login(&exports, &root).await;
+    assert_eq!(reg.get("/v2/").await.status(), StatusCode::OK);
 
     // A monolithic upload whose digest lies stores nothing.
     let blob = b"0123456789abcdefghij".repeat(100);
     let wrong = digest(b"something else");
     let r = reg
-        .send(
-            Method::POST,
+        .post(
             &format!("/v2/team/app/blobs/uploads/?digest={wrong}"),
-            &[],
-            blob.clone(),
+            &blob,
         )
         .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::BAD_REQUEST, "DIGEST_INVALID".into())
-    );
+    assert_code(r, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
     let r = reg
-        .send(
-            Method::HEAD,
-            &format!("/v2/team/app/blobs/{}", digest(&blob)),
-            &[],
-            vec![],
-        )
+        .head(&format!("/v2/team/app/blobs/{}", digest(&blob)))
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = reg
-        .send(
-            Method::HEAD,
-            "/v2/team/app/blobs/md5:d41d8cd98f00b204e9800998ecf8427e",
-            &[],
-            vec![],
-        )
+        .head("/v2/team/app/blobs/md5:d41d8cd98f00b204e9800998ecf8427e")
         .await;
     assert_eq!(
         r.status(),
@@ -111,12 +71,7 @@ async fn the_registry_speaks_oci_and_refuses_bad_input() {
     let config = br#"{"os":"linux"}"#.to_vec();
     let c = digest(&config);
     let r = reg
-        .send(
-            Method::POST,
-            &format!("/v2/team/app/blobs/uploads/?digest={c}"),
-            &[],
-            config.clone(),
-        )
+        .post(&format!("/v2/team/app/blobs/uploads/?digest={c}"), &config)
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let manifest = |layer: &str| {
@@ -130,56 +85,34 @@ async fn the_registry_speaks_oci_and_refuses_bad_input() {
     };
     let oci = [("content-type", "application/vnd.oci.image.manifest.v1+json")];
     let r = reg
-        .send(
-            Method::PUT,
+        .put(
             "/v2/team/app/manifests/v1",
             &[("content-type", "text/plain")],
-            manifest(&d),
+            &manifest(&d),
         )
         .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::BAD_REQUEST, "MANIFEST_INVALID".into())
-    );
+    assert_code(r, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
     let absent = digest(b"absent layer");
     let r = reg
-        .send(
-            Method::PUT,
-            "/v2/team/app/manifests/v1",
-            &oci,
-            manifest(&absent),
-        )
+        .put("/v2/team/app/manifests/v1", &oci, &manifest(&absent))
         .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN".into())
-    );
+    assert_code(r, StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN").await;
     let r = reg
-        .send(
-            Method::PUT,
+        .put(
             &format!("/v2/team/app/manifests/{}", digest(b"not it")),
             &oci,
-            manifest(&d),
+            &manifest(&d),
         )
         .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::BAD_REQUEST, "DIGEST_INVALID".into())
-    );
-    let r = reg
-        .send(Method::PUT, "/v2/UPPER/manifests/v1", &oci, manifest(&d))
-        .await;
-    assert_eq!(
-        code(r).await,
-        (StatusCode::BAD_REQUEST, "NAME_INVALID".into())
-    );
+    assert_code(r, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    let r = reg.put("/v2/UPPER/manifests/v1", &oci, &manifest(&d)).await;
+    assert_code(r, StatusCode::BAD_REQUEST, "NAME_INVALID").await;
     for tag in ["v1", "v2", "v3"] {
         let r = reg
-            .send(
-                Method::PUT,
+            .put(
                 &format!("/v2/team/app/manifests/{tag}"),
                 &oci,
-                manifest(&d),
+                &manifest(&d),
             )
             .await;
         assert_eq!(r.status(), StatusCode::CREATED);
@@ -189,9 +122,7 @@ async fn the_registry_speaks_oci_and_refuses_bad_input() {
         );
     }
     let huge = vec![b' '; 4 * 1024 * 1024 + 1];
-    let r = reg
-        .send(Method::PUT, "/v2/team/app/manifests/huge", &oci, huge)
-        .await;
+    let r = reg.put("/v2/team/app/manifests/huge", &oci, &huge).await;
     assert_eq!(
         code(r).await,
         (StatusCode::PAYLOAD_TOO_LARGE, "MANIFEST_INVALID".into()),
@@ -199,108 +130,56 @@ async fn the_registry_speaks_oci_and_refuses_bad_input() {
     );
 
     // An agent's token pulls only its tasks' images, and never pushes.
-    let token = common::rotate_join_token(&exports, None).await;
-    let joined = http
-        .post(format!("{base}/"))
-        .header("x-amz-target", "BerthAgent.Join")
-        .body(json!({"joinToken": token, "cluster": "default"}).to_string())
-        .send()
-        .await
-        .expect("joined")
-        .text()
-        .await
-        .expect("body");
-    let joined: Value = serde_json::from_str(&joined).expect("json");
-    let agent = EcsClient::new(
-        &base,
-        joined["accessKeyId"].as_str().expect("key"),
-        joined["secretAccessKey"].as_str().expect("secret"),
-        &exports.region,
-    );
-    let as_agent = Registry {
-        http: http.clone(),
-        base: base.clone(),
-        auth: login(&agent).await,
-    };
-    let r = as_agent
-        .send(Method::GET, "/v2/team/app/manifests/v1", &[], vec![])
-        .await;
+    let token = rotate_join_token(&exports, None).await;
+    let agent = join(&exports, &token, "default").await;
+    let as_agent = Registry::login(&exports, &agent).await;
+    let r = as_agent.get("/v2/team/app/manifests/v1").await;
     // Agents pull only the images of the tasks placed on their instance (this one has none).
-    assert_eq!(code(r).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    assert_code(r, StatusCode::FORBIDDEN, "DENIED").await;
     let r = as_agent
-        .send(Method::PUT, "/v2/team/app/manifests/v9", &oci, manifest(&d))
+        .put("/v2/team/app/manifests/v9", &oci, &manifest(&d))
         .await;
-    assert_eq!(code(r).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    assert_code(r, StatusCode::FORBIDDEN, "DENIED").await;
 
     // An upload interrupted by SIGKILL: nothing partial is visible, and it resumes.
     let big: Vec<u8> = (0..2_000_000u32).map(|i| (i % 253) as u8).collect();
-    let r = reg
-        .send(Method::POST, "/v2/team/app/blobs/uploads/", &[], vec![])
-        .await;
+    let r = reg.post("/v2/team/app/blobs/uploads/", b"").await;
     let upload = location(&r);
-    let r = reg
-        .send(Method::PATCH, &upload, &[], big[..1_000_000].to_vec())
-        .await;
+    let r = reg.patch(&upload, None, &big[..1_000_000]).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     server.kill().expect("SIGKILL");
     let _ = server.wait();
-    let listen = base.trim_start_matches("http://").to_string();
-    let (mut server, _) = start_server(data.path(), &listen);
+    let (_server, _) = start_server(data.path(), &exports.listen());
     let big_digest = digest(&big);
-    let r = reg
-        .send(
-            Method::HEAD,
-            &format!("/v2/team/app/blobs/{big_digest}"),
-            &[],
-            vec![],
-        )
-        .await;
+    let r = reg.head(&format!("/v2/team/app/blobs/{big_digest}")).await;
     assert_eq!(
         r.status(),
         StatusCode::NOT_FOUND,
         "no partial blob is visible"
     );
-    let r = reg.send(Method::GET, &upload, &[], vec![]).await;
+    let r = reg.get(&upload).await;
     assert_eq!(
         r.headers()["range"],
         "0-999999",
         "the upload resumes where it stopped"
     );
     let r = reg
-        .send(
-            Method::PUT,
+        .put(
             &format!("{upload}?digest={big_digest}"),
             &[],
-            big[1_000_000..].to_vec(),
+            &big[1_000_000..],
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let r = reg
-        .send(
-            Method::HEAD,
-            &format!("/v2/team/app/blobs/{big_digest}"),
-            &[],
-            vec![],
-        )
-        .await;
+    let r = reg.head(&format!("/v2/team/app/blobs/{big_digest}")).await;
     assert_eq!(r.headers()["content-length"], "2000000");
-    let _ = server.kill();
-    let _ = server.wait();
-}
-
-/// The JSON error code of a failed call.
-fn api_code(e: berth_agent::client::ClientError) -> String {
-    match e {
-        berth_agent::client::ClientError::Api { code, .. } => code,
-        other => panic!("not an API error: {other}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_layer_api_and_put_image_push_without_v2() {
     let data = tempfile::tempdir().expect("tempdir");
     let (mut server, exports) = start_server(data.path(), "127.0.0.1:0");
-    let ecr = ecr(&exports);
+    let ecr = json_client(&exports);
     let call = |op: &'static str, input: Value| {
         let ecr = ecr.clone();
         async move { ecr.call_target::<_, Value>(ECR, op, &input).await }
@@ -323,10 +202,7 @@ async fn the_layer_api_and_put_image_push_without_v2() {
         .expect("part 1");
     assert_eq!(sent["lastByteReceived"], 19_999);
     let skipped = call("UploadLayerPart", part(25_000, &layer[25_000..])).await;
-    assert_eq!(
-        api_code(skipped.expect_err("a gap")),
-        "InvalidLayerPartException"
-    );
+    assert_eq!(refusal(skipped).0, "InvalidLayerPartException");
     call("UploadLayerPart", part(20_000, &layer[20_000..]))
         .await
         .expect("part 2");
@@ -347,10 +223,7 @@ async fn the_layer_api_and_put_image_push_without_v2() {
         big_part(20 * 1024 * 1024, 21 * 1024 * 1024),
     )
     .await;
-    assert_eq!(
-        api_code(refused.expect_err("a 21 MiB part")),
-        "InvalidParameterException"
-    );
+    assert_eq!(refusal(refused).0, "InvalidParameterException");
     let d = digest(&layer);
     let done = call(
         "CompleteLayerUpload",
@@ -382,13 +255,13 @@ async fn the_layer_api_and_put_image_push_without_v2() {
         digest(manifest.as_bytes()).as_str()
     );
     assert_eq!(
-        api_code(call("PutImage", put).await.expect_err("twice")),
+        refusal(call("PutImage", put).await).0,
         "ImageAlreadyExistsException"
     );
     let lying =
         json!({"repositoryName": "layers", "imageManifest": manifest, "imageDigest": digest(b"x")});
     assert_eq!(
-        api_code(call("PutImage", lying).await.expect_err("lies")),
+        refusal(call("PutImage", lying).await).0,
         "ImageDigestDoesNotMatchException"
     );
     let got = call(
@@ -404,10 +277,7 @@ async fn the_layer_api_and_put_image_push_without_v2() {
         json!({"repositoryNames": ["absent"]}),
     )
     .await;
-    assert_eq!(
-        api_code(missing.expect_err("absent")),
-        "RepositoryNotFoundException"
-    );
+    assert_eq!(refusal(missing).0, "RepositoryNotFoundException");
     let _ = server.kill();
     let _ = server.wait();
 }

@@ -3,12 +3,9 @@
 //! StartLifecyclePolicyPreview alike, with ECR's error and a message naming the pattern and the
 //! limit (matching such patterns once took exponential time).
 
-mod common;
-#[path = "common/registry.rs"]
-mod registry;
-
-use common::start_server;
-use registry::{ECR, create_repository, ecr};
+use berth_test_kit::ecs::json_client;
+use berth_test_kit::process::start_server;
+use berth_test_kit::registry::{ECR, create_repository};
 use serde_json::{Value, json};
 
 /// A one-rule policy keeping one image of those whose tags match `pattern`.
@@ -26,7 +23,7 @@ fn policy(pattern: &str) -> String {
 async fn a_lifecycle_policy_with_five_wildcards_is_refused() {
     let data = tempfile::tempdir().expect("tempdir");
     let (_server, exports) = start_server(data.path(), "127.0.0.1:0");
-    let client = ecr(&exports);
+    let client = json_client(&exports);
     create_repository(&client, "team/app").await;
 
     for operation in ["PutLifecyclePolicy", "StartLifecyclePolicyPreview"] {

@@ -2,89 +2,64 @@
 //! waiters: replacement of a killed task, a rolling update within its bounds, and a bad
 //! revision failed by the circuit breaker and rolled back.
 
-mod common;
-
+use aws_sdk_ecs::Client;
 use aws_sdk_ecs::client::Waiters;
 use aws_sdk_ecs::types::{
-    ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentRolloutState,
-    DesiredStatus, Service,
+    DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentRolloutState, DesiredStatus,
+    Service, Task,
 };
-use common::{Berth, IMAGE, eventually, task_containers, wait_status};
+use berth_test_kit::assert_mentioned;
+use berth_test_kit::docker::{docker_kill, task_containers};
+use berth_test_kit::ecs::{
+    self as kit, container, describe_service as service, eventually, service_events, service_tasks,
+    update_service, wait_status,
+};
+use berth_test_kit::up::Berth;
 use std::time::Duration;
 
-async fn register(ecs: &aws_sdk_ecs::Client, family: &str, command: &[&str]) -> String {
-    ecs.register_task_definition()
-        .family(family)
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("app")
-                .image(IMAGE)
-                .set_command(Some(command.iter().map(|s| s.to_string()).collect()))
-                .memory(16)
-                .stop_timeout(1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("RegisterTaskDefinition")
-        .task_definition()
-        .and_then(|td| td.task_definition_arn())
-        .expect("an ARN")
-        .to_string()
-}
-
-async fn service(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str) -> Service {
-    ecs.describe_services()
-        .cluster(cluster)
-        .services(name)
-        .send()
-        .await
-        .expect("DescribeServices")
-        .services()
-        .first()
-        .cloned()
-        .expect("the service is described")
-}
+/// How long a services-stable waiter may wait.
+const STABLE: Duration = Duration::from_secs(180);
 
 /// The service's tasks still wanted (desiredStatus RUNNING), described.
-async fn service_tasks(
-    ecs: &aws_sdk_ecs::Client,
+async fn wanted(ecs: &Client, cluster: &str, name: &str) -> Vec<Task> {
+    service_tasks(ecs, cluster, name, DesiredStatus::Running).await
+}
+
+/// Registers a revision of `family`: one container running `command`.
+async fn register(ecs: &Client, family: &str, command: &[&str]) -> String {
+    kit::register(ecs, family, vec![container("app", command).build()]).await
+}
+
+/// CreateService of `desired` tasks of the family of the same name, as `configuration` says.
+async fn create(
+    ecs: &Client,
     cluster: &str,
     name: &str,
-) -> Vec<aws_sdk_ecs::types::Task> {
-    let arns = ecs
-        .list_tasks()
+    desired: i32,
+    configuration: Option<DeploymentConfiguration>,
+) -> Service {
+    ecs.create_service()
         .cluster(cluster)
         .service_name(name)
-        .desired_status(DesiredStatus::Running)
+        .task_definition(name)
+        .desired_count(desired)
+        .set_deployment_configuration(configuration)
         .send()
         .await
-        .expect("ListTasks")
-        .task_arns()
-        .to_vec();
-    if arns.is_empty() {
-        return vec![];
-    }
-    ecs.describe_tasks()
-        .cluster(cluster)
-        .set_tasks(Some(arns))
-        .send()
-        .await
-        .expect("DescribeTasks")
-        .tasks()
-        .to_vec()
+        .expect("CreateService")
+        .service
+        .expect("service")
 }
 
-async fn wait_stable(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str) {
-    ecs.wait_until_services_stable()
-        .cluster(cluster)
-        .services(name)
-        .wait(Duration::from_secs(180))
-        .await
-        .expect("the services-stable waiter succeeds");
+/// Waits until the service is stable, then checks it runs `count` tasks, all of `td`.
+async fn assert_stable_on(ecs: &Client, cluster: &str, name: &str, count: usize, td: &str) {
+    kit::wait_stable(ecs, cluster, name, STABLE).await;
+    let tasks = wanted(ecs, cluster, name).await;
+    assert_eq!(tasks.len(), count);
+    assert!(tasks.iter().all(|t| t.task_definition_arn() == Some(td)));
 }
 
-async fn delete(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str) {
+async fn delete(ecs: &Client, cluster: &str, name: &str) {
     ecs.delete_service()
         .cluster(cluster)
         .service(name)
@@ -102,26 +77,15 @@ async fn delete(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_service_of_three_replaces_a_killed_container() {
-    let berth = Berth::up("svc-three");
-    let (ecs, cluster) = (berth.client(), berth.cluster.clone());
-    common::wait_instance(&ecs, &cluster).await;
+    let (berth, ecs) = Berth::ready("svc-three").await;
+    let cluster = berth.cluster.clone();
     register(&ecs, "three", &["sleep", "600"]).await;
-    let created = ecs
-        .create_service()
-        .cluster(&cluster)
-        .service_name("three")
-        .task_definition("three")
-        .desired_count(3)
-        .send()
-        .await
-        .expect("CreateService")
-        .service
-        .expect("service");
+    let created = create(&ecs, &cluster, "three", 3, None).await;
     assert_eq!(created.status(), Some("ACTIVE"));
     assert_eq!(created.deployments().len(), 1);
-    wait_stable(&ecs, &cluster, "three").await;
+    kit::wait_stable(&ecs, &cluster, "three", STABLE).await;
 
-    let tasks = service_tasks(&ecs, &cluster, "three").await;
+    let tasks = wanted(&ecs, &cluster, "three").await;
     assert_eq!(tasks.len(), 3);
     let deployment = service(&ecs, &cluster, "three").await.deployments()[0]
         .id()
@@ -133,12 +97,7 @@ async fn a_service_of_three_replaces_a_killed_container() {
     }
 
     let victim = tasks[0].task_arn().expect("arn").to_string();
-    for id in task_containers(&victim) {
-        std::process::Command::new("docker")
-            .args(["kill", &id])
-            .output()
-            .expect("docker kill");
-    }
+    docker_kill(&task_containers(&victim));
     let stopped = wait_status(&ecs, &cluster, &victim, "STOPPED").await;
     assert!(
         stopped
@@ -151,7 +110,7 @@ async fn a_service_of_three_replaces_a_killed_container() {
         "a replacement to bring the service back to 3 RUNNING tasks",
         Duration::from_secs(60),
         || async {
-            let tasks = service_tasks(&ecs, &cluster, "three").await;
+            let tasks = wanted(&ecs, &cluster, "three").await;
             let running = tasks
                 .iter()
                 .filter(|t| t.last_status() == Some("RUNNING"))
@@ -161,56 +120,30 @@ async fn a_service_of_three_replaces_a_killed_container() {
         },
     )
     .await;
-    let events: Vec<String> = service(&ecs, &cluster, "three")
-        .await
-        .events()
-        .iter()
-        .filter_map(|e| e.message().map(str::to_string))
-        .collect();
-    assert!(
-        events
-            .iter()
-            .any(|m| m.contains("has reached a steady state")),
-        "{events:?}"
-    );
+    let events = service_events(&service(&ecs, &cluster, "three").await);
+    assert_mentioned(&events, &["has reached a steady state"]);
     delete(&ecs, &cluster, "three").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rolling_update_keeps_its_bounds_and_completes() {
-    let berth = Berth::up("svc-roll");
-    let (ecs, cluster) = (berth.client(), berth.cluster.clone());
-    common::wait_instance(&ecs, &cluster).await;
+    let (berth, ecs) = Berth::ready("svc-roll").await;
+    let cluster = berth.cluster.clone();
     register(&ecs, "roll", &["sleep", "600"]).await;
-    ecs.create_service()
-        .cluster(&cluster)
-        .service_name("roll")
-        .task_definition("roll")
-        .desired_count(4)
-        .deployment_configuration(
-            DeploymentConfiguration::builder()
-                .minimum_healthy_percent(50)
-                .maximum_percent(200)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("CreateService");
-    wait_stable(&ecs, &cluster, "roll").await;
+    let bounds = DeploymentConfiguration::builder()
+        .minimum_healthy_percent(50)
+        .maximum_percent(200)
+        .build();
+    create(&ecs, &cluster, "roll", 4, Some(bounds)).await;
+    kit::wait_stable(&ecs, &cluster, "roll", STABLE).await;
     let second = register(&ecs, "roll", &["sleep", "601"]).await;
-    ecs.update_service()
-        .cluster(&cluster)
-        .service("roll")
-        .task_definition(&second)
-        .send()
-        .await
-        .expect("UpdateService");
+    update_service(&ecs, &cluster, "roll", &second).await;
 
     // Sample until the new deployment completes: never more than 200% of 4 wanted, never
     // fewer than 50% of 4 RUNNING.
     let mut samples = 0;
     loop {
-        let tasks = service_tasks(&ecs, &cluster, "roll").await;
+        let tasks = wanted(&ecs, &cluster, "roll").await;
         let running = tasks
             .iter()
             .filter(|t| t.last_status() == Some("RUNNING"))
@@ -235,49 +168,25 @@ async fn a_rolling_update_keeps_its_bounds_and_completes() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    wait_stable(&ecs, &cluster, "roll").await;
-    let tasks = service_tasks(&ecs, &cluster, "roll").await;
-    assert_eq!(tasks.len(), 4);
-    assert!(
-        tasks
-            .iter()
-            .all(|t| t.task_definition_arn() == Some(second.as_str()))
-    );
+    assert_stable_on(&ecs, &cluster, "roll", 4, &second).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_revision_fails_and_rolls_back() {
-    let berth = Berth::up("svc-bad");
-    let (ecs, cluster) = (berth.client(), berth.cluster.clone());
-    common::wait_instance(&ecs, &cluster).await;
+    let (berth, ecs) = Berth::ready("svc-bad").await;
+    let cluster = berth.cluster.clone();
     let good = register(&ecs, "bad", &["sleep", "600"]).await;
-    ecs.create_service()
-        .cluster(&cluster)
-        .service_name("bad")
-        .task_definition("bad")
-        .desired_count(2)
-        .deployment_configuration(
-            DeploymentConfiguration::builder()
-                .deployment_circuit_breaker(
-                    DeploymentCircuitBreaker::builder()
-                        .enable(true)
-                        .rollback(true)
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("CreateService");
-    wait_stable(&ecs, &cluster, "bad").await;
+    let breaker = DeploymentCircuitBreaker::builder()
+        .enable(true)
+        .rollback(true)
+        .build();
+    let configuration = DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(breaker)
+        .build();
+    create(&ecs, &cluster, "bad", 2, Some(configuration)).await;
+    kit::wait_stable(&ecs, &cluster, "bad", STABLE).await;
     let broken = register(&ecs, "bad", &["sh", "-c", "exit 3"]).await;
-    ecs.update_service()
-        .cluster(&cluster)
-        .service("bad")
-        .task_definition(&broken)
-        .send()
-        .await
-        .expect("UpdateService");
+    update_service(&ecs, &cluster, "bad", &broken).await;
     let s = eventually(
         "the circuit breaker to roll back to the first revision",
         Duration::from_secs(120),
@@ -287,28 +196,10 @@ async fn a_bad_revision_fails_and_rolls_back() {
         },
     )
     .await;
-    let events: Vec<String> = s
-        .events()
-        .iter()
-        .filter_map(|e| e.message().map(str::to_string))
-        .collect();
-    assert!(
-        events.iter().any(|m| m.contains("deployment failed")),
-        "{events:?}"
-    );
-    assert!(
-        events.iter().any(|m| m.contains("rolling back")),
-        "{events:?}"
-    );
-    wait_stable(&ecs, &cluster, "bad").await;
+    let events = service_events(&s);
+    assert_mentioned(&events, &["deployment failed", "rolling back"]);
+    assert_stable_on(&ecs, &cluster, "bad", 2, &good).await;
     let s = service(&ecs, &cluster, "bad").await;
     assert_eq!(s.deployments().len(), 1);
     assert_eq!(s.deployments()[0].task_definition(), Some(good.as_str()));
-    let tasks = service_tasks(&ecs, &cluster, "bad").await;
-    assert_eq!(tasks.len(), 2);
-    assert!(
-        tasks
-            .iter()
-            .all(|t| t.task_definition_arn() == Some(good.as_str()))
-    );
 }

@@ -1,66 +1,30 @@
 //! Services across several real agents: a DAEMON service following instances as they join and
 //! drain, and a deployment that survives the server being killed in its middle.
 
-mod common;
-
-use aws_sdk_ecs::client::Waiters;
-use aws_sdk_ecs::types::{
-    ContainerDefinition, ContainerInstanceStatus, DesiredStatus, SchedulingStrategy,
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{ContainerInstanceStatus, DesiredStatus, SchedulingStrategy};
+use berth_test_kit::docker::running_cluster_containers;
+use berth_test_kit::ecs::{
+    self as kit, container, describe_service, eventually, service_tasks, update_service,
+    wait_instances, wait_stable,
 };
-use common::{Fleet, IMAGE, eventually};
+use berth_test_kit::fleet::Fleet;
 use std::time::Duration;
 
-async fn register(ecs: &aws_sdk_ecs::Client, family: &str, seconds: &str) -> String {
-    ecs.register_task_definition()
-        .family(family)
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("app")
-                .image(IMAGE)
-                .command("sleep")
-                .command(seconds)
-                .memory(8)
-                .stop_timeout(1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("RegisterTaskDefinition")
-        .task_definition()
-        .and_then(|td| td.task_definition_arn())
-        .expect("an ARN")
-        .to_string()
+/// Registers a revision of `family`: one container sleeping `seconds`.
+async fn register(ecs: &Client, family: &str, seconds: &str) -> String {
+    let app = container("app", &["sleep", seconds]).memory(8).build();
+    kit::register(ecs, family, vec![app]).await
 }
 
-/// The service's wanted tasks: (instance, lastStatus, task definition) of each.
+/// The service's tasks of that desired status: (instance, lastStatus, task definition) of each.
 async fn tasks(
     fleet: &Fleet,
     service: &str,
     desired: DesiredStatus,
 ) -> Vec<(String, String, String)> {
-    let arns = fleet
-        .ecs
-        .list_tasks()
-        .cluster(&fleet.cluster)
-        .service_name(service)
-        .desired_status(desired)
-        .send()
+    service_tasks(&fleet.ecs, &fleet.cluster, service, desired)
         .await
-        .expect("ListTasks")
-        .task_arns()
-        .to_vec();
-    if arns.is_empty() {
-        return vec![];
-    }
-    fleet
-        .ecs
-        .describe_tasks()
-        .cluster(&fleet.cluster)
-        .set_tasks(Some(arns))
-        .send()
-        .await
-        .expect("DescribeTasks")
-        .tasks()
         .iter()
         .map(|t| {
             (
@@ -70,6 +34,26 @@ async fn tasks(
             )
         })
         .collect()
+}
+
+/// CreateService of the family of the same name: `desired` replicas, or a `strategy`.
+async fn create(
+    fleet: &Fleet,
+    name: &str,
+    desired: Option<i32>,
+    strategy: Option<SchedulingStrategy>,
+) {
+    fleet
+        .ecs
+        .create_service()
+        .cluster(&fleet.cluster)
+        .service_name(name)
+        .task_definition(name)
+        .set_desired_count(desired)
+        .set_scheduling_strategy(strategy)
+        .send()
+        .await
+        .expect("CreateService");
 }
 
 /// Waits until the service runs exactly one RUNNING task on each of `instances`.
@@ -97,20 +81,11 @@ async fn one_on_each(fleet: &Fleet, service: &str, instances: &[String]) {
 async fn a_daemon_service_follows_agents_that_join_and_drain() {
     let (mut fleet, mut instances) = Fleet::start("daemon", &["zone-a", "zone-b"]).await;
     register(&fleet.ecs, "daemon", "600").await;
-    fleet
-        .ecs
-        .create_service()
-        .cluster(&fleet.cluster)
-        .service_name("daemon")
-        .task_definition("daemon")
-        .scheduling_strategy(SchedulingStrategy::Daemon)
-        .send()
-        .await
-        .expect("CreateService");
+    create(&fleet, "daemon", None, Some(SchedulingStrategy::Daemon)).await;
     one_on_each(&fleet, "daemon", &instances).await;
 
     fleet.add_agent("zone-c");
-    instances = common::wait_instances(&fleet.ecs, &fleet.cluster, 3).await;
+    instances = wait_instances(&fleet.ecs, &fleet.cluster, 3).await;
     one_on_each(&fleet, "daemon", &instances).await;
 
     let drained = instances.remove(0);
@@ -124,68 +99,25 @@ async fn a_daemon_service_follows_agents_that_join_and_drain() {
         .await
         .expect("UpdateContainerInstancesState");
     one_on_each(&fleet, "daemon", &instances).await;
-    fleet
-        .ecs
-        .wait_until_services_stable()
-        .cluster(&fleet.cluster)
-        .services("daemon")
-        .wait(Duration::from_secs(120))
-        .await
-        .expect("the DAEMON service is stable");
-    let s = fleet
-        .ecs
-        .describe_services()
-        .cluster(&fleet.cluster)
-        .services("daemon")
-        .send()
-        .await
-        .expect("DescribeServices");
-    assert_eq!(s.services()[0].desired_count(), 2);
+    let (ecs, cluster) = (&fleet.ecs, fleet.cluster.as_str());
+    wait_stable(ecs, cluster, "daemon", Duration::from_secs(120)).await;
+    let s = describe_service(ecs, cluster, "daemon").await;
+    assert_eq!(s.desired_count(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deployment_completes_after_the_server_is_killed_in_its_middle() {
     let (mut fleet, instances) = Fleet::start("restart-svc", &["zone-a"]).await;
+    let (ecs, cluster) = (fleet.ecs.clone(), fleet.cluster.clone());
     register(&fleet.ecs, "restart", "600").await;
-    fleet
-        .ecs
-        .create_service()
-        .cluster(&fleet.cluster)
-        .service_name("restart")
-        .task_definition("restart")
-        .desired_count(3)
-        .send()
-        .await
-        .expect("CreateService");
-    fleet
-        .ecs
-        .wait_until_services_stable()
-        .cluster(&fleet.cluster)
-        .services("restart")
-        .wait(Duration::from_secs(120))
-        .await
-        .expect("stable before the update");
+    create(&fleet, "restart", Some(3), None).await;
+    wait_stable(&ecs, &cluster, "restart", Duration::from_secs(120)).await;
     let second = register(&fleet.ecs, "restart", "601").await;
-    fleet
-        .ecs
-        .update_service()
-        .cluster(&fleet.cluster)
-        .service("restart")
-        .task_definition(&second)
-        .send()
-        .await
-        .expect("UpdateService");
+    update_service(&fleet.ecs, &fleet.cluster, "restart", &second).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     fleet.restart_server();
-    common::wait_instances(&fleet.ecs, &fleet.cluster, instances.len()).await;
-    fleet
-        .ecs
-        .wait_until_services_stable()
-        .cluster(&fleet.cluster)
-        .services("restart")
-        .wait(Duration::from_secs(180))
-        .await
-        .expect("stable after the restart");
+    wait_instances(&fleet.ecs, &fleet.cluster, instances.len()).await;
+    wait_stable(&ecs, &cluster, "restart", Duration::from_secs(180)).await;
     let running = tasks(&fleet, "restart", DesiredStatus::Running).await;
     assert_eq!(running.len(), 3, "{running:?}");
     assert!(
@@ -202,18 +134,7 @@ async fn a_deployment_completes_after_the_server_is_killed_in_its_middle() {
     eventually(
         "three containers of the cluster running in Docker",
         Duration::from_secs(30),
-        || async {
-            let out = std::process::Command::new("docker")
-                .args(["ps", "-q", "--filter"])
-                .arg(format!("label=com.amazonaws.ecs.cluster={}", fleet.cluster))
-                .output()
-                .expect("docker ps");
-            (String::from_utf8_lossy(&out.stdout)
-                .split_whitespace()
-                .count()
-                == 3)
-                .then_some(())
-        },
+        || async { (running_cluster_containers(&fleet.cluster).len() == 3).then_some(()) },
     )
     .await;
 }

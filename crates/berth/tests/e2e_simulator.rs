@@ -2,10 +2,11 @@
 //! the last capacity use exactly what there is, report the rest, and every placed task is
 //! acknowledged RUNNING by its simulated instance.
 
-mod common;
-
 use aws_sdk_ecs::types::ContainerDefinition;
-use common::{start_server, start_simulator};
+use berth_test_kit::ecs::{
+    client, describe_tasks, eventually, register, run_task, stop_and_wait, wait_instances,
+};
+use berth_test_kit::process::{start_server, start_simulator, unique_cluster};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -16,11 +17,12 @@ const PER_INSTANCE: usize = 17;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_run_tasks_fill_exactly_the_simulated_capacity() {
+    // Both processes are killed when dropped; the simulator needs no Docker.
     let data = tempfile::tempdir().expect("tempdir");
-    let cluster = common::unique_cluster("sim");
-    let (mut server, exports) = start_server(data.path(), "127.0.0.1:0");
+    let cluster = unique_cluster("sim");
+    let (_server, exports) = start_server(data.path(), "127.0.0.1:0");
     let memory = (PER_INSTANCE * 40).to_string();
-    let mut simulator = start_simulator(
+    let _simulator = start_simulator(
         &exports,
         &cluster,
         &[
@@ -34,20 +36,14 @@ async fn racing_run_tasks_fill_exactly_the_simulated_capacity() {
             "zone-b",
         ],
     );
-    let ecs = common::client(&exports);
-    common::wait_instances(&ecs, &cluster, 3).await;
-    ecs.register_task_definition()
-        .family("sim")
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("app")
-                .image("simulated")
-                .memory(40)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("RegisterTaskDefinition");
+    let ecs = client(&exports);
+    wait_instances(&ecs, &cluster, 3).await;
+    let simulated = ContainerDefinition::builder()
+        .name("app")
+        .image("simulated")
+        .memory(40)
+        .build();
+    register(&ecs, "sim", vec![simulated]).await;
 
     let calls: Vec<_> = (0..CALLERS)
         .map(|_| {
@@ -91,19 +87,12 @@ async fn racing_run_tasks_fill_exactly_the_simulated_capacity() {
     );
 
     let placed: Vec<String> = placed.into_iter().collect();
-    common::eventually(
+    eventually(
         "every placed task to be RUNNING",
         Duration::from_secs(30),
         || async {
-            let d = ecs
-                .describe_tasks()
-                .cluster(&cluster)
-                .set_tasks(Some(placed.clone()))
-                .send()
-                .await
-                .ok()?;
-            d.tasks()
-                .iter()
+            let d = describe_tasks(&ecs, &cluster, placed.clone()).await;
+            d.iter()
                 .all(|t| t.last_status() == Some("RUNNING"))
                 .then_some(())
         },
@@ -111,24 +100,7 @@ async fn racing_run_tasks_fill_exactly_the_simulated_capacity() {
     .await;
 
     // Stopping one frees its room for the next RunTask.
-    ecs.stop_task()
-        .cluster(&cluster)
-        .task(&placed[0])
-        .send()
-        .await
-        .expect("StopTask");
-    common::wait_status(&ecs, &cluster, &placed[0], "STOPPED").await;
-    let again = ecs
-        .run_task()
-        .cluster(&cluster)
-        .task_definition("sim")
-        .send()
-        .await
-        .expect("RunTask");
+    stop_and_wait(&ecs, &cluster, &placed[0]).await;
+    let again = run_task(&ecs, &cluster, "sim").await;
     assert_eq!(again.tasks().len(), 1, "{:?}", again.failures());
-
-    let _ = simulator.kill();
-    let _ = server.kill();
-    let _ = simulator.wait();
-    let _ = server.wait();
 }

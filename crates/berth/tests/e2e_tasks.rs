@@ -1,71 +1,35 @@
 //! Tasks run as real Docker containers under `berth up`, driven by the official AWS SDK.
 
-mod common;
-
 use aws_sdk_ecs::types::{ContainerDefinition, PortMapping, TaskStopCode};
-use common::{Berth, IMAGE, describe, eventually, task_containers, wait_status};
+use berth_test_kit::docker::{docker_inspect, task_containers};
+use berth_test_kit::ecs::{
+    self as kit, container_named, describe, eventually, register, run_one, wait_status,
+};
+use berth_test_kit::up::Berth;
 use std::time::Duration;
 
 fn container(name: &str, command: &[&str], essential: bool) -> ContainerDefinition {
-    ContainerDefinition::builder()
-        .name(name)
-        .image(IMAGE)
-        .set_command(Some(command.iter().map(|s| s.to_string()).collect()))
+    kit::container(name, command)
         .memory(32)
         .essential(essential)
         .stop_timeout(2)
         .build()
 }
 
-async fn register(
-    client: &aws_sdk_ecs::Client,
+/// `berth up` with its instance connected, and a task definition of `containers` registered
+/// as `family` (the cluster's name starts with it too).
+async fn ready_with(
     family: &str,
     containers: Vec<ContainerDefinition>,
-) -> String {
-    client
-        .register_task_definition()
-        .family(family)
-        .set_container_definitions(Some(containers))
-        .send()
-        .await
-        .expect("RegisterTaskDefinition")
-        .task_definition()
-        .and_then(|td| td.task_definition_arn())
-        .expect("an ARN")
-        .to_string()
-}
-
-async fn run_one(client: &aws_sdk_ecs::Client, cluster: &str, td: &str) -> String {
-    let out = client
-        .run_task()
-        .cluster(cluster)
-        .task_definition(td)
-        .send()
-        .await
-        .expect("RunTask");
-    assert!(
-        out.failures().is_empty(),
-        "RunTask failures: {:?}",
-        out.failures()
-    );
-    let task = out.tasks().first().expect("one task");
-    assert!(
-        matches!(task.last_status(), Some("PROVISIONING") | Some("PENDING")),
-        "RunTask answers PROVISIONING or PENDING, not {:?}",
-        task.last_status()
-    );
-    assert_eq!(task.desired_status(), Some("RUNNING"));
-    task.task_arn().expect("task ARN").to_string()
+) -> (Berth, aws_sdk_ecs::Client, String) {
+    let (berth, ecs) = Berth::ready(family).await;
+    let td = register(&ecs, family, containers).await;
+    (berth, ecs, td)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_containers_run_report_exit_codes_and_stop_on_request() {
-    let berth = Berth::up("two");
-    let ecs = berth.client();
-    let cluster = &berth.cluster;
-    common::wait_instance(&ecs, cluster).await;
-    let td = register(
-        &ecs,
+    let (berth, ecs, td) = ready_with(
         "two",
         vec![
             container("sleeper", &["sleep", "600"], true),
@@ -73,15 +37,13 @@ async fn two_containers_run_report_exit_codes_and_stop_on_request() {
         ],
     )
     .await;
+    let cluster = &berth.cluster;
     let arn = run_one(&ecs, cluster, &td).await;
     wait_status(&ecs, cluster, &arn, "RUNNING").await;
     let task = eventually("quitter's exit code", Duration::from_secs(30), || async {
         let t = describe(&ecs, cluster, &arn).await;
-        let quitter = t
-            .containers()
-            .iter()
-            .find(|c| c.name() == Some("quitter"))?;
-        (quitter.exit_code() == Some(3)).then_some(t)
+        let exited = container_named(&t, "quitter")?.exit_code() == Some(3);
+        exited.then_some(t)
     })
     .await;
     assert_eq!(
@@ -89,11 +51,7 @@ async fn two_containers_run_report_exit_codes_and_stop_on_request() {
         Some("RUNNING"),
         "a non-essential exit leaves the task running"
     );
-    let sleeper = task
-        .containers()
-        .iter()
-        .find(|c| c.name() == Some("sleeper"))
-        .expect("sleeper");
+    let sleeper = container_named(&task, "sleeper").expect("sleeper");
     assert_eq!(sleeper.last_status(), Some("RUNNING"));
     assert!(sleeper.runtime_id().is_some_and(|id| id.len() == 64));
     assert!(task.started_at().is_some() && task.created_at().is_some());
@@ -122,12 +80,7 @@ async fn two_containers_run_report_exit_codes_and_stop_on_request() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_essential_exit_stops_the_task() {
-    let berth = Berth::up("ess");
-    let ecs = berth.client();
-    let cluster = &berth.cluster;
-    common::wait_instance(&ecs, cluster).await;
-    let td = register(
-        &ecs,
+    let (berth, ecs, td) = ready_with(
         "ess",
         vec![
             container("main", &["sh", "-c", "sleep 1; exit 5"], true),
@@ -135,6 +88,7 @@ async fn an_essential_exit_stops_the_task() {
         ],
     )
     .await;
+    let cluster = &berth.cluster;
     let arn = run_one(&ecs, cluster, &td).await;
     let task = wait_status(&ecs, cluster, &arn, "STOPPED").await;
     assert_eq!(
@@ -146,17 +100,9 @@ async fn an_essential_exit_stops_the_task() {
         Some("Essential container in task exited")
     );
     assert_eq!(task.desired_status(), Some("STOPPED"));
-    let main = task
-        .containers()
-        .iter()
-        .find(|c| c.name() == Some("main"))
-        .expect("main");
+    let main = container_named(&task, "main").expect("main");
     assert_eq!(main.exit_code(), Some(5));
-    let side = task
-        .containers()
-        .iter()
-        .find(|c| c.name() == Some("side"))
-        .expect("side");
+    let side = container_named(&task, "side").expect("side");
     assert_eq!(side.last_status(), Some("STOPPED"));
     assert!(
         side.exit_code().is_some(),
@@ -166,16 +112,13 @@ async fn an_essential_exit_stops_the_task() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_image_fails_to_start() {
-    let berth = Berth::up("pull");
-    let ecs = berth.client();
-    let cluster = &berth.cluster;
-    common::wait_instance(&ecs, cluster).await;
     let missing = ContainerDefinition::builder()
         .name("ghost")
         .image("berth-no-such-image:never")
         .memory(16)
         .build();
-    let td = register(&ecs, "pull", vec![missing]).await;
+    let (berth, ecs, td) = ready_with("pull", vec![missing]).await;
+    let cluster = &berth.cluster;
     let arn = run_one(&ecs, cluster, &td).await;
     let task = wait_status(&ecs, cluster, &arn, "STOPPED").await;
     assert_eq!(task.stop_code(), Some(&TaskStopCode::TaskFailedToStart));
@@ -188,18 +131,9 @@ async fn a_missing_image_fails_to_start() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dynamic_host_port_is_reported_and_serves() {
-    let berth = Berth::up("port");
-    let ecs = berth.client();
-    let cluster = &berth.cluster;
-    common::wait_instance(&ecs, cluster).await;
-    let web = ContainerDefinition::builder()
-        .name("web")
-        .image(IMAGE)
-        .command("sh")
-        .command("-c")
-        .command("echo hello-from-berth > /www/index.html && exec httpd -f -p 8080 -h /www")
+    let serve = "echo hello-from-berth > /www/index.html && exec httpd -f -p 8080 -h /www";
+    let web = kit::container("web", &["sh", "-c", serve])
         .memory(32)
-        .stop_timeout(1)
         .port_mappings(
             PortMapping::builder()
                 .container_port(8080)
@@ -207,7 +141,8 @@ async fn a_dynamic_host_port_is_reported_and_serves() {
                 .build(),
         )
         .build();
-    let td = register(&ecs, "port", vec![web]).await;
+    let (berth, ecs, td) = ready_with("port", vec![web]).await;
+    let cluster = &berth.cluster;
     let arn = run_one(&ecs, cluster, &td).await;
     let task = wait_status(&ecs, cluster, &arn, "RUNNING").await;
     let binding = task.containers()[0]
@@ -240,29 +175,18 @@ async fn a_dynamic_host_port_is_reported_and_serves() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_task_is_idempotent_on_its_client_token() {
-    let berth = Berth::up("token");
-    let ecs = berth.client();
+    let (berth, ecs, td) = ready_with("token", vec![container("s", &["sleep", "600"], true)]).await;
     let cluster = &berth.cluster;
-    common::wait_instance(&ecs, cluster).await;
-    let td = register(&ecs, "token", vec![container("s", &["sleep", "600"], true)]).await;
-    let first = ecs
-        .run_task()
-        .cluster(cluster)
-        .task_definition(&td)
-        .count(2)
-        .client_token("token-1")
-        .send()
-        .await
-        .expect("RunTask");
-    let again = ecs
-        .run_task()
-        .cluster(cluster)
-        .task_definition(&td)
-        .count(2)
-        .client_token("token-1")
-        .send()
-        .await
-        .expect("RunTask repeated");
+    let with_token = |count| {
+        ecs.run_task()
+            .cluster(cluster)
+            .task_definition(&td)
+            .count(count)
+            .client_token("token-1")
+            .send()
+    };
+    let first = with_token(2).await.expect("RunTask");
+    let again = with_token(2).await.expect("RunTask repeated");
     let arns = |tasks: &[aws_sdk_ecs::types::Task]| {
         let mut v: Vec<String> = tasks
             .iter()
@@ -277,13 +201,7 @@ async fn run_task_is_idempotent_on_its_client_token() {
         arns(again.tasks()),
         "the same token gives the same tasks"
     );
-    let conflict = ecs
-        .run_task()
-        .cluster(cluster)
-        .task_definition(&td)
-        .count(1)
-        .client_token("token-1")
-        .send()
+    let conflict = with_token(1)
         .await
         .expect_err("other parameters with the same token conflict");
     let service_error = conflict.into_service_error();
@@ -299,10 +217,8 @@ async fn run_task_is_idempotent_on_its_client_token() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_tasks_are_reported_missing() {
-    let berth = Berth::up("missing");
-    let ecs = berth.client();
+    let (berth, ecs) = Berth::ready("missing").await;
     let cluster = &berth.cluster;
-    common::wait_instance(&ecs, cluster).await;
     let unknown = format!("arn:aws:ecs:us-east-1:000000000000:task/{cluster}/0123456789abcdef");
     let out = ecs
         .describe_tasks()
@@ -320,18 +236,8 @@ async fn unknown_tasks_are_reported_missing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn health_checks_gate_dependencies_and_report_health() {
     use aws_sdk_ecs::types::{ContainerCondition, ContainerDependency, HealthCheck, HealthStatus};
-    let berth = Berth::up("health");
-    let ecs = berth.client();
-    let cluster = &berth.cluster;
-    common::wait_instance(&ecs, cluster).await;
-    let db = ContainerDefinition::builder()
-        .name("db")
-        .image(IMAGE)
-        .command("sh")
-        .command("-c")
-        .command("sleep 1; touch /tmp/ready; exec sleep 600")
-        .memory(16)
-        .stop_timeout(1)
+    let ready = "sleep 1; touch /tmp/ready; exec sleep 600";
+    let db = kit::container("db", &["sh", "-c", ready])
         .health_check(
             HealthCheck::builder()
                 .command("CMD-SHELL")
@@ -342,13 +248,7 @@ async fn health_checks_gate_dependencies_and_report_health() {
                 .expect("health check"),
         )
         .build();
-    let app = ContainerDefinition::builder()
-        .name("app")
-        .image(IMAGE)
-        .command("sleep")
-        .command("600")
-        .memory(16)
-        .stop_timeout(1)
+    let app = kit::container("app", &["sleep", "600"])
         .depends_on(
             ContainerDependency::builder()
                 .container_name("db")
@@ -357,7 +257,8 @@ async fn health_checks_gate_dependencies_and_report_health() {
                 .expect("dependency"),
         )
         .build();
-    let td = register(&ecs, "health", vec![db, app]).await;
+    let (berth, ecs, td) = ready_with("health", vec![db, app]).await;
+    let cluster = &berth.cluster;
     let arn = run_one(&ecs, cluster, &td).await;
     wait_status(&ecs, cluster, &arn, "RUNNING").await;
     let task = eventually(
@@ -375,14 +276,10 @@ async fn health_checks_gate_dependencies_and_report_health() {
         .filter_map(|c| c.runtime_id())
         .collect();
     assert_eq!(ids.len(), 2);
-    let db = task
-        .containers()
-        .iter()
-        .find(|c| c.name() == Some("db"))
-        .expect("db");
+    let db = container_named(&task, "db").expect("db");
     assert_eq!(db.health_status(), Some(&HealthStatus::Healthy));
-    let db_started = common::docker_inspect(ids[0], "{{.State.StartedAt}}");
-    let app_started = common::docker_inspect(ids[1], "{{.State.StartedAt}}");
+    let db_started = docker_inspect(ids[0], "{{.State.StartedAt}}");
+    let app_started = docker_inspect(ids[1], "{{.State.StartedAt}}");
     assert!(
         db_started < app_started,
         "dependsOn HEALTHY ordered the starts"

@@ -1,17 +1,16 @@
 //! Rate limits: a key that calls too fast gets ThrottlingException, which the AWS SDK retries,
 //! and its agent-facing calls keep their own allowance.
 
-mod common;
-
 use aws_sdk_ecs::config::retry::RetryConfig;
-use common::start_server_with;
+use berth_test_kit::ecs::client;
+use berth_test_kit::process::start_server_with;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_noisy_key_is_throttled_without_starving_agent_calls() {
     let data = tempfile::tempdir().expect("tempdir");
     let (mut server, exports) =
         start_server_with(data.path(), "127.0.0.1:0", &["--rate-limit", "5"]);
-    let ecs = common::client(&exports);
+    let ecs = client(&exports);
     let no_retries = aws_sdk_ecs::Client::from_conf(
         ecs.config()
             .to_builder()

@@ -18,6 +18,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("registry", &["types", "files"]),
     ("api", &["types", "store", "control", "registry"]),
     ("agent", &["types", "files"]),
+    // Tests only: every crate may list it under [dev-dependencies], none under [dependencies]
+    // (no entry here names it).
+    ("test-kit", &["types", "store", "control", "agent"]),
     (
         "berth",
         &[

@@ -1,8 +1,6 @@
 //! The audit log keeps its events in order across batches and forgets only the oldest past its
 //! retention.
 
-mod common;
-
 use berth_control::audit::AuditEvent;
 
 fn event(action: &str) -> AuditEvent {
@@ -19,7 +17,7 @@ fn event(action: &str) -> AuditEvent {
 
 #[test]
 fn retention_forgets_the_oldest_events_only() {
-    let (cp, _) = common::plane();
+    let (cp, _) = berth_test_kit::control::plane();
     for i in 0..25 {
         cp.audit(event(&format!("ecs:Call{i}")));
         if i % 10 == 0 {

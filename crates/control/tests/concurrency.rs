@@ -2,11 +2,9 @@
 //! snapshot must never overcommit, exactly the capacity is used, and every task that did not
 //! fit is reported to its caller.
 
-mod common;
-
 use berth_control::ControlPlane;
+use berth_test_kit::control::*;
 use berth_types::ecs::*;
-use common::*;
 use std::collections::BTreeSet;
 
 const CALLERS: usize = 16;

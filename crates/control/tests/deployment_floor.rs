@@ -3,13 +3,10 @@
 //! takes the count of RUNNING tasks below `minimumHealthyPercent` of the desired count (a pass
 //! may only stop a RUNNING task while at least that many others remain).
 
-mod common;
-
 use berth_control::ControlPlane;
+use berth_test_kit::control::*;
 use berth_types::ecs::*;
-use common::*;
 use proptest::prelude::*;
-use std::sync::atomic::Ordering;
 
 /// The tasks that count: RUNNING and meant to stay so.
 fn running(cp: &ControlPlane) -> usize {
@@ -63,7 +60,7 @@ fn deploy(desired: i32, min: i32, max: i32, age: u64, step: u64, dies: &[(usize,
         cp.reconcile_services();
         agents(&cp, usize::MAX, &[]);
     }
-    clock.0.fetch_add(age, Ordering::SeqCst);
+    clock.advance(age);
     definition(&cp, 32, None);
     cp.update_service(UpdateServiceRequest {
         service: "web".into(),
@@ -82,7 +79,7 @@ fn deploy(desired: i32, min: i32, max: i32, age: u64, step: u64, dies: &[(usize,
              (desired {desired}, {min}%..{max}%, age {age} s, round {round})"
         );
         agents(&cp, round, dies);
-        clock.0.fetch_add(step, Ordering::SeqCst);
+        clock.advance(step);
     }
 }
 

@@ -2,12 +2,9 @@
 //! start gets them ever more slowly, says it cannot consistently start tasks, and a new
 //! deployment starts afresh.
 
-mod common;
-
 use berth_control::ControlPlane;
+use berth_test_kit::control::*;
 use berth_types::ecs::*;
-use common::*;
-use std::sync::atomic::Ordering;
 
 /// Every PENDING task fails to pull its image, as an agent reports it.
 fn pulls_fail(cp: &ControlPlane) {
@@ -34,7 +31,7 @@ fn run_for(cp: &ControlPlane, clock: &HandClock, seconds: u64) -> usize {
     for _ in 0..seconds {
         cp.reconcile_services();
         pulls_fail(cp);
-        clock.0.fetch_add(1, Ordering::SeqCst);
+        clock.advance(1);
     }
     cp.read().tasks.len() - before
 }

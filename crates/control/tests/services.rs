@@ -2,22 +2,60 @@
 //! rolling deployments within their bounds, the circuit breaker with rollback, DAEMON services
 //! following their instances, and deletion.
 
-mod common;
-
 use berth_control::ControlPlane;
+use berth_test_kit::assert_mentioned;
+use berth_test_kit::control::*;
 use berth_types::ecs::*;
-use common::*;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 fn service(cp: &ControlPlane, name: &str) -> Service {
-    cp.describe_services(DescribeServicesRequest {
-        services: vec![name.into()],
-        ..DescribeServicesRequest::default()
-    })
-    .expect("describes")
-    .services
-    .and_then(|s| s.into_iter().next())
-    .expect("found")
+    let mut request = DescribeServicesRequest::default();
+    request.services.push(name.into());
+    let described = cp.describe_services(request).expect("describes");
+    described
+        .services
+        .into_iter()
+        .flatten()
+        .next()
+        .expect("found")
+}
+
+/// A control plane with `count` instances of that CPU and memory, and the task definition
+/// `web` of 64 MiB; returns it, its clock and the instances' ARNs.
+fn with_instances(
+    count: usize,
+    cpu: i32,
+    memory: i32,
+) -> (ControlPlane, Arc<HandClock>, Vec<String>) {
+    let (cp, clock) = plane();
+    let instances = (0..count).map(|_| instance(&cp, cpu, memory)).collect();
+    definition(&cp, 64, None);
+    (cp, clock, instances)
+}
+
+/// The service's event messages, newest first.
+fn event_messages(s: &Service) -> Vec<String> {
+    s.events
+        .iter()
+        .flatten()
+        .filter_map(|e| e.message.clone())
+        .collect()
+}
+
+/// A circuit breaker that fails a deployment after `failures` failed tasks and rolls back.
+fn rolling_back_after(failures: i32) -> DeploymentConfiguration {
+    DeploymentConfiguration {
+        deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
+            enable: true,
+            rollback: true,
+            threshold_configuration: Some(ThresholdConfiguration {
+                r#type: ThresholdType::Count,
+                value: failures,
+            }),
+            ..DeploymentCircuitBreaker::default()
+        }),
+        ..DeploymentConfiguration::default()
+    }
 }
 
 fn all_tasks(cp: &ControlPlane) -> Vec<Task> {
@@ -58,7 +96,7 @@ fn settle(
         check(cp);
         agents(cp, &fail);
         // Time passes between rounds, so RUNNING tasks become stable.
-        clock.0.fetch_add(2, Ordering::SeqCst);
+        clock.advance(2);
         let s = service(cp, name);
         let d = s.deployments.clone().unwrap_or_default();
         let group = format!("service:{name}");
@@ -97,6 +135,17 @@ fn create(
     .expect("CreateService");
 }
 
+/// A minute later, UpdateService of `web` to the task definition `td`.
+fn update_later(cp: &ControlPlane, clock: &HandClock, td: &str) {
+    clock.advance(60);
+    cp.update_service(UpdateServiceRequest {
+        service: "web".into(),
+        task_definition: Some(td.into()),
+        ..UpdateServiceRequest::default()
+    })
+    .expect("UpdateService");
+}
+
 fn live(cp: &ControlPlane) -> Vec<Task> {
     all_tasks(cp)
         .into_iter()
@@ -106,19 +155,11 @@ fn live(cp: &ControlPlane) -> Vec<Task> {
 
 #[test]
 fn a_service_reaches_its_count_and_replaces_a_task_that_stops() {
-    let (cp, clock) = plane();
-    instance(&cp, 4096, 1000);
-    instance(&cp, 4096, 1000);
-    definition(&cp, 64, None);
+    let (cp, clock, _) = with_instances(2, 4096, 1000);
     create(&cp, "web", 3, None);
     let s = settle(&cp, &clock, "web", |_| false, |_| {});
     assert_eq!((s.running_count, s.pending_count), (Some(3), Some(0)));
-    let messages: Vec<String> = s
-        .events
-        .iter()
-        .flatten()
-        .filter_map(|e| e.message.clone())
-        .collect();
+    let messages = event_messages(&s);
     assert!(
         messages[0].contains("has reached a steady state"),
         "{messages:?}"
@@ -151,10 +192,7 @@ fn a_service_reaches_its_count_and_replaces_a_task_that_stops() {
 
 #[test]
 fn a_rolling_update_keeps_within_min_and_max_percent() {
-    let (cp, clock) = plane();
-    instance(&cp, 100_000, 100_000);
-    instance(&cp, 100_000, 100_000);
-    definition(&cp, 64, None);
+    let (cp, clock, _) = with_instances(2, 100_000, 100_000);
     let bounds = DeploymentConfiguration {
         minimum_healthy_percent: Some(50),
         maximum_percent: Some(150),
@@ -163,13 +201,7 @@ fn a_rolling_update_keeps_within_min_and_max_percent() {
     create(&cp, "web", 4, Some(bounds));
     settle(&cp, &clock, "web", |_| false, |_| {});
     definition(&cp, 32, None);
-    clock.0.fetch_add(60, Ordering::SeqCst);
-    cp.update_service(UpdateServiceRequest {
-        service: "web".into(),
-        task_definition: Some("web:2".into()),
-        ..UpdateServiceRequest::default()
-    })
-    .expect("UpdateService");
+    update_later(&cp, &clock, "web:2");
     let s = settle(
         &cp,
         &clock,
@@ -231,31 +263,12 @@ fn a_rolling_update_keeps_within_min_and_max_percent() {
 
 #[test]
 fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
-    let (cp, clock) = plane();
-    instance(&cp, 100_000, 100_000);
-    definition(&cp, 64, None);
-    let breaker = DeploymentConfiguration {
-        deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
-            enable: true,
-            rollback: true,
-            threshold_configuration: Some(ThresholdConfiguration {
-                r#type: ThresholdType::Count,
-                value: 3,
-            }),
-            ..DeploymentCircuitBreaker::default()
-        }),
-        ..DeploymentConfiguration::default()
-    };
+    let (cp, clock, _) = with_instances(1, 100_000, 100_000);
+    let breaker = rolling_back_after(3);
     create(&cp, "web", 2, Some(breaker));
     settle(&cp, &clock, "web", |_| false, |_| {});
     definition(&cp, 32, None);
-    clock.0.fetch_add(60, Ordering::SeqCst);
-    cp.update_service(UpdateServiceRequest {
-        service: "web".into(),
-        task_definition: Some("web:2".into()),
-        ..UpdateServiceRequest::default()
-    })
-    .expect("UpdateService");
+    update_later(&cp, &clock, "web:2");
     let bad = |t: &Task| {
         t.task_definition_arn
             .as_deref()
@@ -268,20 +281,8 @@ fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
             .is_some_and(|t| t.ends_with("web:1")),
         "rolled back"
     );
-    let messages: Vec<String> = s
-        .events
-        .iter()
-        .flatten()
-        .filter_map(|e| e.message.clone())
-        .collect();
-    assert!(
-        messages.iter().any(|m| m.contains("deployment failed")),
-        "{messages:?}"
-    );
-    assert!(
-        messages.iter().any(|m| m.contains("rolling back")),
-        "{messages:?}"
-    );
+    let messages = event_messages(&s);
+    assert_mentioned(&messages, &["deployment failed", "rolling back"]);
     assert_eq!(live(&cp).len(), 2);
     assert_eq!(
         history(&cp, "web"),
@@ -327,10 +328,8 @@ fn history(cp: &ControlPlane, name: &str) -> Vec<(ServiceDeploymentStatus, Strin
 
 #[test]
 fn a_daemon_service_follows_its_instances() {
-    let (cp, clock) = plane();
-    let a = instance(&cp, 4096, 1000);
-    instance(&cp, 4096, 1000);
-    definition(&cp, 64, None);
+    let (cp, clock, instances) = with_instances(2, 4096, 1000);
+    let a = instances[0].clone();
     cp.create_service(CreateServiceRequest {
         service_name: "logs".into(),
         task_definition: Some("web".into()),
@@ -343,7 +342,7 @@ fn a_daemon_service_follows_its_instances() {
     instance(&cp, 4096, 1000);
     let s = settle(&cp, &clock, "logs", |_| false, |_| {});
     assert_eq!(s.running_count, Some(3));
-    clock.0.fetch_add(1, Ordering::SeqCst);
+    clock.advance(1);
     cp.update_container_instances_state(UpdateContainerInstancesStateRequest {
         container_instances: vec![a.clone()],
         status: ContainerInstanceStatus::Draining,
@@ -361,9 +360,7 @@ fn a_daemon_service_follows_its_instances() {
 
 #[test]
 fn deleting_a_service_drains_it_to_inactive() {
-    let (cp, clock) = plane();
-    instance(&cp, 4096, 1000);
-    definition(&cp, 64, None);
+    let (cp, clock, _) = with_instances(1, 4096, 1000);
     create(&cp, "web", 2, None);
     settle(&cp, &clock, "web", |_| false, |_| {});
     let refused = cp
@@ -412,10 +409,7 @@ fn per_instance(cp: &ControlPlane) -> std::collections::BTreeMap<String, usize> 
 
 #[test]
 fn scaling_in_keeps_the_spread_balanced() {
-    let (cp, clock) = plane();
-    instance(&cp, 100_000, 100_000);
-    instance(&cp, 100_000, 100_000);
-    definition(&cp, 64, None);
+    let (cp, clock, _) = with_instances(2, 100_000, 100_000);
     cp.create_service(CreateServiceRequest {
         service_name: "web".into(),
         task_definition: Some("web".into()),
@@ -448,9 +442,8 @@ fn scaling_in_keeps_the_spread_balanced() {
 
 #[test]
 fn a_draining_instance_has_its_service_tasks_replaced_elsewhere() {
-    let (cp, clock) = plane();
-    let a = instance(&cp, 100_000, 100_000);
-    definition(&cp, 64, None);
+    let (cp, clock, instances) = with_instances(1, 100_000, 100_000);
+    let a = instances[0].clone();
     create(&cp, "web", 2, None);
     settle(&cp, &clock, "web", |_| false, |_| {});
     let standalone = run(&cp, 1).tasks.expect("tasks")[0]
@@ -466,21 +459,16 @@ fn a_draining_instance_has_its_service_tasks_replaced_elsewhere() {
     })
     .expect("drains");
     // minimumHealthyPercent 100: the replacements run before the drained tasks stop.
-    let s = settle(
-        &cp,
-        &clock,
-        "web",
-        |_| false,
-        |cp| {
-            let running = live(cp)
-                .iter()
-                .filter(|t| t.group.as_deref() == Some("service:web"))
-                .filter(|t| t.last_status.as_deref() == Some("RUNNING"))
-                .filter(|t| t.desired_status.as_deref() == Some("RUNNING"))
-                .count();
-            assert!(running >= 2, "never under 100% healthy, saw {running}");
-        },
-    );
+    let never_under_100_percent = |cp: &ControlPlane| {
+        let running = live(cp)
+            .iter()
+            .filter(|t| t.group.as_deref() == Some("service:web"))
+            .filter(|t| t.last_status.as_deref() == Some("RUNNING"))
+            .filter(|t| t.desired_status.as_deref() == Some("RUNNING"))
+            .count();
+        assert!(running >= 2, "never under 100% healthy, saw {running}");
+    };
+    let s = settle(&cp, &clock, "web", |_| false, never_under_100_percent);
     assert_eq!(s.running_count, Some(2));
     let services_on: Vec<String> = live(&cp)
         .iter()
@@ -516,18 +504,7 @@ fn failing_health_checks_trip_the_circuit_breaker() {
     };
     cp.register_task_definition(checked("true"))
         .expect("registers");
-    let breaker = DeploymentConfiguration {
-        deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
-            enable: true,
-            rollback: true,
-            threshold_configuration: Some(ThresholdConfiguration {
-                r#type: ThresholdType::Count,
-                value: 2,
-            }),
-            ..DeploymentCircuitBreaker::default()
-        }),
-        ..DeploymentConfiguration::default()
-    };
+    let breaker = rolling_back_after(2);
     create(&cp, "web", 1, Some(breaker));
     // Plays the agents and their health checks: revision 1 passes, revision 2 fails.
     let health = |cp: &ControlPlane| {
@@ -558,13 +535,7 @@ fn failing_health_checks_trip_the_circuit_breaker() {
     assert_eq!(service(&cp, "web").running_count, Some(1));
     cp.register_task_definition(checked("false"))
         .expect("registers");
-    clock.0.fetch_add(60, Ordering::SeqCst);
-    cp.update_service(UpdateServiceRequest {
-        service: "web".into(),
-        task_definition: Some("web:2".into()),
-        ..UpdateServiceRequest::default()
-    })
-    .expect("UpdateService");
+    update_later(&cp, &clock, "web:2");
     for _ in 0..20 {
         cp.reconcile_services();
         agents(&cp, |_| false);

@@ -1,22 +1,20 @@
 //! The control plane on the in-memory store with a hand-driven clock: placement, agent reports,
 //! stop codes, resource accounting and the retention of STOPPED tasks.
 
-mod common;
-
 use berth_control::ControlPlane;
+use berth_test_kit::control::*;
 use berth_types::ecs::*;
-use common::*;
-use std::sync::atomic::Ordering;
 
 fn task(cp: &ControlPlane, arn: &str) -> Task {
-    cp.describe_tasks(DescribeTasksRequest {
-        tasks: vec![arn.into()],
-        ..DescribeTasksRequest::default()
-    })
-    .expect("describes")
-    .tasks
-    .and_then(|t| t.into_iter().next())
-    .expect("found")
+    let mut request = DescribeTasksRequest::default();
+    request.tasks.push(arn.into());
+    let described = cp.describe_tasks(request).expect("describes");
+    described.tasks.into_iter().flatten().next().expect("found")
+}
+
+/// The reason RunTask gave for the first task it could not place.
+fn first_refusal(out: &RunTaskResponse) -> Option<&str> {
+    out.failures.as_ref()?.first()?.reason.as_deref()
 }
 
 #[test]
@@ -67,11 +65,8 @@ fn static_host_ports_are_exclusive() {
     instance(&cp, 4096, 4096);
     definition(&cp, 16, Some(8080));
     let out = run(&cp, 2);
-    assert_eq!(out.tasks.map(|t| t.len()), Some(1));
-    assert_eq!(
-        out.failures.expect("failures")[0].reason.as_deref(),
-        Some("RESOURCE:PORTS_TCP")
-    );
+    assert_eq!(out.tasks.as_ref().map(|t| t.len()), Some(1));
+    assert_eq!(first_refusal(&out), Some("RESOURCE:PORTS_TCP"));
 }
 
 #[test]
@@ -81,11 +76,8 @@ fn disconnected_agents_get_no_tasks() {
     cp.set_agent_connected(&inst, false);
     definition(&cp, 16, None);
     let out = run(&cp, 1);
-    assert!(out.tasks.expect("tasks").is_empty());
-    assert_eq!(
-        out.failures.expect("failures")[0].reason.as_deref(),
-        Some("AGENT")
-    );
+    assert!(out.tasks.as_ref().expect("tasks").is_empty());
+    assert_eq!(first_refusal(&out), Some("AGENT"));
 }
 
 #[test]
@@ -137,10 +129,10 @@ fn stopped_tasks_are_kept_an_hour_then_forgotten() {
         .clone()
         .expect("arn");
     report(&cp, &arn, "STOPPED", None);
-    clock.0.fetch_add(3599, Ordering::SeqCst);
+    clock.advance(3599);
     assert_eq!(cp.prune_stopped().expect("prunes"), 0);
     task(&cp, &arn);
-    clock.0.fetch_add(2, Ordering::SeqCst);
+    clock.advance(2);
     assert_eq!(cp.prune_stopped().expect("prunes"), 1);
     let out = cp
         .describe_tasks(DescribeTasksRequest {

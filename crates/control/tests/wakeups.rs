@@ -2,11 +2,9 @@
 //! changes its instance's tasks, with memory already holding it, and the service controller by
 //! a commit that concerns a service, well before its one-second tick.
 
-mod common;
-
 use berth_control::assignments::Sent;
+use berth_test_kit::control::*;
 use berth_types::ecs::*;
-use common::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

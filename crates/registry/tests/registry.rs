@@ -36,6 +36,15 @@ fn append(registry: &Registry, name: &str, id: &str, bytes: &[u8]) -> Result<u64
     writer.commit()
 }
 
+/// [`open`], with a second repository, `team/other`.
+fn open_with_other() -> (tempfile::TempDir, Registry) {
+    let (dir, registry) = open();
+    registry
+        .create_repository(repo("team/other", "MUTABLE"))
+        .expect("created");
+    (dir, registry)
+}
+
 /// Uploads `bytes` in one session: their digest.
 fn push_blob(registry: &Registry, name: &str, bytes: &[u8]) -> Digest {
     let id = registry.uploads().start(name).expect("session");
@@ -194,26 +203,28 @@ fn bad_names_tags_and_digests_get_their_errors() {
             "{bad}: {refused:?}"
         );
     }
-    let refused = registry.manifest("team/app", ".bad");
-    assert!(
-        matches!(refused, Err(RegistryError::TagInvalid(_))),
-        "{refused:?}"
-    );
-    let refused = registry.manifest("team/app", "md5:d41d8cd98f00b204e9800998ecf8427e");
-    assert!(
-        matches!(refused, Err(RegistryError::DigestInvalid(_))),
-        "{refused:?}"
-    );
-    let refused = registry.manifest("team/none", "latest");
-    assert!(
-        matches!(refused, Err(RegistryError::NameUnknown(_))),
-        "{refused:?}"
-    );
-    let refused = registry.manifest("team/app", "latest");
-    assert!(
-        matches!(refused, Err(RegistryError::ManifestUnknown(_))),
-        "{refused:?}"
-    );
+    type Expected = fn(&RegistryError) -> bool;
+    let cases: [(&str, &str, Expected); 4] = [
+        ("team/app", ".bad", |e| {
+            matches!(e, RegistryError::TagInvalid(_))
+        }),
+        ("team/app", "md5:d41d8cd98f00b204e9800998ecf8427e", |e| {
+            matches!(e, RegistryError::DigestInvalid(_))
+        }),
+        ("team/none", "latest", |e| {
+            matches!(e, RegistryError::NameUnknown(_))
+        }),
+        ("team/app", "latest", |e| {
+            matches!(e, RegistryError::ManifestUnknown(_))
+        }),
+    ];
+    for (name, reference, expected) in cases {
+        let refused = registry.manifest(name, reference);
+        assert!(
+            refused.as_ref().is_err_and(expected),
+            "{name}:{reference}: {refused:?}"
+        );
+    }
 }
 
 #[test]
@@ -290,10 +301,7 @@ fn an_index_lists_platform_manifests_and_referrers_find_their_subject() {
 
 #[test]
 fn garbage_collection_frees_unreferenced_blobs_and_keeps_shared_ones() {
-    let (_dir, registry) = open();
-    registry
-        .create_repository(repo("team/other", "MUTABLE"))
-        .expect("created");
+    let (_dir, registry) = open_with_other();
     let shared = b"a layer both images use".to_vec();
     let first = push_image(&registry, "team/app", "v1", &shared);
     push_image(&registry, "team/other", "v1", &shared);
@@ -457,10 +465,7 @@ fn create_on_push_is_opt_in() {
 
 #[test]
 fn a_blob_is_readable_only_where_pushed_or_mounted() {
-    let (_dir, registry) = open();
-    registry
-        .create_repository(repo("team/other", "MUTABLE"))
-        .expect("created");
+    let (_dir, registry) = open_with_other();
     let layer = push_blob(&registry, "team/app", b"a private layer");
     assert_eq!(registry.blob_size("team/app", &layer), Ok(15));
     // Stored once for the whole registry, but team/other never had it.
@@ -665,16 +670,17 @@ fn lifecycle_tag_patterns_are_capped_and_matched_quickly() {
     // Four wildcards that cannot match a long tag: trying every split at every wildcard
     // would take months.
     let policy = Policy::parse(&rule("a*a*a*a*b")).expect("four wildcards");
+    // What the policy reads first; the rest is empty.
     let image = |digest: &str, pushed_at: f64| Image {
         digest: digest.into(),
-        media_type: OCI_MANIFEST.into(),
-        manifest_size: 0,
-        size: 0,
-        pushed_at,
-        last_pulled_at: None,
-        subject: None,
-        artifact_type: None,
         tags: vec!["a".repeat(10_000)],
+        pushed_at,
+        media_type: OCI_MANIFEST.into(),
+        size: 0,
+        manifest_size: 0,
+        artifact_type: None,
+        subject: None,
+        last_pulled_at: None,
     };
     let images = [image("old", 1.0), image("new", 2.0)];
     assert!(policy.expired(&images, 3.0).is_empty());

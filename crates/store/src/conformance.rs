@@ -90,6 +90,11 @@ fn secret_tables_round_trip(store: &dyn Store) {
     }
 }
 
+/// A record, or None when absent; a failed read fails the suite.
+fn read(store: &dyn Store, table: Table, key: &str) -> Option<Vec<u8>> {
+    store.get(table, key).expect("get")
+}
+
 fn put_get_delete(store: &dyn Store) {
     store
         .commit(&[Op::Put {
@@ -98,20 +103,17 @@ fn put_get_delete(store: &dyn Store) {
             value: b"1".to_vec(),
         }])
         .expect("commit");
+    let put = read(store, Table::Clusters, "a");
+    assert_eq!(put, Some(b"1".to_vec()), "a put record is readable");
     assert_eq!(
-        store.get(Table::Clusters, "a").expect("get"),
-        Some(b"1".to_vec()),
-        "a put record is readable"
-    );
-    assert_eq!(
-        store.get(Table::Tasks, "a").expect("get"),
+        read(store, Table::Tasks, "a"),
         None,
         "tables do not share keys"
     );
     store
         .commit(&[Op::delete(Table::Clusters, "a")])
         .expect("commit");
-    assert_eq!(store.get(Table::Clusters, "a").expect("get"), None);
+    assert_eq!(read(store, Table::Clusters, "a"), None);
     store
         .commit(&[Op::delete(Table::Clusters, "never-there")])
         .expect("deleting an absent key is fine");
@@ -125,17 +127,9 @@ fn batches_are_atomic_and_ordered(store: &dyn Store) {
             Op::put(Table::ClientTokens, "tok", &"t"),
         ])
         .expect("commit");
-    assert_eq!(
-        store.get(Table::Tasks, "t").expect("get"),
-        Some(b"2".to_vec()),
-        "later ops in a batch win"
-    );
-    assert!(
-        store
-            .get(Table::ClientTokens, "tok")
-            .expect("get")
-            .is_some()
-    );
+    let last = read(store, Table::Tasks, "t");
+    assert_eq!(last, Some(b"2".to_vec()), "later ops in a batch win");
+    assert!(read(store, Table::ClientTokens, "tok").is_some());
     store
         .commit(&[
             Op::delete(Table::Tasks, "t"),

@@ -22,9 +22,22 @@ fn remove(name: &str) -> Call {
     Call::Remove(name.into())
 }
 
+fn stop(name: &str) -> Call {
+    Call::Stop(name.into(), DEFAULT_STOP_TIMEOUT)
+}
+
+/// What starting a container asks of the runtime: pull, create, start.
+fn launch(name: &str) -> Vec<Call> {
+    vec![pull(), create(name), start(name)]
+}
+
+fn removed(names: &[&str]) -> Vec<Call> {
+    names.iter().map(|n| remove(n)).collect()
+}
+
 /// Runs `containers` as task [`TASK`] on `fake`; the sender is the task's desired status
 /// (dropping it would stop the task).
-fn spawn(
+fn spawn_on(
     fake: &FakeRuntime,
     containers: Vec<ContainerDefinition>,
 ) -> (watch::Sender<String>, Reports) {
@@ -32,6 +45,26 @@ fn spawn(
     let (desired, rx) = watch::channel("RUNNING".to_string());
     tokio::spawn(async move { run(&ctx, task(TASK, containers), rx).await });
     (desired, reports)
+}
+
+/// [`spawn_on`] a fresh runtime, returned first.
+fn spawn(containers: Vec<ContainerDefinition>) -> (FakeRuntime, watch::Sender<String>, Reports) {
+    let fake = FakeRuntime::default();
+    let (desired, reports) = spawn_on(&fake, containers);
+    (fake, desired, reports)
+}
+
+/// One value of each container a report names, in order.
+fn per_container<T>(
+    report: SubmitTaskStateChangeRequest,
+    value: impl Fn(ContainerStateChange) -> T,
+) -> Vec<T> {
+    report
+        .containers
+        .expect("containers")
+        .into_iter()
+        .map(value)
+        .collect()
 }
 
 fn with_stop_timeout(mut def: ContainerDefinition, seconds: i32) -> ContainerDefinition {
@@ -46,20 +79,16 @@ fn non_essential(mut def: ContainerDefinition) -> ContainerDefinition {
 
 #[tokio::test]
 async fn containers_start_in_depends_on_order() {
-    let fake = FakeRuntime::default();
-    let (desired, mut reports) = spawn(
-        &fake,
-        vec![
-            non_essential(container("setup")),
-            non_essential(depends(
-                container("check"),
-                "setup",
-                ContainerCondition::Complete,
-            )),
-            depends(container("app"), "check", ContainerCondition::Success),
-            depends(container("log"), "app", ContainerCondition::Start),
-        ],
-    );
+    let (fake, desired, mut reports) = spawn(vec![
+        non_essential(container("setup")),
+        non_essential(depends(
+            container("check"),
+            "setup",
+            ContainerCondition::Complete,
+        )),
+        depends(container("app"), "check", ContainerCondition::Success),
+        depends(container("log"), "app", ContainerCondition::Start),
+    ]);
     fake.until("setup started", |c| c.contains(&start("setup")))
         .await;
     // COMPLETE accepts a failure.
@@ -70,43 +99,26 @@ async fn containers_start_in_depends_on_order() {
     reports.next("RUNNING").await;
     desired.send_replace("STOPPED".into());
     reports.next("STOPPED").await;
-    assert_eq!(
-        fake.calls(),
-        [
-            pull(),
-            create("setup"),
-            start("setup"),
-            Call::Exit("setup".into(), 3),
-            pull(),
-            create("check"),
-            start("check"),
-            Call::Exit("check".into(), 0),
-            pull(),
-            create("app"),
-            start("app"),
-            pull(),
-            create("log"),
-            start("log"),
-            Call::Stop("app".into(), DEFAULT_STOP_TIMEOUT),
-            Call::Stop("log".into(), DEFAULT_STOP_TIMEOUT),
-            remove("setup"),
-            remove("check"),
-            remove("app"),
-            remove("log"),
-        ]
-    );
+    let expected = [
+        launch("setup"),
+        vec![Call::Exit("setup".into(), 3)],
+        launch("check"),
+        vec![Call::Exit("check".into(), 0)],
+        launch("app"),
+        launch("log"),
+        vec![stop("app"), stop("log")],
+        removed(&["setup", "check", "app", "log"]),
+    ]
+    .concat();
+    assert_eq!(fake.calls(), expected);
 }
 
 #[tokio::test]
 async fn a_failed_success_dependency_stops_the_task() {
-    let fake = FakeRuntime::default();
-    let (_desired, mut reports) = spawn(
-        &fake,
-        vec![
-            non_essential(container("migrate")),
-            depends(container("app"), "migrate", ContainerCondition::Success),
-        ],
-    );
+    let (fake, _desired, mut reports) = spawn(vec![
+        non_essential(container("migrate")),
+        depends(container("app"), "migrate", ContainerCondition::Success),
+    ]);
     fake.until("migrate started", |c| c.contains(&start("migrate")))
         .await;
     fake.exit("migrate", 1);
@@ -126,7 +138,7 @@ async fn a_healthy_dependency_waits_for_the_health_check() {
         command: vec!["CMD".into(), "true".into()],
         ..HealthCheck::default()
     });
-    let (_desired, mut reports) = spawn(
+    let (_desired, mut reports) = spawn_on(
         &fake,
         vec![
             db,
@@ -146,15 +158,11 @@ async fn a_healthy_dependency_waits_for_the_health_check() {
 
 #[tokio::test]
 async fn an_essential_exit_stops_the_task_and_a_non_essential_one_does_not() {
-    let fake = FakeRuntime::default();
-    let (_desired, mut reports) = spawn(
-        &fake,
-        vec![
-            container("web"),
-            container("worker"),
-            non_essential(container("warmup")),
-        ],
-    );
+    let (fake, _desired, mut reports) = spawn(vec![
+        container("web"),
+        container("worker"),
+        non_essential(container("warmup")),
+    ]);
     reports.next("RUNNING").await;
     fake.exit("warmup", 0);
     // Reported while the task keeps running, with warmup stopped.
@@ -171,34 +179,21 @@ async fn an_essential_exit_stops_the_task_and_a_non_essential_one_does_not() {
         stopped.reason.as_deref(),
         Some("Essential container in task exited")
     );
-    let codes: Vec<_> = stopped
-        .containers
-        .expect("containers")
-        .iter()
-        .map(|c| c.exit_code)
-        .collect();
-    let stop = crate::runtime::fake::STOPPED_EXIT_CODE;
-    assert_eq!(codes, [Some(2), Some(stop), Some(0)]);
+    let codes = per_container(stopped, |c| c.exit_code);
+    let killed = crate::runtime::fake::STOPPED_EXIT_CODE;
+    assert_eq!(codes, [Some(2), Some(killed), Some(0)]);
     let calls = fake.calls();
     let after_exit = &calls[calls.len() - 4..];
-    assert_eq!(
-        after_exit,
-        [
-            Call::Stop("worker".into(), DEFAULT_STOP_TIMEOUT),
-            remove("web"),
-            remove("worker"),
-            remove("warmup"),
-        ]
-    );
+    let expected = [vec![stop("worker")], removed(&["web", "worker", "warmup"])].concat();
+    assert_eq!(after_exit, expected);
 }
 
 #[tokio::test]
 async fn stop_timeout_reaches_the_engine() {
-    let fake = FakeRuntime::default();
-    let (desired, mut reports) = spawn(
-        &fake,
-        vec![with_stop_timeout(container("web"), 5), container("log")],
-    );
+    let (fake, desired, mut reports) = spawn(vec![
+        with_stop_timeout(container("web"), 5),
+        container("log"),
+    ]);
     reports.next("RUNNING").await;
     desired.send_replace("STOPPED".into());
     let stopped = reports.next("STOPPED").await;
@@ -208,29 +203,18 @@ async fn stop_timeout_reaches_the_engine() {
         .into_iter()
         .filter(|c| matches!(c, Call::Stop(..)))
         .collect();
-    assert_eq!(
-        stops,
-        [
-            Call::Stop("web".into(), 5),
-            Call::Stop("log".into(), DEFAULT_STOP_TIMEOUT),
-        ]
-    );
+    assert_eq!(stops, [Call::Stop("web".into(), 5), stop("log")]);
 }
 
 #[tokio::test]
 async fn existing_containers_are_adopted_not_created_again() {
     let fake = FakeRuntime::default();
     let web = fake.existing(INSTANCE, TASK, "web");
-    let (_desired, mut reports) = spawn(&fake, vec![container("web"), container("log")]);
+    let (_desired, mut reports) = spawn_on(&fake, vec![container("web"), container("log")]);
     let running = reports.next("RUNNING").await;
-    let ids: Vec<_> = running
-        .containers
-        .expect("containers")
-        .into_iter()
-        .map(|c| c.runtime_id)
-        .collect();
+    let ids = per_container(running, |c| c.runtime_id);
     assert_eq!(ids[0].as_deref(), Some(web.as_str()));
-    assert_eq!(fake.calls(), [pull(), create("log"), start("log")]);
+    assert_eq!(fake.calls(), launch("log"));
     // The adopted container is watched like one the runner started.
     fake.exit("web", 0);
     reports.next("STOPPED").await;

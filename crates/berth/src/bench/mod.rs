@@ -115,6 +115,38 @@ impl LocalBerth {
         })
     }
 
+    /// Registers a revision of `family`: one container of `image` sleeping ten minutes, with
+    /// `memory` MiB and a one-second stop timeout. Returns its ARN.
+    pub async fn register_sleeper(
+        &self,
+        family: &str,
+        image: &str,
+        memory: i32,
+    ) -> anyhow::Result<String> {
+        use berth_types::ecs::{
+            ContainerDefinition, RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse,
+        };
+        let sleeper = ContainerDefinition {
+            name: Some("sleep".into()),
+            image: Some(image.into()),
+            command: Some(vec!["sleep".into(), "600".into()]),
+            memory: Some(memory),
+            stop_timeout: Some(1),
+            ..ContainerDefinition::default()
+        };
+        let request = RegisterTaskDefinitionRequest {
+            family: family.into(),
+            container_definitions: vec![sleeper],
+            ..RegisterTaskDefinitionRequest::default()
+        };
+        let registered: RegisterTaskDefinitionResponse =
+            self.ecs.call("RegisterTaskDefinition", &request).await?;
+        registered
+            .task_definition
+            .and_then(|t| t.task_definition_arn)
+            .ok_or_else(|| anyhow::anyhow!("no task definition ARN"))
+    }
+
     /// Shuts Berth down and removes its data.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
@@ -141,6 +173,14 @@ pub fn server_options(data_dir: std::path::PathBuf) -> crate::server::ServerOpti
 
 /// The availability zones of the simulated clusters of the placement benchmarks.
 pub const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
+
+/// A field of this process's `/proc/self/status` given in kB (`VmRSS:`, `VmHWM:`), in MiB.
+pub fn status_mib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let value = status.lines().find_map(|l| l.strip_prefix(field))?;
+    let kib: f64 = value.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib / 1024.0)
+}
 
 /// Median and 99th percentile of samples (nearest rank).
 pub fn percentiles(samples: &[f64]) -> (f64, f64) {

@@ -56,17 +56,9 @@ fn request() -> anyhow::Result<Request> {
     })
 }
 
-/// Peak resident memory of this process, from /proc (kB → MiB).
+/// Peak resident memory of this process, in MiB.
 fn peak_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    super::status_mib("VmHWM:").unwrap_or(f64::NAN)
 }
 
 struct Run {

@@ -4,9 +4,8 @@
 use super::{image, percentiles, summary};
 use berth_agent::client::EcsClient;
 use berth_types::ecs::{
-    ContainerDefinition, DescribeTasksRequest, DescribeTasksResponse,
-    RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse, RunTaskRequest, RunTaskResponse,
-    StopTaskRequest, StopTaskResponse,
+    DescribeTasksRequest, DescribeTasksResponse, RunTaskRequest, RunTaskResponse, StopTaskRequest,
+    StopTaskResponse,
 };
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -83,23 +82,7 @@ pub async fn run(iterations: usize) -> anyhow::Result<()> {
     image::ensure()?;
     let local = super::LocalBerth::start("bench").await?;
     let (ecs, cluster) = (&local.ecs, local.cluster.clone());
-    let _: RegisterTaskDefinitionResponse = ecs
-        .call(
-            "RegisterTaskDefinition",
-            &RegisterTaskDefinitionRequest {
-                family: "bench".into(),
-                container_definitions: vec![ContainerDefinition {
-                    name: Some("sleep".into()),
-                    image: Some(image::IMAGE.into()),
-                    command: Some(vec!["sleep".into(), "600".into()]),
-                    memory: Some(16),
-                    stop_timeout: Some(1),
-                    ..ContainerDefinition::default()
-                }],
-                ..RegisterTaskDefinitionRequest::default()
-            },
-        )
-        .await?;
+    local.register_sleeper("bench", image::IMAGE, 16).await?;
 
     println!("timing {iterations} RunTask→RUNNING and {iterations} `docker run -d`, alternated");
     let mut berth = vec![];

@@ -7,10 +7,8 @@
 use super::{LocalBerth, image, summary};
 use berth_agent::client::EcsClient;
 use berth_types::ecs::{
-    ContainerDefinition, CreateServiceRequest, CreateServiceResponse, DeleteServiceRequest,
-    DeleteServiceResponse, DescribeServicesRequest, DescribeServicesResponse,
-    RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse, UpdateServiceRequest,
-    UpdateServiceResponse,
+    CreateServiceRequest, CreateServiceResponse, DeleteServiceRequest, DeleteServiceResponse,
+    DescribeServicesRequest, DescribeServicesResponse, UpdateServiceRequest, UpdateServiceResponse,
 };
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,29 +31,6 @@ fn docker(args: &[&str]) -> anyhow::Result<String> {
         String::from_utf8_lossy(&out.stderr).trim()
     );
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-async fn register(ecs: &EcsClient, image: &str) -> anyhow::Result<String> {
-    let r: RegisterTaskDefinitionResponse = ecs
-        .call(
-            "RegisterTaskDefinition",
-            &RegisterTaskDefinitionRequest {
-                family: "bench-service".into(),
-                container_definitions: vec![ContainerDefinition {
-                    name: Some("sleep".into()),
-                    image: Some(image.into()),
-                    command: Some(vec!["sleep".into(), "600".into()]),
-                    memory: Some(8),
-                    stop_timeout: Some(1),
-                    ..ContainerDefinition::default()
-                }],
-                ..RegisterTaskDefinitionRequest::default()
-            },
-        )
-        .await?;
-    r.task_definition
-        .and_then(|t| t.task_definition_arn)
-        .ok_or_else(|| anyhow::anyhow!("no task definition ARN"))
 }
 
 /// Waits until the service is steady as `aws ecs wait services-stable` sees it: one deployment,
@@ -96,8 +71,10 @@ async fn settled(
 async fn berth(replicas: i32) -> anyhow::Result<(f64, f64)> {
     let local = LocalBerth::start("bench-service").await?;
     let (ecs, cluster) = (&local.ecs, local.cluster.clone());
-    let first = register(ecs, image::IMAGE).await?;
-    let second = register(ecs, IMAGE2).await?;
+    let first = local
+        .register_sleeper("bench-service", image::IMAGE, 8)
+        .await?;
+    let second = local.register_sleeper("bench-service", IMAGE2, 8).await?;
     println!("berth: a service of {replicas} replicas ...");
     let start = Instant::now();
     let _: CreateServiceResponse = ecs

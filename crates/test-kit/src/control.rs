@@ -1,6 +1,6 @@
-//! Helpers shared by the control plane's crate tests: a hand-driven clock, instances with
-//! connected agents, a task definition and RunTask.
-#![allow(dead_code)]
+//! The control plane on the in-memory store with a clock the test moves by hand, and the
+//! fixtures its tests share: instances with connected agents, a task definition, RunTask and
+//! the reports an agent would send.
 
 use berth_control::{Clock, ControlPlane};
 use berth_store::MemStore;
@@ -9,9 +9,16 @@ use berth_types::ecs::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A clock the test moves by hand.
+/// A clock the test moves by hand, in whole seconds.
 #[derive(Default)]
 pub struct HandClock(pub AtomicU64);
+
+impl HandClock {
+    /// Moves the clock `seconds` forward.
+    pub fn advance(&self, seconds: u64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
 
 impl Clock for HandClock {
     fn now(&self) -> f64 {
@@ -19,6 +26,7 @@ impl Clock for HandClock {
     }
 }
 
+/// A control plane in us-east-1 on a fresh [`MemStore`], and its hand clock.
 pub fn plane() -> (ControlPlane, Arc<HandClock>) {
     let clock = Arc::new(HandClock(AtomicU64::new(1_000_000)));
     let partition = Partition {
@@ -30,6 +38,7 @@ pub fn plane() -> (ControlPlane, Arc<HandClock>) {
     (cp, clock)
 }
 
+/// An INTEGER resource (CPU, MEMORY) of an instance.
 pub fn resource(name: &str, v: i32) -> Resource {
     Resource {
         name: Some(name.into()),
@@ -39,6 +48,7 @@ pub fn resource(name: &str, v: i32) -> Resource {
     }
 }
 
+/// Registers an instance of that CPU and memory, its agent connected; returns its ARN.
 pub fn instance(cp: &ControlPlane, cpu: i32, memory: i32) -> String {
     let arn = cp
         .register_container_instance(RegisterContainerInstanceRequest {
@@ -53,6 +63,8 @@ pub fn instance(cp: &ControlPlane, cpu: i32, memory: i32) -> String {
     arn
 }
 
+/// Registers a revision of family `web`: one container of `memory` MiB, mapping port 80 to
+/// `host_port` when given.
 pub fn definition(cp: &ControlPlane, memory: i32, host_port: Option<i32>) {
     cp.register_task_definition(RegisterTaskDefinitionRequest {
         family: "web".into(),
@@ -74,6 +86,7 @@ pub fn definition(cp: &ControlPlane, memory: i32, host_port: Option<i32>) {
     .expect("registers");
 }
 
+/// RunTask of `count` tasks of `web`.
 pub fn run(cp: &ControlPlane, count: i32) -> RunTaskResponse {
     cp.run_task(RunTaskRequest {
         task_definition: "web".into(),
