@@ -18,24 +18,16 @@ fn running(cp: &ControlPlane) -> usize {
         .count()
 }
 
-/// One round of every agent: tasks told to stop stop, PENDING tasks start, and the tasks
-/// `dies` picks (by their position) exit by themselves.
+/// One round of every agent; the tasks `dies` picks for this round (by their position among
+/// all tasks) exit by themselves.
 fn agents(cp: &ControlPlane, round: usize, dies: &[(usize, usize)]) {
-    let tasks: Vec<Task> = cp.read().tasks.values().cloned().collect();
-    for (i, t) in tasks.iter().enumerate() {
-        let arn = t.task_arn.clone().expect("arn");
-        match (t.desired_status.as_deref(), t.last_status.as_deref()) {
-            (Some("STOPPED"), Some(s)) if s != "STOPPED" => report(cp, &arn, "STOPPED", None),
-            (Some("RUNNING"), Some("RUNNING")) if dies.contains(&(round, i)) => report(
-                cp,
-                &arn,
-                "STOPPED",
-                Some("Essential container in task exited"),
-            ),
-            (Some("RUNNING"), Some("PENDING")) => report(cp, &arn, "RUNNING", None),
-            _ => {}
-        }
-    }
+    let doomed: Vec<Option<String>> = all_tasks(cp)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| dies.contains(&(round, *i)))
+        .map(|(_, t)| t.task_arn)
+        .collect();
+    play_agents(cp, |t| doomed.contains(&t.task_arn));
 }
 
 /// Runs a service through its first deployment and a second one, checking every pass.
@@ -43,18 +35,12 @@ fn deploy(desired: i32, min: i32, max: i32, age: u64, step: u64, dies: &[(usize,
     let (cp, clock) = plane();
     instance(&cp, 100_000, 100_000);
     definition(&cp, 64, None);
-    cp.create_service(CreateServiceRequest {
-        service_name: "web".into(),
-        task_definition: Some("web".into()),
-        desired_count: Some(desired),
-        deployment_configuration: Some(DeploymentConfiguration {
-            minimum_healthy_percent: Some(min),
-            maximum_percent: Some(max),
-            ..DeploymentConfiguration::default()
-        }),
-        ..CreateServiceRequest::default()
-    })
-    .expect("CreateService");
+    let bounds = DeploymentConfiguration {
+        minimum_healthy_percent: Some(min),
+        maximum_percent: Some(max),
+        ..DeploymentConfiguration::default()
+    };
+    create_service(&cp, "web", desired, Some(bounds));
     // The first tasks start and reach the age the test picked.
     for _ in 0..3 {
         cp.reconcile_services();
@@ -62,12 +48,7 @@ fn deploy(desired: i32, min: i32, max: i32, age: u64, step: u64, dies: &[(usize,
     }
     clock.advance(age);
     definition(&cp, 32, None);
-    cp.update_service(UpdateServiceRequest {
-        service: "web".into(),
-        task_definition: Some("web:2".into()),
-        ..UpdateServiceRequest::default()
-    })
-    .expect("UpdateService");
+    update_to(&cp, "web:2");
     let floor = (f64::from(desired) * f64::from(min) / 100.0).ceil() as usize;
     for round in 0..40 {
         let before = running(&cp);

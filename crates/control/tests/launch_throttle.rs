@@ -4,7 +4,6 @@
 
 use berth_control::ControlPlane;
 use berth_test_kit::control::*;
-use berth_types::ecs::*;
 
 /// Every PENDING task fails to pull its image, as an agent reports it.
 fn pulls_fail(cp: &ControlPlane) {
@@ -50,13 +49,7 @@ fn failing_launches_back_off_and_a_new_deployment_starts_afresh() {
     let (cp, clock) = plane();
     instance(&cp, 4096, 4096);
     definition(&cp, 64, None);
-    cp.create_service(CreateServiceRequest {
-        service_name: "web".into(),
-        task_definition: Some("web".into()),
-        desired_count: Some(1),
-        ..CreateServiceRequest::default()
-    })
-    .expect("CreateService");
+    create_service(&cp, "web", 1, None);
     // Three at once, then 10 s, 20 s and 40 s apart: five launches in a minute.
     assert_eq!(run_for(&cp, &clock, 60), 5);
     let said = events(&cp);
@@ -70,12 +63,7 @@ fn failing_launches_back_off_and_a_new_deployment_starts_afresh() {
     assert!(launched <= 6, "{launched} launches in the second hour");
 
     definition(&cp, 32, None);
-    cp.update_service(UpdateServiceRequest {
-        service: "web".into(),
-        task_definition: Some("web:2".into()),
-        ..UpdateServiceRequest::default()
-    })
-    .expect("UpdateService");
+    update_to(&cp, "web:2");
     assert_eq!(
         run_for(&cp, &clock, 3),
         3,

@@ -58,30 +58,6 @@ fn rolling_back_after(failures: i32) -> DeploymentConfiguration {
     }
 }
 
-fn all_tasks(cp: &ControlPlane) -> Vec<Task> {
-    cp.read().tasks.values().cloned().collect()
-}
-
-/// Plays every agent once: PENDING tasks start, tasks told to stop are STOPPED, and the tasks
-/// `fail` picks exit one round after they started (RUNNING for a moment, as a container that
-/// exits at once is).
-fn agents(cp: &ControlPlane, fail: impl Fn(&Task) -> bool) {
-    for t in all_tasks(cp) {
-        let arn = t.task_arn.clone().expect("arn");
-        match (t.desired_status.as_deref(), t.last_status.as_deref()) {
-            (Some("STOPPED"), Some(s)) if s != "STOPPED" => report(cp, &arn, "STOPPED", None),
-            (Some("RUNNING"), Some("RUNNING")) if fail(&t) => report(
-                cp,
-                &arn,
-                "STOPPED",
-                Some("Essential container in task exited"),
-            ),
-            (Some("RUNNING"), Some("PENDING")) => report(cp, &arn, "RUNNING", None),
-            _ => {}
-        }
-    }
-}
-
 /// Controller passes and agent rounds until the service is stable (one deployment, running ==
 /// desired); `check` sees the service after every pass.
 fn settle(
@@ -94,7 +70,7 @@ fn settle(
     for _ in 0..100 {
         cp.reconcile_services();
         check(cp);
-        agents(cp, &fail);
+        play_agents(cp, &fail);
         // Time passes between rounds, so RUNNING tasks become stable.
         clock.advance(2);
         let s = service(cp, name);
@@ -119,31 +95,10 @@ fn settle(
     panic!("service {name} never settled: {:?}", service(cp, name));
 }
 
-fn create(
-    cp: &ControlPlane,
-    name: &str,
-    count: i32,
-    configuration: Option<DeploymentConfiguration>,
-) {
-    cp.create_service(CreateServiceRequest {
-        service_name: name.into(),
-        task_definition: Some("web".into()),
-        desired_count: Some(count),
-        deployment_configuration: configuration,
-        ..CreateServiceRequest::default()
-    })
-    .expect("CreateService");
-}
-
 /// A minute later, UpdateService of `web` to the task definition `td`.
 fn update_later(cp: &ControlPlane, clock: &HandClock, td: &str) {
     clock.advance(60);
-    cp.update_service(UpdateServiceRequest {
-        service: "web".into(),
-        task_definition: Some(td.into()),
-        ..UpdateServiceRequest::default()
-    })
-    .expect("UpdateService");
+    update_to(cp, td);
 }
 
 fn live(cp: &ControlPlane) -> Vec<Task> {
@@ -156,7 +111,7 @@ fn live(cp: &ControlPlane) -> Vec<Task> {
 #[test]
 fn a_service_reaches_its_count_and_replaces_a_task_that_stops() {
     let (cp, clock, _) = with_instances(2, 4096, 1000);
-    create(&cp, "web", 3, None);
+    create_service(&cp, "web", 3, None);
     let s = settle(&cp, &clock, "web", |_| false, |_| {});
     assert_eq!((s.running_count, s.pending_count), (Some(3), Some(0)));
     let messages = event_messages(&s);
@@ -198,7 +153,7 @@ fn a_rolling_update_keeps_within_min_and_max_percent() {
         maximum_percent: Some(150),
         ..DeploymentConfiguration::default()
     };
-    create(&cp, "web", 4, Some(bounds));
+    create_service(&cp, "web", 4, Some(bounds));
     settle(&cp, &clock, "web", |_| false, |_| {});
     definition(&cp, 32, None);
     update_later(&cp, &clock, "web:2");
@@ -265,7 +220,7 @@ fn a_rolling_update_keeps_within_min_and_max_percent() {
 fn the_circuit_breaker_fails_a_bad_revision_and_rolls_back() {
     let (cp, clock, _) = with_instances(1, 100_000, 100_000);
     let breaker = rolling_back_after(3);
-    create(&cp, "web", 2, Some(breaker));
+    create_service(&cp, "web", 2, Some(breaker));
     settle(&cp, &clock, "web", |_| false, |_| {});
     definition(&cp, 32, None);
     update_later(&cp, &clock, "web:2");
@@ -361,7 +316,7 @@ fn a_daemon_service_follows_its_instances() {
 #[test]
 fn deleting_a_service_drains_it_to_inactive() {
     let (cp, clock, _) = with_instances(1, 4096, 1000);
-    create(&cp, "web", 2, None);
+    create_service(&cp, "web", 2, None);
     settle(&cp, &clock, "web", |_| false, |_| {});
     let refused = cp
         .delete_service(DeleteServiceRequest {
@@ -386,7 +341,7 @@ fn deleting_a_service_drains_it_to_inactive() {
     assert_eq!(s.status.as_deref(), Some("DRAINING"));
     for _ in 0..3 {
         cp.reconcile_services();
-        agents(&cp, |_| false);
+        play_agents(&cp, |_| false);
     }
     cp.reconcile_services();
     assert_eq!(service(&cp, "web").status.as_deref(), Some("INACTIVE"));
@@ -444,7 +399,7 @@ fn scaling_in_keeps_the_spread_balanced() {
 fn a_draining_instance_has_its_service_tasks_replaced_elsewhere() {
     let (cp, clock, instances) = with_instances(1, 100_000, 100_000);
     let a = instances[0].clone();
-    create(&cp, "web", 2, None);
+    create_service(&cp, "web", 2, None);
     settle(&cp, &clock, "web", |_| false, |_| {});
     let standalone = run(&cp, 1).tasks.expect("tasks")[0]
         .task_arn
@@ -505,7 +460,7 @@ fn failing_health_checks_trip_the_circuit_breaker() {
     cp.register_task_definition(checked("true"))
         .expect("registers");
     let breaker = rolling_back_after(2);
-    create(&cp, "web", 1, Some(breaker));
+    create_service(&cp, "web", 1, Some(breaker));
     // Plays the agents and their health checks: revision 1 passes, revision 2 fails.
     let health = |cp: &ControlPlane| {
         let reports: Vec<berth_types::protocol::ContainerHealth> = live(cp)
@@ -529,7 +484,7 @@ fn failing_health_checks_trip_the_circuit_breaker() {
     };
     for _ in 0..5 {
         cp.reconcile_services();
-        agents(&cp, |_| false);
+        play_agents(&cp, |_| false);
         health(&cp);
     }
     assert_eq!(service(&cp, "web").running_count, Some(1));
@@ -538,7 +493,7 @@ fn failing_health_checks_trip_the_circuit_breaker() {
     update_later(&cp, &clock, "web:2");
     for _ in 0..20 {
         cp.reconcile_services();
-        agents(&cp, |_| false);
+        play_agents(&cp, |_| false);
         health(&cp);
     }
     let s = service(&cp, "web");

@@ -57,13 +57,7 @@ async fn a_new_service_is_placed_without_waiting_for_the_tick() {
     // Time for the controller to start following the feed before the service is made.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let created = Instant::now();
-    cp.create_service(CreateServiceRequest {
-        service_name: "web".into(),
-        task_definition: Some("web".into()),
-        desired_count: Some(1),
-        ..CreateServiceRequest::default()
-    })
-    .expect("CreateService");
+    create_service(&cp, "web", 1, None);
     while cp.read().tasks.is_empty() {
         assert!(
             created.elapsed() < PROMPTLY,

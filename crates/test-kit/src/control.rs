@@ -106,3 +106,54 @@ pub fn report(cp: &ControlPlane, task: &str, status: &str, reason: Option<&str>)
     })
     .expect("report accepted");
 }
+
+/// CreateService `name` of the task definition `web`, `count` tasks.
+pub fn create_service(
+    cp: &ControlPlane,
+    name: &str,
+    count: i32,
+    configuration: Option<DeploymentConfiguration>,
+) {
+    cp.create_service(CreateServiceRequest {
+        service_name: name.into(),
+        task_definition: Some("web".into()),
+        desired_count: Some(count),
+        deployment_configuration: configuration,
+        ..CreateServiceRequest::default()
+    })
+    .expect("CreateService");
+}
+
+/// UpdateService of `web` to the task definition `td`.
+pub fn update_to(cp: &ControlPlane, td: &str) {
+    cp.update_service(UpdateServiceRequest {
+        service: "web".into(),
+        task_definition: Some(td.into()),
+        ..UpdateServiceRequest::default()
+    })
+    .expect("UpdateService");
+}
+
+/// Every task in the state.
+pub fn all_tasks(cp: &ControlPlane) -> Vec<Task> {
+    cp.read().tasks.values().cloned().collect()
+}
+
+/// Plays every agent once: PENDING tasks start, tasks told to stop are STOPPED, and the RUNNING
+/// tasks `fail` picks exit by themselves (as a container that exits at once does).
+pub fn play_agents(cp: &ControlPlane, fail: impl Fn(&Task) -> bool) {
+    for t in all_tasks(cp) {
+        let arn = t.task_arn.clone().expect("arn");
+        match (t.desired_status.as_deref(), t.last_status.as_deref()) {
+            (Some("STOPPED"), Some(s)) if s != "STOPPED" => report(cp, &arn, "STOPPED", None),
+            (Some("RUNNING"), Some("RUNNING")) if fail(&t) => report(
+                cp,
+                &arn,
+                "STOPPED",
+                Some("Essential container in task exited"),
+            ),
+            (Some("RUNNING"), Some("PENDING")) => report(cp, &arn, "RUNNING", None),
+            _ => {}
+        }
+    }
+}
