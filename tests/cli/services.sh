@@ -9,21 +9,8 @@ work=$(mktemp -d)
 source "$(dirname "$0")/common.sh"
 cluster="cli-svc-$$"
 
-cleanup() {
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  ids=$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster")
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 ensure_base_image
-
-"$berth" up --data-dir "$work/data" --listen 127.0.0.1:0 --cluster "$cluster" > "$work/up.out" 2> "$work/up.err" &
-pid=$!
-for _ in $(seq 100); do grep -q AWS_DEFAULT_REGION "$work/up.out" && break; sleep 0.1; done
-# shellcheck disable=SC1090
-source <(grep '^export ' "$work/up.out")
+start_berth up --cluster "$cluster"
 
 cat > "$work/td.json" <<JSON
 {

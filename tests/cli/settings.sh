@@ -9,17 +9,7 @@ work=$(mktemp -d)
 # shellcheck source=tests/cli/common.sh
 source "$(dirname "$0")/common.sh"
 
-cleanup() {
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$berth" server --data-dir "$work/data" --listen 127.0.0.1:0 > "$work/server.out" 2> "$work/server.err" &
-pid=$!
-for _ in $(seq 100); do grep -q AWS_DEFAULT_REGION "$work/server.out" && break; sleep 0.1; done
-# shellcheck disable=SC1090
-source <(grep '^export ' "$work/server.out")
+start_berth server
 root=arn:aws:iam::000000000000:root
 
 # What infrastructure tools ask before tagging a task.

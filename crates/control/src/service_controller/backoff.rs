@@ -9,7 +9,9 @@ use crate::services::subject;
 use crate::status::TaskStatus;
 use berth_types::ecs::{Task, TaskStopCode};
 
-/// Failed starts in a row a deployment may have before launches slow down.
+/// Failed starts in a row a deployment may have before launches slow down: this many, or a
+/// whole round of its desired count if that is more (a few failures among the first hundred
+/// tasks of a large service, on a busy host, are not a pattern).
 const FREE_FAILURES: usize = 3;
 /// The wait after the first round of failures beyond the free ones; it doubles with each round.
 const FIRST_DELAY_SECONDS: f64 = 10.0;
@@ -30,7 +32,7 @@ fn failed_to_start(task: &Task) -> bool {
 /// starts in a row of a deployment that wants `desired` tasks. Rounds are counted in
 /// deployments' worth of tasks, so a large service is not throttled harder for being large.
 pub(super) fn delay(streak: usize, desired: usize) -> Option<f64> {
-    let beyond = streak.checked_sub(FREE_FAILURES)?;
+    let beyond = streak.checked_sub(FREE_FAILURES.max(desired))?;
     let rounds = (beyond / desired.max(1)).min(16) as i32;
     Some((FIRST_DELAY_SECONDS * 2f64.powi(rounds)).min(MAX_DELAY_SECONDS))
 }
@@ -91,8 +93,9 @@ mod tests {
         assert_eq!(delay(4, 1), Some(20.0));
         assert_eq!(delay(6, 1), Some(80.0));
         assert_eq!(delay(100, 1), Some(MAX_DELAY_SECONDS));
-        // Ten tasks failing together are one round.
-        assert_eq!(delay(12, 10), Some(10.0));
-        assert_eq!(delay(13, 10), Some(20.0));
+        // A service of ten is throttled once ten failed, then by rounds of ten.
+        assert_eq!(delay(9, 10), None);
+        assert_eq!(delay(10, 10), Some(10.0));
+        assert_eq!(delay(20, 10), Some(20.0));
     }
 }
