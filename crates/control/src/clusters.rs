@@ -368,12 +368,7 @@ impl ControlPlane {
             .filter(|c| ClusterStatus::Active.is(&c.status))
             .filter_map(|c| c.cluster_arn.clone())
             .collect();
-        let (page, next) = paginate::page(
-            arns,
-            req.max_results,
-            req.next_token.as_deref(),
-            paginate::ecs(100),
-        )?;
+        let (page, next) = paginate::ecs_page(arns, req.max_results, req.next_token.as_deref())?;
         Ok(ListClustersResponse {
             cluster_arns: Some(page),
             next_token: next,

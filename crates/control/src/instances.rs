@@ -228,12 +228,7 @@ impl ControlPlane {
             })
             .filter_map(|i| i.container_instance_arn.clone())
             .collect();
-        let (page, next) = paginate::page(
-            arns,
-            req.max_results,
-            req.next_token.as_deref(),
-            paginate::ecs(100),
-        )?;
+        let (page, next) = paginate::ecs_page(arns, req.max_results, req.next_token.as_deref())?;
         Ok(ListContainerInstancesResponse {
             container_instance_arns: Some(page),
             next_token: next,
@@ -401,12 +396,7 @@ impl ControlPlane {
                 }
             }
         }
-        let (page, next) = paginate::page(
-            found,
-            req.max_results,
-            req.next_token.as_deref(),
-            paginate::ecs(100),
-        )?;
+        let (page, next) = paginate::ecs_page(found, req.max_results, req.next_token.as_deref())?;
         Ok(ListAttributesResponse {
             attributes: Some(page),
             next_token: next,

@@ -330,12 +330,7 @@ impl ControlPlane {
         if req.sort == Some(SortOrder::Desc) {
             arns.reverse();
         }
-        let (page, next) = paginate::page(
-            arns,
-            req.max_results,
-            req.next_token.as_deref(),
-            paginate::ecs(100),
-        )?;
+        let (page, next) = paginate::ecs_page(arns, req.max_results, req.next_token.as_deref())?;
         Ok(ListTaskDefinitionsResponse {
             task_definition_arns: Some(page),
             next_token: next,
@@ -367,12 +362,8 @@ impl ControlPlane {
             })
             .cloned()
             .collect();
-        let (page, next) = paginate::page(
-            families,
-            req.max_results,
-            req.next_token.as_deref(),
-            paginate::ecs(100),
-        )?;
+        let (page, next) =
+            paginate::ecs_page(families, req.max_results, req.next_token.as_deref())?;
         Ok(ListTaskDefinitionFamiliesResponse {
             families: Some(page),
             next_token: next,

@@ -578,12 +578,7 @@ impl ControlPlane {
             })
             .filter_map(|t| t.task_arn.clone())
             .collect();
-        let (page, next) = paginate::page(
-            arns,
-            req.max_results,
-            req.next_token.as_deref(),
-            paginate::ecs(100),
-        )?;
+        let (page, next) = paginate::ecs_page(arns, req.max_results, req.next_token.as_deref())?;
         Ok(ListTasksResponse {
             task_arns: Some(page),
             next_token: next,

@@ -64,6 +64,15 @@ pub const ECR: Size = Size {
     most: 1000,
 };
 
+/// One page of an ECS list that holds up to 100 items a page unless asked (most of them).
+pub fn ecs_page<T>(
+    items: Vec<T>,
+    max_results: Option<i32>,
+    next_token: Option<&str>,
+) -> Result<(Vec<T>, Option<String>), PageError> {
+    page(items, max_results, next_token, ecs(100))
+}
+
 /// One page of `items` and the token of the next page, if any.
 pub fn page<T>(
     items: Vec<T>,
