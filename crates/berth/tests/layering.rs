@@ -16,7 +16,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("scheduler", &["types"]),
     ("control", &["types", "store", "scheduler"]),
     ("registry", &["types", "files"]),
-    ("api", &["types", "store", "control", "registry"]),
+    ("logs", &["types", "files"]),
+    ("api", &["types", "store", "control", "registry", "logs"]),
     ("agent", &["types", "files"]),
     // Tests only: every crate may list it under [dev-dependencies], none under [dependencies]
     // (no entry here names it).
@@ -31,6 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "control",
             "api",
             "registry",
+            "logs",
             "agent",
         ],
     ),

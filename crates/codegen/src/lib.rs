@@ -63,6 +63,24 @@ pub const IAM_OPERATIONS: &[&str] = &[
 /// The STS operations Berth answers.
 pub const STS_OPERATIONS: &[&str] = &["GetCallerIdentity"];
 
+/// The CloudWatch Logs operations Berth answers: log groups, streams, events, retention, tags.
+pub const LOGS_OPERATIONS: &[&str] = &[
+    "CreateLogGroup",
+    "DeleteLogGroup",
+    "DescribeLogGroups",
+    "CreateLogStream",
+    "DeleteLogStream",
+    "DescribeLogStreams",
+    "PutLogEvents",
+    "GetLogEvents",
+    "FilterLogEvents",
+    "PutRetentionPolicy",
+    "DeleteRetentionPolicy",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+];
+
 /// The models Berth generates code for.
 pub const TARGETS: &[Target] = &[
     Target {
@@ -84,6 +102,11 @@ pub const TARGETS: &[Target] = &[
         model: "spec/sts-service-2.json",
         output: "src/generated/sts.rs",
         operations: Some(STS_OPERATIONS),
+    },
+    Target {
+        model: "spec/logs-service-2.json",
+        output: "src/generated/logs.rs",
+        operations: Some(LOGS_OPERATIONS),
     },
 ];
 
@@ -416,7 +439,7 @@ impl Gen<'_> {
         let mut body = String::new();
         if min.is_some() || max.is_some() {
             let call = match kind {
-                "string" | "list" => "check_len(v.len()",
+                "string" | "list" | "map" => "check_len(v.len()",
                 // A blob travels as base64; its limits are on the bytes it decodes to.
                 "blob" => {
                     "check_len((v.len() / 4 * 3).saturating_sub(v.bytes().rev().take_while(|b| *b == b'=').count())"

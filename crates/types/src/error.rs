@@ -106,6 +106,10 @@ pub enum ErrorCode {
     TooManyTagsException,
     /// The client did not send its request in time (408; the SDKs retry it).
     RequestTimeoutException,
+    /// CloudWatch Logs: the log group or stream already exists.
+    ResourceAlreadyExistsException,
+    /// CloudWatch Logs: the service cannot answer now (the SDKs retry it).
+    ServiceUnavailableException,
 }
 
 impl ErrorCode {
@@ -166,13 +170,15 @@ impl ErrorCode {
             Self::InvalidTagParameterException => "InvalidTagParameterException",
             Self::TooManyTagsException => "TooManyTagsException",
             Self::RequestTimeoutException => "RequestTimeoutException",
+            Self::ResourceAlreadyExistsException => "ResourceAlreadyExistsException",
+            Self::ServiceUnavailableException => "ServiceUnavailableException",
         }
     }
 
     /// The HTTP status: 500 for our faults, 400 for the client's (as the SDKs expect).
     pub fn http_status(self) -> u16 {
         match self {
-            Self::ServerException => 500,
+            Self::ServerException | Self::ServiceUnavailableException => 500,
             Self::MissingAuthenticationTokenException | Self::AccessDenied => 403,
             Self::NoSuchEntity => 404,
             Self::RequestTimeoutException => 408,

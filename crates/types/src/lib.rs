@@ -24,7 +24,7 @@ pub mod units;
 pub mod validate;
 
 pub use error::{ApiError, ErrorCode};
-pub use generated::{ecr, ecs, iam, sts};
+pub use generated::{ecr, ecs, iam, logs, sts};
 pub use validate::{Validate, Violation};
 
 /// Seconds since the Unix epoch, as the JSON protocol carries timestamps.

@@ -7,4 +7,6 @@ pub mod ecs;
 #[rustfmt::skip]
 pub mod iam;
 #[rustfmt::skip]
+pub mod logs;
+#[rustfmt::skip]
 pub mod sts;
