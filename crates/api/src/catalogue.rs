@@ -1,17 +1,17 @@
-//! The operation catalogue: every ECS and ECR operation, and the IAM and STS operations Berth
-//! answers, as the typed enums generated from the models, with what each one is — mutating
+//! The operation catalogue: every ECS and ECR operation, and the IAM, STS and CloudWatch Logs
+//! operations Berth answers, as the typed enums generated from the models, with what each one is — mutating
 //! (audited) or a read, agent-facing or not, the throttle bucket it draws from — and its request
-//! decoded once into the operation's typed input (awsJson1.1 for ECS and ECR, the Query
-//! protocol's form for IAM and STS). That one decoded value then drives authorisation, audit,
+//! decoded once into the operation's typed input (awsJson1.1 for ECS, ECR and Logs, the
+//! Query protocol's form for IAM and STS). That one decoded value then drives authorisation, audit,
 //! throttling and dispatch; nothing reads the body again.
 
 use crate::query::codec::Query;
 use crate::throttle::Class;
 use crate::wire::Json;
 use berth_types::request::Members;
-use berth_types::{ApiError, ecr, ecs, iam, sts};
+use berth_types::{ApiError, ecr, ecs, iam, logs, sts};
 
-/// An operation of ECS, ECR, IAM or STS.
+/// An operation of ECS, ECR, IAM, STS or CloudWatch Logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     /// `AmazonEC2ContainerServiceV20141113.<Operation>`.
@@ -22,6 +22,8 @@ pub enum Operation {
     Iam(iam::Operation),
     /// `Action=<Operation>` signed for `sts`.
     Sts(sts::Operation),
+    /// `Logs_20140328.<Operation>`.
+    Logs(logs::Operation),
 }
 
 /// How the names of the operations that only read begin (in every service).
@@ -32,6 +34,7 @@ const READS: &[&str] = &[
     "BatchGet",
     "BatchCheck",
     "Discover",
+    "Filter",
 ];
 
 impl Operation {
@@ -41,6 +44,7 @@ impl Operation {
         match prefix {
             ecs::TARGET_PREFIX => ecs::Operation::from_name(name).map(Self::Ecs),
             ecr::TARGET_PREFIX => ecr::Operation::from_name(name).map(Self::Ecr),
+            logs::TARGET_PREFIX => logs::Operation::from_name(name).map(Self::Logs),
             _ => None,
         }
     }
@@ -52,6 +56,7 @@ impl Operation {
             Self::Ecr(op) => op.name(),
             Self::Iam(op) => op.name(),
             Self::Sts(op) => op.name(),
+            Self::Logs(op) => op.name(),
         }
     }
 
@@ -62,6 +67,7 @@ impl Operation {
             Self::Ecr(_) => "ecr",
             Self::Iam(_) => "iam",
             Self::Sts(_) => "sts",
+            Self::Logs(_) => "logs",
         };
         format!("{service}:{}", self.name())
     }
@@ -70,7 +76,7 @@ impl Operation {
     /// (`CreateUserResult`); None for the operations without output and the JSON ones.
     pub fn result_wrapper(self) -> Option<&'static str> {
         match self {
-            Self::Ecs(_) | Self::Ecr(_) => None,
+            Self::Ecs(_) | Self::Ecr(_) | Self::Logs(_) => None,
             Self::Iam(op) => op.result_wrapper(),
             Self::Sts(op) => op.result_wrapper(),
         }
@@ -85,6 +91,7 @@ impl Operation {
     pub fn is_agent_facing(self) -> bool {
         use ecr::Operation as R;
         use ecs::Operation as S;
+        use logs::Operation as L;
         matches!(
             self,
             Self::Ecs(
@@ -99,6 +106,10 @@ impl Operation {
                     | R::BatchGetImage
                     | R::GetDownloadUrlForLayer
                     | R::BatchCheckLayerAvailability
+            ) | Self::Logs(
+                // Shipping containers' output; DescribeLogStreams gives back where a stream's
+                // shipping stopped (its uploadSequenceToken).
+                L::CreateLogGroup | L::CreateLogStream | L::PutLogEvents | L::DescribeLogStreams
             )
         )
     }
@@ -106,7 +117,11 @@ impl Operation {
     /// The bucket its calls draw from: agents' reports and registrations have their own.
     pub fn throttle(self) -> Class {
         use ecs::Operation as S;
+        use logs::Operation as L;
         match self {
+            Self::Logs(L::PutLogEvents | L::CreateLogStream | L::DescribeLogStreams) => {
+                Class::Agent
+            }
             Self::Ecs(
                 S::SubmitTaskStateChange
                 | S::SubmitContainerStateChange
@@ -125,11 +140,12 @@ impl Operation {
             Self::Ecr(op) => ecr::Request::decode(op, body, &Json).map(Call::Ecr),
             Self::Iam(op) => iam::Request::decode(op, body, &Query).map(Call::Iam),
             Self::Sts(op) => sts::Request::decode(op, body, &Query).map(Call::Sts),
+            Self::Logs(op) => logs::Request::decode(op, body, &Json).map(Call::Logs),
         }
     }
 }
 
-/// A decoded call of ECS, ECR, IAM or STS.
+/// A decoded call of ECS, ECR, IAM, STS or CloudWatch Logs.
 // A call lives for one request and is moved, not copied, so its size does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +158,8 @@ pub enum Call {
     Iam(iam::Request),
     /// An STS request.
     Sts(sts::Request),
+    /// A CloudWatch Logs request.
+    Logs(logs::Request),
 }
 
 impl Call {
@@ -152,6 +170,7 @@ impl Call {
             Call::Ecr(request) => request.members(),
             Call::Iam(request) => request.members(),
             Call::Sts(request) => request.members(),
+            Call::Logs(request) => request.members(),
         }
     }
 }
@@ -190,5 +209,11 @@ mod tests {
         let whoami = Operation::Sts(sts::Operation::GetCallerIdentity);
         assert!(!whoami.is_mutating());
         assert_eq!(whoami.throttle(), Class::Api);
+        let put = op("Logs_20140328.PutLogEvents");
+        assert!(put.is_mutating() && put.is_agent_facing());
+        assert_eq!(put.action(), "logs:PutLogEvents");
+        assert_eq!(put.throttle(), Class::Agent);
+        let filter = op("Logs_20140328.FilterLogEvents");
+        assert!(!filter.is_mutating() && !filter.is_agent_facing());
     }
 }

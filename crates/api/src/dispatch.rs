@@ -9,9 +9,9 @@ use crate::policy::Ask;
 use crate::serve::ClientAddr;
 use crate::wire::{
     BODY_TIMEOUT, LAYER_BODY_TIMEOUT, MAX_IMAGE_REQUEST_BYTES, MAX_LAYER_REQUEST_BYTES,
-    MAX_REQUEST_BYTES, encode, respond,
+    MAX_LOG_EVENTS_REQUEST_BYTES, MAX_REQUEST_BYTES, encode, respond,
 };
-use crate::{AppState, auth, berth_ops, ecr, ecs, images, query, task_asks, throttle};
+use crate::{AppState, auth, berth_ops, ecr, ecs, images, logs, query, task_asks, throttle};
 use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -33,6 +33,9 @@ fn body_limit(target: &str) -> (usize, Duration) {
         }
         Some((berth_types::ecr::TARGET_PREFIX, "PutImage")) => {
             (MAX_IMAGE_REQUEST_BYTES, LAYER_BODY_TIMEOUT)
+        }
+        Some((berth_types::logs::TARGET_PREFIX, "PutLogEvents")) => {
+            (MAX_LOG_EVENTS_REQUEST_BYTES, BODY_TIMEOUT)
         }
         _ => (MAX_REQUEST_BYTES, BODY_TIMEOUT),
     }
@@ -187,13 +190,21 @@ pub async fn handle(
     };
     let operation = match &protocol {
         Protocol::Query(service) => query::operation(service, &body),
-        Protocol::Json => Operation::from_target(&target).ok_or_else(|| {
-            ApiError::new(
+        Protocol::Json => Operation::from_target(&target).ok_or_else(|| match target.rsplit_once('.') {
+            Some((berth_types::logs::TARGET_PREFIX, name))
+                if berth_types::logs::MODELLED_OPERATIONS.contains(&name) =>
+            {
+                ApiError::new(
+                    ErrorCode::UnsupportedFeatureException,
+                    format!("CloudWatch Logs operation {name} is not supported by Berth yet"),
+                )
+            }
+            _ => ApiError::new(
                 ErrorCode::UnknownOperationException,
                 format!(
                     "{target:?} is not an operation Berth knows: check the X-Amz-Target header, e.g. AmazonEC2ContainerServiceV20141113.ListClusters"
                 ),
-            )
+            ),
         }),
     };
     let class = operation
@@ -304,6 +315,7 @@ fn supported(operation: Operation) -> bool {
     match operation {
         Operation::Ecs(op) => ecs::supports(op),
         Operation::Ecr(op) => ecr::supports(op),
+        Operation::Logs(op) => logs::supports(op),
         Operation::Iam(_) | Operation::Sts(_) => true,
     }
 }
@@ -324,6 +336,7 @@ fn decoded(
         Call::Ecr(request) => ecr::ask(app, request),
         Call::Iam(request) => query::iam::ask(partition, caller, request),
         Call::Sts(request) => query::sts::ask(request),
+        Call::Logs(request) => logs::ask(partition, request),
     });
     (call, ask)
 }
@@ -388,6 +401,11 @@ fn dispatch(
         }
         // Who the caller is needs no permission, as in AWS.
         Call::Sts(request) => query::sts::call(app.control.partition(), principal, request),
+        Call::Logs(request) => {
+            app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
+            // PutLogEvents fsyncs before it answers; keep it off the async workers' path.
+            tokio::task::block_in_place(|| logs::call(&app.logs, app.control.partition(), request))
+        }
     }
 }
 
@@ -453,6 +471,10 @@ mod tests {
         AppState {
             control: Arc::new(control),
             registry: Arc::new(berth_registry::Registry::open(dir).expect("registry")),
+            logs: Arc::new(
+                berth_logs::Logs::open(&dir.join("logs"), Arc::new(berth_logs::SystemClock))
+                    .expect("log store"),
+            ),
             root: auth::RootKey {
                 id: "AKIAROOT".into(),
                 secret: "secret".into(),

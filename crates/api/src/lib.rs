@@ -9,6 +9,8 @@
 //! - [`query`]: IAM's and STS's Query protocol (form in, XML out, both over the generated
 //!   shapes) and their tables of operations: users, keys and policies, the caller's identity;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
+//! - [`logs`]: the CloudWatch Logs API, a table of the log store's operations (`berth_logs`)
+//!   and their errors' codes;
 //! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; [`ecr`]: the ECR API, a table
 //!   of the registry's ECR operations (`berth_registry::ecr`) and their errors' ECR codes;
 //! - [`task_asks`]: the task definition a call defines or starts, and the condition keys on
@@ -26,6 +28,7 @@ pub mod dispatch;
 pub mod ecr;
 pub mod ecs;
 pub mod images;
+pub mod logs;
 pub mod oci;
 pub mod policy;
 pub mod query;
@@ -49,6 +52,8 @@ pub struct AppState {
     pub control: Arc<ControlPlane>,
     /// The image registry.
     pub registry: Arc<berth_registry::Registry>,
+    /// The log groups, streams and events of the CloudWatch Logs API.
+    pub logs: Arc<berth_logs::Logs>,
     /// The account's root key.
     pub root: auth::RootKey,
     /// Request rate limits.

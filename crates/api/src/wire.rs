@@ -87,6 +87,8 @@ pub fn respond(request_id: &str, result: Result<Vec<u8>, ApiError>) -> Response 
 pub const MAX_LAYER_REQUEST_BYTES: usize = 28 * 1024 * 1024;
 /// The largest PutImage body: a manifest of at most 4 MiB, escaped in JSON.
 pub const MAX_IMAGE_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// The largest PutLogEvents body: 1 MiB of messages in 10,000 events, escaped in JSON.
+pub const MAX_LOG_EVENTS_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// The largest body of every other call (an ECS task definition is at most 64 KiB).
 pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// How long a client may take to send a body of [`MAX_REQUEST_BYTES`]; the calls that carry

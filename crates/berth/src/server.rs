@@ -6,6 +6,7 @@ use anyhow::Context;
 use berth_api::AppState;
 use berth_control::identity::ANY_CLUSTER;
 use berth_control::{ControlPlane, SystemClock};
+use berth_logs::Logs;
 use berth_registry::Registry;
 use berth_store::{RedbStore, Sealed};
 use berth_types::arn::Partition;
@@ -82,6 +83,8 @@ pub struct Running {
     pub control: Arc<ControlPlane>,
     /// The image registry served at `/v2/`.
     pub registry: Arc<Registry>,
+    /// The log store behind the CloudWatch Logs API.
+    pub logs: Arc<Logs>,
     /// The registry's own listener, when it has one (`--registry-listen`).
     pub registry_listener: Option<SocketAddr>,
     /// Whether the API speaks HTTPS.
@@ -181,9 +184,14 @@ impl Running {
 /// its manifest.
 const GC_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Every few minutes, forgets STOPPED tasks and audit events past their retention and collects
-/// the registry's unreferenced blobs.
-async fn prune(control: Arc<ControlPlane>, registry: Arc<Registry>, audit_retention: usize) {
+/// Every few minutes, forgets STOPPED tasks and audit events past their retention, collects
+/// the registry's unreferenced blobs and drops log events past their group's retention.
+async fn prune(
+    control: Arc<ControlPlane>,
+    registry: Arc<Registry>,
+    logs: Arc<Logs>,
+    audit_retention: usize,
+) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
     loop {
         every.tick().await;
@@ -216,6 +224,11 @@ async fn prune(control: Arc<ControlPlane>, registry: Arc<Registry>, audit_retent
             Ok((0, _)) => {}
             Ok((blobs, bytes)) => tracing::info!(blobs, bytes, "collected unreferenced blobs"),
             Err(e) => tracing::warn!(error = %e, "registry garbage collection failed"),
+        }
+        match tokio::task::block_in_place(|| logs.apply_retention()) {
+            Ok(0) => {}
+            Ok(segments) => tracing::info!(segments, "dropped log events past their retention"),
+            Err(e) => tracing::warn!(error = %e, "log retention could not be applied"),
         }
     }
 }
@@ -273,9 +286,17 @@ pub async fn start(
             .map_err(|e| anyhow::anyhow!("cannot open the registry: {e}"))?
             .create_on_push(opts.registry_create_on_push),
     );
+    let logs = Arc::new(
+        Logs::open(
+            &opts.data_dir.join("logs"),
+            Arc::new(berth_logs::SystemClock),
+        )
+        .map_err(|e| anyhow::anyhow!("cannot open the log store: {e}"))?,
+    );
     tokio::spawn(prune(
         Arc::clone(&control),
         Arc::clone(&registry),
+        Arc::clone(&logs),
         opts.audit_retention,
     ));
     tokio::spawn(Arc::clone(&control).run_service_controller());
@@ -289,6 +310,7 @@ pub async fn start(
     let mut app = AppState {
         control: Arc::clone(&control),
         registry: Arc::clone(&registry),
+        logs: Arc::clone(&logs),
         root,
         limiter: Arc::new(berth_api::throttle::Limiter::new(opts.rate_limit)),
         shutdown,
@@ -313,6 +335,7 @@ pub async fn start(
         addr,
         control,
         registry,
+        logs,
         registry_listener,
         tls,
         ca_file,

@@ -153,6 +153,9 @@ pub fn generate(model: &Value, only: Option<&[&str]>) -> Result<String, CodegenE
     let shapes = obj(&model["shapes"], "shapes")?;
     let metadata = obj(&model["metadata"], "metadata")?;
     let mut operations = obj(&model["operations"], "operations")?.clone();
+    // Every operation the model has, generated or not: the others are named so that they are
+    // refused as unsupported rather than as unknown.
+    let modelled: Vec<String> = operations.keys().cloned().collect();
     if let Some(only) = only {
         if let Some(missing) = only.iter().find(|op| !operations.contains_key(**op)) {
             return Err(CodegenError::Model(format!("no operation {missing}")));
@@ -213,6 +216,11 @@ pub fn generate(model: &Value, only: Option<&[&str]>) -> Result<String, CodegenE
         );
     }
     gen_operations(&mut out, &operations, query)?;
+    out.push_str("/// Every operation the model defines, generated or not.\npub const MODELLED_OPERATIONS: &[&str] = &[\n");
+    for name in &modelled {
+        let _ = writeln!(out, "    {name:?},");
+    }
+    out.push_str("];\n\n");
     let exceptions: BTreeSet<&String> = shapes
         .iter()
         .filter(|(_, s)| s.get("exception").is_some())

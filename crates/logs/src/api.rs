@@ -12,7 +12,9 @@ pub struct LogsApi<'a> {
 }
 
 fn unsupported<T>(what: &str) -> Result<T, LogsError> {
-    Err(LogsError::Unsupported(format!("{what} is not supported yet")))
+    Err(LogsError::Unsupported(format!(
+        "{what} is not supported yet"
+    )))
 }
 
 impl<'a> LogsApi<'a> {

@@ -8,6 +8,7 @@
 //! - [`ecs`]: the official AWS SDK client pointed at Berth, and the calls and waits the
 //!   end-to-end tests repeat;
 //! - [`fleet`]: a server with agents of its own;
+//! - [`logs`]: the official CloudWatch Logs client pointed at Berth, and a stream read whole;
 //! - [`registry`]: the ECR client, registry credentials and a small client of `/v2/`;
 //! - [`control`]: the control plane on the in-memory store with a hand-driven clock, and its
 //!   fixtures (instances, a task definition, RunTask, agent reports).
@@ -17,6 +18,7 @@ pub mod docker;
 pub mod ecs;
 pub mod fleet;
 pub mod image;
+pub mod logs;
 pub mod process;
 pub mod registry;
 pub mod up;

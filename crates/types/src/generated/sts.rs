@@ -74,6 +74,21 @@ impl Request {
     }
 }
 
+/// Every operation the model defines, generated or not.
+pub const MODELLED_OPERATIONS: &[&str] = &[
+    "AssumeRole",
+    "AssumeRoleWithSAML",
+    "AssumeRoleWithWebIdentity",
+    "AssumeRoot",
+    "DecodeAuthorizationMessage",
+    "GetAccessKeyInfo",
+    "GetCallerIdentity",
+    "GetDelegatedAccessToken",
+    "GetFederationToken",
+    "GetSessionToken",
+    "GetWebIdentityToken",
+];
+
 /// Every error shape the model defines.
 pub const EXCEPTIONS: &[&str] = &[
     "ExpiredTokenException",

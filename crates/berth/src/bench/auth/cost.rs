@@ -39,6 +39,7 @@ pub(super) fn auth_cost_us(side: &Side) -> anyhow::Result<f64> {
     let app = berth_api::AppState {
         control: Arc::clone(&side.running.control),
         registry: Arc::clone(&side.running.registry),
+        logs: Arc::clone(&side.running.logs),
         root: berth_api::auth::RootKey {
             id: side.running.credentials.access_key_id.clone(),
             secret: side.running.credentials.secret_access_key.clone(),

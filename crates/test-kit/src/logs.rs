@@ -1,0 +1,70 @@
+//! The official AWS SDK client for CloudWatch Logs pointed at Berth, and a stream read whole,
+//! forward or backward, the way CloudWatch pages it (until the token sent comes back).
+
+use crate::process::Exports;
+use aws_credential_types::Credentials;
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Region};
+
+/// The official CloudWatch Logs client, pointed at Berth.
+pub fn client(e: &Exports) -> Client {
+    let config = aws_sdk_cloudwatchlogs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(&e.endpoint)
+        .region(Region::new(e.region.clone()))
+        .credentials_provider(Credentials::new(
+            &e.access_key,
+            &e.secret_key,
+            None,
+            None,
+            "berth-e2e",
+        ))
+        .build();
+    Client::from_conf(config)
+}
+
+/// Every message of a stream, oldest first, read page by page: forward from the head, or
+/// backward from the tail (`forward` false), `limit` events a page.
+pub async fn read_all(
+    logs: &Client,
+    group: &str,
+    stream: &str,
+    forward: bool,
+    limit: Option<i32>,
+) -> Vec<String> {
+    let mut pages: Vec<Vec<String>> = vec![];
+    let mut token: Option<String> = None;
+    loop {
+        let page = logs
+            .get_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .start_from_head(forward)
+            .set_limit(limit)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .expect("GetLogEvents");
+        let next = if forward {
+            page.next_forward_token()
+        } else {
+            page.next_backward_token()
+        }
+        .map(str::to_string);
+        let messages = page
+            .events()
+            .iter()
+            .map(|e| e.message().unwrap_or_default().to_string())
+            .collect();
+        pages.push(messages);
+        assert!(next.is_some(), "GetLogEvents always gives tokens");
+        if next == token {
+            break;
+        }
+        token = next;
+    }
+    if !forward {
+        pages.reverse();
+    }
+    pages.concat()
+}
