@@ -1,0 +1,106 @@
+//! One comparison, `op value`, as both JSON and space-delimited patterns write it: equality of
+//! text with `*` wildcards, or of numbers; order only between numbers.
+
+use super::glob::Glob;
+use super::lexer::Op;
+use super::{invalid, regex_unsupported};
+use crate::LogsError;
+
+/// `op value`, with the value prepared once for every message.
+#[derive(Debug, Clone)]
+pub(super) struct Comparison {
+    op: Op,
+    glob: Glob,
+    /// The value as a number, when it is written as one and not quoted: then `=` compares
+    /// numerically (`1e3` equals `1000`) with values that are numbers.
+    number: Option<f64>,
+}
+
+impl Comparison {
+    /// `op` applied to `value` as written; `quoted` says it was in double quotes.
+    pub(super) fn new(op: Op, value: &str, quoted: bool) -> Result<Self, LogsError> {
+        if !quoted && value.starts_with('%') {
+            return Err(regex_unsupported());
+        }
+        let number = parse_number(value);
+        if op.is_order() && number.is_none() {
+            return Err(invalid(format!(
+                "'{}' needs a number, not '{value}'",
+                op.symbol()
+            )));
+        }
+        Ok(Self {
+            op,
+            glob: Glob::new(value),
+            number: if quoted && !op.is_order() {
+                None
+            } else {
+                number
+            },
+        })
+    }
+
+    /// Tests a text value (a delimited field, a JSON string, `true`/`false`). Text that reads
+    /// as a number is compared as one when the pattern's value is a number.
+    pub(super) fn test_text(&self, text: &str) -> bool {
+        match (self.number, parse_number(text)) {
+            (Some(want), Some(have)) => self.order(have, want),
+            _ if self.op.is_order() => false,
+            _ => (self.op == Op::Ne) != self.glob.matches(text),
+        }
+    }
+
+    /// Tests a JSON number, whose text is `raw` as serde_json prints it.
+    pub(super) fn test_number(&self, value: f64, raw: &str) -> bool {
+        match self.number {
+            Some(want) => self.order(value, want),
+            None => (self.op == Op::Ne) != self.glob.matches(raw),
+        }
+    }
+
+    fn order(&self, have: f64, want: f64) -> bool {
+        match self.op {
+            Op::Eq => have == want,
+            Op::Ne => have != want,
+            Op::Lt => have < want,
+            Op::Le => have <= want,
+            Op::Gt => have > want,
+            Op::Ge => have >= want,
+        }
+    }
+}
+
+/// A decimal number with optional sign, fraction and exponent (`-1.5e+3`); not `inf` or `NaN`,
+/// which Rust's parser would take.
+pub(super) fn parse_number(text: &str) -> Option<f64> {
+    let bytes = text.as_bytes();
+    let mut i = usize::from(matches!(bytes.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while bytes.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
+    };
+    let mut mantissa = digits(&mut i);
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        mantissa += digits(&mut i);
+    }
+    if mantissa == 0 {
+        return None;
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(bytes.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return None;
+        }
+    }
+    if i != bytes.len() {
+        return None;
+    }
+    text.parse::<f64>().ok().filter(|n| n.is_finite())
+}
