@@ -5,6 +5,7 @@ use super::glob::Glob;
 use super::lexer::Op;
 use super::{invalid, regex_unsupported};
 use crate::LogsError;
+use serde_json::Number;
 
 /// `op value`, with the value prepared once for every message.
 #[derive(Debug, Clone)]
@@ -50,11 +51,12 @@ impl Comparison {
         }
     }
 
-    /// Tests a JSON number, whose text is `raw` as serde_json prints it.
-    pub(super) fn test_number(&self, value: f64, raw: &str) -> bool {
-        match self.number {
-            Some(want) => self.order(value, want),
-            None => (self.op == Op::Ne) != self.glob.matches(raw),
+    /// Tests a JSON number: as a number against a number, else as its text (`4*`).
+    pub(super) fn test_number(&self, value: &Number) -> bool {
+        match (self.number, value.as_f64()) {
+            (Some(want), Some(have)) => self.order(have, want),
+            (Some(_), None) => false,
+            (None, _) => (self.op == Op::Ne) != self.glob.matches(&value.to_string()),
         }
     }
 

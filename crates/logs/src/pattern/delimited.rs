@@ -1,7 +1,9 @@
 //! Space-delimited patterns: `[ip, user, ts, request = *.html*, status_code = 4*, bytes]`.
 //!
 //! Each name stands for one field of the message ([`fields`](super::fields)); `...` stands for
-//! any number of fields, and without one the count must be exact. A field may carry a condition,
+//! any number of fields. Without a `...`, a message with fewer fields never matches, and one with
+//! more gives the rest of its text to the pattern's last field: that is why the docs insist on
+//! the blank `w2` in `[w1=ERROR, w2]` ("the first word is ERROR"). A field may carry a condition,
 //! `name op value`, several joined by `&&` / `||` (and parentheses), each testing that same field
 //! (`status_code = 404 || status_code = 410`): CloudWatch refuses a test of another field there,
 //! and so does Berth. The name in a later test may differ in letter case (the docs' own example
@@ -9,7 +11,7 @@
 
 use super::compare::Comparison;
 use super::expr::{self, Cursor, Expr};
-use super::fields;
+use super::fields::{self, MessageField};
 use super::glob::match_segments;
 use super::invalid;
 use super::lexer::{self, Token};
@@ -70,13 +72,33 @@ impl Delimited {
     /// Whether `message`'s fields fit the pattern.
     pub(super) fn matches(&self, message: &str) -> bool {
         let fields = fields::split(message);
+        if let ([exact], false, false) = (&self.segments[..], self.open_start, self.open_end) {
+            return Self::matches_exact(exact, &fields);
+        }
         match_segments(
             &self.segments,
             self.open_start,
             self.open_end,
             &fields,
-            |field: &Field, text: &&str| field.accepts(text),
+            |field: &Field, text: &MessageField<'_>| field.accepts(text.value),
         )
+    }
+
+    /// Without `...`: field by field, the last pattern field taking the rest of the message.
+    fn matches_exact(pattern: &[Field], fields: &[MessageField<'_>]) -> bool {
+        let (Some((last, init)), Some(at)) = (pattern.split_last(), fields.get(pattern.len() - 1))
+        else {
+            return false;
+        };
+        let last_text = if fields.len() == pattern.len() {
+            at.value
+        } else {
+            at.rest
+        };
+        init.iter()
+            .zip(fields)
+            .all(|(field, text)| field.accepts(text.value))
+            && last.accepts(last_text)
     }
 }
 

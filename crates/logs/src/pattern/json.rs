@@ -72,9 +72,7 @@ impl Condition {
             (Test::IsFalse, Some(v)) => v == &Value::Bool(false),
             (Test::NotExists, Some(_)) => false,
             (Test::Compare(c), Some(Value::String(s))) => c.test_text(s),
-            (Test::Compare(c), Some(Value::Number(n))) => {
-                n.as_f64().is_some_and(|f| c.test_number(f, &n.to_string()))
-            }
+            (Test::Compare(c), Some(Value::Number(n))) => c.test_number(n),
             (Test::Compare(c), Some(Value::Bool(b))) => {
                 c.test_text(if *b { "true" } else { "false" })
             }

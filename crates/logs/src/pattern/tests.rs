@@ -299,10 +299,20 @@ fn documented_space_delimited_examples() {
             "[..., request = \"GET /apache_pb.gif HTTP/1.0\", ...]",
             &[ACCESS_200],
         ),
-        ("[w1=ERROR, w2]", &["ERROR something failed"][..0]),
+        // The last field takes the rest: "the first word is ERROR".
+        ("[w1=ERROR, w2]", &["ERROR something failed"]),
         ("[w1=ERROR, w2, w3]", &["ERROR something failed"]),
+        (
+            "[w1=ERROR, w2 = \"something failed\"]",
+            &["ERROR something failed"],
+        ),
+        ("[w1=ERROR, w2, w3, w4]", &[]),
+        ("[w1=ERROR]", &["ERROR"]),
         ("[w1=ERROR, ...]", &["ERROR something failed", "ERROR"]),
-        ("[w1=ERROR || W1=WARNING, w2]", &["WARNING disk"]),
+        (
+            "[w1=ERROR || W1=WARNING, w2]",
+            &["ERROR something failed", "WARNING disk"],
+        ),
         (
             "[w1!=ERROR && w1!=WARNING, ...]",
             &[ACCESS_404, ACCESS_200, ACCESS_410],
@@ -321,6 +331,14 @@ fn documented_space_delimited_examples() {
         ),
         ("[..., status = 404, ...]", &[ACCESS_404]),
         ("[a, ..., b = 1534]", &[ACCESS_404, ACCESS_200]),
+        (
+            "[ip, ident, user, rest]",
+            &[ACCESS_404, ACCESS_200, ACCESS_410],
+        ),
+        (
+            "[ip, ident, user, rest = \"[10/Oct*\"]",
+            &[ACCESS_404, ACCESS_200, ACCESS_410],
+        ),
     ];
     for (pattern, expected) in table {
         check(pattern, &messages, expected);
@@ -416,8 +434,9 @@ fn wildcards_do_not_backtrack() {
 
 #[test]
 fn message_fields_group_brackets_and_quotes() {
+    let values = |m| -> Vec<&str> { super::fields::split(m).iter().map(|f| f.value).collect() };
     assert_eq!(
-        super::fields::split(ACCESS_200),
+        values(ACCESS_200),
         [
             "127.0.0.1",
             "-",
@@ -428,8 +447,13 @@ fn message_fields_group_brackets_and_quotes() {
             "1534"
         ]
     );
-    assert_eq!(super::fields::split("  a   [b c  "), ["a", "b c  "]);
-    assert_eq!(super::fields::split("\"\" x"), ["", "x"]);
+    assert_eq!(values("  a   [b c  "), ["a", "b c"]);
+    assert_eq!(values("\"\" x"), ["", "x"]);
+    let rests: Vec<&str> = super::fields::split("a  \"b c\"  d ")
+        .iter()
+        .map(|f| f.rest)
+        .collect();
+    assert_eq!(rests, ["a  \"b c\"  d", "\"b c\"  d", "d"]);
 }
 
 proptest! {
