@@ -1,9 +1,11 @@
 //! One comparison, `op value`, as both JSON and space-delimited patterns write it: equality of
-//! text with `*` wildcards, or of numbers; order only between numbers.
+//! text with `*` wildcards or a `%regex%` (found anywhere in the text), or of numbers; order
+//! only between numbers.
 
 use super::glob::Glob;
+use super::invalid;
 use super::lexer::Op;
-use super::{invalid, regex_unsupported};
+use super::regex::Regex;
 use crate::LogsError;
 use serde_json::Number;
 
@@ -11,18 +13,22 @@ use serde_json::Number;
 #[derive(Debug, Clone)]
 pub(super) struct Comparison {
     op: Op,
-    glob: Glob,
+    text: TextMatch,
     /// The value as a number, when it is written as one and not quoted: then `=` compares
     /// numerically (`1e3` equals `1000`) with values that are numbers.
     number: Option<f64>,
 }
 
+/// How text is tested for equality.
+#[derive(Debug, Clone)]
+enum TextMatch {
+    Glob(Glob),
+    Regex(Regex),
+}
+
 impl Comparison {
     /// `op` applied to `value` as written; `quoted` says it was in double quotes.
     pub(super) fn new(op: Op, value: &str, quoted: bool) -> Result<Self, LogsError> {
-        if !quoted && value.starts_with('%') {
-            return Err(regex_unsupported());
-        }
         let number = parse_number(value);
         if op.is_order() && number.is_none() {
             return Err(invalid(format!(
@@ -32,12 +38,27 @@ impl Comparison {
         }
         Ok(Self {
             op,
-            glob: Glob::new(value),
+            text: TextMatch::Glob(Glob::new(value)),
             number: if quoted && !op.is_order() {
                 None
             } else {
                 number
             },
+        })
+    }
+
+    /// `op` applied to `%source%`; only `=` and `!=` take a regular expression.
+    pub(super) fn regex(op: Op, source: &str) -> Result<Self, LogsError> {
+        if op.is_order() {
+            return Err(invalid(format!(
+                "'{}' needs a number, not the regular expression %{source}%",
+                op.symbol()
+            )));
+        }
+        Ok(Self {
+            op,
+            text: TextMatch::Regex(Regex::new(source)?),
+            number: None,
         })
     }
 
@@ -47,7 +68,7 @@ impl Comparison {
         match (self.number, parse_number(text)) {
             (Some(want), Some(have)) => self.order(have, want),
             _ if self.op.is_order() => false,
-            _ => (self.op == Op::Ne) != self.glob.matches(text),
+            _ => (self.op == Op::Ne) != self.text_matches(text),
         }
     }
 
@@ -56,7 +77,14 @@ impl Comparison {
         match (self.number, value.as_f64()) {
             (Some(want), Some(have)) => self.order(have, want),
             (Some(_), None) => false,
-            (None, _) => (self.op == Op::Ne) != self.glob.matches(&value.to_string()),
+            (None, _) => (self.op == Op::Ne) != self.text_matches(&value.to_string()),
+        }
+    }
+
+    fn text_matches(&self, text: &str) -> bool {
+        match &self.text {
+            TextMatch::Glob(glob) => glob.matches(text),
+            TextMatch::Regex(regex) => regex.is_match(text),
         }
     }
 

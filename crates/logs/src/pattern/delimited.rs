@@ -114,9 +114,6 @@ impl Field {
             }
             None => return Err(invalid("a field is empty")),
         };
-        if name.starts_with('%') {
-            return Err(super::regex_unsupported());
-        }
         if slot.len() == 1 {
             return Ok(Self { condition: None });
         }
@@ -164,6 +161,7 @@ fn comparison(cursor: &mut Cursor<'_, '_>, field: &str) -> Result<Comparison, Lo
     match cursor.expect("a value after the operator")? {
         Token::Quoted(value) => Comparison::new(op, value, true),
         Token::Word(value) => Comparison::new(op, value, false),
+        Token::Regex(source) => Comparison::regex(op, source),
         token => Err(invalid(format!(
             "expected a value after '{}' but found {}",
             op.symbol(),

@@ -7,9 +7,9 @@
 
 use super::compare::Comparison;
 use super::expr::{self, Cursor, Expr};
+use super::invalid;
 use super::lexer::{self, Token};
 use super::selector::Selector;
-use super::{invalid, regex_unsupported};
 use crate::LogsError;
 use serde_json::Value;
 
@@ -98,6 +98,7 @@ fn condition(cursor: &mut Cursor<'_, '_>) -> Result<Condition, LogsError> {
             match cursor.expect("a value after the operator")? {
                 Token::Quoted(value) => Test::Compare(Comparison::new(op, value, true)?),
                 Token::Word(value) => Test::Compare(Comparison::new(op, value, false)?),
+                Token::Regex(source) => Test::Compare(Comparison::regex(op, source)?),
                 token => {
                     return Err(invalid(format!(
                         "expected a value after '{}' but found {}",
@@ -141,7 +142,6 @@ fn condition(cursor: &mut Cursor<'_, '_>) -> Result<Condition, LogsError> {
                 "'EXISTS' is not supported (CloudWatch refuses it too); use '= \"*\"'",
             ));
         }
-        Token::Word(word) if word.starts_with('%') => return Err(regex_unsupported()),
         token => {
             return Err(invalid(format!(
                 "expected an operator (= != < > <= >=), IS or NOT EXISTS but found {}",

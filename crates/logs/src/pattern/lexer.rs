@@ -2,7 +2,8 @@
 //!
 //! A word is any run of characters other than spaces, quotes, parentheses, commas and the
 //! operator characters `= ! < > & |`, so selectors (`$.a[0].b`), wildcards (`*.html*`),
-//! numbers (`-1e3`) and `...` each come out as one word.
+//! numbers (`-1e3`) and `...` each come out as one word. A regular expression, `%...%`, is one
+//! token whatever it holds (`%gray|grey%`).
 
 use super::invalid;
 use crate::LogsError;
@@ -48,6 +49,8 @@ pub(super) enum Token<'a> {
     Op(Op),
     /// A double-quoted string, unescaped.
     Quoted(String),
+    /// A regular expression: the text between the `%`s.
+    Regex(&'a str),
     Word(&'a str),
 }
 
@@ -62,6 +65,7 @@ impl Token<'_> {
             Token::Comma => "','".into(),
             Token::Op(op) => format!("'{}'", op.symbol()),
             Token::Quoted(s) => format!("\"{s}\""),
+            Token::Regex(r) => format!("%{r}%"),
             Token::Word(w) => format!("'{w}'"),
         }
     }
@@ -89,6 +93,14 @@ pub(super) fn lex(text: &str) -> Result<Vec<Token<'_>>, LogsError> {
             '>' if next_is('=') => Token::Op(Op::Ge),
             '>' => Token::Op(Op::Gt),
             '"' => Token::Quoted(quoted(&mut chars)?),
+            '%' => {
+                let len = text[at + 1..]
+                    .find('%')
+                    .ok_or_else(|| invalid("a regular expression's '%' is never closed"))?;
+                let end = at + 1 + len;
+                while chars.next_if(|&(i, _)| i <= end).is_some() {}
+                Token::Regex(&text[at + 1..end])
+            }
             _ => {
                 let mut end = at + c.len_utf8();
                 while let Some((i, n)) = chars.next_if(|&(_, n)| is_word_char(n)) {
@@ -99,8 +111,21 @@ pub(super) fn lex(text: &str) -> Result<Vec<Token<'_>>, LogsError> {
         };
         tokens.push(token);
     }
+    if tokens
+        .iter()
+        .filter(|t| matches!(t, Token::Regex(_)))
+        .count()
+        > MAX_REGEXES
+    {
+        return Err(invalid(format!(
+            "at most {MAX_REGEXES} regular expressions fit in one JSON or space-delimited pattern"
+        )));
+    }
     Ok(tokens)
 }
+
+/// CloudWatch's limit on regular expressions in one JSON or space-delimited pattern.
+const MAX_REGEXES: usize = 2;
 
 fn is_word_char(c: char) -> bool {
     !c.is_whitespace() && !"\"(),=!<>&|".contains(c)

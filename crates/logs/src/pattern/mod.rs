@@ -1,21 +1,24 @@
 //! CloudWatch Logs filter patterns: parsed once per FilterLogEvents call, matched per event.
 //!
-//! Three kinds, told apart by the first character of the trimmed pattern:
+//! Four kinds, told apart by the first character of the trimmed pattern:
 //!
-//! - `{ ... }`: a JSON pattern ([`json`]): `$.a.b[0]` selectors compared with
+//! - `{ ... }`: a JSON pattern (`json.rs`): `$.a.b[0]` selectors compared with
 //!   `= != < > <= >=`, `IS NULL|TRUE|FALSE`, `NOT EXISTS`, joined by `&&`, `||` and
 //!   parentheses (`()` > `&&` > `||`). A message that is not a JSON object never matches.
-//! - `[ ... ]`: a space-delimited pattern ([`delimited`]): one name per message field, `...`
+//! - `[ ... ]`: a space-delimited pattern (`delimited.rs`): one name per message field, `...`
 //!   for any number of fields, per-field conditions joined by `&&` / `||`.
-//! - anything else: terms ([`terms`]): `A B` all, `?A ?B` any, `"a phrase"`, `-A` excluded.
+//! - `%...%`: a regular expression (`regex.rs`), found anywhere in the message. CloudWatch's
+//!   subset (no parentheses, ASCII only); also usable as a value in the other two kinds
+//!   (`{ $.level = %WARN|ERROR% }`, `[w1 = %^[45]%, ...]`), at most two per pattern.
+//! - anything else: terms (`terms.rs`): `A B` all, `?A ?B` any, `"a phrase"`, `-A` excluded.
 //!   Blank, `""` and `" "` match everything.
 //!
-//! Regular expressions (`%...%`, a newer CloudWatch feature) are refused with
-//! InvalidParameter rather than ignored, so a caller never gets silently wrong results.
+//! Work is bounded: patterns up to 1024 characters, parentheses nested up to 16 deep, `*`,
+//! `...` and regular expressions matched without backtracking.
 //!
 //! What the docs confirm and what is assumed (sources: the CloudWatch Logs user guide's
-//! "Filter pattern syntax" page as archived in awsdocs/amazon-cloudwatch-logs-user-guide, and a
-//! later copy of its unstructured-events section):
+//! "Filter pattern syntax" page as archived in awsdocs/amazon-cloudwatch-logs-user-guide, its
+//! current regex section, and a later copy of its unstructured-events section):
 //!
 //! - Confirmed: case-sensitive; the `ERROR`, `ERROR ARGUMENTS`, `?ERROR ?ARGUMENTS`,
 //!   `"INTERNAL SERVER ERROR"`, `ERROR -ARGUMENTS` and `" "` examples; `?` terms are ignored
@@ -24,12 +27,20 @@
 //!   `NOT EXISTS`, `IS NOT`/`EXISTS` unsupported, selectors on arrays/objects never match,
 //!   precedence); the space-delimited examples (`[]` and `""` group a field, `...`, `4*`,
 //!   `*.html*`, `||` between tests of the same field; a test of another field inside one field
-//!   is refused by CloudWatch, per awsdocs issue #21).
+//!   is refused by CloudWatch, per awsdocs issue #21); regex: `%AUTHORIZED%` is found in
+//!   `UNAUTHORIZED`, the operators `^ $ ? [ ] { } | \ * + .`, no parentheses, no multi-byte
+//!   characters, at most two in a JSON or space-delimited pattern.
+//! - Inferred: without `...`, a message with more fields than the pattern gives the rest to the
+//!   last field; the docs' `[w1=ERROR, w2]` ("the first word is ERROR", with a note that the
+//!   blank `w2` is required) only makes sense that way.
 //! - Assumed: a term matches where it stands as a whole word, i.e. not touching a letter or digit
 //!   on a side where the term itself starts/ends with one (`ERROR` matches `[ERROR 400]` but not
 //!   `ERRORS`); the docs only say terms are "words" and `" "` matching everything argues for
 //!   words over substrings. `_` counts as a separator. `!=` on a missing JSON field does not
-//!   match. Numeric strings compare as numbers. Runs of spaces separate one pair of fields.
+//!   match; `null` only matches `IS NULL`. Numeric strings compare as numbers. Runs of spaces
+//!   separate one pair of fields. In regexes, `.` is any character but a newline, `\d \w \s`
+//!   (and capitals) are the usual classes, and other printable ASCII (a space included) is
+//!   accepted literally though the docs list fewer symbols.
 
 mod compare;
 mod delimited;
@@ -38,6 +49,7 @@ mod fields;
 mod glob;
 mod json;
 mod lexer;
+mod regex;
 mod selector;
 mod terms;
 #[cfg(test)]
@@ -61,6 +73,7 @@ enum Kind {
     Terms(terms::Terms),
     Json(json::JsonPattern),
     Delimited(delimited::Delimited),
+    Regex(regex::Regex),
 }
 
 impl FilterPattern {
@@ -84,6 +97,11 @@ impl FilterPattern {
                 invalid("unbalanced brackets: a space-delimited pattern must end with ']'")
             })?;
             Kind::Delimited(delimited::Delimited::parse(body)?)
+        } else if let Some(source) = text
+            .strip_prefix('%')
+            .and_then(|rest| rest.strip_suffix('%'))
+        {
+            Kind::Regex(regex::Regex::new(source)?)
         } else {
             match terms::Terms::parse(text)? {
                 Some(terms) => Kind::Terms(terms),
@@ -100,6 +118,7 @@ impl FilterPattern {
             Kind::Terms(terms) => terms.matches(message),
             Kind::Json(json) => json.matches(message),
             Kind::Delimited(delimited) => delimited.matches(message),
+            Kind::Regex(regex) => regex.is_match(message),
         }
     }
 }
@@ -107,12 +126,4 @@ impl FilterPattern {
 /// An InvalidParameter naming what is wrong with the pattern.
 fn invalid(message: impl std::fmt::Display) -> LogsError {
     LogsError::InvalidParameter(format!("invalid filter pattern: {message}"))
-}
-
-/// The refusal for `%regex%`, shared by the three syntaxes.
-fn regex_unsupported() -> LogsError {
-    invalid(
-        "regular expressions (%...%) in filter patterns are not supported yet; \
-         use terms, a JSON pattern or a space-delimited pattern",
-    )
 }

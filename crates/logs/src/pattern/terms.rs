@@ -8,8 +8,8 @@
 //! matches everything. Unquoted terms may not hold quotes, braces or brackets: those must be
 //! quoted.
 
+use super::invalid;
 use super::lexer::quoted;
-use super::{invalid, regex_unsupported};
 use crate::LogsError;
 
 /// A parsed term pattern.
@@ -92,7 +92,10 @@ impl Terms {
 /// Checks an unquoted term.
 fn bare(term: &str) -> Result<&str, LogsError> {
     if term.starts_with('%') {
-        return Err(regex_unsupported());
+        return Err(invalid(format!(
+            "'{term}': a regular expression (%...%) must be the whole pattern, or a value in a \
+             JSON or space-delimited pattern"
+        )));
     }
     if let Some(c) = term.chars().find(|c| "\"{}[]".contains(*c)) {
         return Err(invalid(format!(

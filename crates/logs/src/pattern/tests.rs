@@ -395,10 +395,28 @@ fn bad_patterns_are_invalid_parameters() {
         "\"a\"b",
         "ab\"c",
         "ERROR}",
-        "%ERROR%",
         "ERROR %4[0-9]{2}%",
-        "{ $.a = %ab+% }",
-        "[a = %ab+%, ...]",
+        "%ERROR",
+        "%%",
+        "%(ERROR)%",
+        "%a**%",
+        "%+a%",
+        "%[a%",
+        "%[]%",
+        "%[z-a]%",
+        "%a{2,1}%",
+        "%a{5000}%",
+        "%a{x}%",
+        "%ü%",
+        "%\\q%",
+        "%a\\%",
+        "%a^b%",
+        "{ $.a < %1% }",
+        "{ $.a = %a(b)% }",
+        "{ $.a = %a }",
+        "{ $.a = %a% || $.b = %b% || $.c = %c% }",
+        "[a = %a%, b = %b%, c = %c%]",
+        "[%a%, ...]",
         long.as_str(),
         deep.as_str(),
     ];
@@ -414,12 +432,97 @@ fn bad_patterns_are_invalid_parameters() {
 }
 
 #[test]
-fn regex_is_refused_by_name() {
-    let Err(LogsError::InvalidParameter(message)) = FilterPattern::parse("%AUTHORIZED%") else {
-        panic!("a regex must be refused");
-    };
-    assert!(message.contains("regular expressions"), "{message}");
-    assert!(message.contains("not supported yet"), "{message}");
+fn documented_regex_examples() {
+    let table: &[(&str, &[&str])] = &[
+        (
+            "%AUTHORIZED%",
+            &[
+                "[ERROR 401] UNAUTHORIZED REQUEST",
+                "[SUCCESS 200] AUTHORIZED REQUEST",
+                "[WARN] UNAUTHORIZED REQUEST",
+            ],
+        ),
+        (
+            "%^\\[INFO%",
+            &["[INFO 200] SUCCESSFUL REQUEST", "[INFO] REQUEST FAILED"],
+        ),
+        ("%FAILED$%", &["[INFO] REQUEST FAILED"]),
+        ("%^\\[INFO\\] REQUEST FAILED$%", &["[INFO] REQUEST FAILED"]),
+        (
+            "%ERROR 4[0-9]{2}%",
+            &[
+                "[ERROR 401] UNAUTHORIZED REQUEST",
+                "[ERROR 400] BAD REQUEST",
+                "[ERROR 419] MISSING ARGUMENTS",
+                "[ERROR 420] INVALID ARGUMENTS",
+            ],
+        ),
+        ("%ERROR 4[^0-1]\\d%", &["[ERROR 420] INVALID ARGUMENTS"]),
+        (
+            "%WARN|DEBUG%",
+            &[
+                "[WARN] UNAUTHORIZED REQUEST",
+                "[WARNING 404] PAGE NOT FOUND",
+                "[DEBUG 500] DEBUGGING INTERNAL INVALID",
+            ],
+        ),
+        (
+            "%^\\[WARN\\]|INVALID$%",
+            &[
+                "[WARN] UNAUTHORIZED REQUEST",
+                "[DEBUG 500] DEBUGGING INTERNAL INVALID",
+            ],
+        ),
+        (
+            "%[A-Z]{11}%",
+            &[
+                "[ERROR 401] UNAUTHORIZED REQUEST",
+                "[WARN] UNAUTHORIZED REQUEST",
+            ],
+        ),
+        (
+            "%50+%",
+            &[
+                "[ERROR 500] INTERNAL SERVER ERROR",
+                "[DEBUG 500] DEBUGGING INTERNAL INVALID",
+            ],
+        ),
+        (
+            "%S.C.*S%",
+            &[
+                "[INFO 200] SUCCESSFUL REQUEST",
+                "[SUCCESS 200] AUTHORIZED REQUEST",
+            ],
+        ),
+        ("%^[^\\[]%", &[]),
+    ];
+    for (pattern, expected) in table {
+        check(pattern, EVENTS, expected);
+    }
+    assert!(parse("%colou?r%").matches("color"));
+    assert!(parse("%colou?r%").matches("colour"));
+    assert!(!parse("%colou?r%").matches("colouur"));
+    assert!(parse("%gray|grey%").matches("a grey cat"));
+    assert!(parse("%10\\.10\\.0\\.1%").matches("from 10.10.0.1:80"));
+    assert!(!parse("%10\\.10\\.0\\.1%").matches("from 10a10.0.1"));
+    assert!(parse("%a{2}b{1,}c{0,1}$%").matches("xaab"));
+    assert!(!parse("%^a{2}b%").matches("aaab"));
+    assert!(parse("%\\s\\w+\\S%").matches(" ab_"));
+    assert!(parse("%^$%").matches(""));
+    assert!(!parse("%^$%").matches("x"));
+    assert!(parse("%a*?b%").matches("b"));
+}
+
+#[test]
+fn regex_values_in_json_and_delimited_patterns() {
+    let event = r#"{"level": "WARNING", "code": 404}"#;
+    assert!(parse("{ $.level = %WARN|ERROR% }").matches(event));
+    assert!(parse("{ $.level != %^ERROR% && $.code = %^4% }").matches(event));
+    assert!(!parse("{ $.code = %^5% }").matches(event));
+    let delimited = parse("[ip, ..., status = %^4[0-9]{2}$%, bytes]");
+    assert!(delimited.matches(ACCESS_404));
+    assert!(!delimited.matches(ACCESS_200));
+    assert!(parse("[..., request = %HTTP/1\\.1%, status, bytes]").matches(ACCESS_410));
 }
 
 #[test]
@@ -430,6 +533,8 @@ fn wildcards_do_not_backtrack() {
     assert!(!parse(&pattern).matches(&message));
     let fields = format!("[{} b = 1]", "..., a, ".repeat(50));
     assert!(!parse(&fields).matches(&"a ".repeat(10_000)));
+    let regex = format!("%{}b%", "a*".repeat(200));
+    assert!(!parse(&regex).matches(&"a".repeat(100_000)));
 }
 
 #[test]
