@@ -50,6 +50,7 @@ mod glob;
 mod json;
 mod lexer;
 mod regex;
+mod regex_atoms;
 mod selector;
 mod terms;
 #[cfg(test)]
