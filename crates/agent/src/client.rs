@@ -169,10 +169,10 @@ impl EcsClient {
             .post(&url)
             .header("x-amz-target", &target)
             .header("content-type", content_type);
-        let service = if prefix == berth_types::ecr::TARGET_PREFIX {
-            "ecr"
-        } else {
-            "ecs"
+        let service = match prefix {
+            berth_types::ecr::TARGET_PREFIX => "ecr",
+            berth_types::logs::TARGET_PREFIX => "logs",
+            _ => "ecs",
         };
         for (name, value) in self.sign_for(service, "POST", &url, &signed, &body)? {
             request = request.header(name, value);

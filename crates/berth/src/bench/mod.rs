@@ -4,6 +4,7 @@
 mod api_placement;
 mod auth;
 mod image;
+mod logs;
 mod placement;
 mod registry;
 mod run_task;
@@ -39,6 +40,12 @@ pub enum Which {
         #[command(flatten)]
         opts: registry::RegistryOptions,
     },
+    /// Log shipping: one task printing as fast as it can, its `awslogs` output readable
+    /// through GetLogEvents, beside json-file logging read with `docker logs --follow`.
+    Logs {
+        #[command(flatten)]
+        opts: logs::LogsOptions,
+    },
     /// What signature verification and policy evaluation add to a cheap Describe call,
     /// beside the same server with verification switched off.
     Auth {
@@ -55,6 +62,7 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
         Which::Service { replicas } => service::run(replicas).await,
         Which::Auth { opts } => auth::run(opts).await,
         Which::Registry { opts } => registry::run(opts).await,
+        Which::Logs { opts } => logs::run(opts).await,
     }
 }
 
