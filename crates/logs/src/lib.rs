@@ -22,7 +22,7 @@ mod store;
 pub use api::LogsApi;
 pub use error::LogsError;
 pub use names::Context;
-pub use store::Logs;
+pub use store::{Logs, Options};
 
 /// The wall clock, in milliseconds since the epoch: a trait so that tests can hold time still.
 pub trait Clock: Send + Sync {
