@@ -383,7 +383,7 @@ mod tests {
                         .map_err(|e| LogsError::storage("append", e))
                 })
                 .unwrap();
-                want.extend(events.into_iter().map(|(t, m)| (t, m)));
+                want.extend(events);
             }
         }
         want.sort();
