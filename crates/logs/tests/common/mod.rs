@@ -47,7 +47,19 @@ impl Fixture {
     }
 
     pub fn with_options(options: Options) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::in_dir(tempfile::tempdir().expect("tempdir"), options)
+    }
+
+    /// A store in memory (`/dev/shm`) where there is one: for tests of counts rather than of
+    /// the disk, where thousands of fsyncs at a few milliseconds each would take minutes.
+    pub fn in_memory(options: Options) -> Self {
+        let dir = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .expect("tempdir");
+        Self::in_dir(dir, options)
+    }
+
+    fn in_dir(dir: tempfile::TempDir, options: Options) -> Self {
         let clock = Arc::new(HandClock(AtomicI64::new(NOW)));
         let logs = Logs::open_with(dir.path(), clock.clone(), options.clone()).expect("open");
         Self {
