@@ -167,10 +167,12 @@ fn parse_header(h: &[u8; HEADER_LEN as usize], offset: u64) -> Option<RecordInfo
 }
 
 /// The records of the segment file `file` (`len` bytes long), in order, and where the valid
-/// ones end. With `verify`, every record's crc is checked (done for a stream's last segment,
-/// the only one a crash can have torn); without, only that the headers hang together.
-pub(crate) fn scan(file: &File, len: u64, verify: bool) -> io::Result<(Vec<RecordInfo>, u64)> {
-    let mut records = Vec::new();
+/// ones end. Records are found by their headers alone; with `check_tail` (a stream's last
+/// segment, the only one a crash can have torn) the last record's crc is checked too, and it
+/// is left out if it fails. Only the tail needs it: each append is fsynced before the next
+/// begins, so a crash can tear only the last one.
+pub(crate) fn scan(file: &File, len: u64, check_tail: bool) -> io::Result<(Vec<RecordInfo>, u64)> {
+    let mut records: Vec<RecordInfo> = Vec::new();
     let mut offset = 0;
     let mut header = [0u8; HEADER_LEN as usize];
     while offset + HEADER_LEN <= len {
@@ -181,11 +183,18 @@ pub(crate) fn scan(file: &File, len: u64, verify: bool) -> io::Result<(Vec<Recor
         if info.end() > len {
             break;
         }
-        if verify && read_body(file, &info).is_err() {
-            break;
-        }
         records.push(info);
         offset = info.end();
+    }
+    if check_tail
+        && let Some(last) = records.last()
+        && let Err(e) = read_body(file, last)
+    {
+        if e.kind() != io::ErrorKind::InvalidData {
+            return Err(e);
+        }
+        offset = last.offset;
+        records.pop();
     }
     Ok((records, offset))
 }
@@ -211,8 +220,22 @@ pub(crate) fn read_token(file: &File, info: &RecordInfo) -> io::Result<String> {
     Ok(String::from_utf8_lossy(&token).into_owned())
 }
 
-/// Decodes a record's events, appending them to `out`.
+/// Decodes a record's events, appending them to `out`. A record damaged since it was
+/// written (its crc fails) is skipped with a warning rather than making every read through
+/// it fail: its events are lost either way, the others need not be.
 pub(crate) fn read_events(file: &File, info: &RecordInfo, out: &mut Vec<Event>) -> io::Result<()> {
+    let before = out.len();
+    match decode_events(file, info, out) {
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            out.truncate(before);
+            tracing::warn!(error = %e, "skipping a damaged log record");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn decode_events(file: &File, info: &RecordInfo, out: &mut Vec<Event>) -> io::Result<()> {
     let body = read_body(file, info)?;
     let damaged = |what: &str| {
         io::Error::new(
@@ -293,5 +316,10 @@ mod tests {
         let (records, end) = scan(&f, rec.len() as u64, true).unwrap();
         assert!(records.is_empty());
         assert_eq!(end, 0);
+        // Found by its header alone, it reads as no events.
+        let (records, _) = scan(&f, rec.len() as u64, false).unwrap();
+        let mut events = Vec::new();
+        read_events(&f, &records[0], &mut events).unwrap();
+        assert!(events.is_empty());
     }
 }
