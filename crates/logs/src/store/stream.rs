@@ -127,11 +127,10 @@ impl StreamState {
         let last_record = segments
             .iter()
             .rev()
-            .find_map(|s| s.records.last().copied());
+            .find_map(|s| s.records.last().map(|r| (s.id, *r)));
         let (next_seq, token) = match last_record {
-            Some(info) => {
-                let file = File::open(segment_path(dir, segments_id_of(&segments, &info)))?;
-                let token = segment::read_token(&file, &info)?;
+            Some((id, info)) => {
+                let token = segment::read_token(&File::open(segment_path(dir, id))?, &info)?;
                 (info.end_seq(), (!token.is_empty()).then_some(token))
             }
             None => (0, None),
@@ -362,15 +361,6 @@ impl StreamState {
         }
         Ok(dropped)
     }
-}
-
-/// The id of the segment holding `info` (the last one with records).
-fn segments_id_of(segments: &[Segment], info: &RecordInfo) -> u64 {
-    segments
-        .iter()
-        .rev()
-        .find(|s| s.records.last() == Some(info))
-        .map_or(0, |s| s.id)
 }
 
 fn open_once<'f>(file: &'f mut Option<File>, dir: &Path, id: u64) -> io::Result<&'f File> {
