@@ -67,7 +67,10 @@ pub fn check_group_name(value: &str, field: &str) -> Result<(), LogsError> {
 /// Checks the name of a log group about to be created: a valid name outside AWS's own space.
 pub fn check_new_group_name(value: &str) -> Result<(), LogsError> {
     check_group_name(value, "logGroupName")?;
-    if value.len() >= 4 && value[..4].eq_ignore_ascii_case("aws/") {
+    if value
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("aws/"))
+    {
         return Err(LogsError::InvalidParameter(
             "Log groups starting with AWS/ are reserved for AWS.".into(),
         ));

@@ -29,7 +29,8 @@ fn check_key(key: &str) -> Result<(), LogsError> {
             r"Member must satisfy regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$",
         ));
     }
-    if key.len() >= 4 && key[..4].eq_ignore_ascii_case("aws:") {
+    // `get`, not indexing: byte 4 may fall inside a multi-byte character.
+    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
         return Err(LogsError::InvalidParameter(format!(
             "Tag key '{key}' is invalid: keys starting with aws: are reserved for AWS."
         )));
@@ -100,5 +101,21 @@ impl LogsApi<'_> {
         Ok(ListTagsForResourceResponse {
             tags: Some(self.logs.group(&group)?.tags),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_keys() {
+        assert!(check_key("team").is_ok());
+        assert!(check_key("aé:x").is_ok());
+        assert!(check_key("日本語キー").is_ok());
+        assert!(check_key("AWS:x").is_err());
+        assert!(check_key("").is_err());
+        assert!(check_key(&"k".repeat(129)).is_err());
+        assert!(check_key("a*b").is_err());
     }
 }

@@ -370,6 +370,12 @@ mod tests {
     }
 
     #[test]
+    fn logs_can_be_shared_between_request_handlers() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Logs>();
+    }
+
+    #[test]
     fn the_open_stream_cap_holds() {
         let dir = tempfile::tempdir().unwrap();
         let options = Options {
