@@ -301,7 +301,10 @@ impl LogsApi<'_> {
         let mut sources = Vec::with_capacity(names.len());
         for name in names {
             let found = self.logs.with_stream(&group, &name, |s| {
-                Ok((s.fingerprint, s.records_in(record_lo, hi)))
+                let records = s.records_in(record_lo, hi).map_err(|e| {
+                    LogsError::storage(format!("cannot read the index of {name}"), e)
+                })?;
+                Ok((s.fingerprint, records))
             });
             match found {
                 Ok((fingerprint, records)) => sources.push(Source {
@@ -394,7 +397,9 @@ mod tests {
                     Ok(Source {
                         name: name.to_string(),
                         fingerprint: s.fingerprint,
-                        records: s.records_in(i64::MIN, i64::MAX),
+                        records: s
+                            .records_in(i64::MIN, i64::MAX)
+                            .map_err(|e| LogsError::storage("index", e))?,
                     })
                 })
                 .unwrap()

@@ -11,6 +11,7 @@
 
 mod cache;
 mod group;
+mod index;
 mod paths;
 mod retention;
 pub(crate) mod segment;

@@ -1,34 +1,16 @@
-//! One open log stream: its segment files and the in-memory index of their records.
+//! One open log stream: its segment files, indexed (see [`super::index`]), appended to and read.
 //!
 //! Events are numbered in the order they were stored (their sequence number), and reads page
 //! by that number, so a page is found by binary search in the index instead of by scanning
 //! the stream. Every record carries the stream's upload sequence token as of that batch, so
 //! the last record always holds the current one.
 
+use super::index::{Segment, segment_path};
 use super::segment::{self, EncodedRecord, Event, RecordInfo};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-
-/// A segment file and the records found in it.
-#[derive(Debug)]
-struct Segment {
-    id: u64,
-    len: u64,
-    records: Vec<RecordInfo>,
-}
-
-impl Segment {
-    fn max_ts(&self) -> i64 {
-        self.records
-            .iter()
-            .filter(|r| r.count > 0)
-            .map(|r| r.max_ts)
-            .max()
-            .unwrap_or(i64::MIN)
-    }
-}
 
 /// What DescribeLogStreams tells of a stream.
 #[derive(Debug, Clone, Default)]
@@ -66,10 +48,6 @@ pub(crate) struct StreamState {
     segment_bytes: u64,
 }
 
-fn segment_path(dir: &Path, id: u64) -> PathBuf {
-    dir.join(format!("{id:020}.seg"))
-}
-
 fn segment_ids(dir: &Path) -> io::Result<Vec<u64>> {
     let mut ids = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -97,7 +75,8 @@ impl StreamState {
         segment_bytes: u64,
     ) -> io::Result<Self> {
         let ids = segment_ids(dir)?;
-        let mut segments = Vec::with_capacity(ids.len());
+        let mut segments: Vec<Segment> = Vec::with_capacity(ids.len());
+        let mut last_record: Option<(u64, RecordInfo)> = None;
         for (i, &id) in ids.iter().enumerate() {
             let last = i + 1 == ids.len();
             let path = segment_path(dir, id);
@@ -118,16 +97,16 @@ impl StreamState {
                 file.set_len(end)?;
                 file.sync_all()?;
             }
-            segments.push(Segment {
-                id,
-                len: end,
-                records,
-            });
+            if let Some(r) = records.last() {
+                last_record = Some((id, *r));
+            }
+            let next = segments.last().map_or(0, |s| s.end_seq);
+            let mut segment = Segment::of(id, end, records, next);
+            if !last {
+                segment.seal();
+            }
+            segments.push(segment);
         }
-        let last_record = segments
-            .iter()
-            .rev()
-            .find_map(|s| s.records.last().map(|r| (s.id, *r)));
         let (next_seq, token) = match last_record {
             Some((id, info)) => {
                 let token = segment::read_token(&File::open(segment_path(dir, id))?, &info)?;
@@ -182,11 +161,10 @@ impl StreamState {
                 .create_new(true)
                 .open(segment_path(&self.dir, id))?;
             berth_files::sync_dir(&self.dir)?;
-            self.segments.push(Segment {
-                id,
-                len: 0,
-                records: Vec::new(),
-            });
+            if let Some(previous) = self.segments.last_mut() {
+                previous.seal();
+            }
+            self.segments.push(Segment::empty(id, self.next_seq));
             self.active = Some(file);
         }
         let Some(segment) = self.segments.last_mut() else {
@@ -210,8 +188,7 @@ impl StreamState {
         }
         self.active = Some(file);
         info.offset = segment.len;
-        segment.len += bytes.len() as u64;
-        segment.records.push(info);
+        segment.push(info);
         self.next_seq = info.end_seq();
         self.token = token;
         Ok(())
@@ -225,10 +202,13 @@ impl StreamState {
         };
         for segment in &self.segments {
             s.stored_bytes += segment.len;
-            for r in segment.records.iter().filter(|r| r.count > 0) {
-                s.first_ts = Some(s.first_ts.map_or(r.min_ts, |t| t.min(r.min_ts)));
-                s.last_ts = Some(s.last_ts.map_or(r.max_ts, |t| t.max(r.max_ts)));
-                s.last_ingestion = Some(s.last_ingestion.map_or(r.max_ing, |t| t.max(r.max_ing)));
+            if segment.has_events() {
+                s.first_ts = Some(s.first_ts.map_or(segment.min_ts, |t| t.min(segment.min_ts)));
+                s.last_ts = Some(s.last_ts.map_or(segment.max_ts, |t| t.max(segment.max_ts)));
+                s.last_ingestion = Some(
+                    s.last_ingestion
+                        .map_or(segment.max_ing, |t| t.max(segment.max_ing)),
+                );
             }
         }
         s
@@ -236,10 +216,7 @@ impl StreamState {
 
     /// The sequence number of the oldest event still stored.
     pub fn first_seq(&self) -> u64 {
-        self.segments
-            .iter()
-            .find_map(|s| s.records.first().map(|r| r.first_seq))
-            .unwrap_or(self.next_seq)
+        self.segments.first().map_or(self.next_seq, |s| s.first_seq)
     }
 
     /// Up to `limit` events numbered `from` or later with a timestamp in `lo..=hi`, oldest
@@ -255,9 +232,13 @@ impl StreamState {
         let mut bytes = 0;
         let mut buf = Vec::new();
         for segment in &self.segments {
-            let start = segment.records.partition_point(|r| r.end_seq() <= from);
+            if segment.end_seq <= from || !segment.overlaps(lo, hi) {
+                continue;
+            }
+            let records = segment.records(&self.dir)?;
+            let start = records.partition_point(|r| r.end_seq() <= from);
             let mut file = None;
-            for info in &segment.records[start..] {
+            for info in &records[start..] {
                 if !info.overlaps(lo, hi) {
                     continue;
                 }
@@ -296,9 +277,13 @@ impl StreamState {
         let mut bytes = 0;
         let mut buf = Vec::new();
         'segments: for segment in self.segments.iter().rev() {
-            let end = segment.records.partition_point(|r| r.first_seq < before);
+            if segment.first_seq >= before || !segment.overlaps(lo, hi) {
+                continue;
+            }
+            let records = segment.records(&self.dir)?;
+            let end = records.partition_point(|r| r.first_seq < before);
             let mut file = None;
-            for info in segment.records[..end].iter().rev() {
+            for info in records[..end].iter().rev() {
                 if !info.overlaps(lo, hi) {
                     continue;
                 }
@@ -326,18 +311,20 @@ impl StreamState {
     }
 
     /// The records holding events with a timestamp in `lo..=hi`, for FilterLogEvents.
-    pub fn records_in(&self, lo: i64, hi: i64) -> Vec<RecordRef> {
+    pub fn records_in(&self, lo: i64, hi: i64) -> io::Result<Vec<RecordRef>> {
         let mut refs = Vec::new();
-        for segment in &self.segments {
+        for segment in self.segments.iter().filter(|s| s.overlaps(lo, hi)) {
             let path = segment_path(&self.dir, segment.id);
-            for info in segment.records.iter().filter(|r| r.overlaps(lo, hi)) {
-                refs.push(RecordRef {
-                    path: path.clone(),
-                    info: *info,
-                });
+            for info in segment.records(&self.dir)?.iter() {
+                if info.overlaps(lo, hi) {
+                    refs.push(RecordRef {
+                        path: path.clone(),
+                        info: *info,
+                    });
+                }
             }
         }
-        refs
+        Ok(refs)
     }
 
     /// Deletes the segments whose every event is older than `cutoff`, but never the last one:
@@ -347,7 +334,7 @@ impl StreamState {
         let candidates = self.segments.len().saturating_sub(1);
         let expired: Vec<u64> = self.segments[..candidates]
             .iter()
-            .filter(|s| s.max_ts() < cutoff)
+            .filter(|s| s.max_ts < cutoff)
             .map(|s| s.id)
             .collect();
         let mut dropped = 0;
