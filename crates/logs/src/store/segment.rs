@@ -174,9 +174,9 @@ fn parse_header(h: &[u8; HEADER_LEN as usize], offset: u64) -> Option<RecordInfo
 pub(crate) fn scan(file: &File, len: u64, check_tail: bool) -> io::Result<(Vec<RecordInfo>, u64)> {
     let mut records: Vec<RecordInfo> = Vec::new();
     let mut offset = 0;
-    let mut header = [0u8; HEADER_LEN as usize];
+    let mut window = HeaderWindow::default();
     while offset + HEADER_LEN <= len {
-        file.read_exact_at(&mut header, offset)?;
+        let header = window.header(file, offset, len)?;
         let Some(info) = parse_header(&header, offset) else {
             break;
         };
@@ -197,6 +197,39 @@ pub(crate) fn scan(file: &File, len: u64, check_tail: bool) -> io::Result<(Vec<R
         records.pop();
     }
     Ok((records, offset))
+}
+
+/// Reads a segment's headers through a window of [`WINDOW`] bytes, so that a segment of many
+/// small records is indexed with a few large reads rather than one read per record.
+#[derive(Default)]
+struct HeaderWindow {
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+/// How much of a segment one read brings in while indexing.
+const WINDOW: u64 = 256 << 10;
+
+impl HeaderWindow {
+    /// The header at `offset` of a file of `len` bytes (`offset + HEADER_LEN <= len`).
+    fn header(
+        &mut self,
+        file: &File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<[u8; HEADER_LEN as usize]> {
+        let end = offset + HEADER_LEN;
+        if offset < self.start || end > self.start + self.bytes.len() as u64 {
+            let size = WINDOW.max(HEADER_LEN).min(len - offset);
+            self.bytes.resize(size as usize, 0);
+            file.read_exact_at(&mut self.bytes, offset)?;
+            self.start = offset;
+        }
+        let at = (offset - self.start) as usize;
+        let mut header = [0u8; HEADER_LEN as usize];
+        header.copy_from_slice(&self.bytes[at..at + HEADER_LEN as usize]);
+        Ok(header)
+    }
 }
 
 /// Reads and checks a record's body (token and compressed block).
@@ -302,6 +335,28 @@ mod tests {
         assert_eq!(messages, ["one", "two", "three"]);
         assert_eq!(events[2].seq, 2);
         assert_eq!(events[2].ingestion, 11);
+    }
+
+    #[test]
+    fn many_small_records_are_indexed_across_read_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg");
+        let mut bytes = Vec::new();
+        for i in 0..10_000u64 {
+            bytes.extend(encode(i, &[(i as i64, "a small line")], 1, "cursor").bytes);
+        }
+        assert!(bytes.len() as u64 > 2 * WINDOW);
+        std::fs::write(&path, &bytes).unwrap();
+        let f = File::open(&path).unwrap();
+        let (records, end) = scan(&f, bytes.len() as u64, true).unwrap();
+        assert_eq!(records.len(), 10_000);
+        assert_eq!(end, bytes.len() as u64);
+        assert!(
+            records
+                .iter()
+                .enumerate()
+                .all(|(i, r)| r.first_seq == i as u64)
+        );
     }
 
     #[test]
