@@ -251,3 +251,32 @@ fn an_empty_stream_gives_tokens_and_no_events() {
         assert!(r.next_forward_token.is_some() && r.next_backward_token.is_some());
     }
 }
+
+#[test]
+fn the_group_may_be_named_by_its_arn() {
+    let f = stream_of(3, 3);
+    let arn = berth_logs::names::group_arn(&context().partition, "g");
+    for identifier in [arn.clone(), format!("{arn}:*"), "g".to_string()] {
+        let r = f.get(GetLogEventsRequest {
+            log_group_name: None,
+            log_group_identifier: Some(identifier.clone()),
+            ..get_request("g", "s")
+        });
+        assert_eq!(messages(&r.events), expected(0..3), "{identifier}");
+    }
+    assert!(matches!(
+        f.api().get_log_events(GetLogEventsRequest {
+            log_group_name: None,
+            log_group_identifier: Some("arn:aws:logs:eu-west-1:123456789012:log-group:g".into()),
+            ..get_request("g", "s")
+        }),
+        Err(LogsError::ResourceNotFound(_))
+    ));
+    assert!(matches!(
+        f.api().get_log_events(GetLogEventsRequest {
+            log_group_name: None,
+            ..get_request("g", "s")
+        }),
+        Err(LogsError::InvalidParameter(_))
+    ));
+}
