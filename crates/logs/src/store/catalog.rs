@@ -35,9 +35,9 @@ impl Logs {
         group::save(&build.join("group.json"), &meta)?;
         let target = self.layout.group(&meta.name);
         std::fs::rename(&build, &target).map_err(io_error("create", &target))?;
-        berth_files::sync_dir(&self.layout.groups()).map_err(io_error("sync", &target))?;
+        // In view now: the table must say so even if the sync below fails.
         groups.insert(meta.name.clone(), meta);
-        Ok(())
+        berth_files::sync_dir(&self.layout.groups()).map_err(io_error("sync", &target))
     }
 
     /// Changes a group's metadata with `change`, durably.
