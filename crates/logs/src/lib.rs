@@ -4,8 +4,9 @@
 //!   made for logs rather than rows in the state database: each stream is a run of append-only
 //!   segment files of compressed batches with a time index, a batch is fsynced before
 //!   PutLogEvents answers (so an acknowledged write survives kill -9), a torn tail is cut off
-//!   on open, and retention drops whole segments. Memory stays bounded however many streams
-//!   exist: only recently used streams are held open.
+//!   when its stream is first opened, and retention drops whole segments. Memory stays
+//!   bounded however many streams exist: only recently used streams are held open
+//!   ([`Options`] sets how many, and the segment size).
 //! - [`LogsApi`] answers the CloudWatch Logs operations Berth supports, taking and giving the
 //!   generated wire shapes (`berth_types::logs`); the API crate maps each request to one of its
 //!   methods and each [`LogsError`] to the wire's exception in one table.
@@ -22,7 +23,7 @@ mod store;
 pub use api::LogsApi;
 pub use error::LogsError;
 pub use names::Context;
-pub use store::Logs;
+pub use store::{Logs, Options};
 
 /// The wall clock, in milliseconds since the epoch: a trait so that tests can hold time still.
 pub trait Clock: Send + Sync {
