@@ -2,6 +2,7 @@
 //! [`FakeRuntime`] whose reports are kept rather than sent, and task builders.
 
 use crate::client::EcsClient;
+use crate::logs::memory::MemorySink;
 use crate::registry_auth::RegistryAuth;
 use crate::reporter::Reporter;
 use crate::runner::RunnerCtx;
@@ -38,6 +39,8 @@ pub fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
         health: Default::default(),
         registry: Arc::new(RegistryAuth::new(client)),
         policy: Default::default(),
+        logs: Arc::new(MemorySink::default()),
+        cleanup_wait: Duration::ZERO,
     };
     (ctx, Reports(queue))
 }
