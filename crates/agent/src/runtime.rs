@@ -89,7 +89,8 @@ pub trait ContainerRuntime: Clone + Send + Sync + 'static {
     fn inspect(&self, id: &str) -> impl Future<Output = Result<Inspected, String>> + Send;
 
     /// The container's output from `since_seconds` (epoch seconds) on, following it until
-    /// the container stops and all it wrote has been read.
+    /// the container stops. The engine may end the stream as the container exits before the
+    /// last of its output (Docker 20.10 does): a caller that needs it all reads again.
     fn logs(&self, id: &str, since_seconds: i64) -> BoxStream<'static, Result<LogLine, String>>;
 
     /// Containers this container instance started, of one task or of all.

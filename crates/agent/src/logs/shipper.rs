@@ -160,6 +160,8 @@ async fn read<R: ContainerRuntime>(
     let mut batch = Batch::default();
     let mut events: Vec<Event> = Vec::new();
     let mut rereads = 0;
+    // Where the current read of the engine's output began.
+    let mut read_from = shipped;
     let timer = tokio::time::sleep(Duration::MAX);
     tokio::pin!(timer);
     loop {
@@ -197,14 +199,23 @@ async fn read<R: ContainerRuntime>(
                             rereads += 1;
                             tracing::warn!(container = %id, %why, "reading the container's output again");
                             tokio::time::sleep(options.retry_first).await;
-                            let at = assembler.cursor();
-                            assembler.reread_after(at);
-                            lines = runtime.logs(id, at.since_seconds());
+                            read_from = assembler.cursor();
+                            assembler.reread_after(read_from);
+                            lines = runtime.logs(id, read_from.since_seconds());
                             break;
                         }
                         Some(Err(why)) => {
                             tracing::warn!(container = %id, %why, "cannot read the container's output");
                             ended = true;
+                            break;
+                        }
+                        // The engine may end a follow as the container exits before all
+                        // of its output was sent (Docker 20.10 does): read again from the
+                        // cursor until a read brings nothing new.
+                        None if assembler.cursor() != read_from => {
+                            read_from = assembler.cursor();
+                            assembler.reread_after(read_from);
+                            lines = runtime.logs(id, read_from.since_seconds());
                             break;
                         }
                         None => {

@@ -48,6 +48,8 @@ struct Container {
     health: Option<String>,
     output: Vec<LogLine>,
     finished_at: Option<SystemTime>,
+    /// The next read of the output ends after this many lines, as an engine may.
+    cut_next_read: Option<usize>,
 }
 
 impl Container {
@@ -92,6 +94,7 @@ impl State {
             health: None,
             output: vec![],
             finished_at: None,
+            cut_next_read: None,
         });
         self.containers.last().expect("just pushed")
     }
@@ -152,6 +155,12 @@ impl FakeRuntime {
                 text: text.to_string(),
             })
         });
+    }
+
+    /// The next read of `name`'s output ends after `lines` lines, whatever is left, as Docker
+    /// 20.10 ends a follow when the container exits.
+    pub fn cut_next_read(&self, name: &str, lines: usize) {
+        self.change(|s| s.named(name).cut_next_read = Some(lines));
     }
 
     /// The container named `name` stopped `ago`.
@@ -264,8 +273,17 @@ impl ContainerRuntime for FakeRuntime {
     /// running and all of it was read (or the container is removed).
     fn logs(&self, id: &str, since_seconds: i64) -> BoxStream<'static, Result<LogLine, String>> {
         let since_ns = since_seconds.saturating_mul(1_000_000_000);
-        let start = (self.clone(), id.to_string(), 0usize);
-        futures_util::stream::unfold(start, move |(fake, id, mut next)| async move {
+        let cut = self
+            .state()
+            .get(id)
+            .ok()
+            .and_then(|c| c.cut_next_read.take());
+        // The fake, the container, the next line to look at, and the lines sent.
+        let start = (self.clone(), id.to_string(), 0usize, 0usize);
+        futures_util::stream::unfold(start, move |(fake, id, mut next, sent)| async move {
+            if cut.is_some_and(|cut| sent >= cut) {
+                return None;
+            }
             let notify = fake.changed.clone();
             loop {
                 let changed = notify.notified();
@@ -286,7 +304,7 @@ impl ContainerRuntime for FakeRuntime {
                     found
                 };
                 if let Some(line) = found {
-                    return Some((Ok(line), (fake, id, next)));
+                    return Some((Ok(line), (fake, id, next, sent + 1)));
                 }
                 changed.await;
             }

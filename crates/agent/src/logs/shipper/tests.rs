@@ -128,6 +128,18 @@ async fn a_killed_shipper_resumes_with_no_gap_and_no_duplicate() {
 }
 
 #[tokio::test]
+async fn output_the_engine_leaves_out_of_a_follow_is_read_again() {
+    let (fake, id, sink) = setup();
+    for (i, text) in ["a\n", "b\n", "c\n", "d\n"].into_iter().enumerate() {
+        fake.print("web", SECOND * (i as i64 + 1), text);
+    }
+    fake.exit("web", 0);
+    fake.cut_next_read("web", 2);
+    ship_all(&fake, &id, &sink).await;
+    assert_eq!(sink.messages(GROUP, STREAM), ["a", "b", "c", "d"]);
+}
+
+#[tokio::test]
 async fn a_lost_answer_is_not_sent_twice_and_failures_are_retried() {
     let (fake, id, sink) = setup();
     sink.fail_next_put(SinkError::Retryable("server restarting".into()));
