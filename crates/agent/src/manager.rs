@@ -1,5 +1,6 @@
 //! The tasks of this host: one runner per task, fed by assignments and checked against the
-//! control plane's manifest.
+//! control plane's manifest; and the sweep that removes stopped tasks' containers once the
+//! cleanup wait is up.
 
 use crate::runner::{self, RunnerCtx};
 use crate::runtime::ContainerRuntime;

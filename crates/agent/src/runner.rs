@@ -4,9 +4,12 @@
 //! never restarts a running container), then starts the rest in `dependsOn` order, reports
 //! RUNNING once every container has started, watches for exits, and stops everything (SIGTERM,
 //! then SIGKILL after `stopTimeout`) when an essential container exits, a start fails, or the
-//! control plane sets the desired status to STOPPED. Containers are removed before STOPPED is
-//! reported, so a STOPPED task leaves nothing behind. A task that asks for what the host policy
-//! forbids is stopped before anything is pulled or created.
+//! control plane sets the desired status to STOPPED. An awslogs container's output is shipped
+//! from its start (after its log stream is created) and drained before STOPPED is reported.
+//! With a zero cleanup wait the containers are removed before STOPPED is reported, so a STOPPED
+//! task leaves nothing behind; otherwise they stay for `docker logs` until the manager's sweep
+//! ([`crate::cleanup`]) removes them. A task that asks for what the host policy forbids, or for
+//! a log configuration Berth cannot honour, is stopped before anything is pulled or created.
 
 use crate::logs::options::{self as log_options, AwsLogsOptions, Mode};
 use crate::logs::shipper::{self, ShipOptions, Target};
