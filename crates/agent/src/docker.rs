@@ -333,3 +333,7 @@ mod tests {
         assert_eq!(split_image("app@sha256:abc"), ("app", "sha256:abc"));
     }
 }
+
+/// Against the real engine.
+#[cfg(test)]
+mod engine_tests;

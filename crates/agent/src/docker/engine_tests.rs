@@ -1,51 +1,17 @@
-//! The Docker runtime's `logs` against the real engine: lines come with the engine's
-//! timestamps, in order, the stream ends once the container has exited and all it wrote was
-//! read, and `since` starts later. Only the container this test creates is removed.
-//!
-//! The image is the test kit's busybox image (`crates/test-kit/src/image.rs`), built the same
-//! way here: the test kit depends on this crate, and linking it (and the control plane it
-//! brings) into the agent's tests would cost more than these few lines.
+//! The Docker runtime against the real engine: its `logs` (lines with the engine's
+//! timestamps, in order, from `since` on) and the shipper reading a busy container's output
+//! through it. Each test removes only the container it created.
 
-use berth_agent::docker::Docker;
-use berth_agent::runtime::{ContainerRuntime, LogLine};
-use bollard::models::{ContainerCreateBody, HostConfig};
-use futures_util::StreamExt;
-use std::collections::HashMap;
-use std::path::Path;
+use super::*;
+use crate::logs::memory::MemorySink;
+use crate::logs::options::AwsLogsOptions;
+use crate::logs::shipper::{self, ShipOptions, Target};
+use crate::test_kit::busybox_image;
+use bollard::models::HostConfig;
+use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
-use std::time::Duration;
-
-const IMAGE: &str = "berth-busybox:e2e";
-
-fn ensure_image() {
-    let present = Command::new("docker")
-        .args(["image", "inspect", IMAGE])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if present {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("busybox-static is installed (apt-get install busybox-static)");
-    std::fs::copy(busybox, dir.path().join("busybox")).expect("copy busybox");
-    std::fs::write(
-        dir.path().join("Dockerfile"),
-        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nRUN [\"/bin/busybox\", \"mkdir\", \"-p\", \"/tmp\", \"/www\"]\n",
-    )
-    .expect("write Dockerfile");
-    let status = Command::new("docker")
-        .args(["build", "-q", "-t", IMAGE])
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .status()
-        .expect("docker build runs");
-    assert!(status.success(), "docker build of the test image failed");
-}
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Removes the container when the test ends, however it ends.
 struct Removed(String);
@@ -72,10 +38,9 @@ async fn read_all(docker: &Docker, id: &str, since: i64) -> Vec<LogLine> {
 
 #[tokio::test]
 async fn logs_come_with_engine_timestamps_and_resume_from_since() {
-    ensure_image();
     let docker = Docker::connect().await.expect("Docker is running");
     let body = ContainerCreateBody {
-        image: Some(IMAGE.into()),
+        image: Some(busybox_image().into()),
         cmd: Some(vec![
             "sh".into(),
             "-c".into(),
@@ -137,4 +102,58 @@ async fn logs_come_with_engine_timestamps_and_resume_from_since() {
     assert_eq!(later[0], lines[2]);
     let inspected = docker.inspect(&id).await.expect("inspect");
     assert!(inspected.finished_at.is_some(), "{inspected:?}");
+}
+
+#[tokio::test]
+async fn a_busy_containers_output_is_shipped_whole_in_order() {
+    let docker = Docker::connect().await.expect("Docker is running");
+    let lines = 100_000;
+    let body = ContainerCreateBody {
+        image: Some(busybox_image().into()),
+        cmd: Some(vec!["seq".into(), "1".into(), lines.to_string()]),
+        host_config: Some(HostConfig {
+            log_config: Some(bollard::models::HostConfigLogConfig {
+                typ: Some("json-file".into()),
+                config: Some(HashMap::new()),
+            }),
+            ..HostConfig::default()
+        }),
+        ..ContainerCreateBody::default()
+    };
+    let name = format!("berth-agent-ship-{}", std::process::id());
+    let id = docker.create(&name, body).await.expect("created");
+    let _removed = Removed(id.clone());
+    let sink = MemorySink::with_group("g");
+    let options = BTreeMap::from([("awslogs-group".to_string(), "g".to_string())]);
+    let awslogs = AwsLogsOptions::parse(&options).expect("valid");
+    let target = Target {
+        group: "g".into(),
+        stream: "s".into(),
+    };
+    docker.start(&id).await.expect("started");
+    let began = Instant::now();
+    let shipping = shipper::ship(
+        docker.clone(),
+        id.clone(),
+        Arc::new(sink.clone()),
+        target,
+        ShipOptions::new(awslogs, true),
+    );
+    tokio::time::timeout(Duration::from_secs(120), shipping)
+        .await
+        .expect("shipped");
+    let took = began.elapsed();
+    let shipped = sink.messages("g", "s");
+    assert_eq!(shipped.len(), lines);
+    assert!(
+        shipped
+            .iter()
+            .enumerate()
+            .all(|(i, m)| *m == (i + 1).to_string()),
+        "in order, each once"
+    );
+    eprintln!(
+        "shipped {lines} lines from Docker in {took:?} ({:.0} lines/s)",
+        lines as f64 / took.as_secs_f64()
+    );
 }
