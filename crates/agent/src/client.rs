@@ -169,6 +169,7 @@ impl EcsClient {
             .post(&url)
             .header("x-amz-target", &target)
             .header("content-type", content_type);
+        // The signing name of the service the prefix belongs to, as AWS's SDKs sign.
         let service = match prefix {
             berth_types::ecr::TARGET_PREFIX => "ecr",
             berth_types::logs::TARGET_PREFIX => "logs",
@@ -195,7 +196,9 @@ impl EcsClient {
                 message: v["message"].as_str().unwrap_or_default().to_string(),
             });
         }
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Api {
+        // An operation without output may answer 200 with nothing at all: that reads as `{}`.
+        let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+        serde_json::from_slice(bytes).map_err(|e| ClientError::Api {
             status,
             code: "SerializationException".into(),
             message: e.to_string(),

@@ -2,15 +2,18 @@
 //! Errors come back as the strings ECS puts in `reason` (`CannotPullContainerError: ...` and the
 //! like).
 
-use crate::runtime::{ContainerRuntime, Existing, Inspected};
+use crate::logs::engine_time;
+use crate::runtime::{ContainerRuntime, Existing, Inspected, LogLine};
 use crate::spec::{LABEL_CONTAINER_NAME, LABEL_INSTANCE, LABEL_TASK_ARN};
 use berth_types::ecs::{NetworkBinding, TransportProtocol};
+use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HealthStatusEnum};
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, ListContainersOptions, RemoveContainerOptions,
-    StopContainerOptions,
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, LogsOptions,
+    RemoveContainerOptions, StopContainerOptions,
 };
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use std::collections::HashMap;
 
 /// The local Docker engine.
@@ -177,13 +180,45 @@ impl ContainerRuntime for Docker {
             }
             bindings.sort_by_key(|b| (b.container_port, b.bind_ip.clone()));
         }
+        let finished_at = state
+            .finished_at
+            .as_deref()
+            .and_then(engine_time::parse_ns)
+            // The engine says 0001-01-01 for a container that never stopped.
+            .filter(|ns| *ns > 0)
+            .map(|ns| std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns as u64));
         Ok(Inspected {
             running,
+            finished_at: finished_at.filter(|_| !running),
             exit_code: (!running).then(|| state.exit_code.unwrap_or_default() as i32),
             oom_killed: state.oom_killed.unwrap_or(false),
             health,
             bindings,
         })
+    }
+
+    fn logs(&self, id: &str, since_seconds: i64) -> BoxStream<'static, Result<LogLine, String>> {
+        let options = LogsOptions {
+            follow: true,
+            stdout: true,
+            stderr: true,
+            timestamps: true,
+            since: i32::try_from(since_seconds.max(0)).unwrap_or(i32::MAX),
+            ..LogsOptions::default()
+        };
+        self.api
+            .logs(id, Some(options))
+            .map(|frame| {
+                let frame = frame.map_err(|e| clean(&e))?;
+                let bytes = match &frame {
+                    LogOutput::StdOut { message }
+                    | LogOutput::StdErr { message }
+                    | LogOutput::Console { message }
+                    | LogOutput::StdIn { message } => message,
+                };
+                log_line(bytes)
+            })
+            .boxed()
     }
 
     async fn list(
@@ -218,6 +253,21 @@ impl ContainerRuntime for Docker {
             })
             .collect())
     }
+}
+
+/// A frame of `docker logs --timestamps`: `<RFC 3339 time> <text>`.
+fn log_line(frame: &[u8]) -> Result<LogLine, String> {
+    let space = frame
+        .iter()
+        .position(|b| *b == b' ')
+        .ok_or("a log line without its timestamp")?;
+    let stamp = std::str::from_utf8(&frame[..space]).unwrap_or_default();
+    let ns = engine_time::parse_ns(stamp)
+        .ok_or_else(|| format!("a log line with a bad timestamp {stamp:?}"))?;
+    Ok(LogLine {
+        ns,
+        text: String::from_utf8_lossy(&frame[space + 1..]).into_owned(),
+    })
 }
 
 fn binding(
@@ -283,3 +333,7 @@ mod tests {
         assert_eq!(split_image("app@sha256:abc"), ("app", "sha256:abc"));
     }
 }
+
+/// Against the real engine.
+#[cfg(test)]
+mod engine_tests;

@@ -11,19 +11,23 @@
 //! - [`registry_auth`]: credentials for pulling from Berth's own registry;
 //! - [`stream`]: the WebSocket the assignments arrive on;
 //! - [`manager`] and [`runner`]: one runner per task, adopting existing containers;
+//! - [`cleanup`]: how long a stopped task's containers stay on the host;
 //! - [`spec`]: ECS container definition → Docker create body;
+//! - [`logs`]: the awslogs driver: the containers' output shipped to CloudWatch Logs;
 //! - [`runtime`]: what the runner needs of a container engine; [`docker`] gives it with the
 //!   Docker Engine API;
 //! - [`reporter`]: batched, retried state reports;
 //! - [`health`]: container health, published over the stream;
 //! - [`simulator`]: simulated instances without Docker that acknowledge tasks at once.
 
+pub mod cleanup;
 pub mod client;
 pub mod docker;
 pub mod health;
 pub mod host;
 pub mod host_policy;
 pub mod join;
+pub mod logs;
 pub mod manager;
 pub mod registration;
 pub mod registry_auth;
@@ -65,6 +69,8 @@ pub struct AgentConfig {
     pub attributes: Vec<(String, String)>,
     /// What tasks may not ask for on this host.
     pub host_policy: host_policy::HostPolicy,
+    /// How long a stopped task's containers stay on the host ([`cleanup`]).
+    pub task_cleanup_wait: std::time::Duration,
 }
 
 /// How an agent gets the keys it signs with.
@@ -134,8 +140,22 @@ pub async fn run(
         health: Default::default(),
         registry: std::sync::Arc::new(registry_auth::RegistryAuth::new(client.clone())),
         policy: config.host_policy,
+        logs: std::sync::Arc::new(client.clone()),
+        cleanup_wait: config.task_cleanup_wait,
     });
-    match stream::run(&client, &arn, &manager, shutdown).await {
+    let sweeper = tokio::spawn({
+        let manager = manager.clone();
+        let period = cleanup::sweep_period(config.task_cleanup_wait);
+        async move {
+            loop {
+                manager.sweep().await;
+                tokio::time::sleep(period).await;
+            }
+        }
+    });
+    let ended = stream::run(&client, &arn, &manager, shutdown).await;
+    sweeper.abort();
+    match ended {
         stream::Ended::Shutdown => Ok(()),
         stream::Ended::Refused(why) => Err(AgentError::Refused { arn, why }),
     }

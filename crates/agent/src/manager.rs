@@ -1,5 +1,6 @@
 //! The tasks of this host: one runner per task, fed by assignments and checked against the
-//! control plane's manifest.
+//! control plane's manifest; and the sweep that removes stopped tasks' containers once the
+//! cleanup wait is up.
 
 use crate::runner::{self, RunnerCtx};
 use crate::runtime::ContainerRuntime;
@@ -113,11 +114,43 @@ impl<R: ContainerRuntime> Host for Manager<R> {
             if listed.contains(c.task_arn.as_str()) || has_runner {
                 continue;
             }
-            tracing::info!(task = %c.task_arn, container = %c.id, "removing a container of a task the control plane does not list");
             if c.running {
+                tracing::info!(task = %c.task_arn, container = %c.id, "stopping a container of a task the control plane does not list");
                 let _ = self.ctx.runtime.stop(&c.id, ORPHAN_STOP_TIMEOUT).await;
             }
-            let _ = self.ctx.runtime.remove(&c.id).await;
+            // Otherwise the sweep removes it once the cleanup wait is up.
+            if self.ctx.cleanup_wait.is_zero() {
+                let _ = self.ctx.runtime.remove(&c.id).await;
+            }
+        }
+    }
+}
+
+impl<R: ContainerRuntime> Manager<R> {
+    /// Removes the stopped containers of tasks without a runner whose cleanup wait is up.
+    pub async fn sweep(&self) {
+        let local = match self.ctx.runtime.list(&self.ctx.instance_arn, None).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list containers to clean up");
+                return;
+            }
+        };
+        let now = std::time::SystemTime::now();
+        for c in local {
+            if c.running || self.tasks().running.contains_key(&c.task_arn) {
+                continue;
+            }
+            let Ok(inspected) = self.ctx.runtime.inspect(&c.id).await else {
+                continue;
+            };
+            let wait = self.ctx.cleanup_wait;
+            if !inspected.running && crate::cleanup::due(inspected.finished_at, wait, now) {
+                tracing::info!(task = %c.task_arn, container = %c.id, "removing a stopped task's container");
+                if let Err(e) = self.ctx.runtime.remove(&c.id).await {
+                    tracing::warn!(container = %c.id, error = %e, "remove failed");
+                }
+            }
         }
     }
 }
@@ -127,6 +160,7 @@ mod tests {
     use super::*;
     use crate::runtime::fake::{Call, FakeRuntime};
     use crate::test_kit::{INSTANCE, Reports, TASK, container, ctx, task};
+    use std::time::Duration;
 
     fn manager(fake: &FakeRuntime) -> (Arc<Manager<FakeRuntime>>, Reports) {
         let (ctx, reports) = ctx(fake.clone());
@@ -154,6 +188,45 @@ mod tests {
             fake.calls(),
             [Call::Stop("web".into(), 30), Call::Remove("web".into())]
         );
+    }
+
+    #[tokio::test]
+    async fn stopped_containers_stay_until_the_cleanup_wait_is_up() {
+        let fake = FakeRuntime::default();
+        let (mut ctx, mut reports) = ctx(fake.clone());
+        ctx.cleanup_wait = Duration::from_secs(600);
+        let manager = Manager::new(ctx);
+        let mut assigned = task(TASK, vec![container("web")]);
+        manager.apply(vec![assigned.clone()]);
+        reports.next("RUNNING").await;
+        assigned.task.desired_status = Some("STOPPED".into());
+        manager.apply(vec![assigned]);
+        reports.next("STOPPED").await;
+        // A container of another stopped task, left from before a restart, long done.
+        fake.existing(
+            INSTANCE,
+            "arn:aws:ecs:us-east-1:000000000000:task/default/old",
+            "old",
+        );
+        fake.exit("old", 0);
+        fake.finished_ago("old", Duration::from_secs(601));
+        while manager.active() > 0 {
+            tokio::task::yield_now().await;
+        }
+        manager.sweep().await;
+        let removed: Vec<_> = fake
+            .calls()
+            .into_iter()
+            .filter(|c| matches!(c, Call::Remove(_)))
+            .collect();
+        assert_eq!(
+            removed,
+            [Call::Remove("old".into())],
+            "web stays: it stopped just now"
+        );
+        fake.finished_ago("web", Duration::from_secs(600));
+        manager.sweep().await;
+        assert!(fake.calls().contains(&Call::Remove("web".into())));
     }
 
     #[tokio::test]

@@ -4,10 +4,16 @@
 //! never restarts a running container), then starts the rest in `dependsOn` order, reports
 //! RUNNING once every container has started, watches for exits, and stops everything (SIGTERM,
 //! then SIGKILL after `stopTimeout`) when an essential container exits, a start fails, or the
-//! control plane sets the desired status to STOPPED. Containers are removed before STOPPED is
-//! reported, so a STOPPED task leaves nothing behind. A task that asks for what the host policy
-//! forbids is stopped before anything is pulled or created.
+//! control plane sets the desired status to STOPPED. An awslogs container's output is shipped
+//! from its start (after its log stream is created) and drained before STOPPED is reported.
+//! With a zero cleanup wait the containers are removed before STOPPED is reported, so a STOPPED
+//! task leaves nothing behind; otherwise they stay for `docker logs` until the manager's sweep
+//! ([`crate::cleanup`]) removes them. A task that asks for what the host policy forbids, or for
+//! a log configuration Berth cannot honour, is stopped before anything is pulled or created.
 
+use crate::logs::options::{self as log_options, AwsLogsOptions, Mode};
+use crate::logs::shipper::{self, ShipOptions, Target};
+use crate::logs::sink::{self, LogSink, SinkError};
 use crate::reporter::Reporter;
 use crate::runtime::ContainerRuntime;
 use crate::spec;
@@ -16,8 +22,10 @@ use berth_types::ecs::{
     SubmitTaskStateChangeRequest,
 };
 use berth_types::protocol::AssignedTask;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 /// ECS's default grace between SIGTERM and SIGKILL.
 const DEFAULT_STOP_TIMEOUT: i32 = 30;
@@ -25,6 +33,11 @@ const DEFAULT_STOP_TIMEOUT: i32 = 30;
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(180);
 /// How often health and the dependency conditions Docker does not announce are re-checked.
 const POLL: Duration = Duration::from_millis(500);
+/// How long a stopping task waits for its containers' output to be shipped before it reports
+/// STOPPED (the shipping goes on after, if it must).
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// Tries at creating an awslogs stream before a container starts, when the server is away.
+const STREAM_TRIES: u32 = 4;
 
 /// What every runner shares; `R` is the container engine (Docker, or a fake in tests).
 pub struct RunnerCtx<R> {
@@ -42,6 +55,11 @@ pub struct RunnerCtx<R> {
     pub registry: std::sync::Arc<crate::registry_auth::RegistryAuth>,
     /// What tasks may not ask for on this host.
     pub policy: crate::host_policy::HostPolicy,
+    /// Where awslogs containers' output goes.
+    pub logs: Arc<dyn LogSink>,
+    /// How long a stopped task's containers stay on the host; zero removes them as the task
+    /// stops, otherwise [`crate::cleanup`] does once the time is up.
+    pub cleanup_wait: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -52,6 +70,10 @@ struct Slot {
     exit_code: Option<i32>,
     reason: Option<String>,
     bindings: Vec<NetworkBinding>,
+    /// The awslogs options, when the container logs there (checked in `refusal`).
+    awslogs: Option<AwsLogsOptions>,
+    /// The shipping of its output.
+    shipper: Option<JoinHandle<()>>,
 }
 
 impl Slot {
@@ -148,7 +170,10 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             return Some(reason);
         }
         for slot in &mut self.slots {
-            if let Err(reason) = policy.check_container(&slot.def) {
+            let checked = policy
+                .check_container(&slot.def)
+                .and_then(|()| crate::logs::driver::check(&slot.def));
+            if let Err(reason) = checked {
                 slot.reason = Some(reason.clone());
                 return Some(reason);
             }
@@ -178,8 +203,13 @@ impl<R: ContainerRuntime> Runner<'_, R> {
                     self.watch_exit(index, found.id.clone());
                 }
                 Ok(i) => self.slots[index].exit_code = Some(i.exit_code.unwrap_or(-1)),
-                Err(e) => self.slots[index].reason = Some(e),
+                Err(e) => {
+                    self.slots[index].reason = Some(e);
+                    continue;
+                }
             }
+            // Running or not, what it wrote since the last stored batch still goes.
+            self.ship(index, found.id.clone(), true);
         }
     }
 
@@ -265,12 +295,89 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         );
         let id = runtime.create(&name, body).await?;
         self.slots[index].id = Some(id.clone());
+        if let Err(reason) = self.open_stream(index, &id).await {
+            self.slots[index].reason = Some(reason.clone());
+            return Err(reason);
+        }
         runtime.start(&id).await?;
         if let Ok(i) = runtime.inspect(&id).await {
             self.slots[index].bindings = i.bindings;
         }
-        self.watch_exit(index, id);
+        self.watch_exit(index, id.clone());
+        self.ship(index, id, false);
         Ok(())
+    }
+
+    /// Where the output of container `index` (engine id `id`) goes, if it logs to awslogs.
+    fn target(&self, index: usize, id: &str) -> Option<Target> {
+        let slot = &self.slots[index];
+        let aws = slot.awslogs.as_ref()?;
+        Some(Target {
+            group: aws.group.clone(),
+            stream: aws.stream_name(&slot.name, &self.task_arn, id),
+        })
+    }
+
+    /// In blocking mode, the stream is created before the container starts, and a container
+    /// whose stream cannot be created does not start, as with Docker's awslogs driver.
+    async fn open_stream(&self, index: usize, id: &str) -> Result<(), String> {
+        let (Some(aws), Some(target)) = (&self.slots[index].awslogs, self.target(index, id)) else {
+            return Ok(());
+        };
+        if aws.mode == Mode::NonBlocking || !aws.create_stream {
+            return Ok(());
+        }
+        let mut wait = Duration::from_secs(1);
+        for attempt in 1..=STREAM_TRIES {
+            let created = sink::create_stream(
+                &*self.ctx.logs,
+                &target.group,
+                &target.stream,
+                aws.create_group,
+            )
+            .await;
+            match created {
+                Ok(()) => return Ok(()),
+                Err(SinkError::Retryable(_)) if attempt < STREAM_TRIES => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                Err(e) => return Err(sink::start_failure(&e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts shipping container `index`'s output, if it logs to awslogs. An `adopted`
+    /// container's stream is made sure of by the shipper, as is a non-blocking one's.
+    fn ship(&mut self, index: usize, id: String, adopted: bool) {
+        let Some(target) = self.target(index, &id) else {
+            return;
+        };
+        let Some(aws) = self.slots[index].awslogs.clone() else {
+            return;
+        };
+        let make_stream_first = adopted || aws.mode == Mode::NonBlocking;
+        let options = ShipOptions::new(aws, make_stream_first);
+        let runtime = self.ctx.runtime.clone();
+        let handle = shipper::spawn(runtime, id, self.ctx.logs.clone(), target, options);
+        self.slots[index].shipper = Some(handle);
+    }
+
+    /// Waits (a while) until the output of the task's containers is shipped.
+    async fn drain_logs(&mut self) {
+        let shippers: Vec<_> = self
+            .slots
+            .iter_mut()
+            .filter_map(|s| s.shipper.take())
+            .collect();
+        if shippers.is_empty() {
+            return;
+        }
+        let drained = tokio::time::timeout(DRAIN_LIMIT, futures_util::future::join_all(shippers));
+        if drained.await.is_err() {
+            tracing::warn!(task = %self.task_arn, "the task's output is still being shipped as it stops");
+        }
     }
 
     /// Starts what may start; returns whether something still waits on a dependency.
@@ -319,6 +426,10 @@ impl<R: ContainerRuntime> Runner<'_, R> {
                 })
             });
         futures_util::future::join_all(stops).await;
+        // Before the containers may go, and before STOPPED: a crashed task's last lines are
+        // readable once it is STOPPED.
+        self.drain_logs().await;
+        let remove = self.ctx.cleanup_wait.is_zero();
         for slot in &mut self.slots {
             let Some(id) = slot.id.clone() else { continue };
             if let Ok(i) = runtime.inspect(&id).await {
@@ -330,7 +441,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
                         Some("OutOfMemoryError: Container killed due to memory usage".into());
                 }
             }
-            if let Err(e) = runtime.remove(&id).await {
+            if remove && let Err(e) = runtime.remove(&id).await {
                 tracing::warn!(container = %id, error = %e, "remove failed");
             }
         }
@@ -365,6 +476,11 @@ pub async fn run<R: ContainerRuntime>(
             .into_iter()
             .map(|def| Slot {
                 name: def.name.clone().unwrap_or_default(),
+                // Refused by `refusal` when the options are bad.
+                awslogs: def
+                    .log_configuration
+                    .as_ref()
+                    .and_then(|c| log_options::of(c).ok().flatten()),
                 def,
                 ..Slot::default()
             })

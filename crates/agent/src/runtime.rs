@@ -13,7 +13,9 @@ pub mod fake;
 use berth_types::ecs::NetworkBinding;
 use bollard::auth::DockerCredentials;
 use bollard::models::ContainerCreateBody;
+use futures_util::stream::BoxStream;
 use std::future::Future;
+use std::time::SystemTime;
 
 /// A container found on the engine with Berth's labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,17 @@ pub struct Inspected {
     pub health: Option<String>,
     /// Host ports bound, as ECS reports them.
     pub bindings: Vec<NetworkBinding>,
+    /// When it last stopped; `None` while running or if it never ran.
+    pub finished_at: Option<SystemTime>,
+}
+
+/// One line of a container's output (stdout and stderr alike), as the engine keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The engine's timestamp, in ns since the epoch.
+    pub ns: i64,
+    /// The text, ending with a newline unless the engine split a long line here.
+    pub text: String,
 }
 
 /// A container engine, reduced to what a task needs. Cloning is cheap and shares the engine: a
@@ -74,6 +87,11 @@ pub trait ContainerRuntime: Clone + Send + Sync + 'static {
 
     /// State, health and port bindings of a container.
     fn inspect(&self, id: &str) -> impl Future<Output = Result<Inspected, String>> + Send;
+
+    /// The container's output from `since_seconds` (epoch seconds) on, following it until
+    /// the container stops. The engine may end the stream as the container exits before the
+    /// last of its output (Docker 20.10 does): a caller that needs it all reads again.
+    fn logs(&self, id: &str, since_seconds: i64) -> BoxStream<'static, Result<LogLine, String>>;
 
     /// Containers this container instance started, of one task or of all.
     fn list(

@@ -136,6 +136,7 @@ pub fn create_body(
         memory: memory.map(|m| i64::from(m) * MIB),
         memory_reservation: reservation.map(|m| i64::from(m) * MIB),
         network_mode: Some(mode.into()),
+        log_config: crate::logs::driver::engine_config(def),
         port_bindings: (!bindings.is_empty()).then_some(bindings),
         privileged: def.privileged,
         readonly_rootfs: def.readonly_root_filesystem,

@@ -1,7 +1,9 @@
 //! What the runner's and the manager's tests share: a [`RunnerCtx`] on the
-//! [`FakeRuntime`] whose reports are kept rather than sent, and task builders.
+//! [`FakeRuntime`] whose reports are kept rather than sent, and task builders; and for the
+//! tests on the real engine, the busybox test image.
 
 use crate::client::EcsClient;
+use crate::logs::memory::MemorySink;
 use crate::registry_auth::RegistryAuth;
 use crate::reporter::Reporter;
 use crate::runner::RunnerCtx;
@@ -38,6 +40,8 @@ pub fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
         health: Default::default(),
         registry: Arc::new(RegistryAuth::new(client)),
         policy: Default::default(),
+        logs: Arc::new(MemorySink::default()),
+        cleanup_wait: Duration::ZERO,
     };
     (ctx, Reports(queue))
 }
@@ -101,4 +105,34 @@ pub fn task(arn: &str, containers: Vec<ContainerDefinition>) -> AssignedTask {
             ..TaskDefinition::default()
         },
     }
+}
+
+/// The test kit's busybox image (`crates/test-kit/src/image.rs`: `FROM scratch` with Debian's
+/// static busybox, no registry needed), built once per test binary the same way: the test kit
+/// depends on this crate, and linking it (with the control plane it brings) into the agent's
+/// tests would cost more than these lines. Returns its tag.
+pub fn busybox_image() -> &'static str {
+    const IMAGE: &str = "berth-busybox:e2e";
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("busybox-static is installed (apt-get install busybox-static)");
+        std::fs::copy(busybox, dir.path().join("busybox")).expect("copy busybox");
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nRUN [\"/bin/busybox\", \"mkdir\", \"-p\", \"/tmp\", \"/www\"]\n",
+        )
+        .expect("write Dockerfile");
+        let status = std::process::Command::new("docker")
+            .args(["build", "-q", "-t", IMAGE])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("docker build runs");
+        assert!(status.success(), "docker build of the test image failed");
+    });
+    IMAGE
 }

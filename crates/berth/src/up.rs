@@ -25,6 +25,16 @@ pub struct AgentOptions {
     /// What tasks may not ask for on this host.
     #[command(flatten)]
     pub host_policy: HostPolicyOptions,
+    /// How long a stopped task's containers stay on the host (so `docker logs` works on them)
+    /// before they are removed, as ECS's ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION: 3h, 10m, 30s,
+    /// 0s (removed as the task stops).
+    #[arg(
+        long,
+        env = "BERTH_TASK_CLEANUP_WAIT",
+        default_value = "3h",
+        value_parser = berth_agent::cleanup::parse_duration
+    )]
+    pub task_cleanup_wait: std::time::Duration,
 }
 
 /// What tasks may not ask for on this host; by default everything is allowed. A task that asks
@@ -97,6 +107,7 @@ impl AgentOptions {
                 deny_added_capabilities: self.host_policy.deny_added_capabilities,
                 allowed_host_paths: self.host_policy.allowed_host_paths.clone(),
             },
+            task_cleanup_wait: self.task_cleanup_wait,
         }
     }
 }

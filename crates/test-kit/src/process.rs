@@ -78,6 +78,10 @@ fn berth_binary() -> PathBuf {
 pub(crate) fn berth() -> Command {
     let mut c = Command::new(berth_binary());
     c.env("BERTH_LOG", "warn");
+    // Agents (of `berth agent` and `berth up`) remove a stopped task's containers at once
+    // rather than after ECS's 3 hours, so tests leave no containers behind; a test that needs
+    // them kept passes `--task-cleanup-wait`, which wins over this.
+    c.env("BERTH_TASK_CLEANUP_WAIT", "0s");
     c
 }
 

@@ -2,9 +2,10 @@
 //! timeouts and adoption, without Docker.
 
 use super::*;
+use crate::logs::memory::MemorySink;
 use crate::runtime::fake::{Call, FakeRuntime};
 use crate::test_kit::{INSTANCE, Reports, TASK, container, ctx, depends, task};
-use berth_types::ecs::HealthCheck;
+use berth_types::ecs::{HealthCheck, LogConfiguration, LogDriver};
 
 fn pull() -> Call {
     Call::Pull("busybox".into())
@@ -45,6 +46,38 @@ fn spawn_on(
     let (desired, rx) = watch::channel("RUNNING".to_string());
     tokio::spawn(async move { run(&ctx, task(TASK, containers), rx).await });
     (desired, reports)
+}
+
+/// [`spawn_on`] a fresh runtime whose awslogs output goes to `sink`.
+fn spawn_logging(
+    sink: &MemorySink,
+    containers: Vec<ContainerDefinition>,
+) -> (FakeRuntime, watch::Sender<String>, Reports) {
+    let fake = FakeRuntime::default();
+    let (mut ctx, reports) = ctx(fake.clone());
+    ctx.logs = Arc::new(sink.clone());
+    let (desired, rx) = watch::channel("RUNNING".to_string());
+    tokio::spawn(async move { run(&ctx, task(TASK, containers), rx).await });
+    (fake, desired, reports)
+}
+
+/// `def` logging with `driver` and `options`.
+fn logging(
+    mut def: ContainerDefinition,
+    driver: LogDriver,
+    options: &[(&str, &str)],
+) -> ContainerDefinition {
+    def.log_configuration = Some(LogConfiguration {
+        log_driver: driver,
+        options: Some(
+            options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        secret_options: None,
+    });
+    def
 }
 
 /// [`spawn_on`] a fresh runtime, returned first.
@@ -219,4 +252,82 @@ async fn existing_containers_are_adopted_not_created_again() {
     fake.exit("web", 0);
     reports.next("STOPPED").await;
     assert!(fake.calls().contains(&remove("web")));
+}
+
+#[tokio::test]
+async fn a_missing_log_group_stops_the_task_as_ecs_does() {
+    let sink = MemorySink::default();
+    let web = logging(
+        container("web"),
+        LogDriver::Awslogs,
+        &[
+            ("awslogs-group", "/ecs/missing"),
+            ("awslogs-stream-prefix", "ecs"),
+        ],
+    );
+    let (fake, _desired, mut reports) = spawn_logging(&sink, vec![web]);
+    let stopped = reports.next("STOPPED").await;
+    let reason = "CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.";
+    assert_eq!(stopped.reason.as_deref(), Some(reason));
+    let containers = per_container(stopped, |c| c.reason);
+    assert_eq!(containers[0].as_deref(), Some(reason));
+    assert!(!fake.calls().contains(&start("web")), "{:?}", fake.calls());
+    assert!(!sink.has_group("/ecs/missing"));
+}
+
+#[tokio::test]
+async fn create_group_makes_the_group_and_the_last_lines_are_shipped_before_stopped() {
+    let sink = MemorySink::default();
+    let web = logging(
+        container("web"),
+        LogDriver::Awslogs,
+        &[
+            ("awslogs-group", "/ecs/app"),
+            ("awslogs-stream-prefix", "ecs"),
+            ("awslogs-create-group", "true"),
+        ],
+    );
+    let (fake, _desired, mut reports) = spawn_logging(&sink, vec![web]);
+    reports.next("RUNNING").await;
+    assert!(sink.has_group("/ecs/app"));
+    fake.print("web", 1_000_000_000, "starting\n");
+    fake.print("web", 2_000_000_000, "panic: out of luck\n");
+    fake.exit("web", 2);
+    reports.next("STOPPED").await;
+    // Readable once the task is STOPPED: shipped before the report.
+    assert_eq!(
+        sink.messages("/ecs/app", "ecs/web/t1"),
+        ["starting", "panic: out of luck"]
+    );
+}
+
+#[tokio::test]
+async fn log_configurations_berth_cannot_honour_stop_the_task_by_name() {
+    let firelens = logging(container("web"), LogDriver::Awsfirelens, &[]);
+    let (fake, _desired, mut reports) = spawn(vec![firelens]);
+    let stopped = reports.next("STOPPED").await;
+    assert_eq!(
+        stopped.reason.as_deref(),
+        Some("awsfirelens log driver is not supported by Berth yet")
+    );
+    let unknown = logging(
+        container("web"),
+        LogDriver::Awslogs,
+        &[("awslogs-group", "g"), ("awslogs-colour", "red")],
+    );
+    let (_fake, _desired, mut reports) = spawn(vec![unknown]);
+    let stopped = reports.next("STOPPED").await;
+    assert!(
+        stopped
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.ends_with("unknown log opt 'awslogs-colour' for awslogs log driver")),
+        "{:?}",
+        stopped.reason
+    );
+    assert!(
+        fake.calls().is_empty(),
+        "nothing is pulled or created: {:?}",
+        fake.calls()
+    );
 }

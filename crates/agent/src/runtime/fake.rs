@@ -4,13 +4,15 @@
 //! like the task definition, and lets the test decide when a container exits and how healthy it
 //! is.
 
-use super::{ContainerRuntime, Existing, Inspected};
+use super::{ContainerRuntime, Existing, Inspected, LogLine};
 use crate::spec::{LABEL_CONTAINER_NAME, LABEL_INSTANCE, LABEL_TASK_ARN};
 use bollard::auth::DockerCredentials;
 use bollard::models::ContainerCreateBody;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 
 /// The exit code of a container stopped through the runtime, as SIGTERM leaves it.
@@ -44,6 +46,10 @@ struct Container {
     running: bool,
     exit_code: Option<i32>,
     health: Option<String>,
+    output: Vec<LogLine>,
+    finished_at: Option<SystemTime>,
+    /// The next read of the output ends after this many lines, as an engine may.
+    cut_next_read: Option<usize>,
 }
 
 impl Container {
@@ -86,6 +92,9 @@ impl State {
             running,
             exit_code: None,
             health: None,
+            output: vec![],
+            finished_at: None,
+            cut_next_read: None,
         });
         self.containers.last().expect("just pushed")
     }
@@ -133,8 +142,30 @@ impl FakeRuntime {
             let c = s.named(name);
             c.running = false;
             c.exit_code = Some(code);
+            c.finished_at = Some(SystemTime::now());
             s.calls.push(Call::Exit(name.to_string(), code));
         });
+    }
+
+    /// The container named `name` writes `text` (a line ends with a newline), stamped `ns`.
+    pub fn print(&self, name: &str, ns: i64, text: &str) {
+        self.change(|s| {
+            s.named(name).output.push(LogLine {
+                ns,
+                text: text.to_string(),
+            })
+        });
+    }
+
+    /// The next read of `name`'s output ends after `lines` lines, whatever is left, as Docker
+    /// 20.10 ends a follow when the container exits.
+    pub fn cut_next_read(&self, name: &str, lines: usize) {
+        self.change(|s| s.named(name).cut_next_read = Some(lines));
+    }
+
+    /// The container named `name` stopped `ago`.
+    pub fn finished_ago(&self, name: &str, ago: Duration) {
+        self.change(|s| s.named(name).finished_at = SystemTime::now().checked_sub(ago));
     }
 
     /// The container named `name` reports `health` (`healthy`, `unhealthy`, `starting`).
@@ -199,6 +230,7 @@ impl ContainerRuntime for FakeRuntime {
             if c.running {
                 c.running = false;
                 c.exit_code = Some(STOPPED_EXIT_CODE);
+                c.finished_at = Some(SystemTime::now());
             }
             let name = c.name();
             s.calls.push(Call::Stop(name, timeout));
@@ -232,8 +264,52 @@ impl ContainerRuntime for FakeRuntime {
             running: c.running,
             exit_code: c.exit_code,
             health: c.health.clone(),
+            finished_at: c.finished_at,
             ..Inspected::default()
         })
+    }
+
+    /// The scripted output from `since_seconds` on; it ends once the container is not
+    /// running and all of it was read (or the container is removed).
+    fn logs(&self, id: &str, since_seconds: i64) -> BoxStream<'static, Result<LogLine, String>> {
+        let since_ns = since_seconds.saturating_mul(1_000_000_000);
+        let cut = self
+            .state()
+            .get(id)
+            .ok()
+            .and_then(|c| c.cut_next_read.take());
+        // The fake, the container, the next line to look at, and the lines sent.
+        let start = (self.clone(), id.to_string(), 0usize, 0usize);
+        futures_util::stream::unfold(start, move |(fake, id, mut next, sent)| async move {
+            if cut.is_some_and(|cut| sent >= cut) {
+                return None;
+            }
+            let notify = fake.changed.clone();
+            loop {
+                let changed = notify.notified();
+                let found = {
+                    let mut state = fake.state();
+                    let c = state.get(&id).ok()?;
+                    let mut found = None;
+                    while let Some(line) = c.output.get(next) {
+                        next += 1;
+                        if line.ns >= since_ns {
+                            found = Some(line.clone());
+                            break;
+                        }
+                    }
+                    if found.is_none() && !c.running {
+                        return None;
+                    }
+                    found
+                };
+                if let Some(line) = found {
+                    return Some((Ok(line), (fake, id, next, sent + 1)));
+                }
+                changed.await;
+            }
+        })
+        .boxed()
     }
 
     async fn list(

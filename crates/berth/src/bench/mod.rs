@@ -109,6 +109,8 @@ impl LocalBerth {
                 availability_zone: "local-a".into(),
                 attributes: vec![],
                 host_policy: Default::default(),
+                // A benchmark's stopped tasks leave nothing behind.
+                task_cleanup_wait: std::time::Duration::ZERO,
             },
             shutdown,
         )
