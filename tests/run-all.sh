@@ -13,3 +13,4 @@ bash tests/cli/registry.sh target/debug/berth
 bash tests/cli/hardening.sh target/debug/berth
 bash tests/cli/services.sh target/debug/berth
 bash tests/cli/settings.sh target/debug/berth
+bash tests/cli/logs.sh target/debug/berth

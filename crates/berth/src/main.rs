@@ -15,6 +15,7 @@ mod admin;
 mod audit;
 mod bench;
 mod credentials;
+mod logs;
 mod server;
 mod simulate;
 mod tls;
@@ -68,6 +69,25 @@ enum Command {
         state_dir: PathBuf,
         #[command(flatten)]
         agent: AgentOptions,
+    },
+    /// Print a task's output, as its containers' awslogs streams hold it.
+    Logs {
+        #[command(flatten)]
+        join: Join,
+        /// The task's id or ARN.
+        task: String,
+        /// The task's cluster.
+        #[arg(long, default_value = "default")]
+        cluster: String,
+        /// Only this container's output.
+        #[arg(long)]
+        container: Option<String>,
+        /// Keep printing as the task prints, until it has stopped.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only what was printed this recently, e.g. 10m, 1h, 30s.
+        #[arg(long, value_parser = berth_agent::cleanup::parse_duration)]
+        since: Option<std::time::Duration>,
     },
     /// Print the newest audit events: who did what to which resource, and how it went.
     Audit {
@@ -220,6 +240,23 @@ async fn main() -> anyhow::Result<()> {
             config.ca_bundle = join.ca_bundle;
             berth_agent::run(config, shutdown_signal(), None).await?;
             Ok(())
+        }
+        Command::Logs {
+            join,
+            task,
+            cluster,
+            container,
+            follow,
+            since,
+        } => {
+            let options = logs::Options {
+                cluster,
+                task,
+                container,
+                follow,
+                since,
+            };
+            logs::print(&join.client()?, options).await
         }
         Command::Audit { join, max } => audit::print(&join.client()?, max).await,
         Command::JoinToken { action, join } => {

@@ -7,6 +7,7 @@
 
 use super::{image, percentiles, summary};
 use berth_agent::client::EcsClient;
+use berth_agent::logs::engine_time;
 use berth_types::ecs::{
     ContainerDefinition, LogConfiguration, LogDriver, RegisterTaskDefinitionRequest,
     RegisterTaskDefinitionResponse, RunTaskRequest, RunTaskResponse,
@@ -276,8 +277,8 @@ fn through_json_file(command: &str, lines: u64) -> anyhow::Result<Run> {
             let line = line?;
             let now = now_millis();
             let stamp = line.split_once(' ').map(|(t, _)| t).unwrap_or_default();
-            if let Some(ms) = rfc3339_millis(stamp) {
-                latencies_ms.push((now - ms) as f64);
+            if let Some(ns) = engine_time::parse_ns(stamp) {
+                latencies_ms.push((now - ns / 1_000_000) as f64);
             }
             seen += 1;
             if seen >= lines || start.elapsed() > PATIENCE {
@@ -296,42 +297,9 @@ fn through_json_file(command: &str, lines: u64) -> anyhow::Result<Run> {
     })
 }
 
-/// Milliseconds since the epoch of an RFC 3339 UTC timestamp as the engine writes them
-/// (`2026-11-30T17:01:02.123456789Z`).
-fn rfc3339_millis(stamp: &str) -> Option<i64> {
-    let (date, time) = stamp.strip_suffix('Z')?.split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>());
-    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(|p| p.parse::<i64>());
-    let (h, min, s) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
-    let millis: i64 = format!("{fraction:0<3}")[..3].parse().ok()?;
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + h) * 60 + min) * 60_000 + s * 1000 + millis)
-}
-
 fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn engine_timestamps_in_milliseconds() {
-        assert_eq!(super::rfc3339_millis("1970-01-01T00:00:01.5Z"), Some(1500));
-        assert_eq!(
-            super::rfc3339_millis("2026-11-30T17:01:02.123456789Z"),
-            Some(1_796_058_062_123)
-        );
-        assert_eq!(super::rfc3339_millis("garbage"), None);
-    }
 }
