@@ -222,3 +222,68 @@ async fn filter_patterns_from_the_cloudwatch_documentation() {
         "{refused:?}"
     );
 }
+
+/// The agent and then the server killed with SIGKILL (and started again) while a task prints:
+/// every line arrives once, in order.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_of_the_agent_and_of_the_server_loses_and_repeats_nothing() {
+    use berth_test_kit::fleet::Fleet;
+    use std::time::Duration;
+    let (mut fleet, _) = Fleet::with_agent("logskill", &[]).await;
+    let group = format!("/ecs/{}", fleet.cluster);
+    let lines = 3_000;
+    let printer =
+        format!("i=1; while [ $i -le {lines} ]; do echo line $i; i=$((i+1)); usleep 3000; done");
+    let td = register(
+        &fleet.ecs,
+        "logskill",
+        vec![logging("printer", &["sh", "-c", &printer], &group, true)],
+    )
+    .await;
+    let arn = run_one(&fleet.ecs, &fleet.cluster, &td).await;
+    wait_status(&fleet.ecs, &fleet.cluster, &arn, "RUNNING").await;
+    let logs = logs_client(&fleet.exports);
+    let stream = format!("app/printer/{}", task_id(&arn));
+    // Each kill lands while lines are being printed and shipped.
+    let shipped = |wanted: usize| {
+        let logs = logs.clone();
+        let (group, stream) = (group.clone(), stream.clone());
+        async move {
+            kit::eventually("lines shipped", Duration::from_secs(60), || async {
+                let page = logs
+                    .get_log_events()
+                    .log_group_name(&group)
+                    .log_stream_name(&stream)
+                    .start_from_head(false)
+                    .limit(1)
+                    .send()
+                    .await
+                    .ok()?;
+                let last = page.events().first()?.message()?.to_string();
+                let n: usize = last.strip_prefix("line ")?.parse().ok()?;
+                (n >= wanted).then_some(())
+            })
+            .await
+        }
+    };
+    shipped(300).await;
+    fleet.restart_agent(0, &[]);
+    shipped(1_000).await;
+    fleet.restart_server();
+    shipped(1_700).await;
+    fleet.restart_agent(0, &[]);
+    fleet.restart_server();
+    wait_status(&fleet.ecs, &fleet.cluster, &arn, "STOPPED").await;
+    let expected: Vec<String> = (1..=lines).map(|i| format!("line {i}")).collect();
+    let got = kit::eventually("every line", Duration::from_secs(30), || async {
+        let got = read_all(&logs, &group, &stream, true, None).await;
+        (got.len() >= expected.len()).then_some(got)
+    })
+    .await;
+    let first_wrong = got.iter().zip(&expected).position(|(g, e)| g != e);
+    assert_eq!(
+        (got.len(), first_wrong),
+        (expected.len(), None),
+        "every line once, in order"
+    );
+}

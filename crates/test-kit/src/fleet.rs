@@ -74,9 +74,12 @@ impl Fleet {
 
     /// A fresh state directory for the next agent.
     fn agent_state_dir(&self) -> PathBuf {
-        self.data
-            .path()
-            .join(format!("agent-{}", self.agents.len()))
+        self.state_dir_of(self.agents.len())
+    }
+
+    /// The state directory of the `index`th agent started.
+    fn state_dir_of(&self, index: usize) -> PathBuf {
+        self.data.path().join(format!("agent-{index}"))
     }
 
     /// Starts one more agent signing with the root key, with extra flags.
@@ -100,6 +103,14 @@ impl Fleet {
     pub fn add_agent(&mut self, zone: &str) {
         let role = format!("role={zone}-role");
         self.start_agent(&["--availability-zone", zone, "--attribute", &role]);
+    }
+
+    /// Kills the `index`th agent with SIGKILL and starts it again with its state directory
+    /// (so it is the same container instance) and `extra` flags.
+    pub fn restart_agent(&mut self, index: usize, extra: &[&str]) {
+        self.agents[index].stop();
+        let state_dir = self.state_dir_of(index);
+        self.agents[index] = start_agent(&self.exports, &self.cluster, &state_dir, extra);
     }
 
     /// Kills the server with SIGKILL and starts it again on the same address and data.
