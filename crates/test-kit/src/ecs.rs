@@ -7,7 +7,7 @@ use crate::process::Exports;
 use aws_credential_types::Credentials;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::client::Waiters;
-use aws_sdk_ecs::config::{BehaviorVersion, Region};
+use aws_sdk_ecs::config::{BehaviorVersion, Region, SharedCredentialsProvider};
 use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder;
 use aws_sdk_ecs::operation::run_task::RunTaskOutput;
 use aws_sdk_ecs::types::builders::ContainerDefinitionBuilder;
@@ -15,21 +15,26 @@ use aws_sdk_ecs::types::{ContainerDefinition, DesiredStatus, Service, Task};
 use berth_agent::client::{ClientError, EcsClient};
 use std::time::{Duration, Instant};
 
-/// The official AWS SDK client for ECS, pointed at Berth.
-pub fn client(e: &Exports) -> Client {
-    let config = aws_sdk_ecs::Config::builder()
+/// What every official SDK client of the tests shares: Berth's endpoint and region, the root
+/// key of `e`.
+pub fn sdk_config(e: &Exports) -> aws_types::SdkConfig {
+    aws_types::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(&e.endpoint)
         .region(Region::new(e.region.clone()))
-        .credentials_provider(Credentials::new(
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             &e.access_key,
             &e.secret_key,
             None,
             None,
             "berth-e2e",
-        ))
-        .build();
-    Client::from_conf(config)
+        )))
+        .build()
+}
+
+/// The official AWS SDK client for ECS, pointed at Berth.
+pub fn client(e: &Exports) -> Client {
+    Client::new(&sdk_config(e))
 }
 
 /// The error code and message of a call Berth refused, made with [`json_client`]; panics when

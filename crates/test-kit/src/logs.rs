@@ -2,25 +2,11 @@
 //! forward or backward, the way CloudWatch pages it (until the token sent comes back).
 
 use crate::process::Exports;
-use aws_credential_types::Credentials;
 use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Region};
 
 /// The official CloudWatch Logs client, pointed at Berth.
 pub fn client(e: &Exports) -> Client {
-    let config = aws_sdk_cloudwatchlogs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(&e.endpoint)
-        .region(Region::new(e.region.clone()))
-        .credentials_provider(Credentials::new(
-            &e.access_key,
-            &e.secret_key,
-            None,
-            None,
-            "berth-e2e",
-        ))
-        .build();
-    Client::from_conf(config)
+    Client::new(&crate::ecs::sdk_config(e))
 }
 
 /// Every message of a stream, oldest first, read page by page: forward from the head, or
