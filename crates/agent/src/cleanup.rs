@@ -9,9 +9,10 @@ use std::time::{Duration, SystemTime};
 /// ECS's default wait.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(3 * 3600);
 
-/// How often the sweep runs: a tenth of the wait, within a second and a minute.
+/// How often the sweep runs: a tenth of the wait, within 5 seconds and a minute (with no wait
+/// the runner removes containers itself; the sweep only finds leftovers).
 pub fn sweep_period(wait: Duration) -> Duration {
-    (wait / 10).clamp(Duration::from_secs(1), Duration::from_secs(60))
+    (wait / 10).clamp(Duration::from_secs(5), Duration::from_secs(60))
 }
 
 /// Whether a container that stopped at `finished_at` (`None`: it never ran) may go at `now`.
@@ -75,6 +76,6 @@ mod tests {
         assert!(due(Some(now - Duration::from_secs(60)), wait, now));
         assert!(due(Some(now), Duration::ZERO, now));
         assert_eq!(sweep_period(DEFAULT_WAIT), Duration::from_secs(60));
-        assert_eq!(sweep_period(Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(sweep_period(Duration::ZERO), Duration::from_secs(5));
     }
 }

@@ -148,8 +148,8 @@ pub async fn run(
         let period = cleanup::sweep_period(config.task_cleanup_wait);
         async move {
             loop {
-                manager.sweep().await;
                 tokio::time::sleep(period).await;
+                manager.sweep().await;
             }
         }
     });

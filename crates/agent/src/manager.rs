@@ -21,6 +21,9 @@ struct Tasks {
     running: HashMap<String, watch::Sender<String>>,
     finished: HashSet<String>,
     finished_order: VecDeque<String>,
+    /// The tasks the control plane last listed as to run here; `None` until it has listed
+    /// them once (the sweep waits until then: a task's runner may not exist yet).
+    to_run: Option<HashSet<String>>,
 }
 
 /// Owns the runners of tasks on the engine `R`.
@@ -95,7 +98,12 @@ impl<R: ContainerRuntime> Host for Manager<R> {
     async fn reconcile(self: &Arc<Self>, manifest: &[ManifestEntry]) {
         let listed: HashSet<&str> = manifest.iter().map(|e| e.task_arn.as_str()).collect();
         {
-            let tasks = self.tasks();
+            let mut tasks = self.tasks();
+            let to_run = manifest
+                .iter()
+                .filter(|e| e.desired_status != "STOPPED")
+                .map(|e| e.task_arn.clone());
+            tasks.to_run = Some(to_run.collect());
             for (arn, tx) in &tasks.running {
                 if !listed.contains(arn.as_str()) {
                     tx.send_replace("STOPPED".into());
@@ -127,8 +135,14 @@ impl<R: ContainerRuntime> Host for Manager<R> {
 }
 
 impl<R: ContainerRuntime> Manager<R> {
-    /// Removes the stopped containers of tasks without a runner whose cleanup wait is up.
+    /// Removes the stopped containers of tasks without a runner whose cleanup wait is up. A
+    /// task the control plane still wants running is left alone (after a restart its runner,
+    /// which adopts what is there, may not exist yet), and nothing is swept before the control
+    /// plane's first manifest says which tasks those are.
     pub async fn sweep(&self) {
+        let Some(to_run) = self.tasks().to_run.clone() else {
+            return;
+        };
         let local = match self.ctx.runtime.list(&self.ctx.instance_arn, None).await {
             Ok(l) => l,
             Err(e) => {
@@ -138,7 +152,10 @@ impl<R: ContainerRuntime> Manager<R> {
         };
         let now = std::time::SystemTime::now();
         for c in local {
-            if c.running || self.tasks().running.contains_key(&c.task_arn) {
+            if c.running
+                || to_run.contains(&c.task_arn)
+                || self.tasks().running.contains_key(&c.task_arn)
+            {
                 continue;
             }
             let Ok(inspected) = self.ctx.runtime.inspect(&c.id).await else {
@@ -214,6 +231,24 @@ mod tests {
             tokio::task::yield_now().await;
         }
         manager.sweep().await;
+        assert!(
+            !fake.calls().iter().any(|c| matches!(c, Call::Remove(_))),
+            "nothing is swept before the first manifest"
+        );
+        // A task still to run keeps even its long-stopped containers: its runner adopts them.
+        fake.existing(
+            INSTANCE,
+            "arn:aws:ecs:us-east-1:000000000000:task/default/on",
+            "on",
+        );
+        fake.exit("on", 0);
+        fake.finished_ago("on", Duration::from_secs(601));
+        let on = ManifestEntry {
+            task_arn: "arn:aws:ecs:us-east-1:000000000000:task/default/on".into(),
+            desired_status: "RUNNING".into(),
+        };
+        manager.reconcile(&[on]).await;
+        manager.sweep().await;
         let removed: Vec<_> = fake
             .calls()
             .into_iter()
@@ -222,7 +257,7 @@ mod tests {
         assert_eq!(
             removed,
             [Call::Remove("old".into())],
-            "web stays: it stopped just now"
+            "web stopped just now; on is still to run"
         );
         fake.finished_ago("web", Duration::from_secs(600));
         manager.sweep().await;

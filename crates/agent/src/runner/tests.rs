@@ -331,3 +331,39 @@ async fn log_configurations_berth_cannot_honour_stop_the_task_by_name() {
         fake.calls()
     );
 }
+
+#[tokio::test]
+async fn an_adopted_container_ships_from_where_the_last_agent_stopped() {
+    let sink = MemorySink::with_group("/ecs/app");
+    let fake = FakeRuntime::default();
+    // What ran before the agent restarted: its first line was shipped then.
+    fake.existing(INSTANCE, TASK, "web");
+    fake.print("web", 1_000_000_000, "before\n");
+    let shipped = berth_types::logs::InputLogEvent {
+        timestamp: 1_000,
+        message: "before".into(),
+    };
+    sink.create_stream("/ecs/app", "ecs/web/t1")
+        .await
+        .expect("stream");
+    sink.put("/ecs/app", "ecs/web/t1", &[shipped], Some("1000000000:1"))
+        .await
+        .expect("stored");
+    fake.print("web", 2_000_000_000, "after\n");
+    let web = logging(
+        container("web"),
+        LogDriver::Awslogs,
+        &[
+            ("awslogs-group", "/ecs/app"),
+            ("awslogs-stream-prefix", "ecs"),
+        ],
+    );
+    let (mut ctx, mut reports) = ctx(fake.clone());
+    ctx.logs = Arc::new(sink.clone());
+    let (_desired, rx) = watch::channel("RUNNING".to_string());
+    tokio::spawn(async move { run(&ctx, task(TASK, vec![web]), rx).await });
+    reports.next("RUNNING").await;
+    fake.exit("web", 0);
+    reports.next("STOPPED").await;
+    assert_eq!(sink.messages("/ecs/app", "ecs/web/t1"), ["before", "after"]);
+}

@@ -164,3 +164,24 @@ async fn the_shipper_creates_a_missing_stream_and_group_when_allowed() {
     assert!(sink.has_group(GROUP));
     assert_eq!(sink.messages(GROUP, STREAM), ["hi"]);
 }
+
+#[tokio::test]
+async fn a_multiline_event_goes_after_the_force_flush_while_the_container_runs() {
+    let (fake, id, sink) = setup();
+    let mut options = options();
+    options.awslogs.event_start = Some(regex::Regex::new("^INFO").expect("regex"));
+    options.awslogs.force_flush = Duration::from_millis(50);
+    fake.print("web", SECOND, "INFO boom\n");
+    fake.print("web", 2 * SECOND, "  at main\n");
+    let shipping = tokio::spawn(ship(
+        fake.clone(),
+        id,
+        Arc::new(sink.clone()),
+        target(),
+        options,
+    ));
+    until_shipped(&sink, 1).await;
+    assert_eq!(sink.messages(GROUP, STREAM), ["INFO boom\n  at main"]);
+    fake.exit("web", 0);
+    shipping.await.expect("shipping ends");
+}
