@@ -35,6 +35,7 @@ pub mod audit;
 pub mod change;
 pub mod clusters;
 pub mod demand;
+pub mod error;
 mod exec;
 pub mod identity;
 pub mod instances;
@@ -55,8 +56,8 @@ pub mod tasks;
 pub mod views;
 mod wakeups;
 
+use crate::error::ControlError;
 use berth_store::Store;
-use berth_types::ApiError;
 use berth_types::arn::Partition;
 // The one paginator (in `types`, which the registry's ECR lists use too), as `crate::paginate`.
 use berth_types::paginate;
@@ -107,8 +108,8 @@ impl ControlPlane {
         partition: Partition,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, ApiError> {
-        let state = State::load(store.as_ref()).map_err(|e| ApiError::server(e.to_string()))?;
+    ) -> Result<Self, ControlError> {
+        let state = State::load(store.as_ref()).map_err(ControlError::Load)?;
         Ok(Self {
             partition,
             store,
@@ -153,8 +154,8 @@ impl ControlPlane {
     /// store's change feed (`wakeups`).
     pub fn mutate<R>(
         &self,
-        plan: impl FnOnce(&State, &Ctx) -> Result<(Vec<Change>, R), ApiError>,
-    ) -> Result<R, ApiError> {
+        plan: impl FnOnce(&State, &Ctx) -> Result<(Vec<Change>, R), ControlError>,
+    ) -> Result<R, ControlError> {
         let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let ctx = self.ctx();
         let (changes, answer) = plan(&self.read(), &ctx)?;
@@ -164,9 +165,7 @@ impl ControlPlane {
         let ops: Vec<_> = changes.iter().map(Change::to_op).collect();
         let revision = self.store.commit(&ops).map_err(|e| {
             tracing::error!(error = %e, "store commit failed");
-            ApiError::server(format!(
-                "the change could not be stored: {e}; nothing was changed"
-            ))
+            ControlError::Commit(e)
         })?;
         {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
