@@ -49,9 +49,54 @@ fn identity_code(e: &IdentityError) -> ErrorCode {
         E::NoSuchUser(_) | E::NoSuchPolicy(_) | E::NoSuchAccessKey { .. } => C::NoSuchEntity,
         E::UserExists(_) => C::EntityAlreadyExists,
         E::UserInUse(_) => C::DeleteConflict,
-        E::TooManyAccessKeys(_) | E::PolicyTooLarge(_) => C::LimitExceeded,
+        E::TooManyAccessKeys { .. } | E::PolicyTooLarge { .. } => C::LimitExceeded,
         E::MalformedPolicy(_) => C::MalformedPolicyDocument,
         E::JoinTokenInvalid(_) => C::UnrecognizedClientException,
         E::NoAgentKey(_) => C::ResourceNotFoundException,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_cluster_is_answered_as_before() {
+        assert_eq!(
+            refused(ControlError::ClusterNotFound("prod".into())),
+            ApiError::cluster_not_found("prod")
+        );
+    }
+
+    #[test]
+    fn a_conflict_names_the_resources_its_token_is_bound_to() {
+        let e = refused(ControlError::Conflict {
+            token: "t1".into(),
+            resource_ids: vec!["arn:task/1".into()],
+        });
+        assert_eq!(e.code, ErrorCode::ConflictException);
+        assert!(e.message.starts_with("clientToken t1 was already used"));
+        assert_eq!(e.resource_ids, Some(vec!["arn:task/1".to_string()]));
+        let other = refused(ControlError::invalid("no"));
+        assert_eq!(other.resource_ids, None);
+    }
+
+    #[test]
+    fn identity_refusals_keep_iam_codes() {
+        let e = refused(IdentityError::NoSuchUser("bob".into()).into());
+        assert_eq!(e.code, ErrorCode::NoSuchEntity);
+        assert_eq!(e.message, "The user with name bob cannot be found.");
+        let e = refused(
+            IdentityError::TooManyAccessKeys {
+                user: "bob".into(),
+                most: 2,
+            }
+            .into(),
+        );
+        assert_eq!(e.code, ErrorCode::LimitExceeded);
+        assert_eq!(
+            e.message,
+            "Cannot exceed quota for AccessKeysPerUser: 2; delete one of bob's keys first"
+        );
     }
 }

@@ -6,7 +6,6 @@
 //!
 //! Each message is the one the caller reads, word for word: clients and scripts match on them.
 
-use crate::identity::{MAX_KEYS_PER_USER, MAX_POLICY_CHARS};
 use berth_store::StoreError;
 use berth_types::paginate::PageError;
 
@@ -142,14 +141,21 @@ pub enum IdentityError {
     )]
     UserInUse(String),
     /// The user holds as many access keys as allowed.
-    #[error(
-        "Cannot exceed quota for AccessKeysPerUser: {max}; delete one of {0}'s keys first",
-        max = MAX_KEYS_PER_USER
-    )]
-    TooManyAccessKeys(String),
+    #[error("Cannot exceed quota for AccessKeysPerUser: {most}; delete one of {user}'s keys first")]
+    TooManyAccessKeys {
+        /// The user's name.
+        user: String,
+        /// The most keys a user may hold.
+        most: usize,
+    },
     /// The policy document is longer than allowed.
-    #[error("Maximum policy size of {max} bytes exceeded for user {0}", max = MAX_POLICY_CHARS)]
-    PolicyTooLarge(String),
+    #[error("Maximum policy size of {most} bytes exceeded for user {user}")]
+    PolicyTooLarge {
+        /// The user's name.
+        user: String,
+        /// The longest document accepted, in characters.
+        most: usize,
+    },
     /// The policy document is not policy JSON; why, as the policy checker said.
     #[error("{0}")]
     MalformedPolicy(String),

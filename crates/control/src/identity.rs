@@ -351,7 +351,11 @@ impl ControlPlane {
                 .count()
                 >= MAX_KEYS_PER_USER
             {
-                return Err(IdentityError::TooManyAccessKeys(name.to_string()).into());
+                return Err(IdentityError::TooManyAccessKeys {
+                    user: name.to_string(),
+                    most: MAX_KEYS_PER_USER,
+                }
+                .into());
             }
             let key = AccessKey {
                 id: format!("AKIA{}", random(16, UPPER_DIGITS)),
@@ -430,7 +434,11 @@ impl ControlPlane {
     ) -> Result<(), ControlError> {
         check_name("PolicyName", policy)?;
         if document.chars().count() > MAX_POLICY_CHARS {
-            return Err(IdentityError::PolicyTooLarge(name.to_string()).into());
+            return Err(IdentityError::PolicyTooLarge {
+                user: name.to_string(),
+                most: MAX_POLICY_CHARS,
+            }
+            .into());
         }
         check(document).map_err(IdentityError::MalformedPolicy)?;
         self.mutate(|state, _| {
