@@ -24,6 +24,8 @@
 //! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
 //! - [`placement`]: constraints and strategies for the scheduler, refusals as `failures[]`;
 //! - [`views`]: the scheduler's in-memory views of each cluster's instances;
+//! - [`error`]: every refusal and failure, in the control plane's terms (the API layer picks
+//!   their wire codes);
 //! - `lookup`, `resources` and `status`: leaf modules the others share, finding tasks,
 //!   instances and services by reference, reading an instance's resource lists, and the
 //!   status values of tasks, instances, services, clusters and deployments.
