@@ -6,6 +6,7 @@
 //! `agentConnected` while the stream is open.
 
 use crate::AppState;
+use crate::control_errors::refused;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -64,7 +65,7 @@ pub async fn handle(
     };
     let wake = match app.control.subscribe_agent(&arn) {
         Ok(rx) => rx,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.body()).into_response(),
+        Err(e) => return (StatusCode::BAD_REQUEST, refused(e).body()).into_response(),
     };
     ws.on_upgrade(move |socket| async move {
         app.control.set_agent_connected(&arn, true);
@@ -120,7 +121,7 @@ impl Stream {
 fn still_allowed(app: &AppState, arn: &str, agent_key: Option<&str>) -> Result<(), String> {
     app.control
         .check_agent_instance(arn)
-        .map_err(|e| e.message)?;
+        .map_err(|e| e.to_string())?;
     match agent_key {
         Some(id) if app.control.agent_key(id).is_none() => {
             Err(format!("agent key {id} was revoked"))

@@ -4,6 +4,7 @@
 //! authorised as the action `berth:<Operation>`, which only the root and users whose policies
 //! name it may call.
 
+use crate::control_errors::refused;
 use crate::wire::encode;
 use crate::{AppState, auth, policy::Ask};
 use berth_control::identity::ANY_CLUSTER;
@@ -73,11 +74,11 @@ pub fn call(
     tokio::task::block_in_place(|| match operation {
         "ListAuditEvents" => {
             let limit = v["maxResults"].as_u64().unwrap_or(100) as usize;
-            encode(&json!({ "events": control.audit_events(limit)? }))
+            encode(&json!({ "events": control.audit_events(limit).map_err(refused)? }))
         }
         "RotateJoinToken" => {
             let scope = v["cluster"].as_str().unwrap_or(ANY_CLUSTER);
-            let token = control.rotate_join_token(scope)?;
+            let token = control.rotate_join_token(scope).map_err(refused)?;
             encode(&json!({ "cluster": scope, "joinToken": token }))
         }
         "ListAgentKeys" => {
@@ -99,7 +100,7 @@ pub fn call(
             let id = v["accessKeyId"].as_str().ok_or_else(|| {
                 ApiError::invalid("accessKeyId is required: name the agent key to revoke")
             })?;
-            control.revoke_agent_key(id)?;
+            control.revoke_agent_key(id).map_err(refused)?;
             encode(&json!({}))
         }
     })
@@ -113,7 +114,7 @@ pub fn join(app: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         .as_str()
         .filter(|c| !c.is_empty())
         .unwrap_or("default");
-    let key = app.control.join(token, cluster)?;
+    let key = app.control.join(token, cluster).map_err(refused)?;
     let request_id = uuid::Uuid::new_v4().to_string();
     let resource = app.control.partition().cluster(cluster);
     app.record(

@@ -348,7 +348,8 @@ const JOIN_REQUEST_BYTES: usize = 4096;
 fn bind(app: &AppState, key: &str, answer: &[u8]) -> Result<(), ApiError> {
     let v: serde_json::Value = serde_json::from_slice(answer).unwrap_or_default();
     match v["containerInstance"]["containerInstanceArn"].as_str() {
-        Some(arn) => tokio::task::block_in_place(|| app.control.bind_agent_key(key, arn)),
+        Some(arn) => tokio::task::block_in_place(|| app.control.bind_agent_key(key, arn))
+            .map_err(crate::control_errors::refused),
         None => Ok(()),
     }
 }

@@ -1,6 +1,7 @@
 //! The ECS operations: each typed request mapped to the control-plane call that answers it,
 //! and what each asks of the caller's policies.
 
+use crate::control_errors::refused;
 use crate::policy::Ask;
 use crate::wire::encode;
 use berth_control::ControlPlane;
@@ -23,7 +24,7 @@ macro_rules! operations {
         #[allow(clippy::result_large_err)]
         fn table(control: &ControlPlane, request: Request) -> Result<Result<Vec<u8>, ApiError>, Request> {
             match request {
-                $(Request::$op(input) => Ok(control.$method(input).and_then(|out| encode(&out))),)*
+                $(Request::$op(input) => Ok(control.$method(input).map_err(refused).and_then(|out| encode(&out))),)*
                 other => Err(other),
             }
         }
@@ -107,10 +108,16 @@ pub fn call(
         Err(other) => other,
     };
     match request {
-        Request::CreateCluster(r) => encode(&control.create_cluster(r, caller)?),
-        Request::PutAccountSetting(r) => encode(&control.put_account_setting(r, caller)?),
-        Request::DeleteAccountSetting(r) => encode(&control.delete_account_setting(r, caller)?),
-        Request::ListAccountSettings(r) => encode(&control.list_account_settings(r, caller)?),
+        Request::CreateCluster(r) => encode(&control.create_cluster(r, caller).map_err(refused)?),
+        Request::PutAccountSetting(r) => {
+            encode(&control.put_account_setting(r, caller).map_err(refused)?)
+        }
+        Request::DeleteAccountSetting(r) => {
+            encode(&control.delete_account_setting(r, caller).map_err(refused)?)
+        }
+        Request::ListAccountSettings(r) => {
+            encode(&control.list_account_settings(r, caller).map_err(refused)?)
+        }
         // Berth has no Cloud Map namespaces, so no service belongs to one.
         Request::ListServicesByNamespace(_) => encode(&ListServicesByNamespaceResponse {
             service_arns: Some(vec![]),

@@ -9,6 +9,7 @@
 //! - [`query`]: IAM's and STS's Query protocol (form in, XML out, both over the generated
 //!   shapes) and their tables of operations: users, keys and policies, the caller's identity;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
+//!   [`control_errors`]: the wire code of each control-plane error, one table;
 //! - [`logs`]: the CloudWatch Logs API, a table of the log store's operations (`berth_logs`)
 //!   and their errors' codes;
 //! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; [`ecr`]: the ECR API, a table
@@ -24,6 +25,7 @@ pub mod agent_channel;
 pub mod auth;
 pub mod berth_ops;
 pub mod catalogue;
+pub mod control_errors;
 pub mod dispatch;
 pub mod ecr;
 pub mod ecs;

@@ -254,7 +254,7 @@ pub async fn start(
         account: opts.account_id.clone(),
     };
     let control = ControlPlane::open(partition.clone(), Arc::new(store), Arc::new(SystemClock))
-        .map_err(|e| anyhow::anyhow!("cannot load the state: {}", e.message))?;
+        .map_err(|e| anyhow::anyhow!("cannot load the state: {e}"))?;
     // Stored records carry their ARNs: served as another account or region, none would match.
     if let Some(recorded) = control.recorded_partition()
         && recorded != partition
@@ -272,7 +272,7 @@ pub async fn start(
     let seed = Some(credentials.join_token.as_str()).filter(|t| !t.is_empty());
     credentials.join_token = control
         .ensure_join_token(ANY_CLUSTER, seed)
-        .map_err(|e| anyhow::anyhow!("cannot create the join token: {}", e.message))?;
+        .map_err(|e| anyhow::anyhow!("cannot create the join token: {e}"))?;
     let listener = TcpListener::bind(&opts.listen).await.with_context(|| {
         format!(
             "cannot listen on {} (is another berth running? pick another with --listen)",

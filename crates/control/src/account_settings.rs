@@ -8,6 +8,7 @@
 //! call need `ecs:TagResource` too); the others are stored and answered. Long ARN formats are
 //! always on: opting out of them is refused rather than stored and ignored.
 
+use crate::error::ControlError;
 use crate::{Change, ControlPlane, State, paginate};
 use berth_types::arn::Partition;
 use berth_types::ecs::{
@@ -15,7 +16,6 @@ use berth_types::ecs::{
     ListAccountSettingsResponse, PutAccountSettingDefaultRequest, PutAccountSettingDefaultResponse,
     PutAccountSettingRequest, PutAccountSettingResponse, Setting, SettingName, SettingType,
 };
-use berth_types::{ApiError, ErrorCode};
 
 /// Most settings one ListAccountSettings page holds (the model's limit and default).
 const MAX_PAGE: i32 = 10;
@@ -66,9 +66,9 @@ fn check_value(
     name: SettingName,
     value: &str,
     principal: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), ControlError> {
     use SettingName as N;
-    let invalid = |why: String| Err(ApiError::new(ErrorCode::InvalidParameterException, why));
+    let invalid = |why: String| Err(ControlError::Invalid(why));
     match name {
         N::GuardDutyActivate => {
             return invalid(
@@ -106,7 +106,7 @@ fn principal_of(
     partition: &Partition,
     principal_arn: Option<&str>,
     caller: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, ControlError> {
     let Some(wanted) = principal_arn.filter(|p| !p.is_empty()) else {
         return Ok(caller.to_string());
     };
@@ -118,18 +118,15 @@ fn principal_of(
                 .any(|kind| rest.strip_prefix(kind).is_some_and(|n| !n.is_empty()))
     });
     if !of_account {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "principalArn {wanted:?} is not a user, a role or the root of account {}: give arn:aws:iam::{}:root, :user/NAME or :role/NAME",
             partition.account, partition.account
         )));
     }
     if wanted != caller && caller != root_arn(partition) {
-        return Err(ApiError::new(
-            ErrorCode::AccessDeniedException,
-            format!(
-                "{caller} may not read or change the account settings of {wanted}: only the root user or the principal itself may; omit principalArn for your own"
-            ),
-        ));
+        return Err(ControlError::AccessDenied(format!(
+            "{caller} may not read or change the account settings of {wanted}: only the root user or the principal itself may; omit principalArn for your own"
+        )));
     }
     Ok(wanted.to_string())
 }
@@ -177,7 +174,7 @@ impl ControlPlane {
         name: SettingName,
         value: &str,
         principal: String,
-    ) -> Result<Setting, ApiError> {
+    ) -> Result<Setting, ControlError> {
         check_value(self.partition(), name, value, &principal)?;
         let stored = setting(name, value, &principal, SettingType::User);
         self.mutate(|_, _| Ok((vec![Change::AccountSetting(stored.clone())], stored.clone())))
@@ -188,7 +185,7 @@ impl ControlPlane {
         &self,
         req: PutAccountSettingRequest,
         caller: &str,
-    ) -> Result<PutAccountSettingResponse, ApiError> {
+    ) -> Result<PutAccountSettingResponse, ControlError> {
         let principal = principal_of(self.partition(), req.principal_arn.as_deref(), caller)?;
         let setting = self.set_account_setting(req.name, &req.value, principal)?;
         Ok(PutAccountSettingResponse {
@@ -201,7 +198,7 @@ impl ControlPlane {
     pub fn put_account_setting_default(
         &self,
         req: PutAccountSettingDefaultRequest,
-    ) -> Result<PutAccountSettingDefaultResponse, ApiError> {
+    ) -> Result<PutAccountSettingDefaultResponse, ControlError> {
         let root = root_arn(self.partition());
         let setting = self.set_account_setting(req.name, &req.value, root)?;
         Ok(PutAccountSettingDefaultResponse {
@@ -216,7 +213,7 @@ impl ControlPlane {
         &self,
         req: DeleteAccountSettingRequest,
         caller: &str,
-    ) -> Result<DeleteAccountSettingResponse, ApiError> {
+    ) -> Result<DeleteAccountSettingResponse, ControlError> {
         let principal = principal_of(self.partition(), req.principal_arn.as_deref(), caller)?;
         self.mutate(|state, ctx| {
             let key = (req.name, principal.clone());
@@ -243,16 +240,16 @@ impl ControlPlane {
         &self,
         req: ListAccountSettingsRequest,
         caller: &str,
-    ) -> Result<ListAccountSettingsResponse, ApiError> {
+    ) -> Result<ListAccountSettingsResponse, ControlError> {
         if req.value.is_some() && req.name.is_none() {
-            return Err(ApiError::invalid(
+            return Err(ControlError::invalid(
                 "value filters the settings of one name: give name too",
             ));
         }
         if let Some(n) = req.max_results
             && !(1..=MAX_PAGE).contains(&n)
         {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "maxResults is {n}, but must be between 1 and {MAX_PAGE}"
             )));
         }
@@ -323,7 +320,7 @@ mod tests {
         value: &str,
         who: Option<&str>,
         caller: &str,
-    ) -> Result<Setting, ApiError> {
+    ) -> Result<Setting, ControlError> {
         let req = PutAccountSettingRequest {
             name,
             value: value.into(),
@@ -406,8 +403,18 @@ mod tests {
     #[test]
     fn refusals() {
         let c = control();
-        let refused = |r: Result<Setting, ApiError>| r.expect_err("refused").code;
-        use ErrorCode::{AccessDeniedException as Denied, InvalidParameterException as Invalid};
+        // Which refusal, as the two this module makes: a bad parameter, or a denied caller.
+        #[derive(Debug, PartialEq)]
+        enum Refusal {
+            Invalid,
+            Denied,
+        }
+        use Refusal::{Denied, Invalid};
+        let refused = |r: Result<Setting, ControlError>| match r.expect_err("refused") {
+            ControlError::Invalid(_) => Invalid,
+            ControlError::AccessDenied(_) => Denied,
+            other => panic!("refused with {other:?}"),
+        };
         assert_eq!(
             refused(put(
                 &c,

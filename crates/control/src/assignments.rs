@@ -7,8 +7,8 @@
 //! everything it should run.
 
 use crate::ControlPlane;
+use crate::error::ControlError;
 use crate::status::InstanceStatus;
-use berth_types::ApiError;
 use berth_types::protocol::{AssignedTask, ManifestEntry};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,21 +43,21 @@ impl ControlPlane {
     pub fn subscribe_agent(
         self: &Arc<Self>,
         instance_arn: &str,
-    ) -> Result<watch::Receiver<u64>, ApiError> {
+    ) -> Result<watch::Receiver<u64>, ControlError> {
         self.check_agent_instance(instance_arn)?;
         self.follow_commits();
         Ok(self.agents.sender(instance_arn).subscribe())
     }
 
     /// Ok while the instance is registered (ACTIVE or DRAINING).
-    pub fn check_agent_instance(&self, instance_arn: &str) -> Result<(), ApiError> {
+    pub fn check_agent_instance(&self, instance_arn: &str) -> Result<(), ControlError> {
         let state = self.read();
         match state.instances.get(instance_arn) {
             Some(i) if !InstanceStatus::Inactive.is(&i.status) => Ok(()),
-            Some(_) => Err(ApiError::invalid(format!(
+            Some(_) => Err(ControlError::invalid(format!(
                 "container instance {instance_arn} is deregistered: register the host again"
             ))),
-            None => Err(ApiError::invalid(format!(
+            None => Err(ControlError::invalid(format!(
                 "container instance {instance_arn} is not registered: call RegisterContainerInstance first"
             ))),
         }

@@ -4,8 +4,8 @@
 //! records no extra fsync; a crash can lose at most the last batch.
 
 use crate::ControlPlane;
+use crate::error::ControlError;
 use berth_store::{Op, Table, load};
-use berth_types::ApiError;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,11 +94,11 @@ impl ControlPlane {
     }
 
     /// Forgets all but the newest `keep` events: the log's retention. Returns how many went.
-    pub fn prune_audit(&self, keep: usize) -> Result<usize, ApiError> {
+    pub fn prune_audit(&self, keep: usize) -> Result<usize, ControlError> {
         let stored = self
             .store
             .scan(Table::Audit)
-            .map_err(|e| ApiError::server(format!("the audit log cannot be read: {e}")))?;
+            .map_err(ControlError::AuditRead)?;
         let excess = stored.len().saturating_sub(keep);
         let ops: Vec<Op> = stored
             .into_iter()
@@ -106,18 +106,16 @@ impl ControlPlane {
             .map(|(k, _)| Op::delete(Table::Audit, k))
             .collect();
         if !ops.is_empty() {
-            self.store
-                .commit(&ops)
-                .map_err(|e| ApiError::server(format!("the audit log cannot be pruned: {e}")))?;
+            self.store.commit(&ops).map_err(ControlError::AuditPrune)?;
         }
         Ok(excess)
     }
 
     /// The newest `limit` events, oldest first, after flushing the queue.
-    pub fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, ApiError> {
+    pub fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, ControlError> {
         self.flush_audit();
         let events = load::<AuditEvent>(self.store.as_ref(), Table::Audit)
-            .map_err(|e| ApiError::server(format!("the audit log cannot be read: {e}")))?;
+            .map_err(ControlError::AuditRead)?;
         let skip = events.len().saturating_sub(limit);
         Ok(events.into_iter().skip(skip).map(|(_, e)| e).collect())
     }

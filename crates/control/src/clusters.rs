@@ -8,8 +8,10 @@
 //! likewise kept as given: Berth has neither ECS Exec nor Cloud Map.
 
 use crate::account_settings::{self, root_arn};
+use crate::error::ControlError;
 use crate::status::{ClusterStatus, InstanceStatus, ServiceStatus, TaskStatus};
 use crate::{Change, ControlPlane, Ctx, State, paginate};
+use berth_types::arn;
 use berth_types::ecs::{
     Cluster, ClusterConfiguration, ClusterField, ClusterServiceConnectDefaults,
     ClusterServiceConnectDefaultsRequest, ClusterSetting, ClusterSettingName, CreateClusterRequest,
@@ -18,13 +20,12 @@ use berth_types::ecs::{
     ListClustersResponse, SettingName, UpdateClusterRequest, UpdateClusterResponse,
     UpdateClusterSettingsRequest, UpdateClusterSettingsResponse,
 };
-use berth_types::{ApiError, ErrorCode, arn};
 
 /// The cluster used when a call names none.
 pub const DEFAULT_CLUSTER: &str = "default";
 
 /// Checks a cluster name: 1–255 letters, digits, hyphens and underscores.
-pub fn check_name(name: &str) -> Result<(), ApiError> {
+pub fn check_name(name: &str) -> Result<(), ControlError> {
     let ok = !name.is_empty()
         && name.len() <= 255
         && name
@@ -33,7 +34,7 @@ pub fn check_name(name: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(format!(
+        Err(ControlError::invalid(format!(
             "cluster name {name:?} is not valid: use 1 to 255 letters, numbers, hyphens and underscores"
         )))
     }
@@ -68,7 +69,7 @@ pub fn resolve(
     state: &State,
     ctx: &Ctx,
     cluster: Option<&str>,
-) -> Result<(String, Option<Change>), ApiError> {
+) -> Result<(String, Option<Change>), ControlError> {
     let wanted = cluster.filter(|c| !c.is_empty()).unwrap_or(DEFAULT_CLUSTER);
     if let Some(c) = state.active_cluster(wanted) {
         return Ok((c.cluster_name.clone().unwrap_or_default(), None));
@@ -85,28 +86,28 @@ pub fn resolve(
             ))),
         ));
     }
-    Err(ApiError::cluster_not_found(wanted))
+    Err(ControlError::ClusterNotFound(wanted.to_string()))
 }
 
 /// Resolves an existing ACTIVE cluster for a read-only call (`default` reads as empty if absent).
-pub fn existing<'s>(state: &'s State, cluster: Option<&str>) -> Result<&'s Cluster, ApiError> {
+pub fn existing<'s>(state: &'s State, cluster: Option<&str>) -> Result<&'s Cluster, ControlError> {
     let wanted = cluster.filter(|c| !c.is_empty()).unwrap_or(DEFAULT_CLUSTER);
     state
         .active_cluster(wanted)
-        .ok_or_else(|| ApiError::cluster_not_found(wanted))
+        .ok_or_else(|| ControlError::ClusterNotFound(wanted.to_string()))
 }
 
 /// Checks cluster settings: `containerInsights` is `enabled`, `enhanced` or `disabled`.
-fn check_settings(settings: &[ClusterSetting]) -> Result<(), ApiError> {
+fn check_settings(settings: &[ClusterSetting]) -> Result<(), ControlError> {
     for s in settings {
         let value = s.value.as_deref().unwrap_or_default();
         if s.name.is_none() {
-            return Err(ApiError::invalid(
+            return Err(ControlError::invalid(
                 "a cluster setting needs a name: the one cluster setting is containerInsights",
             ));
         }
         if !["enabled", "enhanced", "disabled"].contains(&value) {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "containerInsights value {value:?} is not valid: use enabled, enhanced or disabled"
             )));
         }
@@ -128,12 +129,12 @@ fn merge_settings(
 }
 
 /// Checks a configuration: OVERRIDE logging needs the log configuration it overrides with.
-fn check_configuration(configuration: &ClusterConfiguration) -> Result<(), ApiError> {
+fn check_configuration(configuration: &ClusterConfiguration) -> Result<(), ControlError> {
     let exec = configuration.execute_command_configuration.as_ref();
     if exec.is_some_and(|e| {
         e.logging == Some(ExecuteCommandLogging::Override) && e.log_configuration.is_none()
     }) {
-        return Err(ApiError::invalid(
+        return Err(ControlError::invalid(
             "executeCommandConfiguration.logging is OVERRIDE, which needs logConfiguration: give it, or use DEFAULT or NONE",
         ));
     }
@@ -161,7 +162,7 @@ fn merge_configuration(
 fn service_connect(
     ctx: &Ctx,
     request: &ClusterServiceConnectDefaultsRequest,
-) -> Result<Option<ClusterServiceConnectDefaults>, ApiError> {
+) -> Result<Option<ClusterServiceConnectDefaults>, ControlError> {
     let namespace = request.namespace.as_str();
     if namespace.is_empty() {
         return Ok(None);
@@ -178,7 +179,7 @@ fn service_connect(
         namespace.len() <= 1024 && !namespace.contains(['<', '>', '"', '/'])
     };
     if !valid {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "serviceConnectDefaults.namespace {namespace:?} is not valid: give a name of up to 1024 characters without <, >, \" or /, or the ARN of a namespace in {}",
             prefix.trim_end_matches('/')
         )));
@@ -273,7 +274,7 @@ impl ControlPlane {
         &self,
         req: CreateClusterRequest,
         caller: &str,
-    ) -> Result<CreateClusterResponse, ApiError> {
+    ) -> Result<CreateClusterResponse, ControlError> {
         let name = req
             .cluster_name
             .clone()
@@ -288,7 +289,7 @@ impl ControlPlane {
             .as_ref()
             .is_some_and(|d| d.namespace.is_empty())
         {
-            return Err(ApiError::invalid(
+            return Err(ControlError::invalid(
                 "serviceConnectDefaults.namespace is empty: give a namespace name or ARN, or leave serviceConnectDefaults out",
             ));
         }
@@ -320,13 +321,13 @@ impl ControlPlane {
     pub fn describe_clusters(
         &self,
         req: DescribeClustersRequest,
-    ) -> Result<DescribeClustersResponse, ApiError> {
+    ) -> Result<DescribeClustersResponse, ControlError> {
         let names = req
             .clusters
             .clone()
             .unwrap_or_else(|| vec![DEFAULT_CLUSTER.to_string()]);
         if names.len() > 100 {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "clusters has {} entries, but DescribeClusters takes at most 100",
                 names.len()
             )));
@@ -360,7 +361,7 @@ impl ControlPlane {
     pub fn list_clusters(
         &self,
         req: ListClustersRequest,
-    ) -> Result<ListClustersResponse, ApiError> {
+    ) -> Result<ListClustersResponse, ControlError> {
         let arns: Vec<String> = self
             .read()
             .clusters
@@ -394,8 +395,8 @@ impl ControlPlane {
     fn change_cluster(
         &self,
         reference: &str,
-        change: impl FnOnce(&Ctx, &mut Cluster) -> Result<(), ApiError>,
-    ) -> Result<Cluster, ApiError> {
+        change: impl FnOnce(&Ctx, &mut Cluster) -> Result<(), ControlError>,
+    ) -> Result<Cluster, ControlError> {
         self.mutate(|state, ctx| {
             let mut cluster = existing(state, Some(reference))?.clone();
             change(ctx, &mut cluster)?;
@@ -409,7 +410,7 @@ impl ControlPlane {
     pub fn update_cluster(
         &self,
         req: UpdateClusterRequest,
-    ) -> Result<UpdateClusterResponse, ApiError> {
+    ) -> Result<UpdateClusterResponse, ControlError> {
         let settings = req.settings.clone().unwrap_or_default();
         check_settings(&settings)?;
         if let Some(configuration) = &req.configuration {
@@ -435,9 +436,9 @@ impl ControlPlane {
     pub fn update_cluster_settings(
         &self,
         req: UpdateClusterSettingsRequest,
-    ) -> Result<UpdateClusterSettingsResponse, ApiError> {
+    ) -> Result<UpdateClusterSettingsResponse, ControlError> {
         if req.settings.is_empty() {
-            return Err(ApiError::invalid(
+            return Err(ControlError::invalid(
                 "settings is empty: give at least one, e.g. name=containerInsights,value=enabled",
             ));
         }
@@ -456,32 +457,27 @@ impl ControlPlane {
     pub fn delete_cluster(
         &self,
         req: DeleteClusterRequest,
-    ) -> Result<DeleteClusterResponse, ApiError> {
+    ) -> Result<DeleteClusterResponse, ControlError> {
         self.mutate(|state, _ctx| {
             let cluster = existing(state, Some(&req.cluster))?;
             let name = cluster.cluster_name.clone().unwrap_or_default();
             let live = present(state, cluster, true);
-            if live.registered_container_instances_count.unwrap_or_default() > 0 {
-                return Err(ApiError::new(
-                    ErrorCode::ClusterContainsContainerInstancesException,
-                    format!("cluster {name} still has registered container instances: deregister them first"),
-                ));
+            if live
+                .registered_container_instances_count
+                .unwrap_or_default()
+                > 0
+            {
+                return Err(ControlError::ClusterContainsContainerInstances(name));
             }
             if live.active_services_count.unwrap_or_default() > 0 {
-                return Err(ApiError::new(
-                    ErrorCode::ClusterContainsServicesException,
-                    format!("cluster {name} still has active services: scale them to 0 and delete them first"),
-                ));
+                return Err(ControlError::ClusterContainsServices(name));
             }
             let counts = state.cluster_counts(&name);
             if counts.running + counts.pending > 0 {
-                return Err(ApiError::new(
-                    ErrorCode::ClusterContainsTasksException,
-                    format!(
-                        "cluster {name} still has {} active tasks: stop them first",
-                        counts.running + counts.pending
-                    ),
-                ));
+                return Err(ControlError::ClusterContainsTasks {
+                    cluster: name,
+                    active: counts.running + counts.pending,
+                });
             }
             let mut gone = live;
             gone.status = ClusterStatus::Inactive.into();

@@ -2,9 +2,9 @@
 //! Manager, which Berth does not have; the call is refused with what to run instead: `docker
 //! exec` on the task's host, with the container's id.
 
+use crate::error::ControlError;
 use crate::{ControlPlane, clusters, lookup};
 use berth_types::ecs::{ExecuteCommandRequest, ExecuteCommandResponse};
-use berth_types::{ApiError, ErrorCode};
 
 impl ControlPlane {
     /// ExecuteCommand: always refused (UnsupportedFeatureException), naming the `docker exec`
@@ -13,12 +13,12 @@ impl ControlPlane {
     pub fn execute_command(
         &self,
         req: ExecuteCommandRequest,
-    ) -> Result<ExecuteCommandResponse, ApiError> {
+    ) -> Result<ExecuteCommandResponse, ControlError> {
         let state = self.read();
         let cluster = clusters::existing(&state, req.cluster.as_deref())?;
         let name = cluster.cluster_name.as_deref().unwrap_or_default();
         let task = lookup::task(&state, self.partition(), name, &req.task).ok_or_else(|| {
-            ApiError::invalid(format!(
+            ControlError::invalid(format!(
                 "task {} was not found in cluster {name}: name a task of that cluster",
                 req.task
             ))
@@ -29,12 +29,15 @@ impl ControlPlane {
                 .iter()
                 .find(|c| c.name.as_deref() == Some(wanted))
                 .ok_or_else(|| {
-                    ApiError::invalid(format!("task {} has no container named {wanted}", req.task))
+                    ControlError::invalid(format!(
+                        "task {} has no container named {wanted}",
+                        req.task
+                    ))
                 })?,
             None => match containers {
                 [only] => only,
                 _ => {
-                    return Err(ApiError::invalid(format!(
+                    return Err(ControlError::invalid(format!(
                         "task {} has {} containers: name one with container (--container)",
                         req.task,
                         containers.len()
@@ -53,12 +56,9 @@ impl ControlPlane {
             .as_deref()
             .unwrap_or("<the container's runtimeId>");
         let tty = if req.interactive { "-it " } else { "" };
-        Err(ApiError::new(
-            ErrorCode::UnsupportedFeatureException,
-            format!(
-                "ECS Exec is not supported by Berth: it needs AWS Systems Manager Session Manager. On the task's host ({host}) run: docker exec {tty}{id} {}",
-                req.command
-            ),
-        ))
+        Err(ControlError::Unsupported(format!(
+            "ECS Exec is not supported by Berth: it needs AWS Systems Manager Session Manager. On the task's host ({host}) run: docker exec {tty}{id} {}",
+            req.command
+        )))
     }
 }

@@ -2,9 +2,9 @@
 //! other record. The operations answer the subset of IAM that manages them; the API front puts
 //! them on IAM's Query protocol.
 
+use crate::error::{ControlError, IdentityError};
 use crate::status::InstanceStatus;
 use crate::{Change, ControlPlane, State};
-use berth_types::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 
 /// Most access keys one user may hold, as in IAM.
@@ -102,7 +102,7 @@ pub fn random(count: usize, alphabet: &[u8]) -> String {
 const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
+fn check_name(what: &'static str, name: &str) -> Result<(), ControlError> {
     let ok = (1..=128).contains(&name.len())
         && name
             .chars()
@@ -110,35 +110,32 @@ fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::new(
-            ErrorCode::ValidationError,
-            format!("{what} {name:?} is not valid: use letters, digits and +=,.@_-"),
-        ))
+        Err(IdentityError::InvalidName {
+            what,
+            name: name.to_string(),
+        }
+        .into())
     }
 }
 
-fn no_user(name: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::NoSuchEntity,
-        format!("The user with name {name} cannot be found."),
-    )
+fn no_user(name: &str) -> ControlError {
+    IdentityError::NoSuchUser(name.to_string()).into()
 }
 
-fn user<'s>(state: &'s State, name: &str) -> Result<&'s User, ApiError> {
+fn user<'s>(state: &'s State, name: &str) -> Result<&'s User, ControlError> {
     state.users.get(name).ok_or_else(|| no_user(name))
 }
 
-fn policy_of<'s>(state: &'s State, name: &str, policy: &str) -> Result<&'s UserPolicy, ApiError> {
+fn policy_of<'s>(
+    state: &'s State,
+    name: &str,
+    policy: &str,
+) -> Result<&'s UserPolicy, ControlError> {
     user(state, name)?;
     state
         .user_policies
         .get(&(name.to_string(), policy.to_string()))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NoSuchEntity,
-                format!("The user policy with name {policy} cannot be found."),
-            )
-        })
+        .ok_or_else(|| IdentityError::NoSuchPolicy(policy.to_string()).into())
 }
 
 /// Equal bytes, compared in time that does not depend on where they differ (secrets, tokens).
@@ -172,7 +169,11 @@ fn new_join_token(scope: &str, now: f64) -> JoinToken {
 impl ControlPlane {
     /// The join token of `scope` (a cluster name, or [`ANY_CLUSTER`]), created on first use:
     /// `seed` when given (the token of an earlier version's credentials file), else a new one.
-    pub fn ensure_join_token(&self, scope: &str, seed: Option<&str>) -> Result<String, ApiError> {
+    pub fn ensure_join_token(
+        &self,
+        scope: &str,
+        seed: Option<&str>,
+    ) -> Result<String, ControlError> {
         if let Some(t) = self.read().join_tokens.get(scope) {
             return Ok(t.token.clone());
         }
@@ -191,7 +192,7 @@ impl ControlPlane {
 
     /// Replaces the join token of `scope` (a cluster name, or [`ANY_CLUSTER`]) with a new one;
     /// the old one joins nothing from now on (agents that joined with it keep their keys).
-    pub fn rotate_join_token(&self, scope: &str) -> Result<String, ApiError> {
+    pub fn rotate_join_token(&self, scope: &str) -> Result<String, ControlError> {
         if scope != ANY_CLUSTER {
             crate::clusters::check_name(scope)?;
         }
@@ -204,7 +205,7 @@ impl ControlPlane {
 
     /// Trades a join token for a key of `cluster`'s: the token of that cluster or the one good
     /// for every cluster.
-    pub fn join(&self, token: &str, cluster: &str) -> Result<AgentKey, ApiError> {
+    pub fn join(&self, token: &str, cluster: &str) -> Result<AgentKey, ControlError> {
         let valid = {
             let state = self.read();
             [ANY_CLUSTER, cluster]
@@ -213,18 +214,13 @@ impl ControlPlane {
                 .any(|t| same(t.token.as_bytes(), token.as_bytes()))
         };
         if !valid {
-            return Err(ApiError::new(
-                ErrorCode::UnrecognizedClientException,
-                format!(
-                    "the join token is not valid for cluster {cluster}: use the one `berth server` (or `berth up`) printed, or `berth join-token rotate --cluster {cluster}` for a new one"
-                ),
-            ));
+            return Err(IdentityError::JoinTokenInvalid(cluster.to_string()).into());
         }
         self.issue_agent_key(cluster)
     }
 
     /// Issues an agent key for `cluster` (the caller checked the join token).
-    fn issue_agent_key(&self, cluster: &str) -> Result<AgentKey, ApiError> {
+    fn issue_agent_key(&self, cluster: &str) -> Result<AgentKey, ControlError> {
         self.mutate(|_, ctx| {
             let key = AgentKey {
                 id: format!("AKIA{}", random(16, UPPER_DIGITS)),
@@ -259,20 +255,17 @@ impl ControlPlane {
     }
 
     /// Revokes an agent's key: it signs nothing from now on, and its stream is closed.
-    pub fn revoke_agent_key(&self, id: &str) -> Result<(), ApiError> {
+    pub fn revoke_agent_key(&self, id: &str) -> Result<(), ControlError> {
         self.mutate(|state, _| {
             if !state.agent_keys.contains_key(id) {
-                return Err(ApiError::new(
-                    ErrorCode::ResourceNotFoundException,
-                    format!("no agent key {id}: list them with `berth agent-keys list`"),
-                ));
+                return Err(IdentityError::NoAgentKey(id.to_string()).into());
             }
             Ok((vec![Change::RemoveAgentKey(id.to_string())], ()))
         })
     }
 
     /// Forgets the agent keys that expired unused and those of deregistered instances.
-    pub fn prune_agent_keys(&self) -> Result<usize, ApiError> {
+    pub fn prune_agent_keys(&self) -> Result<usize, ControlError> {
         self.mutate(|state, ctx| {
             let gone: Vec<Change> = state
                 .agent_keys
@@ -286,7 +279,7 @@ impl ControlPlane {
     }
 
     /// Binds an agent key to the instance it registered.
-    pub fn bind_agent_key(&self, id: &str, instance_arn: &str) -> Result<(), ApiError> {
+    pub fn bind_agent_key(&self, id: &str, instance_arn: &str) -> Result<(), ControlError> {
         self.mutate(|state, _| {
             let Some(key) = state.agent_keys.get(id).filter(|k| k.instance.is_none()) else {
                 return Ok((vec![], ()));
@@ -307,14 +300,11 @@ impl ControlPlane {
     }
 
     /// CreateUser.
-    pub fn create_user(&self, name: &str) -> Result<User, ApiError> {
+    pub fn create_user(&self, name: &str) -> Result<User, ControlError> {
         check_name("UserName", name)?;
         self.mutate(|state, ctx| {
             if state.users.contains_key(name) {
-                return Err(ApiError::new(
-                    ErrorCode::EntityAlreadyExists,
-                    format!("User with name {name} already exists."),
-                ));
+                return Err(IdentityError::UserExists(name.to_string()).into());
             }
             let user = User {
                 name: name.to_string(),
@@ -328,7 +318,7 @@ impl ControlPlane {
     }
 
     /// GetUser.
-    pub fn get_user(&self, name: &str) -> Result<User, ApiError> {
+    pub fn get_user(&self, name: &str) -> Result<User, ControlError> {
         user(&self.read(), name).cloned()
     }
 
@@ -338,30 +328,34 @@ impl ControlPlane {
     }
 
     /// DeleteUser: refused while the user has access keys or policies, as in IAM.
-    pub fn delete_user(&self, name: &str) -> Result<(), ApiError> {
+    pub fn delete_user(&self, name: &str) -> Result<(), ControlError> {
         self.mutate(|state, _| {
             user(state, name)?;
             let keys = state.access_keys.values().any(|k| k.user == name);
             let policies = state.user_policies.keys().any(|(u, _)| u == name);
             if keys || policies {
-                return Err(ApiError::new(
-                    ErrorCode::DeleteConflict,
-                    format!("Cannot delete entity, must delete access keys and policies first: user {name} still has some"),
-                ));
+                return Err(IdentityError::UserInUse(name.to_string()).into());
             }
             Ok((vec![Change::RemoveUser(name.to_string())], ()))
         })
     }
 
     /// CreateAccessKey: at most two per user.
-    pub fn create_access_key(&self, name: &str) -> Result<AccessKey, ApiError> {
+    pub fn create_access_key(&self, name: &str) -> Result<AccessKey, ControlError> {
         self.mutate(|state, ctx| {
             user(state, name)?;
-            if state.access_keys.values().filter(|k| k.user == name).count() >= MAX_KEYS_PER_USER {
-                return Err(ApiError::new(
-                    ErrorCode::LimitExceeded,
-                    format!("Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}; delete one of {name}'s keys first"),
-                ));
+            if state
+                .access_keys
+                .values()
+                .filter(|k| k.user == name)
+                .count()
+                >= MAX_KEYS_PER_USER
+            {
+                return Err(IdentityError::TooManyAccessKeys {
+                    user: name.to_string(),
+                    most: MAX_KEYS_PER_USER,
+                }
+                .into());
             }
             let key = AccessKey {
                 id: format!("AKIA{}", random(16, UPPER_DIGITS)),
@@ -375,7 +369,7 @@ impl ControlPlane {
     }
 
     /// ListAccessKeys of a user.
-    pub fn list_access_keys(&self, name: &str) -> Result<Vec<AccessKey>, ApiError> {
+    pub fn list_access_keys(&self, name: &str) -> Result<Vec<AccessKey>, ControlError> {
         let state = self.read();
         user(&state, name)?;
         Ok(state
@@ -386,30 +380,33 @@ impl ControlPlane {
             .collect())
     }
 
-    fn key_of(state: &State, name: &str, id: &str) -> Result<AccessKey, ApiError> {
+    fn key_of(state: &State, name: &str, id: &str) -> Result<AccessKey, ControlError> {
         state
             .access_keys
             .get(id)
             .filter(|k| k.user == name)
             .cloned()
             .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::NoSuchEntity,
-                    format!("The Access Key with id {id} cannot be found for user {name}."),
-                )
+                IdentityError::NoSuchAccessKey {
+                    user: name.to_string(),
+                    id: id.to_string(),
+                }
+                .into()
             })
     }
 
     /// UpdateAccessKey: Active or Inactive.
-    pub fn update_access_key(&self, name: &str, id: &str, status: &str) -> Result<(), ApiError> {
+    pub fn update_access_key(
+        &self,
+        name: &str,
+        id: &str,
+        status: &str,
+    ) -> Result<(), ControlError> {
         let active = match status {
             "Active" => true,
             "Inactive" => false,
             other => {
-                return Err(ApiError::new(
-                    ErrorCode::ValidationError,
-                    format!("Status {other:?} is not valid: use Active or Inactive"),
-                ));
+                return Err(IdentityError::InvalidStatus(other.to_string()).into());
             }
         };
         self.mutate(|state, _| {
@@ -420,7 +417,7 @@ impl ControlPlane {
     }
 
     /// DeleteAccessKey.
-    pub fn delete_access_key(&self, name: &str, id: &str) -> Result<(), ApiError> {
+    pub fn delete_access_key(&self, name: &str, id: &str) -> Result<(), ControlError> {
         self.mutate(|state, _| {
             Self::key_of(state, name, id)?;
             Ok((vec![Change::RemoveAccessKey(id.to_string())], ()))
@@ -434,15 +431,16 @@ impl ControlPlane {
         policy: &str,
         document: &str,
         check: impl FnOnce(&str) -> Result<(), String>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ControlError> {
         check_name("PolicyName", policy)?;
         if document.chars().count() > MAX_POLICY_CHARS {
-            return Err(ApiError::new(
-                ErrorCode::LimitExceeded,
-                format!("Maximum policy size of {MAX_POLICY_CHARS} bytes exceeded for user {name}"),
-            ));
+            return Err(IdentityError::PolicyTooLarge {
+                user: name.to_string(),
+                most: MAX_POLICY_CHARS,
+            }
+            .into());
         }
-        check(document).map_err(|why| ApiError::new(ErrorCode::MalformedPolicyDocument, why))?;
+        check(document).map_err(IdentityError::MalformedPolicy)?;
         self.mutate(|state, _| {
             user(state, name)?;
             let p = UserPolicy {
@@ -455,12 +453,12 @@ impl ControlPlane {
     }
 
     /// GetUserPolicy.
-    pub fn get_user_policy(&self, name: &str, policy: &str) -> Result<UserPolicy, ApiError> {
+    pub fn get_user_policy(&self, name: &str, policy: &str) -> Result<UserPolicy, ControlError> {
         policy_of(&self.read(), name, policy).cloned()
     }
 
     /// ListUserPolicies: the names of a user's inline policies.
-    pub fn list_user_policies(&self, name: &str) -> Result<Vec<String>, ApiError> {
+    pub fn list_user_policies(&self, name: &str) -> Result<Vec<String>, ControlError> {
         let state = self.read();
         user(&state, name)?;
         Ok(state
@@ -482,7 +480,7 @@ impl ControlPlane {
     }
 
     /// DeleteUserPolicy.
-    pub fn delete_user_policy(&self, name: &str, policy: &str) -> Result<(), ApiError> {
+    pub fn delete_user_policy(&self, name: &str, policy: &str) -> Result<(), ControlError> {
         self.mutate(|state, _| {
             policy_of(state, name, policy)?;
             Ok((

@@ -2,9 +2,11 @@
 //! DescribeContainerInstances, ListContainerInstances, UpdateContainerInstancesState, the
 //! attribute calls, and whether an agent is connected.
 
+use crate::error::ControlError;
 use crate::resources::{int_resource, resource_set, set_resource};
 use crate::status::InstanceStatus;
 use crate::{Change, ControlPlane, State, clusters, lookup, paginate};
+use berth_types::arn;
 use berth_types::ecs::{
     Attribute, ContainerInstance, ContainerInstanceStatus, DeleteAttributesRequest,
     DeleteAttributesResponse, DeregisterContainerInstanceRequest,
@@ -14,7 +16,6 @@ use berth_types::ecs::{
     PutAttributesResponse, RegisterContainerInstanceRequest, RegisterContainerInstanceResponse,
     TargetType, UpdateContainerInstancesStateRequest, UpdateContainerInstancesStateResponse,
 };
-use berth_types::{ApiError, ErrorCode, arn};
 
 /// Most custom attributes one resource may carry.
 pub const MAX_ATTRIBUTES: usize = 10;
@@ -42,14 +43,14 @@ pub fn present(state: &State, instance: &ContainerInstance) -> ContainerInstance
     out
 }
 
-fn check_attribute(a: &Attribute) -> Result<(), ApiError> {
+fn check_attribute(a: &Attribute) -> Result<(), ControlError> {
     let name_ok = !a.name.is_empty()
         && a.name.len() <= 128
         && a.name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c));
     if !name_ok {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "attribute name {:?} is not valid: use 1 to 128 letters, numbers, hyphens, underscores, slashes and periods",
             a.name
         )));
@@ -57,7 +58,7 @@ fn check_attribute(a: &Attribute) -> Result<(), ApiError> {
     if let Some(v) = &a.value
         && (v.is_empty() || v.len() > 128 || v.trim() != v)
     {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "attribute {} has value {v:?}: values are 1 to 128 characters with no leading or trailing whitespace",
             a.name
         )));
@@ -88,7 +89,7 @@ impl ControlPlane {
     pub fn register_container_instance(
         &self,
         req: RegisterContainerInstanceRequest,
-    ) -> Result<RegisterContainerInstanceResponse, ApiError> {
+    ) -> Result<RegisterContainerInstanceResponse, ControlError> {
         for a in req.attributes.as_deref().unwrap_or_default() {
             check_attribute(a)?;
         }
@@ -142,21 +143,21 @@ impl ControlPlane {
     pub fn deregister_container_instance(
         &self,
         req: DeregisterContainerInstanceRequest,
-    ) -> Result<DeregisterContainerInstanceResponse, ApiError> {
+    ) -> Result<DeregisterContainerInstanceResponse, ControlError> {
         self.mutate(|state, ctx| {
             let cluster = clusters::existing(state, req.cluster.as_deref())?;
             let name = cluster.cluster_name.clone().unwrap_or_default();
             let instance = lookup::instance(state, ctx.partition, &name, &req.container_instance)
                 .filter(|i| !InstanceStatus::Inactive.is(&i.status))
                 .ok_or_else(|| {
-                    ApiError::invalid(format!(
+                    ControlError::invalid(format!(
                         "container instance {} is not registered in cluster {name}",
                         req.container_instance
                     ))
                 })?;
             let usage = state.usage(instance.container_instance_arn.as_deref().unwrap_or_default());
             if usage.running + usage.pending > 0 && req.force != Some(true) {
-                return Err(ApiError::invalid(format!(
+                return Err(ControlError::invalid(format!(
                     "found {} running tasks on container instance {}: stop them first, or deregister with force (the tasks keep running, orphaned)",
                     usage.running + usage.pending,
                     req.container_instance
@@ -176,9 +177,9 @@ impl ControlPlane {
     pub fn describe_container_instances(
         &self,
         req: DescribeContainerInstancesRequest,
-    ) -> Result<DescribeContainerInstancesResponse, ApiError> {
+    ) -> Result<DescribeContainerInstancesResponse, ControlError> {
         if req.container_instances.len() > 100 {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "containerInstances has {} entries, but DescribeContainerInstances takes at most 100",
                 req.container_instances.len()
             )));
@@ -204,11 +205,11 @@ impl ControlPlane {
     pub fn list_container_instances(
         &self,
         req: ListContainerInstancesRequest,
-    ) -> Result<ListContainerInstancesResponse, ApiError> {
+    ) -> Result<ListContainerInstancesResponse, ControlError> {
         let filter = match req.filter.as_deref().filter(|f| !f.trim().is_empty()) {
             Some(f) => Some(
                 berth_scheduler::query::parse(f)
-                    .map_err(|e| ApiError::invalid(format!("the filter is not valid: {e}")))?,
+                    .map_err(|e| ControlError::invalid(format!("the filter is not valid: {e}")))?,
             ),
             None => None,
         };
@@ -239,18 +240,18 @@ impl ControlPlane {
     pub fn update_container_instances_state(
         &self,
         req: UpdateContainerInstancesStateRequest,
-    ) -> Result<UpdateContainerInstancesStateResponse, ApiError> {
+    ) -> Result<UpdateContainerInstancesStateResponse, ControlError> {
         if !matches!(
             req.status,
             ContainerInstanceStatus::Active | ContainerInstanceStatus::Draining
         ) {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "status {} cannot be set: use ACTIVE or DRAINING",
                 req.status
             )));
         }
         if req.container_instances.len() > 10 {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "containerInstances has {} entries, but UpdateContainerInstancesState takes at most 10",
                 req.container_instances.len()
             )));
@@ -289,7 +290,7 @@ impl ControlPlane {
     pub fn put_attributes(
         &self,
         req: PutAttributesRequest,
-    ) -> Result<PutAttributesResponse, ApiError> {
+    ) -> Result<PutAttributesResponse, ControlError> {
         self.change_attributes(&req.cluster, &req.attributes, true)?;
         Ok(PutAttributesResponse {
             attributes: Some(req.attributes),
@@ -300,7 +301,7 @@ impl ControlPlane {
     pub fn delete_attributes(
         &self,
         req: DeleteAttributesRequest,
-    ) -> Result<DeleteAttributesResponse, ApiError> {
+    ) -> Result<DeleteAttributesResponse, ControlError> {
         self.change_attributes(&req.cluster, &req.attributes, false)?;
         Ok(DeleteAttributesResponse {
             attributes: Some(req.attributes),
@@ -312,9 +313,9 @@ impl ControlPlane {
         cluster: &Option<String>,
         attributes: &[Attribute],
         put: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ControlError> {
         if attributes.len() > MAX_ATTRIBUTES {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "attributes has {} entries, but one call takes at most {MAX_ATTRIBUTES}",
                 attributes.len()
             )));
@@ -328,16 +329,16 @@ impl ControlPlane {
             let mut edited: std::collections::BTreeMap<String, ContainerInstance> = Default::default();
             for a in attributes {
                 if a.target_type.is_some_and(|t| t != TargetType::ContainerInstance) {
-                    return Err(ApiError::invalid("targetType must be container-instance"));
+                    return Err(ControlError::invalid("targetType must be container-instance"));
                 }
                 let target = a.target_id.as_deref().ok_or_else(|| {
-                    ApiError::invalid(format!("attribute {} has no targetId: name the container instance", a.name))
+                    ControlError::invalid(format!("attribute {} has no targetId: name the container instance", a.name))
                 })?;
                 let instance = lookup::instance(state, ctx.partition, &name, target).ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::TargetNotFoundException,
-                        format!("container instance {target} was not found in cluster {name}"),
-                    )
+                    ControlError::TargetNotFound {
+                        target: target.to_string(),
+                        cluster: name.clone(),
+                    }
                 })?;
                 let key = instance.container_instance_arn.clone().unwrap_or_default();
                 let entry = edited.entry(key).or_insert_with(|| instance.clone());
@@ -353,10 +354,7 @@ impl ControlPlane {
                 }
                 let custom = list.iter().filter(|x| !x.name.starts_with("ecs.") && !x.name.starts_with("com.amazonaws.ecs.")).count();
                 if custom > MAX_ATTRIBUTES {
-                    return Err(ApiError::new(
-                        ErrorCode::AttributeLimitExceededException,
-                        format!("container instance {target} would have {custom} custom attributes, but at most {MAX_ATTRIBUTES} are allowed: delete some first"),
-                    ));
+                    return Err(ControlError::AttributeLimitExceeded(format!("container instance {target} would have {custom} custom attributes, but at most {MAX_ATTRIBUTES} are allowed: delete some first")));
                 }
             }
             Ok((edited.into_values().map(Change::Instance).collect(), ()))
@@ -367,7 +365,7 @@ impl ControlPlane {
     pub fn list_attributes(
         &self,
         req: ListAttributesRequest,
-    ) -> Result<ListAttributesResponse, ApiError> {
+    ) -> Result<ListAttributesResponse, ControlError> {
         let state = self.read();
         let cluster = clusters::existing(&state, req.cluster.as_deref())?;
         let name = cluster.cluster_name.clone().unwrap_or_default();

@@ -24,6 +24,8 @@
 //! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
 //! - [`placement`]: constraints and strategies for the scheduler, refusals as `failures[]`;
 //! - [`views`]: the scheduler's in-memory views of each cluster's instances;
+//! - [`error`]: every refusal and failure, in the control plane's terms (the API layer picks
+//!   their wire codes);
 //! - `lookup`, `resources` and `status`: leaf modules the others share, finding tasks,
 //!   instances and services by reference, reading an instance's resource lists, and the
 //!   status values of tasks, instances, services, clusters and deployments.
@@ -35,6 +37,7 @@ pub mod audit;
 pub mod change;
 pub mod clusters;
 pub mod demand;
+pub mod error;
 mod exec;
 pub mod identity;
 pub mod instances;
@@ -55,8 +58,8 @@ pub mod tasks;
 pub mod views;
 mod wakeups;
 
+use crate::error::ControlError;
 use berth_store::Store;
-use berth_types::ApiError;
 use berth_types::arn::Partition;
 // The one paginator (in `types`, which the registry's ECR lists use too), as `crate::paginate`.
 use berth_types::paginate;
@@ -107,8 +110,8 @@ impl ControlPlane {
         partition: Partition,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, ApiError> {
-        let state = State::load(store.as_ref()).map_err(|e| ApiError::server(e.to_string()))?;
+    ) -> Result<Self, ControlError> {
+        let state = State::load(store.as_ref()).map_err(ControlError::Load)?;
         Ok(Self {
             partition,
             store,
@@ -153,8 +156,8 @@ impl ControlPlane {
     /// store's change feed (`wakeups`).
     pub fn mutate<R>(
         &self,
-        plan: impl FnOnce(&State, &Ctx) -> Result<(Vec<Change>, R), ApiError>,
-    ) -> Result<R, ApiError> {
+        plan: impl FnOnce(&State, &Ctx) -> Result<(Vec<Change>, R), ControlError>,
+    ) -> Result<R, ControlError> {
         let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let ctx = self.ctx();
         let (changes, answer) = plan(&self.read(), &ctx)?;
@@ -164,9 +167,7 @@ impl ControlPlane {
         let ops: Vec<_> = changes.iter().map(Change::to_op).collect();
         let revision = self.store.commit(&ops).map_err(|e| {
             tracing::error!(error = %e, "store commit failed");
-            ApiError::server(format!(
-                "the change could not be stored: {e}; nothing was changed"
-            ))
+            ControlError::Commit(e)
         })?;
         {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());

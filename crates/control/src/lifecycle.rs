@@ -5,9 +5,9 @@
 //! says why: `TaskFailedToStart` for the start-up errors ECS names (`CannotPullContainerError`,
 //! `CannotStartContainerError`, ...), `EssentialContainerExited` otherwise.
 
+use crate::error::ControlError;
 use crate::status::TaskStatus;
 use crate::{Change, ControlPlane, State, clusters, lookup};
-use berth_types::ApiError;
 use berth_types::ecs::{
     Connectivity, ContainerStateChange, HealthStatus, SubmitContainerStateChangeRequest,
     SubmitContainerStateChangeResponse, SubmitTaskStateChangeRequest,
@@ -128,17 +128,19 @@ impl ControlPlane {
     pub fn submit_task_state_change(
         &self,
         req: SubmitTaskStateChangeRequest,
-    ) -> Result<SubmitTaskStateChangeResponse, ApiError> {
+    ) -> Result<SubmitTaskStateChangeResponse, ControlError> {
         let reference = req
             .task
             .clone()
-            .ok_or_else(|| ApiError::invalid("task is required: name the task ARN"))?;
+            .ok_or_else(|| ControlError::invalid("task is required: name the task ARN"))?;
         self.mutate(|state, ctx| {
             let cluster = clusters::existing(state, req.cluster.as_deref())?;
             let name = cluster.cluster_name.clone().unwrap_or_default();
             let mut task = lookup::task(state, ctx.partition, &name, &reference)
                 .ok_or_else(|| {
-                    ApiError::invalid(format!("task {reference} was not found in cluster {name}"))
+                    ControlError::invalid(format!(
+                        "task {reference} was not found in cluster {name}"
+                    ))
                 })?
                 .clone();
             let changes = if apply_task_report(&mut task, &req, ctx.now) {
@@ -159,7 +161,7 @@ impl ControlPlane {
     pub fn submit_container_state_change(
         &self,
         req: SubmitContainerStateChangeRequest,
-    ) -> Result<SubmitContainerStateChangeResponse, ApiError> {
+    ) -> Result<SubmitContainerStateChangeResponse, ControlError> {
         let as_task_report = SubmitTaskStateChangeRequest {
             cluster: req.cluster.clone(),
             task: req.task.clone(),
@@ -214,7 +216,7 @@ impl ControlPlane {
         &self,
         instance_arn: &str,
         reports: &[ContainerHealth],
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ControlError> {
         self.mutate(|state, _ctx| {
             let mut changed: std::collections::BTreeMap<String, Task> = Default::default();
             for r in reports {
@@ -293,7 +295,7 @@ fn expired_tasks(state: &State, now: f64) -> std::collections::BTreeSet<&String>
 impl ControlPlane {
     /// Forgets the STOPPED tasks past their retention (see [`expired_tasks`]), and the client
     /// tokens whose tasks are all gone. Returns how many tasks were forgotten.
-    pub fn prune_stopped(&self) -> Result<usize, ApiError> {
+    pub fn prune_stopped(&self) -> Result<usize, ControlError> {
         self.mutate(|state, ctx| {
             let expired = expired_tasks(state, ctx.now);
             let tokens = state

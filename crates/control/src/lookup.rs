@@ -3,9 +3,9 @@
 //! importing each other.
 
 use crate::State;
+use crate::error::ControlError;
 use berth_types::arn::{self, Partition};
 use berth_types::ecs::{ContainerInstance, Service, Task};
-use berth_types::{ApiError, ErrorCode};
 
 /// The key a reference names: itself when it is an ARN, else the ARN `build` makes of it.
 fn key(reference: &str, build: impl FnOnce() -> String) -> String {
@@ -61,12 +61,9 @@ pub fn service<'s>(
         .filter(|s| s.cluster_arn.as_deref().map(arn::cluster_name) == Some(cluster))
 }
 
-/// ServiceNotFoundException for a reference.
-pub fn service_not_found(reference: &str, cluster: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::ServiceNotFoundException,
-        format!(
-            "Service not found: {reference} is not a service of cluster {cluster}; create it with CreateService"
-        ),
-    )
+/// The refusal for a reference to a service the cluster does not have.
+pub fn service_not_found(reference: &str, cluster: &str) -> ControlError {
+    ControlError::ServiceNotFound(format!(
+        "Service not found: {reference} is not a service of cluster {cluster}; create it with CreateService"
+    ))
 }

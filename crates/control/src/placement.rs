@@ -2,10 +2,10 @@
 //! and strategies, checked against the model's limits; and from a refusal to `failures[]`.
 
 use crate::demand;
+use crate::error::ControlError;
 use berth_scheduler::query;
 use berth_scheduler::ranking::{Resource, SpreadField};
 use berth_scheduler::{Constraint, Refusal, Request, Strategy};
-use berth_types::ApiError;
 use berth_types::ecs::{
     Failure, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
     PlacementStrategyType, TaskDefinition, TaskOverride,
@@ -17,23 +17,23 @@ pub const MAX_CONSTRAINTS: usize = 10;
 pub const MAX_STRATEGIES: usize = 5;
 
 /// Parses a `memberOf` expression into a constraint.
-pub fn member_of(expression: Option<&str>) -> Result<Constraint, ApiError> {
+pub fn member_of(expression: Option<&str>) -> Result<Constraint, ControlError> {
     let expression = expression.filter(|e| !e.trim().is_empty()).ok_or_else(|| {
-        ApiError::invalid("a memberOf constraint needs an expression, e.g. attribute:ecs.instance-type == t2.small")
+        ControlError::invalid("a memberOf constraint needs an expression, e.g. attribute:ecs.instance-type == t2.small")
     })?;
     query::parse(expression)
         .map(Constraint::MemberOf)
-        .map_err(|e| ApiError::invalid(format!("{e}, in {expression:?}")))
+        .map_err(|e| ControlError::invalid(format!("{e}, in {expression:?}")))
 }
 
-fn strategy(s: &PlacementStrategy) -> Result<Strategy, ApiError> {
+fn strategy(s: &PlacementStrategy) -> Result<Strategy, ControlError> {
     let field = s.field.as_deref().unwrap_or_default();
     match s.r#type {
         Some(PlacementStrategyType::Random) => Ok(Strategy::Random),
         Some(PlacementStrategyType::Binpack) => match field.to_ascii_lowercase().as_str() {
             "cpu" => Ok(Strategy::Binpack(Resource::Cpu)),
             "memory" => Ok(Strategy::Binpack(Resource::Memory)),
-            _ => Err(ApiError::invalid(format!(
+            _ => Err(ControlError::invalid(format!(
                 "binpack field {field:?} is not valid: use cpu or memory"
             ))),
         },
@@ -43,12 +43,12 @@ fn strategy(s: &PlacementStrategy) -> Result<Strategy, ApiError> {
                 Some(name) if !name.is_empty() => {
                     Ok(Strategy::Spread(SpreadField::Attribute(name.to_string())))
                 }
-                _ => Err(ApiError::invalid(format!(
+                _ => Err(ControlError::invalid(format!(
                     "spread field {field:?} is not valid: use instanceId, host or attribute:<name>"
                 ))),
             },
         },
-        None => Err(ApiError::invalid(
+        None => Err(ControlError::invalid(
             "a placement strategy needs a type: random, spread or binpack",
         )),
     }
@@ -61,7 +61,7 @@ pub fn request(
     group: &str,
     constraints: Option<&[PlacementConstraint]>,
     strategies: Option<&[PlacementStrategy]>,
-) -> Result<Request, ApiError> {
+) -> Result<Request, ControlError> {
     let mut out = Request {
         demand: demand::of(td, overrides),
         group: group.to_string(),
@@ -80,7 +80,7 @@ pub fn request(
         match c.r#type {
             Some(PlacementConstraintType::DistinctInstance) => {
                 if c.expression.as_deref().is_some_and(|e| !e.is_empty()) {
-                    return Err(ApiError::invalid(
+                    return Err(ControlError::invalid(
                         "a distinctInstance constraint takes no expression: remove it, or use memberOf",
                     ));
                 }
@@ -90,21 +90,21 @@ pub fn request(
                 out.constraints.push(member_of(c.expression.as_deref())?)
             }
             None => {
-                return Err(ApiError::invalid(
+                return Err(ControlError::invalid(
                     "a placement constraint needs a type: memberOf or distinctInstance",
                 ));
             }
         }
     }
     if out.constraints.len() > MAX_CONSTRAINTS {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "{} placement constraints (with the task definition's), but at most {MAX_CONSTRAINTS} are allowed",
             out.constraints.len()
         )));
     }
     let strategies = strategies.unwrap_or_default();
     if strategies.len() > MAX_STRATEGIES {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "{} placement strategies, but at most {MAX_STRATEGIES} are allowed",
             strategies.len()
         )));

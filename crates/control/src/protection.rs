@@ -2,13 +2,14 @@
 //! is protected is not stopped by scaling in or by a deployment until its protection is
 //! cleared or expires (2 hours unless `expiresInMinutes` says otherwise, at most 48 hours).
 
+use crate::error::ControlError;
 use crate::status::TaskStatus;
 use crate::{Change, ControlPlane, State, clusters, lookup};
+use berth_types::arn;
 use berth_types::ecs::{
     Failure, GetTaskProtectionRequest, GetTaskProtectionResponse, ProtectedTask, Task,
     UpdateTaskProtectionRequest, UpdateTaskProtectionResponse,
 };
-use berth_types::{ApiError, arn};
 
 /// How long protection lasts when `expiresInMinutes` is not given.
 const DEFAULT_MINUTES: i32 = 120;
@@ -68,9 +69,9 @@ fn protectable<'s>(
     Ok(task)
 }
 
-fn check_count(n: usize, max: usize, operation: &str) -> Result<(), ApiError> {
+fn check_count(n: usize, max: usize, operation: &str) -> Result<(), ControlError> {
     if n == 0 || n > max {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "tasks has {n} entries, but {operation} takes 1 to {max}"
         )));
     }
@@ -83,11 +84,11 @@ impl ControlPlane {
     pub fn update_task_protection(
         &self,
         req: UpdateTaskProtectionRequest,
-    ) -> Result<UpdateTaskProtectionResponse, ApiError> {
+    ) -> Result<UpdateTaskProtectionResponse, ControlError> {
         check_count(req.tasks.len(), MAX_UPDATE, "UpdateTaskProtection")?;
         let minutes = match (req.protection_enabled, req.expires_in_minutes) {
             (true, Some(m)) if !(1..=MAX_MINUTES).contains(&m) => {
-                return Err(ApiError::invalid(format!(
+                return Err(ControlError::invalid(format!(
                     "expiresInMinutes is {m}, but must be from 1 to {MAX_MINUTES} (48 hours)"
                 )));
             }
@@ -127,7 +128,7 @@ impl ControlPlane {
     pub fn get_task_protection(
         &self,
         req: GetTaskProtectionRequest,
-    ) -> Result<GetTaskProtectionResponse, ApiError> {
+    ) -> Result<GetTaskProtectionResponse, ControlError> {
         let state = self.read();
         let cluster = clusters::existing(&state, Some(req.cluster.as_str()))?;
         let name = cluster.cluster_name.clone().unwrap_or_default();

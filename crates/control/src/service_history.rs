@@ -3,7 +3,9 @@
 //! service's `deployments[]`, and the calls that read them: ListServiceDeployments,
 //! DescribeServiceDeployments, DescribeServiceRevisions.
 
+use crate::error::ControlError;
 use crate::{Change, ControlPlane, State, clusters, lookup, paginate};
+use berth_types::arn;
 use berth_types::arn::Partition;
 use berth_types::ecs::{
     CreatedAt, Deployment, DeploymentRolloutState, DescribeServiceDeploymentsRequest,
@@ -13,7 +15,6 @@ use berth_types::ecs::{
     ServiceDeployment, ServiceDeploymentBrief, ServiceDeploymentCircuitBreaker,
     ServiceDeploymentStatus, ServiceRevision, ServiceRevisionSummary,
 };
-use berth_types::{ApiError, arn};
 
 /// Most ARNs one Describe call of this module takes.
 pub const MAX_DESCRIBE: usize = 20;
@@ -179,9 +180,9 @@ fn in_window(created: Option<f64>, window: Option<&CreatedAt>) -> bool {
     window.is_none_or(|w| w.after.is_none_or(|a| at >= a) && w.before.is_none_or(|b| at <= b))
 }
 
-fn check_count(n: usize, what: &str, call: &str) -> Result<(), ApiError> {
+fn check_count(n: usize, what: &str, call: &str) -> Result<(), ControlError> {
     if n == 0 || n > MAX_DESCRIBE {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "{what} has {n} entries, but {call} takes 1 to {MAX_DESCRIBE}"
         )));
     }
@@ -193,7 +194,7 @@ impl ControlPlane {
     pub fn list_service_deployments(
         &self,
         req: ListServiceDeploymentsRequest,
-    ) -> Result<ListServiceDeploymentsResponse, ApiError> {
+    ) -> Result<ListServiceDeploymentsResponse, ControlError> {
         let state = self.read();
         let cluster = clusters::existing(&state, req.cluster.as_deref())?;
         let name = cluster.cluster_name.clone().unwrap_or_default();
@@ -248,7 +249,7 @@ impl ControlPlane {
     pub fn describe_service_deployments(
         &self,
         req: DescribeServiceDeploymentsRequest,
-    ) -> Result<DescribeServiceDeploymentsResponse, ApiError> {
+    ) -> Result<DescribeServiceDeploymentsResponse, ControlError> {
         check_count(
             req.service_deployment_arns.len(),
             "serviceDeploymentArns",
@@ -273,7 +274,7 @@ impl ControlPlane {
     pub fn describe_service_revisions(
         &self,
         req: DescribeServiceRevisionsRequest,
-    ) -> Result<DescribeServiceRevisionsResponse, ApiError> {
+    ) -> Result<DescribeServiceRevisionsResponse, ControlError> {
         check_count(
             req.service_revision_arns.len(),
             "serviceRevisionArns",

@@ -2,11 +2,13 @@
 //! These calls record what the user wants (task definition, count, deployment settings) and
 //! open deployments; the [`crate::service_controller`] moves the tasks towards it.
 
+use crate::error::ControlError;
 use crate::status::{DeploymentStatus, ServiceStatus};
 use crate::{
     Change, ControlPlane, Ctx, State, clusters, lookup, paginate, placement, service_history, tags,
     tasks,
 };
+use berth_types::arn;
 use berth_types::arn::Partition;
 use berth_types::ecs::{
     CreateServiceRequest, CreateServiceResponse, DeleteServiceRequest, DeleteServiceResponse,
@@ -16,7 +18,6 @@ use berth_types::ecs::{
     SchedulingStrategy, Service, ServiceEvent, ServiceField, UpdateServiceRequest,
     UpdateServiceResponse,
 };
-use berth_types::{ApiError, ErrorCode, arn};
 
 /// Most services one DescribeServices call takes.
 pub const MAX_DESCRIBE: usize = 10;
@@ -85,15 +86,12 @@ fn active<'s>(
     partition: &Partition,
     cluster: &str,
     reference: &str,
-) -> Result<&'s Service, ApiError> {
+) -> Result<&'s Service, ControlError> {
     let service = lookup::service(state, partition, cluster, reference)
         .filter(|s| !ServiceStatus::Inactive.is(&s.status))
         .ok_or_else(|| lookup::service_not_found(reference, cluster))?;
     if !ServiceStatus::Active.is(&service.status) {
-        return Err(ApiError::new(
-            ErrorCode::ServiceNotActiveException,
-            format!("Service was not ACTIVE: {reference} is being deleted; create a new service"),
-        ));
+        return Err(ControlError::ServiceNotActive(reference.to_string()));
     }
     Ok(service)
 }
@@ -102,7 +100,7 @@ fn active<'s>(
 fn deployment_configuration(
     given: Option<&DeploymentConfiguration>,
     daemon: bool,
-) -> Result<DeploymentConfiguration, ApiError> {
+) -> Result<DeploymentConfiguration, ControlError> {
     let mut c = given.cloned().unwrap_or_default();
     let max = *c
         .maximum_percent
@@ -111,12 +109,12 @@ fn deployment_configuration(
         .minimum_healthy_percent
         .get_or_insert(if daemon { 0 } else { 100 });
     if !(0..=100).contains(&min) {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "minimumHealthyPercent is {min}: use 0 to 100"
         )));
     }
     if max < 100 || max < min {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "maximumPercent is {max}: it must be at least 100 and at least minimumHealthyPercent ({min})"
         )));
     }
@@ -126,7 +124,7 @@ fn deployment_configuration(
         .and_then(|b| b.threshold_configuration.as_ref())
         && t.value < 1
     {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "deploymentCircuitBreaker thresholdConfiguration value is {}: use 1 or more",
             t.value
         )));
@@ -140,7 +138,7 @@ fn deployment_configuration(
     Ok(c)
 }
 
-fn check_name(name: &str) -> Result<(), ApiError> {
+fn check_name(name: &str) -> Result<(), ControlError> {
     let ok = (1..=255).contains(&name.len())
         && name
             .chars()
@@ -148,15 +146,15 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(format!(
+        Err(ControlError::invalid(format!(
             "serviceName {name:?} is not valid: use 1 to 255 letters, numbers, hyphens and underscores"
         )))
     }
 }
 
-fn check_count(count: i32) -> Result<(), ApiError> {
+fn check_count(count: i32) -> Result<(), ControlError> {
     if count < 0 {
-        return Err(ApiError::invalid(format!(
+        return Err(ControlError::invalid(format!(
             "desiredCount is {count}: use 0 or more"
         )));
     }
@@ -177,13 +175,13 @@ impl ControlPlane {
     pub fn create_service(
         &self,
         req: CreateServiceRequest,
-    ) -> Result<CreateServiceResponse, ApiError> {
+    ) -> Result<CreateServiceResponse, ControlError> {
         check_name(&req.service_name)?;
         tags::check_user_tags(req.tags.as_deref().unwrap_or_default())?;
         let daemon = req.scheduling_strategy == Some(SchedulingStrategy::Daemon);
         let desired = match (daemon, req.desired_count) {
             (true, Some(_)) => {
-                return Err(ApiError::invalid(
+                return Err(ControlError::invalid(
                     "a DAEMON service runs one task on each instance: leave desiredCount out",
                 ));
             }
@@ -194,20 +192,17 @@ impl ControlPlane {
         if let Some(c) = &req.deployment_controller
             && c.r#type != DeploymentControllerType::Ecs
         {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedFeatureException,
-                format!(
-                    "deploymentController {} is not supported: use ECS (rolling updates)",
-                    c.r#type.as_str()
-                ),
-            ));
+            return Err(ControlError::Unsupported(format!(
+                "deploymentController {} is not supported: use ECS (rolling updates)",
+                c.r#type.as_str()
+            )));
         }
         let configuration =
             deployment_configuration(req.deployment_configuration.as_ref(), daemon)?;
         self.mutate(|state, ctx| {
             let (cluster, created) = clusters::resolve(state, ctx, req.cluster.as_deref())?;
             let reference = req.task_definition.as_deref().ok_or_else(|| {
-                ApiError::invalid("taskDefinition is required: name a family, family:revision or ARN")
+                ControlError::invalid("taskDefinition is required: name a family, family:revision or ARN")
             })?;
             let td = tasks::runnable(state, reference)?;
             let td_arn = td.task_definition_arn.clone().unwrap_or_default();
@@ -217,7 +212,7 @@ impl ControlPlane {
                 .get(&service_arn)
                 .is_some_and(|s| !ServiceStatus::Inactive.is(&s.status))
             {
-                return Err(ApiError::invalid(format!(
+                return Err(ControlError::invalid(format!(
                     "Creation of service was not idempotent: service {} already exists in cluster {cluster}; update it with UpdateService, or choose another name",
                     req.service_name
                 )));
@@ -281,7 +276,7 @@ impl ControlPlane {
     pub fn update_service(
         &self,
         req: UpdateServiceRequest,
-    ) -> Result<UpdateServiceResponse, ApiError> {
+    ) -> Result<UpdateServiceResponse, ControlError> {
         if let Some(count) = req.desired_count {
             check_count(count)?;
         }
@@ -291,7 +286,7 @@ impl ControlPlane {
             let mut service = active(state, ctx.partition, &name, &req.service)?.clone();
             let daemon = service.scheduling_strategy == Some(SchedulingStrategy::Daemon);
             if daemon && req.desired_count.is_some() {
-                return Err(ApiError::invalid(
+                return Err(ControlError::invalid(
                     "a DAEMON service runs one task on each instance: leave desiredCount out",
                 ));
             }
@@ -361,7 +356,7 @@ impl ControlPlane {
     pub fn delete_service(
         &self,
         req: DeleteServiceRequest,
-    ) -> Result<DeleteServiceResponse, ApiError> {
+    ) -> Result<DeleteServiceResponse, ControlError> {
         self.mutate(|state, ctx| {
             let cluster = clusters::existing(state, req.cluster.as_deref())?;
             let name = cluster.cluster_name.clone().unwrap_or_default();
@@ -375,7 +370,7 @@ impl ControlPlane {
                 && service.desired_count.unwrap_or_default() > 0
                 && req.force != Some(true)
             {
-                return Err(ApiError::invalid(format!(
+                return Err(ControlError::invalid(format!(
                     "The service cannot be stopped while it is scaled above 0: set desiredCount of {} to 0 with UpdateService, or delete with force",
                     req.service
                 )));
@@ -399,9 +394,9 @@ impl ControlPlane {
     pub fn describe_services(
         &self,
         req: DescribeServicesRequest,
-    ) -> Result<DescribeServicesResponse, ApiError> {
+    ) -> Result<DescribeServicesResponse, ControlError> {
         if req.services.is_empty() || req.services.len() > MAX_DESCRIBE {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "services has {} entries, but DescribeServices takes 1 to {MAX_DESCRIBE}",
                 req.services.len()
             )));
@@ -431,7 +426,7 @@ impl ControlPlane {
     pub fn list_services(
         &self,
         req: ListServicesRequest,
-    ) -> Result<ListServicesResponse, ApiError> {
+    ) -> Result<ListServicesResponse, ControlError> {
         let state = self.read();
         let cluster = clusters::existing(&state, req.cluster.as_deref())?;
         let name = cluster.cluster_name.clone().unwrap_or_default();

@@ -2,14 +2,15 @@
 //! instances and task definitions; and the tags a new task is given (its own, those propagated
 //! from its service or task definition, and ECS's managed tags).
 
+use crate::error::ControlError;
 use crate::status::{ClusterStatus, ServiceStatus};
 use crate::{Change, ControlPlane, State};
+use berth_types::arn;
 use berth_types::ecs::{
     ListTagsForResourceRequest, ListTagsForResourceResponse, PropagateTags, Service, Tag,
     TagResourceRequest, TagResourceResponse, TaskDefinition, UntagResourceRequest,
     UntagResourceResponse,
 };
-use berth_types::{ApiError, ErrorCode, arn};
 
 /// Most tags one resource may carry.
 pub const MAX_TAGS: usize = 50;
@@ -17,25 +18,20 @@ pub const MAX_TAGS: usize = 50;
 /// The tags a resource has now, and how to store a new set.
 type Store<'s> = Box<dyn Fn(Vec<Tag>) -> Change + 's>;
 
-fn current<'s>(state: &'s State, resource: &str) -> Result<(Vec<Tag>, Store<'s>), ApiError> {
+fn current<'s>(state: &'s State, resource: &str) -> Result<(Vec<Tag>, Store<'s>), ControlError> {
     let parsed = arn::parse(resource).ok_or_else(|| {
-        ApiError::invalid(format!(
+        ControlError::invalid(format!(
             "resourceArn {resource:?} is not an ECS ARN: pass the full ARN of a cluster, task, container instance or task definition"
         ))
     })?;
-    let not_found = || {
-        ApiError::new(
-            ErrorCode::ResourceNotFoundException,
-            format!("resource {resource} was not found"),
-        )
-    };
+    let not_found = || ControlError::ResourceNotFound(resource.to_string());
     match parsed.resource_type {
         "cluster" => {
             let c = state
                 .clusters
                 .get(arn::cluster_name(resource))
                 .filter(|c| ClusterStatus::Active.is(&c.status))
-                .ok_or_else(|| ApiError::cluster_not_found(resource))?;
+                .ok_or_else(|| ControlError::ClusterNotFound(resource.to_string()))?;
             Ok((
                 c.tags.clone().unwrap_or_default(),
                 Box::new(move |tags| {
@@ -51,12 +47,9 @@ fn current<'s>(state: &'s State, resource: &str) -> Result<(Vec<Tag>, Store<'s>)
                 .get(resource)
                 .filter(|s| !ServiceStatus::Inactive.is(&s.status))
                 .ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::ServiceNotFoundException,
-                        format!(
-                            "service {resource} was not found: check the ARN with ListServices"
-                        ),
-                    )
+                    ControlError::ServiceNotFound(format!(
+                        "service {resource} was not found: check the ARN with ListServices"
+                    ))
                 })?;
             Ok((
                 s.tags.clone().unwrap_or_default(),
@@ -103,20 +96,20 @@ fn current<'s>(state: &'s State, resource: &str) -> Result<(Vec<Tag>, Store<'s>)
                 Box::new(move |tags| Change::Tags(key.clone(), tags)),
             ))
         }
-        other => Err(ApiError::invalid(format!(
+        other => Err(ControlError::invalid(format!(
             "resources of type {other} cannot be tagged in Berth"
         ))),
     }
 }
 
 /// Refuses tags a user may not set: keys starting with `aws:` are ECS's own.
-pub(crate) fn check_user_tags(tags: &[Tag]) -> Result<(), ApiError> {
+pub(crate) fn check_user_tags(tags: &[Tag]) -> Result<(), ControlError> {
     match tags
         .iter()
         .filter_map(|t| t.key.as_deref())
         .find(|k| k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")))
     {
-        Some(key) => Err(ApiError::invalid(format!(
+        Some(key) => Err(ControlError::invalid(format!(
             "tag key {key:?} starts with aws:, which is reserved for AWS use: choose another key"
         ))),
         None => Ok(()),
@@ -175,7 +168,10 @@ pub(crate) fn for_new_task(
 
 impl ControlPlane {
     /// TagResource: adds or replaces tags by key.
-    pub fn tag_resource(&self, req: TagResourceRequest) -> Result<TagResourceResponse, ApiError> {
+    pub fn tag_resource(
+        &self,
+        req: TagResourceRequest,
+    ) -> Result<TagResourceResponse, ControlError> {
         check_user_tags(&req.tags)?;
         self.mutate(|state, _ctx| {
             let (mut tags, store) = current(state, &req.resource_arn)?;
@@ -184,7 +180,7 @@ impl ControlPlane {
                 tags.push(t.clone());
             }
             if tags.len() > MAX_TAGS {
-                return Err(ApiError::invalid(format!(
+                return Err(ControlError::invalid(format!(
                     "resource {} would have {} tags, but at most {MAX_TAGS} are allowed",
                     req.resource_arn,
                     tags.len()
@@ -198,7 +194,7 @@ impl ControlPlane {
     pub fn untag_resource(
         &self,
         req: UntagResourceRequest,
-    ) -> Result<UntagResourceResponse, ApiError> {
+    ) -> Result<UntagResourceResponse, ControlError> {
         self.mutate(|state, _ctx| {
             let (mut tags, store) = current(state, &req.resource_arn)?;
             tags.retain(|t| t.key.as_ref().is_none_or(|k| !req.tag_keys.contains(k)));
@@ -210,7 +206,7 @@ impl ControlPlane {
     pub fn list_tags_for_resource(
         &self,
         req: ListTagsForResourceRequest,
-    ) -> Result<ListTagsForResourceResponse, ApiError> {
+    ) -> Result<ListTagsForResourceResponse, ControlError> {
         let state = self.read();
         let (tags, _) = current(&state, &req.resource_arn)?;
         Ok(ListTagsForResourceResponse { tags: Some(tags) })

@@ -3,7 +3,7 @@
 //! valid cpu/memory pair, `awsvpc`, none of the host features Fargate lacks). The messages
 //! start as ECS's do, so what users search for finds the same answers; each ends with the fix.
 
-use berth_types::ApiError;
+use crate::error::ControlError;
 use berth_types::ecs::{
     Compatibility, ContainerDefinition, NetworkMode, PidMode, RegisterTaskDefinitionRequest,
     ResourceType,
@@ -52,7 +52,7 @@ pub fn check(
     cpu: Option<i64>,
     memory: Option<i64>,
     containers: &[ContainerDefinition],
-) -> Result<(), ApiError> {
+) -> Result<(), ControlError> {
     for c in containers {
         within_task(c, cpu, memory)?;
         if req.network_mode == Some(NetworkMode::Awsvpc) {
@@ -62,7 +62,7 @@ pub fn check(
     if let Some(storage) = &req.ephemeral_storage
         && !(21..=200).contains(&storage.size_in_gi_b)
     {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "ephemeralStorage.sizeInGiB is {}, but must be between 21 and 200 (the default is 20 GiB: leave it out for that)",
             storage.size_in_gi_b
         )));
@@ -85,10 +85,10 @@ fn within_task(
     c: &ContainerDefinition,
     cpu: Option<i64>,
     memory: Option<i64>,
-) -> Result<(), ApiError> {
+) -> Result<(), ControlError> {
     let name = c.name.as_deref().unwrap_or_default();
     let over = |setting: &str, value: i64, task: i64| {
-        Err(ApiError::client(format!(
+        Err(ControlError::client(format!(
             "The '{setting}' setting for container '{name}' is greater than for the task: {value} is more than the task's {task}; raise the task's {} or lower the container's",
             if setting == "cpu" { "cpu" } else { "memory" }
         )))
@@ -114,15 +114,15 @@ fn within_task(
 }
 
 /// What a container of an `awsvpc` task may not set.
-fn awsvpc(c: &ContainerDefinition) -> Result<(), ApiError> {
+fn awsvpc(c: &ContainerDefinition) -> Result<(), ControlError> {
     let name = c.name.as_deref().unwrap_or_default();
     if c.hostname.is_some() {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "hostname is not supported on container when networkMode=awsvpc. (container '{name}': the task's network interface names the host; remove hostname)"
         )));
     }
     if c.links.as_ref().is_some_and(|l| !l.is_empty()) {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "links are not supported when networkMode=awsvpc. (container '{name}': containers of the task reach each other on localhost; remove links)"
         )));
     }
@@ -134,19 +134,19 @@ fn fargate_task(
     req: &RegisterTaskDefinitionRequest,
     cpu: Option<i64>,
     memory: Option<i64>,
-) -> Result<(), ApiError> {
+) -> Result<(), ControlError> {
     let Some(cpu) = cpu else {
-        return Err(ApiError::client(
+        return Err(ControlError::client(
             "Fargate requires that 'cpu' be defined at the task level. (e.g. \"cpu\": \"256\")",
         ));
     };
     let Some(memory) = memory else {
-        return Err(ApiError::client(
+        return Err(ControlError::client(
             "Fargate requires that 'memory' be defined at the task level. (e.g. \"memory\": \"512\")",
         ));
     };
     if !fargate_pair(cpu, memory) {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. See the Amazon ECS documentation for the valid values. (Fargate offers, {})",
             fargate_offers(cpu)
         )));
@@ -157,22 +157,22 @@ fn fargate_task(
         .and_then(|p| p.operating_system_family)
         .is_some_and(|f| f.as_str().starts_with("WINDOWS"));
     if windows && cpu < 1024 {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "Fargate Windows tasks need at least 1 vCPU: cpu is {cpu}; use 1024 or more"
         )));
     }
     if req.network_mode != Some(NetworkMode::Awsvpc) {
-        return Err(ApiError::client(
+        return Err(ControlError::client(
             "Fargate only supports network mode ‘awsvpc’. (set \"networkMode\": \"awsvpc\")",
         ));
     }
     if req.ipc_mode.is_some() {
-        return Err(ApiError::client(
+        return Err(ControlError::client(
             "Tasks using the Fargate launch type do not support ipcMode. (remove ipcMode)",
         ));
     }
     if req.pid_mode == Some(PidMode::Host) {
-        return Err(ApiError::client(
+        return Err(ControlError::client(
             "Tasks using the Fargate launch type do not support pidMode 'host'. (use \"task\" or remove pidMode)",
         ));
     }
@@ -181,19 +181,19 @@ fn fargate_task(
         .as_ref()
         .is_some_and(|p| !p.is_empty())
     {
-        return Err(ApiError::client(
+        return Err(ControlError::client(
             "Fargate does not support task placement constraints. (remove placementConstraints)",
         ));
     }
     for v in req.volumes.as_deref().unwrap_or_default() {
         let volume = v.name.as_deref().unwrap_or_default();
         if v.host.as_ref().is_some_and(|h| h.source_path.is_some()) {
-            return Err(ApiError::client(format!(
+            return Err(ControlError::client(format!(
                 "host.sourcePath should not be set for volumes in Fargate. (volume '{volume}': use a scratch volume, without host, or EFS)"
             )));
         }
         if v.docker_volume_configuration.is_some() {
-            return Err(ApiError::client(format!(
+            return Err(ControlError::client(format!(
                 "dockerVolumeConfiguration is not supported for volumes in Fargate. (volume '{volume}': use a scratch volume or EFS)"
             )));
         }
@@ -202,7 +202,7 @@ fn fargate_task(
 }
 
 /// The container settings Fargate does not offer.
-fn fargate_container(c: &ContainerDefinition) -> Result<(), ApiError> {
+fn fargate_container(c: &ContainerDefinition) -> Result<(), ControlError> {
     let name = c.name.as_deref().unwrap_or_default();
     let linux = c.linux_parameters.as_ref();
     let added = linux
@@ -263,7 +263,7 @@ fn fargate_container(c: &ContainerDefinition) -> Result<(), ApiError> {
         ),
     ];
     match refused.iter().find(|(_, set)| *set) {
-        Some((setting, _)) => Err(ApiError::client(format!(
+        Some((setting, _)) => Err(ControlError::client(format!(
             "{setting} is not supported on Fargate (container '{name}'): remove it, or register the task definition without FARGATE in requiresCompatibilities"
         ))),
         None => Ok(()),
@@ -275,7 +275,7 @@ mod tests {
     use super::*;
     use berth_types::ecs::{HostVolumeProperties, Volume};
 
-    fn fargate(cpu: i64, memory: i64) -> Result<(), ApiError> {
+    fn fargate(cpu: i64, memory: i64) -> Result<(), ControlError> {
         let req = RegisterTaskDefinitionRequest {
             family: "f".into(),
             network_mode: Some(NetworkMode::Awsvpc),
@@ -312,10 +312,10 @@ mod tests {
             let refused = fargate(cpu, memory).expect_err("refused");
             assert!(
                 refused
-                    .message
+                    .to_string()
                     .starts_with("No Fargate configuration exists"),
                 "{cpu}/{memory}: {}",
-                refused.message
+                refused
             );
         }
     }
@@ -335,7 +335,7 @@ mod tests {
         let message = |req: &RegisterTaskDefinitionRequest, c: &[ContainerDefinition]| {
             check(req, Some(256), Some(512), c)
                 .expect_err("refused")
-                .message
+                .to_string()
         };
         assert!(message(&bridge, &[]).starts_with("Fargate only supports network mode"));
         let host_pid = RegisterTaskDefinitionRequest {
@@ -363,7 +363,11 @@ mod tests {
             message(&base, &[privileged]).starts_with("privileged is not supported on Fargate")
         );
         let no_cpu = check(&base, None, Some(512), &[]).expect_err("refused");
-        assert!(no_cpu.message.starts_with("Fargate requires that 'cpu'"));
+        assert!(
+            no_cpu
+                .to_string()
+                .starts_with("Fargate requires that 'cpu'")
+        );
     }
 
     #[test]
@@ -380,11 +384,11 @@ mod tests {
         let refused =
             check(&req, None, Some(512), std::slice::from_ref(&worker)).expect_err("refused");
         assert!(
-            refused.message.starts_with(
+            refused.to_string().starts_with(
                 "The 'memory' setting for container 'worker' is greater than for the task"
             ),
             "{}",
-            refused.message
+            refused
         );
         assert!(check(&req, None, Some(1024), &[worker]).is_ok());
         let hostname = ContainerDefinition {

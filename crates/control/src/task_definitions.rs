@@ -2,7 +2,9 @@
 //! cross-field rules of [`crate::task_definition_rules`]), DescribeTaskDefinition, ListTaskDefinitions, ListTaskDefinitionFamilies,
 //! DeregisterTaskDefinition and DeleteTaskDefinitions.
 
+use crate::error::ControlError;
 use crate::{Change, ControlPlane, Ctx, State, paginate};
+use berth_types::arn;
 use berth_types::ecs::{
     Compatibility, ContainerCondition, ContainerDefinition, DeleteTaskDefinitionsRequest,
     DeleteTaskDefinitionsResponse, DeregisterTaskDefinitionRequest,
@@ -14,7 +16,6 @@ use berth_types::ecs::{
     TransportProtocol,
 };
 use berth_types::units::{parse_cpu, parse_memory};
-use berth_types::{ApiError, arn};
 use std::collections::BTreeSet;
 
 /// Most containers one task definition may hold.
@@ -29,9 +30,9 @@ fn valid_name(s: &str) -> bool {
 
 /// Finds the task definition a reference names: `family` (latest ACTIVE revision),
 /// `family:revision` or an ARN (any status).
-pub fn resolve<'s>(state: &'s State, reference: &str) -> Result<&'s TaskDefinition, ApiError> {
+pub fn resolve<'s>(state: &'s State, reference: &str) -> Result<&'s TaskDefinition, ControlError> {
     let not_found = || {
-        ApiError::client(format!(
+        ControlError::client(format!(
             "unable to describe task definition {reference}: register it first, or name an existing family, family:revision or ARN"
         ))
     };
@@ -56,37 +57,37 @@ fn normalise_container(
     c: &ContainerDefinition,
     network_mode: Option<NetworkMode>,
     task_memory: bool,
-) -> Result<ContainerDefinition, ApiError> {
+) -> Result<ContainerDefinition, ControlError> {
     let name = c.name.as_deref().unwrap_or_default();
     if !valid_name(name) {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "container name {name:?} is not valid: use 1 to 255 letters, numbers, hyphens and underscores"
         )));
     }
     if c.image.as_deref().is_none_or(|i| i.trim().is_empty()) {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "container {name}: image should not be null or empty"
         )));
     }
     if !task_memory && c.memory.is_none() && c.memory_reservation.is_none() {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "invalid setting for container '{name}': at least one of 'memory' or 'memoryReservation' must be specified (or set the task-level memory)"
         )));
     }
     if let (Some(hard), Some(soft)) = (c.memory, c.memory_reservation)
         && hard < soft
     {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "invalid setting for container '{name}': memory ({hard}) must be greater than or equal to memoryReservation ({soft})"
         )));
     }
     if c.memory.is_some_and(|m| m < 6) {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "invalid setting for container '{name}': memory must be at least 6 MiB"
         )));
     }
     if c.cpu.is_some_and(|cpu| cpu < 0) {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "invalid setting for container '{name}': cpu must not be negative"
         )));
     }
@@ -97,21 +98,21 @@ fn normalise_container(
     for pm in &mut mappings {
         let container_port = pm.container_port.unwrap_or_default();
         if !(1..=65535).contains(&container_port) && pm.container_port_range.is_none() {
-            return Err(ApiError::client(format!(
+            return Err(ControlError::client(format!(
                 "invalid setting for container '{name}': containerPort {container_port} must be between 1 and 65535"
             )));
         }
         if let Some(host_port) = pm.host_port
             && !(0..=65535).contains(&host_port)
         {
-            return Err(ApiError::client(format!(
+            return Err(ControlError::client(format!(
                 "invalid setting for container '{name}': hostPort {host_port} must be between 0 and 65535"
             )));
         }
         if matches!(network_mode, Some(NetworkMode::Host | NetworkMode::Awsvpc)) {
             match pm.host_port {
                 Some(h) if h != container_port => {
-                    return Err(ApiError::client(format!(
+                    return Err(ControlError::client(format!(
                         "invalid setting for container '{name}': when networkMode is host or awsvpc, hostPort ({h}) must be empty or equal to containerPort ({container_port})"
                     )));
                 }
@@ -136,13 +137,13 @@ fn normalise_container(
             if let Some(v) = value
                 && !(lo..=hi).contains(&v)
             {
-                return Err(ApiError::client(format!(
+                return Err(ControlError::client(format!(
                     "invalid setting for container '{name}': healthCheck.{field} is {v}, but must be between {lo} and {hi}"
                 )));
             }
         }
         if hc.command.is_empty() {
-            return Err(ApiError::client(format!(
+            return Err(ControlError::client(format!(
                 "invalid setting for container '{name}': healthCheck.command must not be empty"
             )));
         }
@@ -155,23 +156,23 @@ fn build(
     req: &RegisterTaskDefinitionRequest,
     ctx: &Ctx,
     revision: i32,
-) -> Result<TaskDefinition, ApiError> {
+) -> Result<TaskDefinition, ControlError> {
     if !valid_name(&req.family) {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "family {:?} is not valid: use 1 to 255 letters, numbers, hyphens and underscores",
             req.family
         )));
     }
     let n = req.container_definitions.len();
     if n == 0 || n > MAX_CONTAINERS {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "containerDefinitions has {n} entries, but a task definition holds 1 to {MAX_CONTAINERS} containers"
         )));
     }
     let cpu = match req.cpu.as_deref() {
         None => None,
         Some(s) => Some(parse_cpu(s).filter(|c| (128..=196_608).contains(c)).ok_or_else(|| {
-            ApiError::client(format!(
+            ControlError::client(format!(
                 "task cpu {s:?} is not valid: give CPU units between 128 and 196608 (\"1024\") or vCPUs (\"1 vCPU\")"
             ))
         })?),
@@ -179,7 +180,7 @@ fn build(
     let memory = match req.memory.as_deref() {
         None => None,
         Some(s) => Some(parse_memory(s).filter(|m| *m >= 6).ok_or_else(|| {
-            ApiError::client(format!(
+            ControlError::client(format!(
                 "task memory {s:?} is not valid: give MiB (\"2048\") or GB (\"2 GB\"), at least 6 MiB"
             ))
         })?),
@@ -190,14 +191,14 @@ fn build(
         let c = normalise_container(c, req.network_mode, memory.is_some())?;
         let name = c.name.clone().unwrap_or_default();
         if !names.insert(name.clone()) {
-            return Err(ApiError::client(format!(
+            return Err(ControlError::client(format!(
                 "container name {name} is used twice: container names must be unique within a task definition"
             )));
         }
         containers.push(c);
     }
     if !containers.iter().any(|c| c.essential == Some(true)) {
-        return Err(ApiError::client(
+        return Err(ControlError::client(
             "a task definition must have at least one essential container: set essential to true on one",
         ));
     }
@@ -205,7 +206,7 @@ fn build(
         for dep in c.depends_on.as_deref().unwrap_or_default() {
             let name = c.name.as_deref().unwrap_or_default();
             if !names.contains(&dep.container_name) || dep.container_name == name {
-                return Err(ApiError::client(format!(
+                return Err(ControlError::client(format!(
                     "container {name} depends on {:?}, which is not another container of this task definition",
                     dep.container_name
                 )));
@@ -219,7 +220,7 @@ fn build(
                     ContainerCondition::Complete | ContainerCondition::Success
                 )
             {
-                return Err(ApiError::client(format!(
+                return Err(ControlError::client(format!(
                     "container {name} waits for essential container {} to {}: COMPLETE and SUCCESS are only allowed on non-essential containers",
                     dep.container_name, dep.condition
                 )));
@@ -269,7 +270,7 @@ impl ControlPlane {
     pub fn register_task_definition(
         &self,
         req: RegisterTaskDefinitionRequest,
-    ) -> Result<RegisterTaskDefinitionResponse, ApiError> {
+    ) -> Result<RegisterTaskDefinitionResponse, ControlError> {
         self.mutate(|state, ctx| {
             let revision = state.families.get(&req.family).copied().unwrap_or(0) + 1;
             let td = build(&req, ctx, revision)?;
@@ -294,7 +295,7 @@ impl ControlPlane {
     pub fn describe_task_definition(
         &self,
         req: DescribeTaskDefinitionRequest,
-    ) -> Result<DescribeTaskDefinitionResponse, ApiError> {
+    ) -> Result<DescribeTaskDefinitionResponse, ControlError> {
         let state = self.read();
         let td = resolve(&state, &req.task_definition)?;
         let tags = req
@@ -317,7 +318,7 @@ impl ControlPlane {
     pub fn list_task_definitions(
         &self,
         req: ListTaskDefinitionsRequest,
-    ) -> Result<ListTaskDefinitionsResponse, ApiError> {
+    ) -> Result<ListTaskDefinitionsResponse, ControlError> {
         let status = req.status.unwrap_or(TaskDefinitionStatus::Active);
         let prefix = req.family_prefix.as_deref().unwrap_or_default();
         let mut arns: Vec<String> = self
@@ -341,7 +342,7 @@ impl ControlPlane {
     pub fn list_task_definition_families(
         &self,
         req: ListTaskDefinitionFamiliesRequest,
-    ) -> Result<ListTaskDefinitionFamiliesResponse, ApiError> {
+    ) -> Result<ListTaskDefinitionFamiliesResponse, ControlError> {
         let state = self.read();
         let prefix = req.family_prefix.as_deref().unwrap_or_default();
         let status = req.status.unwrap_or(TaskDefinitionFamilyStatus::Active);
@@ -374,11 +375,11 @@ impl ControlPlane {
     pub fn deregister_task_definition(
         &self,
         req: DeregisterTaskDefinitionRequest,
-    ) -> Result<DeregisterTaskDefinitionResponse, ApiError> {
+    ) -> Result<DeregisterTaskDefinitionResponse, ControlError> {
         let has_revision =
             arn::task_definition_ref(&req.task_definition).is_some_and(|r| r.revision.is_some());
         if !has_revision {
-            return Err(ApiError::client(format!(
+            return Err(ControlError::client(format!(
                 "task definition {:?} names no revision: deregister family:revision or the full ARN",
                 req.task_definition
             )));
@@ -400,9 +401,9 @@ impl ControlPlane {
     pub fn delete_task_definitions(
         &self,
         req: DeleteTaskDefinitionsRequest,
-    ) -> Result<DeleteTaskDefinitionsResponse, ApiError> {
+    ) -> Result<DeleteTaskDefinitionsResponse, ControlError> {
         if req.task_definitions.is_empty() || req.task_definitions.len() > 10 {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "taskDefinitions has {} entries, but DeleteTaskDefinitions takes 1 to 10",
                 req.task_definitions.len()
             )));

@@ -2,12 +2,14 @@
 //! ListTasks.
 
 use crate::change::ClientToken;
+use crate::error::ControlError;
 use crate::status::{InstanceStatus, TaskStatus};
 use crate::{
     Change, ControlPlane, Ctx, State, applier, clusters, lookup, paginate, placement, tags,
     task_definitions,
 };
 use berth_scheduler::{Overlay, Request, Views, feasibility};
+use berth_types::arn;
 use berth_types::ecs::{
     Attribute, Container, ContainerInstance, DescribeTasksRequest, DescribeTasksResponse,
     DesiredStatus, Failure, HealthStatus, LaunchType, ListTasksRequest, ListTasksResponse,
@@ -15,7 +17,6 @@ use berth_types::ecs::{
     StopTaskRequest, StopTaskResponse, Tag, Task, TaskDefinition, TaskDefinitionStatus, TaskField,
     TaskOverride, TaskStopCode,
 };
-use berth_types::{ApiError, ErrorCode, arn};
 
 /// Most tasks one RunTask call may start.
 pub const MAX_RUN_COUNT: i32 = 10;
@@ -35,7 +36,10 @@ pub(crate) struct Launch<'a> {
     pub tags: Option<Vec<Tag>>,
 }
 
-fn check_overrides(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Result<(), ApiError> {
+fn check_overrides(
+    td: &TaskDefinition,
+    overrides: Option<&TaskOverride>,
+) -> Result<(), ControlError> {
     let names: Vec<&str> = td
         .container_definitions
         .as_deref()
@@ -49,7 +53,7 @@ fn check_overrides(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Res
     {
         let name = o.name.as_deref().unwrap_or_default();
         if !names.contains(&name) {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "container override names {name:?}, which is not a container of {}: use one of {names:?}",
                 td.task_definition_arn.as_deref().unwrap_or_default()
             )));
@@ -67,10 +71,10 @@ fn standalone_tags(
     given: Option<&Vec<Tag>>,
     propagate: Option<PropagateTags>,
     managed: Option<bool>,
-) -> Result<Option<Vec<Tag>>, ApiError> {
+) -> Result<Option<Vec<Tag>>, ControlError> {
     tags::check_user_tags(given.map(Vec::as_slice).unwrap_or_default())?;
     if propagate == Some(PropagateTags::Service) {
-        return Err(ApiError::invalid(
+        return Err(ControlError::invalid(
             "propagateTags SERVICE is only valid for a service's tasks: use TASK_DEFINITION or NONE",
         ));
     }
@@ -93,10 +97,10 @@ pub(crate) fn group_of(td: &TaskDefinition, group: Option<&String>) -> String {
 pub(crate) fn runnable<'s>(
     state: &'s State,
     reference: &str,
-) -> Result<&'s TaskDefinition, ApiError> {
+) -> Result<&'s TaskDefinition, ControlError> {
     let td = task_definitions::resolve(state, reference)?;
     if td.status != Some(TaskDefinitionStatus::Active) {
-        return Err(ApiError::client(format!(
+        return Err(ControlError::client(format!(
             "task definition {} is {}: only ACTIVE task definitions can start tasks; register a new revision",
             td.task_definition_arn.as_deref().unwrap_or_default(),
             td.status.map(|s| s.as_str()).unwrap_or("unknown")
@@ -231,7 +235,7 @@ fn replay(
     state: &State,
     req: &RunTaskRequest,
     fingerprint: &str,
-) -> Result<Option<RunTaskResponse>, ApiError> {
+) -> Result<Option<RunTaskResponse>, ControlError> {
     let Some((token, seen)) = req
         .client_token
         .as_ref()
@@ -240,14 +244,10 @@ fn replay(
         return Ok(None);
     };
     if seen.fingerprint != fingerprint {
-        let mut e = ApiError::new(
-            ErrorCode::ConflictException,
-            format!(
-                "clientToken {token} was already used by a RunTask call with other parameters: use a new token, or repeat the original parameters"
-            ),
-        );
-        e.resource_ids = Some(seen.task_arns.clone());
-        return Err(e);
+        return Err(ControlError::Conflict {
+            token: token.clone(),
+            resource_ids: seen.task_arns.clone(),
+        });
     }
     Ok(Some(RunTaskResponse {
         tasks: Some(
@@ -281,7 +281,7 @@ fn prepare<'a>(
     state: &'a State,
     ctx: &Ctx,
     req: &'a RunTaskRequest,
-) -> Result<Prepared<'a>, ApiError> {
+) -> Result<Prepared<'a>, ControlError> {
     let (cluster, created) = clusters::resolve(state, ctx, req.cluster.as_deref())?;
     let td = runnable(state, &req.task_definition)?;
     check_overrides(td, req.overrides.as_ref())?;
@@ -319,10 +319,10 @@ fn prepare<'a>(
 impl ControlPlane {
     /// RunTask: places up to 10 tasks; what cannot be placed is reported in `failures[]`.
     /// The placements are planned on a snapshot, then re-checked and committed by the applier.
-    pub fn run_task(&self, req: RunTaskRequest) -> Result<RunTaskResponse, ApiError> {
+    pub fn run_task(&self, req: RunTaskRequest) -> Result<RunTaskResponse, ControlError> {
         let count = req.count.unwrap_or(1);
         if !(1..=MAX_RUN_COUNT).contains(&count) {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "count is {count}, but RunTask starts 1 to {MAX_RUN_COUNT} tasks per call"
             )));
         }
@@ -330,7 +330,7 @@ impl ControlPlane {
         if let Some(token) = &req.client_token
             && (token.is_empty() || token.len() > 64 || !token.is_ascii())
         {
-            return Err(ApiError::invalid(
+            return Err(ControlError::invalid(
                 "clientToken must be 1 to 64 ASCII characters",
             ));
         }
@@ -396,10 +396,10 @@ impl ControlPlane {
     }
 
     /// StartTask: one task on each named container instance.
-    pub fn start_task(&self, req: StartTaskRequest) -> Result<StartTaskResponse, ApiError> {
+    pub fn start_task(&self, req: StartTaskRequest) -> Result<StartTaskResponse, ControlError> {
         let n = req.container_instances.len();
         if n == 0 || n > 10 {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "containerInstances has {n} entries, but StartTask takes 1 to 10"
             )));
         }
@@ -466,12 +466,12 @@ impl ControlPlane {
     }
 
     /// StopTask: desiredStatus STOPPED; the agent stops the containers and reports STOPPED.
-    pub fn stop_task(&self, req: StopTaskRequest) -> Result<StopTaskResponse, ApiError> {
+    pub fn stop_task(&self, req: StopTaskRequest) -> Result<StopTaskResponse, ControlError> {
         self.mutate(|state, ctx| {
             let cluster = clusters::existing(state, req.cluster.as_deref())?;
             let name = cluster.cluster_name.clone().unwrap_or_default();
             let task = lookup::task(state, ctx.partition, &name, &req.task).ok_or_else(|| {
-                ApiError::invalid(format!(
+                ControlError::invalid(format!(
                     "the referenced task {} was not found in cluster {name}",
                     req.task
                 ))
@@ -503,9 +503,9 @@ impl ControlPlane {
     pub fn describe_tasks(
         &self,
         req: DescribeTasksRequest,
-    ) -> Result<DescribeTasksResponse, ApiError> {
+    ) -> Result<DescribeTasksResponse, ControlError> {
         if req.tasks.is_empty() || req.tasks.len() > 100 {
-            return Err(ApiError::invalid(format!(
+            return Err(ControlError::invalid(format!(
                 "tasks has {} entries, but DescribeTasks takes 1 to 100",
                 req.tasks.len()
             )));
@@ -538,7 +538,7 @@ impl ControlPlane {
     }
 
     /// ListTasks: filters combine; desiredStatus defaults to RUNNING.
-    pub fn list_tasks(&self, req: ListTasksRequest) -> Result<ListTasksResponse, ApiError> {
+    pub fn list_tasks(&self, req: ListTasksRequest) -> Result<ListTasksResponse, ControlError> {
         let state = self.read();
         let cluster = clusters::existing(&state, req.cluster.as_deref())?;
         let name = cluster.cluster_name.clone().unwrap_or_default();
@@ -547,7 +547,7 @@ impl ControlPlane {
                 lookup::instance(&state, self.partition(), &name, r)
                     .and_then(|i| i.container_instance_arn.clone())
                     .ok_or_else(|| {
-                        ApiError::invalid(format!(
+                        ControlError::invalid(format!(
                             "container instance {r} is not registered in cluster {name}"
                         ))
                     })?,

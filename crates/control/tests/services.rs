@@ -324,11 +324,7 @@ fn deleting_a_service_drains_it_to_inactive() {
             ..DeleteServiceRequest::default()
         })
         .expect_err("refused while scaled above 0");
-    assert!(
-        refused.message.contains("scaled above 0"),
-        "{}",
-        refused.message
-    );
+    assert!(refused.to_string().contains("scaled above 0"), "{refused}");
     let s = cp
         .delete_service(DeleteServiceRequest {
             service: "web".into(),

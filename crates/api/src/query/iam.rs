@@ -4,6 +4,7 @@
 
 use super::xml::encode;
 use crate::auth::Principal;
+use crate::control_errors::refused;
 use crate::policy::{self, Ask};
 use crate::sigv4;
 use berth_control::ControlPlane;
@@ -27,12 +28,14 @@ pub(crate) fn call(
     let done = |()| Vec::new();
     match request {
         Request::CreateUser(input) => encode(&CreateUserResponse {
-            user: Some(user(control.create_user(&input.user_name)?)),
+            user: Some(user(
+                control.create_user(&input.user_name).map_err(refused)?,
+            )),
         }),
         Request::GetUser(input) => encode(&GetUserResponse {
             user: Some(match (input.user_name, principal) {
                 (None, Principal::Root { arn }) => root(control.partition(), arn),
-                (name, _) => user(control.get_user(&own(name)?)?),
+                (name, _) => user(control.get_user(&own(name)?).map_err(refused)?),
             }),
         }),
         Request::ListUsers(_) => encode(&ListUsersResponse {
@@ -40,9 +43,14 @@ pub(crate) fn call(
             is_truncated: Some(false),
             marker: None,
         }),
-        Request::DeleteUser(input) => control.delete_user(&input.user_name).map(done),
+        Request::DeleteUser(input) => control
+            .delete_user(&input.user_name)
+            .map(done)
+            .map_err(refused),
         Request::CreateAccessKey(input) => {
-            let key = control.create_access_key(&own(input.user_name)?)?;
+            let key = control
+                .create_access_key(&own(input.user_name)?)
+                .map_err(refused)?;
             encode(&CreateAccessKeyResponse {
                 access_key: Some(AccessKey {
                     status: Some(status(&key)),
@@ -56,7 +64,8 @@ pub(crate) fn call(
         Request::ListAccessKeys(input) => encode(&ListAccessKeysResponse {
             access_key_metadata: Some(
                 control
-                    .list_access_keys(&own(input.user_name)?)?
+                    .list_access_keys(&own(input.user_name)?)
+                    .map_err(refused)?
                     .into_iter()
                     .map(|key| AccessKeyMetadata {
                         status: Some(status(&key)),
@@ -75,10 +84,12 @@ pub(crate) fn call(
                 &input.access_key_id,
                 input.status.as_str(),
             )
-            .map(done),
+            .map(done)
+            .map_err(refused),
         Request::DeleteAccessKey(input) => control
             .delete_access_key(&own(input.user_name)?, &input.access_key_id)
-            .map(done),
+            .map(done)
+            .map_err(refused),
         Request::PutUserPolicy(input) => control
             .put_user_policy(
                 &input.user_name,
@@ -86,9 +97,12 @@ pub(crate) fn call(
                 &input.policy_document,
                 policy::check,
             )
-            .map(done),
+            .map(done)
+            .map_err(refused),
         Request::GetUserPolicy(input) => {
-            let found = control.get_user_policy(&input.user_name, &input.policy_name)?;
+            let found = control
+                .get_user_policy(&input.user_name, &input.policy_name)
+                .map_err(refused)?;
             encode(&GetUserPolicyResponse {
                 user_name: Some(found.user),
                 policy_name: Some(found.name),
@@ -97,13 +111,18 @@ pub(crate) fn call(
             })
         }
         Request::ListUserPolicies(input) => encode(&ListUserPoliciesResponse {
-            policy_names: Some(control.list_user_policies(&input.user_name)?),
+            policy_names: Some(
+                control
+                    .list_user_policies(&input.user_name)
+                    .map_err(refused)?,
+            ),
             is_truncated: Some(false),
             marker: None,
         }),
         Request::DeleteUserPolicy(input) => control
             .delete_user_policy(&input.user_name, &input.policy_name)
-            .map(done),
+            .map(done)
+            .map_err(refused),
     }
 }
 

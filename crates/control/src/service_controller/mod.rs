@@ -212,7 +212,7 @@ impl ControlPlane {
             match made {
                 Ok(0) => {}
                 Ok(_) => changed += 1,
-                Err(e) => tracing::warn!(service = %arn, error = %e.message, "service pass failed"),
+                Err(e) => tracing::warn!(service = %arn, error = %e, "service pass failed"),
             }
         }
         changed

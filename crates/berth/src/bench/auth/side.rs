@@ -40,7 +40,7 @@ impl Side {
         )
         .await?;
         let control = &running.control;
-        let fail = |e: berth_types::ApiError| anyhow::anyhow!("{e}");
+        let fail = |e: berth_control::error::ControlError| anyhow::anyhow!("{e}");
         control.create_user("reader").map_err(fail)?;
         control
             .put_user_policy("reader", "read-only", READ_ONLY, berth_api::policy::check)
