@@ -142,6 +142,7 @@ pub async fn run(
         policy: config.host_policy,
         logs: std::sync::Arc::new(client.clone()),
         cleanup_wait: config.task_cleanup_wait,
+        firelens: logs::firelens::Host::new(&config.state_dir, &config.endpoint),
     });
     let sweeper = tokio::spawn({
         let manager = manager.clone();

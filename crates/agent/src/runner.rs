@@ -60,6 +60,8 @@ pub struct RunnerCtx<R> {
     /// How long a stopped task's containers stay on the host; zero removes them as the task
     /// stops, otherwise [`crate::cleanup`] does once the time is up.
     pub cleanup_wait: Duration,
+    /// Where FireLens routers' files go, and the API their CloudWatch outputs use.
+    pub firelens: crate::logs::firelens::Host,
 }
 
 #[derive(Debug, Default)]
@@ -166,7 +168,11 @@ impl<R: ContainerRuntime> Runner<'_, R> {
     /// reason as well as the task, as one whose image cannot be pulled does.
     fn refusal(&mut self) -> Option<String> {
         let policy = &self.ctx.policy;
-        if let Err(reason) = policy.check_task(&self.assigned.task_definition) {
+        let td = &self.assigned.task_definition;
+        if let Err(reason) = policy
+            .check_task(td)
+            .and_then(|()| crate::logs::firelens::check(td))
+        {
             return Some(reason);
         }
         for slot in &mut self.slots {
@@ -280,13 +286,17 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             self.slots[index].reason = Some(e.clone());
             return Err(e);
         }
-        let body = spec::create_body(
+        let mut body = spec::create_body(
             &self.ctx.cluster,
             &self.ctx.instance_arn,
             &self.assigned.task,
             &self.assigned.task_definition,
             def,
         );
+        if let Err(reason) = self.firelens_body(index, &mut body) {
+            self.slots[index].reason = Some(reason.clone());
+            return Err(reason);
+        }
         let suffix = &uuid_suffix();
         let name = spec::docker_name(
             &self.assigned.task_definition,
@@ -412,20 +422,24 @@ impl<R: ContainerRuntime> Runner<'_, R> {
 
     async fn stop_all(&mut self) {
         let runtime = &self.ctx.runtime;
-        let stops = self
-            .slots
-            .iter()
-            .filter(|s| s.exit_code.is_none())
-            .filter_map(|s| {
-                let id = s.id.clone()?;
-                let timeout = s.def.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT);
-                Some(async move {
-                    if let Err(e) = runtime.stop(&id, timeout).await {
-                        tracing::warn!(container = %id, error = %e, "stop failed");
-                    }
-                })
-            });
-        futures_util::future::join_all(stops).await;
+        // A FireLens router stops after the others, so their last records reach it.
+        for routers in [false, true] {
+            let stops = self
+                .slots
+                .iter()
+                .filter(|s| s.exit_code.is_none())
+                .filter(|s| s.def.firelens_configuration.is_some() == routers)
+                .filter_map(|s| {
+                    let id = s.id.clone()?;
+                    let timeout = s.def.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT);
+                    Some(async move {
+                        if let Err(e) = runtime.stop(&id, timeout).await {
+                            tracing::warn!(container = %id, error = %e, "stop failed");
+                        }
+                    })
+                });
+            futures_util::future::join_all(stops).await;
+        }
         // Before the containers may go, and before STOPPED: a crashed task's last lines are
         // readable once it is STOPPED.
         self.drain_logs().await;
@@ -445,6 +459,13 @@ impl<R: ContainerRuntime> Runner<'_, R> {
                 tracing::warn!(container = %id, error = %e, "remove failed");
             }
         }
+        if self
+            .slots
+            .iter()
+            .any(|s| s.def.firelens_configuration.is_some())
+        {
+            self.ctx.firelens.forget(&self.task_arn);
+        }
     }
 }
 
@@ -463,11 +484,12 @@ pub async fn run<R: ContainerRuntime>(
     mut desired: watch::Receiver<String>,
 ) {
     let (exits, mut exit_rx) = mpsc::unbounded_channel();
-    let defs = assigned
+    let mut defs = assigned
         .task_definition
         .container_definitions
         .clone()
         .unwrap_or_default();
+    crate::logs::firelens::add_router_dependency(&mut defs);
     let mut runner = Runner {
         ctx,
         task_arn: assigned.task.task_arn.clone().unwrap_or_default(),
@@ -541,5 +563,6 @@ pub async fn run<R: ContainerRuntime>(
     runner.report("STOPPED", failure);
 }
 
+mod firelens;
 #[cfg(test)]
 mod tests;

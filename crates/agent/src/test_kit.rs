@@ -42,6 +42,10 @@ pub fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
         policy: Default::default(),
         logs: Arc::new(MemorySink::default()),
         cleanup_wait: Duration::ZERO,
+        firelens: crate::logs::firelens::Host::new(
+            &std::env::temp_dir().join(format!("berth-agent-test-{}", std::process::id())),
+            "http://127.0.0.1:9714",
+        ),
     };
     (ctx, Reports(queue))
 }

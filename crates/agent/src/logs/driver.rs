@@ -3,8 +3,9 @@
 //! As ECS does, a driver other than awslogs goes to the engine with its options verbatim (a
 //! driver the engine lacks fails the create, and that error stops the task). An awslogs
 //! container runs on the engine's bounded `json-file` driver instead: Berth reads that output
-//! back and ships it itself, and `docker logs` keeps working. What Berth cannot do yet
-//! (awsfirelens, secretOptions) stops the task with a reason naming it, never silently.
+//! back and ships it itself, and `docker logs` keeps working. An awsfirelens container runs on
+//! the `fluentd` driver aimed at the task's router ([`super::firelens`]). What Berth cannot do yet
+//! (secretOptions) stops the task with a reason naming it, never silently.
 
 use super::options;
 use berth_types::ecs::{ContainerDefinition, LogDriver};
@@ -27,7 +28,8 @@ pub fn check(def: &ContainerDefinition) -> Result<(), String> {
         ));
     }
     if config.log_driver == LogDriver::Awsfirelens {
-        return Err("awsfirelens log driver is not supported by Berth yet".into());
+        // Its options belong to the router's output: checked by `firelens::check`.
+        return Ok(());
     }
     options::of(config)
         .map(|_| ())
@@ -46,7 +48,7 @@ pub fn engine_config(def: &ContainerDefinition) -> Option<HostConfigLogConfig> {
                 ("max-file".to_string(), "5".to_string()),
             ]),
         ),
-        // Refused by `check` before any container is created.
+        // The `fluentd` driver aimed at the router: `firelens::engine::app_body`.
         LogDriver::Awsfirelens => return None,
         other => (
             other.as_str(),
@@ -117,11 +119,8 @@ mod tests {
 
     #[test]
     fn what_berth_cannot_do_is_refused_by_name() {
-        let firelens = with_logs(LogDriver::Awsfirelens, &[]);
-        assert_eq!(
-            check(&firelens).err().as_deref(),
-            Some("awsfirelens log driver is not supported by Berth yet")
-        );
+        // FireLens options are the router output's: `firelens::check` judges them.
+        assert_eq!(check(&with_logs(LogDriver::Awsfirelens, &[])), Ok(()));
         let mut secret = with_logs(LogDriver::Splunk, &[]);
         if let Some(c) = secret.log_configuration.as_mut() {
             c.secret_options = Some(vec![Secret {

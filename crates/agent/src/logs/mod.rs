@@ -3,7 +3,9 @@
 //! Logs API, resuming where the server's stored cursor says after any crash.
 //!
 //! - [`options`]: the awslogs options, checked as Docker checks them; stream names;
-//! - [`driver`]: the engine's log configuration, and what Berth refuses (awsfirelens, ...);
+//! - [`driver`]: the engine's log configuration, and what Berth refuses (secretOptions, ...);
+//! - [`firelens`]: a task's log router, its generated configuration, and the apps' `fluentd`
+//!   driver aimed at it;
 //! - [`sink`]: the CloudWatch calls as a trait, and the stream's creation before a start;
 //!   `cloudwatch.rs` implements it over the agent's signed client;
 //! - [`shipper`]: reading, batching, uploading one container's output, through
@@ -17,6 +19,7 @@ pub mod cursor;
 pub mod driver;
 pub mod engine_time;
 pub mod events;
+pub mod firelens;
 #[cfg(test)]
 pub mod memory;
 pub mod options;

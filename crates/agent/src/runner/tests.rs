@@ -308,7 +308,9 @@ async fn log_configurations_berth_cannot_honour_stop_the_task_by_name() {
     let stopped = reports.next("STOPPED").await;
     assert_eq!(
         stopped.reason.as_deref(),
-        Some("awsfirelens log driver is not supported by Berth yet")
+        Some(
+            "container web logs with awsfirelens, but no container of the task has a firelensConfiguration"
+        )
     );
     let unknown = logging(
         container("web"),
