@@ -6,6 +6,7 @@
 //! timestamp of the line (when the engine received it from the container).
 
 use super::{image, percentiles, summary};
+use anyhow::Context;
 use berth_agent::client::EcsClient;
 use berth_agent::logs::engine_time;
 use berth_types::ecs::{
@@ -27,8 +28,10 @@ const PATIENCE: Duration = Duration::from_secs(300);
 /// The benchmark's options.
 #[derive(Debug, clap::Args)]
 pub struct LogsOptions {
-    /// Lines the flat-out printer prints (as fast as it can).
-    #[arg(long, default_value_t = 1_500_000)]
+    /// Lines the flat-out printer prints (as fast as it can). The engine keeps the newest
+    /// 50 MB of an awslogs container's output (json-file, 5 × 10 MB) until it is shipped; the
+    /// default (about 30 MB of json-file) fits, a burst well beyond it loses its oldest lines.
+    #[arg(long, default_value_t = 400_000)]
     pub lines: u64,
     /// Seconds the paced printer prints for, at about 10,000 lines a second.
     #[arg(long, default_value_t = 30)]
@@ -265,15 +268,25 @@ fn through_json_file(command: &str, lines: u64) -> anyhow::Result<Run> {
         String::from_utf8_lossy(&created.stderr)
     );
     let id = String::from_utf8_lossy(&created.stdout).trim().to_string();
-    let mut follower = Command::new("docker")
-        .args(["logs", "--follow", "--timestamps", &id])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
     let mut latencies_ms = Vec::with_capacity(lines as usize);
     let mut seen = 0u64;
-    if let Some(out) = follower.stdout.take() {
-        for line in std::io::BufReader::new(out).lines() {
+    // The engine may end a follow when the container exits before it has sent the tail
+    // (as the agent's shipper also finds): then the rest is read again without following,
+    // skipping what was seen.
+    for follow in [true, false] {
+        let mut args = vec!["logs", "--timestamps"];
+        if follow {
+            args.push("--follow");
+        }
+        let mut reader = Command::new("docker")
+            .args(&args)
+            .arg(&id)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let out = reader.stdout.take().context("docker logs has no output")?;
+        let already = seen;
+        for line in std::io::BufReader::new(out).lines().skip(already as usize) {
             let line = line?;
             let now = now_millis();
             let stamp = line.split_once(' ').map(|(t, _)| t).unwrap_or_default();
@@ -285,10 +298,13 @@ fn through_json_file(command: &str, lines: u64) -> anyhow::Result<Run> {
                 break;
             }
         }
+        let _ = reader.kill();
+        let _ = reader.wait();
+        if seen >= lines || start.elapsed() > PATIENCE {
+            break;
+        }
     }
     let seconds = start.elapsed().as_secs_f64();
-    let _ = follower.kill();
-    let _ = follower.wait();
     let _ = Command::new("docker").args(["rm", "-f", &id]).output();
     Ok(Run {
         lines: seen,
