@@ -11,7 +11,7 @@ use berth_agent::client::EcsClient;
 use berth_agent::logs::engine_time;
 use berth_types::ecs::{
     ContainerDefinition, LogConfiguration, LogDriver, RegisterTaskDefinitionRequest,
-    RegisterTaskDefinitionResponse, RunTaskRequest, RunTaskResponse,
+    RegisterTaskDefinitionResponse,
 };
 use berth_types::logs::{GetLogEventsRequest, GetLogEventsResponse};
 use std::io::BufRead;
@@ -175,21 +175,7 @@ async fn through_berth(
         .and_then(|t| t.task_definition_arn)
         .ok_or_else(|| anyhow::anyhow!("no task definition ARN"))?;
     let start = Instant::now();
-    let run: RunTaskResponse = ecs
-        .call(
-            "RunTask",
-            &RunTaskRequest {
-                cluster: Some(local.cluster.clone()),
-                task_definition: td,
-                ..RunTaskRequest::default()
-            },
-        )
-        .await?;
-    let arn = run
-        .tasks
-        .and_then(|t| t.into_iter().next())
-        .and_then(|t| t.task_arn)
-        .ok_or_else(|| anyhow::anyhow!("RunTask placed nothing: {:?}", run.failures))?;
+    let arn = super::run_one_task(ecs, &local.cluster, &td).await?;
     let task_id = arn.rsplit('/').next().unwrap_or_default();
     let stream = format!("bench/printer/{task_id}");
     read_stream(ecs, &stream, lines, start).await

@@ -165,6 +165,29 @@ impl LocalBerth {
     }
 }
 
+/// RunTask of one task of `task_definition` in `cluster`; its ARN.
+pub async fn run_one_task(
+    ecs: &berth_agent::client::EcsClient,
+    cluster: &str,
+    task_definition: &str,
+) -> anyhow::Result<String> {
+    use berth_types::ecs::{RunTaskRequest, RunTaskResponse};
+    let run: RunTaskResponse = ecs
+        .call(
+            "RunTask",
+            &RunTaskRequest {
+                cluster: Some(cluster.into()),
+                task_definition: task_definition.into(),
+                ..RunTaskRequest::default()
+            },
+        )
+        .await?;
+    run.tasks
+        .and_then(|t| t.into_iter().next())
+        .and_then(|t| t.task_arn)
+        .ok_or_else(|| anyhow::anyhow!("RunTask placed nothing: {:?}", run.failures))
+}
+
 /// A server a benchmark runs in-process: a free loopback port, no rate limit.
 pub fn server_options(data_dir: std::path::PathBuf) -> crate::server::ServerOptions {
     crate::server::ServerOptions {

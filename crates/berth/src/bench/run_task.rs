@@ -4,8 +4,7 @@
 use super::{image, percentiles, summary};
 use berth_agent::client::EcsClient;
 use berth_types::ecs::{
-    DescribeTasksRequest, DescribeTasksResponse, RunTaskRequest, RunTaskResponse, StopTaskRequest,
-    StopTaskResponse,
+    DescribeTasksRequest, DescribeTasksResponse, StopTaskRequest, StopTaskResponse,
 };
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -14,21 +13,7 @@ const POLL: Duration = Duration::from_millis(2);
 
 async fn time_run_task(ecs: &EcsClient, cluster: &str) -> anyhow::Result<(f64, String)> {
     let start = Instant::now();
-    let run: RunTaskResponse = ecs
-        .call(
-            "RunTask",
-            &RunTaskRequest {
-                cluster: Some(cluster.into()),
-                task_definition: "bench".into(),
-                ..RunTaskRequest::default()
-            },
-        )
-        .await?;
-    let arn = run
-        .tasks
-        .and_then(|t| t.into_iter().next())
-        .and_then(|t| t.task_arn)
-        .ok_or_else(|| anyhow::anyhow!("RunTask placed nothing: {:?}", run.failures))?;
+    let arn = super::run_one_task(ecs, cluster, "bench").await?;
     loop {
         let d: DescribeTasksResponse = ecs
             .call(
