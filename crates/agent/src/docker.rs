@@ -16,6 +16,8 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use std::collections::HashMap;
 
+mod log_files;
+
 /// The local Docker engine.
 #[derive(Clone)]
 pub struct Docker {
@@ -198,26 +200,10 @@ impl ContainerRuntime for Docker {
     }
 
     fn logs(&self, id: &str, since_seconds: i64) -> BoxStream<'static, Result<LogLine, String>> {
-        let options = LogsOptions {
-            follow: true,
-            stdout: true,
-            stderr: true,
-            timestamps: true,
-            since: i32::try_from(since_seconds.max(0)).unwrap_or(i32::MAX),
-            ..LogsOptions::default()
-        };
-        self.api
-            .logs(id, Some(options))
-            .map(|frame| {
-                let frame = frame.map_err(|e| clean(&e))?;
-                let bytes = match &frame {
-                    LogOutput::StdOut { message }
-                    | LogOutput::StdErr { message }
-                    | LogOutput::Console { message }
-                    | LogOutput::StdIn { message } => message,
-                };
-                log_line(bytes)
-            })
+        let docker = self.clone();
+        let id = id.to_string();
+        futures_util::stream::once(async move { docker.log_source(&id, since_seconds).await })
+            .flatten()
             .boxed()
     }
 
@@ -248,10 +234,85 @@ impl ContainerRuntime for Docker {
                     id: c.id?,
                     task_arn: labels.get(LABEL_TASK_ARN)?.clone(),
                     container_name: labels.get(LABEL_CONTAINER_NAME)?.clone(),
+                    engine_name: c
+                        .names
+                        .and_then(|n| n.into_iter().next())
+                        .unwrap_or_default()
+                        .trim_start_matches('/')
+                        .to_string(),
                     running: c.state == Some(bollard::models::ContainerSummaryStateEnum::RUNNING),
                 })
             })
             .collect())
+    }
+}
+
+impl Docker {
+    /// Where to read container `id`'s output: its json-file log's files when this process can
+    /// read them (see [`log_files`] for why), the engine's follow otherwise.
+    async fn log_source(
+        &self,
+        id: &str,
+        since_seconds: i64,
+    ) -> BoxStream<'static, Result<LogLine, String>> {
+        let inspected = self.api.inspect_container(id, None).await.ok();
+        let json_file = inspected.as_ref().is_some_and(|c| {
+            c.host_config
+                .as_ref()
+                .and_then(|h| h.log_config.as_ref())
+                .and_then(|l| l.typ.as_deref())
+                == Some("json-file")
+        });
+        let path = inspected
+            .and_then(|c| c.log_path)
+            .filter(|p| json_file && log_files::readable(std::path::Path::new(p)));
+        let Some(path) = path else {
+            return self.follow_engine(id, since_seconds);
+        };
+        let (api, id) = (self.api.clone(), id.to_string());
+        let handle = tokio::runtime::Handle::current();
+        let running = move || {
+            let inspect = async {
+                let limit = std::time::Duration::from_secs(10);
+                tokio::time::timeout(limit, api.inspect_container(&id, None)).await
+            };
+            // Gone or not answering counts as stopped: the files are read to their end.
+            matches!(handle.block_on(inspect), Ok(Ok(c)) if c.state.as_ref().and_then(|s| s.running) == Some(true))
+        };
+        log_files::follow(
+            path.into(),
+            since_seconds.saturating_mul(1_000_000_000),
+            running,
+        )
+    }
+
+    /// The engine's own follow of container `id`'s output.
+    fn follow_engine(
+        &self,
+        id: &str,
+        since_seconds: i64,
+    ) -> BoxStream<'static, Result<LogLine, String>> {
+        let options = LogsOptions {
+            follow: true,
+            stdout: true,
+            stderr: true,
+            timestamps: true,
+            since: i32::try_from(since_seconds.max(0)).unwrap_or(i32::MAX),
+            ..LogsOptions::default()
+        };
+        self.api
+            .logs(id, Some(options))
+            .map(|frame| {
+                let frame = frame.map_err(|e| clean(&e))?;
+                let bytes = match &frame {
+                    LogOutput::StdOut { message }
+                    | LogOutput::StdErr { message }
+                    | LogOutput::Console { message }
+                    | LogOutput::StdIn { message } => message,
+                };
+                log_line(bytes)
+            })
+            .boxed()
     }
 }
 

@@ -11,7 +11,7 @@
 //! ([`crate::cleanup`]) removes them. A task that asks for what the host policy forbids, or for
 //! a log configuration Berth cannot honour, is stopped before anything is pulled or created.
 
-use crate::logs::options::{self as log_options, AwsLogsOptions, Mode};
+use crate::logs::options::{self as log_options, AwsLogsOptions, Mode, TagFields};
 use crate::logs::shipper::{self, ShipOptions, Target};
 use crate::logs::sink::{self, LogSink, SinkError};
 use crate::reporter::Reporter;
@@ -69,6 +69,8 @@ struct Slot {
     def: ContainerDefinition,
     name: String,
     id: Option<String>,
+    /// The engine's name for the container (a `tag` may name the log stream after it).
+    engine_name: String,
     exit_code: Option<i32>,
     reason: Option<String>,
     bindings: Vec<NetworkBinding>,
@@ -203,6 +205,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
                 continue;
             };
             self.slots[index].id = Some(found.id.clone());
+            self.slots[index].engine_name = found.engine_name.clone();
             match self.ctx.runtime.inspect(&found.id).await {
                 Ok(i) if i.running => {
                     self.slots[index].bindings = i.bindings;
@@ -305,6 +308,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         );
         let id = runtime.create(&name, body).await?;
         self.slots[index].id = Some(id.clone());
+        self.slots[index].engine_name = name;
         if let Err(reason) = self.open_stream(index, &id).await {
             self.slots[index].reason = Some(reason.clone());
             return Err(reason);
@@ -324,7 +328,15 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         let aws = slot.awslogs.as_ref()?;
         Some(Target {
             group: aws.group.clone(),
-            stream: aws.stream_name(&slot.name, &self.task_arn, id),
+            stream: aws.stream_name(
+                &slot.name,
+                &self.task_arn,
+                TagFields {
+                    id,
+                    name: &slot.engine_name,
+                    image: slot.def.image.as_deref().unwrap_or_default(),
+                },
+            ),
         })
     }
 

@@ -26,6 +26,8 @@ pub struct Existing {
     pub task_arn: String,
     /// The container's name in the task definition.
     pub container_name: String,
+    /// The engine's name for it.
+    pub engine_name: String,
     /// Whether it is running now.
     pub running: bool,
 }

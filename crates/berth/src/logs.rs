@@ -169,6 +169,12 @@ async fn streams_of(
                 continue;
             }
         };
+        if options.needs_engine_name() {
+            anyhow::bail!(
+                "container {name} names its log stream after the engine's container name (`tag` with {{{{.Name}}}}), which only its host knows: find the stream with `aws logs describe-log-streams --log-group-name {}`",
+                options.group
+            );
+        }
         let runtime_id = task
             .containers
             .iter()
@@ -180,8 +186,12 @@ async fn streams_of(
             silent.push(name);
             continue;
         }
-        let stream =
-            options.stream_name(&name, task_arn, runtime_id.as_deref().unwrap_or_default());
+        let engine = options::TagFields {
+            id: runtime_id.as_deref().unwrap_or_default(),
+            name: "",
+            image: container.image.as_deref().unwrap_or_default(),
+        };
+        let stream = options.stream_name(&name, task_arn, engine);
         streams.push(Stream {
             container: name,
             group: options.group,

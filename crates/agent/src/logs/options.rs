@@ -3,10 +3,12 @@
 //! words (`unknown log opt '<k>' for awslogs log driver`).
 //!
 //! Berth ships the container's output itself (`super::shipper`), to the one region its server
-//! is: `awslogs-region` is accepted whatever it says, as `awslogs-endpoint` and
-//! `awslogs-credentials-endpoint` are (a task definition written for AWS keeps working), and
-//! the calls are signed with the agent's own key and region. `tag` and `awslogs-format` are
-//! accepted and have no effect.
+//! is: `awslogs-region` is accepted whatever it says (a task definition written for AWS keeps
+//! working), and the calls are signed with the agent's own key and region. What Berth cannot
+//! honour stops the task with a reason naming it: `awslogs-endpoint` and
+//! `awslogs-credentials-endpoint` (the output goes to Berth's own Logs API, with the agent's
+//! credentials), `awslogs-format` `json/emf` (Berth has no metrics to extract), and `tag`
+//! markup beyond the fields Berth fills in.
 
 use berth_types::ecs::{LogConfiguration, LogDriver};
 use regex::Regex;
@@ -50,6 +52,20 @@ pub struct AwsLogsOptions {
     pub max_buffer: usize,
     /// `awslogs-force-flush-interval-seconds`: how long a multiline event waits for more.
     pub force_flush: Duration,
+    /// `tag`: the stream's name as a template of the container's fields, when neither
+    /// `awslogs-stream` nor `awslogs-stream-prefix` names it.
+    pub tag: Option<String>,
+}
+
+/// The container's fields a `tag` template may name, as Docker's log tags do.
+#[derive(Debug, Clone, Copy)]
+pub struct TagFields<'a> {
+    /// The engine's container id (`{{.FullID}}`; `{{.ID}}` is its first 12 characters).
+    pub id: &'a str,
+    /// The engine's container name (`{{.Name}}`).
+    pub name: &'a str,
+    /// The image as the container definition names it (`{{.ImageName}}`).
+    pub image: &'a str,
 }
 
 /// The options of `config` when its driver is awslogs; `Ok(None)` for other drivers.
@@ -74,6 +90,7 @@ impl AwsLogsOptions {
             mode: Mode::Blocking,
             max_buffer: DEFAULT_MAX_BUFFER,
             force_flush: DEFAULT_FORCE_FLUSH,
+            tag: None,
         };
         let mut buffer_given = false;
         for (key, value) in options {
@@ -103,14 +120,25 @@ impl AwsLogsOptions {
                 "awslogs-max-buffered-events" => {
                     positive(key, value)?;
                 }
-                "awslogs-format" if value == "json/emf" => {}
+                "awslogs-format" if value == "json/emf" => {
+                    return Err("log opt 'awslogs-format' 'json/emf' is not supported: Berth's Logs API extracts no embedded metrics; remove the option".into());
+                }
                 "awslogs-format" => {
                     return Err(format!("unsupported log format '{value}' for awslogs"));
                 }
                 // Read together below: they exclude each other.
                 "awslogs-datetime-format" | "awslogs-multiline-pattern" => {}
-                // Berth ships to itself: where AWS would be, and how to reach it, do not apply.
-                "awslogs-region" | "awslogs-endpoint" | "awslogs-credentials-endpoint" | "tag" => {}
+                // A Berth server is one region: the output goes there whatever this says.
+                "awslogs-region" => {}
+                "awslogs-endpoint" | "awslogs-credentials-endpoint" => {
+                    return Err(format!(
+                        "log opt '{key}' is not supported: Berth ships awslogs output to its own Logs API with the agent's credentials; remove the option"
+                    ));
+                }
+                "tag" => {
+                    check_tag(value)?;
+                    parsed.tag = Some(value.clone());
+                }
                 _ => return Err(format!("unknown log opt '{key}' for awslogs log driver")),
             }
         }
@@ -139,25 +167,92 @@ impl AwsLogsOptions {
     }
 
     /// The stream's name: `awslogs-stream` if given, else `<prefix>/<container>/<task id>`
-    /// (the task id is the last part of the task ARN), else the engine's container id.
-    pub fn stream_name(&self, container: &str, task_arn: &str, container_id: &str) -> String {
+    /// (the task id is the last part of the task ARN), else `tag` filled in, else the
+    /// engine's container id.
+    pub fn stream_name(&self, container: &str, task_arn: &str, engine: TagFields) -> String {
         if let Some(stream) = &self.stream {
             return stream.clone();
         }
-        match &self.stream_prefix {
-            Some(prefix) if !prefix.is_empty() => {
+        match (&self.stream_prefix, &self.tag) {
+            (Some(prefix), _) if !prefix.is_empty() => {
                 let task_id = task_arn.rsplit('/').next().unwrap_or(task_arn);
                 format!("{prefix}/{container}/{task_id}")
             }
-            _ => container_id.to_string(),
+            (_, Some(tag)) => render_tag(tag, engine),
+            _ => engine.id.to_string(),
         }
     }
 
-    /// Whether the stream's name needs the engine's container id (so the stream can only be
+    /// Whether the stream's name needs the engine's container (so the stream can only be
     /// created once the container is).
     pub fn needs_container_id(&self) -> bool {
         self.stream.is_none() && self.stream_prefix.as_deref().unwrap_or_default().is_empty()
     }
+
+    /// Whether the stream's name has the engine's container name in it (`tag` with
+    /// `{{.Name}}`), which only the agent knows.
+    pub fn needs_engine_name(&self) -> bool {
+        self.needs_container_id()
+            && self
+                .tag
+                .as_deref()
+                .is_some_and(|t| tag_pieces(t).any(|p| p == Err(".Name")))
+    }
+}
+
+/// The `tag` fields Berth fills in.
+const TAG_FIELDS: [&str; 5] = [".ID", ".FullID", ".Name", ".ImageName", ".DaemonName"];
+
+/// The pieces of a `tag` template: literal text and `{{ field }}` markup.
+fn tag_pieces(template: &str) -> impl Iterator<Item = Result<&str, &str>> {
+    let mut rest = template;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let Some(open) = rest.find("{{") else {
+            return Some(Ok(std::mem::take(&mut rest)));
+        };
+        if open > 0 {
+            let (text, after) = rest.split_at(open);
+            rest = after;
+            return Some(Ok(text));
+        }
+        let Some(close) = rest.find("}}") else {
+            return Some(Err(std::mem::take(&mut rest)));
+        };
+        let field = rest[2..close].trim();
+        rest = &rest[close + 2..];
+        Some(Err(field))
+    })
+}
+
+/// A `tag` Berth can fill in: Docker's log tag markup, limited to [`TAG_FIELDS`].
+fn check_tag(template: &str) -> Result<(), String> {
+    for piece in tag_pieces(template) {
+        if let Err(field) = piece
+            && !TAG_FIELDS.contains(&field)
+        {
+            return Err(format!(
+                "log opt 'tag' markup {{{{{field}}}}} is not supported: Berth fills in {{{{.ID}}}}, {{{{.FullID}}}}, {{{{.Name}}}}, {{{{.ImageName}}}} and {{{{.DaemonName}}}}; use one of those, or awslogs-stream-prefix"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A checked `tag` filled in with `engine`'s fields.
+fn render_tag(template: &str, engine: TagFields) -> String {
+    tag_pieces(template)
+        .map(|piece| match piece {
+            Ok(text) => text,
+            Err(".ID") => engine.id.get(..12).unwrap_or(engine.id),
+            Err(".FullID") => engine.id,
+            Err(".Name") => engine.name.trim_start_matches('/'),
+            Err(".ImageName") => engine.image,
+            Err(_) => "docker",
+        })
+        .collect()
 }
 
 fn anchored(pattern: &str, key: &str) -> Result<Regex, String> {
@@ -251,6 +346,12 @@ fn strftime_to_regex(format: &str) -> String {
 mod tests {
     use super::*;
 
+    const ENGINE: TagFields = TagFields {
+        id: "c0ffee000000aaaabbbbccccddddeeeeffff00001111222233334444555566667777",
+        name: "/ecs-web-1-app-9f2c",
+        image: "busybox",
+    };
+
     fn parse(pairs: &[(&str, &str)]) -> Result<AwsLogsOptions, String> {
         let options = pairs
             .iter()
@@ -275,7 +376,7 @@ mod tests {
         assert_eq!(o.mode, Mode::NonBlocking);
         assert_eq!(o.max_buffer, 25 << 20);
         let arn = "arn:aws:ecs:us-east-1:000000000000:task/default/0123abcd";
-        assert_eq!(o.stream_name("web", arn, "c0ffee"), "ecs/web/0123abcd");
+        assert_eq!(o.stream_name("web", arn, ENGINE), "ecs/web/0123abcd");
         assert!(!o.needs_container_id());
     }
 
@@ -284,10 +385,52 @@ mod tests {
         let o = parse(&[("awslogs-group", "g")]).expect("valid");
         assert_eq!((o.create_group, o.mode), (false, Mode::Blocking));
         assert_eq!(o.max_buffer, DEFAULT_MAX_BUFFER);
-        assert_eq!(o.stream_name("web", "arn:x:task/c/t", "c0ffee"), "c0ffee");
+        assert_eq!(o.stream_name("web", "arn:x:task/c/t", ENGINE), ENGINE.id);
+        assert!(!o.needs_engine_name());
         assert!(o.needs_container_id());
         let named = parse(&[("awslogs-group", "g"), ("awslogs-stream", "s/1")]).expect("valid");
-        assert_eq!(named.stream_name("web", "arn:x:task/c/t", "c0ffee"), "s/1");
+        assert_eq!(named.stream_name("web", "arn:x:task/c/t", ENGINE), "s/1");
+    }
+
+    #[test]
+    fn tag_names_the_stream_from_the_containers_fields() {
+        let o = parse(&[
+            ("awslogs-group", "g"),
+            ("tag", "{{ .Name }}/{{.ID}}-{{.ImageName}}.{{.DaemonName}}"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            o.stream_name("web", "arn:x:task/c/t", ENGINE),
+            "ecs-web-1-app-9f2c/c0ffee000000-busybox.docker"
+        );
+        assert!(o.needs_engine_name());
+        let full = parse(&[("awslogs-group", "g"), ("tag", "x{{.FullID}}")]).expect("valid");
+        assert_eq!(
+            full.stream_name("web", "arn:x:task/c/t", ENGINE),
+            format!("x{}", ENGINE.id)
+        );
+        let prefixed = parse(&[
+            ("awslogs-group", "g"),
+            ("awslogs-stream-prefix", "p"),
+            ("tag", "{{.ID}}"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            prefixed.stream_name("web", "arn:x:task/c/t", ENGINE),
+            "p/web/t"
+        );
+        let go = parse(&[
+            ("awslogs-group", "g"),
+            (
+                "tag",
+                "{{ with split .ImageName \":\" }}{{join . \"_\"}}{{end}}",
+            ),
+        ]);
+        assert!(
+            go.err()
+                .is_some_and(|e| e.contains("{{with split .ImageName")),
+            "other markup is refused, named"
+        );
     }
 
     #[test]
@@ -313,16 +456,27 @@ mod tests {
             .is_err()
         );
         assert!(parse(&[("awslogs-group", "g"), ("awslogs-multiline-pattern", "(")]).is_err());
-        let ignored = parse(&[
+        let accepted = parse(&[
             ("awslogs-group", "g"),
-            ("awslogs-endpoint", "https://logs.example"),
-            ("awslogs-credentials-endpoint", "/v2/credentials/x"),
+            ("awslogs-region", "ap-south-2"),
             ("awslogs-force-flush-interval-seconds", "2"),
             ("awslogs-max-buffered-events", "100"),
-            ("tag", "{{.Name}}"),
         ])
         .expect("docker's options are accepted");
-        assert_eq!(ignored.force_flush, Duration::from_secs(2));
+        assert_eq!(accepted.force_flush, Duration::from_secs(2));
+        for (key, value) in [
+            ("awslogs-endpoint", "https://logs.example"),
+            ("awslogs-credentials-endpoint", "/v2/credentials/x"),
+            ("awslogs-format", "json/emf"),
+        ] {
+            let refused = parse(&[("awslogs-group", "g"), (key, value)]);
+            assert!(
+                refused
+                    .err()
+                    .is_some_and(|e| e.contains(key) && e.contains("not supported")),
+                "{key} is refused, named"
+            );
+        }
     }
 
     #[test]

@@ -330,6 +330,7 @@ impl ContainerRuntime for FakeRuntime {
                 id: c.id.clone(),
                 task_arn: c.labels.get(LABEL_TASK_ARN).cloned().unwrap_or_default(),
                 container_name: c.name(),
+                engine_name: String::new(),
                 running: c.running,
             })
             .collect())
