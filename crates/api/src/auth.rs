@@ -123,6 +123,16 @@ fn authorize_agent(control: &ControlPlane, key: &AgentKey, ask: &Ask) -> Result<
                 ),
             }
         }
+        // Shipping: only to the log groups the tasks placed on its instance name.
+        "logs:CreateLogGroup"
+        | "logs:CreateLogStream"
+        | "logs:PutLogEvents"
+        | "logs:DescribeLogStreams" => match (&key.instance, subject) {
+            (Some(instance), Some(group)) if control.logs_to_group(instance, group) => Ok(()),
+            _ => Err(
+                "an agent may only write the log groups of the tasks placed on its instance".into(),
+            ),
+        },
         "ecs:SubmitTaskStateChange" | "ecs:SubmitContainerStateChange" => {
             let state = control.read();
             let task = subject.and_then(|t| {

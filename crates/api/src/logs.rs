@@ -100,9 +100,9 @@ pub fn ask(partition: &Partition, request: &Request) -> Ask {
                 .text("resourceArn")
                 .and_then(|arn| group_of_arn(partition, arn).ok())
         });
-    let resource = match (group, members.text("logStreamName")) {
-        (Some(group), Some(stream)) => stream_arn(partition, &group, stream),
-        (Some(group), None) => group_arn(partition, &group),
+    let resource = match (&group, members.text("logStreamName")) {
+        (Some(group), Some(stream)) => stream_arn(partition, group, stream),
+        (Some(group), None) => group_arn(partition, group),
         (None, _) => "*".into(),
     };
     let catalogued = crate::catalogue::Operation::Logs(request.operation());
@@ -110,6 +110,8 @@ pub fn ask(partition: &Partition, request: &Request) -> Ask {
         action: catalogued.action(),
         resource,
         agent_facing: catalogued.is_agent_facing(),
+        // An agent may only write the groups its tasks log to.
+        subject: group,
         ..Ask::default()
     }
 }

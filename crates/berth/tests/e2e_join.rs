@@ -2,10 +2,11 @@
 //! agent-facing calls of their own instance, and dead once that instance is deregistered.
 
 use berth_test_kit::ecs::{
-    container, json_client, refusal, register, rotate_join_token, run_one, stop_and_wait,
-    wait_instance, wait_status,
+    json_client, refusal, register, rotate_join_token, run_one, stop_and_wait, wait_instance,
+    wait_status,
 };
 use berth_test_kit::fleet::Fleet;
+use berth_test_kit::logs::logging;
 use berth_test_kit::process::Exports;
 use serde_json::{Value, json};
 
@@ -57,7 +58,7 @@ async fn a_joined_agent_may_only_act_for_its_own_instance() {
     });
 
     // The agent runs tasks (its reports are accepted) ...
-    let app = container("app", &["sleep", "600"]).memory(8).build();
+    let app = logging("app", &["sleep", "600"], "join-app", true);
     register(&root, "join", vec![app]).await;
     let task = run_one(&root, &cluster, "join").await;
     wait_status(&root, &cluster, &task, "RUNNING").await;
@@ -81,6 +82,34 @@ async fn a_joined_agent_may_only_act_for_its_own_instance() {
     ];
     for (operation, input) in forbidden {
         let (code, message) = refusal(agent_client.call::<_, Value>(operation, &input).await);
+        assert_eq!(code, "AccessDeniedException", "{operation}: {message}");
+    }
+    // It writes the log groups its tasks name, and no other.
+    let put = |group: &str| {
+        json!({"logGroupName": group, "logStreamName": "app/app/x",
+            "logEvents": [{"timestamp": 1_700_000_000_000_i64, "message": "m"}]})
+    };
+    let logs = "Logs_20140328";
+    let own: Result<Value, _> = agent_client
+        .call_target(
+            logs,
+            "DescribeLogStreams",
+            &json!({"logGroupName": "join-app"}),
+        )
+        .await;
+    assert!(own.is_ok(), "its task's group: {own:?}");
+    for (operation, input) in [
+        ("CreateLogGroup", json!({"logGroupName": "someone-elses"})),
+        ("PutLogEvents", put("someone-elses")),
+        (
+            "DescribeLogStreams",
+            json!({"logGroupName": "someone-elses"}),
+        ),
+    ] {
+        let refused = agent_client
+            .call_target::<_, Value>(logs, operation, &input)
+            .await;
+        let (code, message) = refusal(refused);
         assert_eq!(code, "AccessDeniedException", "{operation}: {message}");
     }
 

@@ -2,27 +2,9 @@
 //! Berth's CloudWatch Logs API and read back with the official AWS SDK, also after the task
 //! stopped.
 
-use aws_sdk_ecs::types::{ContainerDefinition, LogConfiguration, LogDriver};
 use berth_test_kit::ecs::{self as kit, register, run_one, wait_status};
-use berth_test_kit::logs::{client as logs_client, read_all};
+use berth_test_kit::logs::{client as logs_client, logging, read_all};
 use berth_test_kit::up::Berth;
-
-/// A container logging with `awslogs` to `group`, stream prefix `app`.
-fn logging(name: &str, command: &[&str], group: &str, create: bool) -> ContainerDefinition {
-    let mut config = LogConfiguration::builder()
-        .log_driver(LogDriver::Awslogs)
-        .options("awslogs-group", group)
-        .options("awslogs-region", "us-east-1")
-        .options("awslogs-stream-prefix", "app");
-    if create {
-        config = config.options("awslogs-create-group", "true");
-    }
-    kit::container(name, command)
-        .memory(32)
-        .stop_timeout(2)
-        .log_configuration(config.build().expect("log configuration"))
-        .build()
-}
 
 fn task_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or_default()

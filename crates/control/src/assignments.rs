@@ -9,6 +9,7 @@
 use crate::ControlPlane;
 use crate::error::ControlError;
 use crate::status::InstanceStatus;
+use berth_types::ecs::LogDriver;
 use berth_types::protocol::{AssignedTask, ManifestEntry};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -116,5 +117,32 @@ impl ControlPlane {
                     })
             })
         })
+    }
+
+    /// Whether a task placed on `instance` sends its containers' output to log group `group`
+    /// (`awslogs-group`): what the instance's agent may write. Tasks not yet stopped are
+    /// indexed; the output a task left as it stopped may still be on its way, so stopped tasks
+    /// still held are looked through after them.
+    pub fn logs_to_group(&self, instance: &str, group: &str) -> bool {
+        let state = self.read();
+        let logs_there = |task: &berth_types::ecs::Task| {
+            state.definition_of(task).is_some_and(|td| {
+                td.container_definitions
+                    .iter()
+                    .flatten()
+                    .filter_map(|c| c.log_configuration.as_ref())
+                    .any(|l| {
+                        l.log_driver == LogDriver::Awslogs
+                            && l.options
+                                .as_ref()
+                                .and_then(|o| o.get("awslogs-group"))
+                                .is_some_and(|g| g == group)
+                    })
+            })
+        };
+        state.tasks_on(instance).any(logs_there)
+            || state.tasks.values().any(|task| {
+                task.container_instance_arn.as_deref() == Some(instance) && logs_there(task)
+            })
     }
 }

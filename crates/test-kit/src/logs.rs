@@ -3,6 +3,24 @@
 
 use crate::process::Exports;
 use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_ecs::types::{ContainerDefinition, LogConfiguration, LogDriver};
+
+/// A container logging with `awslogs` to `group`, stream prefix `app`.
+pub fn logging(name: &str, command: &[&str], group: &str, create: bool) -> ContainerDefinition {
+    let mut config = LogConfiguration::builder()
+        .log_driver(LogDriver::Awslogs)
+        .options("awslogs-group", group)
+        .options("awslogs-region", "us-east-1")
+        .options("awslogs-stream-prefix", "app");
+    if create {
+        config = config.options("awslogs-create-group", "true");
+    }
+    crate::ecs::container(name, command)
+        .memory(32)
+        .stop_timeout(2)
+        .log_configuration(config.build().expect("log configuration"))
+        .build()
+}
 
 /// The official CloudWatch Logs client, pointed at Berth.
 pub fn client(e: &Exports) -> Client {
