@@ -91,7 +91,16 @@ impl Slot {
             runtime_id: self.id.clone(),
             exit_code: self.exit_code,
             reason: self.reason.clone(),
-            network_bindings: Some(self.bindings.clone()),
+            network_bindings: Some(
+                self.bindings
+                    .iter()
+                    .filter(|b| {
+                        self.def.firelens_configuration.is_none()
+                            || !crate::logs::firelens::engine::is_forward_binding(b)
+                    })
+                    .cloned()
+                    .collect(),
+            ),
             status: Some(
                 match (self.id.is_some(), self.exit_code.is_some()) {
                     (_, true) => "STOPPED",

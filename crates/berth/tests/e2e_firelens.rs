@@ -73,6 +73,14 @@ async fn an_apps_records_reach_the_router_with_the_generated_configuration() {
         "{:?}",
         task.stopped_reason()
     );
+    // The forward port Berth published on loopback for the app is not the task's binding.
+    assert!(
+        task.containers()
+            .iter()
+            .all(|c| c.network_bindings().is_empty()),
+        "{:?}",
+        task.containers()
+    );
 
     let logs = logs_client(&berth.exports);
     let task_id = arn.rsplit('/').next().unwrap_or_default();

@@ -62,13 +62,19 @@ pub fn router_body(
     }
 }
 
+/// Whether `binding` is the router's forward port that Berth published for the task's apps
+/// (ECS uses a unix socket, so the task does not report it).
+pub fn is_forward_binding(binding: &NetworkBinding) -> bool {
+    binding.container_port == Some(i32::from(FORWARD_PORT))
+        && binding.bind_ip.as_deref() == Some(LOOPBACK)
+}
+
 /// Where an app's driver sends its records: the router's published loopback port in `bridge`
 /// mode, its own port in `host` mode, the unix socket otherwise (or while no port is known).
 pub fn address(network_mode: &str, router: &[NetworkBinding], task_dir: &Path) -> String {
     let published = router
         .iter()
-        .filter(|b| b.container_port == Some(i32::from(FORWARD_PORT)))
-        .filter(|b| b.bind_ip.as_deref() == Some(LOOPBACK))
+        .filter(|b| is_forward_binding(b))
         .find_map(|b| b.host_port);
     match (network_mode, published) {
         ("host", _) => format!("tcp://{LOOPBACK}:{FORWARD_PORT}"),
