@@ -18,13 +18,13 @@ use std::collections::HashMap;
 
 /// The local Docker engine.
 #[derive(Clone)]
-pub struct Docker {
+pub(crate) struct Docker {
     api: bollard::Docker,
 }
 
 impl Docker {
     /// Connects through the usual socket (or `DOCKER_HOST`) and agrees on an API version.
-    pub async fn connect() -> Result<Self, String> {
+    pub(crate) async fn connect() -> Result<Self, String> {
         let api = bollard::Docker::connect_with_defaults()
             .map_err(|e| format!("cannot connect to Docker: {e}"))?
             .negotiate_version()
@@ -34,7 +34,7 @@ impl Docker {
     }
 
     /// The engine's version string.
-    pub async fn version(&self) -> String {
+    pub(crate) async fn version(&self) -> String {
         self.api
             .version()
             .await
