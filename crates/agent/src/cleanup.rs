@@ -7,16 +7,17 @@
 use std::time::{Duration, SystemTime};
 
 /// ECS's default wait.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(3 * 3600);
+#[cfg(test)]
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(3 * 3600);
 
 /// How often the sweep runs: a tenth of the wait, within 5 seconds and a minute (with no wait
 /// the runner removes containers itself; the sweep only finds leftovers).
-pub fn sweep_period(wait: Duration) -> Duration {
+pub(crate) fn sweep_period(wait: Duration) -> Duration {
     (wait / 10).clamp(Duration::from_secs(5), Duration::from_secs(60))
 }
 
 /// Whether a container that stopped at `finished_at` (`None`: it never ran) may go at `now`.
-pub fn due(finished_at: Option<SystemTime>, wait: Duration, now: SystemTime) -> bool {
+pub(crate) fn due(finished_at: Option<SystemTime>, wait: Duration, now: SystemTime) -> bool {
     finished_at.is_none_or(|at| now.duration_since(at).unwrap_or_default() >= wait)
 }
 

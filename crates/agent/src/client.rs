@@ -35,7 +35,7 @@ pub enum ClientError {
 
 impl ClientError {
     /// Whether the same call may succeed later (network trouble, 5xx, throttling).
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         match self {
             ClientError::Unreachable { .. } => true,
             ClientError::Api { status, code, .. } => *status >= 500 || code.contains("Throttling"),

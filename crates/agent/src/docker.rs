@@ -20,13 +20,13 @@ mod log_files;
 
 /// The local Docker engine.
 #[derive(Clone)]
-pub struct Docker {
+pub(crate) struct Docker {
     api: bollard::Docker,
 }
 
 impl Docker {
     /// Connects through the usual socket (or `DOCKER_HOST`) and agrees on an API version.
-    pub async fn connect() -> Result<Self, String> {
+    pub(crate) async fn connect() -> Result<Self, String> {
         let api = bollard::Docker::connect_with_defaults()
             .map_err(|e| format!("cannot connect to Docker: {e}"))?
             .negotiate_version()
@@ -36,7 +36,7 @@ impl Docker {
     }
 
     /// The engine's version string.
-    pub async fn version(&self) -> String {
+    pub(crate) async fn version(&self) -> String {
         self.api
             .version()
             .await

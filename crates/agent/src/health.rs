@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use tokio::sync::watch;
 
 /// Shared health of the host's containers.
-pub struct HealthBoard {
+pub(crate) struct HealthBoard {
     entries: Mutex<BTreeMap<(String, String), HealthStatus>>,
     version: watch::Sender<u64>,
 }
@@ -24,7 +24,7 @@ impl Default for HealthBoard {
 }
 
 /// Docker's health word in ECS's terms (`starting` is still UNKNOWN).
-pub fn from_docker(status: &str) -> HealthStatus {
+pub(crate) fn from_docker(status: &str) -> HealthStatus {
     match status {
         "healthy" => HealthStatus::Healthy,
         "unhealthy" => HealthStatus::Unhealthy,
@@ -38,7 +38,7 @@ impl HealthBoard {
     }
 
     /// Records a container's health; wakes the publisher when it changed.
-    pub fn set(&self, task_arn: &str, container: &str, status: HealthStatus) {
+    pub(crate) fn set(&self, task_arn: &str, container: &str, status: HealthStatus) {
         let previous = self
             .entries()
             .insert((task_arn.to_string(), container.to_string()), status);
@@ -48,12 +48,12 @@ impl HealthBoard {
     }
 
     /// Forgets a finished task.
-    pub fn forget_task(&self, task_arn: &str) {
+    pub(crate) fn forget_task(&self, task_arn: &str) {
         self.entries().retain(|(task, _), _| task != task_arn);
     }
 
     /// Everything known now.
-    pub fn snapshot(&self) -> Vec<ContainerHealth> {
+    pub(crate) fn snapshot(&self) -> Vec<ContainerHealth> {
         self.entries()
             .iter()
             .map(|((task, container), status)| ContainerHealth {
@@ -65,7 +65,7 @@ impl HealthBoard {
     }
 
     /// Wakes on every change.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
     }
 }

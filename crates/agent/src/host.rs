@@ -4,17 +4,17 @@
 use berth_types::ecs::{Attribute, Resource};
 
 /// Ports the ECS agent reserves on every host (ssh, Docker, the agent's own).
-pub const RESERVED_PORTS: [&str; 5] = ["22", "2375", "2376", "51678", "51679"];
+pub(crate) const RESERVED_PORTS: [&str; 5] = ["22", "2375", "2376", "51678", "51679"];
 
 /// CPU units: 1024 per core.
-pub fn cpu_units() -> i32 {
+pub(crate) fn cpu_units() -> i32 {
     std::thread::available_parallelism()
         .map(|n| n.get() as i32 * 1024)
         .unwrap_or(1024)
 }
 
 /// Total memory in MiB, from `/proc/meminfo`.
-pub fn memory_mib() -> i32 {
+pub(crate) fn memory_mib() -> i32 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|text| {
@@ -28,7 +28,7 @@ pub fn memory_mib() -> i32 {
 }
 
 /// ECS's name for this machine's architecture.
-pub fn cpu_architecture() -> &'static str {
+pub(crate) fn cpu_architecture() -> &'static str {
     match std::env::consts::ARCH {
         "aarch64" => "arm64",
         other => other,
@@ -36,7 +36,7 @@ pub fn cpu_architecture() -> &'static str {
 }
 
 /// The resources registered with the control plane.
-pub fn total_resources(cpu: i32, memory: i32) -> Vec<Resource> {
+pub(crate) fn total_resources(cpu: i32, memory: i32) -> Vec<Resource> {
     let integer = |name: &str, v: i32| Resource {
         name: Some(name.into()),
         r#type: Some("INTEGER".into()),
@@ -61,7 +61,7 @@ pub fn total_resources(cpu: i32, memory: i32) -> Vec<Resource> {
 }
 
 /// The built-in attributes plus the operator's own.
-pub fn attributes(availability_zone: &str, custom: &[(String, String)]) -> Vec<Attribute> {
+pub(crate) fn attributes(availability_zone: &str, custom: &[(String, String)]) -> Vec<Attribute> {
     let attribute = |name: &str, value: &str| Attribute {
         name: name.into(),
         value: Some(value.into()),

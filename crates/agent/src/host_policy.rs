@@ -21,7 +21,7 @@ pub struct HostPolicy {
 
 impl HostPolicy {
     /// Why the task cannot run here, as its `stoppedReason`, or `Ok` when it may.
-    pub fn check_task(&self, td: &TaskDefinition) -> Result<(), String> {
+    pub(crate) fn check_task(&self, td: &TaskDefinition) -> Result<(), String> {
         if self.deny_host_network && td.network_mode == Some(NetworkMode::Host) {
             return Err(refusal(
                 "the task asks for the host network mode",
@@ -55,7 +55,7 @@ impl HostPolicy {
     }
 
     /// Why this container cannot run here, as the task's `stoppedReason`, or `Ok` when it may.
-    pub fn check_container(&self, def: &ContainerDefinition) -> Result<(), String> {
+    pub(crate) fn check_container(&self, def: &ContainerDefinition) -> Result<(), String> {
         let name = def.name.as_deref().unwrap_or_default();
         if self.deny_privileged && def.privileged == Some(true) {
             return Err(refusal(

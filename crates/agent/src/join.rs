@@ -32,7 +32,7 @@ fn save(config: &AgentConfig, saved: &Saved) -> Result<(), AgentError> {
 }
 
 /// The key pair the agent signs with: given, saved from an earlier join, or bought now.
-pub async fn credentials(
+pub(crate) async fn credentials(
     config: &AgentConfig,
     trust: &crate::trust::Trust,
 ) -> Result<(String, String), AgentError> {

@@ -4,39 +4,41 @@
 //! It talks to the control plane only over the network (the public ECS API plus the assignment
 //! stream), exactly as an agent on another machine would. Modules:
 //! - [`client`]: the ECS JSON API client; [`trust`]: the certificates it accepts;
-//! - [`host`]: cpu, memory and attributes of this host;
+//! - `host`: cpu, memory and attributes of this host;
 //! - [`host_policy`]: what the operator forbids on this host (privileged containers, ...);
-//! - [`join`]: the join token traded for the agent's own credentials;
-//! - [`registration`]: RegisterContainerInstance, remembering the instance across restarts;
-//! - [`registry_auth`]: credentials for pulling from Berth's own registry;
-//! - [`stream`]: the WebSocket the assignments arrive on;
-//! - [`manager`] and [`runner`]: one runner per task, adopting existing containers;
+//! - `join`: the join token traded for the agent's own credentials;
+//! - `registration`: RegisterContainerInstance, remembering the instance across restarts;
+//! - `registry_auth`: credentials for pulling from Berth's own registry;
+//! - `stream`: the WebSocket the assignments arrive on;
+//! - `manager` and `runner`: one runner per task, adopting existing containers;
 //! - [`cleanup`]: how long a stopped task's containers stay on the host;
-//! - [`spec`]: ECS container definition → Docker create body;
+//! - `spec`: ECS container definition → Docker create body;
 //! - [`logs`]: the awslogs driver: the containers' output shipped to CloudWatch Logs;
-//! - [`runtime`]: what the runner needs of a container engine; [`docker`] gives it with the
+//! - `runtime`: what the runner needs of a container engine; `docker` gives it with the
 //!   Docker Engine API;
-//! - [`reporter`]: batched, retried state reports;
-//! - [`health`]: container health, published over the stream;
+//! - `reporter`: batched, retried state reports;
+//! - `health`: container health, published over the stream;
 //! - [`simulator`]: simulated instances without Docker that acknowledge tasks at once.
+
+#![warn(unreachable_pub)]
 
 pub mod cleanup;
 pub mod client;
-pub mod docker;
-pub mod health;
-pub mod host;
+mod docker;
+mod health;
+mod host;
 pub mod host_policy;
-pub mod join;
+mod join;
 pub mod logs;
-pub mod manager;
-pub mod registration;
-pub mod registry_auth;
-pub mod reporter;
-pub mod runner;
-pub mod runtime;
+mod manager;
+mod registration;
+mod registry_auth;
+mod reporter;
+mod runner;
+mod runtime;
 pub mod simulator;
-pub mod spec;
-pub mod stream;
+mod spec;
+mod stream;
 #[cfg(test)]
 mod test_kit;
 pub mod trust;

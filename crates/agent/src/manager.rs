@@ -27,14 +27,14 @@ struct Tasks {
 }
 
 /// Owns the runners of tasks on the engine `R`.
-pub struct Manager<R> {
+pub(crate) struct Manager<R> {
     ctx: Arc<RunnerCtx<R>>,
     tasks: Mutex<Tasks>,
 }
 
 impl<R: ContainerRuntime> Manager<R> {
     /// A manager with no tasks yet.
-    pub fn new(ctx: RunnerCtx<R>) -> Arc<Self> {
+    pub(crate) fn new(ctx: RunnerCtx<R>) -> Arc<Self> {
         Arc::new(Self {
             ctx: Arc::new(ctx),
             tasks: Mutex::new(Tasks::default()),
@@ -46,7 +46,8 @@ impl<R: ContainerRuntime> Manager<R> {
     }
 
     /// Number of tasks with a runner.
-    pub fn active(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn active(&self) -> usize {
         self.tasks().running.len()
     }
 
@@ -139,7 +140,7 @@ impl<R: ContainerRuntime> Manager<R> {
     /// task the control plane still wants running is left alone (after a restart its runner,
     /// which adopts what is there, may not exist yet), and nothing is swept before the control
     /// plane's first manifest says which tasks those are.
-    pub async fn sweep(&self) {
+    pub(crate) async fn sweep(&self) {
         let Some(to_run) = self.tasks().to_run.clone() else {
             return;
         };

@@ -50,7 +50,7 @@ fn remember(config: &AgentConfig, arn: &str) -> Result<(), AgentError> {
 }
 
 /// Registers (or re-registers) this host; waits for the control plane if it is not up yet.
-pub async fn register(
+pub(crate) async fn register(
     config: &AgentConfig,
     client: &EcsClient,
     docker: &Docker,
@@ -82,7 +82,7 @@ pub async fn register(
 
 /// Sends a registration until the control plane answers it, creating the cluster when it does
 /// not exist yet (as the ECS agent does for `default`); returns the instance ARN.
-pub async fn submit(
+pub(crate) async fn submit(
     client: &EcsClient,
     request: &RegisterContainerInstanceRequest,
     mut shutdown: watch::Receiver<bool>,

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 const RENEW_BEFORE_SECONDS: f64 = 600.0;
 
 /// Berth's registry, found through the control plane, and the last token it gave.
-pub struct RegistryAuth {
+pub(crate) struct RegistryAuth {
     client: EcsClient,
     /// The endpoint's `host:port`, where the registry is unless the token says otherwise.
     endpoint_host: String,
@@ -49,7 +49,7 @@ fn lives_in(image: &str, host: &str) -> bool {
 
 impl RegistryAuth {
     /// The registry of `client`'s control plane.
-    pub fn new(client: EcsClient) -> Self {
+    pub(crate) fn new(client: EcsClient) -> Self {
         let endpoint_host = host_of(client.endpoint());
         Self {
             client,
@@ -60,7 +60,10 @@ impl RegistryAuth {
 
     /// Credentials for `image` when it lives in Berth's registry: at the endpoint's address,
     /// or at the `proxyEndpoint` GetAuthorizationToken names (a separate registry listener).
-    pub async fn credentials_for(&self, image: &str) -> Result<Option<DockerCredentials>, String> {
+    pub(crate) async fn credentials_for(
+        &self,
+        image: &str,
+    ) -> Result<Option<DockerCredentials>, String> {
         let token = match self.cached() {
             Some(t) if t.expires - now() > RENEW_BEFORE_SECONDS => t,
             _ => match self.fetch().await {

@@ -14,13 +14,13 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::fro
 
 /// Hands reports to the sending loop.
 #[derive(Clone)]
-pub struct Reporter {
+pub(crate) struct Reporter {
     tx: mpsc::UnboundedSender<SubmitTaskStateChangeRequest>,
 }
 
 impl Reporter {
     /// Starts the sending loop.
-    pub fn start(client: EcsClient) -> Self {
+    pub(crate) fn start(client: EcsClient) -> Self {
         let (reporter, queue) = Self::queue();
         tokio::spawn(send_loop(client, queue));
         reporter
@@ -34,7 +34,7 @@ impl Reporter {
     }
 
     /// Queues a report.
-    pub fn report(&self, report: SubmitTaskStateChangeRequest) {
+    pub(crate) fn report(&self, report: SubmitTaskStateChangeRequest) {
         // The loop only ends when every Reporter is gone, so the send cannot fail while we exist.
         let _ = self.tx.send(report);
     }
@@ -49,7 +49,10 @@ fn rank(status: Option<&str>) -> u8 {
 }
 
 /// Folds `later` into `earlier` (same task): later container facts win, status never goes back.
-pub fn merge(earlier: &mut SubmitTaskStateChangeRequest, later: SubmitTaskStateChangeRequest) {
+pub(crate) fn merge(
+    earlier: &mut SubmitTaskStateChangeRequest,
+    later: SubmitTaskStateChangeRequest,
+) {
     if rank(later.status.as_deref()) >= rank(earlier.status.as_deref()) {
         earlier.status = later.status;
         if later.reason.is_some() {

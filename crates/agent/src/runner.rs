@@ -40,7 +40,7 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 const STREAM_TRIES: u32 = 4;
 
 /// What every runner shares; `R` is the container engine (Docker, or a fake in tests).
-pub struct RunnerCtx<R> {
+pub(crate) struct RunnerCtx<R> {
     /// The engine.
     pub runtime: R,
     /// Where reports go.
@@ -499,7 +499,7 @@ fn uuid_suffix() -> String {
 }
 
 /// Runs one task until it is STOPPED; `desired` carries the control plane's desired status.
-pub async fn run<R: ContainerRuntime>(
+pub(crate) async fn run<R: ContainerRuntime>(
     ctx: &RunnerCtx<R>,
     assigned: AssignedTask,
     mut desired: watch::Receiver<String>,

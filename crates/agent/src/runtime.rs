@@ -8,7 +8,7 @@
 //! over the runtime can still be spawned on the multi-threaded executor.
 
 #[cfg(test)]
-pub mod fake;
+pub(crate) mod fake;
 
 use berth_types::ecs::NetworkBinding;
 use bollard::auth::DockerCredentials;

@@ -9,18 +9,18 @@ use bollard::models::{ContainerCreateBody, HealthConfig, HostConfig, PortBinding
 use std::collections::HashMap;
 
 /// Label: the cluster name.
-pub const LABEL_CLUSTER: &str = "com.amazonaws.ecs.cluster";
+pub(crate) const LABEL_CLUSTER: &str = "com.amazonaws.ecs.cluster";
 /// Label: the task ARN.
-pub const LABEL_TASK_ARN: &str = "com.amazonaws.ecs.task-arn";
+pub(crate) const LABEL_TASK_ARN: &str = "com.amazonaws.ecs.task-arn";
 /// Label: the container's name in the task definition.
-pub const LABEL_CONTAINER_NAME: &str = "com.amazonaws.ecs.container-name";
+pub(crate) const LABEL_CONTAINER_NAME: &str = "com.amazonaws.ecs.container-name";
 /// Label: the task definition family.
-pub const LABEL_FAMILY: &str = "com.amazonaws.ecs.task-definition-family";
+pub(crate) const LABEL_FAMILY: &str = "com.amazonaws.ecs.task-definition-family";
 /// Label: the container instance that runs the container, so that agents sharing one Docker
 /// engine (several hosts simulated on one machine) never reconcile each other's containers.
-pub const LABEL_INSTANCE: &str = "berth.container-instance-arn";
+pub(crate) const LABEL_INSTANCE: &str = "berth.container-instance-arn";
 /// Label: the task definition revision.
-pub const LABEL_VERSION: &str = "com.amazonaws.ecs.task-definition-version";
+pub(crate) const LABEL_VERSION: &str = "com.amazonaws.ecs.task-definition-version";
 
 /// The smallest cpu share Docker accepts; ECS agents use it for `cpu: 0`.
 const MIN_CPU_SHARES: i64 = 2;
@@ -28,7 +28,7 @@ const MIB: i64 = 1024 * 1024;
 const SECOND_NS: i64 = 1_000_000_000;
 
 /// The override for one container, if the task has one.
-pub fn override_for<'a>(task: &'a Task, name: &str) -> Option<&'a ContainerOverride> {
+pub(crate) fn override_for<'a>(task: &'a Task, name: &str) -> Option<&'a ContainerOverride> {
     task.overrides
         .as_ref()
         .and_then(|o| o.container_overrides.as_ref())
@@ -36,7 +36,7 @@ pub fn override_for<'a>(task: &'a Task, name: &str) -> Option<&'a ContainerOverr
 }
 
 /// The Docker name: `ecs-<family>-<revision>-<container>-<suffix>`, as the ECS agent names them.
-pub fn docker_name(td: &TaskDefinition, container: &str, suffix: &str) -> String {
+pub(crate) fn docker_name(td: &TaskDefinition, container: &str, suffix: &str) -> String {
     format!(
         "ecs-{}-{}-{container}-{suffix}",
         td.family.as_deref().unwrap_or_default(),
@@ -59,7 +59,7 @@ fn port_key(container_port: i32, protocol: Option<TransportProtocol>) -> String 
 }
 
 /// Builds the create body of one container of a task.
-pub fn create_body(
+pub(crate) fn create_body(
     cluster: &str,
     instance_arn: &str,
     task: &Task,

@@ -21,7 +21,7 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::fro
 const SILENCE: Duration = Duration::from_secs(90);
 
 /// What runs the tasks the stream assigns.
-pub trait Host: Send + Sync + 'static {
+pub(crate) trait Host: Send + Sync + 'static {
     /// New tasks, or new desired statuses of known ones.
     fn apply(self: &Arc<Self>, tasks: Vec<AssignedTask>);
     /// The control plane's full list of this host's tasks: anything else is to go.
@@ -32,7 +32,7 @@ pub trait Host: Send + Sync + 'static {
 
 /// Why the stream stopped for good.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Ended {
+pub(crate) enum Ended {
     /// The agent is shutting down.
     Shutdown,
     /// The control plane refuses this instance (deregistered or unknown).
@@ -49,7 +49,7 @@ fn stream_url(endpoint: &str, instance_arn: &str) -> String {
 }
 
 /// Holds the stream until shutdown or until the control plane refuses the instance.
-pub async fn run<H: Host>(
+pub(crate) async fn run<H: Host>(
     client: &EcsClient,
     instance_arn: &str,
     manager: &Arc<H>,

@@ -18,16 +18,17 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// The container instance every test runs on.
-pub const INSTANCE: &str = "arn:aws:ecs:us-east-1:000000000000:container-instance/default/i1";
+pub(crate) const INSTANCE: &str =
+    "arn:aws:ecs:us-east-1:000000000000:container-instance/default/i1";
 
 /// The task a test runs, unless it needs several.
-pub const TASK: &str = "arn:aws:ecs:us-east-1:000000000000:task/default/t1";
+pub(crate) const TASK: &str = "arn:aws:ecs:us-east-1:000000000000:task/default/t1";
 
 /// How long [`Reports::next`] waits before failing the test.
 const PATIENCE: Duration = Duration::from_secs(5);
 
 /// A context on `runtime`, and the reports its runners make.
-pub fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
+pub(crate) fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
     let (reporter, queue) = Reporter::queue();
     // Nothing listens there: the test images are not Berth's, so a failed token fetch only
     // means they are pulled without credentials, as on a real host.
@@ -51,12 +52,12 @@ pub fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
 }
 
 /// The reports runners made, in order.
-pub struct Reports(mpsc::UnboundedReceiver<SubmitTaskStateChangeRequest>);
+pub(crate) struct Reports(mpsc::UnboundedReceiver<SubmitTaskStateChangeRequest>);
 
 impl Reports {
     /// The next report with task status `status`, skipping others; fails the test after a few
     /// seconds.
-    pub async fn next(&mut self, status: &str) -> SubmitTaskStateChangeRequest {
+    pub(crate) async fn next(&mut self, status: &str) -> SubmitTaskStateChangeRequest {
         let found = tokio::time::timeout(PATIENCE, async {
             loop {
                 let report = self.0.recv().await.expect("the reporter lives in the ctx");
@@ -71,7 +72,7 @@ impl Reports {
 }
 
 /// An essential `busybox` container named `name`.
-pub fn container(name: &str) -> ContainerDefinition {
+pub(crate) fn container(name: &str) -> ContainerDefinition {
     ContainerDefinition {
         name: Some(name.into()),
         image: Some("busybox".into()),
@@ -80,7 +81,7 @@ pub fn container(name: &str) -> ContainerDefinition {
 }
 
 /// `def`, waiting for `on` to reach `condition` before it starts.
-pub fn depends(
+pub(crate) fn depends(
     mut def: ContainerDefinition,
     on: &str,
     condition: ContainerCondition,
@@ -95,7 +96,7 @@ pub fn depends(
 }
 
 /// Task `arn` of family `app` with `containers`, desired RUNNING.
-pub fn task(arn: &str, containers: Vec<ContainerDefinition>) -> AssignedTask {
+pub(crate) fn task(arn: &str, containers: Vec<ContainerDefinition>) -> AssignedTask {
     AssignedTask {
         task: Task {
             task_arn: Some(arn.into()),
@@ -115,7 +116,7 @@ pub fn task(arn: &str, containers: Vec<ContainerDefinition>) -> AssignedTask {
 /// static busybox, no registry needed), built once per test binary the same way: the test kit
 /// depends on this crate, and linking it (with the control plane it brings) into the agent's
 /// tests would cost more than these lines. Returns its tag.
-pub fn busybox_image() -> &'static str {
+pub(crate) fn busybox_image() -> &'static str {
     const IMAGE: &str = "berth-busybox:e2e";
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {

@@ -57,7 +57,7 @@ impl Trust {
     }
 
     /// A WebSocket connector that trusts these roots.
-    pub fn websocket(&self) -> tokio_tungstenite::Connector {
+    pub(crate) fn websocket(&self) -> tokio_tungstenite::Connector {
         tokio_tungstenite::Connector::Rustls(Arc::clone(&self.0))
     }
 }

@@ -17,20 +17,20 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// Time between heartbeats.
-pub const HEARTBEAT: Duration = Duration::from_secs(20);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(20);
 /// Time between manifests.
-pub const MANIFEST: Duration = Duration::from_secs(60);
+pub(crate) const MANIFEST: Duration = Duration::from_secs(60);
 
 /// The query of the upgrade request.
 #[derive(Deserialize)]
-pub struct StreamQuery {
+pub(crate) struct StreamQuery {
     /// The instance the agent registered.
     #[serde(rename = "containerInstanceArn")]
     pub container_instance_arn: String,
 }
 
 /// Upgrades to the agent stream once the instance is known to be registered.
-pub async fn handle(
+pub(crate) async fn handle(
     State(app): State<AppState>,
     Query(query): Query<StreamQuery>,
     method: Method,

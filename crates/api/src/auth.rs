@@ -42,7 +42,7 @@ pub enum Principal {
 
 impl Principal {
     /// The root of `account`.
-    pub fn root(account: &str) -> Self {
+    pub(crate) fn root(account: &str) -> Self {
         Principal::Root {
             arn: format!("arn:aws:iam::{account}:root"),
         }
@@ -51,7 +51,7 @@ impl Principal {
 
 impl Principal {
     /// The principal's ARN.
-    pub fn arn(&self) -> &str {
+    pub(crate) fn arn(&self) -> &str {
         match self {
             Principal::Root { arn } => arn,
             Principal::User(u) => &u.arn,
@@ -371,7 +371,7 @@ pub fn authorize(
 }
 
 /// How long a registry token (`GetAuthorizationToken`) is good for: 12 hours, as ECR's.
-pub const REGISTRY_TOKEN_SECONDS: i64 = 12 * 3600;
+pub(crate) const REGISTRY_TOKEN_SECONDS: i64 = 12 * 3600;
 
 fn registry_mac(secret: &str, key: &str, expires: i64) -> String {
     use hmac::{Hmac, KeyInit, Mac};
@@ -385,7 +385,7 @@ fn registry_mac(secret: &str, key: &str, expires: i64) -> String {
 
 /// The password `docker login` uses: the access key id and expiry, signed with the key's own
 /// secret, so it dies with the key (deleted, deactivated, or its instance deregistered).
-pub fn registry_token(key: &str, secret: &str, expires: i64) -> String {
+pub(crate) fn registry_token(key: &str, secret: &str, expires: i64) -> String {
     format!("{key}.{expires}.{}", registry_mac(secret, key, expires))
 }
 
@@ -421,6 +421,6 @@ pub fn registry_principal(
 }
 
 /// The secret of the key a principal signed with (for issuing registry tokens).
-pub fn secret_of(root: &RootKey, control: &ControlPlane, key: &str) -> Option<String> {
+pub(crate) fn secret_of(root: &RootKey, control: &ControlPlane, key: &str) -> Option<String> {
     lookup(root, control, key).map(|(secret, _)| secret)
 }

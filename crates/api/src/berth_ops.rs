@@ -12,11 +12,11 @@ use berth_types::{ApiError, ErrorCode};
 use serde_json::{Value, json};
 
 /// The target prefix of the audit API.
-pub const AUDIT_PREFIX: &str = "BerthAudit";
+pub(crate) const AUDIT_PREFIX: &str = "BerthAudit";
 /// The target prefix of the agents' credentials API.
-pub const AGENT_PREFIX: &str = "BerthAgent";
+pub(crate) const AGENT_PREFIX: &str = "BerthAgent";
 /// The target agents trade the join token at; authenticated by the token, not a signature.
-pub const JOIN_TARGET: &str = "BerthAgent.Join";
+pub(crate) const JOIN_TARGET: &str = "BerthAgent.Join";
 
 fn unknown(target: &str) -> ApiError {
     ApiError::new(
@@ -40,7 +40,7 @@ fn parse(body: &[u8]) -> Result<Value, ApiError> {
 }
 
 /// What one of Berth's operations asks of the caller's policies: `berth:<Operation>`.
-pub fn ask(operation: &str) -> Ask {
+pub(crate) fn ask(operation: &str) -> Ask {
     Ask {
         action: format!("berth:{operation}"),
         resource: "*".into(),
@@ -49,7 +49,7 @@ pub fn ask(operation: &str) -> Ask {
 }
 
 /// Answers `<prefix>.<operation>` for `principal`.
-pub fn call(
+pub(crate) fn call(
     app: &AppState,
     principal: &auth::Principal,
     prefix: &str,
@@ -107,7 +107,7 @@ pub fn call(
 }
 
 /// `BerthAgent.Join {"joinToken", "cluster"}`: credentials for one agent of that cluster.
-pub fn join(app: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn join(app: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let v: Value = serde_json::from_slice(body).unwrap_or_default();
     let token = v["joinToken"].as_str().unwrap_or_default();
     let cluster = v["cluster"]

@@ -7,7 +7,7 @@ use berth_types::{ApiError, ErrorCode};
 
 /// The wire error for a control-plane error: its code, its message, and for a conflict the
 /// resources the client token is already bound to.
-pub fn refused(e: ControlError) -> ApiError {
+pub(crate) fn refused(e: ControlError) -> ApiError {
     use ControlError as E;
     use ErrorCode as C;
     let code = match &e {

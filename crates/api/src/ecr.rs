@@ -61,7 +61,7 @@ operations!(
 
 /// Whether Berth answers an ECR operation (the others are refused with
 /// UnsupportedFeatureException, whatever their input).
-pub fn supports(operation: Operation) -> bool {
+pub(crate) fn supports(operation: Operation) -> bool {
     TABLE.contains(&operation)
         || matches!(
             operation,
@@ -71,7 +71,7 @@ pub fn supports(operation: Operation) -> bool {
 
 /// Answers one ECR request. `api_host` is the `host:port` the client reached the API at; the
 /// registry is there or at its own listener's port.
-pub fn call(
+pub(crate) fn call(
     app: &AppState,
     signer_key: &str,
     request: Request,
@@ -119,7 +119,7 @@ pub fn call(
 }
 
 /// The ECR exception for a registry refusal: the one place registry errors become ECR's.
-pub fn refused(e: RegistryError) -> ApiError {
+pub(crate) fn refused(e: RegistryError) -> ApiError {
     use ErrorCode as C;
     use RegistryError as E;
     let code = match &e {
@@ -180,7 +180,10 @@ fn named_repository(app: &AppState, members: &dyn Members) -> Option<String> {
 }
 
 /// The policy of the repository an ECR call names, which authorisation also consults.
-pub fn repository_policy(app: &AppState, request: &Request) -> Result<Option<String>, ApiError> {
+pub(crate) fn repository_policy(
+    app: &AppState,
+    request: &Request,
+) -> Result<Option<String>, ApiError> {
     match named_repository(app, request.members()) {
         Some(name) => app
             .registry
@@ -192,7 +195,7 @@ pub fn repository_policy(app: &AppState, request: &Request) -> Result<Option<Str
 
 /// What an ECR call asks of the caller's policies: `ecr:<Operation>` on the repository it
 /// names (`*` for registry-wide calls).
-pub fn ask(app: &AppState, request: &Request) -> Ask {
+pub(crate) fn ask(app: &AppState, request: &Request) -> Ask {
     let operation = request.operation();
     let resource = match named_repository(app, request.members()) {
         Some(name) if operation != Operation::DescribeRepositories => {

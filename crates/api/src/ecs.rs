@@ -140,7 +140,7 @@ pub fn call(
 
 /// For a batch call, its list of items, which authorisation may narrow; None for other calls.
 /// Each item is authorised on its own, and those refused are reported in `failures[]`.
-pub fn batch_items(request: &mut Request) -> Option<&mut Vec<String>> {
+pub(crate) fn batch_items(request: &mut Request) -> Option<&mut Vec<String>> {
     match request {
         Request::DescribeTasks(r) => Some(&mut r.tasks),
         Request::DescribeServices(r) => Some(&mut r.services),
@@ -154,7 +154,7 @@ pub fn batch_items(request: &mut Request) -> Option<&mut Vec<String>> {
 }
 
 /// What one item of a batch call asks (as [`ask`] of the same call naming that item alone).
-pub fn item_ask(partition: &Partition, request: &Request, item: &str) -> Ask {
+pub(crate) fn item_ask(partition: &Partition, request: &Request, item: &str) -> Ask {
     let cluster = match request.operation() {
         Operation::DescribeClusters => Some(item),
         _ => request.members().text("cluster"),
@@ -318,7 +318,7 @@ fn created_tags<'r>(partition: &Partition, request: &'r Request) -> Option<(&'r 
 /// `tagResourceAuthorization` account setting on (the default), a creating call that gives tags
 /// also needs `ecs:TagResource` on the new resource, with `ecs:CreateAction` naming the call
 /// and `aws:RequestTag/<key>` each tag, as ECS asks it. None when nothing more is asked.
-pub fn tagging_ask(
+pub(crate) fn tagging_ask(
     control: &ControlPlane,
     caller: &str,
     request: &Request,

@@ -38,7 +38,7 @@ fn berth_repositories<'a>(
 /// Refuses a call that would have an agent pull, from Berth's registry, an image the caller
 /// may not pull itself (`ecr:BatchGetImage` and `ecr:GetDownloadUrlForLayer` on its
 /// repository, with the repository's policy).
-pub fn check_caller_may_pull(
+pub(crate) fn check_caller_may_pull(
     app: &AppState,
     principal: &Principal,
     definition: &crate::task_asks::Definition,

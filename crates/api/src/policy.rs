@@ -268,7 +268,7 @@ fn principal_named(s: &Value, arn: &str) -> Named {
 
 /// Checks a resource policy (a repository policy): statements need a Principal and an
 /// Action; Resource may be left out (it is the resource the policy is on).
-pub fn check_resource(document: &str) -> Result<(), String> {
+pub(crate) fn check_resource(document: &str) -> Result<(), String> {
     let v: Value = serde_json::from_str(document)
         .map_err(|e| format!("Invalid repository policy provided: {e}"))?;
     let mut with_resource = v.clone();
@@ -295,7 +295,7 @@ pub fn check_resource(document: &str) -> Result<(), String> {
 }
 
 /// Evaluates a resource policy for the principal `arn`: explicit deny, allow or implicit deny.
-pub fn evaluate_resource(document: &str, arn: &str, ask: &Ask) -> Decision {
+pub(crate) fn evaluate_resource(document: &str, arn: &str, ask: &Ask) -> Decision {
     let Ok(v) = serde_json::from_str::<Value>(document) else {
         return Decision::ImplicitDeny;
     };

@@ -18,12 +18,12 @@ use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 
 /// Connections open at once; beyond it new ones are closed as they arrive.
-pub const MAX_CONNECTIONS: usize = 8192;
+pub(crate) const MAX_CONNECTIONS: usize = 8192;
 /// Connections open at once from one client address.
-pub const MAX_CONNECTIONS_PER_CLIENT: usize = 1024;
+pub(crate) const MAX_CONNECTIONS_PER_CLIENT: usize = 1024;
 /// How long a client may take to send a request's headers (and how long an idle
 /// HTTP/1.1 connection is kept).
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(20);
 /// Streams one HTTP/2 connection may have open at once.
 const MAX_STREAMS: u32 = 128;
 /// How long shutdown waits for requests under way.

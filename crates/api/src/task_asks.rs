@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 /// The parts of a task definition that say what it wants of its host.
 #[derive(Debug, Clone, Default)]
-pub struct Definition {
+pub(crate) struct Definition {
     /// Its containers.
     pub containers: Vec<ContainerDefinition>,
     /// Its volumes.
@@ -28,7 +28,7 @@ pub struct Definition {
 
 /// The task definition a request defines or starts; None for other requests, or when the one
 /// it names does not exist (the call itself then says so).
-pub fn definition(app: &AppState, request: &Request) -> Option<Definition> {
+pub(crate) fn definition(app: &AppState, request: &Request) -> Option<Definition> {
     let named = match request {
         Request::RegisterTaskDefinition(r) => {
             return Some(Definition {
@@ -54,13 +54,13 @@ pub fn definition(app: &AppState, request: &Request) -> Option<Definition> {
 
 impl Definition {
     /// The images of its containers.
-    pub fn images(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn images(&self) -> impl Iterator<Item = &str> {
         self.containers.iter().filter_map(|c| c.image.as_deref())
     }
 }
 
 /// Berth's condition keys of a task definition (lower case, as policies are matched).
-pub fn condition_keys(definition: &Definition) -> BTreeMap<String, String> {
+pub(crate) fn condition_keys(definition: &Definition) -> BTreeMap<String, String> {
     let containers = &definition.containers;
     let privileged = containers.iter().any(|c| c.privileged == Some(true));
     let capabilities = containers.iter().any(|c| {

@@ -63,7 +63,7 @@ impl Limiter {
     }
 
     /// Takes one token for `key`'s `class`; false when its bucket is empty.
-    pub fn admit(&self, key: &str, class: Class) -> bool {
+    pub(crate) fn admit(&self, key: &str, class: Class) -> bool {
         // `--rate-limit 0` lifts the limits of signed callers; unauthenticated requests are
         // always limited.
         if self.rate <= 0.0 && !matches!(class, Class::Anonymous | Class::AnyAnonymous) {

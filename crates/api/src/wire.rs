@@ -40,7 +40,7 @@ pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError
 #[cfg(test)]
 thread_local! {
     /// How many bodies this thread decoded: the tests check each request is decoded once.
-    pub static DECODED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    pub(crate) static DECODED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The awsJson1.1 decoder the generated `Request::decode` calls ([`decode`]).
@@ -84,15 +84,15 @@ pub fn respond(request_id: &str, result: Result<Vec<u8>, ApiError>) -> Response 
 
 /// The largest request body: an UploadLayerPart of ECR's largest part (20 MiB), in base64,
 /// with room for the rest of the JSON.
-pub const MAX_LAYER_REQUEST_BYTES: usize = 28 * 1024 * 1024;
+pub(crate) const MAX_LAYER_REQUEST_BYTES: usize = 28 * 1024 * 1024;
 /// The largest PutImage body: a manifest of at most 4 MiB, escaped in JSON.
-pub const MAX_IMAGE_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+pub(crate) const MAX_IMAGE_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 /// The largest PutLogEvents body: 1 MiB of messages in 10,000 events, escaped in JSON.
-pub const MAX_LOG_EVENTS_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const MAX_LOG_EVENTS_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// The largest body of every other call (an ECS task definition is at most 64 KiB).
 pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// How long a client may take to send a body of [`MAX_REQUEST_BYTES`]; the calls that carry
 /// layers get [`LAYER_BODY_TIMEOUT`].
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a client may take to send an UploadLayerPart or PutImage body.
-pub const LAYER_BODY_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const LAYER_BODY_TIMEOUT: Duration = Duration::from_secs(300);

@@ -4,12 +4,10 @@
 //! in the terms AWS answers with, and a parser that went quadratic on a MiB of input would keep
 //! these tests running for hours rather than pass.
 
-mod common;
-
 use berth_api::oci::{Route, route};
 use berth_api::{query, sigv4, wire};
+use berth_test_kit::stack::on_small_stack;
 use berth_types::{ApiError, ErrorCode, Validate, ecr, ecs};
-use common::on_small_stack;
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 /// Decodes `body` as `T`, as the server does an operation's input.

@@ -21,7 +21,7 @@ use berth_types::ecs::{
 const MAX_PAGE: i32 = 10;
 
 /// The ARN of the account's root, whose settings are the account's defaults.
-pub fn root_arn(partition: &Partition) -> String {
+pub(crate) fn root_arn(partition: &Partition) -> String {
     format!("arn:aws:iam::{}:root", partition.account)
 }
 

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 /// One wake-up channel per container instance.
 #[derive(Default)]
-pub struct AgentHub {
+pub(crate) struct AgentHub {
     channels: Mutex<HashMap<String, watch::Sender<u64>>>,
 }
 
@@ -31,7 +31,7 @@ impl AgentHub {
     }
 
     /// Wakes the stream of an instance, if one is listening.
-    pub fn wake(&self, instance_arn: &str) {
+    pub(crate) fn wake(&self, instance_arn: &str) {
         self.sender(instance_arn).send_modify(|v| *v += 1);
     }
 }

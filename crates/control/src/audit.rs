@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How often queued events are written.
-pub const FLUSH: Duration = Duration::from_millis(200);
+pub(crate) const FLUSH: Duration = Duration::from_millis(200);
 /// Queued events that trigger a write before the timer.
 pub const BATCH: usize = 1000;
 
@@ -37,7 +37,7 @@ pub struct AuditEvent {
 
 /// The queue between the calls and the store.
 #[derive(Default)]
-pub struct AuditLog {
+pub(crate) struct AuditLog {
     queue: std::sync::Mutex<(u64, Vec<AuditEvent>)>,
 }
 

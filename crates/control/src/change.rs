@@ -87,7 +87,7 @@ fn td_key(family: &str, revision: i32) -> String {
 
 impl Change {
     /// The store operation that makes this change durable.
-    pub fn to_op(&self) -> Op {
+    pub(crate) fn to_op(&self) -> Op {
         match self {
             Change::Cluster(c) => Op::put(
                 Table::Clusters,

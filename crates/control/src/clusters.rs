@@ -22,10 +22,10 @@ use berth_types::ecs::{
 };
 
 /// The cluster used when a call names none.
-pub const DEFAULT_CLUSTER: &str = "default";
+pub(crate) const DEFAULT_CLUSTER: &str = "default";
 
 /// Checks a cluster name: 1–255 letters, digits, hyphens and underscores.
-pub fn check_name(name: &str) -> Result<(), ControlError> {
+pub(crate) fn check_name(name: &str) -> Result<(), ControlError> {
     let ok = !name.is_empty()
         && name.len() <= 255
         && name
@@ -65,7 +65,7 @@ fn new_cluster(state: &State, ctx: &Ctx, name: &str, principal: &str) -> Cluster
 
 /// Resolves the cluster a call names (or `default`), creating `default` on first use.
 /// Returns the cluster's name and the change that creates it, if it had to be created.
-pub fn resolve(
+pub(crate) fn resolve(
     state: &State,
     ctx: &Ctx,
     cluster: Option<&str>,
@@ -90,7 +90,10 @@ pub fn resolve(
 }
 
 /// Resolves an existing ACTIVE cluster for a read-only call (`default` reads as empty if absent).
-pub fn existing<'s>(state: &'s State, cluster: Option<&str>) -> Result<&'s Cluster, ControlError> {
+pub(crate) fn existing<'s>(
+    state: &'s State,
+    cluster: Option<&str>,
+) -> Result<&'s Cluster, ControlError> {
     let wanted = cluster.filter(|c| !c.is_empty()).unwrap_or(DEFAULT_CLUSTER);
     state
         .active_cluster(wanted)
@@ -241,7 +244,7 @@ fn statistics(state: &State, name: &str) -> Vec<KeyValuePair> {
 }
 
 /// The cluster as Describe shows it, with live counts.
-pub fn present(state: &State, cluster: &Cluster, with_tags: bool) -> Cluster {
+pub(crate) fn present(state: &State, cluster: &Cluster, with_tags: bool) -> Cluster {
     let name = cluster.cluster_name.as_deref().unwrap_or_default();
     let counts = state.cluster_counts(name);
     let instances = state

@@ -5,14 +5,14 @@
 //! static `hostPort`s of bridge mode, and every `containerPort` in host mode; dynamic ports
 //! (`hostPort` 0 or absent in bridge mode) reserve nothing.
 
-pub use berth_scheduler::Demand;
+pub(crate) use berth_scheduler::Demand;
 use berth_types::ecs::{
     NetworkMode, ResourceType, TaskDefinition, TaskOverride, TransportProtocol,
 };
 use berth_types::units::{parse_cpu, parse_memory};
 
 /// The demand of a task definition run with `overrides`.
-pub fn of(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Demand {
+pub(crate) fn of(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Demand {
     let containers = td.container_definitions.as_deref().unwrap_or_default();
     let container_override = |name: &Option<String>| {
         overrides

@@ -18,10 +18,10 @@ use berth_types::ecs::{
 };
 
 /// Most custom attributes one resource may carry.
-pub const MAX_ATTRIBUTES: usize = 10;
+pub(crate) const MAX_ATTRIBUTES: usize = 10;
 
 /// The instance as Describe shows it: remaining resources, task counts, agentConnected.
-pub fn present(state: &State, instance: &ContainerInstance) -> ContainerInstance {
+pub(crate) fn present(state: &State, instance: &ContainerInstance) -> ContainerInstance {
     let arn = instance.container_instance_arn.clone().unwrap_or_default();
     let usage = state.usage(&arn);
     let v = state.view_of(instance);

@@ -1,61 +1,63 @@
 //! Berth's control plane: the state behind every ECS operation and the rules that move it.
 //!
-//! All state lives in memory ([`state::State`]) and is written through the durable store before
+//! All state lives in memory ([`State`]) and is written through the durable store before
 //! any caller hears of it: a mutation reads a consistent snapshot, returns the [`Change`]s it wants,
 //! the changes are committed to the store, and only then applied to memory. Writers are
 //! serialised, so two RunTask calls can never both take the last free port.
 //!
 //! Modules, one concern each:
-//! - [`clusters`], [`task_definitions`], [`instances`], [`tasks`], [`tags`]: the operations;
-//!   [`task_definition_rules`]: the cross-field rules a registration must keep;
-//! - [`account_settings`]: ECS account settings, per principal with the account's defaults;
+//! - `clusters`, [`task_definitions`], `instances`, [`tasks`], `tags`: the operations;
+//!   `task_definition_rules`: the cross-field rules a registration must keep;
+//! - `account_settings`: ECS account settings, per principal with the account's defaults;
 //! - `exec`: ExecuteCommand, refused with what to do instead;
 //! - [`applier`]: placements planned on a snapshot, re-checked and completed under the writer;
-//! - [`services`] and [`service_controller`]: services, their deployments, and the
-//!   level-triggered controller that keeps their tasks running; [`service_history`]: the
+//! - `services` and `service_controller`: services, their deployments, and the
+//!   level-triggered controller that keeps their tasks running; `service_history`: the
 //!   record of every deployment;
 //! - [`identity`]: IAM users, their access keys and inline policies;
 //! - [`audit`]: the log of mutating calls, written in batches;
-//! - [`lifecycle`]: how agent reports move a task through PENDING, RUNNING and STOPPED;
+//! - `lifecycle`: how agent reports move a task through PENDING, RUNNING and STOPPED;
 //! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
 //! - `wakeups`: the store's change feed turned into those wake-ups and the service
 //!   controller's;
-//! - [`change`]: the durable changes a mutation makes, and their store operations;
-//! - [`demand`]: what a task needs from a host (cpu, memory, GPUs, ports);
-//! - [`placement`]: constraints and strategies for the scheduler, refusals as `failures[]`;
-//! - [`views`]: the scheduler's in-memory views of each cluster's instances;
+//! - `change`: the durable changes a mutation makes, and their store operations;
+//! - `demand`: what a task needs from a host (cpu, memory, GPUs, ports);
+//! - `placement`: constraints and strategies for the scheduler, refusals as `failures[]`;
+//! - `views`: the scheduler's in-memory views of each cluster's instances;
 //! - [`error`]: every refusal and failure, in the control plane's terms (the API layer picks
 //!   their wire codes);
 //! - `lookup`, `resources` and `status`: leaf modules the others share, finding tasks,
 //!   instances and services by reference, reading an instance's resource lists, and the
 //!   status values of tasks, instances, services, clusters and deployments.
 
-pub mod account_settings;
+#![warn(unreachable_pub)]
+
+mod account_settings;
 pub mod applier;
 pub mod assignments;
 pub mod audit;
-pub mod change;
-pub mod clusters;
-pub mod demand;
+mod change;
+mod clusters;
+mod demand;
 pub mod error;
 mod exec;
 pub mod identity;
-pub mod instances;
-pub mod lifecycle;
+mod instances;
+mod lifecycle;
 mod lookup;
-pub mod placement;
+mod placement;
 mod protection;
 mod resources;
-pub mod service_controller;
-pub mod service_history;
-pub mod services;
-pub mod state;
+mod service_controller;
+mod service_history;
+mod services;
+mod state;
 mod status;
-pub mod tags;
-pub mod task_definition_rules;
+mod tags;
+mod task_definition_rules;
 pub mod task_definitions;
 pub mod tasks;
-pub mod views;
+mod views;
 mod wakeups;
 
 use crate::error::ControlError;

@@ -29,7 +29,7 @@ const START_FAILURES: &[&str] = &[
 ];
 
 /// Moves a task to STOPPED with every container stopped.
-pub fn mark_stopped(task: &mut Task, now: f64) {
+pub(crate) fn mark_stopped(task: &mut Task, now: f64) {
     task.last_status = TaskStatus::Stopped.into();
     task.desired_status = TaskStatus::Stopped.into();
     task.stopping_at.get_or_insert(now);
@@ -76,7 +76,11 @@ fn merge_container(task: &mut Task, change: &ContainerStateChange) {
 }
 
 /// Applies a task-level report; returns whether anything changed.
-pub fn apply_task_report(task: &mut Task, req: &SubmitTaskStateChangeRequest, now: f64) -> bool {
+pub(crate) fn apply_task_report(
+    task: &mut Task,
+    req: &SubmitTaskStateChangeRequest,
+    now: f64,
+) -> bool {
     if TaskStatus::Stopped.is(&task.last_status) {
         return false;
     }
@@ -185,7 +189,7 @@ impl ControlPlane {
 
 /// The task's health from its essential containers that have a health check: any UNHEALTHY makes
 /// it UNHEALTHY, all HEALTHY makes it HEALTHY, anything else is UNKNOWN.
-pub fn task_health(task: &Task, td: Option<&TaskDefinition>) -> HealthStatus {
+pub(crate) fn task_health(task: &Task, td: Option<&TaskDefinition>) -> HealthStatus {
     let checked: Vec<&str> = td
         .and_then(|td| td.container_definitions.as_deref())
         .unwrap_or_default()
@@ -256,11 +260,11 @@ impl ControlPlane {
 }
 
 /// How long STOPPED tasks stay describable; ECS promises at least an hour.
-pub const STOPPED_RETENTION_SECONDS: f64 = 3600.0;
+pub(crate) const STOPPED_RETENTION_SECONDS: f64 = 3600.0;
 
 /// Most STOPPED tasks kept per service within the retention, newest first, so a service whose
 /// tasks crash as soon as they start cannot fill the store.
-pub const STOPPED_PER_SERVICE: usize = 100;
+pub(crate) const STOPPED_PER_SERVICE: usize = 100;
 
 /// The STOPPED tasks to forget: past the retention, or beyond the newest
 /// [`STOPPED_PER_SERVICE`] of their service.

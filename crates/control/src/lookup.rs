@@ -30,7 +30,7 @@ pub fn task<'s>(
 }
 
 /// Finds an instance of `cluster` by ARN or id.
-pub fn instance<'s>(
+pub(crate) fn instance<'s>(
     state: &'s State,
     partition: &Partition,
     cluster: &str,
@@ -48,7 +48,7 @@ pub fn instance<'s>(
 }
 
 /// Finds a service of `cluster` by name or ARN, in any status.
-pub fn service<'s>(
+pub(crate) fn service<'s>(
     state: &'s State,
     partition: &Partition,
     cluster: &str,
@@ -62,7 +62,7 @@ pub fn service<'s>(
 }
 
 /// The refusal for a reference to a service the cluster does not have.
-pub fn service_not_found(reference: &str, cluster: &str) -> ControlError {
+pub(crate) fn service_not_found(reference: &str, cluster: &str) -> ControlError {
     ControlError::ServiceNotFound(format!(
         "Service not found: {reference} is not a service of cluster {cluster}; create it with CreateService"
     ))

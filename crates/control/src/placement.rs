@@ -12,12 +12,12 @@ use berth_types::ecs::{
 };
 
 /// Most constraints per task, counting the task definition's.
-pub const MAX_CONSTRAINTS: usize = 10;
+pub(crate) const MAX_CONSTRAINTS: usize = 10;
 /// Most strategies per call.
-pub const MAX_STRATEGIES: usize = 5;
+pub(crate) const MAX_STRATEGIES: usize = 5;
 
 /// Parses a `memberOf` expression into a constraint.
-pub fn member_of(expression: Option<&str>) -> Result<Constraint, ControlError> {
+pub(crate) fn member_of(expression: Option<&str>) -> Result<Constraint, ControlError> {
     let expression = expression.filter(|e| !e.trim().is_empty()).ok_or_else(|| {
         ControlError::invalid("a memberOf constraint needs an expression, e.g. attribute:ecs.instance-type == t2.small")
     })?;
@@ -55,7 +55,7 @@ fn strategy(s: &PlacementStrategy) -> Result<Strategy, ControlError> {
 }
 
 /// The placement request of a task started from `td` by a call with these parameters.
-pub fn request(
+pub(crate) fn request(
     td: &TaskDefinition,
     overrides: Option<&TaskOverride>,
     group: &str,
@@ -115,7 +115,7 @@ pub fn request(
 
 /// The `failures[]` entries of a refused task: one per instance, as ECS reports them, each
 /// with the counted summary in `detail`.
-pub fn failures(refusal: &Refusal) -> Vec<Failure> {
+pub(crate) fn failures(refusal: &Refusal) -> Vec<Failure> {
     let summary = refusal.summary();
     refusal
         .per_instance

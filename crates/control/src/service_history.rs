@@ -17,7 +17,7 @@ use berth_types::ecs::{
 };
 
 /// Most ARNs one Describe call of this module takes.
-pub const MAX_DESCRIBE: usize = 20;
+pub(crate) const MAX_DESCRIBE: usize = 20;
 
 /// The part of a deployment id (`ecs-svc/123...`) the history ARNs end with.
 fn short_id(deployment: &Deployment) -> &str {
@@ -33,13 +33,13 @@ fn names(service: &Service) -> (&str, &str) {
 }
 
 /// The ARN of a deployment's service deployment record.
-pub fn deployment_arn(partition: &Partition, service: &Service, d: &Deployment) -> String {
+pub(crate) fn deployment_arn(partition: &Partition, service: &Service, d: &Deployment) -> String {
     let (cluster, name) = names(service);
     partition.service_deployment(cluster, name, short_id(d))
 }
 
 /// The ARN of a deployment's service revision.
-pub fn revision_arn(partition: &Partition, service: &Service, d: &Deployment) -> String {
+pub(crate) fn revision_arn(partition: &Partition, service: &Service, d: &Deployment) -> String {
     let (cluster, name) = names(service);
     partition.service_revision(cluster, name, short_id(d))
 }
@@ -85,7 +85,7 @@ fn status(
 /// Brings the history records of `service` in step with its deployments, and of `retired`
 /// (deployments that just left the list), and fills in its current deployment and revisions;
 /// returns the records that changed.
-pub fn sync(
+pub(crate) fn sync(
     state: &State,
     partition: &Partition,
     service: &mut Service,

@@ -20,12 +20,12 @@ use berth_types::ecs::{
 };
 
 /// Most services one DescribeServices call takes.
-pub const MAX_DESCRIBE: usize = 10;
+pub(crate) const MAX_DESCRIBE: usize = 10;
 /// Most events a service keeps, newest first.
-pub const MAX_EVENTS: usize = 100;
+pub(crate) const MAX_EVENTS: usize = 100;
 
 /// The task group of a service's tasks.
-pub fn group(service: &Service) -> String {
+pub(crate) fn group(service: &Service) -> String {
     format!(
         "service:{}",
         service.service_name.as_deref().unwrap_or_default()
@@ -39,7 +39,7 @@ fn deployment_id() -> String {
 }
 
 /// Adds an event, newest first, keeping at most [`MAX_EVENTS`].
-pub fn push_event(service: &mut Service, now: f64, message: String) {
+pub(crate) fn push_event(service: &mut Service, now: f64, message: String) {
     let events = service.events.get_or_insert_with(Vec::new);
     events.insert(
         0,
@@ -53,7 +53,7 @@ pub fn push_event(service: &mut Service, now: f64, message: String) {
 }
 
 /// `(service name)`, the way ECS opens every event message.
-pub fn subject(service: &Service) -> String {
+pub(crate) fn subject(service: &Service) -> String {
     format!(
         "(service {})",
         service.service_name.as_deref().unwrap_or_default()
@@ -61,7 +61,7 @@ pub fn subject(service: &Service) -> String {
 }
 
 /// A new PRIMARY deployment of `task_definition`.
-pub fn new_deployment(ctx: &Ctx, task_definition: &str, desired: i32) -> Deployment {
+pub(crate) fn new_deployment(ctx: &Ctx, task_definition: &str, desired: i32) -> Deployment {
     let id = deployment_id();
     Deployment {
         rollout_state_reason: Some(format!("ECS deployment {id} in progress.")),
@@ -456,7 +456,7 @@ impl ControlPlane {
 }
 
 /// Opens a PRIMARY deployment of `td_arn`; the previous ones become ACTIVE and drain.
-pub fn open_deployment(service: &mut Service, ctx: &Ctx, td_arn: &str) {
+pub(crate) fn open_deployment(service: &mut Service, ctx: &Ctx, td_arn: &str) {
     let desired = service.desired_count.unwrap_or_default();
     let deployments = service.deployments.get_or_insert_with(Vec::new);
     for d in deployments.iter_mut() {

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Task counts of one cluster.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClusterCounts {
+pub(crate) struct ClusterCounts {
     /// RUNNING tasks.
     pub running: i32,
     /// PROVISIONING and PENDING tasks.
@@ -335,14 +335,14 @@ impl State {
     }
 
     /// What a task needs from its host, from its definition and overrides.
-    pub fn task_demand(&self, task: &Task) -> Demand {
+    pub(crate) fn task_demand(&self, task: &Task) -> Demand {
         self.definition_of(task)
             .map(|td| demand::of(td, task.overrides.as_ref()))
             .unwrap_or_default()
     }
 
     /// The definition a task was started from.
-    pub fn definition_of(&self, task: &Task) -> Option<&TaskDefinition> {
+    pub(crate) fn definition_of(&self, task: &Task) -> Option<&TaskDefinition> {
         let r = arn::task_definition_ref(task.task_definition_arn.as_deref()?)?;
         self.task_definitions.get(&(r.family, r.revision?))
     }
@@ -353,12 +353,12 @@ impl State {
     }
 
     /// Resources and counts of an instance, borrowed; None when nothing was ever placed on it.
-    pub fn usage_of(&self, instance_arn: &str) -> Option<&Usage> {
+    pub(crate) fn usage_of(&self, instance_arn: &str) -> Option<&Usage> {
         self.usage.get(instance_arn)
     }
 
     /// The scheduler's view of an instance, from its record, its tasks and its agent's stream.
-    pub fn view_of(&self, instance: &ContainerInstance) -> InstanceView {
+    pub(crate) fn view_of(&self, instance: &ContainerInstance) -> InstanceView {
         let arn = instance
             .container_instance_arn
             .as_deref()
@@ -367,7 +367,7 @@ impl State {
     }
 
     /// What the query language and the strategies may know of an instance.
-    pub fn facts_of(&self, instance: &ContainerInstance) -> Facts {
+    pub(crate) fn facts_of(&self, instance: &ContainerInstance) -> Facts {
         let arn = instance
             .container_instance_arn
             .as_deref()
@@ -380,7 +380,7 @@ impl State {
     }
 
     /// The tasks not yet STOPPED on an instance.
-    pub fn tasks_on(&self, instance_arn: &str) -> impl Iterator<Item = &Task> {
+    pub(crate) fn tasks_on(&self, instance_arn: &str) -> impl Iterator<Item = &Task> {
         self.on_instance
             .get(instance_arn)
             .into_iter()
@@ -389,7 +389,7 @@ impl State {
     }
 
     /// A service's tasks in ARN order, STOPPED ones too until they are forgotten.
-    pub fn tasks_of_service(&self, service: &Service) -> impl Iterator<Item = &Task> {
+    pub(crate) fn tasks_of_service(&self, service: &Service) -> impl Iterator<Item = &Task> {
         let key = (
             arn::cluster_name(service.cluster_arn.as_deref().unwrap_or_default()).to_string(),
             service.service_name.clone().unwrap_or_default(),
@@ -410,13 +410,13 @@ impl State {
     }
 
     /// The views of a cluster with their index, when it has any instance.
-    pub fn cluster_views(&self, cluster: &str) -> Option<&ClusterViews> {
+    pub(crate) fn cluster_views(&self, cluster: &str) -> Option<&ClusterViews> {
         self.views.get(cluster)
     }
 
     /// Recomputes one instance's view after a change to it, its tasks or its agent's stream;
     /// an INACTIVE or unknown instance has none.
-    pub fn refresh_view(&mut self, instance_arn: &str) {
+    pub(crate) fn refresh_view(&mut self, instance_arn: &str) {
         let Some(cluster) = arn::cluster_of(instance_arn) else {
             return;
         };
@@ -433,7 +433,7 @@ impl State {
     }
 
     /// Task counts of a cluster.
-    pub fn cluster_counts(&self, cluster: &str) -> ClusterCounts {
+    pub(crate) fn cluster_counts(&self, cluster: &str) -> ClusterCounts {
         self.cluster_counts
             .get(cluster)
             .copied()
@@ -441,7 +441,7 @@ impl State {
     }
 
     /// The container instances registered in a cluster, in any status.
-    pub fn instances_in<'a>(
+    pub(crate) fn instances_in<'a>(
         &'a self,
         cluster: &'a str,
     ) -> impl Iterator<Item = &'a ContainerInstance> {
@@ -454,7 +454,7 @@ impl State {
     }
 
     /// The ACTIVE cluster of that name or ARN.
-    pub fn active_cluster(&self, name_or_arn: &str) -> Option<&Cluster> {
+    pub(crate) fn active_cluster(&self, name_or_arn: &str) -> Option<&Cluster> {
         self.clusters
             .get(arn::cluster_name(name_or_arn))
             .filter(|c| ClusterStatus::Active.is(&c.status))

@@ -13,7 +13,7 @@ use berth_types::ecs::{
 };
 
 /// Most tags one resource may carry.
-pub const MAX_TAGS: usize = 50;
+pub(crate) const MAX_TAGS: usize = 50;
 
 /// The tags a resource has now, and how to store a new set.
 type Store<'s> = Box<dyn Fn(Vec<Tag>) -> Change + 's>;

@@ -47,7 +47,7 @@ fn fargate_offers(cpu: i64) -> String {
 }
 
 /// Checks the rules that tie fields together; `cpu` and `memory` are the task's, normalised.
-pub fn check(
+pub(crate) fn check(
     req: &RegisterTaskDefinitionRequest,
     cpu: Option<i64>,
     memory: Option<i64>,

@@ -19,7 +19,7 @@ use berth_types::units::{parse_cpu, parse_memory};
 use std::collections::BTreeSet;
 
 /// Most containers one task definition may hold.
-pub const MAX_CONTAINERS: usize = 10;
+pub(crate) const MAX_CONTAINERS: usize = 10;
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty()

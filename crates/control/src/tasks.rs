@@ -19,7 +19,7 @@ use berth_types::ecs::{
 };
 
 /// Most tasks one RunTask call may start.
-pub const MAX_RUN_COUNT: i32 = 10;
+pub(crate) const MAX_RUN_COUNT: i32 = 10;
 
 /// Finds a task of `cluster` by ARN or id (the path the API layer uses).
 pub use crate::lookup::task as find;

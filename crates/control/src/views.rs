@@ -34,19 +34,19 @@ pub struct Usage {
 
 /// The views of one cluster's registered (not INACTIVE) instances.
 #[derive(Debug, Default)]
-pub struct ClusterViews {
+pub(crate) struct ClusterViews {
     views: Vec<InstanceView>,
     index: HashMap<String, usize>,
 }
 
 impl ClusterViews {
     /// Every view, in no particular order.
-    pub fn all(&self) -> &[InstanceView] {
+    pub(crate) fn all(&self) -> &[InstanceView] {
         &self.views
     }
 
     /// Where an instance's view sits in [`ClusterViews::all`].
-    pub fn position(&self, arn: &str) -> Option<usize> {
+    pub(crate) fn position(&self, arn: &str) -> Option<usize> {
         self.index.get(arn).copied()
     }
 
@@ -75,7 +75,7 @@ impl ClusterViews {
 
 /// What the query language and the strategies may know of an instance, given what its tasks
 /// use (None when nothing was ever placed on it) and whether its agent is connected.
-pub fn facts(instance: &ContainerInstance, usage: Option<&Usage>, connected: bool) -> Facts {
+pub(crate) fn facts(instance: &ContainerInstance, usage: Option<&Usage>, connected: bool) -> Facts {
     Facts {
         ec2_instance_id: instance.ec2_instance_id.clone().unwrap_or_default(),
         agent_connected: connected,
@@ -97,7 +97,11 @@ pub fn facts(instance: &ContainerInstance, usage: Option<&Usage>, connected: boo
 }
 
 /// The view of an instance computed from its record, what its tasks use and its [`facts`].
-pub fn view(instance: &ContainerInstance, usage: Option<&Usage>, facts: Facts) -> InstanceView {
+pub(crate) fn view(
+    instance: &ContainerInstance,
+    usage: Option<&Usage>,
+    facts: Facts,
+) -> InstanceView {
     let arn = instance.container_instance_arn.clone().unwrap_or_default();
     let registered = instance.registered_resources.as_deref().unwrap_or_default();
     let none = Usage::default();

@@ -6,6 +6,8 @@
 //! directory fsynced, so the new name is durable too. Depends on nothing but `std`, so every
 //! crate that keeps files (registry, agent, the binary) may use it.
 
+#![warn(unreachable_pub)]
+
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::OpenOptionsExt;

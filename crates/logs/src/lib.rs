@@ -10,14 +10,16 @@
 //! - [`LogsApi`] answers the CloudWatch Logs operations Berth supports, taking and giving the
 //!   generated wire shapes (`berth_types::logs`); the API crate maps each request to one of its
 //!   methods and each [`LogsError`] to the wire's exception in one table.
-//! - [`pattern`]: CloudWatch filter patterns (terms, quoted phrases, `?` alternatives, `-`
+//! - `pattern`: CloudWatch filter patterns (terms, quoted phrases, `?` alternatives, `-`
 //!   exclusions, JSON selectors, space-delimited fields), parsed once and matched per event.
 //! - [`names`]: log group and stream names, and their ARNs.
+
+#![warn(unreachable_pub)]
 
 mod api;
 mod error;
 pub mod names;
-pub mod pattern;
+mod pattern;
 mod store;
 
 pub use api::LogsApi;

@@ -52,7 +52,7 @@ fn group_chars_ok(value: &str) -> bool {
 }
 
 /// Checks a log group name as CloudWatch does, `field` naming the input member.
-pub fn check_group_name(value: &str, field: &str) -> Result<(), LogsError> {
+pub(crate) fn check_group_name(value: &str, field: &str) -> Result<(), LogsError> {
     check_length(value, field)?;
     if !group_chars_ok(value) {
         return Err(violation(
@@ -65,7 +65,7 @@ pub fn check_group_name(value: &str, field: &str) -> Result<(), LogsError> {
 }
 
 /// Checks the name of a log group about to be created: a valid name outside AWS's own space.
-pub fn check_new_group_name(value: &str) -> Result<(), LogsError> {
+pub(crate) fn check_new_group_name(value: &str) -> Result<(), LogsError> {
     check_group_name(value, "logGroupName")?;
     if value
         .get(..4)
@@ -79,12 +79,12 @@ pub fn check_new_group_name(value: &str) -> Result<(), LogsError> {
 }
 
 /// Checks a log group name prefix or pattern (the group name's characters, any length ≥ 1).
-pub fn check_group_prefix(value: &str, field: &str) -> Result<(), LogsError> {
+pub(crate) fn check_group_prefix(value: &str, field: &str) -> Result<(), LogsError> {
     check_group_name(value, field)
 }
 
 /// Checks a log stream name (or prefix) as CloudWatch does, `field` naming the input member.
-pub fn check_stream_name(value: &str, field: &str) -> Result<(), LogsError> {
+pub(crate) fn check_stream_name(value: &str, field: &str) -> Result<(), LogsError> {
     check_length(value, field)?;
     if value.contains([':', '*']) {
         return Err(violation(

@@ -79,7 +79,7 @@ impl Digest {
     }
 
     /// The digest of everything `reader` yields, under this digest's algorithm.
-    pub fn of_reader(&self, mut reader: impl Read) -> std::io::Result<Digest> {
+    pub(crate) fn of_reader(&self, mut reader: impl Read) -> std::io::Result<Digest> {
         let mut buf = vec![0u8; 1 << 20];
         let hex = match self.algorithm {
             Algorithm::Sha256 => {

@@ -182,7 +182,7 @@ impl RegistryError {
     }
 
     /// A storage failure while reading or writing `what`, which is not one file.
-    pub fn io_in(what: impl fmt::Display, e: io::Error) -> Self {
+    pub(crate) fn io_in(what: impl fmt::Display, e: io::Error) -> Self {
         RegistryError::Storage(StorageError::Io {
             at: Some(what.to_string()),
             source: Arc::new(e),

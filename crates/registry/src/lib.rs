@@ -19,6 +19,8 @@
 //! - `error`: [`RegistryError`], with the OCI code each refusal is answered with, and
 //!   [`StorageError`], which keeps an I/O error as the source.
 
+#![warn(unreachable_pub)]
+
 pub mod blobs;
 #[cfg(feature = "testing")]
 pub mod conformance;

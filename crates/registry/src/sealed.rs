@@ -12,7 +12,7 @@ use std::path::Path;
 type Cipher = ctr::Ctr128BE<Aes256>;
 
 /// Bytes of the header (the initial counter) at the start of every sealed file.
-pub const HEADER: u64 = 16;
+pub(crate) const HEADER: u64 = 16;
 
 /// The registry's key.
 #[derive(Clone)]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// How long an untouched session is kept.
-pub const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// The upload sessions under one directory.
 pub struct Uploads {

@@ -11,10 +11,12 @@
 //! Every instance that is ruled out says why ([`Misfit`]), so a task that cannot be placed
 //! reports reasons with counts. [`query`] is the cluster query language of `memberOf`.
 
+#![warn(unreachable_pub)]
+
 pub mod feasibility;
 pub mod query;
 pub mod ranking;
-pub mod views;
+mod views;
 
 pub use feasibility::{Constraint, Misfit};
 pub use ranking::{Rng, Strategy};
@@ -128,7 +130,7 @@ impl Refusal {
 /// The cost in balance: binpack picks the tightest of the sample rather than of the cluster,
 /// and spread picks the emptiest bucket seen in the sample, which with a few buckets (zones)
 /// is the emptiest of the cluster all but always.
-pub const SAMPLE: usize = 64;
+pub(crate) const SAMPLE: usize = 64;
 
 /// The placement pipeline.
 pub struct Pipeline {

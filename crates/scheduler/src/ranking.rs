@@ -49,7 +49,7 @@ impl Rng {
     }
 
     /// The next number.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -74,13 +74,13 @@ fn bucket<'a>(instance: &'a InstanceView, field: &SpreadField) -> &'a str {
 /// Tasks of the request's group per bucket, for each spread strategy of the request; counted
 /// once per batch over every instance (balance is about where the group runs, not only where
 /// it could go) and kept up to date as the batch places tasks.
-pub struct SpreadCounts {
+pub(crate) struct SpreadCounts {
     fields: Vec<(SpreadField, HashMap<String, u64>)>,
 }
 
 impl SpreadCounts {
     /// Counts the request's group over the instances.
-    pub fn new<V: Views + ?Sized>(instances: &V, request: &Request) -> Self {
+    pub(crate) fn new<V: Views + ?Sized>(instances: &V, request: &Request) -> Self {
         let fields = request
             .strategies
             .iter()
@@ -110,7 +110,7 @@ impl SpreadCounts {
     }
 
     /// Counts one more task of the group on `instance`.
-    pub fn add(&mut self, instance: &InstanceView) {
+    pub(crate) fn add(&mut self, instance: &InstanceView) {
         for (field, counts) in &mut self.fields {
             *counts
                 .entry(bucket(instance, field).to_string())
@@ -129,7 +129,7 @@ impl SpreadCounts {
 }
 
 /// The best of the `feasible` instances, or None when there are none.
-pub fn best<V: Views + ?Sized>(
+pub(crate) fn best<V: Views + ?Sized>(
     instances: &V,
     feasible: &[usize],
     request: &Request,

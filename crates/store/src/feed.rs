@@ -34,7 +34,7 @@ pub enum Event {
 }
 
 /// Where a backend publishes its commits.
-pub struct Feed {
+pub(crate) struct Feed {
     sender: broadcast::Sender<Arc<Committed>>,
 }
 
@@ -49,7 +49,7 @@ impl Default for Feed {
 impl Feed {
     /// Tells every watcher about the durable commit `ops` at `revision`. The backend calls it
     /// once per commit, in revision order.
-    pub fn publish(&self, revision: u64, ops: &[Op]) {
+    pub(crate) fn publish(&self, revision: u64, ops: &[Op]) {
         let changed = ops
             .iter()
             .map(|op| match op {
@@ -61,7 +61,7 @@ impl Feed {
     }
 
     /// A watcher of every commit published from now on.
-    pub fn watch(&self) -> Watcher {
+    pub(crate) fn watch(&self) -> Watcher {
         Watcher {
             receiver: self.sender.subscribe(),
         }

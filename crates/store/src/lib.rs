@@ -1,22 +1,24 @@
 //! Berth's durable state: named tables of JSON records, written in atomic batches, each commit
-//! numbered by a revision that readers can watch ([`feed`]).
+//! numbered by a revision that readers can watch (`feed`).
 //!
 //! The control plane keeps its hot state in memory and writes every change through a [`Store`]
 //! before it answers, so an acknowledged write survives a crash. Two implementations:
-//! - [`redb_store::RedbStore`]: one file in the data directory, ACID, fsync on every commit;
-//! - [`mem::MemStore`]: in memory, for unit tests of logic.
+//! - [`RedbStore`]: one file in the data directory, ACID, fsync on every commit;
+//! - [`MemStore`]: in memory, for unit tests of logic.
 //!
-//! [`sealed::Sealed`] wraps either and encrypts the tables that hold secrets
+//! [`Sealed`] wraps either and encrypts the tables that hold secrets
 //! ([`Table::holds_secrets`]) with the server's key, so a copied store file alone reveals none.
 //! `conformance` is the one test suite every store must pass; it is compiled only with the
 //! `testing` feature, which the crate's own tests turn on.
 
+#![warn(unreachable_pub)]
+
 #[cfg(feature = "testing")]
 pub mod conformance;
-pub mod feed;
-pub mod mem;
-pub mod redb_store;
-pub mod sealed;
+mod feed;
+mod mem;
+mod redb_store;
+mod sealed;
 
 pub use feed::{Committed, Event, Watcher};
 pub use mem::MemStore;
@@ -113,7 +115,7 @@ impl Table {
 
     /// Whether the table's records hold secrets (access keys' secrets, join tokens), which
     /// [`Sealed`] encrypts.
-    pub fn holds_secrets(self) -> bool {
+    pub(crate) fn holds_secrets(self) -> bool {
         matches!(
             self,
             Table::AccessKeys | Table::AgentKeys | Table::JoinTokens

@@ -12,6 +12,8 @@
 //! - [`registry`]: the ECR client, registry credentials and a small client of `/v2/`;
 //! - [`control`]: the control plane on the in-memory store with a hand-driven clock, and its
 //!   fixtures (instances, a task definition, RunTask, agent reports).
+//! - [`stack`]: a parser run on a small stack, where an unbounded recursion would abort the
+//!   test binary.
 
 pub mod control;
 pub mod docker;
@@ -21,6 +23,7 @@ pub mod image;
 pub mod logs;
 pub mod process;
 pub mod registry;
+pub mod stack;
 pub mod up;
 
 /// Asserts that each of `phrases` appears in one of `messages` (service events, say).

@@ -202,7 +202,7 @@ pub struct ApiError {
 
 /// The JSON body of an error response.
 #[derive(Serialize)]
-pub struct ErrorBody<'a> {
+pub(crate) struct ErrorBody<'a> {
     /// The error code.
     #[serde(rename = "__type")]
     pub code: &'a str,

@@ -3,8 +3,8 @@
 //! - [`generated`]: every ECS and ECR request, response and data shape, and those of the IAM
 //!   and STS operations Berth answers, generated from the official service models in `spec/`
 //!   (`cargo run -p berth-codegen`);
-//! - [`validate`]: the model's limits, checked before a request touches state;
-//! - [`error`]: wire error codes and their HTTP statuses;
+//! - `validate`: the model's limits, checked before a request touches state;
+//! - `error`: wire error codes and their HTTP statuses;
 //! - [`arn`]: long-format ARNs and the names-or-ARNs that inputs accept;
 //! - [`image`]: the registry and repository an image reference names;
 //! - [`paginate`]: `maxResults` / `nextToken` pages, for every service;
@@ -13,15 +13,17 @@
 //!   input's members by name;
 //! - [`units`]: task-level cpu/memory strings such as `"1 vCPU"` and `"2 GB"`.
 
+#![warn(unreachable_pub)]
+
 pub mod arn;
-pub mod error;
+mod error;
 pub mod generated;
 pub mod image;
 pub mod paginate;
 pub mod protocol;
 pub mod request;
 pub mod units;
-pub mod validate;
+mod validate;
 
 pub use error::{ApiError, ErrorCode};
 pub use generated::{ecr, ecs, iam, logs, sts};

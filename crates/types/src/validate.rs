@@ -17,7 +17,7 @@ pub trait Validate {
 }
 
 /// Checks a string or list length against the model's bounds.
-pub fn check_len(
+pub(crate) fn check_len(
     len: usize,
     min: Option<f64>,
     max: Option<f64>,
@@ -43,7 +43,7 @@ pub fn check_len(
 }
 
 /// Checks a number against the model's bounds.
-pub fn check_range(
+pub(crate) fn check_range(
     value: f64,
     min: Option<f64>,
     max: Option<f64>,

@@ -16,14 +16,14 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 
 /// The exit code of a container stopped through the runtime, as SIGTERM leaves it.
-pub const STOPPED_EXIT_CODE: i32 = 143;
+pub(crate) const STOPPED_EXIT_CODE: i32 = 143;
 
 /// How long [`FakeRuntime::until`] waits before failing the test.
 const PATIENCE: Duration = Duration::from_secs(5);
 
 /// A call that changed the fake's state, with containers named as in the task definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Call {
+pub(crate) enum Call {
     /// An image pulled (or found present).
     Pull(String),
     /// A container created.
@@ -102,7 +102,7 @@ impl State {
 
 /// The fake engine; clones share it.
 #[derive(Clone, Default)]
-pub struct FakeRuntime {
+pub(crate) struct FakeRuntime {
     state: Arc<Mutex<State>>,
     /// Woken on every change, for `wait` and [`FakeRuntime::until`].
     changed: Arc<Notify>,
@@ -121,13 +121,13 @@ impl FakeRuntime {
     }
 
     /// Every recorded call, in order.
-    pub fn calls(&self) -> Vec<Call> {
+    pub(crate) fn calls(&self) -> Vec<Call> {
         self.state().calls.clone()
     }
 
     /// A running container of `task_arn` on `instance_arn`, as an agent before a restart left
     /// it; returns its id.
-    pub fn existing(&self, instance_arn: &str, task_arn: &str, name: &str) -> String {
+    pub(crate) fn existing(&self, instance_arn: &str, task_arn: &str, name: &str) -> String {
         let labels = HashMap::from([
             (LABEL_INSTANCE.to_string(), instance_arn.to_string()),
             (LABEL_TASK_ARN.to_string(), task_arn.to_string()),
@@ -137,7 +137,7 @@ impl FakeRuntime {
     }
 
     /// The container named `name` exits with `code`.
-    pub fn exit(&self, name: &str, code: i32) {
+    pub(crate) fn exit(&self, name: &str, code: i32) {
         self.change(|s| {
             let c = s.named(name);
             c.running = false;
@@ -148,7 +148,7 @@ impl FakeRuntime {
     }
 
     /// The container named `name` writes `text` (a line ends with a newline), stamped `ns`.
-    pub fn print(&self, name: &str, ns: i64, text: &str) {
+    pub(crate) fn print(&self, name: &str, ns: i64, text: &str) {
         self.change(|s| {
             s.named(name).output.push(LogLine {
                 ns,
@@ -159,22 +159,22 @@ impl FakeRuntime {
 
     /// The next read of `name`'s output ends after `lines` lines, whatever is left, as Docker
     /// 20.10 ends a follow when the container exits.
-    pub fn cut_next_read(&self, name: &str, lines: usize) {
+    pub(crate) fn cut_next_read(&self, name: &str, lines: usize) {
         self.change(|s| s.named(name).cut_next_read = Some(lines));
     }
 
     /// The container named `name` stopped `ago`.
-    pub fn finished_ago(&self, name: &str, ago: Duration) {
+    pub(crate) fn finished_ago(&self, name: &str, ago: Duration) {
         self.change(|s| s.named(name).finished_at = SystemTime::now().checked_sub(ago));
     }
 
     /// The container named `name` reports `health` (`healthy`, `unhealthy`, `starting`).
-    pub fn set_health(&self, name: &str, health: &str) {
+    pub(crate) fn set_health(&self, name: &str, health: &str) {
         self.change(|s| s.named(name).health = Some(health.to_string()));
     }
 
     /// Waits until the recorded calls satisfy `done`; fails the test after a few seconds.
-    pub async fn until(&self, what: &str, done: impl Fn(&[Call]) -> bool) {
+    pub(crate) async fn until(&self, what: &str, done: impl Fn(&[Call]) -> bool) {
         let waited = tokio::time::timeout(PATIENCE, async {
             loop {
                 // Registered before looking, so a change in between still wakes us.

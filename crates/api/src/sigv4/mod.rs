@@ -16,11 +16,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 /// How far a request's `X-Amz-Date` may be from the server's clock, as AWS allows.
-pub const SKEW_SECONDS: i64 = 15 * 60;
+pub(crate) const SKEW_SECONDS: i64 = 15 * 60;
 /// The longest a presigned request may stay valid (`X-Amz-Expires`), as AWS allows: 7 days.
 pub const MAX_EXPIRES_SECONDS: i64 = 7 * 24 * 3600;
 /// The most headers a signature may cover (the SDKs sign a handful).
-pub const MAX_SIGNED_HEADERS: usize = 64;
+pub(crate) const MAX_SIGNED_HEADERS: usize = 64;
 /// Headers that say what a request does: when present they must be signed, or a captured
 /// request could be replayed as another operation.
 const MUST_SIGN: &[&str] = &["x-amz-target", "content-type"];
@@ -167,7 +167,7 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
 }
 
 /// The key a secret signs with on `date` (YYYYMMDD) for a region and service.
-pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
+pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
     let k = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
     let k = hmac(&k, region.as_bytes());
     let k = hmac(&k, service.as_bytes());
@@ -404,7 +404,7 @@ pub fn precheck(req: &Request, known: impl FnOnce(&str) -> bool, now: i64) -> Re
 }
 
 /// The region and service of the credential scope a well-formed signature names.
-pub fn claimed_scope(req: &Request) -> Option<(String, String)> {
+pub(crate) fn claimed_scope(req: &Request) -> Option<(String, String)> {
     let parts = match header(req, "authorization") {
         Some(a) => from_header(req, a).ok()?,
         None => from_query(req.query).ok()??,

@@ -27,8 +27,6 @@ mod pass;
 mod rollout;
 mod status;
 
-pub use pass::STABLE_SECONDS;
-
 use crate::state::State;
 use crate::status::ServiceStatus;
 use crate::tasks::{self, Launch};
@@ -179,7 +177,7 @@ impl Pass<'_> {
 }
 
 /// The changes one pass makes to the service `service_arn`.
-pub fn reconcile(state: &State, ctx: &Ctx, service_arn: &str) -> Vec<Change> {
+pub(crate) fn reconcile(state: &State, ctx: &Ctx, service_arn: &str) -> Vec<Change> {
     let Some(service) = state.services.get(service_arn) else {
         return vec![];
     };

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 /// How long a task without health checks must have been RUNNING before it counts as healthy,
 /// at the least. ECS waits 40 s; Berth waits as long as Docker Swarm's update monitor does,
 /// long enough to catch a container that exits as soon as it starts.
-pub const STABLE_SECONDS: f64 = 5.0;
+pub(crate) const STABLE_SECONDS: f64 = 5.0;
 
 fn has_health_checks(td: Option<&TaskDefinition>) -> bool {
     td.and_then(|td| td.container_definitions.as_deref())

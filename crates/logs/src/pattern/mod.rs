@@ -63,7 +63,7 @@ const MAX_PATTERN_CHARS: usize = 1024;
 
 /// A parsed filter pattern.
 #[derive(Debug, Clone)]
-pub struct FilterPattern {
+pub(crate) struct FilterPattern {
     kind: Kind,
 }
 
@@ -79,7 +79,7 @@ enum Kind {
 
 impl FilterPattern {
     /// Parses `text` as CloudWatch does; a pattern it cannot parse is InvalidParameter.
-    pub fn parse(text: &str) -> Result<Self, LogsError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, LogsError> {
         if text.chars().count() > MAX_PATTERN_CHARS {
             return Err(invalid(format!(
                 "the filter pattern is longer than {MAX_PATTERN_CHARS} characters"
@@ -113,7 +113,7 @@ impl FilterPattern {
     }
 
     /// Whether `message` matches.
-    pub fn matches(&self, message: &str) -> bool {
+    pub(crate) fn matches(&self, message: &str) -> bool {
         match &self.kind {
             Kind::All => true,
             Kind::Terms(terms) => terms.matches(message),

@@ -39,7 +39,7 @@ pub(crate) struct StreamCache {
 }
 
 impl StreamCache {
-    pub fn new(capacity: usize) -> Self {
+    pub(super) fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
             tick: 0,
@@ -48,7 +48,7 @@ impl StreamCache {
     }
 
     /// The slot of `group`'s stream `stream`, made if need be.
-    pub fn slot(&mut self, group: &str, stream: &str) -> Slot {
+    pub(super) fn slot(&mut self, group: &str, stream: &str) -> Slot {
         self.tick += 1;
         let tick = self.tick;
         let key = (group.to_string(), stream.to_string());
@@ -82,14 +82,14 @@ impl StreamCache {
     }
 
     /// Takes the slot of one stream out, for its deletion.
-    pub fn remove(&mut self, group: &str, stream: &str) -> Option<Slot> {
+    pub(super) fn remove(&mut self, group: &str, stream: &str) -> Option<Slot> {
         self.slots
             .remove(&(group.to_string(), stream.to_string()))
             .map(|(slot, _)| slot)
     }
 
     /// Takes every slot of `group`'s streams out, for the group's deletion.
-    pub fn remove_group(&mut self, group: &str) -> Vec<Slot> {
+    pub(crate) fn remove_group(&mut self, group: &str) -> Vec<Slot> {
         let keys: Vec<Key> = self
             .slots
             .keys()
@@ -103,7 +103,7 @@ impl StreamCache {
 
     /// How many slots are held.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.slots.len()
     }
 }

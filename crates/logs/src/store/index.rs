@@ -36,7 +36,7 @@ pub(crate) fn segment_path(dir: &Path, id: u64) -> PathBuf {
 
 impl Segment {
     /// An empty segment whose first event will be numbered `next_seq`.
-    pub fn empty(id: u64, next_seq: u64) -> Self {
+    pub(super) fn empty(id: u64, next_seq: u64) -> Self {
         Self {
             id,
             len: 0,
@@ -50,7 +50,7 @@ impl Segment {
     }
 
     /// The segment of `records` (`len` bytes), numbered from `next_seq` if it has none.
-    pub fn of(id: u64, len: u64, records: Vec<RecordInfo>, next_seq: u64) -> Self {
+    pub(super) fn of(id: u64, len: u64, records: Vec<RecordInfo>, next_seq: u64) -> Self {
         let mut s = Self::empty(id, next_seq);
         if let Some(first) = records.first() {
             s.first_seq = first.first_seq;
@@ -75,7 +75,7 @@ impl Segment {
     }
 
     /// Adds a record just appended (the segment must be the last, with its records).
-    pub fn push(&mut self, r: RecordInfo) {
+    pub(super) fn push(&mut self, r: RecordInfo) {
         if self.len == 0 {
             self.first_seq = r.first_seq;
         }
@@ -87,22 +87,22 @@ impl Segment {
     }
 
     /// Lets go of the records once the segment is no longer the last.
-    pub fn seal(&mut self) {
+    pub(super) fn seal(&mut self) {
         self.records = None;
     }
 
     /// Whether it holds events.
-    pub fn has_events(&self) -> bool {
+    pub(crate) fn has_events(&self) -> bool {
         self.min_ts <= self.max_ts
     }
 
     /// Whether it may hold an event with a timestamp in `lo..=hi`.
-    pub fn overlaps(&self, lo: i64, hi: i64) -> bool {
+    pub(crate) fn overlaps(&self, lo: i64, hi: i64) -> bool {
         self.has_events() && self.max_ts >= lo && self.min_ts <= hi
     }
 
     /// Its records: from memory for the last segment, else from the file's headers.
-    pub fn records(&self, dir: &Path) -> io::Result<Cow<'_, [RecordInfo]>> {
+    pub(super) fn records(&self, dir: &Path) -> io::Result<Cow<'_, [RecordInfo]>> {
         match &self.records {
             Some(r) => Ok(Cow::Borrowed(r)),
             None => {

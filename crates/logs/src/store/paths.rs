@@ -65,36 +65,36 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
-    pub fn new(root: &Path) -> Self {
+    pub(super) fn new(root: &Path) -> Self {
         Self {
             root: root.to_path_buf(),
         }
     }
 
     /// Where every group's directory is.
-    pub fn groups(&self) -> PathBuf {
+    pub(super) fn groups(&self) -> PathBuf {
         self.root.join("groups")
     }
 
     /// Where directories are built before being renamed into place, and deleted ones go
     /// before being removed, so that a crash leaves nothing half made or half gone in view.
-    pub fn scratch(&self) -> PathBuf {
+    pub(super) fn scratch(&self) -> PathBuf {
         self.root.join("scratch")
     }
 
-    pub fn group(&self, group: &str) -> PathBuf {
+    pub(super) fn group(&self, group: &str) -> PathBuf {
         self.groups().join(dir_name(group))
     }
 
-    pub fn group_meta(&self, group: &str) -> PathBuf {
+    pub(crate) fn group_meta(&self, group: &str) -> PathBuf {
         self.group(group).join("group.json")
     }
 
-    pub fn streams(&self, group: &str) -> PathBuf {
+    pub(super) fn streams(&self, group: &str) -> PathBuf {
         self.group(group).join("streams")
     }
 
-    pub fn stream(&self, group: &str, stream: &str) -> PathBuf {
+    pub(super) fn stream(&self, group: &str, stream: &str) -> PathBuf {
         self.streams(group).join(dir_name(stream))
     }
 }

@@ -53,17 +53,17 @@ pub(crate) struct RecordInfo {
 
 impl RecordInfo {
     /// Where the next record starts.
-    pub fn end(&self) -> u64 {
+    pub(crate) fn end(&self) -> u64 {
         self.offset + HEADER_LEN + u64::from(self.body_len)
     }
 
     /// The sequence number after this record's last event.
-    pub fn end_seq(&self) -> u64 {
+    pub(crate) fn end_seq(&self) -> u64 {
         self.first_seq + u64::from(self.count)
     }
 
     /// Whether the record holds an event with a timestamp in `lo..=hi`.
-    pub fn overlaps(&self, lo: i64, hi: i64) -> bool {
+    pub(crate) fn overlaps(&self, lo: i64, hi: i64) -> bool {
         self.count > 0 && self.max_ts >= lo && self.min_ts <= hi
     }
 }

@@ -68,7 +68,7 @@ fn segment_ids(dir: &Path) -> io::Result<Vec<u64>> {
 impl StreamState {
     /// Opens the stream kept in `dir`, indexing its segments and cutting off a record torn by
     /// a crash at the end of the last one.
-    pub fn load(
+    pub(crate) fn load(
         dir: &Path,
         creation_time: i64,
         fingerprint: u64,
@@ -127,19 +127,19 @@ impl StreamState {
     }
 
     /// The sequence number the next event will get.
-    pub fn next_seq(&self) -> u64 {
+    pub(crate) fn next_seq(&self) -> u64 {
         self.next_seq
     }
 
     /// The stream's upload sequence token: that of the last batch that carried one.
-    pub fn token(&self) -> Option<&str> {
+    pub(crate) fn token(&self) -> Option<&str> {
         self.token.as_deref()
     }
 
     /// Appends a batch (timestamps and messages, already validated) ingested at `ingestion`,
     /// and makes it durable before returning. `token`, if given, becomes the stream's upload
     /// sequence token in the same record, so the two are stored together or not at all.
-    pub fn append(
+    pub(crate) fn append(
         &mut self,
         events: &[(i64, &str)],
         ingestion: i64,
@@ -195,7 +195,7 @@ impl StreamState {
     }
 
     /// What DescribeLogStreams shows of the stream.
-    pub fn summary(&self) -> Summary {
+    pub(crate) fn summary(&self) -> Summary {
         let mut s = Summary {
             token: self.token.clone(),
             ..Summary::default()
@@ -215,13 +215,13 @@ impl StreamState {
     }
 
     /// The sequence number of the oldest event still stored.
-    pub fn first_seq(&self) -> u64 {
+    pub(crate) fn first_seq(&self) -> u64 {
         self.segments.first().map_or(self.next_seq, |s| s.first_seq)
     }
 
     /// Up to `limit` events numbered `from` or later with a timestamp in `lo..=hi`, oldest
     /// first, stopping before their messages (plus 26 bytes each) pass `budget`.
-    pub fn read_forward(
+    pub(crate) fn read_forward(
         &self,
         from: u64,
         (lo, hi): (i64, i64),
@@ -266,7 +266,7 @@ impl StreamState {
 
     /// Up to `limit` events numbered before `before` with a timestamp in `lo..=hi`: the newest
     /// such, returned oldest first, within `budget` as for [`Self::read_forward`].
-    pub fn read_backward(
+    pub(crate) fn read_backward(
         &self,
         before: u64,
         (lo, hi): (i64, i64),
@@ -311,7 +311,7 @@ impl StreamState {
     }
 
     /// The records holding events with a timestamp in `lo..=hi`, for FilterLogEvents.
-    pub fn records_in(&self, lo: i64, hi: i64) -> io::Result<Vec<RecordRef>> {
+    pub(crate) fn records_in(&self, lo: i64, hi: i64) -> io::Result<Vec<RecordRef>> {
         let mut refs = Vec::new();
         for segment in self.segments.iter().filter(|s| s.overlaps(lo, hi)) {
             let path = segment_path(&self.dir, segment.id);
@@ -330,7 +330,7 @@ impl StreamState {
     /// Deletes the segments whose every event is older than `cutoff`, but never the last one:
     /// it carries the stream's upload sequence token and where numbering goes on. Returns how
     /// many went.
-    pub fn drop_older_than(&mut self, cutoff: i64) -> io::Result<usize> {
+    pub(crate) fn drop_older_than(&mut self, cutoff: i64) -> io::Result<usize> {
         let candidates = self.segments.len().saturating_sub(1);
         let expired: Vec<u64> = self.segments[..candidates]
             .iter()

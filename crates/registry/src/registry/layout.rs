@@ -54,7 +54,7 @@ pub fn check_name(name: &str) -> Result<(), RegistryError> {
 }
 
 /// The OCI tag rule.
-pub fn check_tag(tag: &str) -> Result<(), RegistryError> {
+pub(crate) fn check_tag(tag: &str) -> Result<(), RegistryError> {
     let b = tag.as_bytes();
     let first = b
         .first()
@@ -71,93 +71,93 @@ pub fn check_tag(tag: &str) -> Result<(), RegistryError> {
 }
 
 /// The paths of the repositories under one directory.
-pub struct Layout {
+pub(super) struct Layout {
     root: PathBuf,
 }
 
 impl Layout {
     /// The repositories under `dir/repositories`.
-    pub fn new(dir: &Path) -> Self {
+    pub(super) fn new(dir: &Path) -> Self {
         Self {
             root: dir.join("repositories"),
         }
     }
 
     /// The directory holding every repository.
-    pub fn root(&self) -> &Path {
+    pub(super) fn root(&self) -> &Path {
         &self.root
     }
 
     /// A repository's directory.
-    pub fn repository(&self, name: &str) -> PathBuf {
+    pub(super) fn repository(&self, name: &str) -> PathBuf {
         // `/` is not allowed in a file name and `+` is not allowed in a repository name.
         self.root.join(name.replace('/', "+"))
     }
 
     /// The settings file of the repository whose directory is `dir`.
-    pub fn settings_in(dir: &Path) -> PathBuf {
+    pub(crate) fn settings_in(dir: &Path) -> PathBuf {
         dir.join("repository.json")
     }
 
     /// A repository's settings file.
-    pub fn settings(&self, name: &str) -> PathBuf {
+    pub(super) fn settings(&self, name: &str) -> PathBuf {
         Self::settings_in(&self.repository(name))
     }
 
     /// The directory of a repository's images.
-    pub fn images(&self, name: &str) -> PathBuf {
+    pub(super) fn images(&self, name: &str) -> PathBuf {
         self.repository(name).join("images")
     }
 
     /// The record of image `digest`.
-    pub fn image(&self, name: &str, digest: &Digest) -> PathBuf {
+    pub(super) fn image(&self, name: &str, digest: &Digest) -> PathBuf {
         self.images(name)
             .join(format!("{}-{}.json", digest.algorithm(), digest.hex()))
     }
 
     /// The directory of a repository's tags.
-    pub fn tags(&self, name: &str) -> PathBuf {
+    pub(super) fn tags(&self, name: &str) -> PathBuf {
         self.repository(name).join("tags")
     }
 
     /// The file of `tag` (checked with [`check_tag`], so it stays in the directory).
-    pub fn tag(&self, name: &str, tag: &str) -> PathBuf {
+    pub(super) fn tag(&self, name: &str, tag: &str) -> PathBuf {
         self.tags(name).join(tag)
     }
 
     /// The directory of the links to the blobs a repository may read.
-    pub fn layers(&self, name: &str) -> PathBuf {
+    pub(super) fn layers(&self, name: &str) -> PathBuf {
         self.repository(name).join("layers")
     }
 
     /// The link that lets repository `name` read blob `digest`.
-    pub fn layer(&self, name: &str, digest: &Digest) -> PathBuf {
+    pub(super) fn layer(&self, name: &str, digest: &Digest) -> PathBuf {
         self.layers(name)
             .join(format!("{}-{}", digest.algorithm(), digest.hex()))
     }
 
     /// A repository's lifecycle policy.
-    pub fn lifecycle_policy(&self, name: &str) -> PathBuf {
+    pub(super) fn lifecycle_policy(&self, name: &str) -> PathBuf {
         self.repository(name).join("lifecycle.json")
     }
 
     /// A repository's last lifecycle policy preview.
-    pub fn lifecycle_preview(&self, name: &str) -> PathBuf {
+    pub(crate) fn lifecycle_preview(&self, name: &str) -> PathBuf {
         self.repository(name).join("lifecycle-preview.json")
     }
 
     /// A repository's access policy.
-    pub fn policy(&self, name: &str) -> PathBuf {
+    pub(super) fn policy(&self, name: &str) -> PathBuf {
         self.repository(name).join("policy.json")
     }
 
     /// A new hidden name for the directory of a repository being deleted.
-    pub fn deleted(&self) -> PathBuf {
+    pub(super) fn deleted(&self) -> PathBuf {
         self.root.join(format!("{DELETED}{}", uuid::Uuid::new_v4()))
     }
 
     /// Whether `path` is the directory of a deleted repository.
-    pub fn is_deleted(path: &Path) -> bool {
+    pub(crate) fn is_deleted(path: &Path) -> bool {
         path.file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with(DELETED))
     }

@@ -75,7 +75,7 @@ impl Registry {
     }
 
     /// The last preview: the policy text and the images it would expire.
-    pub fn lifecycle_preview(
+    pub(crate) fn lifecycle_preview(
         &self,
         name: &str,
     ) -> Result<(String, Vec<(Image, i64)>), RegistryError> {

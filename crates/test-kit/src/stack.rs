@@ -1,5 +1,5 @@
-//! What the input suites share: running a parser on a small stack, where an unbounded
-//! recursion would abort the test binary.
+//! Running a parser on a small stack, where an unbounded recursion would abort the test binary
+//! (the input suites of `crates/api` share it).
 
 /// The stack the JSON decoder runs on. serde_json stops at 128 levels of nesting; the deepest
 /// document it builds (nested objects in a free JSON field, `hookDetails`) takes about 2.3 KiB
