@@ -144,6 +144,10 @@ impl ContainerRuntime for Docker {
             .map_err(|e| format!("CannotInspectContainerError: {}", clean(&e)))?;
         let state = c.state.unwrap_or_default();
         let running = state.running.unwrap_or(false);
+        let pid = state.pid.filter(|p| running && *p > 0).map(|p| p as u32);
+        let credentials_id = c.config.as_ref().and_then(|cfg| {
+            crate::task_credentials::id_in_env(cfg.env.iter().flatten().map(String::as_str))
+        });
         let health = state.health.and_then(|h| h.status).and_then(|s| match s {
             HealthStatusEnum::HEALTHY => Some("healthy".to_string()),
             HealthStatusEnum::UNHEALTHY => Some("unhealthy".to_string()),
@@ -196,6 +200,8 @@ impl ContainerRuntime for Docker {
             oom_killed: state.oom_killed.unwrap_or(false),
             health,
             bindings,
+            pid,
+            credentials_id,
         })
     }
 

@@ -39,6 +39,8 @@ mod runtime;
 pub mod simulator;
 mod spec;
 mod stream;
+mod task_credentials;
+mod task_secrets;
 #[cfg(test)]
 mod test_kit;
 pub mod trust;
@@ -145,6 +147,8 @@ pub async fn run(
         logs: std::sync::Arc::new(client.clone()),
         cleanup_wait: config.task_cleanup_wait,
         firelens: logs::firelens::Host::new(&config.state_dir, &config.endpoint),
+        credentials: std::sync::Arc::new(client.clone()),
+        secrets: std::sync::Arc::new(client.clone()),
     });
     let sweeper = tokio::spawn({
         let manager = manager.clone();

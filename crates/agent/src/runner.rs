@@ -17,6 +17,8 @@ use crate::logs::sink::{self, LogSink, SinkError};
 use crate::reporter::Reporter;
 use crate::runtime::ContainerRuntime;
 use crate::spec;
+use crate::task_credentials::{self, CredentialsSource, TaskCredentials};
+use crate::task_secrets;
 use berth_types::ecs::{
     ContainerCondition, ContainerDefinition, ContainerStateChange, NetworkBinding,
     SubmitTaskStateChangeRequest,
@@ -62,6 +64,10 @@ pub(crate) struct RunnerCtx<R> {
     pub cleanup_wait: Duration,
     /// Where FireLens routers' files go, and the API their CloudWatch outputs use.
     pub firelens: crate::logs::firelens::Host,
+    /// Where task role credentials come from.
+    pub credentials: Arc<dyn CredentialsSource>,
+    /// Where tasks' secrets come from.
+    pub secrets: Arc<dyn task_secrets::SecretsSource>,
 }
 
 #[derive(Debug, Default)]
@@ -78,6 +84,8 @@ struct Slot {
     awslogs: Option<AwsLogsOptions>,
     /// The shipping of its output.
     shipper: Option<JoinHandle<()>>,
+    /// The task role credentials endpoint in its network namespace.
+    credentials_endpoint: Option<JoinHandle<()>>,
 }
 
 impl Slot {
@@ -127,6 +135,10 @@ struct Runner<'a, R> {
     slots: Vec<Slot>,
     exits: mpsc::UnboundedSender<(usize, i32)>,
     created_at: Instant,
+    /// The task role credentials, when the task has a role.
+    credentials: Option<Arc<TaskCredentials>>,
+    /// The task's secrets, once a container that needs them starts.
+    secrets: Option<berth_types::protocol::TaskSecrets>,
 }
 
 fn now() -> f64 {
@@ -183,13 +195,15 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         if let Err(reason) = policy
             .check_task(td)
             .and_then(|()| crate::logs::firelens::check(td))
+            .and_then(|()| self.check_role())
         {
             return Some(reason);
         }
         for slot in &mut self.slots {
             let checked = policy
                 .check_container(&slot.def)
-                .and_then(|()| crate::logs::driver::check(&slot.def));
+                .and_then(|()| crate::logs::driver::check(&slot.def))
+                .and_then(|()| task_secrets::check(&slot.def));
             if let Err(reason) = checked {
                 slot.reason = Some(reason.clone());
                 return Some(reason);
@@ -218,6 +232,18 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             match self.ctx.runtime.inspect(&found.id).await {
                 Ok(i) if i.running => {
                     self.slots[index].bindings = i.bindings;
+                    if let Some(id) = i.credentials_id {
+                        self.credentials.get_or_insert_with(|| {
+                            TaskCredentials::new(
+                                Some(id),
+                                &self.task_arn,
+                                self.ctx.credentials.clone(),
+                            )
+                        });
+                    }
+                    if let Err(e) = self.serve_credentials(index, i.pid) {
+                        tracing::warn!(container = %found.id, error = %e, "adopted without its credentials endpoint");
+                    }
                     self.watch_exit(index, found.id.clone());
                 }
                 Ok(i) => self.slots[index].exit_code = Some(i.exit_code.unwrap_or(-1)),
@@ -286,10 +312,27 @@ impl<R: ContainerRuntime> Runner<'_, R> {
     }
 
     async fn start(&mut self, index: usize) -> Result<(), String> {
+        if task_secrets::needed_by(&self.slots[index].def) && self.secrets.is_none() {
+            match self.ctx.secrets.fetch(&self.task_arn).await {
+                Ok(secrets) => self.secrets = Some(secrets),
+                Err(reason) => {
+                    self.slots[index].reason = Some(reason.clone());
+                    return Err(reason);
+                }
+            }
+        }
         let runtime = &self.ctx.runtime;
         let def = &self.slots[index].def;
         let image = def.image.clone().unwrap_or_default();
-        let pulled = match self.ctx.registry.credentials_for(&image).await {
+        let private = self
+            .secrets
+            .as_ref()
+            .and_then(|s| task_secrets::registry_credentials(s, &self.slots[index].name, &image));
+        let credentials = match private {
+            Some(credentials) => Ok(Some(credentials)),
+            None => self.ctx.registry.credentials_for(&image).await,
+        };
+        let pulled = match credentials {
             Ok(credentials) => runtime.ensure_image(&image, credentials).await,
             Err(e) => Err(e),
         };
@@ -309,6 +352,16 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             self.slots[index].reason = Some(reason.clone());
             return Err(reason);
         }
+        if task_credentials::task_role(self.assigned).is_some() {
+            let credentials = self.credentials.get_or_insert_with(|| {
+                TaskCredentials::new(None, &self.task_arn, self.ctx.credentials.clone())
+            });
+            body.env.get_or_insert_default().push(credentials.env());
+        }
+        if let Some(secrets) = &self.secrets {
+            let env = body.env.get_or_insert_default();
+            task_secrets::apply(secrets, &self.slots[index].name, env);
+        }
         let suffix = &uuid_suffix();
         let name = spec::docker_name(
             &self.assigned.task_definition,
@@ -325,9 +378,38 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         runtime.start(&id).await?;
         if let Ok(i) = runtime.inspect(&id).await {
             self.slots[index].bindings = i.bindings;
+            if let Err(reason) = self.serve_credentials(index, i.pid) {
+                self.slots[index].reason = Some(reason.clone());
+                return Err(reason);
+            }
         }
         self.watch_exit(index, id.clone());
         self.ship(index, id, false);
+        Ok(())
+    }
+
+    /// Why the task's role cannot be served, if it cannot: in host network mode its containers
+    /// share the host's namespace, where one agent's endpoint would serve every such task.
+    fn check_role(&self) -> Result<(), String> {
+        let td = &self.assigned.task_definition;
+        let host = td.network_mode == Some(berth_types::ecs::NetworkMode::Host);
+        match task_credentials::task_role(self.assigned) {
+            Some(role) if host => Err(format!(
+                "Berth cannot serve the credentials of task role {role} to a task in host network mode yet: use networkMode bridge or awsvpc"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Serves the task role credentials in the namespace of container `index`'s process `pid`.
+    fn serve_credentials(&mut self, index: usize, pid: Option<u32>) -> Result<(), String> {
+        let Some(credentials) = &self.credentials else {
+            return Ok(());
+        };
+        let pid = pid.ok_or_else(|| {
+            "ResourceInitializationError: the container stopped before its task role credentials could be served".to_string()
+        })?;
+        self.slots[index].credentials_endpoint = Some(credentials.serve_in(pid)?);
         Ok(())
     }
 
@@ -466,6 +548,9 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         self.drain_logs().await;
         let remove = self.ctx.cleanup_wait.is_zero();
         for slot in &mut self.slots {
+            if let Some(endpoint) = slot.credentials_endpoint.take() {
+                endpoint.abort();
+            }
             let Some(id) = slot.id.clone() else { continue };
             if let Ok(i) = runtime.inspect(&id).await {
                 if slot.exit_code.is_none() {
@@ -530,6 +615,8 @@ pub(crate) async fn run<R: ContainerRuntime>(
             .collect(),
         exits,
         created_at: Instant::now(),
+        credentials: None,
+        secrets: None,
     };
     runner.adopt().await;
     // Checked once, before the first pull. A task adopted after the agent restarted with a
@@ -562,6 +649,9 @@ pub(crate) async fn run<R: ContainerRuntime>(
         tokio::select! {
             Some((index, code)) = exit_rx.recv() => {
                 runner.slots[index].exit_code = Some(code);
+                if let Some(endpoint) = runner.slots[index].credentials_endpoint.take() {
+                    endpoint.abort();
+                }
                 if !runner.slots[index].essential() {
                     runner.report(if reported_running { "RUNNING" } else { "PENDING" }, None);
                 }

@@ -47,6 +47,10 @@ pub struct Inspected {
     pub bindings: Vec<NetworkBinding>,
     /// When it last stopped; `None` while running or if it never ran.
     pub finished_at: Option<SystemTime>,
+    /// Its first process, while it runs (its namespaces are that process's).
+    pub pid: Option<u32>,
+    /// The task role credentials id in its environment, if it has one.
+    pub credentials_id: Option<String>,
 }
 
 /// One line of a container's output (stdout and stderr alike), as the engine keeps it.

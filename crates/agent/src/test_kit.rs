@@ -33,6 +33,7 @@ pub(crate) fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
     // Nothing listens there: the test images are not Berth's, so a failed token fetch only
     // means they are pulled without credentials, as on a real host.
     let client = EcsClient::new("http://127.0.0.1:1", "AKIDTEST", "secret", "us-east-1");
+    let unreachable = client.clone();
     let ctx = RunnerCtx {
         runtime,
         reporter,
@@ -47,6 +48,8 @@ pub(crate) fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
             &std::env::temp_dir().join(format!("berth-agent-test-{}", std::process::id())),
             "http://127.0.0.1:9714",
         ),
+        credentials: Arc::new(unreachable.clone()),
+        secrets: Arc::new(unreachable),
     };
     (ctx, Reports(queue))
 }

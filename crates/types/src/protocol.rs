@@ -101,3 +101,99 @@ pub enum AgentMessage {
         message_id: String,
     },
 }
+
+/// The agent-facing call that fetches a task's role credentials: `BerthAgent.<this>`.
+pub const TASK_CREDENTIALS_OPERATION: &str = "GetTaskCredentials";
+
+/// `BerthAgent.GetTaskCredentials`: the task role credentials of a task placed on the caller's
+/// container instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskCredentialsRequest {
+    /// The task.
+    #[serde(rename = "taskArn")]
+    pub task_arn: String,
+}
+
+/// Temporary credentials of a role session, in the form the ECS credentials endpoint serves
+/// them to a task's containers (and the SDKs read): `{"RoleArn", "AccessKeyId",
+/// "SecretAccessKey", "Token", "Expiration"}`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RoleCredentials {
+    /// The role the session is of.
+    pub role_arn: String,
+    /// `ASIA...`.
+    pub access_key_id: String,
+    /// The session's secret.
+    pub secret_access_key: String,
+    /// The session token (`X-Amz-Security-Token`).
+    pub token: String,
+    /// When it stops working: `2026-12-01T08:03:31Z`.
+    pub expiration: String,
+}
+
+/// Never the secret or the token: credentials end up in debug logs otherwise.
+impl std::fmt::Debug for RoleCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleCredentials")
+            .field("role_arn", &self.role_arn)
+            .field("access_key_id", &self.access_key_id)
+            .field("expiration", &self.expiration)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The agent-facing call that fetches a task's secrets: `BerthAgent.<this>`.
+pub const TASK_SECRETS_OPERATION: &str = "GetTaskSecrets";
+
+/// `BerthAgent.GetTaskSecrets`: the values of the `secrets` and `repositoryCredentials` of a task
+/// placed on the caller's container instance, read with the task's execution role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSecretsRequest {
+    /// The task.
+    #[serde(rename = "taskArn")]
+    pub task_arn: String,
+}
+
+/// The answer to [`TaskSecretsRequest`].
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSecrets {
+    /// Container name → environment variable → value.
+    #[serde(default)]
+    pub environment: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// Container name → the registry credentials its `repositoryCredentials` name.
+    #[serde(default, rename = "repositoryCredentials")]
+    pub repository_credentials: std::collections::BTreeMap<String, RegistryCredentials>,
+}
+
+/// A private registry's user name and password, from a Secrets Manager secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryCredentials {
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// Names only: secret values end up in debug logs otherwise.
+impl std::fmt::Debug for TaskSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.environment.values().flat_map(|e| e.keys()).collect();
+        f.debug_struct("TaskSecrets")
+            .field("environment", &names)
+            .field(
+                "repository_credentials",
+                &self.repository_credentials.keys(),
+            )
+            .finish()
+    }
+}
+
+/// The user name only.
+impl std::fmt::Debug for RegistryCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryCredentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}

@@ -369,3 +369,58 @@ async fn an_adopted_container_ships_from_where_the_last_agent_stopped() {
     reports.next("STOPPED").await;
     assert_eq!(sink.messages("/ecs/app", "ecs/web/t1"), ["before", "after"]);
 }
+
+/// Refuses every task's secrets with `reason`.
+struct Unreadable(&'static str);
+
+impl task_secrets::SecretsSource for Unreadable {
+    fn fetch<'a>(
+        &'a self,
+        _task_arn: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<berth_types::protocol::TaskSecrets, String>>
+    {
+        Box::pin(async move { Err(self.0.to_string()) })
+    }
+}
+
+#[tokio::test]
+async fn secrets_that_cannot_be_read_stop_the_task_before_the_pull() {
+    let reason = "ResourceInitializationError: unable to pull secrets or registry auth: no such parameter /db/password";
+    let fake = FakeRuntime::default();
+    let (mut ctx, mut reports) = ctx(fake.clone());
+    ctx.secrets = Arc::new(Unreadable(reason));
+    let mut web = container("web");
+    web.secrets = Some(vec![berth_types::ecs::Secret {
+        name: "DB_PASSWORD".into(),
+        value_from: "/db/password".into(),
+    }]);
+    let (_desired, rx) = watch::channel("RUNNING".to_string());
+    tokio::spawn(async move { run(&ctx, task(TASK, vec![web]), rx).await });
+    let stopped = reports.next("STOPPED").await;
+    assert_eq!(stopped.reason.as_deref(), Some(reason));
+    assert_eq!(
+        per_container(stopped, |c| c.reason)[0].as_deref(),
+        Some(reason)
+    );
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
+
+#[tokio::test]
+async fn environment_files_stop_the_task_by_name() {
+    let mut web = container("web");
+    web.environment_files = Some(vec![berth_types::ecs::EnvironmentFile {
+        value: "arn:aws:s3:::bucket/app.env".into(),
+        r#type: berth_types::ecs::EnvironmentFileType::S3,
+    }]);
+    let (fake, _desired, mut reports) = spawn(vec![web]);
+    let stopped = reports.next("STOPPED").await;
+    assert!(
+        stopped
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("environmentFiles (container web) are S3 objects")),
+        "{:?}",
+        stopped.reason
+    );
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
