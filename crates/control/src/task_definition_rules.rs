@@ -55,6 +55,7 @@ pub(crate) fn check(
 ) -> Result<(), ControlError> {
     for c in containers {
         within_task(c, cpu, memory)?;
+        secret_names(c)?;
         if req.network_mode == Some(NetworkMode::Awsvpc) {
             awsvpc(c)?;
         }
@@ -109,6 +110,26 @@ fn within_task(
         && v > task
     {
         return over("cpu", v, task);
+    }
+    Ok(())
+}
+
+/// A secret's name is the variable it becomes: it may not be a variable of `environment` too,
+/// nor another secret's.
+fn secret_names(c: &ContainerDefinition) -> Result<(), ControlError> {
+    let mut names: std::collections::HashSet<&str> = c
+        .environment
+        .iter()
+        .flatten()
+        .filter_map(|kv| kv.name.as_deref())
+        .collect();
+    for secret in c.secrets.iter().flatten() {
+        if !names.insert(&secret.name) {
+            return Err(ControlError::client(format!(
+                "The secret name must be unique and not shared with any new or existing environment variables set on the container, such as '{}'.",
+                secret.name
+            )));
+        }
     }
     Ok(())
 }
@@ -401,5 +422,36 @@ mod tests {
             ..req
         };
         assert!(check(&awsvpc, None, None, &[hostname]).is_err());
+    }
+
+    #[test]
+    fn a_secret_may_not_share_its_name() {
+        let req = RegisterTaskDefinitionRequest {
+            family: "f".into(),
+            ..Default::default()
+        };
+        let secret = |name: &str| berth_types::ecs::Secret {
+            name: name.into(),
+            value_from: "/db/password".into(),
+        };
+        let mut app = ContainerDefinition {
+            name: Some("app".into()),
+            environment: Some(vec![berth_types::ecs::KeyValuePair {
+                name: Some("DB_PASSWORD".into()),
+                value: Some("x".into()),
+            }]),
+            secrets: Some(vec![secret("DB_PASSWORD")]),
+            ..Default::default()
+        };
+        let refused = check(&req, None, None, std::slice::from_ref(&app)).expect_err("refused");
+        assert!(
+            refused.to_string().ends_with("such as 'DB_PASSWORD'."),
+            "{refused}"
+        );
+        app.environment = None;
+        app.secrets = Some(vec![secret("A"), secret("A")]);
+        assert!(check(&req, None, None, std::slice::from_ref(&app)).is_err());
+        app.secrets = Some(vec![secret("A"), secret("B")]);
+        assert!(check(&req, None, None, &[app]).is_ok());
     }
 }
