@@ -110,6 +110,12 @@ pub fn parameter_arn(partition: &Partition, name: &str) -> String {
     )
 }
 
+/// The ARN of the parameter a Name member names (a name or an ARN, with or without a
+/// `:version`): what a call on it is authorised on.
+pub fn parameter_arn_of(partition: &Partition, name_or_arn: &str) -> String {
+    parameter_arn(partition, &selector(name_or_arn).names[0])
+}
+
 /// Checks a name against Parameter Store's rules: letters, digits, `_.-`; a hierarchical
 /// name begins with `/`, has no empty level and at most 15 levels; no `aws`/`ssm` prefix.
 pub(crate) fn check_name(name: &str) -> Result<(), ParameterError> {

@@ -13,8 +13,8 @@
 mod read;
 mod write;
 
-use crate::State;
 use crate::error::SecretError;
+use crate::{ControlPlane, State};
 use berth_types::arn::Partition;
 use berth_types::secretsmanager::Tag;
 use serde::{Deserialize, Serialize};
@@ -180,6 +180,24 @@ pub(crate) fn find_live<'s>(
         return Err(SecretError::MarkedForDeletion);
     }
     Ok(secret)
+}
+
+impl ControlPlane {
+    /// The ARN a call naming `secret_id` is authorised on: the secret's own when it exists,
+    /// else the ARN as given, else the name's ARN without the random suffix (what CreateSecret
+    /// is authorised on, as the suffix is not drawn yet).
+    pub fn secret_resource(&self, secret_id: &str) -> String {
+        if let Ok(secret) = find(&self.read(), secret_id, self.now()) {
+            return secret.arn.clone();
+        }
+        if secret_id.starts_with("arn:") {
+            return secret_id.to_string();
+        }
+        format!(
+            "arn:aws:secretsmanager:{}:{}:secret:{secret_id}",
+            self.partition.region, self.partition.account
+        )
+    }
 }
 
 #[cfg(test)]
