@@ -572,6 +572,16 @@ mod tests {
             (ecs("ListContainerInstances"), r#"{"cluster":"c","filter":"attribute:a == b"}"#.into()),
             (ecr("CreateRepository"), r#"{"repositoryName":"team/r"}"#.into()),
             (ecr("DescribeRepositories"), "{}".into()),
+            (
+                "AmazonSSM.PutParameter".into(),
+                r#"{"Name":"/a/b","Value":"v","Type":"SecureString"}"#.into(),
+            ),
+            ("AmazonSSM.GetParameters".into(), r#"{"Names":["/a/b","c"]}"#.into()),
+            (
+                "secretsmanager.CreateSecret".into(),
+                r#"{"Name":"s","SecretString":"v"}"#.into(),
+            ),
+            ("secretsmanager.GetSecretValue".into(), r#"{"SecretId":"s"}"#.into()),
         ];
         for (target, body) in calls {
             let operation = Operation::from_target(&target).expect("an operation");
