@@ -9,7 +9,7 @@ use crate::query::codec::Query;
 use crate::throttle::Class;
 use crate::wire::Json;
 use berth_types::request::Members;
-use berth_types::{ApiError, ecr, ecs, iam, logs, secretsmanager, ssm, sts};
+use berth_types::{ApiError, ErrorCode, ecr, ecs, iam, logs, secretsmanager, ssm, sts};
 
 /// An operation of ECS, ECR, IAM, STS or CloudWatch Logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +157,15 @@ impl Operation {
             Self::Iam(op) => iam::Request::decode(op, body, &Query).map(Call::Iam),
             Self::Sts(op) => sts::Request::decode(op, body, &Query).map(Call::Sts),
             Self::Logs(op) => logs::Request::decode(op, body, &Json).map(Call::Logs),
-            Self::Ssm(op) => ssm::Request::decode(op, body, &Json).map(Call::Ssm),
+            // SSM names a value out of the model's limits ValidationException.
+            Self::Ssm(op) => ssm::Request::decode(op, body, &Json)
+                .map(Call::Ssm)
+                .map_err(|e| match e.code {
+                    ErrorCode::InvalidParameterException => {
+                        ApiError::new(ErrorCode::ValidationException, e.message)
+                    }
+                    _ => e,
+                }),
             Self::SecretsManager(op) => {
                 secretsmanager::Request::decode(op, body, &Json).map(Call::SecretsManager)
             }
@@ -250,5 +258,8 @@ mod tests {
         assert_eq!(create.action(), "secretsmanager:CreateSecret");
         assert_eq!(create.throttle(), Class::Api);
         assert!(!op("secretsmanager.GetSecretValue").is_mutating());
+        let too_many =
+            op("AmazonSSM.GetParametersByPath").decode(br#"{"Path":"/a","MaxResults":11}"#);
+        assert_eq!(too_many.unwrap_err().code, ErrorCode::ValidationException);
     }
 }

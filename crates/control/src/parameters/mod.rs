@@ -5,7 +5,7 @@
 //! for the ciphertext, as AWS answers a KMS blob.
 //!
 //! - this module: the record, the name rules, ARNs and finding a parameter by name, ARN or
-//!   `name:version` selector;
+//!   `name:version` selector (or by a tag call's ResourceId);
 //! - `write`: PutParameter, DeleteParameter(s) and the tag calls;
 //! - `read`: GetParameter(s), GetParametersByPath, GetParameterHistory, DescribeParameters.
 
@@ -16,7 +16,7 @@ use crate::State;
 use crate::error::ParameterError;
 use base64::Engine;
 use berth_types::arn::Partition;
-use berth_types::ssm::{ParameterTier, ParameterType, Tag};
+use berth_types::ssm::{ParameterTier, ParameterType, ResourceTypeForTagging, Tag};
 use serde::{Deserialize, Serialize};
 
 /// The most versions kept: Parameter Store drops the oldest beyond 100.
@@ -205,6 +205,20 @@ pub(crate) fn find<'s>(
             })?,
     };
     Ok((parameter, version))
+}
+
+/// The parameter a tag call names (ResourceType Parameter, ResourceId its name or ARN).
+pub(crate) fn tagged<'s>(
+    state: &'s State,
+    kind: ResourceTypeForTagging,
+    id: &str,
+) -> Result<&'s StoredParameter, ParameterError> {
+    if kind != ResourceTypeForTagging::Parameter {
+        return Err(ParameterError::InvalidResourceType(kind.to_string()));
+    }
+    find(state, id)
+        .map(|(parameter, _)| parameter)
+        .map_err(|_| ParameterError::InvalidResourceId(id.to_string()))
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 //! and ListTagsForResource on parameters: reads from memory, SecureString values only to a
 //! caller who asks for decryption.
 
-use super::write::tagged;
-use super::{ParameterVersion, StoredParameter, find, parameter_arn, selector};
+use super::{ParameterVersion, StoredParameter, find, parameter_arn, selector, tagged};
 use crate::error::{ControlError, ParameterError};
 use crate::paginate::{Size, page};
 use crate::{ControlPlane, State};

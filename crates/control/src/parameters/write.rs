@@ -2,7 +2,7 @@
 
 use super::{
     ADVANCED_VALUE, MAX_VERSIONS, ParameterVersion, STANDARD_VALUE, StoredParameter, check_name,
-    find, sealed_stand_in,
+    find, sealed_stand_in, tagged,
 };
 use crate::error::{ControlError, ParameterError};
 use crate::{Change, ControlPlane};
@@ -220,20 +220,6 @@ impl ControlPlane {
             Ok((vec![Change::Parameter(parameter)], ()))
         })
     }
-}
-
-/// The parameter a tag call names (ResourceType Parameter, ResourceId its name or ARN).
-pub(super) fn tagged<'s>(
-    state: &'s crate::State,
-    kind: ResourceTypeForTagging,
-    id: &str,
-) -> Result<&'s StoredParameter, ParameterError> {
-    if kind != ResourceTypeForTagging::Parameter {
-        return Err(ParameterError::InvalidResourceType(kind.to_string()));
-    }
-    find(state, id)
-        .map(|(parameter, _)| parameter)
-        .map_err(|_| ParameterError::InvalidResourceId(id.to_string()))
 }
 
 #[cfg(test)]
