@@ -343,3 +343,61 @@ fn list_secrets_pages_and_filters() {
     .unwrap();
     assert!(names(filter(FilterNameStringType::TagKey, "team"), None).is_empty());
 }
+
+#[test]
+fn parameters_and_secrets_survive_a_restart() {
+    use berth_types::ssm::{GetParameterRequest, ParameterType, PutParameterRequest};
+    let store: std::sync::Arc<dyn berth_store::Store> =
+        std::sync::Arc::new(berth_store::MemStore::default());
+    let partition = berth_types::arn::Partition {
+        region: "us-east-1".into(),
+        account: "000000000000".into(),
+    };
+    let open = || {
+        ControlPlane::open(
+            partition.clone(),
+            store.clone(),
+            std::sync::Arc::new(berth_control::SystemClock),
+        )
+        .expect("opens")
+    };
+    let cp = open();
+    cp.put_parameter(
+        PutParameterRequest {
+            name: "/p".into(),
+            value: "v1".into(),
+            r#type: Some(ParameterType::SecureString),
+            ..PutParameterRequest::default()
+        },
+        "me",
+    )
+    .unwrap();
+    let arn = create(&cp, "s", "one").arn.unwrap();
+    cp.delete_secret(DeleteSecretRequest {
+        secret_id: "s".into(),
+        recovery_window_in_days: Some(7),
+        ..DeleteSecretRequest::default()
+    })
+    .unwrap();
+    drop(cp);
+    let cp = open();
+    let p = cp
+        .get_parameter(GetParameterRequest {
+            name: "/p".into(),
+            with_decryption: Some(true),
+        })
+        .unwrap()
+        .parameter
+        .unwrap();
+    assert_eq!((p.value.as_deref(), p.version), (Some("v1"), Some(1)));
+    assert_eq!(
+        secret_error(get(&cp, "s", None, None)),
+        SecretError::MarkedForDeletion
+    );
+    cp.restore_secret(RestoreSecretRequest { secret_id: arn })
+        .unwrap();
+    assert_eq!(
+        get(&cp, "s", None, None).unwrap().secret_string.as_deref(),
+        Some("one")
+    );
+}
