@@ -12,7 +12,7 @@ use berth_types::secretsmanager::{
 };
 
 /// Whether a secret passes one ListSecrets filter: a value matches the start of the field
-/// (`!` in front negates it), as AWS matches them.
+/// (`!` in front negates it), as the model says AWS matches them.
 fn passes(secret: &StoredSecret, filter: &Filter) -> Result<bool, SecretError> {
     let key = filter.key.unwrap_or(FilterNameStringType::All);
     let fields: Vec<&str> = match key {
@@ -39,11 +39,27 @@ fn passes(secret: &StoredSecret, filter: &Filter) -> Result<bool, SecretError> {
             )));
         }
     };
+    // Descriptions and `all` match whatever the case, the others as written.
+    let fold = matches!(
+        key,
+        FilterNameStringType::Description | FilterNameStringType::All
+    );
+    let norm = |s: &str| {
+        if fold {
+            s.to_lowercase()
+        } else {
+            s.to_string()
+        }
+    };
+    let fields: Vec<String> = fields.into_iter().map(norm).collect();
     let values = filter.values.clone().unwrap_or_default();
-    Ok(values.iter().any(|value| match value.strip_prefix('!') {
-        Some(negated) => !fields.iter().any(|f| f.starts_with(negated)),
-        None => fields.iter().any(|f| f.starts_with(value.as_str())),
-    }))
+    Ok(values
+        .iter()
+        .map(|v| norm(v))
+        .any(|value| match value.strip_prefix('!') {
+            Some(negated) => !fields.iter().any(|f| f.starts_with(negated)),
+            None => fields.iter().any(|f| f.starts_with(value.as_str())),
+        }))
 }
 
 impl ControlPlane {
