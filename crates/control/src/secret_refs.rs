@@ -206,7 +206,7 @@ impl ControlPlane {
     pub fn resolve_secret(&self, secret: &SecretRef) -> Result<String, SecretRefError> {
         let state = self.read();
         match secret {
-            SecretRef::Parameter { name, .. } => parameters::find(&state, name)
+            SecretRef::Parameter { name, .. } => parameters::find(&state, &self.partition, name)
                 .map(|(_, version)| version.value.clone())
                 .map_err(|e| match e {
                     ParameterError::NotFound(_) | ParameterError::VersionNotFound { .. } => {

@@ -93,6 +93,15 @@ fn versions_start_at_one_and_overwrite_adds_one() {
         false,
     );
     assert_eq!(by_arn.unwrap().value.as_deref(), Some("two"));
+    let elsewhere = get(
+        &cp,
+        "arn:aws:ssm:eu-west-1:000000000000:parameter/app/db/url",
+        false,
+    );
+    assert!(matches!(
+        parameter_error(elsewhere),
+        ParameterError::NotFound(_)
+    ));
     assert!(matches!(
         parameter_error(get(&cp, "/app/db/url:9", false)),
         ParameterError::VersionNotFound { .. }

@@ -182,17 +182,23 @@ pub(crate) fn selector(name_or_arn: &str) -> Selector {
     Selector { names, version }
 }
 
-/// The parameter a Name member names and the version it selects.
+/// The parameter a Name member names and the version it selects; an ARN of another region
+/// or account names none here.
 pub(crate) fn find<'s>(
     state: &'s State,
+    partition: &Partition,
     name_or_arn: &str,
 ) -> Result<(&'s StoredParameter, &'s ParameterVersion), ParameterError> {
+    let not_found = || ParameterError::NotFound(name_or_arn.to_string());
+    if name_or_arn.starts_with("arn:") && !name_or_arn.starts_with(&parameter_arn(partition, "")) {
+        return Err(not_found());
+    }
     let selector = selector(name_or_arn);
     let parameter = selector
         .names
         .iter()
         .find_map(|n| state.parameters.get(n))
-        .ok_or_else(|| ParameterError::NotFound(name_or_arn.to_string()))?;
+        .ok_or_else(not_found)?;
     let version = match &selector.version {
         None => parameter.current(),
         Some(v) => v
@@ -210,13 +216,14 @@ pub(crate) fn find<'s>(
 /// The parameter a tag call names (ResourceType Parameter, ResourceId its name or ARN).
 pub(crate) fn tagged<'s>(
     state: &'s State,
+    partition: &Partition,
     kind: ResourceTypeForTagging,
     id: &str,
 ) -> Result<&'s StoredParameter, ParameterError> {
     if kind != ResourceTypeForTagging::Parameter {
         return Err(ParameterError::InvalidResourceType(kind.to_string()));
     }
-    find(state, id)
+    find(state, partition, id)
         .map(|(parameter, _)| parameter)
         .map_err(|_| ParameterError::InvalidResourceId(id.to_string()))
 }

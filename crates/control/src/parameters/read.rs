@@ -163,7 +163,7 @@ impl ControlPlane {
         input: GetParameterRequest,
     ) -> Result<GetParameterResult, ControlError> {
         let state = self.read();
-        let (parameter, version) = find(&state, &input.name)?;
+        let (parameter, version) = find(&state, &self.partition, &input.name)?;
         let decrypt = input.with_decryption.unwrap_or(false);
         let selector = selector(&input.name).version;
         Ok(GetParameterResult {
@@ -186,7 +186,7 @@ impl ControlPlane {
         let decrypt = input.with_decryption.unwrap_or(false);
         let (mut found, mut invalid) = (vec![], vec![]);
         for name in &input.names {
-            match find(&state, name) {
+            match find(&state, &self.partition, name) {
                 Ok((parameter, version)) => {
                     let selector = selector(name).version;
                     found.push(answer(
@@ -254,7 +254,7 @@ impl ControlPlane {
         input: GetParameterHistoryRequest,
     ) -> Result<GetParameterHistoryResult, ControlError> {
         let state = self.read();
-        let (parameter, _) = find(&state, &input.name)?;
+        let (parameter, _) = find(&state, &self.partition, &input.name)?;
         let decrypt = input.with_decryption.unwrap_or(false);
         let history = parameter
             .versions
@@ -340,7 +340,12 @@ impl ControlPlane {
         input: ListTagsForResourceRequest,
     ) -> Result<ListTagsForResourceResult, ControlError> {
         let state = self.read();
-        let parameter = tagged(&state, input.resource_type, &input.resource_id)?;
+        let parameter = tagged(
+            &state,
+            &self.partition,
+            input.resource_type,
+            &input.resource_id,
+        )?;
         Ok(ListTagsForResourceResult {
             tag_list: Some(parameter.tags.clone()),
         })

@@ -152,8 +152,8 @@ impl ControlPlane {
         &self,
         input: DeleteParameterRequest,
     ) -> Result<DeleteParameterResult, ControlError> {
-        self.mutate(|state, _| {
-            let (parameter, _) = find(state, &input.name)?;
+        self.mutate(|state, ctx| {
+            let (parameter, _) = find(state, ctx.partition, &input.name)?;
             let change = Change::RemoveParameter(parameter.name.clone());
             Ok((vec![change], DeleteParameterResult {}))
         })
@@ -164,10 +164,10 @@ impl ControlPlane {
         &self,
         input: DeleteParametersRequest,
     ) -> Result<DeleteParametersResult, ControlError> {
-        self.mutate(|state, _| {
+        self.mutate(|state, ctx| {
             let (mut changes, mut deleted, mut invalid) = (vec![], vec![], vec![]);
             for name in &input.names {
-                match find(state, name) {
+                match find(state, ctx.partition, name) {
                     Ok((parameter, _)) => {
                         changes.push(Change::RemoveParameter(parameter.name.clone()));
                         deleted.push(name.clone());
@@ -214,8 +214,8 @@ impl ControlPlane {
         id: &str,
         change: impl FnOnce(&mut StoredParameter) -> Result<(), ParameterError>,
     ) -> Result<(), ControlError> {
-        self.mutate(|state, _| {
-            let mut parameter = tagged(state, kind, id)?.clone();
+        self.mutate(|state, ctx| {
+            let mut parameter = tagged(state, ctx.partition, kind, id)?.clone();
             change(&mut parameter)?;
             Ok((vec![Change::Parameter(parameter)], ()))
         })
