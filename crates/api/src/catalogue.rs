@@ -1,5 +1,5 @@
-//! The operation catalogue: every ECS and ECR operation, and the IAM, STS and CloudWatch Logs
-//! operations Berth answers, as the typed enums generated from the models, with what each one is — mutating
+//! The operation catalogue: every ECS and ECR operation, and the IAM, STS, CloudWatch Logs,
+//! SSM Parameter Store and Secrets Manager operations Berth answers, as the typed enums generated from the models, with what each one is — mutating
 //! (audited) or a read, agent-facing or not, the throttle bucket it draws from — and its request
 //! decoded once into the operation's typed input (awsJson1.1 for ECS, ECR and Logs, the
 //! Query protocol's form for IAM and STS). That one decoded value then drives authorisation, audit,
@@ -9,7 +9,7 @@ use crate::query::codec::Query;
 use crate::throttle::Class;
 use crate::wire::Json;
 use berth_types::request::Members;
-use berth_types::{ApiError, ecr, ecs, iam, logs, sts};
+use berth_types::{ApiError, ErrorCode, ecr, ecs, iam, logs, secretsmanager, ssm, sts};
 
 /// An operation of ECS, ECR, IAM, STS or CloudWatch Logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,10 @@ pub enum Operation {
     Sts(sts::Operation),
     /// `Logs_20140328.<Operation>`.
     Logs(logs::Operation),
+    /// `AmazonSSM.<Operation>` (Parameter Store).
+    Ssm(ssm::Operation),
+    /// `secretsmanager.<Operation>`.
+    SecretsManager(secretsmanager::Operation),
 }
 
 /// How the names of the operations that only read begin (in every service).
@@ -45,6 +49,10 @@ impl Operation {
             ecs::TARGET_PREFIX => ecs::Operation::from_name(name).map(Self::Ecs),
             ecr::TARGET_PREFIX => ecr::Operation::from_name(name).map(Self::Ecr),
             logs::TARGET_PREFIX => logs::Operation::from_name(name).map(Self::Logs),
+            ssm::TARGET_PREFIX => ssm::Operation::from_name(name).map(Self::Ssm),
+            secretsmanager::TARGET_PREFIX => {
+                secretsmanager::Operation::from_name(name).map(Self::SecretsManager)
+            }
             _ => None,
         }
     }
@@ -57,6 +65,8 @@ impl Operation {
             Self::Iam(op) => op.name(),
             Self::Sts(op) => op.name(),
             Self::Logs(op) => op.name(),
+            Self::Ssm(op) => op.name(),
+            Self::SecretsManager(op) => op.name(),
         }
     }
 
@@ -68,6 +78,8 @@ impl Operation {
             Self::Iam(_) => "iam",
             Self::Sts(_) => "sts",
             Self::Logs(_) => "logs",
+            Self::Ssm(_) => "ssm",
+            Self::SecretsManager(_) => "secretsmanager",
         };
         format!("{service}:{}", self.name())
     }
@@ -76,7 +88,11 @@ impl Operation {
     /// (`CreateUserResult`); None for the operations without output and the JSON ones.
     pub fn result_wrapper(self) -> Option<&'static str> {
         match self {
-            Self::Ecs(_) | Self::Ecr(_) | Self::Logs(_) => None,
+            Self::Ecs(_)
+            | Self::Ecr(_)
+            | Self::Logs(_)
+            | Self::Ssm(_)
+            | Self::SecretsManager(_) => None,
             Self::Iam(op) => op.result_wrapper(),
             Self::Sts(op) => op.result_wrapper(),
         }
@@ -141,6 +157,18 @@ impl Operation {
             Self::Iam(op) => iam::Request::decode(op, body, &Query).map(Call::Iam),
             Self::Sts(op) => sts::Request::decode(op, body, &Query).map(Call::Sts),
             Self::Logs(op) => logs::Request::decode(op, body, &Json).map(Call::Logs),
+            // SSM names a value out of the model's limits ValidationException.
+            Self::Ssm(op) => ssm::Request::decode(op, body, &Json)
+                .map(Call::Ssm)
+                .map_err(|e| match e.code {
+                    ErrorCode::InvalidParameterException => {
+                        ApiError::new(ErrorCode::ValidationException, e.message)
+                    }
+                    _ => e,
+                }),
+            Self::SecretsManager(op) => {
+                secretsmanager::Request::decode(op, body, &Json).map(Call::SecretsManager)
+            }
         }
     }
 }
@@ -160,6 +188,10 @@ pub enum Call {
     Sts(sts::Request),
     /// A CloudWatch Logs request.
     Logs(logs::Request),
+    /// An SSM (Parameter Store) request.
+    Ssm(ssm::Request),
+    /// A Secrets Manager request.
+    SecretsManager(secretsmanager::Request),
 }
 
 impl Call {
@@ -171,6 +203,8 @@ impl Call {
             Call::Iam(request) => request.members(),
             Call::Sts(request) => request.members(),
             Call::Logs(request) => request.members(),
+            Call::Ssm(request) => request.members(),
+            Call::SecretsManager(request) => request.members(),
         }
     }
 }
@@ -215,5 +249,17 @@ mod tests {
         assert_eq!(put.throttle(), Class::Agent);
         let filter = op("Logs_20140328.FilterLogEvents");
         assert!(!filter.is_mutating() && !filter.is_agent_facing());
+        let put = op("AmazonSSM.PutParameter");
+        assert!(put.is_mutating() && !put.is_agent_facing());
+        assert_eq!(put.action(), "ssm:PutParameter");
+        assert!(!op("AmazonSSM.GetParametersByPath").is_mutating());
+        let create = op("secretsmanager.CreateSecret");
+        assert!(create.is_mutating() && !create.is_agent_facing());
+        assert_eq!(create.action(), "secretsmanager:CreateSecret");
+        assert_eq!(create.throttle(), Class::Api);
+        assert!(!op("secretsmanager.GetSecretValue").is_mutating());
+        let too_many =
+            op("AmazonSSM.GetParametersByPath").decode(br#"{"Path":"/a","MaxResults":11}"#);
+        assert_eq!(too_many.unwrap_err().code, ErrorCode::ValidationException);
     }
 }

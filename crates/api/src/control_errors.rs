@@ -2,7 +2,7 @@
 //! [`ControlError`] (and its IAM part, [`IdentityError`]) to the codes ECS, IAM and STS
 //! answer with. The control plane says what went wrong; only this table says how it is told.
 
-use berth_control::error::{ControlError, IdentityError};
+use berth_control::error::{ControlError, IdentityError, ParameterError, SecretError};
 use berth_types::{ApiError, ErrorCode};
 
 /// The wire error for a control-plane error: its code, its message, and for a conflict the
@@ -26,6 +26,8 @@ pub(crate) fn refused(e: ControlError) -> ApiError {
         E::AttributeLimitExceeded(_) => C::AttributeLimitExceededException,
         E::Conflict { .. } => C::ConflictException,
         E::Identity(i) => identity_code(i),
+        E::Parameter(p) => parameter_code(p),
+        E::Secret(s) => secret_code(s),
         E::Load(_) | E::Commit(_) | E::AuditRead(_) | E::AuditPrune(_) => C::ServerException,
     };
     let message = e.to_string();
@@ -53,6 +55,39 @@ fn identity_code(e: &IdentityError) -> ErrorCode {
         E::MalformedPolicy(_) => C::MalformedPolicyDocument,
         E::JoinTokenInvalid(_) => C::UnrecognizedClientException,
         E::NoAgentKey(_) => C::ResourceNotFoundException,
+    }
+}
+
+/// SSM's code for a refusal of Parameter Store.
+fn parameter_code(e: &ParameterError) -> ErrorCode {
+    use ErrorCode as C;
+    use ParameterError as E;
+    match e {
+        E::NotFound(_) => C::ParameterNotFound,
+        E::VersionNotFound { .. } => C::ParameterVersionNotFound,
+        E::AlreadyExists(_) => C::ParameterAlreadyExists,
+        E::Invalid(_) => C::ValidationException,
+        E::HierarchyTooDeep(_) => C::HierarchyLevelLimitExceededException,
+        E::InvalidResourceId(_) => C::InvalidResourceId,
+        E::InvalidResourceType(_) => C::InvalidResourceType,
+        E::TooManyTags(_) => C::TooManyTagsError,
+        E::InvalidFilterKey(_) => C::InvalidFilterKey,
+        E::InvalidFilterOption(_) => C::InvalidFilterOption,
+        E::InvalidFilterValue(_) => C::InvalidFilterValue,
+    }
+}
+
+/// Secrets Manager's code for a refusal of its secrets.
+fn secret_code(e: &SecretError) -> ErrorCode {
+    use ErrorCode as C;
+    use SecretError as E;
+    match e {
+        E::NotFound | E::VersionNotFound(_) => C::ResourceNotFoundException,
+        E::Exists(_) | E::VersionExists => C::ResourceExistsException,
+        E::MarkedForDeletion | E::NameScheduledForDeletion | E::InvalidRequest(_) => {
+            C::InvalidRequestException
+        }
+        E::InvalidParameter(_) => C::InvalidParameterException,
     }
 }
 

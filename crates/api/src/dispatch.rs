@@ -11,7 +11,10 @@ use crate::wire::{
     BODY_TIMEOUT, LAYER_BODY_TIMEOUT, MAX_IMAGE_REQUEST_BYTES, MAX_LAYER_REQUEST_BYTES,
     MAX_LOG_EVENTS_REQUEST_BYTES, MAX_REQUEST_BYTES, encode, respond,
 };
-use crate::{AppState, auth, berth_ops, ecr, ecs, images, logs, query, task_asks, throttle};
+use crate::{
+    AppState, auth, berth_ops, ecr, ecs, images, logs, query, secretsmanager, ssm, task_asks,
+    throttle,
+};
 use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -199,6 +202,22 @@ pub async fn handle(
                     format!("CloudWatch Logs operation {name} is not supported by Berth yet"),
                 )
             }
+            Some((berth_types::ssm::TARGET_PREFIX, name))
+                if berth_types::ssm::MODELLED_OPERATIONS.contains(&name) =>
+            {
+                ApiError::new(
+                    ErrorCode::ValidationException,
+                    format!("SSM operation {name} is not supported by Berth: it answers Parameter Store's"),
+                )
+            }
+            Some((berth_types::secretsmanager::TARGET_PREFIX, name))
+                if berth_types::secretsmanager::MODELLED_OPERATIONS.contains(&name) =>
+            {
+                ApiError::new(
+                    ErrorCode::InvalidRequestException,
+                    format!("Secrets Manager operation {name} is not supported by Berth yet"),
+                )
+            }
             _ => ApiError::new(
                 ErrorCode::UnknownOperationException,
                 format!(
@@ -316,7 +335,10 @@ fn supported(operation: Operation) -> bool {
         Operation::Ecs(op) => ecs::supports(op),
         Operation::Ecr(op) => ecr::supports(op),
         Operation::Logs(op) => logs::supports(op),
-        Operation::Iam(_) | Operation::Sts(_) => true,
+        Operation::Iam(_)
+        | Operation::Sts(_)
+        | Operation::Ssm(_)
+        | Operation::SecretsManager(_) => true,
     }
 }
 
@@ -337,6 +359,12 @@ fn decoded(
         Call::Iam(request) => query::iam::ask(partition, caller, request),
         Call::Sts(request) => query::sts::ask(request),
         Call::Logs(request) => logs::ask(partition, request),
+        // Audited on the first name; `dispatch` asks for each.
+        Call::Ssm(request) => ssm::asks(partition, request)
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+        Call::SecretsManager(request) => secretsmanager::ask(&app.control, request),
     });
     (call, ask)
 }
@@ -406,6 +434,18 @@ fn dispatch(
             app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
             // PutLogEvents fsyncs before it answers; keep it off the async workers' path.
             tokio::task::block_in_place(|| logs::call(&app.logs, app.control.partition(), request))
+        }
+        Call::Ssm(request) => {
+            for ask in ssm::asks(app.control.partition(), &request) {
+                app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
+            }
+            // Parameter writes wait on an fsync; keep them off the async workers' path.
+            tokio::task::block_in_place(|| ssm::call(&app.control, principal.arn(), request))
+        }
+        Call::SecretsManager(request) => {
+            app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
+            // Secret writes wait on an fsync; keep them off the async workers' path.
+            tokio::task::block_in_place(|| secretsmanager::call(&app.control, request))
         }
     }
 }
@@ -532,6 +572,16 @@ mod tests {
             (ecs("ListContainerInstances"), r#"{"cluster":"c","filter":"attribute:a == b"}"#.into()),
             (ecr("CreateRepository"), r#"{"repositoryName":"team/r"}"#.into()),
             (ecr("DescribeRepositories"), "{}".into()),
+            (
+                "AmazonSSM.PutParameter".into(),
+                r#"{"Name":"/a/b","Value":"v","Type":"SecureString"}"#.into(),
+            ),
+            ("AmazonSSM.GetParameters".into(), r#"{"Names":["/a/b","c"]}"#.into()),
+            (
+                "secretsmanager.CreateSecret".into(),
+                r#"{"Name":"s","SecretString":"v"}"#.into(),
+            ),
+            ("secretsmanager.GetSecretValue".into(), r#"{"SecretId":"s"}"#.into()),
         ];
         for (target, body) in calls {
             let operation = Operation::from_target(&target).expect("an operation");

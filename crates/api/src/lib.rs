@@ -12,6 +12,8 @@
 //!   `control_errors`: the wire code of each control-plane error, one table;
 //! - [`logs`]: the CloudWatch Logs API, a table of the log store's operations (`berth_logs`)
 //!   and their errors' codes;
+//! - `ssm` and `secretsmanager`: the Parameter Store and Secrets Manager APIs, tables of the
+//!   control plane's operations and what each asks of policies;
 //! - [`oci`]: the registry's OCI Distribution endpoints at `/v2/`; `ecr`: the ECR API, a table
 //!   of the registry's ECR operations (`berth_registry::ecr`) and their errors' ECR codes;
 //! - `task_asks`: the task definition a call defines or starts, and the condition keys on
@@ -38,8 +40,10 @@ pub mod policy;
 // `query`'s files are edited elsewhere; their pub items are narrowed when they are next touched.
 #[allow(unreachable_pub)]
 pub mod query;
+mod secretsmanager;
 pub mod serve;
 pub mod sigv4;
+mod ssm;
 mod task_asks;
 pub mod throttle;
 pub mod tls;

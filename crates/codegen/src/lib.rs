@@ -81,6 +81,35 @@ pub const LOGS_OPERATIONS: &[&str] = &[
     "ListTagsForResource",
 ];
 
+/// The SSM operations Berth answers: Parameter Store (parameters, their history and tags).
+pub const SSM_OPERATIONS: &[&str] = &[
+    "PutParameter",
+    "GetParameter",
+    "GetParameters",
+    "GetParametersByPath",
+    "GetParameterHistory",
+    "DeleteParameter",
+    "DeleteParameters",
+    "DescribeParameters",
+    "AddTagsToResource",
+    "ListTagsForResource",
+    "RemoveTagsFromResource",
+];
+
+/// The Secrets Manager operations Berth answers: secrets, their versions and stages, tags.
+pub const SECRETSMANAGER_OPERATIONS: &[&str] = &[
+    "CreateSecret",
+    "GetSecretValue",
+    "PutSecretValue",
+    "UpdateSecret",
+    "DescribeSecret",
+    "ListSecrets",
+    "DeleteSecret",
+    "RestoreSecret",
+    "TagResource",
+    "UntagResource",
+];
+
 /// The models Berth generates code for.
 pub const TARGETS: &[Target] = &[
     Target {
@@ -107,6 +136,16 @@ pub const TARGETS: &[Target] = &[
         model: "spec/logs-service-2.json",
         output: "src/generated/logs.rs",
         operations: Some(LOGS_OPERATIONS),
+    },
+    Target {
+        model: "spec/ssm-service-2.json",
+        output: "src/generated/ssm.rs",
+        operations: Some(SSM_OPERATIONS),
+    },
+    Target {
+        model: "spec/secretsmanager-service-2.json",
+        output: "src/generated/secretsmanager.rs",
+        operations: Some(SECRETSMANAGER_OPERATIONS),
     },
 ];
 

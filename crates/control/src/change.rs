@@ -2,6 +2,8 @@
 //! durable; [`crate::state::State::apply`] applies them to memory.
 
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
+use crate::parameters::StoredParameter;
+use crate::secrets::StoredSecret;
 use berth_store::{Op, Table};
 use berth_types::ecs::{
     Cluster, ContainerInstance, Service, ServiceDeployment, ServiceRevision, Setting, SettingName,
@@ -74,6 +76,14 @@ pub enum Change {
     AccountSetting(Setting),
     /// Forget an account setting: its name, the principal ARN.
     RemoveAccountSetting(SettingName, String),
+    /// Create or replace an SSM parameter (with its versions).
+    Parameter(StoredParameter),
+    /// Forget an SSM parameter, by name.
+    RemoveParameter(String),
+    /// Create or replace a secret (with its versions).
+    Secret(StoredSecret),
+    /// Forget a secret, by name.
+    RemoveSecret(String),
 }
 
 /// The store key of a principal's account setting.
@@ -157,6 +167,10 @@ impl Change {
             Change::RemoveAccountSetting(name, principal) => {
                 Op::delete(Table::AccountSettings, setting_key(*name, principal))
             }
+            Change::Parameter(p) => Op::put(Table::Parameters, &p.name, p),
+            Change::RemoveParameter(name) => Op::delete(Table::Parameters, name),
+            Change::Secret(s) => Op::put(Table::Secrets, &s.name, s),
+            Change::RemoveSecret(name) => Op::delete(Table::Secrets, name),
         }
     }
 }

@@ -78,6 +78,12 @@ pub enum ControlError {
     /// An IAM user, key or policy operation refused, or an agent's credentials.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// An SSM Parameter Store operation refused.
+    #[error(transparent)]
+    Parameter(#[from] ParameterError),
+    /// A Secrets Manager operation refused.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
     /// The stored state could not be loaded.
     #[error("{0}")]
     Load(#[source] StoreError),
@@ -167,4 +173,82 @@ pub enum IdentityError {
     /// No agent key of that id.
     #[error("no agent key {0}: list them with `berth agent-keys list`")]
     NoAgentKey(String),
+}
+
+/// Why an SSM Parameter Store operation was refused: a variant per SSM exception.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParameterError {
+    /// No parameter of that name (or no such version of it).
+    #[error("Parameter {0} not found.")]
+    NotFound(String),
+    /// The parameter has no such version.
+    #[error(
+        "Systems Manager could not find version {version} of {name}. Verify the version and try again."
+    )]
+    VersionNotFound {
+        /// The parameter's name.
+        name: String,
+        /// The version asked for.
+        version: String,
+    },
+    /// PutParameter without `Overwrite` on an existing parameter.
+    #[error(
+        "The parameter already exists. To overwrite this value, set the overwrite option in the request to true."
+    )]
+    AlreadyExists(String),
+    /// A name, value or option SSM would not accept (ValidationException).
+    #[error("{0}")]
+    Invalid(String),
+    /// A name of more than 15 levels.
+    #[error("Parameter name {0} has more than 15 levels: a hierarchy can have at most 15 levels")]
+    HierarchyTooDeep(String),
+    /// The resource of a tag call does not exist.
+    #[error("Parameter {0} not found: check the ResourceId")]
+    InvalidResourceId(String),
+    /// A tag call on a resource type other than Parameter.
+    #[error("ResourceType {0} is not supported by Berth: only Parameter is")]
+    InvalidResourceType(String),
+    /// A parameter would carry more than 50 tags.
+    #[error("a parameter can have at most 50 tags: {0} would have more")]
+    TooManyTags(String),
+    /// A DescribeParameters filter key Berth does not answer.
+    #[error("{0}")]
+    InvalidFilterKey(String),
+    /// A filter option the key does not take.
+    #[error("{0}")]
+    InvalidFilterOption(String),
+    /// A filter value that is not acceptable.
+    #[error("{0}")]
+    InvalidFilterValue(String),
+}
+
+/// Why a Secrets Manager operation was refused: a variant per case a client tells apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    /// No secret of that name or ARN (or one whose recovery window is over).
+    #[error("Secrets Manager can't find the specified secret.")]
+    NotFound,
+    /// The secret has no version of that id or staging label.
+    #[error("Secrets Manager can't find the specified secret value for {0}")]
+    VersionNotFound(String),
+    /// A secret of that name exists.
+    #[error("The operation failed because the secret {0} already exists.")]
+    Exists(String),
+    /// A ClientRequestToken names an existing version with another value.
+    #[error("You can't modify an existing version, you can only create a new version.")]
+    VersionExists,
+    /// The secret is scheduled for deletion.
+    #[error("You can't perform this operation on the secret because it was marked for deletion.")]
+    MarkedForDeletion,
+    /// CreateSecret with the name of a secret scheduled for deletion.
+    #[error(
+        "You can't create this secret because a secret with this name is already scheduled for deletion."
+    )]
+    NameScheduledForDeletion,
+    /// A parameter out of range or inconsistent with another (InvalidParameterException).
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// A request not valid in the secret's current state (InvalidRequestException).
+    #[error("{0}")]
+    InvalidRequest(String),
 }

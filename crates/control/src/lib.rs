@@ -15,6 +15,8 @@
 //!   level-triggered controller that keeps their tasks running; `service_history`: the
 //!   record of every deployment;
 //! - [`identity`]: IAM users, their access keys and inline policies;
+//! - [`parameters`] and [`secrets`]: SSM Parameter Store and Secrets Manager; [`secret_refs`]:
+//!   what a container's `secrets[].valueFrom` names, and its value;
 //! - [`audit`]: the log of mutating calls, written in batches;
 //! - `lifecycle`: how agent reports move a task through PENDING, RUNNING and STOPPED;
 //! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
@@ -45,9 +47,12 @@ pub mod identity;
 mod instances;
 mod lifecycle;
 mod lookup;
+pub mod parameters;
 mod placement;
 mod protection;
 mod resources;
+pub mod secret_refs;
+pub mod secrets;
 mod service_controller;
 mod service_history;
 mod services;

@@ -8,6 +8,8 @@
 use crate::change::{Change, ClientToken};
 use crate::demand::{self, Demand};
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
+use crate::parameters::StoredParameter;
+use crate::secrets::StoredSecret;
 use crate::status::{ClusterStatus, InstanceStatus, TaskStatus};
 use crate::views::{self, ClusterViews, Usage};
 use berth_scheduler::InstanceView;
@@ -67,6 +69,10 @@ pub struct State {
     /// Account settings set explicitly, by name and principal ARN (the root's are the account's
     /// defaults): their values.
     pub account_settings: BTreeMap<(SettingName, String), String>,
+    /// SSM parameters by name.
+    pub parameters: BTreeMap<String, StoredParameter>,
+    /// Secrets by name (those scheduled for deletion too).
+    pub secrets: BTreeMap<String, StoredSecret>,
     /// Open agent streams per instance (not durable: agents reconnect after a restart).
     pub connected: HashMap<String, u32>,
     usage: HashMap<String, Usage>,
@@ -149,6 +155,12 @@ impl State {
         }
         for (_, s) in load::<Setting>(store, Table::AccountSettings)? {
             state.apply(Change::AccountSetting(s));
+        }
+        for (_, p) in load::<StoredParameter>(store, Table::Parameters)? {
+            state.apply(Change::Parameter(p));
+        }
+        for (_, s) in load::<StoredSecret>(store, Table::Secrets)? {
+            state.apply(Change::Secret(s));
         }
         Ok(state)
     }
@@ -270,6 +282,18 @@ impl State {
             }
             Change::RemoveAccountSetting(name, principal) => {
                 self.account_settings.remove(&(name, principal));
+            }
+            Change::Parameter(p) => {
+                self.parameters.insert(p.name.clone(), p);
+            }
+            Change::RemoveParameter(name) => {
+                self.parameters.remove(&name);
+            }
+            Change::Secret(s) => {
+                self.secrets.insert(s.name.clone(), s);
+            }
+            Change::RemoveSecret(name) => {
+                self.secrets.remove(&name);
             }
         }
     }

@@ -64,11 +64,15 @@ pub enum Table {
     TaskProtection,
     /// ECS account settings by `<setting name> <principal ARN>`.
     AccountSettings,
+    /// SSM parameters (every version's value) by name.
+    Parameters,
+    /// Secrets Manager secrets (every version's value) by name.
+    Secrets,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 18] = [
+    pub const ALL: [Table; 20] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -87,6 +91,8 @@ impl Table {
         Table::JoinTokens,
         Table::TaskProtection,
         Table::AccountSettings,
+        Table::Parameters,
+        Table::Secrets,
     ];
 
     /// The table's name in the store file.
@@ -110,15 +116,21 @@ impl Table {
             Table::JoinTokens => "join_tokens",
             Table::TaskProtection => "task_protection",
             Table::AccountSettings => "account_settings",
+            Table::Parameters => "parameters",
+            Table::Secrets => "secrets",
         }
     }
 
-    /// Whether the table's records hold secrets (access keys' secrets, join tokens), which
-    /// [`Sealed`] encrypts.
+    /// Whether the table's records hold secrets (access keys' secrets, join tokens, parameter
+    /// and secret values), which [`Sealed`] encrypts.
     pub(crate) fn holds_secrets(self) -> bool {
         matches!(
             self,
-            Table::AccessKeys | Table::AgentKeys | Table::JoinTokens
+            Table::AccessKeys
+                | Table::AgentKeys
+                | Table::JoinTokens
+                | Table::Parameters
+                | Table::Secrets
         )
     }
 }

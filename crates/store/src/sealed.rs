@@ -191,6 +191,24 @@ mod tests {
     }
 
     #[test]
+    fn parameters_and_secrets_are_sealed() {
+        let inner = Shared::default();
+        let sealed = Sealed::new(inner.clone(), &[7; 32]).expect("opens");
+        for table in [Table::Parameters, Table::Secrets] {
+            let value = br#"{"value":"hunter2"}"#.to_vec();
+            let put = Op::Put {
+                table,
+                key: "k".into(),
+                value: value.clone(),
+            };
+            sealed.commit(&[put]).expect("commits");
+            let raw = inner.get(table, "k").unwrap().unwrap();
+            assert!(raw.starts_with(MAGIC), "{table:?} is sealed");
+            assert_eq!(sealed.get(table, "k").unwrap().unwrap(), value);
+        }
+    }
+
+    #[test]
     fn plain_records_of_an_earlier_version_are_sealed_at_open() {
         let inner = Shared::default();
         let plain = br#"{"secret":"hunter2"}"#.to_vec();

@@ -70,3 +70,17 @@ pub fn remove_cluster_containers(cluster: &str) {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// `docker exec ID sh -c SCRIPT`: its standard output, or what it printed when it failed.
+pub fn docker_exec(id: &str, script: &str) -> Result<String, String> {
+    let out = Command::new("docker")
+        .args(["exec", id, "sh", "-c", script])
+        .output()
+        .expect("docker exec runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+    }
+}

@@ -1,5 +1,6 @@
 //! What Berth's tests share, for tests only (every crate lists it under
 //! `[dev-dependencies]`, never under `[dependencies]`):
+//! - [`cli`]: the AWS CLI pointed at Berth, as the root or a role session;
 //! - [`process`]: `berth server`, `berth agent` and `berth simulate` as processes of their
 //!   own, killed when dropped, and the exports they print;
 //! - [`up`]: `berth up` as a process of its own;
@@ -15,6 +16,7 @@
 //! - [`stack`]: a parser run on a small stack, where an unbounded recursion would abort the
 //!   test binary.
 
+pub mod cli;
 pub mod control;
 pub mod docker;
 pub mod ecs;

@@ -110,6 +110,40 @@ pub enum ErrorCode {
     ResourceAlreadyExistsException,
     /// CloudWatch Logs: the service cannot answer now (the SDKs retry it).
     ServiceUnavailableException,
+    /// SSM: the parameter does not exist.
+    ParameterNotFound,
+    /// SSM: the parameter has no such version.
+    ParameterVersionNotFound,
+    /// SSM: PutParameter without Overwrite on an existing parameter.
+    ParameterAlreadyExists,
+    /// SSM: a name of more than 15 levels.
+    HierarchyLevelLimitExceededException,
+    /// SSM: the resource of a tag call does not exist.
+    InvalidResourceId,
+    /// SSM: a tag call on a resource type Berth does not tag.
+    InvalidResourceType,
+    /// SSM: a parameter would carry more than 50 tags.
+    TooManyTagsError,
+    /// SSM: a filter key not answered.
+    InvalidFilterKey,
+    /// SSM: a filter option the key does not take.
+    InvalidFilterOption,
+    /// SSM: a filter value not acceptable.
+    InvalidFilterValue,
+    /// SSM: a NextToken Berth did not hand out.
+    InvalidNextToken,
+    /// SSM: a name, value or option not acceptable.
+    ValidationException,
+    /// SSM: something failed on Berth's side.
+    InternalServerError,
+    /// Secrets Manager: a secret of that name, or a version of that id, exists.
+    ResourceExistsException,
+    /// Secrets Manager: not valid in the secret's state (scheduled for deletion).
+    InvalidRequestException,
+    /// Secrets Manager: a NextToken Berth did not hand out.
+    InvalidNextTokenException,
+    /// Secrets Manager: something failed on Berth's side.
+    InternalServiceError,
 }
 
 impl ErrorCode {
@@ -172,13 +206,33 @@ impl ErrorCode {
             Self::RequestTimeoutException => "RequestTimeoutException",
             Self::ResourceAlreadyExistsException => "ResourceAlreadyExistsException",
             Self::ServiceUnavailableException => "ServiceUnavailableException",
+            Self::ParameterNotFound => "ParameterNotFound",
+            Self::ParameterVersionNotFound => "ParameterVersionNotFound",
+            Self::ParameterAlreadyExists => "ParameterAlreadyExists",
+            Self::HierarchyLevelLimitExceededException => "HierarchyLevelLimitExceededException",
+            Self::InvalidResourceId => "InvalidResourceId",
+            Self::InvalidResourceType => "InvalidResourceType",
+            Self::TooManyTagsError => "TooManyTagsError",
+            Self::InvalidFilterKey => "InvalidFilterKey",
+            Self::InvalidFilterOption => "InvalidFilterOption",
+            Self::InvalidFilterValue => "InvalidFilterValue",
+            Self::InvalidNextToken => "InvalidNextToken",
+            Self::ValidationException => "ValidationException",
+            Self::InternalServerError => "InternalServerError",
+            Self::ResourceExistsException => "ResourceExistsException",
+            Self::InvalidRequestException => "InvalidRequestException",
+            Self::InvalidNextTokenException => "InvalidNextTokenException",
+            Self::InternalServiceError => "InternalServiceError",
         }
     }
 
     /// The HTTP status: 500 for our faults, 400 for the client's (as the SDKs expect).
     pub fn http_status(self) -> u16 {
         match self {
-            Self::ServerException | Self::ServiceUnavailableException => 500,
+            Self::ServerException
+            | Self::ServiceUnavailableException
+            | Self::InternalServerError
+            | Self::InternalServiceError => 500,
             Self::MissingAuthenticationTokenException | Self::AccessDenied => 403,
             Self::NoSuchEntity => 404,
             Self::RequestTimeoutException => 408,

@@ -26,7 +26,7 @@ pub mod units;
 mod validate;
 
 pub use error::{ApiError, ErrorCode};
-pub use generated::{ecr, ecs, iam, logs, sts};
+pub use generated::{ecr, ecs, iam, logs, secretsmanager, ssm, sts};
 pub use validate::{Validate, Violation};
 
 /// Seconds since the Unix epoch, as the JSON protocol carries timestamps.

@@ -9,4 +9,8 @@ pub mod iam;
 #[rustfmt::skip]
 pub mod logs;
 #[rustfmt::skip]
+pub mod secretsmanager;
+#[rustfmt::skip]
+pub mod ssm;
+#[rustfmt::skip]
 pub mod sts;
