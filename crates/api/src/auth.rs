@@ -2,13 +2,16 @@
 //! stream) must carry a valid SigV4 signature by an access key the server issued: the root key,
 //! or an active key of an IAM user. The faults map to the exceptions AWS answers with, so the
 //! SDKs and the CLI report them as they would against AWS. Users may then do what their inline
-//! policies allow ([`crate::policy`]).
+//! and attached policies allow ([`crate::policy`]). Temporary credentials of an assumed role
+//! (`ASIA…` keys) sign with the session token AssumeRole gave (`X-Amz-Security-Token`), and
+//! act as the role: what its inline and attached policies allow.
 
 use crate::policy::{self, Ask, Decision};
 use crate::sigv4::{self, Fault, Signer};
 use axum::http::{HeaderMap, Method, Uri};
 use berth_control::ControlPlane;
 use berth_control::identity::{AgentKey, User};
+use berth_control::roles::RoleSession;
 use berth_types::{ApiError, ErrorCode};
 
 /// The account's root key (the one `berth up` prints).
@@ -38,6 +41,13 @@ pub enum Principal {
         /// Its key.
         key: AgentKey,
     },
+    /// A session of an assumed role: what the role's policies allow.
+    Session {
+        /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`.
+        arn: String,
+        /// The session.
+        session: RoleSession,
+    },
 }
 
 impl Principal {
@@ -55,7 +65,7 @@ impl Principal {
         match self {
             Principal::Root { arn } => arn,
             Principal::User(u) => &u.arn,
-            Principal::Agent { arn, .. } => arn,
+            Principal::Agent { arn, .. } | Principal::Session { arn, .. } => arn,
         }
     }
 }
@@ -71,6 +81,10 @@ fn lookup(root: &RootKey, control: &ControlPlane, id: &str) -> Option<(String, P
     if let Some(key) = control.access_key(id) {
         let user = control.get_user(&key.user).ok()?;
         return Some((key.secret, Principal::User(user)));
+    }
+    if let Some(session) = control.role_session(id) {
+        let arn = session.arn();
+        return Some((session.secret.clone(), Principal::Session { arn, session }));
     }
     let key = control.agent_key(id)?;
     let arn = format!(
@@ -286,22 +300,85 @@ pub fn authenticate(
     check_region(control, &signer.region, &signer.service)?;
     let principal =
         principal.ok_or_else(|| error(Fault::UnknownKey(signer.access_key.clone()), now))?;
-    // Berth issues long-term keys only: a session token cannot be one of its own.
-    let token_in_query = request
-        .query
-        .split('&')
-        .any(|p| p.starts_with("X-Amz-Security-Token="));
-    if token_in_query || headers.iter().any(|(n, _)| n == "x-amz-security-token") {
-        return Err(ApiError::new(
-            ErrorCode::UnrecognizedClientException,
-            "The security token included in the request is invalid: Berth issues no session tokens; unset AWS_SESSION_TOKEN and sign with an access key pair",
-        ));
-    }
+    check_token(&request, &signer.service, &principal, now)?;
     Ok((signer, principal))
 }
 
+/// The session token a request carries: the `X-Amz-Security-Token` header, or the query
+/// parameter of a presigned request.
+fn session_token(request: &sigv4::Request) -> Option<String> {
+    let header = request
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-security-token"));
+    if let Some((_, value)) = header {
+        return Some(value.clone());
+    }
+    request.query.split('&').find_map(|p| {
+        let value = p.strip_prefix("X-Amz-Security-Token=")?;
+        Some(String::from_utf8_lossy(&sigv4::percent_decode(value)).into_owned())
+    })
+}
+
+/// Checks the session token of a request signed by `principal`: temporary credentials need
+/// their session's token, unexpired; long-term keys take none. The faults are answered as the
+/// service would: IAM and STS (the Query protocol) say InvalidClientTokenId and ExpiredToken,
+/// the JSON APIs UnrecognizedClientException and ExpiredTokenException.
+fn check_token(
+    request: &sigv4::Request,
+    service: &str,
+    principal: &Principal,
+    now: i64,
+) -> Result<(), ApiError> {
+    let query = matches!(service, "iam" | "sts");
+    let token = session_token(request);
+    let valid = match (principal, &token) {
+        (Principal::Session { session, .. }, Some(token)) => {
+            berth_control::identity::same(session.token.as_bytes(), token.as_bytes())
+        }
+        (Principal::Session { .. }, None) | (_, Some(_)) => false,
+        (_, None) => true,
+    };
+    if !valid {
+        let code = if query {
+            ErrorCode::InvalidClientTokenId
+        } else {
+            ErrorCode::UnrecognizedClientException
+        };
+        return Err(ApiError::new(
+            code,
+            "The security token included in the request is invalid.",
+        ));
+    }
+    if let Principal::Session { session, .. } = principal
+        && session.expires <= now as f64
+    {
+        let code = if query {
+            ErrorCode::ExpiredToken
+        } else {
+            ErrorCode::ExpiredTokenException
+        };
+        return Err(ApiError::new(
+            code,
+            "The security token included in the request is expired",
+        ));
+    }
+    Ok(())
+}
+
+/// What the identity policies of `principal` say of `ask` (the root may do anything, an agent
+/// its agent-facing calls): for STS AssumeRole, which weighs it with the role's trust policy.
+pub(crate) fn identity_allows(
+    control: &ControlPlane,
+    principal: &Principal,
+    ask: &Ask,
+) -> Decision {
+    identity_decision(control, principal, ask).0
+}
+
 /// The identity-based decision for `principal` and why it is not Allow: the root may do
-/// anything, an agent its agent-facing calls, a user what its inline policies allow.
+/// anything, an agent its agent-facing calls, a user what its inline and attached policies
+/// allow, a role session what its role's policies allow.
 fn identity_decision(
     control: &ControlPlane,
     principal: &Principal,
@@ -313,20 +390,26 @@ fn identity_decision(
             Ok(()) => (Decision::Allow, String::new()),
             Err(why) => (Decision::ImplicitDeny, format!(": {why}")),
         },
-        Principal::User(user) => match policy::evaluate(&control.policies_of(&user.name), ask) {
-            Decision::Allow => (Decision::Allow, String::new()),
-            Decision::ExplicitDeny => (
-                Decision::ExplicitDeny,
-                " with an explicit deny in an identity-based policy".into(),
+        Principal::User(user) => explained(&control.policies_of(&user.name), ask),
+        Principal::Session { session, .. } => explained(&control.role_policies(&session.role), ask),
+    }
+}
+
+/// The decision of identity policies `documents` on `ask`, and why it is not Allow.
+fn explained(documents: &[String], ask: &Ask) -> (Decision, String) {
+    match policy::evaluate(documents, ask) {
+        Decision::Allow => (Decision::Allow, String::new()),
+        Decision::ExplicitDeny => (
+            Decision::ExplicitDeny,
+            " with an explicit deny in an identity-based policy".into(),
+        ),
+        Decision::ImplicitDeny => (
+            Decision::ImplicitDeny,
+            format!(
+                " because no identity-based policy allows the {} action",
+                ask.action
             ),
-            Decision::ImplicitDeny => (
-                Decision::ImplicitDeny,
-                format!(
-                    " because no identity-based policy allows the {} action",
-                    ask.action
-                ),
-            ),
-        },
+        ),
     }
 }
 
@@ -413,6 +496,13 @@ pub fn registry_principal(
     }
     let (secret, principal) =
         lookup(root, control, key).ok_or_else(|| refused("its key is gone"))?;
+    if let Principal::Session { session, .. } = &principal
+        && session.expires <= now() as f64
+    {
+        return Err(refused(
+            "the session whose credentials asked for it expired",
+        ));
+    }
     let expected = registry_mac(&secret, key, expires);
     if !berth_control::identity::same(expected.as_bytes(), mac.as_bytes()) {
         return Err(refused("its signature does not match"));

@@ -53,6 +53,14 @@ fn identity_code(e: &IdentityError) -> ErrorCode {
         E::MalformedPolicy(_) => C::MalformedPolicyDocument,
         E::JoinTokenInvalid(_) => C::UnrecognizedClientException,
         E::NoAgentKey(_) => C::ResourceNotFoundException,
+        E::InvalidValue(_) => C::ValidationError,
+        E::NoSuchRole(_)
+        | E::NoSuchRolePolicy { .. }
+        | E::NoSuchManagedPolicy(_)
+        | E::NotAttached { .. } => C::NoSuchEntity,
+        E::RoleExists(_) | E::PolicyExists(_) => C::EntityAlreadyExists,
+        E::RoleInUse(_) | E::PolicyInUse(_) => C::DeleteConflict,
+        E::AssumeDenied(_) => C::AccessDenied,
     }
 }
 

@@ -334,7 +334,7 @@ fn decoded(
     let ask = call.as_ref().ok().map(|call| match call {
         Call::Ecs(request) => ecs::ask(partition, request),
         Call::Ecr(request) => ecr::ask(app, request),
-        Call::Iam(request) => query::iam::ask(partition, caller, request),
+        Call::Iam(request) => query::iam::ask(&app.control, caller, request),
         Call::Sts(request) => query::sts::ask(request),
         Call::Logs(request) => logs::ask(partition, request),
     });
@@ -400,8 +400,9 @@ fn dispatch(
             // Identity calls may wait on an fsync; keep them off the async workers' path.
             tokio::task::block_in_place(|| query::iam::call(&app.control, principal, request))
         }
-        // Who the caller is needs no permission, as in AWS.
-        Call::Sts(request) => query::sts::call(app.control.partition(), principal, request),
+        // Who the caller is needs no permission, as in AWS; AssumeRole weighs the caller's
+        // identity policies with the role's trust policy itself.
+        Call::Sts(request) => query::sts::call(&app.control, principal, request),
         Call::Logs(request) => {
             app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
             // PutLogEvents fsyncs before it answers; keep it off the async workers' path.

@@ -34,7 +34,7 @@ pub mod ecs;
 mod images;
 pub mod logs;
 pub mod oci;
-pub mod policy;
+pub use berth_control::policy;
 // `query`'s files are edited elsewhere; their pub items are narrowed when they are next touched.
 #[allow(unreachable_pub)]
 pub mod query;

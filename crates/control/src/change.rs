@@ -2,6 +2,7 @@
 //! durable; [`crate::state::State::apply`] applies them to memory.
 
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
+use crate::roles::RoleChange;
 use berth_store::{Op, Table};
 use berth_types::ecs::{
     Cluster, ContainerInstance, Service, ServiceDeployment, ServiceRevision, Setting, SettingName,
@@ -74,6 +75,8 @@ pub enum Change {
     AccountSetting(Setting),
     /// Forget an account setting: its name, the principal ARN.
     RemoveAccountSetting(SettingName, String),
+    /// A change to IAM roles, managed policies, their attachments or role sessions.
+    Roles(RoleChange),
 }
 
 /// The store key of a principal's account setting.
@@ -157,6 +160,7 @@ impl Change {
             Change::RemoveAccountSetting(name, principal) => {
                 Op::delete(Table::AccountSettings, setting_key(*name, principal))
             }
+            Change::Roles(change) => change.to_op(),
         }
     }
 }

@@ -14,7 +14,9 @@
 //! - `services` and `service_controller`: services, their deployments, and the
 //!   level-triggered controller that keeps their tasks running; `service_history`: the
 //!   record of every deployment;
-//! - [`identity`]: IAM users, their access keys and inline policies;
+//! - [`identity`]: IAM users, their access keys and inline policies; [`roles`]: IAM roles,
+//!   managed policies, trust policies and the sessions of assumed roles; [`policy`]: the IAM
+//!   policy language and its evaluation;
 //! - [`audit`]: the log of mutating calls, written in batches;
 //! - `lifecycle`: how agent reports move a task through PENDING, RUNNING and STOPPED;
 //! - [`assignments`]: what each agent is told to run, and the wake-ups that tell it;
@@ -46,8 +48,10 @@ mod instances;
 mod lifecycle;
 mod lookup;
 mod placement;
+pub mod policy;
 mod protection;
 mod resources;
+pub mod roles;
 mod service_controller;
 mod service_history;
 mod services;

@@ -8,6 +8,7 @@
 use crate::change::{Change, ClientToken};
 use crate::demand::{self, Demand};
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
+use crate::roles::RoleState;
 use crate::status::{ClusterStatus, InstanceStatus, TaskStatus};
 use crate::views::{self, ClusterViews, Usage};
 use berth_scheduler::InstanceView;
@@ -67,6 +68,8 @@ pub struct State {
     /// Account settings set explicitly, by name and principal ARN (the root's are the account's
     /// defaults): their values.
     pub account_settings: BTreeMap<(SettingName, String), String>,
+    /// IAM roles, managed policies, their attachments and role sessions.
+    pub roles: RoleState,
     /// Open agent streams per instance (not durable: agents reconnect after a restart).
     pub connected: HashMap<String, u32>,
     usage: HashMap<String, Usage>,
@@ -150,6 +153,7 @@ impl State {
         for (_, s) in load::<Setting>(store, Table::AccountSettings)? {
             state.apply(Change::AccountSetting(s));
         }
+        state.roles = RoleState::load(store)?;
         Ok(state)
     }
 
@@ -271,6 +275,7 @@ impl State {
             Change::RemoveAccountSetting(name, principal) => {
                 self.account_settings.remove(&(name, principal));
             }
+            Change::Roles(change) => self.roles.apply(change),
         }
     }
 

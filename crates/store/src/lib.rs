@@ -64,11 +64,19 @@ pub enum Table {
     TaskProtection,
     /// ECS account settings by `<setting name> <principal ARN>`.
     AccountSettings,
+    /// IAM roles by name, with their inline policies and the managed policies attached.
+    Roles,
+    /// Customer managed IAM policies by ARN.
+    ManagedPolicies,
+    /// The managed policies attached to each IAM user, by user name.
+    UserAttachments,
+    /// Temporary credentials of assumed roles (STS sessions) by access key id.
+    RoleSessions,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 18] = [
+    pub const ALL: [Table; 22] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -87,6 +95,10 @@ impl Table {
         Table::JoinTokens,
         Table::TaskProtection,
         Table::AccountSettings,
+        Table::Roles,
+        Table::ManagedPolicies,
+        Table::UserAttachments,
+        Table::RoleSessions,
     ];
 
     /// The table's name in the store file.
@@ -110,6 +122,10 @@ impl Table {
             Table::JoinTokens => "join_tokens",
             Table::TaskProtection => "task_protection",
             Table::AccountSettings => "account_settings",
+            Table::Roles => "roles",
+            Table::ManagedPolicies => "managed_policies",
+            Table::UserAttachments => "user_attachments",
+            Table::RoleSessions => "role_sessions",
         }
     }
 
@@ -118,7 +134,7 @@ impl Table {
     pub(crate) fn holds_secrets(self) -> bool {
         matches!(
             self,
-            Table::AccessKeys | Table::AgentKeys | Table::JoinTokens
+            Table::AccessKeys | Table::AgentKeys | Table::JoinTokens | Table::RoleSessions
         )
     }
 }

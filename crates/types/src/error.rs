@@ -110,6 +110,12 @@ pub enum ErrorCode {
     ResourceAlreadyExistsException,
     /// CloudWatch Logs: the service cannot answer now (the SDKs retry it).
     ServiceUnavailableException,
+    /// IAM and STS: the access key or session token is not valid.
+    InvalidClientTokenId,
+    /// IAM and STS: the session token expired.
+    ExpiredToken,
+    /// The JSON APIs: the session token expired.
+    ExpiredTokenException,
 }
 
 impl ErrorCode {
@@ -142,6 +148,9 @@ impl ErrorCode {
             Self::NoSuchEntity => "NoSuchEntity",
             Self::EntityAlreadyExists => "EntityAlreadyExists",
             Self::DeleteConflict => "DeleteConflict",
+            Self::InvalidClientTokenId => "InvalidClientTokenId",
+            Self::ExpiredToken => "ExpiredToken",
+            Self::ExpiredTokenException => "ExpiredTokenException",
             Self::LimitExceeded => "LimitExceeded",
             Self::ValidationError => "ValidationError",
             Self::MalformedPolicyDocument => "MalformedPolicyDocument",
@@ -179,7 +188,9 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             Self::ServerException | Self::ServiceUnavailableException => 500,
-            Self::MissingAuthenticationTokenException | Self::AccessDenied => 403,
+            Self::MissingAuthenticationTokenException
+            | Self::AccessDenied
+            | Self::InvalidClientTokenId => 403,
             Self::NoSuchEntity => 404,
             Self::RequestTimeoutException => 408,
             Self::EntityAlreadyExists | Self::DeleteConflict | Self::LimitExceeded => 409,

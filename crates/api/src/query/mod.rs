@@ -7,6 +7,7 @@
 
 pub(crate) mod codec;
 pub(crate) mod iam;
+pub(crate) mod iam_roles;
 pub(crate) mod params;
 pub(crate) mod sts;
 pub(crate) mod xml;
