@@ -374,6 +374,9 @@ fn dispatch(
             }
             let tagging = ecs::tagging_ask(&app.control, principal.arn(), &request, &ask);
             app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
+            for pass in definition.iter().flat_map(task_asks::pass_role_asks) {
+                app.authorize(principal, pass, ErrorCode::AccessDeniedException)?;
+            }
             if let Some(tagging) = tagging {
                 app.authorize(principal, tagging, ErrorCode::AccessDeniedException)?;
             }
