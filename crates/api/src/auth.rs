@@ -7,6 +7,7 @@
 //! act as the role: what its inline and attached policies allow.
 
 use crate::policy::{self, Ask, Decision};
+use crate::sessions;
 use crate::sigv4::{self, Fault, Signer};
 use axum::http::{HeaderMap, Method, Uri};
 use berth_control::ControlPlane;
@@ -300,70 +301,12 @@ pub fn authenticate(
     check_region(control, &signer.region, &signer.service)?;
     let principal =
         principal.ok_or_else(|| error(Fault::UnknownKey(signer.access_key.clone()), now))?;
-    check_token(&request, &signer.service, &principal, now)?;
-    Ok((signer, principal))
-}
-
-/// The session token a request carries: the `X-Amz-Security-Token` header, or the query
-/// parameter of a presigned request.
-fn session_token(request: &sigv4::Request) -> Option<String> {
-    let header = request
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-security-token"));
-    if let Some((_, value)) = header {
-        return Some(value.clone());
-    }
-    request.query.split('&').find_map(|p| {
-        let value = p.strip_prefix("X-Amz-Security-Token=")?;
-        Some(String::from_utf8_lossy(&sigv4::percent_decode(value)).into_owned())
-    })
-}
-
-/// Checks the session token of a request signed by `principal`: temporary credentials need
-/// their session's token, unexpired; long-term keys take none. The faults are answered as the
-/// service would: IAM and STS (the Query protocol) say InvalidClientTokenId and ExpiredToken,
-/// the JSON APIs UnrecognizedClientException and ExpiredTokenException.
-fn check_token(
-    request: &sigv4::Request,
-    service: &str,
-    principal: &Principal,
-    now: i64,
-) -> Result<(), ApiError> {
-    let query = matches!(service, "iam" | "sts");
-    let token = session_token(request);
-    let valid = match (principal, &token) {
-        (Principal::Session { session, .. }, Some(token)) => {
-            berth_control::identity::same(session.token.as_bytes(), token.as_bytes())
-        }
-        (Principal::Session { .. }, None) | (_, Some(_)) => false,
-        (_, None) => true,
+    let session = match &principal {
+        Principal::Session { session, .. } => Some(session),
+        _ => None,
     };
-    if !valid {
-        let code = if query {
-            ErrorCode::InvalidClientTokenId
-        } else {
-            ErrorCode::UnrecognizedClientException
-        };
-        return Err(ApiError::new(
-            code,
-            "The security token included in the request is invalid.",
-        ));
-    }
-    if let Principal::Session { session, .. } = principal
-        && session.expires <= now as f64
-    {
-        let code = if query {
-            ErrorCode::ExpiredToken
-        } else {
-            ErrorCode::ExpiredTokenException
-        };
-        return Err(ApiError::new(
-            code,
-            "The security token included in the request is expired",
-        ));
-    }
-    Ok(())
+    sessions::check_token(&request, &signer.service, session, now)?;
+    Ok((signer, principal))
 }
 
 /// What the identity policies of `principal` say of `ask` (the root may do anything, an agent
@@ -413,6 +356,16 @@ fn explained(documents: &[String], ask: &Ask) -> (Decision, String) {
     }
 }
 
+/// What a resource policy says of `principal`: a role session is named by its own ARN or by
+/// its role's, as in IAM.
+fn resource_decision(document: &str, principal: &Principal, ask: &Ask) -> Decision {
+    let mut names = vec![principal.arn()];
+    if let Principal::Session { session, .. } = principal {
+        names.push(&session.role_arn);
+    }
+    sessions::resource_decision(document, &names, ask)
+}
+
 /// Authorises `ask` for `principal` as IAM does within an account: an explicit deny in the
 /// identity's policies or in the resource's policy (`resource_policy`, e.g. a repository
 /// policy) refuses; otherwise an allow in either permits. The root is never refused. A refusal
@@ -426,7 +379,7 @@ pub fn authorize(
 ) -> Result<(), ApiError> {
     let (identity, why) = identity_decision(control, principal, ask);
     let resource = resource_policy
-        .map(|doc| policy::evaluate_resource(doc, principal.arn(), ask))
+        .map(|doc| resource_decision(doc, principal, ask))
         .unwrap_or(Decision::ImplicitDeny);
     let root = matches!(principal, Principal::Root { .. });
     // An agent's key does what agents do and no more: a resource policy may deny it

@@ -4,7 +4,8 @@
 //!   limits; [`dispatch`]: `POST /` from the signature check to the operation's table;
 //!   [`catalogue`]: every ECS, ECR, IAM and STS operation, typed, with what it is, decoded once;
 //! - [`sigv4`]: SigV4 verification, pure; [`auth`]: every request authenticated with it and
-//!   authorised by [`policy`], the IAM policy language;
+//!   authorised by [`policy`], the IAM policy language (in the control plane, which also weighs
+//!   trust policies); `sessions`: the session tokens of assumed roles' temporary credentials;
 //! - [`throttle`]: per-key request rate limits;
 //! - [`query`]: IAM's and STS's Query protocol (form in, XML out, both over the generated
 //!   shapes) and their tables of operations: users, keys and policies, the caller's identity;
@@ -39,6 +40,7 @@ pub use berth_control::policy;
 #[allow(unreachable_pub)]
 pub mod query;
 pub mod serve;
+mod sessions;
 pub mod sigv4;
 mod task_asks;
 pub mod throttle;
