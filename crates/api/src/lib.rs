@@ -8,7 +8,7 @@
 //!   trust policies); `sessions`: the session tokens of assumed roles' temporary credentials;
 //! - [`throttle`]: per-key request rate limits;
 //! - [`query`]: IAM's and STS's Query protocol (form in, XML out, both over the generated
-//!   shapes) and their tables of operations: users, keys and policies, the caller's identity;
+//!   shapes) and their tables of operations: users, keys, roles and policies, the caller's identity, AssumeRole;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
 //!   `control_errors`: the wire code of each control-plane error, one table;
 //! - [`logs`]: the CloudWatch Logs API, a table of the log store's operations (`berth_logs`)

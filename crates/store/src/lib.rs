@@ -129,8 +129,8 @@ impl Table {
         }
     }
 
-    /// Whether the table's records hold secrets (access keys' secrets, join tokens), which
-    /// [`Sealed`] encrypts.
+    /// Whether the table's records hold secrets (access keys' secrets, join tokens, role
+    /// sessions' secrets and tokens), which [`Sealed`] encrypts.
     pub(crate) fn holds_secrets(self) -> bool {
         matches!(
             self,
