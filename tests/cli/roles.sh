@@ -66,11 +66,13 @@ as_session aws ecs list-clusters >/dev/null
 expect_error AccessDenied as_session aws ecs create-cluster --cluster-name by-role
 grep -q "assumed-role/app-task/alice-1 is not authorized to perform: ecs:CreateCluster" "$work/err" || { cat "$work/err"; fail "the denial names the session"; }
 expect_error AccessDenied as_session aws iam list-users
+as_session aws ecr get-authorization-token >/dev/null # the AWS managed execution role policy allows it
+expect_error AccessDenied as_session aws logs describe-log-groups
 expect_error UnrecognizedClient env AWS_ACCESS_KEY_ID="$skey" AWS_SECRET_ACCESS_KEY="$ssecret" AWS_SESSION_TOKEN=wrong aws ecs list-clusters
 grep -q "The security token included in the request is invalid" "$work/err" || { cat "$work/err"; fail "the wrong token's message"; }
 expect_error InvalidClientTokenId env AWS_ACCESS_KEY_ID="$skey" AWS_SECRET_ACCESS_KEY="$ssecret" AWS_SESSION_TOKEN=wrong aws sts get-caller-identity
 expect_error UnrecognizedClient env -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID="$skey" AWS_SECRET_ACCESS_KEY="$ssecret" aws ecs list-clusters
-passed=$((passed + 1)); echo "sts: a user allowed sts:AssumeRole assumes the role; the session acts as the role; a wrong or missing token is refused"
+passed=$((passed + 1)); echo "sts: a user allowed sts:AssumeRole assumes the role; the session acts as the role in ECS, ECR, Logs and IAM; a wrong or missing token is refused"
 
 aws iam create-policy --policy-name run-ecs --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:*","Resource":"*"}]}' > /dev/null
 policy_arn="arn:aws:iam::$account:policy/run-ecs"
