@@ -61,6 +61,14 @@ impl Principal {
 }
 
 impl Principal {
+    /// `aws:PrincipalArn`: the principal's ARN, or for a role session its role's, as in IAM.
+    pub(crate) fn principal_arn(&self) -> &str {
+        match self {
+            Principal::Session { session, .. } => &session.role_arn,
+            other => other.arn(),
+        }
+    }
+
     /// The principal's ARN.
     pub(crate) fn arn(&self) -> &str {
         match self {

@@ -164,6 +164,10 @@ impl AppState {
         );
         ask.keys
             .insert("aws:securetransport".into(), self.secure.to_string());
+        ask.keys.insert(
+            "aws:principalarn".into(),
+            principal.principal_arn().to_string(),
+        );
         auth::authorize(&self.control, principal, &ask, code, resource_policy)
     }
 }

@@ -70,30 +70,30 @@ fn assume_role(
             ),
         )
     };
-    let (assumer, principal_arn) = match principal {
+    let assumer = match principal {
         Principal::Root { .. } => return Err(denied("Roles may not be assumed by root accounts")),
         Principal::Agent { .. } => return Err(denied("agent credentials assume no roles")),
-        Principal::User(u) => (Assumer::Aws(vec![u.arn.clone()]), u.arn.clone()),
-        Principal::Session { arn, session } => (
-            Assumer::Aws(vec![arn.clone(), session.role_arn.clone()]),
-            session.role_arn.clone(),
-        ),
+        Principal::User(u) => Assumer::Aws(vec![u.arn.clone()]),
+        Principal::Session { arn, session } => {
+            Assumer::Aws(vec![arn.clone(), session.role_arn.clone()])
+        }
     };
+    let principal_arn = principal.principal_arn();
     if input.policy.is_some() || input.policy_arns.is_some() {
         return Err(ApiError::new(
             ErrorCode::UnsupportedFeatureException,
             "session policies (Policy, PolicyArns) are not supported by Berth: the session may do what the role's policies allow",
         ));
     }
-    let identity = auth::identity_allows(
-        control,
-        principal,
-        &ask(&Request::AssumeRole(input.clone())),
-    );
+    let mut asked = ask(&Request::AssumeRole(input.clone()));
+    asked
+        .keys
+        .insert("aws:principalarn".into(), principal_arn.to_string());
+    let identity = auth::identity_allows(control, principal, &asked);
     let call = AssumeRole {
         caller: principal.arn(),
         assumer,
-        principal_arn: &principal_arn,
+        principal_arn,
         identity,
         role_arn: &input.role_arn,
         session_name: &input.role_session_name,
