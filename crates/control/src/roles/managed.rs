@@ -10,9 +10,9 @@ use crate::identity::{UPPER_DIGITS, check_name, random, user};
 use crate::{Change, ControlPlane, State};
 
 /// Longest managed policy document, as in IAM (6,144 characters).
-pub const MAX_MANAGED_POLICY_CHARS: usize = 6144;
+pub(crate) const MAX_MANAGED_POLICY_CHARS: usize = 6144;
 /// Most managed policies attached to one user or role, as in IAM's default quota.
-pub const MAX_ATTACHED: usize = 10;
+pub(crate) const MAX_ATTACHED: usize = 10;
 
 /// What CreatePolicy asks for.
 #[derive(Debug, Clone, Default)]

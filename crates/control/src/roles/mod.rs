@@ -9,7 +9,7 @@ mod records;
 mod sessions;
 pub mod trust;
 
-pub use managed::{MAX_ATTACHED, MAX_MANAGED_POLICY_CHARS, NewPolicy, PolicyInfo};
-pub use ops::{DEFAULT_MAX_SESSION, MAX_ROLE_POLICY_CHARS, MAX_SESSION_RANGE, NewRole};
+pub use managed::{NewPolicy, PolicyInfo};
+pub use ops::NewRole;
 pub use records::{ManagedPolicy, Role, RoleChange, RoleSession, RoleState};
-pub use sessions::{AssumeRole, DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS};
+pub use sessions::AssumeRole;

@@ -9,12 +9,12 @@ use crate::{Change, ControlPlane, State};
 use berth_types::paginate::{self, PageError, Size};
 
 /// The session length AssumeRole grants at most unless CreateRole says otherwise, in seconds.
-pub const DEFAULT_MAX_SESSION: i32 = 3600;
+pub(crate) const DEFAULT_MAX_SESSION: i32 = 3600;
 /// IAM's bounds of MaxSessionDuration, in seconds.
-pub const MAX_SESSION_RANGE: std::ops::RangeInclusive<i32> = 3600..=43200;
+pub(crate) const MAX_SESSION_RANGE: std::ops::RangeInclusive<i32> = 3600..=43200;
 
 /// Longest inline role policy document, as in IAM (10,240 characters).
-pub const MAX_ROLE_POLICY_CHARS: usize = 10_240;
+pub(crate) const MAX_ROLE_POLICY_CHARS: usize = 10_240;
 
 /// ListRoles and the policy lists: up to 100 items a page unless asked, at most 1,000.
 pub(crate) const IAM_PAGE: Size = Size {

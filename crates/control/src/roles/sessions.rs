@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The session AssumeRole grants unless DurationSeconds says otherwise, in seconds.
-pub const DEFAULT_SESSION_SECONDS: i32 = 3600;
+pub(crate) const DEFAULT_SESSION_SECONDS: i32 = 3600;
 /// The shortest session STS grants, in seconds.
-pub const MIN_SESSION_SECONDS: i32 = 900;
+pub(crate) const MIN_SESSION_SECONDS: i32 = 900;
 /// The longest session STS grants, in seconds (a role's MaxSessionDuration may be shorter).
-pub const MAX_SESSION_SECONDS: i32 = 43200;
+pub(crate) const MAX_SESSION_SECONDS: i32 = 43200;
 
 /// What AssumeRole asks for, and what the API layer knows of the caller.
 #[derive(Debug, Clone)]
