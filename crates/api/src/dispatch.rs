@@ -372,7 +372,7 @@ fn dispatch(
             if let Some(definition) = &definition {
                 ask.keys.extend(task_asks::condition_keys(definition));
             }
-            let tagging = ecs::tagging_ask(&app.control, principal.arn(), &request, &ask);
+            let tagging = ecs::tagging_ask(&app.control, principal.principal_arn(), &request, &ask);
             app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
             for pass in definition.iter().flat_map(task_asks::pass_role_asks) {
                 app.authorize(principal, pass, ErrorCode::AccessDeniedException)?;
@@ -385,7 +385,9 @@ fn dispatch(
                 images::check_caller_may_pull(app, principal, &definition, host)?;
             }
             // Control-plane calls may wait on an fsync; keep them off the async workers' path.
-            tokio::task::block_in_place(|| ecs::call(&app.control, request, host, principal.arn()))
+            tokio::task::block_in_place(|| {
+                ecs::call(&app.control, request, host, principal.principal_arn())
+            })
         }
         Call::Ecr(request) => {
             let policy = ecr::repository_policy(app, &request)?;
@@ -443,8 +445,9 @@ fn batch(
     if let Some(items) = ecs::batch_items(&mut request) {
         *items = allowed;
     }
-    let answer =
-        tokio::task::block_in_place(|| ecs::call(&app.control, request, host, principal.arn()))?;
+    let answer = tokio::task::block_in_place(|| {
+        ecs::call(&app.control, request, host, principal.principal_arn())
+    })?;
     if refused.is_empty() {
         return Ok(answer);
     }
