@@ -49,7 +49,9 @@ fn identity_code(e: &IdentityError) -> ErrorCode {
         E::NoSuchUser(_) | E::NoSuchPolicy(_) | E::NoSuchAccessKey { .. } => C::NoSuchEntity,
         E::UserExists(_) => C::EntityAlreadyExists,
         E::UserInUse(_) => C::DeleteConflict,
-        E::TooManyAccessKeys { .. } | E::PolicyTooLarge { .. } => C::LimitExceeded,
+        E::TooManyAccessKeys { .. } | E::PolicyTooLarge { .. } | E::QuotaExceeded(_) => {
+            C::LimitExceeded
+        }
         E::MalformedPolicy(_) => C::MalformedPolicyDocument,
         E::JoinTokenInvalid(_) => C::UnrecognizedClientException,
         E::NoAgentKey(_) => C::ResourceNotFoundException,

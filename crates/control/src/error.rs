@@ -171,6 +171,10 @@ pub enum IdentityError {
     /// says which and why.
     #[error("{0}")]
     InvalidValue(String),
+    /// A quota of IAM's would be exceeded (policies attached, a policy's size); which, in
+    /// IAM's words.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// No such role.
     #[error("The role with name {0} cannot be found.")]
     NoSuchRole(String),

@@ -319,3 +319,30 @@ fn sessions_survive_a_restart_until_the_role_goes() {
     cp.delete_role("task").unwrap();
     assert!(cp.role_session(&session.id).is_none());
 }
+
+#[test]
+fn a_role_holds_at_most_ten_managed_policies() {
+    let (cp, _) = plane();
+    create(&cp, "busy", TASKS_TRUST).unwrap();
+    for i in 0..11 {
+        let name = format!("p{i}");
+        let arn = cp
+            .create_policy(NewPolicy {
+                name: &name,
+                document: READ_ECS,
+                ..NewPolicy::default()
+            })
+            .unwrap()
+            .arn;
+        let attached = cp.attach_role_policy("busy", &arn);
+        if i < 10 {
+            attached.expect("within the quota");
+        } else {
+            assert!(matches!(
+                identity(attached.unwrap_err()),
+                IdentityError::QuotaExceeded(m) if m.contains("PoliciesPerRole")
+            ));
+        }
+    }
+    assert_eq!(cp.list_attached_role_policies("busy").unwrap().len(), 10);
+}

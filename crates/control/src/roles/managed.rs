@@ -70,8 +70,13 @@ fn attach(list: &mut Vec<String>, arn: &str, entity: &str) -> Result<(), Control
         return Ok(());
     }
     if list.len() >= MAX_ATTACHED {
-        return Err(IdentityError::InvalidValue(format!(
-            "Cannot exceed quota for PoliciesPerRole: {MAX_ATTACHED} ({entity})"
+        let kind = if entity.starts_with("user") {
+            "User"
+        } else {
+            "Role"
+        };
+        return Err(IdentityError::QuotaExceeded(format!(
+            "Cannot exceed quota for PoliciesPer{kind}: {MAX_ATTACHED} ({entity})"
         ))
         .into());
     }
@@ -100,7 +105,7 @@ impl ControlPlane {
         let path = new.path.unwrap_or("/");
         check_path(path)?;
         if new.document.chars().count() > MAX_MANAGED_POLICY_CHARS {
-            return Err(IdentityError::InvalidValue(format!(
+            return Err(IdentityError::QuotaExceeded(format!(
                 "Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY_CHARS}"
             ))
             .into());

@@ -185,7 +185,7 @@ impl ControlPlane {
     ) -> Result<(), ControlError> {
         check_name("PolicyName", policy)?;
         if document.chars().count() > MAX_ROLE_POLICY_CHARS {
-            return Err(IdentityError::InvalidValue(format!(
+            return Err(IdentityError::QuotaExceeded(format!(
                 "Maximum policy size of {MAX_ROLE_POLICY_CHARS} bytes exceeded for role {name}"
             ))
             .into());
