@@ -66,6 +66,8 @@ as_session aws ecs list-clusters >/dev/null
 expect_error AccessDenied as_session aws ecs create-cluster --cluster-name by-role
 grep -q "assumed-role/app-task/alice-1 is not authorized to perform: ecs:CreateCluster" "$work/err" || { cat "$work/err"; fail "the denial names the session"; }
 expect_error AccessDenied as_session aws iam list-users
+expect_error ValidationError as_session aws sts assume-role --role-arn "$role_arn" --role-session-name chained --duration-seconds 7200
+expect_error AccessDenied as_session aws sts assume-role --role-arn "$role_arn" --role-session-name chained # the role may not assume roles
 as_session aws ecr get-authorization-token >/dev/null # the AWS managed execution role policy allows it
 expect_error AccessDenied as_session aws logs describe-log-groups
 expect_error UnrecognizedClient env AWS_ACCESS_KEY_ID="$skey" AWS_SECRET_ACCESS_KEY="$ssecret" AWS_SESSION_TOKEN=wrong aws ecs list-clusters

@@ -53,6 +53,9 @@ pub(crate) fn call(
     }
 }
 
+/// The longest session a role session may get by assuming another role, in seconds.
+const CHAINED_SESSION_SECONDS: i32 = 3600;
+
 /// AssumeRole for `principal`: its identity policies are weighed with the role's trust policy
 /// by the control plane. The account root may not assume roles, as in AWS; nor may agents.
 fn assume_role(
@@ -78,6 +81,18 @@ fn assume_role(
             Assumer::Aws(vec![arn.clone(), session.role_arn.clone()])
         }
     };
+    // Role chaining: a session assuming a role gets an hour at most, as in AWS.
+    let chained = matches!(principal, Principal::Session { .. });
+    if chained
+        && input
+            .duration_seconds
+            .is_some_and(|d| d > CHAINED_SESSION_SECONDS)
+    {
+        return Err(ApiError::new(
+            ErrorCode::ValidationError,
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
+    }
     let principal_arn = principal.principal_arn();
     if input.policy.is_some() || input.policy_arns.is_some() {
         return Err(ApiError::new(
