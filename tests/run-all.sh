@@ -8,6 +8,7 @@ cargo build --quiet -p berth
 cargo test --workspace --quiet 2>&1
 bash tests/cli/ecs.sh target/debug/berth
 bash tests/cli/iam.sh target/debug/berth
+bash tests/cli/roles.sh target/debug/berth
 bash tests/cli/tls.sh target/debug/berth
 bash tests/cli/registry.sh target/debug/berth
 bash tests/cli/hardening.sh target/debug/berth

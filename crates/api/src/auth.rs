@@ -2,13 +2,17 @@
 //! stream) must carry a valid SigV4 signature by an access key the server issued: the root key,
 //! or an active key of an IAM user. The faults map to the exceptions AWS answers with, so the
 //! SDKs and the CLI report them as they would against AWS. Users may then do what their inline
-//! policies allow ([`crate::policy`]).
+//! and attached policies allow ([`crate::policy`]). Temporary credentials of an assumed role
+//! (`ASIA…` keys) sign with the session token AssumeRole gave (`X-Amz-Security-Token`), and
+//! act as the role: what its inline and attached policies allow.
 
 use crate::policy::{self, Ask, Decision};
+use crate::sessions;
 use crate::sigv4::{self, Fault, Signer};
 use axum::http::{HeaderMap, Method, Uri};
 use berth_control::ControlPlane;
 use berth_control::identity::{AgentKey, User};
+use berth_control::roles::RoleSession;
 use berth_types::{ApiError, ErrorCode};
 
 /// The account's root key (the one `berth up` prints).
@@ -38,6 +42,13 @@ pub enum Principal {
         /// Its key.
         key: AgentKey,
     },
+    /// A session of an assumed role: what the role's policies allow.
+    Session {
+        /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`.
+        arn: String,
+        /// The session.
+        session: RoleSession,
+    },
 }
 
 impl Principal {
@@ -50,12 +61,20 @@ impl Principal {
 }
 
 impl Principal {
+    /// `aws:PrincipalArn`: the principal's ARN, or for a role session its role's, as in IAM.
+    pub(crate) fn principal_arn(&self) -> &str {
+        match self {
+            Principal::Session { session, .. } => &session.role_arn,
+            other => other.arn(),
+        }
+    }
+
     /// The principal's ARN.
     pub(crate) fn arn(&self) -> &str {
         match self {
             Principal::Root { arn } => arn,
             Principal::User(u) => &u.arn,
-            Principal::Agent { arn, .. } => arn,
+            Principal::Agent { arn, .. } | Principal::Session { arn, .. } => arn,
         }
     }
 }
@@ -71,6 +90,10 @@ fn lookup(root: &RootKey, control: &ControlPlane, id: &str) -> Option<(String, P
     if let Some(key) = control.access_key(id) {
         let user = control.get_user(&key.user).ok()?;
         return Some((key.secret, Principal::User(user)));
+    }
+    if let Some(session) = control.role_session(id) {
+        let arn = session.arn();
+        return Some((session.secret.clone(), Principal::Session { arn, session }));
     }
     let key = control.agent_key(id)?;
     let arn = format!(
@@ -286,22 +309,27 @@ pub fn authenticate(
     check_region(control, &signer.region, &signer.service)?;
     let principal =
         principal.ok_or_else(|| error(Fault::UnknownKey(signer.access_key.clone()), now))?;
-    // Berth issues long-term keys only: a session token cannot be one of its own.
-    let token_in_query = request
-        .query
-        .split('&')
-        .any(|p| p.starts_with("X-Amz-Security-Token="));
-    if token_in_query || headers.iter().any(|(n, _)| n == "x-amz-security-token") {
-        return Err(ApiError::new(
-            ErrorCode::UnrecognizedClientException,
-            "The security token included in the request is invalid: Berth issues no session tokens; unset AWS_SESSION_TOKEN and sign with an access key pair",
-        ));
-    }
+    let session = match &principal {
+        Principal::Session { session, .. } => Some(session),
+        _ => None,
+    };
+    sessions::check_token(&request, &signer.service, session, now)?;
     Ok((signer, principal))
 }
 
+/// What the identity policies of `principal` say of `ask` (the root may do anything, an agent
+/// its agent-facing calls): for STS AssumeRole, which weighs it with the role's trust policy.
+pub(crate) fn identity_allows(
+    control: &ControlPlane,
+    principal: &Principal,
+    ask: &Ask,
+) -> Decision {
+    identity_decision(control, principal, ask).0
+}
+
 /// The identity-based decision for `principal` and why it is not Allow: the root may do
-/// anything, an agent its agent-facing calls, a user what its inline policies allow.
+/// anything, an agent its agent-facing calls, a user what its inline and attached policies
+/// allow, a role session what its role's policies allow.
 fn identity_decision(
     control: &ControlPlane,
     principal: &Principal,
@@ -313,21 +341,37 @@ fn identity_decision(
             Ok(()) => (Decision::Allow, String::new()),
             Err(why) => (Decision::ImplicitDeny, format!(": {why}")),
         },
-        Principal::User(user) => match policy::evaluate(&control.policies_of(&user.name), ask) {
-            Decision::Allow => (Decision::Allow, String::new()),
-            Decision::ExplicitDeny => (
-                Decision::ExplicitDeny,
-                " with an explicit deny in an identity-based policy".into(),
-            ),
-            Decision::ImplicitDeny => (
-                Decision::ImplicitDeny,
-                format!(
-                    " because no identity-based policy allows the {} action",
-                    ask.action
-                ),
-            ),
-        },
+        Principal::User(user) => explained(&control.policies_of(&user.name), ask),
+        Principal::Session { session, .. } => explained(&control.role_policies(&session.role), ask),
     }
+}
+
+/// The decision of identity policies `documents` on `ask`, and why it is not Allow.
+fn explained(documents: &[String], ask: &Ask) -> (Decision, String) {
+    match policy::evaluate(documents, ask) {
+        Decision::Allow => (Decision::Allow, String::new()),
+        Decision::ExplicitDeny => (
+            Decision::ExplicitDeny,
+            " with an explicit deny in an identity-based policy".into(),
+        ),
+        Decision::ImplicitDeny => (
+            Decision::ImplicitDeny,
+            format!(
+                " because no identity-based policy allows the {} action",
+                ask.action
+            ),
+        ),
+    }
+}
+
+/// What a resource policy says of `principal`: a role session is named by its own ARN or by
+/// its role's, as in IAM.
+fn resource_decision(document: &str, principal: &Principal, ask: &Ask) -> Decision {
+    let mut names = vec![principal.arn()];
+    if let Principal::Session { session, .. } = principal {
+        names.push(&session.role_arn);
+    }
+    sessions::resource_decision(document, &names, ask)
 }
 
 /// Authorises `ask` for `principal` as IAM does within an account: an explicit deny in the
@@ -343,7 +387,7 @@ pub fn authorize(
 ) -> Result<(), ApiError> {
     let (identity, why) = identity_decision(control, principal, ask);
     let resource = resource_policy
-        .map(|doc| policy::evaluate_resource(doc, principal.arn(), ask))
+        .map(|doc| resource_decision(doc, principal, ask))
         .unwrap_or(Decision::ImplicitDeny);
     let root = matches!(principal, Principal::Root { .. });
     // An agent's key does what agents do and no more: a resource policy may deny it
@@ -413,6 +457,13 @@ pub fn registry_principal(
     }
     let (secret, principal) =
         lookup(root, control, key).ok_or_else(|| refused("its key is gone"))?;
+    if let Principal::Session { session, .. } = &principal
+        && session.expires <= now() as f64
+    {
+        return Err(refused(
+            "the session whose credentials asked for it expired",
+        ));
+    }
     let expected = registry_mac(&secret, key, expires);
     if !berth_control::identity::same(expected.as_bytes(), mac.as_bytes()) {
         return Err(refused("its signature does not match"));

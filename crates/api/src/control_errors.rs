@@ -51,10 +51,20 @@ fn identity_code(e: &IdentityError) -> ErrorCode {
         E::NoSuchUser(_) | E::NoSuchPolicy(_) | E::NoSuchAccessKey { .. } => C::NoSuchEntity,
         E::UserExists(_) => C::EntityAlreadyExists,
         E::UserInUse(_) => C::DeleteConflict,
-        E::TooManyAccessKeys { .. } | E::PolicyTooLarge { .. } => C::LimitExceeded,
+        E::TooManyAccessKeys { .. } | E::PolicyTooLarge { .. } | E::QuotaExceeded(_) => {
+            C::LimitExceeded
+        }
         E::MalformedPolicy(_) => C::MalformedPolicyDocument,
         E::JoinTokenInvalid(_) => C::UnrecognizedClientException,
         E::NoAgentKey(_) => C::ResourceNotFoundException,
+        E::InvalidValue(_) => C::ValidationError,
+        E::NoSuchRole(_)
+        | E::NoSuchRolePolicy { .. }
+        | E::NoSuchManagedPolicy(_)
+        | E::NotAttached { .. } => C::NoSuchEntity,
+        E::RoleExists(_) | E::PolicyExists(_) => C::EntityAlreadyExists,
+        E::RoleInUse(_) | E::PolicyInUse(_) => C::DeleteConflict,
+        E::AssumeDenied(_) => C::AccessDenied,
     }
 }
 

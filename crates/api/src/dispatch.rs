@@ -356,7 +356,7 @@ fn decoded(
     let ask = call.as_ref().ok().map(|call| match call {
         Call::Ecs(request) => ecs::ask(partition, request),
         Call::Ecr(request) => ecr::ask(app, request),
-        Call::Iam(request) => query::iam::ask(partition, caller, request),
+        Call::Iam(request) => query::iam::ask(&app.control, caller, request),
         Call::Sts(request) => query::sts::ask(request),
         Call::Logs(request) => logs::ask(partition, request),
         // Audited on the first name; `dispatch` asks for each.
@@ -400,8 +400,11 @@ fn dispatch(
             if let Some(definition) = &definition {
                 ask.keys.extend(task_asks::condition_keys(definition));
             }
-            let tagging = ecs::tagging_ask(&app.control, principal.arn(), &request, &ask);
+            let tagging = ecs::tagging_ask(&app.control, principal.principal_arn(), &request, &ask);
             app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
+            for pass in definition.iter().flat_map(task_asks::pass_role_asks) {
+                app.authorize(principal, pass, ErrorCode::AccessDeniedException)?;
+            }
             if let Some(tagging) = tagging {
                 app.authorize(principal, tagging, ErrorCode::AccessDeniedException)?;
             }
@@ -410,7 +413,9 @@ fn dispatch(
                 images::check_caller_may_pull(app, principal, &definition, host)?;
             }
             // Control-plane calls may wait on an fsync; keep them off the async workers' path.
-            tokio::task::block_in_place(|| ecs::call(&app.control, request, host, principal.arn()))
+            tokio::task::block_in_place(|| {
+                ecs::call(&app.control, request, host, principal.principal_arn())
+            })
         }
         Call::Ecr(request) => {
             let policy = ecr::repository_policy(app, &request)?;
@@ -428,8 +433,9 @@ fn dispatch(
             // Identity calls may wait on an fsync; keep them off the async workers' path.
             tokio::task::block_in_place(|| query::iam::call(&app.control, principal, request))
         }
-        // Who the caller is needs no permission, as in AWS.
-        Call::Sts(request) => query::sts::call(app.control.partition(), principal, request),
+        // Who the caller is needs no permission, as in AWS; AssumeRole weighs the caller's
+        // identity policies with the role's trust policy itself.
+        Call::Sts(request) => query::sts::call(&app.control, principal, request),
         Call::Logs(request) => {
             app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
             // PutLogEvents fsyncs before it answers; keep it off the async workers' path.
@@ -479,8 +485,9 @@ fn batch(
     if let Some(items) = ecs::batch_items(&mut request) {
         *items = allowed;
     }
-    let answer =
-        tokio::task::block_in_place(|| ecs::call(&app.control, request, host, principal.arn()))?;
+    let answer = tokio::task::block_in_place(|| {
+        ecs::call(&app.control, request, host, principal.principal_arn())
+    })?;
     if refused.is_empty() {
         return Ok(answer);
     }

@@ -95,8 +95,9 @@ pub fn supports(operation: Operation) -> bool {
         )
 }
 
-/// Answers one ECS request by `caller` (the principal's ARN); `host` is the address the client
-/// reached us at.
+/// Answers one ECS request by `caller` (the principal's ARN; for a role session its role's,
+/// which account settings are kept for, as in ECS); `host` is the address the client reached
+/// us at.
 pub fn call(
     control: &ControlPlane,
     request: Request,

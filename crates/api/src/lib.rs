@@ -4,10 +4,11 @@
 //!   limits; [`dispatch`]: `POST /` from the signature check to the operation's table;
 //!   [`catalogue`]: every ECS, ECR, IAM and STS operation, typed, with what it is, decoded once;
 //! - [`sigv4`]: SigV4 verification, pure; [`auth`]: every request authenticated with it and
-//!   authorised by [`policy`], the IAM policy language;
+//!   authorised by [`policy`], the IAM policy language (in the control plane, which also weighs
+//!   trust policies); `sessions`: the session tokens of assumed roles' temporary credentials;
 //! - [`throttle`]: per-key request rate limits;
 //! - [`query`]: IAM's and STS's Query protocol (form in, XML out, both over the generated
-//!   shapes) and their tables of operations: users, keys and policies, the caller's identity;
+//!   shapes) and their tables of operations: users, keys, roles and policies, the caller's identity, AssumeRole;
 //! - [`ecs`]: the table of ECS operations and the control-plane call each one makes;
 //!   `control_errors`: the wire code of each control-plane error, one table;
 //! - [`logs`]: the CloudWatch Logs API, a table of the log store's operations (`berth_logs`)
@@ -36,12 +37,13 @@ pub mod ecs;
 mod images;
 pub mod logs;
 pub mod oci;
-pub mod policy;
+pub use berth_control::policy;
 // `query`'s files are edited elsewhere; their pub items are narrowed when they are next touched.
 #[allow(unreachable_pub)]
 pub mod query;
 mod secretsmanager;
 pub mod serve;
+mod sessions;
 pub mod sigv4;
 mod ssm;
 mod task_asks;
@@ -166,6 +168,10 @@ impl AppState {
         );
         ask.keys
             .insert("aws:securetransport".into(), self.secure.to_string());
+        ask.keys.insert(
+            "aws:principalarn".into(),
+            principal.principal_arn().to_string(),
+        );
         auth::authorize(&self.control, principal, &ask, code, resource_policy)
     }
 }

@@ -10,8 +10,13 @@
 //!
 //! For example `{"Effect":"Deny","Action":["ecs:RegisterTaskDefinition","ecs:RunTask"],
 //! "Resource":"*","Condition":{"Bool":{"berth:Privileged":"true"}}}`.
+//!
+//! A call that hands roles to tasks (the definition's `taskRoleArn` and `executionRoleArn`, or
+//! RunTask's and StartTask's overrides of them) also asks `iam:PassRole` on each role, with
+//! `iam:PassedToService` `ecs-tasks.amazonaws.com`, as ECS does ([`pass_role_asks`]).
 
 use crate::AppState;
+use crate::policy::Ask;
 use berth_types::ecs::{ContainerDefinition, NetworkMode, Request, Volume};
 use std::collections::BTreeMap;
 
@@ -24,23 +29,46 @@ pub(crate) struct Definition {
     pub volumes: Vec<Volume>,
     /// Its network mode, when it names one.
     pub network_mode: Option<NetworkMode>,
+    /// The roles its tasks are given: the task role and the execution role, as overridden.
+    pub roles: Vec<String>,
+}
+
+/// The task and execution roles of a definition, with a start call's overrides of them.
+fn roles(
+    defined: [Option<&String>; 2],
+    overrides: Option<&berth_types::ecs::TaskOverride>,
+) -> Vec<String> {
+    let overridden = overrides.map_or([None, None], |o| {
+        [o.task_role_arn.as_ref(), o.execution_role_arn.as_ref()]
+    });
+    let mut roles: Vec<String> = overridden
+        .into_iter()
+        .zip(defined)
+        .filter_map(|(o, d)| o.or(d).filter(|r| !r.is_empty()).cloned())
+        .collect();
+    roles.dedup();
+    roles
 }
 
 /// The task definition a request defines or starts; None for other requests, or when the one
 /// it names does not exist (the call itself then says so).
 pub(crate) fn definition(app: &AppState, request: &Request) -> Option<Definition> {
-    let named = match request {
+    let (named, overrides) = match request {
         Request::RegisterTaskDefinition(r) => {
             return Some(Definition {
                 containers: r.container_definitions.clone(),
                 volumes: r.volumes.clone().unwrap_or_default(),
                 network_mode: r.network_mode,
+                roles: roles(
+                    [r.task_role_arn.as_ref(), r.execution_role_arn.as_ref()],
+                    None,
+                ),
             });
         }
-        Request::RunTask(r) => r.task_definition.as_str(),
-        Request::StartTask(r) => r.task_definition.as_str(),
-        Request::CreateService(r) => r.task_definition.as_deref()?,
-        Request::UpdateService(r) => r.task_definition.as_deref()?,
+        Request::RunTask(r) => (r.task_definition.as_str(), r.overrides.as_ref()),
+        Request::StartTask(r) => (r.task_definition.as_str(), r.overrides.as_ref()),
+        Request::CreateService(r) => (r.task_definition.as_deref()?, None),
+        Request::UpdateService(r) => (r.task_definition.as_deref()?, None),
         _ => return None,
     };
     let state = app.control.read();
@@ -49,6 +77,10 @@ pub(crate) fn definition(app: &AppState, request: &Request) -> Option<Definition
         containers: td.container_definitions.clone().unwrap_or_default(),
         volumes: td.volumes.clone().unwrap_or_default(),
         network_mode: td.network_mode,
+        roles: roles(
+            [td.task_role_arn.as_ref(), td.execution_role_arn.as_ref()],
+            overrides,
+        ),
     })
 }
 
@@ -91,9 +123,26 @@ pub(crate) fn condition_keys(definition: &Definition) -> BTreeMap<String, String
     ])
 }
 
+/// `iam:PassRole` on each role a definition hands its tasks, passed to ECS tasks.
+pub(crate) fn pass_role_asks(definition: &Definition) -> Vec<Ask> {
+    definition
+        .roles
+        .iter()
+        .map(|role| Ask {
+            action: "iam:PassRole".into(),
+            resource: role.clone(),
+            keys: BTreeMap::from([(
+                "iam:passedtoservice".to_string(),
+                berth_control::roles::trust::ECS_TASKS.to_string(),
+            )]),
+            ..Ask::default()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Definition, condition_keys};
+    use super::{Definition, condition_keys, roles};
     use berth_types::ecs::{ContainerDefinition, NetworkMode, Volume};
 
     fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
@@ -118,10 +167,27 @@ mod tests {
                 serde_json::json!({"name": "v", "host": {"sourcePath": "/etc"}}),
             )],
             network_mode: Some(NetworkMode::Host),
+            roles: vec![],
         });
         assert_eq!(wide["berth:privileged"], "true");
         assert_eq!(wide["berth:networkmode"], "host");
         assert_eq!(wide["berth:hostpathvolumes"], "true");
         assert_eq!(wide["berth:addedcapabilities"], "true");
+    }
+
+    #[test]
+    fn overrides_replace_the_roles_a_definition_passes() {
+        let (task, exec) = ("arn:task".to_string(), "arn:exec".to_string());
+        assert_eq!(
+            roles([Some(&task), Some(&exec)], None),
+            vec![task.clone(), exec.clone()]
+        );
+        let other: berth_types::ecs::TaskOverride =
+            parse(serde_json::json!({"taskRoleArn": "arn:other"}));
+        assert_eq!(
+            roles([Some(&task), None], Some(&other)),
+            vec!["arn:other".to_string()]
+        );
+        assert_eq!(roles([Some(&task), Some(&task)], None), vec![task]);
     }
 }

@@ -30,7 +30,7 @@ struct Signing {
     at: SystemTime,
     /// Sent instead of the body that was signed, when set.
     tampered: Option<String>,
-    /// A session token signed with the key (Berth issues none).
+    /// A session token signed with the key (a long-term key takes none).
     session_token: Option<String>,
 }
 
@@ -295,7 +295,7 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
                 ..good.clone()
             },
             "UnrecognizedClientException",
-            "session tokens",
+            "The security token included in the request is invalid",
         ),
     ];
     for (signing, code, mentions) in faults {

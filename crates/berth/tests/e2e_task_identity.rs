@@ -3,29 +3,49 @@
 //! from 169.254.170.2, those credentials act as the role and nothing more, another task cannot
 //! have them, and they die with the task.
 
+use aws_sdk_ecs::types::Secret;
 use berth_test_kit::cli::{Session, aws, aws_ok};
 use berth_test_kit::docker::{docker_exec, task_containers};
 use berth_test_kit::ecs::{container, register_definition, run_one, stop_and_wait, wait_status};
 use berth_test_kit::process::Exports;
 use berth_test_kit::up::Berth;
-use aws_sdk_ecs::types::Secret;
 
 const TRUST_TASKS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-const EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+const EXECUTION_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 
 /// Creates role `name` that ECS tasks may assume, with inline policy `policy`; returns its ARN.
 fn role(e: &Exports, name: &str, policy: Option<&str>) -> String {
     let created = aws_ok(
         e,
-        &["iam", "create-role", "--role-name", name, "--assume-role-policy-document", TRUST_TASKS],
+        &[
+            "iam",
+            "create-role",
+            "--role-name",
+            name,
+            "--assume-role-policy-document",
+            TRUST_TASKS,
+        ],
     );
     if let Some(policy) = policy {
         aws_ok(
             e,
-            &["iam", "put-role-policy", "--role-name", name, "--policy-name", "inline", "--policy-document", policy],
+            &[
+                "iam",
+                "put-role-policy",
+                "--role-name",
+                name,
+                "--policy-name",
+                "inline",
+                "--policy-document",
+                policy,
+            ],
         );
     }
-    created["Role"]["Arn"].as_str().expect("a role ARN").to_string()
+    created["Role"]["Arn"]
+        .as_str()
+        .expect("a role ARN")
+        .to_string()
 }
 
 fn allow(actions: &[&str]) -> String {
@@ -54,26 +74,72 @@ async fn secrets_and_role_credentials_reach_the_task_and_only_it() {
     let (berth, ecs) = Berth::ready("identity").await;
     let e = &berth.exports;
     let tag = std::process::id();
-    let app = role(e, &format!("app-{tag}"), Some(&allow(&["ecs:ListClusters"])));
+    let app = role(
+        e,
+        &format!("app-{tag}"),
+        Some(&allow(&["ecs:ListClusters"])),
+    );
     let execution_name = format!("exec-{tag}");
     let execution = role(
         e,
         &execution_name,
-        Some(&allow(&["ssm:GetParameters", "secretsmanager:GetSecretValue"])),
+        Some(&allow(&[
+            "ssm:GetParameters",
+            "secretsmanager:GetSecretValue",
+        ])),
     );
-    aws_ok(e, &["iam", "attach-role-policy", "--role-name", &execution_name, "--policy-arn", EXECUTION_POLICY]);
+    aws_ok(
+        e,
+        &[
+            "iam",
+            "attach-role-policy",
+            "--role-name",
+            &execution_name,
+            "--policy-arn",
+            EXECUTION_POLICY,
+        ],
+    );
     let parameter = format!("/e2e-{tag}/db/password");
-    aws_ok(e, &["ssm", "put-parameter", "--name", &parameter, "--type", "SecureString", "--value", "s3cret"]);
+    aws_ok(
+        e,
+        &[
+            "ssm",
+            "put-parameter",
+            "--name",
+            &parameter,
+            "--type",
+            "SecureString",
+            "--value",
+            "s3cret",
+        ],
+    );
     let secret = aws_ok(
         e,
-        &["secretsmanager", "create-secret", "--name", &format!("e2e-{tag}/db"), "--secret-string", r#"{"user":"admin","port":5432}"#],
+        &[
+            "secretsmanager",
+            "create-secret",
+            "--name",
+            &format!("e2e-{tag}/db"),
+            "--secret-string",
+            r#"{"user":"admin","port":5432}"#,
+        ],
     );
     let secret_arn = secret["ARN"].as_str().expect("a secret ARN");
     let secrets = vec![
-        Secret::builder().name("DB_PASSWORD").value_from(&parameter).build().expect("secret"),
-        Secret::builder().name("DB_USER").value_from(format!("{secret_arn}:user::")).build().expect("secret"),
+        Secret::builder()
+            .name("DB_PASSWORD")
+            .value_from(&parameter)
+            .build()
+            .expect("secret"),
+        Secret::builder()
+            .name("DB_USER")
+            .value_from(format!("{secret_arn}:user::"))
+            .build()
+            .expect("secret"),
     ];
-    let sleeper = container("app", &["sleep", "600"]).set_secrets(Some(secrets)).build();
+    let sleeper = container("app", &["sleep", "600"])
+        .set_secrets(Some(secrets))
+        .build();
     let td = register_definition(
         ecs.register_task_definition()
             .family("identity")
@@ -99,9 +165,13 @@ async fn secrets_and_role_credentials_reach_the_task_and_only_it() {
     let me = aws(e, Some(&session), &["sts", "get-caller-identity"]).expect("GetCallerIdentity");
     let task_id = first.rsplit('/').next().expect("task id");
     let assumed = format!("assumed-role/app-{tag}/{task_id}");
-    assert!(me["Arn"].as_str().is_some_and(|a| a.ends_with(&assumed)), "{me}");
+    assert!(
+        me["Arn"].as_str().is_some_and(|a| a.ends_with(&assumed)),
+        "{me}"
+    );
     aws(e, Some(&session), &["ecs", "list-clusters"]).expect("allowed by the role");
-    let refused = aws(e, Some(&session), &["ecs", "list-task-definitions"]).expect_err("outside the role");
+    let refused =
+        aws(e, Some(&session), &["ecs", "list-task-definitions"]).expect_err("outside the role");
     assert!(refused.contains("AccessDenied"), "{refused}");
 
     // The second task's endpoint serves its own task only, even given the first one's id.
@@ -110,7 +180,10 @@ async fn secrets_and_role_credentials_reach_the_task_and_only_it() {
 
     stop_and_wait(&ecs, &berth.cluster, &first).await;
     let after = aws(e, Some(&session), &["sts", "get-caller-identity"]);
-    assert!(after.is_err(), "a stopped task's credentials still work: {after:?}");
+    assert!(
+        after.is_err(),
+        "a stopped task's credentials still work: {after:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -120,8 +193,24 @@ async fn an_execution_role_that_cannot_read_the_secret_stops_the_task_as_ecs_doe
     let tag = std::process::id();
     let execution = role(e, &format!("exec-none-{tag}"), None);
     let parameter = format!("/e2e-{tag}/token");
-    aws_ok(e, &["ssm", "put-parameter", "--name", &parameter, "--type", "String", "--value", "t"]);
-    let secret = Secret::builder().name("TOKEN").value_from(&parameter).build().expect("secret");
+    aws_ok(
+        e,
+        &[
+            "ssm",
+            "put-parameter",
+            "--name",
+            &parameter,
+            "--type",
+            "String",
+            "--value",
+            "t",
+        ],
+    );
+    let secret = Secret::builder()
+        .name("TOKEN")
+        .value_from(&parameter)
+        .build()
+        .expect("secret");
     let sleeper = container("app", &["sleep", "600"]).secrets(secret).build();
     let td = register_definition(
         ecs.register_task_definition()
@@ -134,7 +223,8 @@ async fn an_execution_role_that_cannot_read_the_secret_stops_the_task_as_ecs_doe
     let task = wait_status(&ecs, &berth.cluster, &arn, "STOPPED").await;
     let reason = task.stopped_reason().unwrap_or_default();
     assert!(
-        reason.starts_with("ResourceInitializationError: unable to pull secrets or registry auth: "),
+        reason
+            .starts_with("ResourceInitializationError: unable to pull secrets or registry auth: "),
         "{reason}"
     );
     assert!(reason.contains("ssm:GetParameters"), "{reason}");
@@ -151,26 +241,61 @@ async fn a_user_without_pass_role_cannot_hand_a_role_to_a_task() {
     aws_ok(e, &["iam", "create-user", "--user-name", &user]);
     aws_ok(
         e,
-        &["iam", "put-user-policy", "--user-name", &user, "--policy-name", "ecs", "--policy-document", &allow(&["ecs:*"])],
+        &[
+            "iam",
+            "put-user-policy",
+            "--user-name",
+            &user,
+            "--policy-name",
+            "ecs",
+            "--policy-document",
+            &allow(&["ecs:*"]),
+        ],
     );
     let key = aws_ok(e, &["iam", "create-access-key", "--user-name", &user]);
     let user_exports = Exports {
-        access_key: key["AccessKey"]["AccessKeyId"].as_str().expect("key").into(),
-        secret_key: key["AccessKey"]["SecretAccessKey"].as_str().expect("secret").into(),
+        access_key: key["AccessKey"]["AccessKeyId"]
+            .as_str()
+            .expect("key")
+            .into(),
+        secret_key: key["AccessKey"]["SecretAccessKey"]
+            .as_str()
+            .expect("secret")
+            .into(),
         ..e.clone()
     };
-    let definitions = r#"[{"name":"app","image":"berth-busybox:e2e","memory":16,"command":["sleep","1"]}]"#;
+    let definitions =
+        r#"[{"name":"app","image":"berth-busybox:e2e","memory":16,"command":["sleep","1"]}]"#;
     let refused = aws(
         &user_exports,
         None,
-        &["ecs", "register-task-definition", "--family", "passrole", "--task-role-arn", &app, "--container-definitions", definitions],
+        &[
+            "ecs",
+            "register-task-definition",
+            "--family",
+            "passrole",
+            "--task-role-arn",
+            &app,
+            "--container-definitions",
+            definitions,
+        ],
     )
     .expect_err("iam:PassRole is needed");
-    assert!(refused.contains("AccessDeniedException") && refused.contains("iam:PassRole"), "{refused}");
+    assert!(
+        refused.contains("AccessDeniedException") && refused.contains("iam:PassRole"),
+        "{refused}"
+    );
     aws(
         &user_exports,
         None,
-        &["ecs", "register-task-definition", "--family", "passrole", "--container-definitions", definitions],
+        &[
+            "ecs",
+            "register-task-definition",
+            "--family",
+            "passrole",
+            "--container-definitions",
+            definitions,
+        ],
     )
     .expect("without a role it is fine");
     drop(ecs);

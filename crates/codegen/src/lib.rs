@@ -58,10 +58,29 @@ pub const IAM_OPERATIONS: &[&str] = &[
     "GetUserPolicy",
     "ListUserPolicies",
     "DeleteUserPolicy",
+    "CreateRole",
+    "GetRole",
+    "ListRoles",
+    "DeleteRole",
+    "UpdateAssumeRolePolicy",
+    "PutRolePolicy",
+    "GetRolePolicy",
+    "ListRolePolicies",
+    "DeleteRolePolicy",
+    "CreatePolicy",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "DeletePolicy",
+    "AttachRolePolicy",
+    "DetachRolePolicy",
+    "ListAttachedRolePolicies",
+    "AttachUserPolicy",
+    "DetachUserPolicy",
+    "ListAttachedUserPolicies",
 ];
 
 /// The STS operations Berth answers.
-pub const STS_OPERATIONS: &[&str] = &["GetCallerIdentity"];
+pub const STS_OPERATIONS: &[&str] = &["GetCallerIdentity", "AssumeRole"];
 
 /// The CloudWatch Logs operations Berth answers: log groups, streams, events, retention, tags.
 pub const LOGS_OPERATIONS: &[&str] = &[

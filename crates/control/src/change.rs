@@ -3,6 +3,7 @@
 
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
 use crate::parameters::StoredParameter;
+use crate::roles::RoleChange;
 use crate::secrets::StoredSecret;
 use berth_store::{Op, Table};
 use berth_types::ecs::{
@@ -84,6 +85,8 @@ pub enum Change {
     Secret(StoredSecret),
     /// Forget a secret, by name.
     RemoveSecret(String),
+    /// A change to IAM roles, managed policies, their attachments or role sessions.
+    Roles(RoleChange),
 }
 
 /// The store key of a principal's account setting.
@@ -171,6 +174,7 @@ impl Change {
             Change::RemoveParameter(name) => Op::delete(Table::Parameters, name),
             Change::Secret(s) => Op::put(Table::Secrets, &s.name, s),
             Change::RemoveSecret(name) => Op::delete(Table::Secrets, name),
+            Change::Roles(change) => change.to_op(),
         }
     }
 }

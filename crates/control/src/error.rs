@@ -173,6 +173,55 @@ pub enum IdentityError {
     /// No agent key of that id.
     #[error("no agent key {0}: list them with `berth agent-keys list`")]
     NoAgentKey(String),
+    /// A parameter IAM or STS would not accept (a path, a duration, a session name); the message
+    /// says which and why.
+    #[error("{0}")]
+    InvalidValue(String),
+    /// A quota of IAM's would be exceeded (policies attached, a policy's size); which, in
+    /// IAM's words.
+    #[error("{0}")]
+    QuotaExceeded(String),
+    /// No such role.
+    #[error("The role with name {0} cannot be found.")]
+    NoSuchRole(String),
+    /// A role of that name exists.
+    #[error("Role with name {0} already exists.")]
+    RoleExists(String),
+    /// The role still has inline or attached policies.
+    #[error(
+        "Cannot delete entity, must delete policies first: role {0} still has inline or attached policies"
+    )]
+    RoleInUse(String),
+    /// The role has no inline policy of that name.
+    #[error("The role policy with name {policy} cannot be found.")]
+    NoSuchRolePolicy {
+        /// The role's name.
+        role: String,
+        /// The policy's name.
+        policy: String,
+    },
+    /// No managed policy of that ARN (customer or AWS managed).
+    #[error("Policy {0} does not exist or is not attachable.")]
+    NoSuchManagedPolicy(String),
+    /// A customer managed policy of that name exists.
+    #[error("A policy called {0} already exists. Duplicate names are not allowed.")]
+    PolicyExists(String),
+    /// The managed policy is still attached to users or roles.
+    #[error(
+        "Cannot delete a policy attached to entities: detach {0} from every user and role first"
+    )]
+    PolicyInUse(String),
+    /// The managed policy is not attached to that user or role.
+    #[error("Policy {policy} was not found attached to {entity}.")]
+    NotAttached {
+        /// The policy's ARN.
+        policy: String,
+        /// `user <name>` or `role <name>`.
+        entity: String,
+    },
+    /// AssumeRole refused: the whole message, naming the caller, action and role.
+    #[error("{0}")]
+    AssumeDenied(String),
 }
 
 /// Why an SSM Parameter Store operation was refused: a variant per SSM exception.

@@ -99,10 +99,11 @@ pub fn random(count: usize, alphabet: &[u8]) -> String {
     out
 }
 
-const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub(crate) const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+pub(crate) const SECRET_CHARS: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-fn check_name(what: &'static str, name: &str) -> Result<(), ControlError> {
+pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), ControlError> {
     let ok = (1..=128).contains(&name.len())
         && name
             .chars()
@@ -122,7 +123,7 @@ fn no_user(name: &str) -> ControlError {
     IdentityError::NoSuchUser(name.to_string()).into()
 }
 
-fn user<'s>(state: &'s State, name: &str) -> Result<&'s User, ControlError> {
+pub(crate) fn user<'s>(state: &'s State, name: &str) -> Result<&'s User, ControlError> {
     state.users.get(name).ok_or_else(|| no_user(name))
 }
 
@@ -332,7 +333,8 @@ impl ControlPlane {
         self.mutate(|state, _| {
             user(state, name)?;
             let keys = state.access_keys.values().any(|k| k.user == name);
-            let policies = state.user_policies.keys().any(|(u, _)| u == name);
+            let policies = state.user_policies.keys().any(|(u, _)| u == name)
+                || state.roles.user_attached.contains_key(name);
             if keys || policies {
                 return Err(IdentityError::UserInUse(name.to_string()).into());
             }
@@ -469,14 +471,18 @@ impl ControlPlane {
             .collect())
     }
 
-    /// The documents of a user's inline policies.
+    /// The documents of a user's inline policies and of the managed policies attached to it:
+    /// what the user may do.
     pub fn policies_of(&self, name: &str) -> Vec<String> {
-        self.read()
+        let state = self.read();
+        let mut docs: Vec<String> = state
             .user_policies
             .values()
             .filter(|p| p.user == name)
             .map(|p| p.document.clone())
-            .collect()
+            .collect();
+        docs.extend(Self::user_attached_documents(&state, name));
+        docs
     }
 
     /// DeleteUserPolicy.

@@ -14,7 +14,9 @@
 //! - `services` and `service_controller`: services, their deployments, and the
 //!   level-triggered controller that keeps their tasks running; `service_history`: the
 //!   record of every deployment;
-//! - [`identity`]: IAM users, their access keys and inline policies;
+//! - [`identity`]: IAM users, their access keys and inline policies; [`roles`]: IAM roles,
+//!   managed policies, trust policies and the sessions of assumed roles; [`policy`]: the IAM
+//!   policy language and its evaluation;
 //! - [`parameters`] and [`secrets`]: SSM Parameter Store and Secrets Manager; [`secret_refs`]:
 //!   what a container's `secrets[].valueFrom` names, and its value;
 //! - [`audit`]: the log of mutating calls, written in batches;
@@ -49,8 +51,10 @@ mod lifecycle;
 mod lookup;
 pub mod parameters;
 mod placement;
+pub mod policy;
 mod protection;
 mod resources;
+pub mod roles;
 pub mod secret_refs;
 pub mod secrets;
 mod service_controller;

@@ -9,6 +9,7 @@ use crate::change::{Change, ClientToken};
 use crate::demand::{self, Demand};
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
 use crate::parameters::StoredParameter;
+use crate::roles::RoleState;
 use crate::secrets::StoredSecret;
 use crate::status::{ClusterStatus, InstanceStatus, TaskStatus};
 use crate::views::{self, ClusterViews, Usage};
@@ -73,6 +74,8 @@ pub struct State {
     pub parameters: BTreeMap<String, StoredParameter>,
     /// Secrets by name (those scheduled for deletion too).
     pub secrets: BTreeMap<String, StoredSecret>,
+    /// IAM roles, managed policies, their attachments and role sessions.
+    pub roles: RoleState,
     /// Open agent streams per instance (not durable: agents reconnect after a restart).
     pub connected: HashMap<String, u32>,
     usage: HashMap<String, Usage>,
@@ -162,6 +165,7 @@ impl State {
         for (_, s) in load::<StoredSecret>(store, Table::Secrets)? {
             state.apply(Change::Secret(s));
         }
+        state.roles = RoleState::load(store)?;
         Ok(state)
     }
 
@@ -295,6 +299,7 @@ impl State {
             Change::RemoveSecret(name) => {
                 self.secrets.remove(&name);
             }
+            Change::Roles(change) => self.roles.apply(change),
         }
     }
 

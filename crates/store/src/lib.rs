@@ -68,11 +68,19 @@ pub enum Table {
     Parameters,
     /// Secrets Manager secrets (every version's value) by name.
     Secrets,
+    /// IAM roles by name, with their inline policies and the managed policies attached.
+    Roles,
+    /// Customer managed IAM policies by ARN.
+    ManagedPolicies,
+    /// The managed policies attached to each IAM user, by user name.
+    UserAttachments,
+    /// Temporary credentials of assumed roles (STS sessions) by access key id.
+    RoleSessions,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 20] = [
+    pub const ALL: [Table; 24] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -93,6 +101,10 @@ impl Table {
         Table::AccountSettings,
         Table::Parameters,
         Table::Secrets,
+        Table::Roles,
+        Table::ManagedPolicies,
+        Table::UserAttachments,
+        Table::RoleSessions,
     ];
 
     /// The table's name in the store file.
@@ -118,11 +130,15 @@ impl Table {
             Table::AccountSettings => "account_settings",
             Table::Parameters => "parameters",
             Table::Secrets => "secrets",
+            Table::Roles => "roles",
+            Table::ManagedPolicies => "managed_policies",
+            Table::UserAttachments => "user_attachments",
+            Table::RoleSessions => "role_sessions",
         }
     }
 
     /// Whether the table's records hold secrets (access keys' secrets, join tokens, parameter
-    /// and secret values), which [`Sealed`] encrypts.
+    /// and secret values, role sessions' secrets and tokens), which [`Sealed`] encrypts.
     pub(crate) fn holds_secrets(self) -> bool {
         matches!(
             self,
@@ -131,6 +147,7 @@ impl Table {
                 | Table::JoinTokens
                 | Table::Parameters
                 | Table::Secrets
+                | Table::RoleSessions
         )
     }
 }

@@ -27,7 +27,11 @@ impl Session {
 }
 
 /// `aws ARGS --output json` as the root (or `session`): the parsed output, or the error text.
-pub fn aws(e: &Exports, session: Option<&Session>, args: &[&str]) -> Result<serde_json::Value, String> {
+pub fn aws(
+    e: &Exports,
+    session: Option<&Session>,
+    args: &[&str],
+) -> Result<serde_json::Value, String> {
     let mut command = Command::new("aws");
     command
         .args(args)
@@ -44,7 +48,9 @@ pub fn aws(e: &Exports, session: Option<&Session>, args: &[&str]) -> Result<serd
             .env("AWS_SECRET_ACCESS_KEY", &s.secret_key)
             .env("AWS_SESSION_TOKEN", &s.token);
     }
-    let out = command.output().map_err(|e| format!("cannot run aws: {e}"))?;
+    let out = command
+        .output()
+        .map_err(|e| format!("cannot run aws: {e}"))?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }

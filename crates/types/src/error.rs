@@ -144,6 +144,12 @@ pub enum ErrorCode {
     InvalidNextTokenException,
     /// Secrets Manager: something failed on Berth's side.
     InternalServiceError,
+    /// IAM and STS: the access key or session token is not valid.
+    InvalidClientTokenId,
+    /// IAM and STS: the session token expired.
+    ExpiredToken,
+    /// The JSON APIs: the session token expired.
+    ExpiredTokenException,
 }
 
 impl ErrorCode {
@@ -176,6 +182,9 @@ impl ErrorCode {
             Self::NoSuchEntity => "NoSuchEntity",
             Self::EntityAlreadyExists => "EntityAlreadyExists",
             Self::DeleteConflict => "DeleteConflict",
+            Self::InvalidClientTokenId => "InvalidClientTokenId",
+            Self::ExpiredToken => "ExpiredToken",
+            Self::ExpiredTokenException => "ExpiredTokenException",
             Self::LimitExceeded => "LimitExceeded",
             Self::ValidationError => "ValidationError",
             Self::MalformedPolicyDocument => "MalformedPolicyDocument",
@@ -233,7 +242,9 @@ impl ErrorCode {
             | Self::ServiceUnavailableException
             | Self::InternalServerError
             | Self::InternalServiceError => 500,
-            Self::MissingAuthenticationTokenException | Self::AccessDenied => 403,
+            Self::MissingAuthenticationTokenException
+            | Self::AccessDenied
+            | Self::InvalidClientTokenId => 403,
             Self::NoSuchEntity => 404,
             Self::RequestTimeoutException => 408,
             Self::EntityAlreadyExists | Self::DeleteConflict | Self::LimitExceeded => 409,

@@ -1,7 +1,9 @@
 //! The IAM operations: each typed request mapped to the control-plane call that answers it
-//! (users, their access keys and inline policies in `berth_control::identity`), and what each
-//! asks of the caller's policies: `iam:<Action>` on the ARN of the user it is about.
+//! (users, their access keys and inline policies in `berth_control::identity`; roles and
+//! managed policies in [`super::iam_roles`]), and what each asks of the caller's policies:
+//! `iam:<Action>` on the ARN of the user, role or policy it is about.
 
+use super::iam_roles as roles;
 use super::xml::encode;
 use crate::auth::Principal;
 use crate::control_errors::refused;
@@ -123,15 +125,40 @@ pub(crate) fn call(
             .delete_user_policy(&input.user_name, &input.policy_name)
             .map(done)
             .map_err(refused),
+        Request::CreateRole(input) => roles::create_role(control, input),
+        Request::GetRole(input) => roles::get_role(control, input),
+        Request::ListRoles(input) => roles::list_roles(control, input),
+        Request::DeleteRole(input) => roles::delete_role(control, input),
+        Request::UpdateAssumeRolePolicy(input) => roles::update_trust(control, input),
+        Request::PutRolePolicy(input) => roles::put_role_policy(control, input),
+        Request::GetRolePolicy(input) => roles::get_role_policy(control, input),
+        Request::ListRolePolicies(input) => roles::list_role_policies(control, input),
+        Request::DeleteRolePolicy(input) => roles::delete_role_policy(control, input),
+        Request::CreatePolicy(input) => roles::create_policy(control, input),
+        Request::GetPolicy(input) => roles::get_policy(control, input),
+        Request::GetPolicyVersion(input) => roles::get_policy_version(control, input),
+        Request::DeletePolicy(input) => roles::delete_policy(control, input),
+        Request::AttachRolePolicy(input) => roles::attach_role_policy(control, input),
+        Request::DetachRolePolicy(input) => roles::detach_role_policy(control, input),
+        Request::ListAttachedRolePolicies(input) => {
+            roles::list_attached_role_policies(control, input)
+        }
+        Request::AttachUserPolicy(input) => roles::attach_user_policy(control, input),
+        Request::DetachUserPolicy(input) => roles::detach_user_policy(control, input),
+        Request::ListAttachedUserPolicies(input) => {
+            roles::list_attached_user_policies(control, input)
+        }
     }
 }
 
-/// What an IAM call asks of the caller's policies: `iam:<Action>` on the user it is about
-/// (every user for ListUsers).
-pub(crate) fn ask(partition: &Partition, principal: Option<&Principal>, request: &Request) -> Ask {
+/// What an IAM call asks of the caller's policies: `iam:<Action>` on the user, role or policy
+/// it is about (every user for ListUsers, every role for ListRoles).
+pub(crate) fn ask(control: &ControlPlane, principal: Option<&Principal>, request: &Request) -> Ask {
+    let partition = control.partition();
     let operation = request.operation();
     let resource = match (operation, principal) {
         (Operation::ListUsers, _) => "*".to_string(),
+        _ if let Some(resource) = roles::resource(control, request) => resource,
         (_, principal) => {
             let named = request.members().text("UserName");
             let name = match principal {

@@ -7,6 +7,7 @@
 
 pub(crate) mod codec;
 pub(crate) mod iam;
+pub(crate) mod iam_roles;
 pub(crate) mod params;
 pub(crate) mod sts;
 pub(crate) mod xml;
@@ -40,10 +41,15 @@ pub fn operation(service: &str, body: &[u8]) -> Result<Operation, ApiError> {
     match service {
         berth_types::iam::SIGNING_NAME => berth_types::iam::Operation::from_name(&action)
             .map(Operation::Iam)
-            .ok_or_else(|| unsupported("IAM", "users, access keys and inline user policies are")),
+            .ok_or_else(|| {
+                unsupported(
+                    "IAM",
+                    "users, access keys, roles, their inline and managed policies are",
+                )
+            }),
         berth_types::sts::SIGNING_NAME => berth_types::sts::Operation::from_name(&action)
             .map(Operation::Sts)
-            .ok_or_else(|| unsupported("STS", "GetCallerIdentity is")),
+            .ok_or_else(|| unsupported("STS", "GetCallerIdentity and AssumeRole are")),
         other => Err(ApiError::new(
             ErrorCode::UnknownOperationException,
             format!("service {other} is not served on the Query protocol here: iam and sts are"),

@@ -13,70 +13,146 @@ pub const XML_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 /// One operation of this service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operation {
+    AttachRolePolicy,
+    AttachUserPolicy,
     CreateAccessKey,
+    CreatePolicy,
+    CreateRole,
     CreateUser,
     DeleteAccessKey,
+    DeletePolicy,
+    DeleteRole,
+    DeleteRolePolicy,
     DeleteUser,
     DeleteUserPolicy,
+    DetachRolePolicy,
+    DetachUserPolicy,
+    GetPolicy,
+    GetPolicyVersion,
+    GetRole,
+    GetRolePolicy,
     GetUser,
     GetUserPolicy,
     ListAccessKeys,
+    ListAttachedRolePolicies,
+    ListAttachedUserPolicies,
+    ListRolePolicies,
+    ListRoles,
     ListUserPolicies,
     ListUsers,
+    PutRolePolicy,
     PutUserPolicy,
     UpdateAccessKey,
+    UpdateAssumeRolePolicy,
 }
 
 impl Operation {
     /// Every operation, in name order.
     pub const ALL: &'static [Operation] = &[
+        Operation::AttachRolePolicy,
+        Operation::AttachUserPolicy,
         Operation::CreateAccessKey,
+        Operation::CreatePolicy,
+        Operation::CreateRole,
         Operation::CreateUser,
         Operation::DeleteAccessKey,
+        Operation::DeletePolicy,
+        Operation::DeleteRole,
+        Operation::DeleteRolePolicy,
         Operation::DeleteUser,
         Operation::DeleteUserPolicy,
+        Operation::DetachRolePolicy,
+        Operation::DetachUserPolicy,
+        Operation::GetPolicy,
+        Operation::GetPolicyVersion,
+        Operation::GetRole,
+        Operation::GetRolePolicy,
         Operation::GetUser,
         Operation::GetUserPolicy,
         Operation::ListAccessKeys,
+        Operation::ListAttachedRolePolicies,
+        Operation::ListAttachedUserPolicies,
+        Operation::ListRolePolicies,
+        Operation::ListRoles,
         Operation::ListUserPolicies,
         Operation::ListUsers,
+        Operation::PutRolePolicy,
         Operation::PutUserPolicy,
         Operation::UpdateAccessKey,
+        Operation::UpdateAssumeRolePolicy,
     ];
 
     /// The operation's name, as the `Action` parameter carries it.
     pub fn name(self) -> &'static str {
         match self {
+            Operation::AttachRolePolicy => "AttachRolePolicy",
+            Operation::AttachUserPolicy => "AttachUserPolicy",
             Operation::CreateAccessKey => "CreateAccessKey",
+            Operation::CreatePolicy => "CreatePolicy",
+            Operation::CreateRole => "CreateRole",
             Operation::CreateUser => "CreateUser",
             Operation::DeleteAccessKey => "DeleteAccessKey",
+            Operation::DeletePolicy => "DeletePolicy",
+            Operation::DeleteRole => "DeleteRole",
+            Operation::DeleteRolePolicy => "DeleteRolePolicy",
             Operation::DeleteUser => "DeleteUser",
             Operation::DeleteUserPolicy => "DeleteUserPolicy",
+            Operation::DetachRolePolicy => "DetachRolePolicy",
+            Operation::DetachUserPolicy => "DetachUserPolicy",
+            Operation::GetPolicy => "GetPolicy",
+            Operation::GetPolicyVersion => "GetPolicyVersion",
+            Operation::GetRole => "GetRole",
+            Operation::GetRolePolicy => "GetRolePolicy",
             Operation::GetUser => "GetUser",
             Operation::GetUserPolicy => "GetUserPolicy",
             Operation::ListAccessKeys => "ListAccessKeys",
+            Operation::ListAttachedRolePolicies => "ListAttachedRolePolicies",
+            Operation::ListAttachedUserPolicies => "ListAttachedUserPolicies",
+            Operation::ListRolePolicies => "ListRolePolicies",
+            Operation::ListRoles => "ListRoles",
             Operation::ListUserPolicies => "ListUserPolicies",
             Operation::ListUsers => "ListUsers",
+            Operation::PutRolePolicy => "PutRolePolicy",
             Operation::PutUserPolicy => "PutUserPolicy",
             Operation::UpdateAccessKey => "UpdateAccessKey",
+            Operation::UpdateAssumeRolePolicy => "UpdateAssumeRolePolicy",
         }
     }
 
     /// The operation named `name`.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
+            "AttachRolePolicy" => Some(Operation::AttachRolePolicy),
+            "AttachUserPolicy" => Some(Operation::AttachUserPolicy),
             "CreateAccessKey" => Some(Operation::CreateAccessKey),
+            "CreatePolicy" => Some(Operation::CreatePolicy),
+            "CreateRole" => Some(Operation::CreateRole),
             "CreateUser" => Some(Operation::CreateUser),
             "DeleteAccessKey" => Some(Operation::DeleteAccessKey),
+            "DeletePolicy" => Some(Operation::DeletePolicy),
+            "DeleteRole" => Some(Operation::DeleteRole),
+            "DeleteRolePolicy" => Some(Operation::DeleteRolePolicy),
             "DeleteUser" => Some(Operation::DeleteUser),
             "DeleteUserPolicy" => Some(Operation::DeleteUserPolicy),
+            "DetachRolePolicy" => Some(Operation::DetachRolePolicy),
+            "DetachUserPolicy" => Some(Operation::DetachUserPolicy),
+            "GetPolicy" => Some(Operation::GetPolicy),
+            "GetPolicyVersion" => Some(Operation::GetPolicyVersion),
+            "GetRole" => Some(Operation::GetRole),
+            "GetRolePolicy" => Some(Operation::GetRolePolicy),
             "GetUser" => Some(Operation::GetUser),
             "GetUserPolicy" => Some(Operation::GetUserPolicy),
             "ListAccessKeys" => Some(Operation::ListAccessKeys),
+            "ListAttachedRolePolicies" => Some(Operation::ListAttachedRolePolicies),
+            "ListAttachedUserPolicies" => Some(Operation::ListAttachedUserPolicies),
+            "ListRolePolicies" => Some(Operation::ListRolePolicies),
+            "ListRoles" => Some(Operation::ListRoles),
             "ListUserPolicies" => Some(Operation::ListUserPolicies),
             "ListUsers" => Some(Operation::ListUsers),
+            "PutRolePolicy" => Some(Operation::PutRolePolicy),
             "PutUserPolicy" => Some(Operation::PutUserPolicy),
             "UpdateAccessKey" => Some(Operation::UpdateAccessKey),
+            "UpdateAssumeRolePolicy" => Some(Operation::UpdateAssumeRolePolicy),
             _ => None,
         }
     }
@@ -84,18 +160,37 @@ impl Operation {
     /// The element holding the output's members in the answer, if it has an output.
     pub fn result_wrapper(self) -> Option<&'static str> {
         match self {
+            Operation::AttachRolePolicy => None,
+            Operation::AttachUserPolicy => None,
             Operation::CreateAccessKey => Some("CreateAccessKeyResult"),
+            Operation::CreatePolicy => Some("CreatePolicyResult"),
+            Operation::CreateRole => Some("CreateRoleResult"),
             Operation::CreateUser => Some("CreateUserResult"),
             Operation::DeleteAccessKey => None,
+            Operation::DeletePolicy => None,
+            Operation::DeleteRole => None,
+            Operation::DeleteRolePolicy => None,
             Operation::DeleteUser => None,
             Operation::DeleteUserPolicy => None,
+            Operation::DetachRolePolicy => None,
+            Operation::DetachUserPolicy => None,
+            Operation::GetPolicy => Some("GetPolicyResult"),
+            Operation::GetPolicyVersion => Some("GetPolicyVersionResult"),
+            Operation::GetRole => Some("GetRoleResult"),
+            Operation::GetRolePolicy => Some("GetRolePolicyResult"),
             Operation::GetUser => Some("GetUserResult"),
             Operation::GetUserPolicy => Some("GetUserPolicyResult"),
             Operation::ListAccessKeys => Some("ListAccessKeysResult"),
+            Operation::ListAttachedRolePolicies => Some("ListAttachedRolePoliciesResult"),
+            Operation::ListAttachedUserPolicies => Some("ListAttachedUserPoliciesResult"),
+            Operation::ListRolePolicies => Some("ListRolePoliciesResult"),
+            Operation::ListRoles => Some("ListRolesResult"),
             Operation::ListUserPolicies => Some("ListUserPoliciesResult"),
             Operation::ListUsers => Some("ListUsersResult"),
+            Operation::PutRolePolicy => None,
             Operation::PutUserPolicy => None,
             Operation::UpdateAccessKey => None,
+            Operation::UpdateAssumeRolePolicy => None,
         }
     }
 }
@@ -103,72 +198,148 @@ impl Operation {
 /// A request of this service: its operation and typed input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
+    AttachRolePolicy(AttachRolePolicyRequest),
+    AttachUserPolicy(AttachUserPolicyRequest),
     CreateAccessKey(CreateAccessKeyRequest),
+    CreatePolicy(CreatePolicyRequest),
+    CreateRole(CreateRoleRequest),
     CreateUser(CreateUserRequest),
     DeleteAccessKey(DeleteAccessKeyRequest),
+    DeletePolicy(DeletePolicyRequest),
+    DeleteRole(DeleteRoleRequest),
+    DeleteRolePolicy(DeleteRolePolicyRequest),
     DeleteUser(DeleteUserRequest),
     DeleteUserPolicy(DeleteUserPolicyRequest),
+    DetachRolePolicy(DetachRolePolicyRequest),
+    DetachUserPolicy(DetachUserPolicyRequest),
+    GetPolicy(GetPolicyRequest),
+    GetPolicyVersion(GetPolicyVersionRequest),
+    GetRole(GetRoleRequest),
+    GetRolePolicy(GetRolePolicyRequest),
     GetUser(GetUserRequest),
     GetUserPolicy(GetUserPolicyRequest),
     ListAccessKeys(ListAccessKeysRequest),
+    ListAttachedRolePolicies(ListAttachedRolePoliciesRequest),
+    ListAttachedUserPolicies(ListAttachedUserPoliciesRequest),
+    ListRolePolicies(ListRolePoliciesRequest),
+    ListRoles(ListRolesRequest),
     ListUserPolicies(ListUserPoliciesRequest),
     ListUsers(ListUsersRequest),
+    PutRolePolicy(PutRolePolicyRequest),
     PutUserPolicy(PutUserPolicyRequest),
     UpdateAccessKey(UpdateAccessKeyRequest),
+    UpdateAssumeRolePolicy(UpdateAssumeRolePolicyRequest),
 }
 
 impl Request {
     /// The request's operation.
     pub fn operation(&self) -> Operation {
         match self {
+            Request::AttachRolePolicy(_) => Operation::AttachRolePolicy,
+            Request::AttachUserPolicy(_) => Operation::AttachUserPolicy,
             Request::CreateAccessKey(_) => Operation::CreateAccessKey,
+            Request::CreatePolicy(_) => Operation::CreatePolicy,
+            Request::CreateRole(_) => Operation::CreateRole,
             Request::CreateUser(_) => Operation::CreateUser,
             Request::DeleteAccessKey(_) => Operation::DeleteAccessKey,
+            Request::DeletePolicy(_) => Operation::DeletePolicy,
+            Request::DeleteRole(_) => Operation::DeleteRole,
+            Request::DeleteRolePolicy(_) => Operation::DeleteRolePolicy,
             Request::DeleteUser(_) => Operation::DeleteUser,
             Request::DeleteUserPolicy(_) => Operation::DeleteUserPolicy,
+            Request::DetachRolePolicy(_) => Operation::DetachRolePolicy,
+            Request::DetachUserPolicy(_) => Operation::DetachUserPolicy,
+            Request::GetPolicy(_) => Operation::GetPolicy,
+            Request::GetPolicyVersion(_) => Operation::GetPolicyVersion,
+            Request::GetRole(_) => Operation::GetRole,
+            Request::GetRolePolicy(_) => Operation::GetRolePolicy,
             Request::GetUser(_) => Operation::GetUser,
             Request::GetUserPolicy(_) => Operation::GetUserPolicy,
             Request::ListAccessKeys(_) => Operation::ListAccessKeys,
+            Request::ListAttachedRolePolicies(_) => Operation::ListAttachedRolePolicies,
+            Request::ListAttachedUserPolicies(_) => Operation::ListAttachedUserPolicies,
+            Request::ListRolePolicies(_) => Operation::ListRolePolicies,
+            Request::ListRoles(_) => Operation::ListRoles,
             Request::ListUserPolicies(_) => Operation::ListUserPolicies,
             Request::ListUsers(_) => Operation::ListUsers,
+            Request::PutRolePolicy(_) => Operation::PutRolePolicy,
             Request::PutUserPolicy(_) => Operation::PutUserPolicy,
             Request::UpdateAccessKey(_) => Operation::UpdateAccessKey,
+            Request::UpdateAssumeRolePolicy(_) => Operation::UpdateAssumeRolePolicy,
         }
     }
 
     /// Decodes `body` as the input of `operation`.
     pub fn decode<D: crate::request::Decoder>(operation: Operation, body: &[u8], decoder: &D) -> Result<Self, crate::ApiError> {
         Ok(match operation {
+            Operation::AttachRolePolicy => Request::AttachRolePolicy(decoder.decode(body)?),
+            Operation::AttachUserPolicy => Request::AttachUserPolicy(decoder.decode(body)?),
             Operation::CreateAccessKey => Request::CreateAccessKey(decoder.decode(body)?),
+            Operation::CreatePolicy => Request::CreatePolicy(decoder.decode(body)?),
+            Operation::CreateRole => Request::CreateRole(decoder.decode(body)?),
             Operation::CreateUser => Request::CreateUser(decoder.decode(body)?),
             Operation::DeleteAccessKey => Request::DeleteAccessKey(decoder.decode(body)?),
+            Operation::DeletePolicy => Request::DeletePolicy(decoder.decode(body)?),
+            Operation::DeleteRole => Request::DeleteRole(decoder.decode(body)?),
+            Operation::DeleteRolePolicy => Request::DeleteRolePolicy(decoder.decode(body)?),
             Operation::DeleteUser => Request::DeleteUser(decoder.decode(body)?),
             Operation::DeleteUserPolicy => Request::DeleteUserPolicy(decoder.decode(body)?),
+            Operation::DetachRolePolicy => Request::DetachRolePolicy(decoder.decode(body)?),
+            Operation::DetachUserPolicy => Request::DetachUserPolicy(decoder.decode(body)?),
+            Operation::GetPolicy => Request::GetPolicy(decoder.decode(body)?),
+            Operation::GetPolicyVersion => Request::GetPolicyVersion(decoder.decode(body)?),
+            Operation::GetRole => Request::GetRole(decoder.decode(body)?),
+            Operation::GetRolePolicy => Request::GetRolePolicy(decoder.decode(body)?),
             Operation::GetUser => Request::GetUser(decoder.decode(body)?),
             Operation::GetUserPolicy => Request::GetUserPolicy(decoder.decode(body)?),
             Operation::ListAccessKeys => Request::ListAccessKeys(decoder.decode(body)?),
+            Operation::ListAttachedRolePolicies => Request::ListAttachedRolePolicies(decoder.decode(body)?),
+            Operation::ListAttachedUserPolicies => Request::ListAttachedUserPolicies(decoder.decode(body)?),
+            Operation::ListRolePolicies => Request::ListRolePolicies(decoder.decode(body)?),
+            Operation::ListRoles => Request::ListRoles(decoder.decode(body)?),
             Operation::ListUserPolicies => Request::ListUserPolicies(decoder.decode(body)?),
             Operation::ListUsers => Request::ListUsers(decoder.decode(body)?),
+            Operation::PutRolePolicy => Request::PutRolePolicy(decoder.decode(body)?),
             Operation::PutUserPolicy => Request::PutUserPolicy(decoder.decode(body)?),
             Operation::UpdateAccessKey => Request::UpdateAccessKey(decoder.decode(body)?),
+            Operation::UpdateAssumeRolePolicy => Request::UpdateAssumeRolePolicy(decoder.decode(body)?),
         })
     }
 
     /// The input's string members, read by name.
     pub fn members(&self) -> &dyn crate::request::Members {
         match self {
+            Request::AttachRolePolicy(input) => input,
+            Request::AttachUserPolicy(input) => input,
             Request::CreateAccessKey(input) => input,
+            Request::CreatePolicy(input) => input,
+            Request::CreateRole(input) => input,
             Request::CreateUser(input) => input,
             Request::DeleteAccessKey(input) => input,
+            Request::DeletePolicy(input) => input,
+            Request::DeleteRole(input) => input,
+            Request::DeleteRolePolicy(input) => input,
             Request::DeleteUser(input) => input,
             Request::DeleteUserPolicy(input) => input,
+            Request::DetachRolePolicy(input) => input,
+            Request::DetachUserPolicy(input) => input,
+            Request::GetPolicy(input) => input,
+            Request::GetPolicyVersion(input) => input,
+            Request::GetRole(input) => input,
+            Request::GetRolePolicy(input) => input,
             Request::GetUser(input) => input,
             Request::GetUserPolicy(input) => input,
             Request::ListAccessKeys(input) => input,
+            Request::ListAttachedRolePolicies(input) => input,
+            Request::ListAttachedUserPolicies(input) => input,
+            Request::ListRolePolicies(input) => input,
+            Request::ListRoles(input) => input,
             Request::ListUserPolicies(input) => input,
             Request::ListUsers(input) => input,
+            Request::PutRolePolicy(input) => input,
             Request::PutUserPolicy(input) => input,
             Request::UpdateAccessKey(input) => input,
+            Request::UpdateAssumeRolePolicy(input) => input,
         }
     }
 }
@@ -392,10 +563,67 @@ pub const EXCEPTIONS: &[&str] = &[
     "UnrecognizedPublicKeyEncodingException",
 ];
 
+impl crate::request::Members for AttachRolePolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "RoleName" => Some(self.role_name.as_str()),
+            "PolicyArn" => Some(self.policy_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for AttachUserPolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "UserName" => Some(self.user_name.as_str()),
+            "PolicyArn" => Some(self.policy_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
 impl crate::request::Members for CreateAccessKeyRequest {
     fn text(&self, member: &str) -> Option<&str> {
         match member {
             "UserName" => self.user_name.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for CreatePolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "PolicyName" => Some(self.policy_name.as_str()),
+            "Path" => self.path.as_deref(),
+            "PolicyDocument" => Some(self.policy_document.as_str()),
+            "Description" => self.description.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for CreateRoleRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "Path" => self.path.as_deref(),
+            "RoleName" => Some(self.role_name.as_str()),
+            "AssumeRolePolicyDocument" => Some(self.assume_role_policy_document.as_str()),
+            "Description" => self.description.as_deref(),
+            "PermissionsBoundary" => self.permissions_boundary.as_deref(),
             _ => None,
         }
     }
@@ -431,6 +659,43 @@ impl crate::request::Members for DeleteAccessKeyRequest {
     }
 }
 
+impl crate::request::Members for DeletePolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "PolicyArn" => Some(self.policy_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteRolePolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "RoleName" => Some(self.role_name.as_str()),
+            "PolicyName" => Some(self.policy_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DeleteRoleRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "RoleName" => Some(self.role_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
 impl crate::request::Members for DeleteUserPolicyRequest {
     fn text(&self, member: &str) -> Option<&str> {
         match member {
@@ -448,6 +713,82 @@ impl crate::request::Members for DeleteUserRequest {
     fn text(&self, member: &str) -> Option<&str> {
         match member {
             "UserName" => Some(self.user_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DetachRolePolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "RoleName" => Some(self.role_name.as_str()),
+            "PolicyArn" => Some(self.policy_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for DetachUserPolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "UserName" => Some(self.user_name.as_str()),
+            "PolicyArn" => Some(self.policy_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetPolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "PolicyArn" => Some(self.policy_arn.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetPolicyVersionRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "PolicyArn" => Some(self.policy_arn.as_str()),
+            "VersionId" => Some(self.version_id.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetRolePolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "RoleName" => Some(self.role_name.as_str()),
+            "PolicyName" => Some(self.policy_name.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for GetRoleRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "RoleName" => Some(self.role_name.as_str()),
             _ => None,
         }
     }
@@ -494,6 +835,60 @@ impl crate::request::Members for ListAccessKeysRequest {
     }
 }
 
+impl crate::request::Members for ListAttachedRolePoliciesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "RoleName" => Some(self.role_name.as_str()),
+            "PathPrefix" => self.path_prefix.as_deref(),
+            "Marker" => self.marker.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListAttachedUserPoliciesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "UserName" => Some(self.user_name.as_str()),
+            "PathPrefix" => self.path_prefix.as_deref(),
+            "Marker" => self.marker.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListRolePoliciesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "RoleName" => Some(self.role_name.as_str()),
+            "Marker" => self.marker.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for ListRolesRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "PathPrefix" => self.path_prefix.as_deref(),
+            "Marker" => self.marker.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
 impl crate::request::Members for ListUserPoliciesRequest {
     fn text(&self, member: &str) -> Option<&str> {
         match member {
@@ -512,6 +907,20 @@ impl crate::request::Members for ListUsersRequest {
         match member {
             "PathPrefix" => self.path_prefix.as_deref(),
             "Marker" => self.marker.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for PutRolePolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "RoleName" => Some(self.role_name.as_str()),
+            "PolicyName" => Some(self.policy_name.as_str()),
+            "PolicyDocument" => Some(self.policy_document.as_str()),
             _ => None,
         }
     }
@@ -539,6 +948,19 @@ impl crate::request::Members for UpdateAccessKeyRequest {
         match member {
             "UserName" => self.user_name.as_deref(),
             "AccessKeyId" => Some(self.access_key_id.as_str()),
+            _ => None,
+        }
+    }
+    fn list(&self, _member: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+impl crate::request::Members for UpdateAssumeRolePolicyRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "RoleName" => Some(self.role_name.as_str()),
+            "PolicyDocument" => Some(self.policy_document.as_str()),
             _ => None,
         }
     }
@@ -608,6 +1030,54 @@ impl Validate for AccessKeyMetadata {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AttachRolePolicyRequest {
+    /// The name (friendly name, not ARN) of the role to attach the policy to.
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+    /// The Amazon Resource Name (ARN) of the IAM policy you want to attach.
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+}
+
+impl Validate for AttachRolePolicyRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.role_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        {
+            let v = &self.policy_arn;
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}PolicyArn"))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AttachUserPolicyRequest {
+    /// The name (friendly name, not ARN) of the IAM user to attach the policy to.
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+    /// The Amazon Resource Name (ARN) of the IAM policy you want to attach.
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+}
+
+impl Validate for AttachUserPolicyRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.user_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}UserName"))?;
+        }
+        {
+            let v = &self.policy_arn;
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}PolicyArn"))?;
+        }
+        Ok(())
+    }
+}
+
 /// Contains information about an attached permissions boundary.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AttachedPermissionsBoundary {
@@ -623,6 +1093,28 @@ impl Validate for AttachedPermissionsBoundary {
     fn validate(&self, path: &str) -> Result<(), Violation> {
         if let Some(v) = &self.permissions_boundary_arn {
             check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}PermissionsBoundaryArn"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Contains information about an attached policy.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AttachedPolicy {
+    /// The friendly name of the attached policy.
+    #[serde(rename = "PolicyName", default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    #[serde(rename = "PolicyArn", default, skip_serializing_if = "Option::is_none")]
+    pub policy_arn: Option<String>,
+}
+
+impl Validate for AttachedPolicy {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.policy_name {
+            check_len(v.len(), Some(1.0), Some(128.0), &format!("{path}PolicyName"))?;
+        }
+        if let Some(v) = &self.policy_arn {
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}PolicyArn"))?;
         }
         Ok(())
     }
@@ -656,6 +1148,138 @@ impl Validate for CreateAccessKeyResponse {
     fn validate(&self, path: &str) -> Result<(), Violation> {
         if let Some(v) = &self.access_key {
             v.validate(&format!("{path}AccessKey."))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CreatePolicyRequest {
+    /// The friendly name of the policy.
+    #[serde(rename = "PolicyName")]
+    pub policy_name: String,
+    /// The path for the policy.
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The JSON policy document that you want to use as the content for the new policy.
+    #[serde(rename = "PolicyDocument")]
+    pub policy_document: String,
+    /// A friendly description of the policy.
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A list of tags that you want to attach to the new IAM customer managed policy.
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+impl Validate for CreatePolicyRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.policy_name;
+            check_len(v.len(), Some(1.0), Some(128.0), &format!("{path}PolicyName"))?;
+        }
+        if let Some(v) = &self.path {
+            check_len(v.len(), Some(1.0), Some(512.0), &format!("{path}Path"))?;
+        }
+        {
+            let v = &self.policy_document;
+            check_len(v.len(), Some(1.0), Some(131072.0), &format!("{path}PolicyDocument"))?;
+        }
+        if let Some(v) = &self.description {
+            check_len(v.len(), None, Some(1000.0), &format!("{path}Description"))?;
+        }
+        if let Some(v) = &self.tags {
+            check_len(v.len(), None, Some(50.0), &format!("{path}Tags"))?;
+            for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}Tags[{i}]."))?; }
+        }
+        Ok(())
+    }
+}
+
+/// Contains the response to a successful CreatePolicy request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CreatePolicyResponse {
+    /// A structure containing details about the new policy.
+    #[serde(rename = "Policy", default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Policy>,
+}
+
+impl Validate for CreatePolicyResponse {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.policy {
+            v.validate(&format!("{path}Policy."))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CreateRoleRequest {
+    /// The path to the role.
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The name of the role to create.
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+    /// The trust relationship policy document that grants an entity permission to assume the role.
+    #[serde(rename = "AssumeRolePolicyDocument")]
+    pub assume_role_policy_document: String,
+    /// A description of the role.
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The maximum session duration (in seconds) that you want to set for the specified role.
+    #[serde(rename = "MaxSessionDuration", default, skip_serializing_if = "Option::is_none")]
+    pub max_session_duration: Option<i32>,
+    /// The ARN of the managed policy that is used to set the permissions boundary for the role.
+    #[serde(rename = "PermissionsBoundary", default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+    /// A list of tags that you want to attach to the new role.
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+impl Validate for CreateRoleRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.path {
+            check_len(v.len(), Some(1.0), Some(512.0), &format!("{path}Path"))?;
+        }
+        {
+            let v = &self.role_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        {
+            let v = &self.assume_role_policy_document;
+            check_len(v.len(), Some(1.0), Some(131072.0), &format!("{path}AssumeRolePolicyDocument"))?;
+        }
+        if let Some(v) = &self.description {
+            check_len(v.len(), None, Some(1000.0), &format!("{path}Description"))?;
+        }
+        if let Some(v) = &self.max_session_duration {
+            check_range(*v as f64, Some(3600.0), Some(43200.0), &format!("{path}MaxSessionDuration"))?;
+        }
+        if let Some(v) = &self.permissions_boundary {
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}PermissionsBoundary"))?;
+        }
+        if let Some(v) = &self.tags {
+            check_len(v.len(), None, Some(50.0), &format!("{path}Tags"))?;
+            for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}Tags[{i}]."))?; }
+        }
+        Ok(())
+    }
+}
+
+/// Contains the response to a successful CreateRole request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CreateRoleResponse {
+    /// A structure containing details about the new role.
+    #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+}
+
+impl Validate for CreateRoleResponse {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.role {
+            v.validate(&format!("{path}Role."))?;
         }
         Ok(())
     }
@@ -738,6 +1362,64 @@ impl Validate for DeleteAccessKeyRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeletePolicyRequest {
+    /// The Amazon Resource Name (ARN) of the IAM policy you want to delete.
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+}
+
+impl Validate for DeletePolicyRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.policy_arn;
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}PolicyArn"))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeleteRolePolicyRequest {
+    /// The name (friendly name, not ARN) identifying the role that the policy is embedded in.
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+    /// The name of the inline policy to delete from the specified IAM role.
+    #[serde(rename = "PolicyName")]
+    pub policy_name: String,
+}
+
+impl Validate for DeleteRolePolicyRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.role_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        {
+            let v = &self.policy_name;
+            check_len(v.len(), Some(1.0), Some(128.0), &format!("{path}PolicyName"))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeleteRoleRequest {
+    /// The name of the role to delete.
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+impl Validate for DeleteRoleRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.role_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct DeleteUserPolicyRequest {
     /// The name (friendly name, not ARN) identifying the user that the policy is embedded in.
     #[serde(rename = "UserName")]
@@ -773,6 +1455,212 @@ impl Validate for DeleteUserRequest {
         {
             let v = &self.user_name;
             check_len(v.len(), Some(1.0), Some(128.0), &format!("{path}UserName"))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DetachRolePolicyRequest {
+    /// The name (friendly name, not ARN) of the IAM role to detach the policy from.
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+    /// The Amazon Resource Name (ARN) of the IAM policy you want to detach.
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+}
+
+impl Validate for DetachRolePolicyRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.role_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        {
+            let v = &self.policy_arn;
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}PolicyArn"))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DetachUserPolicyRequest {
+    /// The name (friendly name, not ARN) of the IAM user to detach the policy from.
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+    /// The Amazon Resource Name (ARN) of the IAM policy you want to detach.
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+}
+
+impl Validate for DetachUserPolicyRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.user_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}UserName"))?;
+        }
+        {
+            let v = &self.policy_arn;
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}PolicyArn"))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetPolicyRequest {
+    /// The Amazon Resource Name (ARN) of the managed policy that you want information about.
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+}
+
+impl Validate for GetPolicyRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.policy_arn;
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}PolicyArn"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Contains the response to a successful GetPolicy request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetPolicyResponse {
+    /// A structure containing details about the policy.
+    #[serde(rename = "Policy", default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Policy>,
+}
+
+impl Validate for GetPolicyResponse {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.policy {
+            v.validate(&format!("{path}Policy."))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetPolicyVersionRequest {
+    /// The Amazon Resource Name (ARN) of the managed policy that you want information about.
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+    /// Identifies the policy version to retrieve.
+    #[serde(rename = "VersionId")]
+    pub version_id: String,
+}
+
+impl Validate for GetPolicyVersionRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.policy_arn;
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}PolicyArn"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Contains the response to a successful GetPolicyVersion request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetPolicyVersionResponse {
+    /// A structure containing details about the policy version.
+    #[serde(rename = "PolicyVersion", default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<PolicyVersion>,
+}
+
+impl Validate for GetPolicyVersionResponse {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.policy_version {
+            v.validate(&format!("{path}PolicyVersion."))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetRolePolicyRequest {
+    /// The name of the role associated with the policy.
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+    /// The name of the policy document to get.
+    #[serde(rename = "PolicyName")]
+    pub policy_name: String,
+}
+
+impl Validate for GetRolePolicyRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.role_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        {
+            let v = &self.policy_name;
+            check_len(v.len(), Some(1.0), Some(128.0), &format!("{path}PolicyName"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Contains the response to a successful GetRolePolicy request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetRolePolicyResponse {
+    /// The role the policy is associated with.
+    #[serde(rename = "RoleName", default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+    /// The name of the policy.
+    #[serde(rename = "PolicyName", default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    /// The policy document.
+    #[serde(rename = "PolicyDocument", default, skip_serializing_if = "Option::is_none")]
+    pub policy_document: Option<String>,
+}
+
+impl Validate for GetRolePolicyResponse {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.role_name {
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        if let Some(v) = &self.policy_name {
+            check_len(v.len(), Some(1.0), Some(128.0), &format!("{path}PolicyName"))?;
+        }
+        if let Some(v) = &self.policy_document {
+            check_len(v.len(), Some(1.0), Some(131072.0), &format!("{path}PolicyDocument"))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetRoleRequest {
+    /// The name of the IAM role to get information about.
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+impl Validate for GetRoleRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.role_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Contains the response to a successful GetRole request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetRoleResponse {
+    /// A structure containing details about the IAM role.
+    #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+}
+
+impl Validate for GetRoleResponse {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.role {
+            v.validate(&format!("{path}Role."))?;
         }
         Ok(())
     }
@@ -916,6 +1804,222 @@ impl Validate for ListAccessKeysResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListAttachedRolePoliciesRequest {
+    /// The name (friendly name, not ARN) of the role to list attached policies for.
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+    /// The path prefix for filtering the results.
+    #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    /// Use this parameter only when paginating results and only after you receive a response indicating that the results are truncated.
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    /// Use this only when paginating results to indicate the maximum number of items you want in the response.
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i32>,
+}
+
+impl Validate for ListAttachedRolePoliciesRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.role_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        if let Some(v) = &self.path_prefix {
+            check_len(v.len(), Some(1.0), Some(512.0), &format!("{path}PathPrefix"))?;
+        }
+        if let Some(v) = &self.marker {
+            check_len(v.len(), Some(1.0), Some(320.0), &format!("{path}Marker"))?;
+        }
+        if let Some(v) = &self.max_items {
+            check_range(*v as f64, Some(1.0), Some(1000.0), &format!("{path}MaxItems"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Contains the response to a successful ListAttachedRolePolicies request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListAttachedRolePoliciesResponse {
+    /// A list of the attached policies.
+    #[serde(rename = "AttachedPolicies", default, skip_serializing_if = "Option::is_none")]
+    pub attached_policies: Option<Vec<AttachedPolicy>>,
+    /// A flag that indicates whether there are more items to return.
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    /// When IsTruncated is true , this element is present and contains the value to use for the Marker parameter in a subsequent pagination request.
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+impl Validate for ListAttachedRolePoliciesResponse {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.attached_policies {
+            for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}AttachedPolicies[{i}]."))?; }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListAttachedUserPoliciesRequest {
+    /// The name (friendly name, not ARN) of the user to list attached policies for.
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+    /// The path prefix for filtering the results.
+    #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    /// Use this parameter only when paginating results and only after you receive a response indicating that the results are truncated.
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    /// Use this only when paginating results to indicate the maximum number of items you want in the response.
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i32>,
+}
+
+impl Validate for ListAttachedUserPoliciesRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.user_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}UserName"))?;
+        }
+        if let Some(v) = &self.path_prefix {
+            check_len(v.len(), Some(1.0), Some(512.0), &format!("{path}PathPrefix"))?;
+        }
+        if let Some(v) = &self.marker {
+            check_len(v.len(), Some(1.0), Some(320.0), &format!("{path}Marker"))?;
+        }
+        if let Some(v) = &self.max_items {
+            check_range(*v as f64, Some(1.0), Some(1000.0), &format!("{path}MaxItems"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Contains the response to a successful ListAttachedUserPolicies request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListAttachedUserPoliciesResponse {
+    /// A list of the attached policies.
+    #[serde(rename = "AttachedPolicies", default, skip_serializing_if = "Option::is_none")]
+    pub attached_policies: Option<Vec<AttachedPolicy>>,
+    /// A flag that indicates whether there are more items to return.
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    /// When IsTruncated is true , this element is present and contains the value to use for the Marker parameter in a subsequent pagination request.
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+impl Validate for ListAttachedUserPoliciesResponse {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.attached_policies {
+            for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}AttachedPolicies[{i}]."))?; }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListRolePoliciesRequest {
+    /// The name of the role to list policies for.
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+    /// Use this parameter only when paginating results and only after you receive a response indicating that the results are truncated.
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    /// Use this only when paginating results to indicate the maximum number of items you want in the response.
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i32>,
+}
+
+impl Validate for ListRolePoliciesRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.role_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        if let Some(v) = &self.marker {
+            check_len(v.len(), Some(1.0), Some(320.0), &format!("{path}Marker"))?;
+        }
+        if let Some(v) = &self.max_items {
+            check_range(*v as f64, Some(1.0), Some(1000.0), &format!("{path}MaxItems"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Contains the response to a successful ListRolePolicies request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListRolePoliciesResponse {
+    /// A list of policy names.
+    #[serde(rename = "PolicyNames", default, skip_serializing_if = "Option::is_none")]
+    pub policy_names: Option<Vec<String>>,
+    /// A flag that indicates whether there are more items to return.
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    /// When IsTruncated is true , this element is present and contains the value to use for the Marker parameter in a subsequent pagination request.
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+impl Validate for ListRolePoliciesResponse {
+    fn validate(&self, _path: &str) -> Result<(), Violation> {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListRolesRequest {
+    /// The path prefix for filtering the results.
+    #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    /// Use this parameter only when paginating results and only after you receive a response indicating that the results are truncated.
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    /// Use this only when paginating results to indicate the maximum number of items you want in the response.
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i32>,
+}
+
+impl Validate for ListRolesRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.path_prefix {
+            check_len(v.len(), Some(1.0), Some(512.0), &format!("{path}PathPrefix"))?;
+        }
+        if let Some(v) = &self.marker {
+            check_len(v.len(), Some(1.0), Some(320.0), &format!("{path}Marker"))?;
+        }
+        if let Some(v) = &self.max_items {
+            check_range(*v as f64, Some(1.0), Some(1000.0), &format!("{path}MaxItems"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Contains the response to a successful ListRoles request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ListRolesResponse {
+    /// A list of roles.
+    #[serde(rename = "Roles", default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Role>>,
+    /// A flag that indicates whether there are more items to return.
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    /// When IsTruncated is true , this element is present and contains the value to use for the Marker parameter in a subsequent pagination request.
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+impl Validate for ListRolesResponse {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.roles {
+            for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}Roles[{i}]."))?; }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ListUserPoliciesRequest {
     /// The name of the user to list policies for.
     #[serde(rename = "UserName")]
@@ -1047,6 +2151,128 @@ impl std::fmt::Display for PermissionsBoundaryAttachmentType {
     }
 }
 
+/// Contains information about a managed policy.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Policy {
+    /// The friendly name (not ARN) identifying the policy.
+    #[serde(rename = "PolicyName", default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    /// The stable and unique string identifying the policy.
+    #[serde(rename = "PolicyId", default, skip_serializing_if = "Option::is_none")]
+    pub policy_id: Option<String>,
+    #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// The path to the policy.
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The identifier for the version of the policy that is set as the default version.
+    #[serde(rename = "DefaultVersionId", default, skip_serializing_if = "Option::is_none")]
+    pub default_version_id: Option<String>,
+    /// The number of entities (users, groups, and roles) that the policy is attached to.
+    #[serde(rename = "AttachmentCount", default, skip_serializing_if = "Option::is_none")]
+    pub attachment_count: Option<i32>,
+    /// The number of entities (users and roles) for which the policy is used to set the permissions boundary.
+    #[serde(rename = "PermissionsBoundaryUsageCount", default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary_usage_count: Option<i32>,
+    /// Specifies whether the policy can be attached to an IAM user, group, or role.
+    #[serde(rename = "IsAttachable", default, skip_serializing_if = "Option::is_none")]
+    pub is_attachable: Option<bool>,
+    /// A friendly description of the policy.
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The date and time, in ISO 8601 date-time format , when the policy was created.
+    #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
+    pub create_date: Option<crate::Timestamp>,
+    /// The date and time, in ISO 8601 date-time format , when the policy was last updated.
+    #[serde(rename = "UpdateDate", default, skip_serializing_if = "Option::is_none")]
+    pub update_date: Option<crate::Timestamp>,
+    /// A list of tags that are attached to the instance profile.
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+impl Validate for Policy {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.policy_name {
+            check_len(v.len(), Some(1.0), Some(128.0), &format!("{path}PolicyName"))?;
+        }
+        if let Some(v) = &self.policy_id {
+            check_len(v.len(), Some(16.0), Some(128.0), &format!("{path}PolicyId"))?;
+        }
+        if let Some(v) = &self.arn {
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}Arn"))?;
+        }
+        if let Some(v) = &self.path {
+            check_len(v.len(), Some(1.0), Some(512.0), &format!("{path}Path"))?;
+        }
+        if let Some(v) = &self.description {
+            check_len(v.len(), None, Some(1000.0), &format!("{path}Description"))?;
+        }
+        if let Some(v) = &self.tags {
+            check_len(v.len(), None, Some(50.0), &format!("{path}Tags"))?;
+            for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}Tags[{i}]."))?; }
+        }
+        Ok(())
+    }
+}
+
+/// Contains information about a version of a managed policy.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PolicyVersion {
+    /// The policy document.
+    #[serde(rename = "Document", default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    /// The identifier for the policy version.
+    #[serde(rename = "VersionId", default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// Specifies whether the policy version is set as the policy's default version.
+    #[serde(rename = "IsDefaultVersion", default, skip_serializing_if = "Option::is_none")]
+    pub is_default_version: Option<bool>,
+    /// The date and time, in ISO 8601 date-time format , when the policy version was created.
+    #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
+    pub create_date: Option<crate::Timestamp>,
+}
+
+impl Validate for PolicyVersion {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.document {
+            check_len(v.len(), Some(1.0), Some(131072.0), &format!("{path}Document"))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PutRolePolicyRequest {
+    /// The name of the role to associate the policy with.
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+    /// The name of the policy document.
+    #[serde(rename = "PolicyName")]
+    pub policy_name: String,
+    /// The policy document.
+    #[serde(rename = "PolicyDocument")]
+    pub policy_document: String,
+}
+
+impl Validate for PutRolePolicyRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.role_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        {
+            let v = &self.policy_name;
+            check_len(v.len(), Some(1.0), Some(128.0), &format!("{path}PolicyName"))?;
+        }
+        {
+            let v = &self.policy_document;
+            check_len(v.len(), Some(1.0), Some(131072.0), &format!("{path}PolicyDocument"))?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PutUserPolicyRequest {
     /// The name of the user to associate the policy with.
@@ -1074,6 +2300,98 @@ impl Validate for PutUserPolicyRequest {
             let v = &self.policy_document;
             check_len(v.len(), Some(1.0), Some(131072.0), &format!("{path}PolicyDocument"))?;
         }
+        Ok(())
+    }
+}
+
+/// Contains information about an IAM role.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Role {
+    /// The path to the role.
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The friendly name that identifies the role.
+    #[serde(rename = "RoleName", default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+    /// The stable and unique string identifying the role.
+    #[serde(rename = "RoleId", default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<String>,
+    /// The Amazon Resource Name (ARN) specifying the role.
+    #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// The date and time, in ISO 8601 date-time format , when the role was created.
+    #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
+    pub create_date: Option<crate::Timestamp>,
+    /// The policy that grants an entity permission to assume the role.
+    #[serde(rename = "AssumeRolePolicyDocument", default, skip_serializing_if = "Option::is_none")]
+    pub assume_role_policy_document: Option<String>,
+    /// A description of the role that you provide.
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The maximum session duration (in seconds) for the specified role.
+    #[serde(rename = "MaxSessionDuration", default, skip_serializing_if = "Option::is_none")]
+    pub max_session_duration: Option<i32>,
+    /// The ARN of the policy used to set the permissions boundary for the role.
+    #[serde(rename = "PermissionsBoundary", default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<AttachedPermissionsBoundary>,
+    /// A list of tags that are attached to the role.
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    /// Contains information about the last time that an IAM role was used.
+    #[serde(rename = "RoleLastUsed", default, skip_serializing_if = "Option::is_none")]
+    pub role_last_used: Option<RoleLastUsed>,
+}
+
+impl Validate for Role {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.path {
+            check_len(v.len(), Some(1.0), Some(512.0), &format!("{path}Path"))?;
+        }
+        if let Some(v) = &self.role_name {
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        if let Some(v) = &self.role_id {
+            check_len(v.len(), Some(16.0), Some(128.0), &format!("{path}RoleId"))?;
+        }
+        if let Some(v) = &self.arn {
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}Arn"))?;
+        }
+        if let Some(v) = &self.assume_role_policy_document {
+            check_len(v.len(), Some(1.0), Some(131072.0), &format!("{path}AssumeRolePolicyDocument"))?;
+        }
+        if let Some(v) = &self.description {
+            check_len(v.len(), None, Some(1000.0), &format!("{path}Description"))?;
+        }
+        if let Some(v) = &self.max_session_duration {
+            check_range(*v as f64, Some(3600.0), Some(43200.0), &format!("{path}MaxSessionDuration"))?;
+        }
+        if let Some(v) = &self.permissions_boundary {
+            v.validate(&format!("{path}PermissionsBoundary."))?;
+        }
+        if let Some(v) = &self.tags {
+            check_len(v.len(), None, Some(50.0), &format!("{path}Tags"))?;
+            for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}Tags[{i}]."))?; }
+        }
+        if let Some(v) = &self.role_last_used {
+            v.validate(&format!("{path}RoleLastUsed."))?;
+        }
+        Ok(())
+    }
+}
+
+/// Contains information about the last time that an IAM role was used.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RoleLastUsed {
+    /// The date and time, in ISO 8601 date-time format that the role was last used.
+    #[serde(rename = "LastUsedDate", default, skip_serializing_if = "Option::is_none")]
+    pub last_used_date: Option<crate::Timestamp>,
+    /// The name of the Amazon Web Services Region in which the role was last used.
+    #[serde(rename = "Region", default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl Validate for RoleLastUsed {
+    fn validate(&self, _path: &str) -> Result<(), Violation> {
         Ok(())
     }
 }
@@ -1124,6 +2442,30 @@ impl Validate for UpdateAccessKeyRequest {
         {
             let v = &self.access_key_id;
             check_len(v.len(), Some(16.0), Some(128.0), &format!("{path}AccessKeyId"))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UpdateAssumeRolePolicyRequest {
+    /// The name of the role to update with the new policy.
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+    /// The policy that grants an entity permission to assume the role.
+    #[serde(rename = "PolicyDocument")]
+    pub policy_document: String,
+}
+
+impl Validate for UpdateAssumeRolePolicyRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.role_name;
+            check_len(v.len(), Some(1.0), Some(64.0), &format!("{path}RoleName"))?;
+        }
+        {
+            let v = &self.policy_document;
+            check_len(v.len(), Some(1.0), Some(131072.0), &format!("{path}PolicyDocument"))?;
         }
         Ok(())
     }

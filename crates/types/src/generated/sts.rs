@@ -2,7 +2,7 @@
 #![allow(missing_docs, clippy::all)]
 
 use serde::{Deserialize, Serialize};
-use crate::validate::{Validate, Violation, check_len};
+use crate::validate::{Validate, Violation, check_len, check_range};
 
 /// The SigV4 signing name of this service.
 pub const SIGNING_NAME: &str = "sts";
@@ -13,18 +13,21 @@ pub const XML_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 /// One operation of this service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operation {
+    AssumeRole,
     GetCallerIdentity,
 }
 
 impl Operation {
     /// Every operation, in name order.
     pub const ALL: &'static [Operation] = &[
+        Operation::AssumeRole,
         Operation::GetCallerIdentity,
     ];
 
     /// The operation's name, as the `Action` parameter carries it.
     pub fn name(self) -> &'static str {
         match self {
+            Operation::AssumeRole => "AssumeRole",
             Operation::GetCallerIdentity => "GetCallerIdentity",
         }
     }
@@ -32,6 +35,7 @@ impl Operation {
     /// The operation named `name`.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
+            "AssumeRole" => Some(Operation::AssumeRole),
             "GetCallerIdentity" => Some(Operation::GetCallerIdentity),
             _ => None,
         }
@@ -40,6 +44,7 @@ impl Operation {
     /// The element holding the output's members in the answer, if it has an output.
     pub fn result_wrapper(self) -> Option<&'static str> {
         match self {
+            Operation::AssumeRole => Some("AssumeRoleResult"),
             Operation::GetCallerIdentity => Some("GetCallerIdentityResult"),
         }
     }
@@ -48,6 +53,7 @@ impl Operation {
 /// A request of this service: its operation and typed input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
+    AssumeRole(AssumeRoleRequest),
     GetCallerIdentity(GetCallerIdentityRequest),
 }
 
@@ -55,6 +61,7 @@ impl Request {
     /// The request's operation.
     pub fn operation(&self) -> Operation {
         match self {
+            Request::AssumeRole(_) => Operation::AssumeRole,
             Request::GetCallerIdentity(_) => Operation::GetCallerIdentity,
         }
     }
@@ -62,6 +69,7 @@ impl Request {
     /// Decodes `body` as the input of `operation`.
     pub fn decode<D: crate::request::Decoder>(operation: Operation, body: &[u8], decoder: &D) -> Result<Self, crate::ApiError> {
         Ok(match operation {
+            Operation::AssumeRole => Request::AssumeRole(decoder.decode(body)?),
             Operation::GetCallerIdentity => Request::GetCallerIdentity(decoder.decode(body)?),
         })
     }
@@ -69,6 +77,7 @@ impl Request {
     /// The input's string members, read by name.
     pub fn members(&self) -> &dyn crate::request::Members {
         match self {
+            Request::AssumeRole(input) => input,
             Request::GetCallerIdentity(input) => input,
         }
     }
@@ -105,12 +114,203 @@ pub const EXCEPTIONS: &[&str] = &[
     "SessionDurationEscalationException",
 ];
 
+impl crate::request::Members for AssumeRoleRequest {
+    fn text(&self, member: &str) -> Option<&str> {
+        match member {
+            "RoleArn" => Some(self.role_arn.as_str()),
+            "RoleSessionName" => Some(self.role_session_name.as_str()),
+            "Policy" => self.policy.as_deref(),
+            "ExternalId" => self.external_id.as_deref(),
+            "SerialNumber" => self.serial_number.as_deref(),
+            "TokenCode" => self.token_code.as_deref(),
+            "SourceIdentity" => self.source_identity.as_deref(),
+            _ => None,
+        }
+    }
+    fn list(&self, member: &str) -> Option<&[String]> {
+        match member {
+            "TransitiveTagKeys" => self.transitive_tag_keys.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 impl crate::request::Members for GetCallerIdentityRequest {
     fn text(&self, _member: &str) -> Option<&str> {
         None
     }
     fn list(&self, _member: &str) -> Option<&[String]> {
         None
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AssumeRoleRequest {
+    /// The Amazon Resource Name (ARN) of the role to assume.
+    #[serde(rename = "RoleArn")]
+    pub role_arn: String,
+    /// An identifier for the assumed role session.
+    #[serde(rename = "RoleSessionName")]
+    pub role_session_name: String,
+    /// The Amazon Resource Names (ARNs) of the IAM managed policies that you want to use as managed session policies.
+    #[serde(rename = "PolicyArns", default, skip_serializing_if = "Option::is_none")]
+    pub policy_arns: Option<Vec<PolicyDescriptorType>>,
+    /// An IAM policy in JSON format that you want to use as an inline session policy.
+    #[serde(rename = "Policy", default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The duration, in seconds, of the role session.
+    #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<i32>,
+    /// A list of session tags that you want to pass.
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    /// A list of keys for session tags that you want to set as transitive.
+    #[serde(rename = "TransitiveTagKeys", default, skip_serializing_if = "Option::is_none")]
+    pub transitive_tag_keys: Option<Vec<String>>,
+    /// A unique identifier that might be required when you assume a role in another account.
+    #[serde(rename = "ExternalId", default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The identification number of the MFA device that is associated with the user who is making the AssumeRole call.
+    #[serde(rename = "SerialNumber", default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
+    /// The value provided by the MFA device, if the trust policy of the role being assumed requires MFA.
+    #[serde(rename = "TokenCode", default, skip_serializing_if = "Option::is_none")]
+    pub token_code: Option<String>,
+    /// The source identity specified by the principal that is calling the AssumeRole operation.
+    #[serde(rename = "SourceIdentity", default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+    /// A list of previously acquired trusted context assertions in the format of a JSON array.
+    #[serde(rename = "ProvidedContexts", default, skip_serializing_if = "Option::is_none")]
+    pub provided_contexts: Option<Vec<ProvidedContext>>,
+}
+
+impl Validate for AssumeRoleRequest {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.role_arn;
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}RoleArn"))?;
+        }
+        {
+            let v = &self.role_session_name;
+            check_len(v.len(), Some(2.0), Some(64.0), &format!("{path}RoleSessionName"))?;
+        }
+        if let Some(v) = &self.policy_arns {
+            for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}PolicyArns[{i}]."))?; }
+        }
+        if let Some(v) = &self.policy {
+            check_len(v.len(), Some(1.0), None, &format!("{path}Policy"))?;
+        }
+        if let Some(v) = &self.duration_seconds {
+            check_range(*v as f64, Some(900.0), Some(43200.0), &format!("{path}DurationSeconds"))?;
+        }
+        if let Some(v) = &self.tags {
+            check_len(v.len(), None, Some(50.0), &format!("{path}Tags"))?;
+            for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}Tags[{i}]."))?; }
+        }
+        if let Some(v) = &self.transitive_tag_keys {
+            check_len(v.len(), None, Some(50.0), &format!("{path}TransitiveTagKeys"))?;
+        }
+        if let Some(v) = &self.external_id {
+            check_len(v.len(), Some(2.0), Some(1224.0), &format!("{path}ExternalId"))?;
+        }
+        if let Some(v) = &self.serial_number {
+            check_len(v.len(), Some(9.0), Some(256.0), &format!("{path}SerialNumber"))?;
+        }
+        if let Some(v) = &self.token_code {
+            check_len(v.len(), Some(6.0), Some(6.0), &format!("{path}TokenCode"))?;
+        }
+        if let Some(v) = &self.source_identity {
+            check_len(v.len(), Some(2.0), Some(64.0), &format!("{path}SourceIdentity"))?;
+        }
+        if let Some(v) = &self.provided_contexts {
+            check_len(v.len(), Some(1.0), Some(5.0), &format!("{path}ProvidedContexts"))?;
+            for (i, item) in v.iter().enumerate() { item.validate(&format!("{path}ProvidedContexts[{i}]."))?; }
+        }
+        Ok(())
+    }
+}
+
+/// Contains the response to a successful AssumeRole request, including temporary Amazon Web Services credentials that can be used to make Amazon Web Services requests.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AssumeRoleResponse {
+    /// The temporary security credentials, which include an access key ID, a secret access key, and a security (or session) token.
+    #[serde(rename = "Credentials", default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
+    /// The Amazon Resource Name (ARN) and the assumed role ID, which are identifiers that you can use to refer to the resulting temporary security credentials.
+    #[serde(rename = "AssumedRoleUser", default, skip_serializing_if = "Option::is_none")]
+    pub assumed_role_user: Option<AssumedRoleUser>,
+    /// A percentage value that indicates the packed size of the session policies and session tags combined passed in the request.
+    #[serde(rename = "PackedPolicySize", default, skip_serializing_if = "Option::is_none")]
+    pub packed_policy_size: Option<i32>,
+    /// The source identity specified by the principal that is calling the AssumeRole operation.
+    #[serde(rename = "SourceIdentity", default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+}
+
+impl Validate for AssumeRoleResponse {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.credentials {
+            v.validate(&format!("{path}Credentials."))?;
+        }
+        if let Some(v) = &self.assumed_role_user {
+            v.validate(&format!("{path}AssumedRoleUser."))?;
+        }
+        if let Some(v) = &self.packed_policy_size {
+            check_range(*v as f64, Some(0.0), None, &format!("{path}PackedPolicySize"))?;
+        }
+        if let Some(v) = &self.source_identity {
+            check_len(v.len(), Some(2.0), Some(64.0), &format!("{path}SourceIdentity"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The identifiers for the temporary security credentials that the operation returns.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AssumedRoleUser {
+    /// A unique identifier that contains the role ID and the role session name of the role that is being assumed.
+    #[serde(rename = "AssumedRoleId", default, skip_serializing_if = "Option::is_none")]
+    pub assumed_role_id: Option<String>,
+    /// The ARN of the temporary security credentials that are returned from the AssumeRole action.
+    #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+}
+
+impl Validate for AssumedRoleUser {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.assumed_role_id {
+            check_len(v.len(), Some(2.0), Some(193.0), &format!("{path}AssumedRoleId"))?;
+        }
+        if let Some(v) = &self.arn {
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}Arn"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Amazon Web Services credentials for API authentication.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Credentials {
+    /// The access key ID that identifies the temporary security credentials.
+    #[serde(rename = "AccessKeyId", default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// The secret access key that can be used to sign requests.
+    #[serde(rename = "SecretAccessKey", default, skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<String>,
+    /// The token that users must pass to the service API to use the temporary credentials.
+    #[serde(rename = "SessionToken", default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+    /// The date on which the current credentials expire.
+    #[serde(rename = "Expiration", default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<crate::Timestamp>,
+}
+
+impl Validate for Credentials {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.access_key_id {
+            check_len(v.len(), Some(16.0), Some(128.0), &format!("{path}AccessKeyId"))?;
+        }
+        Ok(())
     }
 }
 
@@ -142,6 +342,71 @@ impl Validate for GetCallerIdentityResponse {
     fn validate(&self, path: &str) -> Result<(), Violation> {
         if let Some(v) = &self.arn {
             check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}Arn"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A reference to the IAM managed policy that is passed as a session policy for a role session or a federated user session.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PolicyDescriptorType {
+    /// The Amazon Resource Name (ARN) of the IAM managed policy to use as a session policy for the role.
+    #[serde(rename = "arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+}
+
+impl Validate for PolicyDescriptorType {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.arn {
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}arn"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Contains information about the provided context.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProvidedContext {
+    /// The context provider ARN from which the trusted context assertion was generated.
+    #[serde(rename = "ProviderArn", default, skip_serializing_if = "Option::is_none")]
+    pub provider_arn: Option<String>,
+    /// The signed and encrypted trusted context assertion generated by the context provider.
+    #[serde(rename = "ContextAssertion", default, skip_serializing_if = "Option::is_none")]
+    pub context_assertion: Option<String>,
+}
+
+impl Validate for ProvidedContext {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        if let Some(v) = &self.provider_arn {
+            check_len(v.len(), Some(20.0), Some(2048.0), &format!("{path}ProviderArn"))?;
+        }
+        if let Some(v) = &self.context_assertion {
+            check_len(v.len(), Some(4.0), Some(2048.0), &format!("{path}ContextAssertion"))?;
+        }
+        Ok(())
+    }
+}
+
+/// You can pass custom key-value pair attributes when you assume a role or federate a user.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Tag {
+    /// The key for a session tag.
+    #[serde(rename = "Key")]
+    pub key: String,
+    /// The value for a session tag.
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+impl Validate for Tag {
+    fn validate(&self, path: &str) -> Result<(), Violation> {
+        {
+            let v = &self.key;
+            check_len(v.len(), Some(1.0), Some(128.0), &format!("{path}Key"))?;
+        }
+        {
+            let v = &self.value;
+            check_len(v.len(), Some(0.0), Some(256.0), &format!("{path}Value"))?;
         }
         Ok(())
     }

@@ -83,7 +83,7 @@ fn matches<T: Copy + Into<u32>>(p: &[T], t: &[T], same: impl Fn(&T, &T) -> bool)
 }
 
 /// A string or a list of strings, as policy elements take them.
-fn strings(v: &Value) -> Option<Vec<String>> {
+pub(crate) fn strings(v: &Value) -> Option<Vec<String>> {
     match v {
         Value::String(s) => Some(vec![s.clone()]),
         Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_string)).collect(),
@@ -105,7 +105,7 @@ const OPERATORS: [&str; 10] = [
     "Bool",
 ];
 
-fn statements(document: &Value) -> Vec<&Value> {
+pub(crate) fn statements(document: &Value) -> Vec<&Value> {
     match &document["Statement"] {
         Value::Array(a) => a.iter().collect(),
         s @ Value::Object(_) => vec![s],
@@ -182,7 +182,7 @@ fn condition_holds(op: &str, wanted: &[String], actual: Option<&String>) -> bool
     any != negated
 }
 
-fn statement_applies(s: &Value, ask: &Ask) -> bool {
+pub(crate) fn statement_applies(s: &Value, ask: &Ask) -> bool {
     let listed = |key: &str| s.get(key).and_then(strings);
     let action_hit = |list: Vec<String>| list.iter().any(|a| wildcard(a, &ask.action, true));
     let actions = match (listed("Action"), listed("NotAction")) {
@@ -239,7 +239,7 @@ pub fn evaluate(documents: &[String], ask: &Ask) -> Decision {
 
 /// How a resource policy statement's `Principal` names a caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Named {
+pub(crate) enum Named {
     /// Not at all.
     No,
     /// By its ARN, or as everyone (`*`, `{"AWS": "*"}`).
@@ -249,7 +249,7 @@ enum Named {
     ByAccount,
 }
 
-fn principal_named(s: &Value, arn: &str) -> Named {
+pub(crate) fn principal_named(s: &Value, arn: &str) -> Named {
     let listed = match &s["Principal"] {
         Value::String(p) => vec![p.clone()],
         Value::Object(o) => o.get("AWS").and_then(strings).unwrap_or_default(),
@@ -266,12 +266,34 @@ fn principal_named(s: &Value, arn: &str) -> Named {
     }
 }
 
+/// A resource policy's statement with the `Resource` it may leave out: the resource the policy
+/// is on, whatever its ARN.
+pub(crate) fn on_this_resource(s: &Value) -> Value {
+    let mut s = s.clone();
+    if s.get("Resource").is_none() && s.get("NotResource").is_none() {
+        s["Resource"] = "*".into();
+    }
+    s
+}
+
+/// A resource policy document whose statements all have their `Resource` ([`on_this_resource`]),
+/// as the identity policy checker reads it.
+pub(crate) fn on_this_resource_all(document: &Value) -> Value {
+    let mut out = document.clone();
+    if let Some(o) = out.as_object_mut()
+        && o.contains_key("Statement")
+    {
+        let list = statements(document).into_iter().map(on_this_resource);
+        o.insert("Statement".into(), Value::Array(list.collect()));
+    }
+    out
+}
+
 /// Checks a resource policy (a repository policy): statements need a Principal and an
 /// Action; Resource may be left out (it is the resource the policy is on).
-pub(crate) fn check_resource(document: &str) -> Result<(), String> {
+pub fn check_resource(document: &str) -> Result<(), String> {
     let v: Value = serde_json::from_str(document)
         .map_err(|e| format!("Invalid repository policy provided: {e}"))?;
-    let mut with_resource = v.clone();
     for s in statements(&v) {
         if s.get("Principal").is_none() {
             return Err(
@@ -279,23 +301,13 @@ pub(crate) fn check_resource(document: &str) -> Result<(), String> {
             );
         }
     }
-    if let Some(Value::Array(list)) = with_resource.get_mut("Statement") {
-        for s in list.iter_mut() {
-            if s.get("Resource").is_none() && s.get("NotResource").is_none() {
-                s["Resource"] = "*".into();
-            }
-        }
-    } else if let Some(s @ Value::Object(_)) = with_resource.get_mut("Statement")
-        && s.get("Resource").is_none()
-    {
-        s["Resource"] = "*".into();
-    }
+    let with_resource = on_this_resource_all(&v);
     check(&with_resource.to_string())
         .map_err(|e| format!("Invalid repository policy provided: {e}"))
 }
 
 /// Evaluates a resource policy for the principal `arn`: explicit deny, allow or implicit deny.
-pub(crate) fn evaluate_resource(document: &str, arn: &str, ask: &Ask) -> Decision {
+pub fn evaluate_resource(document: &str, arn: &str, ask: &Ask) -> Decision {
     let Ok(v) = serde_json::from_str::<Value>(document) else {
         return Decision::ImplicitDeny;
     };
@@ -305,10 +317,7 @@ pub(crate) fn evaluate_resource(document: &str, arn: &str, ask: &Ask) -> Decisio
         if named == Named::No {
             continue;
         }
-        let mut s = s.clone();
-        if s.get("Resource").is_none() && s.get("NotResource").is_none() {
-            s["Resource"] = "*".into();
-        }
+        let s = on_this_resource(s);
         if !statement_applies(&s, ask) {
             continue;
         }
