@@ -156,7 +156,10 @@ fn authorize_agent(control: &ControlPlane, key: &AgentKey, ask: &Ask) -> Result<
                 "an agent may only write the log groups of the tasks placed on its instance".into(),
             ),
         },
-        "ecs:SubmitTaskStateChange" | "ecs:SubmitContainerStateChange" => {
+        "ecs:SubmitTaskStateChange"
+        | "ecs:SubmitContainerStateChange"
+        | "berth:GetTaskCredentials"
+        | "berth:GetTaskSecrets" => {
             let state = control.read();
             let task = subject.and_then(|t| {
                 berth_control::tasks::find(&state, control.partition(), &key.cluster, t)

@@ -1,6 +1,7 @@
 //! Berth's own operations, on the same awsJson1.1 framing as ECS: the audit log
 //! (`BerthAudit.ListAuditEvents`) and the agents' credentials (`BerthAgent.Join` with a join
-//! token; `RotateJoinToken`, `ListAgentKeys` and `RevokeAgentKey` for operators). Each is
+//! token; `RotateJoinToken`, `ListAgentKeys` and `RevokeAgentKey` for operators; a task's role
+//! credentials and secrets for its agent, in [`crate::task_identity`]). Each is
 //! authorised as the action `berth:<Operation>`, which only the root and users whose policies
 //! name it may call.
 
@@ -56,6 +57,9 @@ pub(crate) fn call(
     operation: &str,
     body: &[u8],
 ) -> Result<Vec<u8>, ApiError> {
+    if prefix == AGENT_PREFIX && crate::task_identity::answers(operation) {
+        return crate::task_identity::call(app, principal, operation, body);
+    }
     let target = format!("{prefix}.{operation}");
     let known = matches!(
         (prefix, operation),

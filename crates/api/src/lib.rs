@@ -47,6 +47,7 @@ mod sessions;
 pub mod sigv4;
 mod ssm;
 mod task_asks;
+mod task_identity;
 pub mod throttle;
 pub mod tls;
 pub mod wire;

@@ -65,7 +65,11 @@ fn the_container(arn: &str) -> String {
 
 /// The task role credentials as the container's own SDK would fetch them.
 fn fetch_credentials(id: &str, uri: &str) -> Result<serde_json::Value, String> {
-    let out = docker_exec(id, &format!("wget -T 3 -qO- http://169.254.170.2{uri}"))?;
+    // Busybox's `wget -T` crashes: `timeout` bounds it instead.
+    let out = docker_exec(
+        id,
+        &format!("timeout 5 wget -qO- http://169.254.170.2{uri}"),
+    )?;
     serde_json::from_str(&out).map_err(|e| format!("not JSON ({e}): {out}"))
 }
 

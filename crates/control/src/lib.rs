@@ -7,6 +7,7 @@
 //!
 //! Modules, one concern each:
 //! - `clusters`, [`task_definitions`], `instances`, [`tasks`], `tags`: the operations;
+//!   [`task_identity`]: a task's role session and what its secrets name, for its agent;
 //!   `task_definition_rules`: the cross-field rules a registration must keep;
 //! - `account_settings`: ECS account settings, per principal with the account's defaults;
 //! - `exec`: ExecuteCommand, refused with what to do instead;
@@ -65,6 +66,7 @@ mod status;
 mod tags;
 mod task_definition_rules;
 pub mod task_definitions;
+pub mod task_identity;
 pub mod tasks;
 mod views;
 mod wakeups;

@@ -6,7 +6,8 @@
 //! whether it belongs to a service) is read from memory. Both consumers are level-triggered and
 //! read memory when woken, so each event waits until memory holds its commit (`mutate`
 //! publishes the revision it has applied): none is woken to read a state older than what woke
-//! it. A follower that fell behind the feed wakes everything.
+//! it. A follower that fell behind the feed wakes everything. A task told to stop has its role
+//! sessions revoked here, so whatever stopped it (StopTask, a service, its agent) ends them.
 
 use crate::ControlPlane;
 use berth_store::{Committed, Event, Table, Watcher};
@@ -18,6 +19,8 @@ use std::sync::Arc;
 struct Wakes {
     instances: BTreeSet<String>,
     services: bool,
+    /// Stopping tasks whose role sessions are still live: they end now.
+    revoke: BTreeSet<String>,
 }
 
 impl ControlPlane {
@@ -56,6 +59,7 @@ impl ControlPlane {
                 Event::Missed => Wakes {
                     instances: self.read().instances.keys().cloned().collect(),
                     services: true,
+                    revoke: BTreeSet::new(),
                 },
             };
             for arn in &wakes.instances {
@@ -63,6 +67,11 @@ impl ControlPlane {
             }
             if wakes.services {
                 self.services_woken.notify_one();
+            }
+            for task_id in &wakes.revoke {
+                if let Err(e) = self.revoke_role_sessions(task_id) {
+                    tracing::warn!(task = %task_id, error = %e, "a stopping task's role sessions live on");
+                }
             }
         }
     }
@@ -82,6 +91,17 @@ impl ControlPlane {
                             .group
                             .as_deref()
                             .is_some_and(|g| g.starts_with("service:"));
+                        // A task told to stop: the credentials its containers hold stop
+                        // working at once, whatever stopped it.
+                        let id = key.rsplit('/').next().unwrap_or_default();
+                        let live = |s: &crate::roles::RoleSession| {
+                            s.name == id && s.source == crate::roles::trust::ECS_TASKS
+                        };
+                        if crate::status::TaskStatus::Stopped.is(&task.desired_status)
+                            && state.roles.sessions.values().any(live)
+                        {
+                            wakes.revoke.insert(id.to_string());
+                        }
                     }
                 }
                 Table::ContainerInstances => {

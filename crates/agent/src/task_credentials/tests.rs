@@ -192,7 +192,7 @@ async fn a_container_reaches_its_credentials_at_the_link_local_address_and_no_ot
     let body: serde_json::Value = serde_json::from_str(&got).expect("json");
     assert_eq!(body["Token"], "token for arn:task/t1");
     let refused = tokio::task::spawn_blocking(move || {
-        other.exec("wget -T 2 -qO- http://169.254.170.2/v2/credentials/id-1")
+        other.exec("timeout 3 wget -qO- http://169.254.170.2/v2/credentials/id-1")
     })
     .await
     .expect("joined");

@@ -74,7 +74,7 @@ fn escape(s: &str) -> String {
 }
 
 /// ISO 8601, as IAM writes dates: `2024-05-01T12:00:00Z`.
-fn iso8601(epoch: f64) -> String {
+pub(crate) fn iso8601(epoch: f64) -> String {
     let d = sigv4::amz_date(epoch as i64);
     format!(
         "{}-{}-{}T{}:{}:{}Z",

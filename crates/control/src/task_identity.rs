@@ -1,0 +1,82 @@
+//! What a task's agent fetches for it: its task role's credentials (a session named after the
+//! task, as ECS names it) and what its `secrets` and `repositoryCredentials` name, with the
+//! execution role that must be allowed to read them. Only while the task has not stopped.
+
+use crate::ControlPlane;
+use crate::error::ControlError;
+use crate::roles::RoleSession;
+use crate::status::TaskStatus;
+use std::time::Duration;
+
+/// How long task role credentials last; the agent fetches new ones before they lapse.
+const TASK_SESSION: Duration = Duration::from_secs(6 * 3600);
+
+/// A task's identity and secrets, as its definition and overrides name them.
+#[derive(Debug, Clone, Default)]
+pub struct TaskIdentity {
+    /// The task's id (the last part of its ARN): its role sessions' name.
+    pub task_id: String,
+    /// The role its containers act as.
+    pub task_role: Option<String>,
+    /// The role the agent acts as for it (pulls, secrets, logs).
+    pub execution_role: Option<String>,
+    /// (container, variable, valueFrom) of every `secrets` entry.
+    pub secrets: Vec<(String, String, String)>,
+    /// (container, credentialsParameter) of every `repositoryCredentials`.
+    pub repository_credentials: Vec<(String, String)>,
+}
+
+impl ControlPlane {
+    /// The identity of task `task_arn`; refused once the task stopped or is to stop.
+    pub fn task_identity(&self, task_arn: &str) -> Result<TaskIdentity, ControlError> {
+        let state = self.read();
+        let gone = || {
+            ControlError::invalid(format!(
+                "task {task_arn} is not running: its credentials and secrets are no longer served"
+            ))
+        };
+        let task = state.tasks.get(task_arn).ok_or_else(gone)?;
+        if TaskStatus::Stopped.is(&task.desired_status) || TaskStatus::Stopped.is(&task.last_status)
+        {
+            return Err(gone());
+        }
+        let td = state.definition_of(task).ok_or_else(gone)?;
+        let overrides = task.overrides.as_ref();
+        let role = |over: Option<&String>, own: &Option<String>| {
+            over.or(own.as_ref()).filter(|r| !r.is_empty()).cloned()
+        };
+        let mut identity = TaskIdentity {
+            task_id: task_arn.rsplit('/').next().unwrap_or_default().to_string(),
+            task_role: role(
+                overrides.and_then(|o| o.task_role_arn.as_ref()),
+                &td.task_role_arn,
+            ),
+            execution_role: role(
+                overrides.and_then(|o| o.execution_role_arn.as_ref()),
+                &td.execution_role_arn,
+            ),
+            ..TaskIdentity::default()
+        };
+        for c in td.container_definitions.iter().flatten() {
+            let name = c.name.clone().unwrap_or_default();
+            for s in c.secrets.iter().flatten() {
+                let entry = (name.clone(), s.name.clone(), s.value_from.clone());
+                identity.secrets.push(entry);
+            }
+            if let Some(r) = &c.repository_credentials {
+                let entry = (name.clone(), r.credentials_parameter.clone());
+                identity.repository_credentials.push(entry);
+            }
+        }
+        Ok(identity)
+    }
+
+    /// A new session of the task role of task `task_arn`.
+    pub fn task_role_session(&self, task_arn: &str) -> Result<RoleSession, ControlError> {
+        let identity = self.task_identity(task_arn)?;
+        let role = identity
+            .task_role
+            .ok_or_else(|| ControlError::invalid(format!("task {task_arn} has no taskRoleArn")))?;
+        self.issue_role_session(&role, &identity.task_id, TASK_SESSION)
+    }
+}
