@@ -17,7 +17,7 @@ use crate::logs::sink::{self, LogSink, SinkError};
 use crate::reporter::Reporter;
 use crate::runtime::ContainerRuntime;
 use crate::spec;
-use crate::task_credentials::{self, CredentialsSource, TaskCredentials};
+use crate::task_credentials::{CredentialsSource, TaskCredentials};
 use crate::task_secrets;
 use berth_types::ecs::{
     ContainerCondition, ContainerDefinition, ContainerStateChange, NetworkBinding,
@@ -312,23 +312,14 @@ impl<R: ContainerRuntime> Runner<'_, R> {
     }
 
     async fn start(&mut self, index: usize) -> Result<(), String> {
-        if task_secrets::needed_by(&self.slots[index].def) && self.secrets.is_none() {
-            match self.ctx.secrets.fetch(&self.task_arn).await {
-                Ok(secrets) => self.secrets = Some(secrets),
-                Err(reason) => {
-                    self.slots[index].reason = Some(reason.clone());
-                    return Err(reason);
-                }
-            }
+        if let Err(reason) = self.fetch_secrets(index).await {
+            self.slots[index].reason = Some(reason.clone());
+            return Err(reason);
         }
         let runtime = &self.ctx.runtime;
         let def = &self.slots[index].def;
         let image = def.image.clone().unwrap_or_default();
-        let private = self
-            .secrets
-            .as_ref()
-            .and_then(|s| task_secrets::registry_credentials(s, &self.slots[index].name, &image));
-        let credentials = match private {
+        let credentials = match self.repository_credentials(index, &image) {
             Some(credentials) => Ok(Some(credentials)),
             None => self.ctx.registry.credentials_for(&image).await,
         };
@@ -352,16 +343,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             self.slots[index].reason = Some(reason.clone());
             return Err(reason);
         }
-        if task_credentials::task_role(self.assigned).is_some() {
-            let credentials = self.credentials.get_or_insert_with(|| {
-                TaskCredentials::new(None, &self.task_arn, self.ctx.credentials.clone())
-            });
-            body.env.get_or_insert_default().push(credentials.env());
-        }
-        if let Some(secrets) = &self.secrets {
-            let env = body.env.get_or_insert_default();
-            task_secrets::apply(secrets, &self.slots[index].name, env);
-        }
+        self.identity_env(index, &mut body);
         let suffix = &uuid_suffix();
         let name = spec::docker_name(
             &self.assigned.task_definition,
@@ -385,31 +367,6 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         }
         self.watch_exit(index, id.clone());
         self.ship(index, id, false);
-        Ok(())
-    }
-
-    /// Why the task's role cannot be served, if it cannot: in host network mode its containers
-    /// share the host's namespace, where one agent's endpoint would serve every such task.
-    fn check_role(&self) -> Result<(), String> {
-        let td = &self.assigned.task_definition;
-        let host = td.network_mode == Some(berth_types::ecs::NetworkMode::Host);
-        match task_credentials::task_role(self.assigned) {
-            Some(role) if host => Err(format!(
-                "Berth cannot serve the credentials of task role {role} to a task in host network mode yet: use networkMode bridge or awsvpc"
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// Serves the task role credentials in the namespace of container `index`'s process `pid`.
-    fn serve_credentials(&mut self, index: usize, pid: Option<u32>) -> Result<(), String> {
-        let Some(credentials) = &self.credentials else {
-            return Ok(());
-        };
-        let pid = pid.ok_or_else(|| {
-            "ResourceInitializationError: the container stopped before its task role credentials could be served".to_string()
-        })?;
-        self.slots[index].credentials_endpoint = Some(credentials.serve_in(pid)?);
         Ok(())
     }
 
@@ -675,5 +632,6 @@ pub(crate) async fn run<R: ContainerRuntime>(
 }
 
 mod firelens;
+mod identity;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,73 @@
+//! The runner's part in a task's identity: its role's credentials endpoint in each container
+//! ([`crate::task_credentials`]) and its secrets in their environment and pulls
+//! ([`crate::task_secrets`]).
+
+use super::Runner;
+use crate::runtime::ContainerRuntime;
+use crate::task_credentials::{self, TaskCredentials};
+use crate::task_secrets;
+use bollard::auth::DockerCredentials;
+use bollard::models::ContainerCreateBody;
+
+impl<R: ContainerRuntime> Runner<'_, R> {
+    /// Fetches the task's secrets once, before the first container that needs them.
+    pub(super) async fn fetch_secrets(&mut self, index: usize) -> Result<(), String> {
+        if task_secrets::needed_by(&self.slots[index].def) && self.secrets.is_none() {
+            self.secrets = Some(self.ctx.secrets.fetch(&self.task_arn).await?);
+        }
+        Ok(())
+    }
+
+    /// The registry login of container `index`'s `repositoryCredentials`, if it has them.
+    pub(super) fn repository_credentials(
+        &self,
+        index: usize,
+        image: &str,
+    ) -> Option<DockerCredentials> {
+        let secrets = self.secrets.as_ref()?;
+        task_secrets::registry_credentials(secrets, &self.slots[index].name, image)
+    }
+
+    /// Adds the credentials endpoint's variable and the container's secrets to its environment.
+    pub(super) fn identity_env(&mut self, index: usize, body: &mut ContainerCreateBody) {
+        if task_credentials::task_role(self.assigned).is_some() {
+            let credentials = self.credentials.get_or_insert_with(|| {
+                TaskCredentials::new(None, &self.task_arn, self.ctx.credentials.clone())
+            });
+            body.env.get_or_insert_default().push(credentials.env());
+        }
+        if let Some(secrets) = &self.secrets {
+            let env = body.env.get_or_insert_default();
+            task_secrets::apply(secrets, &self.slots[index].name, env);
+        }
+    }
+
+    /// Why the task's role cannot be served, if it cannot: in host network mode its containers
+    /// share the host's namespace, where one agent's endpoint would serve every such task.
+    pub(super) fn check_role(&self) -> Result<(), String> {
+        let td = &self.assigned.task_definition;
+        let host = td.network_mode == Some(berth_types::ecs::NetworkMode::Host);
+        match task_credentials::task_role(self.assigned) {
+            Some(role) if host => Err(format!(
+                "Berth cannot serve the credentials of task role {role} to a task in host network mode yet: use networkMode bridge or awsvpc"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Serves the task role credentials in the namespace of container `index`'s process `pid`.
+    pub(super) fn serve_credentials(
+        &mut self,
+        index: usize,
+        pid: Option<u32>,
+    ) -> Result<(), String> {
+        let Some(credentials) = &self.credentials else {
+            return Ok(());
+        };
+        let pid = pid.ok_or_else(|| {
+            "ResourceInitializationError: the container stopped before its task role credentials could be served".to_string()
+        })?;
+        self.slots[index].credentials_endpoint = Some(credentials.serve_in(pid)?);
+        Ok(())
+    }
+}
