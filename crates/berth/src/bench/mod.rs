@@ -3,6 +3,7 @@
 
 mod api_placement;
 mod auth;
+mod identity;
 mod image;
 mod logs;
 mod placement;

@@ -1,5 +1,6 @@
 //! RunTask → RUNNING as a client sees it (DescribeTasks polled every 2 ms), beside bare
-//! `docker run -d` of the same image, alternated so both see the same machine load.
+//! `docker run -d` of the same image and beside the same task with a task role, an execution
+//! role and ten secrets ([`super::identity`]), alternated so all see the same machine load.
 
 use super::{image, percentiles, summary};
 use berth_agent::client::EcsClient;
@@ -11,9 +12,13 @@ use std::time::{Duration, Instant};
 
 const POLL: Duration = Duration::from_millis(2);
 
-async fn time_run_task(ecs: &EcsClient, cluster: &str) -> anyhow::Result<(f64, String)> {
+async fn time_run_task(
+    ecs: &EcsClient,
+    cluster: &str,
+    family: &str,
+) -> anyhow::Result<(f64, String)> {
     let start = Instant::now();
-    let arn = super::run_one_task(ecs, cluster, "bench").await?;
+    let arn = super::run_one_task(ecs, cluster, family).await?;
     loop {
         let d: DescribeTasksResponse = ecs
             .call(
@@ -68,15 +73,23 @@ pub async fn run(iterations: usize) -> anyhow::Result<()> {
     let local = super::LocalBerth::start("bench").await?;
     let (ecs, cluster) = (&local.ecs, local.cluster.clone());
     local.register_sleeper("bench", image::IMAGE, 16).await?;
+    super::identity::register(&local, "bench-identity", image::IMAGE).await?;
 
-    println!("timing {iterations} RunTask→RUNNING and {iterations} `docker run -d`, alternated");
+    println!(
+        "timing {iterations} RunTask→RUNNING, {iterations} with a task role and {} secrets and {iterations} `docker run -d`, alternated",
+        super::identity::SECRETS
+    );
     let mut berth = vec![];
+    let mut identity = vec![];
     let mut docker = vec![];
     let mut tasks = vec![];
     let mut containers = vec![];
     for i in 0..iterations {
-        let (ms, arn) = time_run_task(ecs, &cluster).await?;
+        let (ms, arn) = time_run_task(ecs, &cluster, "bench").await?;
         berth.push(ms);
+        tasks.push(arn);
+        let (ms, arn) = time_run_task(ecs, &cluster, "bench-identity").await?;
+        identity.push(ms);
         tasks.push(arn);
         let (ms, id) = tokio::task::spawn_blocking(time_docker_run).await??;
         docker.push(ms);
@@ -109,6 +122,7 @@ pub async fn run(iterations: usize) -> anyhow::Result<()> {
 
     let (b50, b99) = percentiles(&berth);
     let (d50, d99) = percentiles(&docker);
+    let (i50, i99) = percentiles(&identity);
     summary(&[
         ("run_task_to_running_p50", b50, "ms"),
         ("run_task_to_running_p99", b99, "ms"),
@@ -116,6 +130,9 @@ pub async fn run(iterations: usize) -> anyhow::Result<()> {
         ("docker_run_p99", d99, "ms"),
         ("overhead_p50", b50 - d50, "ms"),
         ("ratio_p50", b50 / d50, "x"),
+        ("role_and_secrets_to_running_p50", i50, "ms"),
+        ("role_and_secrets_to_running_p99", i99, "ms"),
+        ("role_and_secrets_extra_p50", i50 - b50, "ms"),
     ]);
     Ok(())
 }
