@@ -11,7 +11,7 @@
 //! ([`crate::cleanup`]) removes them. A task that asks for what the host policy forbids, or for
 //! a log configuration Berth cannot honour, is stopped before anything is pulled or created.
 
-use crate::logs::options::{self as log_options, AwsLogsOptions, Mode, TagFields};
+use crate::logs::options::{self as log_options, Mode, TagFields};
 use crate::logs::shipper::{self, ShipOptions, Target};
 use crate::logs::sink::{self, LogSink, SinkError};
 use crate::reporter::Reporter;
@@ -19,15 +19,11 @@ use crate::runtime::ContainerRuntime;
 use crate::spec;
 use crate::task_credentials::{CredentialsSource, TaskCredentials};
 use crate::task_secrets;
-use berth_types::ecs::{
-    ContainerCondition, ContainerDefinition, ContainerStateChange, NetworkBinding,
-    SubmitTaskStateChangeRequest,
-};
+use berth_types::ecs::{ContainerCondition, SubmitTaskStateChangeRequest};
 use berth_types::protocol::AssignedTask;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
 /// ECS's default grace between SIGTERM and SIGKILL.
 const DEFAULT_STOP_TIMEOUT: i32 = 30;
@@ -68,58 +64,6 @@ pub(crate) struct RunnerCtx<R> {
     pub credentials: Arc<dyn CredentialsSource>,
     /// Where tasks' secrets come from.
     pub secrets: Arc<dyn task_secrets::SecretsSource>,
-}
-
-#[derive(Debug, Default)]
-struct Slot {
-    def: ContainerDefinition,
-    name: String,
-    id: Option<String>,
-    /// The engine's name for the container (a `tag` may name the log stream after it).
-    engine_name: String,
-    exit_code: Option<i32>,
-    reason: Option<String>,
-    bindings: Vec<NetworkBinding>,
-    /// The awslogs options, when the container logs there (checked in `refusal`).
-    awslogs: Option<AwsLogsOptions>,
-    /// The shipping of its output.
-    shipper: Option<JoinHandle<()>>,
-    /// The task role credentials endpoint in its network namespace.
-    credentials_endpoint: Option<JoinHandle<()>>,
-}
-
-impl Slot {
-    fn essential(&self) -> bool {
-        self.def.essential.unwrap_or(true)
-    }
-
-    fn change(&self) -> ContainerStateChange {
-        ContainerStateChange {
-            container_name: Some(self.name.clone()),
-            runtime_id: self.id.clone(),
-            exit_code: self.exit_code,
-            reason: self.reason.clone(),
-            network_bindings: Some(
-                self.bindings
-                    .iter()
-                    .filter(|b| {
-                        self.def.firelens_configuration.is_none()
-                            || !crate::logs::firelens::engine::is_forward_binding(b)
-                    })
-                    .cloned()
-                    .collect(),
-            ),
-            status: Some(
-                match (self.id.is_some(), self.exit_code.is_some()) {
-                    (_, true) => "STOPPED",
-                    (true, false) => "RUNNING",
-                    (false, false) => "PENDING",
-                }
-                .into(),
-            ),
-            image_digest: None,
-        }
-    }
 }
 
 enum Readiness {
@@ -633,5 +577,8 @@ pub(crate) async fn run<R: ContainerRuntime>(
 
 mod firelens;
 mod identity;
+mod slot;
+
+use slot::Slot;
 #[cfg(test)]
 mod tests;

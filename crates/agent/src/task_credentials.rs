@@ -17,7 +17,7 @@ mod http;
 mod netns;
 
 use crate::client::EcsClient;
-use berth_types::protocol::{RoleCredentials, TASK_CREDENTIALS_OPERATION, TaskCredentialsRequest};
+use berth_types::protocol::{RoleCredentials, TASK_CREDENTIALS_OPERATION, TaskRequest};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -38,7 +38,7 @@ pub(crate) trait CredentialsSource: Send + Sync + 'static {
 impl CredentialsSource for EcsClient {
     fn fetch<'a>(&'a self, task_arn: &'a str) -> BoxFuture<'a, Result<RoleCredentials, String>> {
         Box::pin(async move {
-            let request = TaskCredentialsRequest {
+            let request = TaskRequest {
                 task_arn: task_arn.to_string(),
             };
             self.call_target("BerthAgent", TASK_CREDENTIALS_OPERATION, &request)

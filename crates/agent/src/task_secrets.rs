@@ -8,7 +8,7 @@
 
 use crate::client::EcsClient;
 use berth_types::ecs::ContainerDefinition;
-use berth_types::protocol::{TASK_SECRETS_OPERATION, TaskSecrets, TaskSecretsRequest};
+use berth_types::protocol::{TASK_SECRETS_OPERATION, TaskRequest, TaskSecrets};
 use bollard::auth::DockerCredentials;
 use futures_util::future::BoxFuture;
 
@@ -21,7 +21,7 @@ pub(crate) trait SecretsSource: Send + Sync + 'static {
 impl SecretsSource for EcsClient {
     fn fetch<'a>(&'a self, task_arn: &'a str) -> BoxFuture<'a, Result<TaskSecrets, String>> {
         Box::pin(async move {
-            let request = TaskSecretsRequest {
+            let request = TaskRequest {
                 task_arn: task_arn.to_string(),
             };
             self.call_target("BerthAgent", TASK_SECRETS_OPERATION, &request)

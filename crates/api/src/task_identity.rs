@@ -11,7 +11,7 @@ use berth_control::secret_refs::SecretRef;
 use berth_control::task_identity::TaskIdentity;
 use berth_types::protocol::{
     RegistryCredentials, RoleCredentials, TASK_CREDENTIALS_OPERATION, TASK_SECRETS_OPERATION,
-    TaskCredentialsRequest, TaskSecrets,
+    TaskRequest, TaskSecrets,
 };
 use berth_types::{ApiError, ErrorCode};
 
@@ -42,7 +42,7 @@ pub(crate) fn call(
     operation: &str,
     body: &[u8],
 ) -> Result<Vec<u8>, ApiError> {
-    let request: TaskCredentialsRequest = serde_json::from_slice(body)
+    let request: TaskRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid(format!("name the task: {{\"taskArn\": \"...\"}} ({e})")))?;
     let task_arn = &request.task_arn;
     app.authorize(

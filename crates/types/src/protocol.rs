@@ -105,10 +105,10 @@ pub enum AgentMessage {
 /// The agent-facing call that fetches a task's role credentials: `BerthAgent.<this>`.
 pub const TASK_CREDENTIALS_OPERATION: &str = "GetTaskCredentials";
 
-/// `BerthAgent.GetTaskCredentials`: the task role credentials of a task placed on the caller's
-/// container instance.
+/// `BerthAgent.GetTaskCredentials` and `GetTaskSecrets`: what they are asked about, a task placed
+/// on the caller's container instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskCredentialsRequest {
+pub struct TaskRequest {
     /// The task.
     #[serde(rename = "taskArn")]
     pub task_arn: String,
@@ -146,16 +146,8 @@ impl std::fmt::Debug for RoleCredentials {
 /// The agent-facing call that fetches a task's secrets: `BerthAgent.<this>`.
 pub const TASK_SECRETS_OPERATION: &str = "GetTaskSecrets";
 
-/// `BerthAgent.GetTaskSecrets`: the values of the `secrets` and `repositoryCredentials` of a task
-/// placed on the caller's container instance, read with the task's execution role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskSecretsRequest {
-    /// The task.
-    #[serde(rename = "taskArn")]
-    pub task_arn: String,
-}
-
-/// The answer to [`TaskSecretsRequest`].
+/// The answer to `BerthAgent.GetTaskSecrets` (asked with a [`TaskRequest`]): the values of the
+/// `secrets` and `repositoryCredentials` of a task, read with its execution role.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskSecrets {
     /// Container name → environment variable → value.

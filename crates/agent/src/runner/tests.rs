@@ -5,7 +5,9 @@ use super::*;
 use crate::logs::memory::MemorySink;
 use crate::runtime::fake::{Call, FakeRuntime};
 use crate::test_kit::{INSTANCE, Reports, TASK, container, ctx, depends, task};
-use berth_types::ecs::{HealthCheck, LogConfiguration, LogDriver};
+use berth_types::ecs::{
+    ContainerDefinition, ContainerStateChange, HealthCheck, LogConfiguration, LogDriver,
+};
 
 fn pull() -> Call {
     Call::Pull("busybox".into())
