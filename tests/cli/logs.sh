@@ -2,7 +2,8 @@
 # The README's logs walkthrough with the unmodified AWS CLI against `berth up`: a task
 # definition with `awslogs` (create-group), its output read with describe-log-groups,
 # describe-log-streams, get-log-events and filter-log-events (a term and a JSON pattern) after
-# the task stopped, `berth logs`, retention, and an operation Berth does not answer.
+# the task stopped, `berth logs`, retention, an operation Berth does not answer, and a task whose
+# execution role may not write logs.
 # Run with the berth binary as $1.
 set -euo pipefail
 berth=${1:?usage: logs.sh path/to/berth}
@@ -63,3 +64,15 @@ fi
 grep -q UnsupportedFeatureException "$work/err" || { cat "$work/err"; fail "not UnsupportedFeatureException"; }
 aws logs delete-log-group --log-group-name "$group"
 echo "retention, refusals, delete-log-group"
+
+# With an execution role, the stream is created as that role: one that may not stops the task.
+aws iam create-role --role-name "nologs-$$" --assume-role-policy-document \
+  '{"Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}' >/dev/null
+sed -e 's/"family": "cli-logs"/"family": "cli-logs-role", "executionRoleArn": "nologs-'$$'"/' "$work/td.json" > "$work/td-role.json"
+aws ecs register-task-definition --cli-input-json "file://$work/td-role.json" >/dev/null
+task=$(aws ecs run-task --cluster "$cluster" --task-definition cli-logs-role --query 'tasks[0].taskArn' --output text)
+aws ecs wait tasks-stopped --cluster "$cluster" --tasks "$task"
+reason=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].containers[0].reason' --output text)
+[[ $reason == CannotStartContainerError*"assumed-role/nologs-$$/${task##*/}"*logs:CreateLogStream* ]] \
+  || fail "a role that may not write logs stops the task: $reason"
+echo "execution role without logs rights: task stopped ($reason)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The registry with the real clients: `aws ecr` creates a repository and hands out the login
 # password, `docker login/push/pull` move a multi-layer image, an ECS task runs from it (the
-# agent pulls with credentials of its own), `skopeo` copies, inspects and deletes. Run with the
+# agent pulls with credentials of its own, or as the task's execution role), `skopeo` copies, inspects and deletes. Run with the
 # berth binary as $1.
 set -euo pipefail
 berth=${1:?usage: registry.sh path/to/berth}
@@ -67,6 +67,33 @@ aws ecs wait tasks-running --cluster "$cluster" --tasks "$task" \
   || fail "the task did not run: $(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].stoppedReason' --output text)"
 aws ecs stop-task --cluster "$cluster" --task "$task" >/dev/null
 echo "ecs task from the registry: ok"
+
+# With an execution role, the agent pulls as that role, and only as far as its policy allows.
+trust='{"Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}'
+manifest=$(aws ecr batch-get-image --repository-name "team/app-$$" --image-ids imageTag=v1 --query 'images[0].imageManifest' --output text)
+aws iam create-role --role-name "tokenonly-$$" --assume-role-policy-document "$trust" >/dev/null
+aws iam put-role-policy --role-name "tokenonly-$$" --policy-name token --policy-document \
+  '{"Statement":{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}}'
+aws iam create-role --role-name "puller-$$" --assume-role-policy-document "$trust" >/dev/null
+aws iam attach-role-policy --role-name "puller-$$" \
+  --policy-arn arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy
+run_as() { # role, tag (a tag of v1's manifest, never pulled here before) → the task's ARN
+  aws ecr put-image --repository-name "team/app-$$" --image-tag "$2" --image-manifest "$manifest" >/dev/null
+  aws ecs register-task-definition --family "reg-$2-$$" --execution-role-arn "$1" --container-definitions \
+    "[{\"name\":\"app\",\"image\":\"$uri:$2\",\"command\":[\"sleep\",\"600\"],\"memory\":32,\"stopTimeout\":2}]" >/dev/null
+  aws ecs run-task --cluster "$cluster" --task-definition "reg-$2-$$" --query 'tasks[0].taskArn' --output text
+}
+task=$(run_as "tokenonly-$$" denied)
+aws ecs wait tasks-stopped --cluster "$cluster" --tasks "$task"
+reason=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].containers[0].reason' --output text)
+[[ $reason == CannotPullContainerError*"assumed-role/tokenonly-$$/${task##*/}"*ecr:BatchGetImage* ]] \
+  || fail "a role that may not pull stops the task: $reason"
+task=$(run_as "puller-$$" allowed)
+aws ecs wait tasks-running --cluster "$cluster" --tasks "$task" \
+  || fail "the execution role's pull: $(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].stoppedReason' --output text)"
+aws ecs stop-task --cluster "$cluster" --task "$task" >/dev/null
+aws ecr batch-delete-image --repository-name "team/app-$$" --image-ids imageTag=denied imageTag=allowed >/dev/null
+echo "pulls as the execution role: ok (refused: $reason)"
 
 # A pull the registry refuses stops the task with its reason.
 task=$(aws ecs run-task --cluster "$cluster" --task-definition "$(aws ecs register-task-definition --family "reg-missing-$$" \

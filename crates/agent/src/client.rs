@@ -76,6 +76,22 @@ impl EcsClient {
         }
     }
 
+    /// The same endpoint, signing as a role session (with its token) instead: the agent acting
+    /// as a task's execution role.
+    pub(crate) fn acting_as(&self, session: &berth_types::protocol::RoleCredentials) -> Self {
+        let credentials = Credentials::new(
+            &session.access_key_id,
+            &session.secret_access_key,
+            Some(session.token.clone()),
+            None,
+            "berth-agent-execution-role",
+        );
+        Self {
+            identity: credentials.into(),
+            ..self.clone()
+        }
+    }
+
     /// The endpoint.
     pub fn endpoint(&self) -> &str {
         &self.endpoint

@@ -1,7 +1,9 @@
 //! Credentials for pulling task images from Berth's own registry: the agent asks
-//! `GetAuthorizationToken` with its own key, as the ECS agent does with ECR, and hands the
-//! token to the Docker engine. Images from any other registry are pulled as the engine is
-//! configured to.
+//! `GetAuthorizationToken` and hands the token to the Docker engine, as the ECS agent does with
+//! ECR. For a task with an execution role it asks as that role (a session the control plane
+//! gives it for the task), so the pull is allowed by the role's policy and nothing else; for a
+//! task without one it asks with its own key, as the ECS agent uses the instance's role.
+//! Images from any other registry are pulled as the engine is configured to.
 
 use crate::client::EcsClient;
 use base64::Engine;
@@ -58,27 +60,60 @@ impl RegistryAuth {
         }
     }
 
+    /// The client the agent asks with.
+    pub(crate) fn client(&self) -> &EcsClient {
+        &self.client
+    }
+
     /// Credentials for `image` when it lives in Berth's registry: at the endpoint's address,
     /// or at the `proxyEndpoint` GetAuthorizationToken names (a separate registry listener).
     pub(crate) async fn credentials_for(
         &self,
         image: &str,
     ) -> Result<Option<DockerCredentials>, String> {
-        let token = match self.cached() {
-            Some(t) if t.expires - now() > RENEW_BEFORE_SECONDS => t,
-            _ => match self.fetch().await {
-                Ok(t) => t,
-                // Only an image of Berth's own needs the token; others pull without it.
-                Err(e) if lives_in(image, &self.endpoint_host) => return Err(e),
-                Err(_) => return Ok(None),
-            },
+        let token = match self.own_token().await {
+            Ok(t) => t,
+            // Only an image of Berth's own needs the token; others pull without it.
+            Err(e) if lives_in(image, &self.endpoint_host) => return Err(e),
+            Err(_) => return Ok(None),
         };
         Ok(lives_in(image, &token.host).then_some(token.credentials))
     }
 
-    async fn fetch(&self) -> Result<Token, String> {
-        let answer: serde_json::Value = self
-            .client
+    /// Whether `image` lives in Berth's registry: at the endpoint's address, or at the
+    /// `proxyEndpoint` the agent's own token names.
+    pub(crate) async fn holds(&self, image: &str) -> bool {
+        lives_in(image, &self.endpoint_host)
+            || self
+                .own_token()
+                .await
+                .is_ok_and(|t| lives_in(image, &t.host))
+    }
+
+    /// A login asked for as the role session `role` signs with: the registry then lets the
+    /// pull through only as far as the role's policy allows.
+    pub(crate) async fn credentials_as(
+        &self,
+        role: &EcsClient,
+    ) -> Result<DockerCredentials, String> {
+        Ok(self.fetch(role).await?.credentials)
+    }
+
+    /// The agent's own token, asked for again when it nears its expiry.
+    async fn own_token(&self) -> Result<Token, String> {
+        if let Some(t) = self.cached()
+            && t.expires - now() > RENEW_BEFORE_SECONDS
+        {
+            return Ok(t);
+        }
+        let token = self.fetch(&self.client).await?;
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
+        Ok(token)
+    }
+
+    /// A token, asked for with `client`'s credentials.
+    async fn fetch(&self, client: &EcsClient) -> Result<Token, String> {
+        let answer: serde_json::Value = client
             .call_target(
                 berth_types::ecr::TARGET_PREFIX,
                 "GetAuthorizationToken",
@@ -109,7 +144,6 @@ impl RegistryAuth {
             host,
             expires: data["expiresAt"].as_f64().unwrap_or_else(now),
         };
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
         Ok(token)
     }
 

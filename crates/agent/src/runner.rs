@@ -83,6 +83,8 @@ struct Runner<'a, R> {
     credentials: Option<Arc<TaskCredentials>>,
     /// The task's secrets, once a container that needs them starts.
     secrets: Option<berth_types::protocol::TaskSecrets>,
+    /// The client acting as the task's execution role, once needed.
+    execution: Option<crate::client::EcsClient>,
 }
 
 fn now() -> f64 {
@@ -260,13 +262,13 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             self.slots[index].reason = Some(reason.clone());
             return Err(reason);
         }
-        let runtime = &self.ctx.runtime;
-        let def = &self.slots[index].def;
-        let image = def.image.clone().unwrap_or_default();
+        let image = self.slots[index].def.image.clone().unwrap_or_default();
         let credentials = match self.repository_credentials(index, &image) {
             Some(credentials) => Ok(Some(credentials)),
-            None => self.ctx.registry.credentials_for(&image).await,
+            None => self.registry_credentials(&image).await,
         };
+        let runtime = &self.ctx.runtime;
+        let def = &self.slots[index].def;
         let pulled = match credentials {
             Ok(credentials) => runtime.ensure_image(&image, credentials).await,
             Err(e) => Err(e),
@@ -334,22 +336,25 @@ impl<R: ContainerRuntime> Runner<'_, R> {
 
     /// In blocking mode, the stream is created before the container starts, and a container
     /// whose stream cannot be created does not start, as with Docker's awslogs driver.
-    async fn open_stream(&self, index: usize, id: &str) -> Result<(), String> {
-        let (Some(aws), Some(target)) = (&self.slots[index].awslogs, self.target(index, id)) else {
+    /// The stream is created as the task's execution role when it has one, as Docker's driver
+    /// does with the credentials the ECS agent gives it.
+    async fn open_stream(&mut self, index: usize, id: &str) -> Result<(), String> {
+        let (Some(aws), Some(target)) = (self.slots[index].awslogs.clone(), self.target(index, id))
+        else {
             return Ok(());
         };
         if aws.mode == Mode::NonBlocking || !aws.create_stream {
             return Ok(());
         }
+        let execution = self.execution_role().await?;
+        let sink: &dyn LogSink = match execution {
+            Some(client) => client,
+            None => &*self.ctx.logs,
+        };
         let mut wait = Duration::from_secs(1);
         for attempt in 1..=STREAM_TRIES {
-            let created = sink::create_stream(
-                &*self.ctx.logs,
-                &target.group,
-                &target.stream,
-                aws.create_group,
-            )
-            .await;
+            let created =
+                sink::create_stream(sink, &target.group, &target.stream, aws.create_group).await;
             match created {
                 Ok(()) => return Ok(()),
                 Err(SinkError::Retryable(_)) if attempt < STREAM_TRIES => {
@@ -518,6 +523,7 @@ pub(crate) async fn run<R: ContainerRuntime>(
         created_at: Instant::now(),
         credentials: None,
         secrets: None,
+        execution: None,
     };
     runner.adopt().await;
     // Checked once, before the first pull. A task adopted after the agent restarted with a

@@ -17,7 +17,9 @@ mod http;
 mod netns;
 
 use crate::client::EcsClient;
-use berth_types::protocol::{RoleCredentials, TASK_CREDENTIALS_OPERATION, TaskRequest};
+use berth_types::protocol::{
+    RoleCredentials, TASK_CREDENTIALS_OPERATION, TASK_EXECUTION_CREDENTIALS_OPERATION, TaskRequest,
+};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -29,22 +31,43 @@ const PATH_PREFIX: &str = "/v2/credentials/";
 /// Credentials closer than this to their expiry are fetched again.
 const REFRESH_BEFORE_NS: i64 = 30 * 60 * 1_000_000_000;
 
-/// Where task role credentials come from: the control plane, or a stand-in in tests.
+/// Where a task's role credentials come from: the control plane, or a stand-in in tests.
 pub(crate) trait CredentialsSource: Send + Sync + 'static {
-    /// The role credentials of task `task_arn`, or why there are none.
+    /// The task role credentials of task `task_arn`, or why there are none.
     fn fetch<'a>(&'a self, task_arn: &'a str) -> BoxFuture<'a, Result<RoleCredentials, String>>;
+
+    /// The execution role credentials of task `task_arn` (for the agent itself), or why there
+    /// are none.
+    fn execution<'a>(&'a self, task_arn: &'a str)
+    -> BoxFuture<'a, Result<RoleCredentials, String>>;
+}
+
+impl EcsClient {
+    /// `BerthAgent.<operation>` about task `task_arn`: a session of one of its roles.
+    async fn role_session(
+        &self,
+        operation: &str,
+        task_arn: &str,
+    ) -> Result<RoleCredentials, String> {
+        let request = TaskRequest {
+            task_arn: task_arn.to_string(),
+        };
+        self.call_target("BerthAgent", operation, &request)
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 impl CredentialsSource for EcsClient {
     fn fetch<'a>(&'a self, task_arn: &'a str) -> BoxFuture<'a, Result<RoleCredentials, String>> {
-        Box::pin(async move {
-            let request = TaskRequest {
-                task_arn: task_arn.to_string(),
-            };
-            self.call_target("BerthAgent", TASK_CREDENTIALS_OPERATION, &request)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(self.role_session(TASK_CREDENTIALS_OPERATION, task_arn))
+    }
+
+    fn execution<'a>(
+        &'a self,
+        task_arn: &'a str,
+    ) -> BoxFuture<'a, Result<RoleCredentials, String>> {
+        Box::pin(self.role_session(TASK_EXECUTION_CREDENTIALS_OPERATION, task_arn))
     }
 }
 
@@ -56,6 +79,18 @@ pub(crate) fn task_role(assigned: &berth_types::protocol::AssignedTask) -> Optio
         .as_ref()
         .and_then(|o| o.task_role_arn.as_deref())
         .or(assigned.task_definition.task_role_arn.as_deref())
+        .filter(|r| !r.is_empty())
+}
+
+/// The role the agent acts as for the task (pulls, log streams): the override's, else the
+/// definition's.
+pub(crate) fn execution_role(assigned: &berth_types::protocol::AssignedTask) -> Option<&str> {
+    assigned
+        .task
+        .overrides
+        .as_ref()
+        .and_then(|o| o.execution_role_arn.as_deref())
+        .or(assigned.task_definition.execution_role_arn.as_deref())
         .filter(|r| !r.is_empty())
 }
 

@@ -159,6 +159,7 @@ fn authorize_agent(control: &ControlPlane, key: &AgentKey, ask: &Ask) -> Result<
         "ecs:SubmitTaskStateChange"
         | "ecs:SubmitContainerStateChange"
         | "berth:GetTaskCredentials"
+        | "berth:GetTaskExecutionCredentials"
         | "berth:GetTaskSecrets" => {
             let state = control.read();
             let task = subject.and_then(|t| {

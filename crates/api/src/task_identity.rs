@@ -1,6 +1,7 @@
 //! The agent-facing calls that give a task's containers what their definition names:
-//! `BerthAgent.GetTaskCredentials` (a session of the task role, named after the task) and
-//! `BerthAgent.GetTaskSecrets` (its `secrets` and `repositoryCredentials`, read as its
+//! `BerthAgent.GetTaskCredentials` (a session of the task role, named after the task),
+//! `BerthAgent.GetTaskExecutionCredentials` (a session of its execution role, which the agent
+//! acts as for the task's pulls and log streams) and `BerthAgent.GetTaskSecrets` (its `secrets` and `repositoryCredentials`, read as its
 //! execution role: a role that may not read one stops the task with ECS's reason). An agent
 //! may ask only for the tasks of its own instance that have not stopped (`authorize_agent`).
 
@@ -10,8 +11,8 @@ use crate::{AppState, auth, policy};
 use berth_control::secret_refs::SecretRef;
 use berth_control::task_identity::TaskIdentity;
 use berth_types::protocol::{
-    RegistryCredentials, RoleCredentials, TASK_CREDENTIALS_OPERATION, TASK_SECRETS_OPERATION,
-    TaskRequest, TaskSecrets,
+    RegistryCredentials, RoleCredentials, TASK_CREDENTIALS_OPERATION,
+    TASK_EXECUTION_CREDENTIALS_OPERATION, TASK_SECRETS_OPERATION, TaskRequest, TaskSecrets,
 };
 use berth_types::{ApiError, ErrorCode};
 
@@ -21,7 +22,12 @@ const SECRETS_FAILED: &str =
 
 /// Whether `operation` (of `BerthAgent`) is one of these.
 pub(crate) fn answers(operation: &str) -> bool {
-    [TASK_CREDENTIALS_OPERATION, TASK_SECRETS_OPERATION].contains(&operation)
+    [
+        TASK_CREDENTIALS_OPERATION,
+        TASK_EXECUTION_CREDENTIALS_OPERATION,
+        TASK_SECRETS_OPERATION,
+    ]
+    .contains(&operation)
 }
 
 /// The ask of `operation` on the task a request names: agent-facing, about that task.
@@ -51,8 +57,15 @@ pub(crate) fn call(
         ErrorCode::AccessDeniedException,
     )?;
     tokio::task::block_in_place(|| {
-        if operation == TASK_CREDENTIALS_OPERATION {
-            let session = app.control.task_role_session(task_arn).map_err(refused)?;
+        let session = match operation {
+            TASK_CREDENTIALS_OPERATION => Some(app.control.task_role_session(task_arn)),
+            TASK_EXECUTION_CREDENTIALS_OPERATION => {
+                Some(app.control.task_execution_session(task_arn))
+            }
+            _ => None,
+        };
+        if let Some(session) = session {
+            let session = session.map_err(refused)?;
             return encode(&RoleCredentials {
                 role_arn: session.role_arn.clone(),
                 access_key_id: session.id.clone(),

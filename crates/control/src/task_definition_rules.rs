@@ -56,6 +56,7 @@ pub(crate) fn check(
     for c in containers {
         within_task(c, cpu, memory)?;
         secret_names(c)?;
+        needs_execution_role(req, c)?;
         if req.network_mode == Some(NetworkMode::Awsvpc) {
             awsvpc(c)?;
         }
@@ -130,6 +131,32 @@ fn secret_names(c: &ContainerDefinition) -> Result<(), ControlError> {
                 secret.name
             )));
         }
+    }
+    Ok(())
+}
+
+/// Secrets and private registry credentials are read as the execution role, so a definition
+/// that has them must name one (ECS's messages, word for word).
+fn needs_execution_role(
+    req: &RegisterTaskDefinitionRequest,
+    c: &ContainerDefinition,
+) -> Result<(), ControlError> {
+    if req
+        .execution_role_arn
+        .as_deref()
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Ok(());
+    }
+    if c.secrets.as_ref().is_some_and(|s| !s.is_empty()) {
+        return Err(ControlError::client(
+            "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+        ));
+    }
+    if c.repository_credentials.is_some() {
+        return Err(ControlError::client(
+            "Private repository authentication requires that the task definition specify a value for executionRoleArn.",
+        ));
     }
     Ok(())
 }
@@ -428,6 +455,7 @@ mod tests {
     fn a_secret_may_not_share_its_name() {
         let req = RegisterTaskDefinitionRequest {
             family: "f".into(),
+            execution_role_arn: Some("arn:aws:iam::1:role/exec".into()),
             ..Default::default()
         };
         let secret = |name: &str| berth_types::ecs::Secret {
@@ -453,5 +481,45 @@ mod tests {
         assert!(check(&req, None, None, std::slice::from_ref(&app)).is_err());
         app.secrets = Some(vec![secret("A"), secret("B")]);
         assert!(check(&req, None, None, &[app]).is_ok());
+    }
+
+    #[test]
+    fn secrets_and_registry_credentials_need_an_execution_role() {
+        let req = RegisterTaskDefinitionRequest {
+            family: "f".into(),
+            ..Default::default()
+        };
+        let with_secret = ContainerDefinition {
+            name: Some("app".into()),
+            secrets: Some(vec![berth_types::ecs::Secret {
+                name: "A".into(),
+                value_from: "/a".into(),
+            }]),
+            ..Default::default()
+        };
+        let refused = check(&req, None, None, &[with_secret]).expect_err("refused");
+        assert!(
+            refused.to_string().contains("'executionRoleArn'"),
+            "{refused}"
+        );
+        let with_login = ContainerDefinition {
+            name: Some("app".into()),
+            repository_credentials: Some(berth_types::ecs::RepositoryCredentials {
+                credentials_parameter: "arn:aws:secretsmanager:r:1:secret:login".into(),
+            }),
+            ..Default::default()
+        };
+        let refused = check(&req, None, None, std::slice::from_ref(&with_login));
+        assert!(
+            refused
+                .expect_err("refused")
+                .to_string()
+                .starts_with("Private repository authentication requires")
+        );
+        let with_role = RegisterTaskDefinitionRequest {
+            execution_role_arn: Some("exec".into()),
+            ..req
+        };
+        assert!(check(&with_role, None, None, &[with_login]).is_ok());
     }
 }

@@ -79,4 +79,14 @@ impl ControlPlane {
             .ok_or_else(|| ControlError::invalid(format!("task {task_arn} has no taskRoleArn")))?;
         self.issue_role_session(&role, &identity.task_id, TASK_SESSION)
     }
+
+    /// A new session of the execution role of task `task_arn`, for its agent. Named after the
+    /// task too (as ECS names both), so it ends with the task's role sessions.
+    pub fn task_execution_session(&self, task_arn: &str) -> Result<RoleSession, ControlError> {
+        let identity = self.task_identity(task_arn)?;
+        let role = identity.execution_role.ok_or_else(|| {
+            ControlError::invalid(format!("task {task_arn} has no executionRoleArn"))
+        })?;
+        self.issue_role_session(&role, &identity.task_id, TASK_SESSION)
+    }
 }

@@ -105,7 +105,13 @@ pub enum AgentMessage {
 /// The agent-facing call that fetches a task's role credentials: `BerthAgent.<this>`.
 pub const TASK_CREDENTIALS_OPERATION: &str = "GetTaskCredentials";
 
-/// `BerthAgent.GetTaskCredentials` and `GetTaskSecrets`: what they are asked about, a task placed
+/// The agent-facing call that fetches credentials of a task's execution role, which the agent
+/// acts as for the task (its pulls from Berth's registry, its log streams):
+/// `BerthAgent.<this>`. They never reach the task's containers.
+pub const TASK_EXECUTION_CREDENTIALS_OPERATION: &str = "GetTaskExecutionCredentials";
+
+/// `BerthAgent.GetTaskCredentials`, `GetTaskExecutionCredentials` and `GetTaskSecrets`: what
+/// they are asked about, a task placed
 /// on the caller's container instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRequest {

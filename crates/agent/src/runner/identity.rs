@@ -1,8 +1,9 @@
 //! The runner's part in a task's identity: its role's credentials endpoint in each container
-//! ([`crate::task_credentials`]) and its secrets in their environment and pulls
-//! ([`crate::task_secrets`]).
+//! ([`crate::task_credentials`]), its secrets in their environment and pulls
+//! ([`crate::task_secrets`]), and the agent acting as its execution role.
 
 use super::Runner;
+use crate::client::EcsClient;
 use crate::runtime::ContainerRuntime;
 use crate::task_credentials::{self, TaskCredentials};
 use crate::task_secrets;
@@ -16,6 +17,34 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             self.secrets = Some(self.ctx.secrets.fetch(&self.task_arn).await?);
         }
         Ok(())
+    }
+
+    /// The client acting as the task's execution role, asked for once; `None` when the task has
+    /// none (the agent then acts with its own key, as the ECS agent with the instance's role).
+    pub(super) async fn execution_role(&mut self) -> Result<Option<&EcsClient>, String> {
+        if self.execution.is_none() && task_credentials::execution_role(self.assigned).is_some() {
+            let session = self.ctx.credentials.execution(&self.task_arn).await.map_err(|e| {
+                format!("ResourceInitializationError: unable to assume the task's execution role: {e}")
+            })?;
+            self.execution = Some(self.ctx.registry.client().acting_as(&session));
+        }
+        Ok(self.execution.as_ref())
+    }
+
+    /// The login for `image` when it lives in Berth's registry: as the execution role when the
+    /// task has one.
+    pub(super) async fn registry_credentials(
+        &mut self,
+        image: &str,
+    ) -> Result<Option<DockerCredentials>, String> {
+        let registry = self.ctx.registry.clone();
+        if !registry.holds(image).await {
+            return Ok(None);
+        }
+        match self.execution_role().await? {
+            Some(role) => registry.credentials_as(role).await.map(Some),
+            None => registry.credentials_for(image).await,
+        }
     }
 
     /// The registry login of container `index`'s `repositoryCredentials`, if it has them.

@@ -21,6 +21,13 @@ impl CredentialsSource for Stub {
             })
         })
     }
+
+    fn execution<'a>(
+        &'a self,
+        _task_arn: &'a str,
+    ) -> BoxFuture<'a, Result<RoleCredentials, String>> {
+        Box::pin(async { Err("the stub has no execution role".to_string()) })
+    }
 }
 
 /// Serves `credentials` on a loopback port; returns the port.

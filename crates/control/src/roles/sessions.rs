@@ -194,7 +194,10 @@ impl ControlPlane {
                     trust::ECS_TASKS
                 )))
             };
-            let name = role_named_by(state, role_arn).ok_or_else(untrusted)?;
+            // A task definition may name its roles by ARN or by bare name.
+            let name = role_named_by(state, role_arn)
+                .or_else(|| state.roles.roles.get(role_arn).map(|r| r.name.as_str()))
+                .ok_or_else(untrusted)?;
             let ask = ask(
                 role_arn,
                 &[("aws:sourceaccount", Some(&ctx.partition.account))],
