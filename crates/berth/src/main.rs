@@ -194,9 +194,8 @@ fn shutdown_signal() -> watch::Receiver<bool> {
             _ = tokio::signal::ctrl_c() => {}
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
         }
-        eprintln!(
-            "berth: shutting down (containers keep running and are adopted on the next start)"
-        );
+        // A log line, not a bare print, so a JSON log stays JSON throughout.
+        tracing::info!("shutting down (containers keep running and are adopted on the next start)");
         let _ = tx.send(true);
     });
     rx
