@@ -1,6 +1,6 @@
 //! End to end, what an operator meets first: a start that cannot listen leaves no data
 //! directory behind, `--env-file` hands a script the exports once Berth is ready, and Berth's
-//! own log (`--log-format json`) has a line for each task state change.
+//! own log (`--log-format json`) has a line for each task state change and image pull.
 
 use berth_test_kit::docker::remove_cluster_containers;
 use berth_test_kit::ecs::{client, container, register, run_one, wait_instance, wait_status};
@@ -104,7 +104,7 @@ fn a_start_that_cannot_listen_leaves_no_data_directory() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logs_each_task_state_change_as_a_json_line() {
+async fn logs_each_task_state_change_and_pull_as_a_json_line() {
     ensure_image();
     let scratch = tempfile::tempdir().expect("tempdir");
     let cluster = unique_cluster("operator-log");
@@ -128,6 +128,16 @@ async fn logs_each_task_state_change_as_a_json_line() {
     .await;
     let task = run_one(&ecs, &cluster, &td).await;
     wait_status(&ecs, &cluster, &task, "STOPPED").await;
+    // An image that is not on the host is pulled (here from a port nothing listens on).
+    let absent = "127.0.0.1:9/absent:latest";
+    let td = register(
+        &ecs,
+        "operator-pull",
+        vec![container("app", &["true"]).image(absent).build()],
+    )
+    .await;
+    let unpulled = run_one(&ecs, &cluster, &td).await;
+    wait_status(&ecs, &cluster, &unpulled, "STOPPED").await;
     berth.stop();
     remove_cluster_containers(&cluster);
 
@@ -152,4 +162,10 @@ async fn logs_each_task_state_change_as_a_json_line() {
         changes[1]["reason"], "Essential container in task exited",
         "{text}"
     );
+    let pulls = events
+        .iter()
+        .filter(|event| event["fields"]["message"] == "pulling the image")
+        .filter(|event| event["fields"]["image"] == absent)
+        .count();
+    assert_eq!(pulls, 1, "{text}");
 }
