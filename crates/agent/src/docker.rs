@@ -55,6 +55,7 @@ impl ContainerRuntime for Docker {
         if self.api.inspect_image(image).await.is_ok() {
             return Ok(());
         }
+        tracing::info!(image, "pulling the image");
         let (repo, tag) = split_image(image);
         let options = CreateImageOptions {
             from_image: Some(repo.to_string()),

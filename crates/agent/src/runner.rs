@@ -96,6 +96,7 @@ fn now() -> f64 {
 
 impl<R: ContainerRuntime> Runner<'_, R> {
     fn report(&self, status: &str, reason: Option<String>) {
+        tracing::info!(task = %self.task_arn, status, reason = reason.as_deref(), "task state change");
         let report = SubmitTaskStateChangeRequest {
             cluster: Some(self.ctx.cluster.clone()),
             task: Some(self.task_arn.clone()),

@@ -15,6 +15,8 @@ mod admin;
 mod audit;
 mod bench;
 mod credentials;
+mod env_file;
+mod logging;
 mod logs;
 mod server;
 mod simulate;
@@ -23,6 +25,8 @@ mod up;
 
 use berth_agent::client::EcsClient;
 use clap::{Parser, Subcommand};
+use env_file::EnvFile;
+use logging::LogFormat;
 use server::ServerOptions;
 use std::path::PathBuf;
 use tokio::sync::watch;
@@ -33,6 +37,15 @@ use up::AgentOptions;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How Berth logs on stderr: text, or JSON lines for log collectors.
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_LOG_FORMAT",
+        value_enum,
+        default_value_t
+    )]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -43,6 +56,8 @@ enum Command {
         server: ServerOptions,
         #[command(flatten)]
         agent: AgentOptions,
+        #[command(flatten)]
+        env_file: EnvFile,
     },
     /// Measure Berth beside a baseline on this machine.
     Bench {
@@ -53,6 +68,8 @@ enum Command {
     Server {
         #[command(flatten)]
         server: ServerOptions,
+        #[command(flatten)]
+        env_file: EnvFile,
     },
     /// Run a host agent that joins a control plane.
     Agent {
@@ -177,15 +194,14 @@ fn shutdown_signal() -> watch::Receiver<bool> {
             _ = tokio::signal::ctrl_c() => {}
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
         }
-        eprintln!(
-            "berth: shutting down (containers keep running and are adopted on the next start)"
-        );
+        // A log line, not a bare print, so a JSON log stays JSON throughout.
+        tracing::info!("shutting down (containers keep running and are adopted on the next start)");
         let _ = tx.send(true);
     });
     rx
 }
 
-async fn serve(opts: ServerOptions) -> anyhow::Result<()> {
+async fn serve(opts: ServerOptions, env_file: EnvFile) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let running = server::start(&opts, shutdown).await?;
     println!(
@@ -202,24 +218,23 @@ async fn serve(opts: ServerOptions) -> anyhow::Result<()> {
             ca.display()
         );
     }
+    env_file.write(&running.exports())?;
     running.served.await??;
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    logging::init(cli.log_format);
     match cli.command {
-        Command::Up { server, agent } => up::run(server, agent, shutdown_signal()).await,
+        Command::Up {
+            server,
+            agent,
+            env_file,
+        } => up::run(server, agent, env_file, shutdown_signal()).await,
         Command::Bench { which } => bench::run(which).await,
-        Command::Server { server } => serve(server).await,
+        Command::Server { server, env_file } => serve(server, env_file).await,
         Command::Agent {
             join,
             join_token_file,

@@ -238,6 +238,23 @@ pub async fn start(
     opts: &ServerOptions,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Running> {
+    // Listening comes first: a start that cannot listen (the port is taken) then leaves no
+    // data directory behind, where a first start would otherwise leave one half made. Every
+    // file after this is written whole, so a start failing later leaves one the next accepts.
+    let listener = TcpListener::bind(&opts.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (is another berth running? pick another with --listen)",
+            opts.listen
+        )
+    })?;
+    let registry_listener = match &opts.registry_listen {
+        Some(address) => Some(TcpListener::bind(address).await.with_context(|| {
+            format!(
+                "cannot listen on {address} for the registry: pick another with --registry-listen"
+            )
+        })?),
+        None => None,
+    };
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("cannot create data directory {}", opts.data_dir.display()))?;
     // The state holds every key's secret: no other local user may read it (installations of
@@ -273,12 +290,6 @@ pub async fn start(
     credentials.join_token = control
         .ensure_join_token(ANY_CLUSTER, seed)
         .map_err(|e| anyhow::anyhow!("cannot create the join token: {e}"))?;
-    let listener = TcpListener::bind(&opts.listen).await.with_context(|| {
-        format!(
-            "cannot listen on {} (is another berth running? pick another with --listen)",
-            opts.listen
-        )
-    })?;
     let addr = listener.local_addr()?;
     let control = Arc::new(control);
     let registry = Arc::new(
@@ -318,8 +329,8 @@ pub async fn start(
         verify: opts.verify,
         registry_listener: None,
     };
-    let registry_listener = match &opts.registry_listen {
-        Some(address) => Some(serve_registry(address, opts, &mut app).await?),
+    let registry_listener = match registry_listener {
+        Some(listener) => Some(serve_registry(listener, opts, &mut app)?),
         None => None,
     };
     let (served, ca_file) = match mode {
@@ -345,15 +356,12 @@ pub async fn start(
     })
 }
 
-/// Starts the registry's own listener at `address` and points `app` (the API's state) at it.
-async fn serve_registry(
-    address: &str,
+/// Serves the registry on its own listener and points `app` (the API's state) at it.
+fn serve_registry(
+    listener: TcpListener,
     opts: &ServerOptions,
     app: &mut AppState,
 ) -> anyhow::Result<SocketAddr> {
-    let listener = TcpListener::bind(address).await.with_context(|| {
-        format!("cannot listen on {address} for the registry: pick another with --registry-listen")
-    })?;
     let addr = listener.local_addr()?;
     let mode = opts.tls.mode(addr, &opts.data_dir)?;
     let secure = matches!(mode, Mode::Tls { .. });

@@ -1,5 +1,6 @@
 //! `berth up`: the control plane and an agent for the local Docker engine, in one process.
 
+use crate::env_file::EnvFile;
 use crate::server::{self, Running, ServerOptions};
 use std::path::PathBuf;
 use tokio::sync::{oneshot, watch};
@@ -147,10 +148,12 @@ pub async fn start(
     })
 }
 
-/// `berth up`: prints what to export, then serves until shut down.
+/// `berth up`: prints what to export (and writes it to `--env-file`), then serves until shut
+/// down.
 pub async fn run(
     server_opts: ServerOptions,
     agent_opts: AgentOptions,
+    env_file: EnvFile,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let local = start(&server_opts, &agent_opts, shutdown).await?;
@@ -169,6 +172,7 @@ pub async fn run(
         "# Try: aws ecs list-container-instances --cluster {}",
         agent_opts.cluster
     );
+    env_file.write(&local.server.exports())?;
     local.server.served.await??;
     local.agent.await??;
     Ok(())
