@@ -252,7 +252,8 @@ async fn linked_containers_and_a_task_pid_namespace() {
         link.starts_with(&format!("{db_name}:")) && link.ends_with("/database"),
         "{web_host}"
     );
-    assert_eq!(web_host["PidMode"], format!("container:{db}"));
-    assert_eq!(web_host["IpcMode"], format!("container:{db}"));
+    let holder = format!("container:{}", docker_inspect(&db, "{{.Id}}"));
+    assert_eq!(web_host["PidMode"], holder);
+    assert_eq!(web_host["IpcMode"], holder);
     assert_eq!(db_host["IpcMode"], "shareable");
 }

@@ -36,6 +36,7 @@ pub(super) fn apply(def: &ContainerDefinition, host: &mut HostConfig) {
     host.sysctls = def.system_controls.as_ref().map(|controls| {
         controls
             .iter()
+            // One without a namespace is refused by `check`.
             .filter_map(|c| Some((c.namespace.clone()?, c.value.clone().unwrap_or_default())))
             .collect()
     });
@@ -114,6 +115,16 @@ pub(crate) fn check(
         // Docker refuses a swap limit without a memory limit: say which field to set.
         return Err(format!(
             "CannotCreateContainerError: container {name} sets linuxParameters.maxSwap without a memory limit: set memory on the container"
+        ));
+    }
+    if def
+        .system_controls
+        .iter()
+        .flatten()
+        .any(|c| c.namespace.is_none())
+    {
+        return Err(format!(
+            "CannotCreateContainerError: container {name} has a systemControls entry without a namespace"
         ));
     }
     let links = def.links.as_deref().unwrap_or_default();
@@ -372,6 +383,12 @@ mod tests {
         assert!(host.expect_err("host").contains("sets links"));
         let alone = check(&task, &td(None, std::slice::from_ref(&web)), &web);
         assert!(alone.expect_err("no db").contains("links to db"));
+        let nameless = ContainerDefinition {
+            system_controls: Some(vec![SystemControl::default()]),
+            ..db
+        };
+        let refused = check(&task, &td(None, &[]), &nameless).expect_err("no namespace");
+        assert!(refused.contains("systemControls"), "{refused}");
     }
 
     #[test]
