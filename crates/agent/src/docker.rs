@@ -91,7 +91,13 @@ impl ContainerRuntime for Docker {
         self.api
             .create_container(Some(options), body)
             .await
-            .map(|r| r.id)
+            .map(|r| {
+                // What the engine dropped (swap limits a kernel lacks, say) is said, not hidden.
+                for warning in &r.warnings {
+                    tracing::warn!(container = name, %warning, "the engine changed the container's settings");
+                }
+                r.id
+            })
             .map_err(|e| format!("CannotCreateContainerError: {}", clean(&e)))
     }
 

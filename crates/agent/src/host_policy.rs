@@ -1,15 +1,17 @@
 //! What the operator forbids on this host, as the ECS agent's `ECS_DISABLE_PRIVILEGED` and
-//! friends do: privileged containers, the host network, added Linux capabilities and host paths
+//! friends do: privileged containers (and what reaches the host as they do: host devices, the
+//! host's PID or IPC namespace), the host network, added Linux capabilities and host paths
 //! outside an allowed list. A task that asks for any of them is refused before anything is
 //! pulled or created, with a `CannotStartContainerError` that names the option to change.
 
-use berth_types::ecs::{ContainerDefinition, NetworkMode, TaskDefinition};
+use berth_types::ecs::{ContainerDefinition, IpcMode, NetworkMode, PidMode, TaskDefinition};
 use std::path::{Component, Path, PathBuf};
 
 /// The host's rules. The default allows everything, as Berth always has.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostPolicy {
-    /// Refuse containers with `privileged: true`.
+    /// Refuse containers with `privileged: true` or `linuxParameters.devices`, and tasks with
+    /// `pidMode` or `ipcMode` `host`.
     pub deny_privileged: bool,
     /// Refuse tasks with `networkMode: host`.
     pub deny_host_network: bool,
@@ -26,6 +28,15 @@ impl HostPolicy {
             return Err(refusal(
                 "the task asks for the host network mode",
                 "--deny-host-network",
+            ));
+        }
+        // The host's processes and shared memory are the host's, as under privileged mode.
+        let host_pid = td.pid_mode == Some(PidMode::Host);
+        if self.deny_privileged && (host_pid || td.ipc_mode == Some(IpcMode::Host)) {
+            let namespace = if host_pid { "pidMode" } else { "ipcMode" };
+            return Err(refusal(
+                &format!("the task asks for {namespace} host"),
+                "--deny-privileged",
             ));
         }
         if self.allowed_host_paths.is_empty() {
@@ -60,6 +71,25 @@ impl HostPolicy {
         if self.deny_privileged && def.privileged == Some(true) {
             return Err(refusal(
                 &format!("container {name} asks for privileged mode"),
+                "--deny-privileged",
+            ));
+        }
+        // A host device reaches the host as privileged mode does.
+        let devices = def
+            .linux_parameters
+            .as_ref()
+            .and_then(|l| l.devices.as_ref())
+            .filter(|d| !d.is_empty());
+        if let (true, Some(devices)) = (self.deny_privileged, devices) {
+            return Err(refusal(
+                &format!(
+                    "container {name} asks for the host devices {}",
+                    devices
+                        .iter()
+                        .map(|d| d.host_path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 "--deny-privileged",
             ));
         }
@@ -123,7 +153,9 @@ fn normalize(path: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_types::ecs::{HostVolumeProperties, KernelCapabilities, LinuxParameters, Volume};
+    use berth_types::ecs::{
+        Device, HostVolumeProperties, KernelCapabilities, LinuxParameters, Volume,
+    };
 
     fn everything_denied(allowed: &[&str]) -> HostPolicy {
         HostPolicy {
@@ -210,6 +242,33 @@ mod tests {
             policy.check_task(&with_host_path(Some("/etc"))),
             Err("CannotStartContainerError: volume data asks for host path /etc outside /srv, which this host forbids (berth agent --allowed-host-path)".into())
         );
+        let with_device = ContainerDefinition {
+            linux_parameters: Some(LinuxParameters {
+                devices: Some(vec![Device {
+                    host_path: "/dev/fuse".into(),
+                    ..Device::default()
+                }]),
+                ..LinuxParameters::default()
+            }),
+            ..container("web")
+        };
+        assert_eq!(
+            policy.check_container(&with_device),
+            Err("CannotStartContainerError: container web asks for the host devices /dev/fuse, which this host forbids (berth agent --deny-privileged)".into())
+        );
+        let host_ipc = TaskDefinition {
+            ipc_mode: Some(IpcMode::Host),
+            ..TaskDefinition::default()
+        };
+        assert_eq!(
+            policy.check_task(&host_ipc),
+            Err("CannotStartContainerError: the task asks for ipcMode host, which this host forbids (berth agent --deny-privileged)".into())
+        );
+        let task_pid = TaskDefinition {
+            pid_mode: Some(PidMode::Task),
+            ..TaskDefinition::default()
+        };
+        assert_eq!(policy.check_task(&task_pid), Ok(()));
     }
 
     #[test]

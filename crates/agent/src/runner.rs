@@ -150,7 +150,8 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             let checked = policy
                 .check_container(&slot.def)
                 .and_then(|()| crate::logs::driver::check(&slot.def))
-                .and_then(|()| task_secrets::check(&slot.def));
+                .and_then(|()| task_secrets::check(&slot.def))
+                .and_then(|()| spec::linux::check(&self.assigned.task, td, &slot.def));
             if let Err(reason) = checked {
                 slot.reason = Some(reason.clone());
                 return Some(reason);
@@ -291,6 +292,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             return Err(reason);
         }
         self.identity_env(index, &mut body);
+        self.linux_body(index, &mut body);
         let suffix = &uuid_suffix();
         let name = spec::docker_name(
             &self.assigned.task_definition,
@@ -503,6 +505,7 @@ pub(crate) async fn run<R: ContainerRuntime>(
         .clone()
         .unwrap_or_default();
     crate::logs::firelens::add_router_dependency(&mut defs);
+    spec::linux::add_link_dependencies(&mut defs);
     let mut runner = Runner {
         ctx,
         task_arn: assigned.task.task_arn.clone().unwrap_or_default(),
@@ -584,6 +587,7 @@ pub(crate) async fn run<R: ContainerRuntime>(
 
 mod firelens;
 mod identity;
+mod linux;
 mod slot;
 
 use slot::Slot;

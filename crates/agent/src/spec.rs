@@ -8,6 +8,8 @@ use berth_types::ecs::{
 use bollard::models::{ContainerCreateBody, HealthConfig, HostConfig, PortBinding};
 use std::collections::HashMap;
 
+pub(crate) mod linux;
+
 /// Label: the cluster name.
 pub(crate) const LABEL_CLUSTER: &str = "com.amazonaws.ecs.cluster";
 /// Label: the task ARN.
@@ -131,7 +133,7 @@ pub(crate) fn create_body(
     let reservation = o
         .and_then(|o| o.memory_reservation)
         .or(def.memory_reservation);
-    let host_config = HostConfig {
+    let mut host_config = HostConfig {
         cpu_shares: Some(i64::from(cpu).max(MIN_CPU_SHARES)),
         memory: memory.map(|m| i64::from(m) * MIB),
         memory_reservation: reservation.map(|m| i64::from(m) * MIB),
@@ -149,6 +151,7 @@ pub(crate) fn create_body(
         }),
         ..HostConfig::default()
     };
+    linux::apply(def, &mut host_config);
 
     let healthcheck = def.health_check.as_ref().map(|hc| HealthConfig {
         test: Some(hc.command.clone()),

@@ -44,7 +44,8 @@ pub struct AgentOptions {
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Host policy")]
 pub struct HostPolicyOptions {
-    /// Refuse containers with privileged: true.
+    /// Refuse containers with privileged: true or linuxParameters.devices, and tasks with
+    /// pidMode or ipcMode host.
     #[arg(long, env = "BERTH_DENY_PRIVILEGED")]
     pub deny_privileged: bool,
     /// Refuse tasks with networkMode host.

@@ -1,13 +1,16 @@
 //! The cross-field rules RegisterTaskDefinition keeps, as ECS does: containers within the task's
-//! cpu and memory, what `awsvpc` forbids, and what a FARGATE-compatible definition needs (a
-//! valid cpu/memory pair, `awsvpc`, none of the host features Fargate lacks). The messages
-//! start as ECS's do, so what users search for finds the same answers; each ends with the fix.
+//! cpu and memory, `linuxParameters` in their ranges ([`linux`]), what `awsvpc` forbids, and
+//! what a FARGATE-compatible definition needs (a valid cpu/memory pair, `awsvpc`, none of the
+//! host features Fargate lacks). The messages start as ECS's do, so what users search for finds
+//! the same answers; each ends with the fix.
 
 use crate::error::ControlError;
 use berth_types::ecs::{
     Compatibility, ContainerDefinition, NetworkMode, PidMode, RegisterTaskDefinitionRequest,
     ResourceType,
 };
+
+mod linux;
 
 /// The memory sizes (MiB) Fargate offers with a task cpu, as (first, last, step).
 fn fargate_memory(cpu: i64) -> Option<(i64, i64, i64)> {
@@ -57,6 +60,7 @@ pub(crate) fn check(
         within_task(c, cpu, memory)?;
         secret_names(c)?;
         needs_execution_role(req, c)?;
+        linux::check(c)?;
         if req.network_mode == Some(NetworkMode::Awsvpc) {
             awsvpc(c)?;
         }

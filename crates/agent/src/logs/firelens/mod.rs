@@ -20,9 +20,7 @@ pub mod config;
 pub mod engine;
 pub mod options;
 
-use berth_types::ecs::{
-    ContainerCondition, ContainerDefinition, ContainerDependency, LogDriver, TaskDefinition,
-};
+use berth_types::ecs::{ContainerDefinition, LogDriver, TaskDefinition};
 use std::path::{Path, PathBuf};
 
 /// Where the agent keeps routers' files, and the API the routers' CloudWatch outputs use.
@@ -121,13 +119,7 @@ pub fn add_router_dependency(defs: &mut [ContainerDefinition]) {
         return;
     };
     for def in defs.iter_mut().filter(|d| is_app(d)) {
-        let deps = def.depends_on.get_or_insert_with(Vec::new);
-        if !deps.iter().any(|d| d.container_name == router) {
-            deps.push(ContainerDependency {
-                container_name: router.clone(),
-                condition: ContainerCondition::Start,
-            });
-        }
+        crate::spec::linux::start_after(def, &router);
     }
 }
 

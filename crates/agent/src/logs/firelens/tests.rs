@@ -5,7 +5,8 @@ use super::config::{Endpoint, Meta, generate};
 use super::options::{App, Router};
 use super::*;
 use berth_types::ecs::{
-    FirelensConfiguration, FirelensConfigurationType, LogConfiguration, NetworkBinding,
+    ContainerCondition, ContainerDependency, FirelensConfiguration, FirelensConfigurationType,
+    LogConfiguration, NetworkBinding,
 };
 use bollard::models::{ContainerCreateBody, HostConfig};
 use std::collections::BTreeMap;
