@@ -8,6 +8,8 @@ use berth_types::ecs::{
 use bollard::models::{ContainerCreateBody, HealthConfig, HostConfig, PortBinding};
 use std::collections::HashMap;
 
+pub(crate) mod volumes;
+
 /// Label: the cluster name.
 pub(crate) const LABEL_CLUSTER: &str = "com.amazonaws.ecs.cluster";
 /// Label: the task ARN.

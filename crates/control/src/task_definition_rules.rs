@@ -56,6 +56,7 @@ pub(crate) fn check(
     for c in containers {
         within_task(c, cpu, memory)?;
         secret_names(c)?;
+        known_volumes(req, c)?;
         if req.network_mode == Some(NetworkMode::Awsvpc) {
             awsvpc(c)?;
         }
@@ -128,6 +129,29 @@ fn secret_names(c: &ContainerDefinition) -> Result<(), ControlError> {
             return Err(ControlError::client(format!(
                 "The secret name must be unique and not shared with any new or existing environment variables set on the container, such as '{}'.",
                 secret.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A mount point's `sourceVolume` must be one of the task's `volumes`.
+fn known_volumes(
+    req: &RegisterTaskDefinitionRequest,
+    c: &ContainerDefinition,
+) -> Result<(), ControlError> {
+    let declared = |name: &str| {
+        req.volumes
+            .iter()
+            .flatten()
+            .any(|v| v.name.as_deref() == Some(name))
+    };
+    for mount in c.mount_points.iter().flatten() {
+        let source = mount.source_volume.as_deref().unwrap_or_default();
+        if !declared(source) {
+            return Err(ControlError::client(format!(
+                "Unknown volume '{source}'. (container '{}' mounts it: add it to the task's volumes, or fix mountPoints.sourceVolume)",
+                c.name.as_deref().unwrap_or_default()
             )));
         }
     }
@@ -452,6 +476,33 @@ mod tests {
         app.secrets = Some(vec![secret("A"), secret("A")]);
         assert!(check(&req, None, None, std::slice::from_ref(&app)).is_err());
         app.secrets = Some(vec![secret("A"), secret("B")]);
+        assert!(check(&req, None, None, &[app]).is_ok());
+    }
+
+    #[test]
+    fn a_mount_point_needs_a_declared_volume() {
+        let app = ContainerDefinition {
+            name: Some("app".into()),
+            mount_points: Some(vec![berth_types::ecs::MountPoint {
+                source_volume: Some("data".into()),
+                container_path: Some("/data".into()),
+                read_only: None,
+            }]),
+            ..Default::default()
+        };
+        let mut req = RegisterTaskDefinitionRequest {
+            family: "f".into(),
+            ..Default::default()
+        };
+        let refused = check(&req, None, None, std::slice::from_ref(&app)).expect_err("refused");
+        assert!(
+            refused.to_string().starts_with("Unknown volume 'data'."),
+            "{refused}"
+        );
+        req.volumes = Some(vec![Volume {
+            name: Some("data".into()),
+            ..Volume::default()
+        }]);
         assert!(check(&req, None, None, &[app]).is_ok());
     }
 }
