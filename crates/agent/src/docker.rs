@@ -3,14 +3,14 @@
 //! like).
 
 use crate::logs::engine_time;
-use crate::runtime::{ContainerRuntime, Existing, Inspected, LogLine};
+use crate::runtime::{ContainerRuntime, Existing, Inspected, LogLine, VolumeSpec};
 use crate::spec::{LABEL_CONTAINER_NAME, LABEL_INSTANCE, LABEL_TASK_ARN};
 use berth_types::ecs::{NetworkBinding, TransportProtocol};
 use bollard::container::LogOutput;
-use bollard::models::{ContainerCreateBody, HealthStatusEnum};
+use bollard::models::{ContainerCreateBody, HealthStatusEnum, VolumeCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, ListContainersOptions, LogsOptions,
-    RemoveContainerOptions, StopContainerOptions,
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListVolumesOptions,
+    LogsOptions, RemoveContainerOptions, RemoveVolumeOptions, StopContainerOptions,
 };
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -257,6 +257,72 @@ impl ContainerRuntime for Docker {
                 })
             })
             .collect())
+    }
+
+    async fn create_volume(&self, spec: &VolumeSpec) -> Result<(), String> {
+        let request = VolumeCreateRequest {
+            name: Some(spec.name.clone()),
+            driver: Some(spec.driver.clone()),
+            driver_opts: Some(spec.driver_opts.clone()),
+            labels: Some(spec.labels.clone()),
+            cluster_volume_spec: None,
+        };
+        self.api
+            .create_volume(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("CannotCreateVolumeError: {}", clean(&e)))
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<Option<VolumeSpec>, String> {
+        match self.api.inspect_volume(name).await {
+            Ok(v) => Ok(Some(volume_spec(v))),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(format!("CannotInspectVolumeError: {}", clean(&e))),
+        }
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), String> {
+        match self
+            .api
+            .remove_volume(name, None::<RemoveVolumeOptions>)
+            .await
+        {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(clean(&e)),
+        }
+    }
+
+    async fn list_volumes(&self, instance_arn: &str) -> Result<Vec<VolumeSpec>, String> {
+        let label = format!("{LABEL_INSTANCE}={instance_arn}");
+        let options = ListVolumesOptions {
+            filters: Some(HashMap::from([("label".to_string(), vec![label])])),
+        };
+        let list = self
+            .api
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| clean(&e))?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(volume_spec)
+            .collect())
+    }
+}
+
+fn volume_spec(v: bollard::models::Volume) -> VolumeSpec {
+    VolumeSpec {
+        name: v.name,
+        driver: v.driver,
+        driver_opts: v.options,
+        labels: v.labels,
     }
 }
 

@@ -170,6 +170,8 @@ impl<R: ContainerRuntime> Manager<R> {
                 }
             }
         }
+        let busy = |arn: &str| to_run.contains(arn) || self.tasks().running.contains_key(arn);
+        runner::volumes::sweep(&self.ctx.runtime, &self.ctx.instance_arn, busy).await;
     }
 }
 

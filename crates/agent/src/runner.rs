@@ -10,6 +10,8 @@
 //! task leaves nothing behind; otherwise they stay for `docker logs` until the manager's sweep
 //! ([`crate::cleanup`]) removes them. A task that asks for what the host policy forbids, or for
 //! a log configuration Berth cannot honour, is stopped before anything is pulled or created.
+//! The task's Docker volumes are made before its first container and removed with its
+//! containers ([`volumes`]).
 
 use crate::logs::options::{self as log_options, Mode, TagFields};
 use crate::logs::shipper::{self, ShipOptions, Target};
@@ -85,6 +87,8 @@ struct Runner<'a, R> {
     secrets: Option<berth_types::protocol::TaskSecrets>,
     /// The client acting as the task's execution role, once needed.
     execution: Option<crate::client::EcsClient>,
+    /// The engine's names of the task's Docker volumes, by their task definition names.
+    volumes: std::collections::HashMap<String, String>,
 }
 
 fn now() -> f64 {
@@ -142,6 +146,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         if let Err(reason) = policy
             .check_task(td)
             .and_then(|()| crate::logs::firelens::check(td))
+            .and_then(|()| spec::volumes::check(td))
             .and_then(|()| self.check_role())
         {
             return Some(reason);
@@ -293,6 +298,10 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         }
         self.identity_env(index, &mut body);
         self.linux_body(index, &mut body);
+        if let Err(reason) = self.mount_volumes(index, &mut body).await {
+            self.slots[index].reason = Some(reason.clone());
+            return Err(reason);
+        }
         let suffix = &uuid_suffix();
         let name = spec::docker_name(
             &self.assigned.task_definition,
@@ -474,6 +483,9 @@ impl<R: ContainerRuntime> Runner<'_, R> {
                 tracing::warn!(container = %id, error = %e, "remove failed");
             }
         }
+        if remove {
+            self.remove_volumes().await;
+        }
         if self
             .slots
             .iter()
@@ -506,6 +518,7 @@ pub(crate) async fn run<R: ContainerRuntime>(
         .unwrap_or_default();
     crate::logs::firelens::add_router_dependency(&mut defs);
     spec::linux::add_link_dependencies(&mut defs);
+    spec::volumes::add_source_dependencies(&mut defs);
     let mut runner = Runner {
         ctx,
         task_arn: assigned.task.task_arn.clone().unwrap_or_default(),
@@ -528,8 +541,10 @@ pub(crate) async fn run<R: ContainerRuntime>(
         credentials: None,
         secrets: None,
         execution: None,
+        volumes: Default::default(),
     };
     runner.adopt().await;
+    runner.adopt_volumes().await;
     // Checked once, before the first pull. A task adopted after the agent restarted with a
     // stricter policy is refused too: the policy holds for everything on the host.
     let refusal = runner.refusal();
@@ -589,6 +604,7 @@ mod firelens;
 mod identity;
 mod linux;
 mod slot;
+pub(crate) mod volumes;
 
 use slot::Slot;
 #[cfg(test)]

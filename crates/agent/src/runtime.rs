@@ -14,6 +14,7 @@ use berth_types::ecs::NetworkBinding;
 use bollard::auth::DockerCredentials;
 use bollard::models::ContainerCreateBody;
 use futures_util::stream::BoxStream;
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::SystemTime;
 
@@ -62,6 +63,19 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// A Docker volume: what the runner asks to create, and what inspecting or listing one tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeSpec {
+    /// The engine's name for it.
+    pub name: String,
+    /// Its driver; `local` unless the task definition names another.
+    pub driver: String,
+    /// The driver's options.
+    pub driver_opts: HashMap<String, String>,
+    /// Its labels, Berth's included.
+    pub labels: HashMap<String, String>,
+}
+
 /// A container engine, reduced to what a task needs. Cloning is cheap and shares the engine: a
 /// runner hands a clone to each task that waits for a container's exit.
 pub trait ContainerRuntime: Clone + Send + Sync + 'static {
@@ -105,4 +119,22 @@ pub trait ContainerRuntime: Clone + Send + Sync + 'static {
         instance_arn: &str,
         task_arn: Option<&str>,
     ) -> impl Future<Output = Result<Vec<Existing>, String>> + Send;
+
+    /// Creates a volume.
+    fn create_volume(&self, spec: &VolumeSpec) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// The volume named `name`, or `None` when the engine has none of that name.
+    fn inspect_volume(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<VolumeSpec>, String>> + Send;
+
+    /// Removes a volume; one that is gone already is not an error.
+    fn remove_volume(&self, name: &str) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Volumes this container instance created.
+    fn list_volumes(
+        &self,
+        instance_arn: &str,
+    ) -> impl Future<Output = Result<Vec<VolumeSpec>, String>> + Send;
 }

@@ -61,6 +61,7 @@ pub(crate) fn check(
         secret_names(c)?;
         needs_execution_role(req, c)?;
         linux::check(c)?;
+        known_volumes(req, c)?;
         if req.network_mode == Some(NetworkMode::Awsvpc) {
             awsvpc(c)?;
         }
@@ -161,6 +162,29 @@ fn needs_execution_role(
         return Err(ControlError::client(
             "Private repository authentication requires that the task definition specify a value for executionRoleArn.",
         ));
+    }
+    Ok(())
+}
+
+/// A mount point's `sourceVolume` must be one of the task's `volumes`.
+fn known_volumes(
+    req: &RegisterTaskDefinitionRequest,
+    c: &ContainerDefinition,
+) -> Result<(), ControlError> {
+    let declared = |name: &str| {
+        req.volumes
+            .iter()
+            .flatten()
+            .any(|v| v.name.as_deref() == Some(name))
+    };
+    for mount in c.mount_points.iter().flatten() {
+        let source = mount.source_volume.as_deref().unwrap_or_default();
+        if !declared(source) {
+            return Err(ControlError::client(format!(
+                "Unknown volume '{source}'. (container '{}' mounts it: add it to the task's volumes, or fix mountPoints.sourceVolume)",
+                c.name.as_deref().unwrap_or_default()
+            )));
+        }
     }
     Ok(())
 }
@@ -525,5 +549,32 @@ mod tests {
             ..req
         };
         assert!(check(&with_role, None, None, &[with_login]).is_ok());
+    }
+
+    #[test]
+    fn a_mount_point_needs_a_declared_volume() {
+        let app = ContainerDefinition {
+            name: Some("app".into()),
+            mount_points: Some(vec![berth_types::ecs::MountPoint {
+                source_volume: Some("data".into()),
+                container_path: Some("/data".into()),
+                read_only: None,
+            }]),
+            ..Default::default()
+        };
+        let mut req = RegisterTaskDefinitionRequest {
+            family: "f".into(),
+            ..Default::default()
+        };
+        let refused = check(&req, None, None, std::slice::from_ref(&app)).expect_err("refused");
+        assert!(
+            refused.to_string().starts_with("Unknown volume 'data'."),
+            "{refused}"
+        );
+        req.volumes = Some(vec![Volume {
+            name: Some("data".into()),
+            ..Volume::default()
+        }]);
+        assert!(check(&req, None, None, &[app]).is_ok());
     }
 }

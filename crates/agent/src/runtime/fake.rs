@@ -4,7 +4,7 @@
 //! like the task definition, and lets the test decide when a container exits and how healthy it
 //! is.
 
-use super::{ContainerRuntime, Existing, Inspected, LogLine};
+use super::{ContainerRuntime, Existing, Inspected, LogLine, VolumeSpec};
 use crate::spec::{LABEL_CONTAINER_NAME, LABEL_INSTANCE, LABEL_TASK_ARN};
 use bollard::auth::DockerCredentials;
 use bollard::models::ContainerCreateBody;
@@ -37,6 +37,10 @@ pub(crate) enum Call {
     /// Not a call: a container exited as the test scripted ([`FakeRuntime::exit`]), recorded
     /// so one list shows what the runner did before and after.
     Exit(String, i32),
+    /// A volume created, by its engine name.
+    CreateVolume(String),
+    /// A volume removed, by its engine name.
+    RemoveVolume(String),
 }
 
 #[derive(Debug)]
@@ -64,6 +68,7 @@ impl Container {
 #[derive(Default)]
 struct State {
     containers: Vec<Container>,
+    volumes: Vec<VolumeSpec>,
     calls: Vec<Call>,
     created: usize,
 }
@@ -134,6 +139,16 @@ impl FakeRuntime {
             (LABEL_CONTAINER_NAME.to_string(), name.to_string()),
         ]);
         self.change(|s| s.add(labels, true).id.clone())
+    }
+
+    /// The volumes the engine has now.
+    pub(crate) fn volumes(&self) -> Vec<VolumeSpec> {
+        self.state().volumes.clone()
+    }
+
+    /// A volume that exists already, as an operator or an earlier task left it.
+    pub(crate) fn existing_volume(&self, spec: VolumeSpec) {
+        self.change(|s| s.volumes.push(spec));
     }
 
     /// The container named `name` exits with `code`.
@@ -333,6 +348,43 @@ impl ContainerRuntime for FakeRuntime {
                 engine_name: String::new(),
                 running: c.running,
             })
+            .collect())
+    }
+
+    async fn create_volume(&self, spec: &VolumeSpec) -> Result<(), String> {
+        self.change(|s| {
+            if s.volumes.iter().all(|v| v.name != spec.name) {
+                s.volumes.push(spec.clone());
+            }
+            s.calls.push(Call::CreateVolume(spec.name.clone()));
+            Ok(())
+        })
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<Option<VolumeSpec>, String> {
+        Ok(self
+            .state()
+            .volumes
+            .iter()
+            .find(|v| v.name == name)
+            .cloned())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), String> {
+        self.change(|s| {
+            s.volumes.retain(|v| v.name != name);
+            s.calls.push(Call::RemoveVolume(name.to_string()));
+            Ok(())
+        })
+    }
+
+    async fn list_volumes(&self, instance_arn: &str) -> Result<Vec<VolumeSpec>, String> {
+        let state = self.state();
+        Ok(state
+            .volumes
+            .iter()
+            .filter(|v| v.labels.get(LABEL_INSTANCE).map(String::as_str) == Some(instance_arn))
+            .cloned()
             .collect())
     }
 }

@@ -1,0 +1,152 @@
+//! The runner's part in a task's volumes ([`crate::spec::volumes`]): before a container is
+//! created, the Docker volumes of the task exist (the task's own created, a shared one found or
+//! autoprovisioned), and its create body gets its mounts. The task's own volumes carry its ARN
+//! as a label: the runner removes them with the task's containers, an agent that restarts finds
+//! them again, and the cleanup sweep removes those of tasks whose containers are gone.
+
+use super::Runner;
+use crate::runtime::{ContainerRuntime, VolumeSpec};
+use crate::spec::volumes::{self, Kind, LABEL_VOLUME};
+use crate::spec::{LABEL_INSTANCE, LABEL_TASK_ARN};
+use bollard::models::ContainerCreateBody;
+use std::collections::HashMap;
+
+impl<R: ContainerRuntime> Runner<'_, R> {
+    /// Makes sure the task's Docker volumes exist, then adds container `index`'s mounts to its
+    /// create body.
+    pub(super) async fn mount_volumes(
+        &mut self,
+        index: usize,
+        body: &mut ContainerCreateBody,
+    ) -> Result<(), String> {
+        self.prepare_volumes().await?;
+        let td = &self.assigned.task_definition;
+        let mut sources = self.volumes.clone();
+        for volume in td.volumes.iter().flatten() {
+            if let Kind::Host(path) = volumes::kind(volume) {
+                sources.insert(volumes::name(volume).to_string(), path);
+            }
+        }
+        let engine_names: HashMap<String, String> = self
+            .slots
+            .iter()
+            .filter(|s| s.id.is_some())
+            .map(|s| (s.name.clone(), s.engine_name.clone()))
+            .collect();
+        volumes::apply(body, &self.slots[index].def, &sources, &engine_names)
+    }
+
+    /// Creates or finds the task's Docker volumes that are not known yet, as the ECS agent does
+    /// before the task's containers: the scratch volumes some container mounts, every other
+    /// task-scoped one, and the shared ones.
+    async fn prepare_volumes(&mut self) -> Result<(), String> {
+        let td = &self.assigned.task_definition;
+        let runtime = &self.ctx.runtime;
+        for volume in td.volumes.iter().flatten() {
+            let name = volumes::name(volume);
+            if self.volumes.contains_key(name) {
+                continue;
+            }
+            let engine_name = match volumes::kind(volume) {
+                Kind::Host(_) => continue,
+                Kind::Task { scratch: true, .. } if !volumes::mounted(td, name) => continue,
+                Kind::Task { mut spec, .. } => {
+                    spec.name = crate::spec::docker_name(td, name, &super::uuid_suffix());
+                    spec.labels.extend([
+                        (LABEL_INSTANCE.to_string(), self.ctx.instance_arn.clone()),
+                        (LABEL_TASK_ARN.to_string(), self.task_arn.clone()),
+                        (LABEL_VOLUME.to_string(), name.to_string()),
+                    ]);
+                    runtime.create_volume(&spec).await?;
+                    spec.name
+                }
+                Kind::Shared {
+                    spec,
+                    autoprovision,
+                } => {
+                    match runtime.inspect_volume(&spec.name).await? {
+                        Some(existing) if autoprovision => {
+                            if let Some(reason) = volumes::mismatch(&existing, &spec) {
+                                return Err(reason);
+                            }
+                        }
+                        Some(_) => {}
+                        None if autoprovision => {
+                            let mut labeled = spec.clone();
+                            labeled
+                                .labels
+                                .insert(LABEL_INSTANCE.to_string(), self.ctx.instance_arn.clone());
+                            runtime.create_volume(&labeled).await?;
+                        }
+                        None => {
+                            return Err(format!(
+                                "initialize volume: volume detection failed, volume '{name}' does not exist and autoprovision is set to false: no such volume"
+                            ));
+                        }
+                    }
+                    spec.name
+                }
+            };
+            self.volumes.insert(name.to_string(), engine_name);
+        }
+        Ok(())
+    }
+
+    /// Takes over the volumes this task created before the agent restarted.
+    pub(super) async fn adopt_volumes(&mut self) {
+        for volume in self.own_volumes().await {
+            if let Some(name) = volume.labels.get(LABEL_VOLUME) {
+                self.volumes.insert(name.clone(), volume.name);
+            }
+        }
+    }
+
+    /// Removes the task's own volumes, once its containers are removed.
+    pub(super) async fn remove_volumes(&self) {
+        for volume in self.own_volumes().await {
+            if let Err(e) = self.ctx.runtime.remove_volume(&volume.name).await {
+                tracing::warn!(volume = %volume.name, error = %e, "volume remove failed");
+            }
+        }
+    }
+
+    async fn own_volumes(&self) -> Vec<VolumeSpec> {
+        let listed = self.ctx.runtime.list_volumes(&self.ctx.instance_arn).await;
+        listed
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| v.labels.get(LABEL_TASK_ARN) == Some(&self.task_arn))
+            .collect()
+    }
+}
+
+/// Removes the volumes of tasks that have no container left on the engine and are not `busy`
+/// (running, or to run): what a task leaves when the sweep removed its containers, or when the
+/// agent stopped before its runner could.
+pub(crate) async fn sweep<R: ContainerRuntime>(
+    runtime: &R,
+    instance_arn: &str,
+    busy: impl Fn(&str) -> bool,
+) {
+    let (Ok(volumes), Ok(containers)) = (
+        runtime.list_volumes(instance_arn).await,
+        runtime.list(instance_arn, None).await,
+    ) else {
+        return;
+    };
+    for volume in volumes {
+        let Some(task) = volume.labels.get(LABEL_TASK_ARN) else {
+            continue;
+        };
+        if busy(task) || containers.iter().any(|c| &c.task_arn == task) {
+            continue;
+        }
+        tracing::info!(%task, volume = %volume.name, "removing a stopped task's volume");
+        if let Err(e) = runtime.remove_volume(&volume.name).await {
+            tracing::warn!(volume = %volume.name, error = %e, "volume remove failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
