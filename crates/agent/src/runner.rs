@@ -259,7 +259,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
     }
 
     async fn start(&mut self, index: usize) -> Result<(), String> {
-        if let Err(reason) = self.fetch_secrets(index).await {
+        if let Err(reason) = self.fetch_secrets().await {
             self.slots[index].reason = Some(reason.clone());
             return Err(reason);
         }

@@ -37,9 +37,18 @@ impl SecretsSource for EcsClient {
     }
 }
 
-/// Whether container `def` needs anything of [`TaskSecrets`].
-pub(crate) fn needed_by(def: &ContainerDefinition) -> bool {
-    def.secrets.as_ref().is_some_and(|s| !s.is_empty()) || def.repository_credentials.is_some()
+/// Whether the task of containers `defs` needs anything of [`TaskSecrets`]: they are read once,
+/// before its first container, as ECS resolves them before the task's containers.
+pub(crate) fn needed_by(defs: &[ContainerDefinition]) -> bool {
+    defs.iter().any(|def| {
+        let log_secrets = def
+            .log_configuration
+            .as_ref()
+            .and_then(|l| l.secret_options.as_ref());
+        def.secrets.as_ref().is_some_and(|s| !s.is_empty())
+            || def.repository_credentials.is_some()
+            || log_secrets.is_some_and(|s| !s.is_empty())
+    })
 }
 
 /// Why the task cannot run with container `def`'s environment files, if it cannot: they are S3
@@ -67,6 +76,29 @@ pub(crate) fn registry_credentials(
         serveraddress: berth_types::image::reference(image).map(|(host, _)| host.to_string()),
         ..DockerCredentials::default()
     })
+}
+
+/// Adds container `name`'s `secretOptions` to the options of its engine log driver (a driver
+/// other than awslogs and awsfirelens, which Berth runs itself).
+pub(crate) fn apply_log_options(
+    secrets: &TaskSecrets,
+    name: &str,
+    log: &mut bollard::models::HostConfigLogConfig,
+) {
+    if let Some(values) = secrets.log_options.get(name) {
+        let config = log.config.get_or_insert_default();
+        config.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+}
+
+/// The variables of the FireLens router's environment that hold the apps' `secretOptions`:
+/// `<option>_<container>`, as the ECS agent names them; the router's configuration refers to
+/// them (`${option_container}`) so that the values are never written to its file.
+pub(crate) fn router_env(secrets: &TaskSecrets, apps: &[String]) -> Vec<String> {
+    apps.iter()
+        .filter_map(|app| Some((app, secrets.log_options.get(app)?)))
+        .flat_map(|(app, values)| values.iter().map(move |(k, v)| format!("{k}_{app}={v}")))
+        .collect()
 }
 
 /// Puts container `name`'s secrets into `env` (`KEY=value` entries), over any variable of the
@@ -104,6 +136,34 @@ mod tests {
         assert_eq!(other, ["A=1"]);
         assert!(
             !format!("{secrets:?}").contains("s3cret"),
+            "never in debug output"
+        );
+    }
+
+    #[test]
+    fn log_secrets_go_to_the_driver_or_the_router() {
+        let secrets = TaskSecrets {
+            log_options: BTreeMap::from([(
+                "app".to_string(),
+                BTreeMap::from([("splunk-token".to_string(), "t0k3n".to_string())]),
+            )]),
+            ..TaskSecrets::default()
+        };
+        let mut log = bollard::models::HostConfigLogConfig {
+            typ: Some("splunk".into()),
+            config: Some(std::collections::HashMap::from([(
+                "splunk-url".to_string(),
+                "https://splunk:8088".to_string(),
+            )])),
+        };
+        apply_log_options(&secrets, "app", &mut log);
+        let config = log.config.expect("options");
+        assert_eq!(config["splunk-token"], "t0k3n");
+        assert_eq!(config["splunk-url"], "https://splunk:8088");
+        let apps = ["app".to_string(), "quiet".to_string()];
+        assert_eq!(router_env(&secrets, &apps), ["splunk-token_app=t0k3n"]);
+        assert!(
+            !format!("{secrets:?}").contains("t0k3n"),
             "never in debug output"
         );
     }

@@ -84,7 +84,10 @@ pub(crate) fn call(
 /// The task's secrets, each read as its execution role; or why one cannot be.
 fn secrets(app: &AppState, identity: &TaskIdentity) -> Result<TaskSecrets, String> {
     let mut out = TaskSecrets::default();
-    if identity.secrets.is_empty() && identity.repository_credentials.is_empty() {
+    if identity.secrets.is_empty()
+        && identity.repository_credentials.is_empty()
+        && identity.log_secrets.is_empty()
+    {
         return Ok(out);
     }
     let role = identity.execution_role.as_deref().ok_or(
@@ -116,6 +119,11 @@ fn secrets(app: &AppState, identity: &TaskIdentity) -> Result<TaskSecrets, Strin
         let value = read(value_from)?;
         let env = out.environment.entry(container.clone()).or_default();
         env.insert(variable.clone(), value);
+    }
+    for (container, option, value_from) in &identity.log_secrets {
+        let value = read(value_from)?;
+        let options = out.log_options.entry(container.clone()).or_default();
+        options.insert(option.clone(), value);
     }
     for (container, value_from) in &identity.repository_credentials {
         let value = read(value_from)?;

@@ -1,11 +1,11 @@
 //! Task roles and secrets under `berth up`, set up with the unmodified AWS CLI: a task's
 //! containers get their `secrets` as environment variables and their task role's credentials
 //! from 169.254.170.2, those credentials act as the role and nothing more, another task cannot
-//! have them, and they die with the task.
+//! have them, and they die with the task; `logConfiguration.secretOptions` reach the log driver.
 
-use aws_sdk_ecs::types::Secret;
+use aws_sdk_ecs::types::{LogConfiguration, LogDriver, Secret};
 use berth_test_kit::cli::{Session, aws, aws_ok};
-use berth_test_kit::docker::{docker_exec, task_containers};
+use berth_test_kit::docker::{docker_exec, docker_inspect, task_containers};
 use berth_test_kit::ecs::{container, register_definition, run_one, stop_and_wait, wait_status};
 use berth_test_kit::process::Exports;
 use berth_test_kit::up::Berth;
@@ -233,6 +233,59 @@ async fn an_execution_role_that_cannot_read_the_secret_stops_the_task_as_ecs_doe
     );
     assert!(reason.contains("ssm:GetParameters"), "{reason}");
     assert!(task_containers(&arn).is_empty(), "nothing was created");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_secret_options_reach_the_log_driver() {
+    let (berth, ecs) = Berth::ready("logsecret").await;
+    let e = &berth.exports;
+    let tag = std::process::id();
+    let policy = allow(&["ssm:GetParameters"]);
+    let execution = role(e, &format!("exec-log-{tag}"), Some(&policy));
+    let parameter = format!("/e2e-{tag}/log-tag");
+    let value = format!("tag-from-ssm-{tag}");
+    aws_ok(
+        e,
+        &[
+            "ssm",
+            "put-parameter",
+            "--name",
+            &parameter,
+            "--type",
+            "SecureString",
+            "--value",
+            &value,
+        ],
+    );
+    let secret = Secret::builder()
+        .name("tag")
+        .value_from(&parameter)
+        .build()
+        .expect("secret");
+    let logging = LogConfiguration::builder()
+        .log_driver(LogDriver::JsonFile)
+        .options("max-size", "1m")
+        .secret_options(secret)
+        .build()
+        .expect("log configuration");
+    let sleeper = container("app", &["sleep", "600"])
+        .log_configuration(logging)
+        .build();
+    let td = register_definition(
+        ecs.register_task_definition()
+            .family("logsecret")
+            .execution_role_arn(&execution)
+            .container_definitions(sleeper),
+    )
+    .await;
+    let arn = run_one(&ecs, &berth.cluster, &td).await;
+    wait_status(&ecs, &berth.cluster, &arn, "RUNNING").await;
+    let id = the_container(&arn);
+    let options = docker_inspect(&id, "{{json .HostConfig.LogConfig.Config}}");
+    let options: serde_json::Value = serde_json::from_str(&options).expect("JSON");
+    assert_eq!(options["tag"], value.as_str(), "{options}");
+    assert_eq!(options["max-size"], "1m", "{options}");
+    stop_and_wait(&ecs, &berth.cluster, &arn).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

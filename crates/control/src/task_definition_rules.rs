@@ -153,7 +153,14 @@ fn needs_execution_role(
     {
         return Ok(());
     }
-    if c.secrets.as_ref().is_some_and(|s| !s.is_empty()) {
+    let log_secrets = c
+        .log_configuration
+        .as_ref()
+        .and_then(|l| l.secret_options.as_ref());
+    // ⚠ ECS's message for secretOptions is assumed to be the one for secrets.
+    if c.secrets.as_ref().is_some_and(|s| !s.is_empty())
+        || log_secrets.is_some_and(|s| !s.is_empty())
+    {
         return Err(ControlError::client(
             "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
         ));

@@ -24,6 +24,8 @@ pub struct TaskIdentity {
     pub secrets: Vec<(String, String, String)>,
     /// (container, credentialsParameter) of every `repositoryCredentials`.
     pub repository_credentials: Vec<(String, String)>,
+    /// (container, option, valueFrom) of every `logConfiguration.secretOptions` entry.
+    pub log_secrets: Vec<(String, String, String)>,
 }
 
 impl ControlPlane {
@@ -62,6 +64,15 @@ impl ControlPlane {
             for s in c.secrets.iter().flatten() {
                 let entry = (name.clone(), s.name.clone(), s.value_from.clone());
                 identity.secrets.push(entry);
+            }
+            let log = c.log_configuration.as_ref();
+            for s in log
+                .and_then(|l| l.secret_options.as_ref())
+                .into_iter()
+                .flatten()
+            {
+                let entry = (name.clone(), s.name.clone(), s.value_from.clone());
+                identity.log_secrets.push(entry);
             }
             if let Some(r) = &c.repository_credentials {
                 let entry = (name.clone(), r.credentials_parameter.clone());

@@ -162,6 +162,9 @@ pub struct TaskSecrets {
     /// Container name → the registry credentials its `repositoryCredentials` name.
     #[serde(default, rename = "repositoryCredentials")]
     pub repository_credentials: std::collections::BTreeMap<String, RegistryCredentials>,
+    /// Container name → log option → value, from its `logConfiguration.secretOptions`.
+    #[serde(default, rename = "logOptions")]
+    pub log_options: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// A private registry's user name and password, from a Secrets Manager secret.
@@ -177,8 +180,10 @@ pub struct RegistryCredentials {
 impl std::fmt::Debug for TaskSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<_> = self.environment.values().flat_map(|e| e.keys()).collect();
+        let options: Vec<_> = self.log_options.values().flat_map(|e| e.keys()).collect();
         f.debug_struct("TaskSecrets")
             .field("environment", &names)
+            .field("log_options", &options)
             .field(
                 "repository_credentials",
                 &self.repository_credentials.keys(),

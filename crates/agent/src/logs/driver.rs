@@ -4,8 +4,9 @@
 //! driver the engine lacks fails the create, and that error stops the task). An awslogs
 //! container runs on the engine's bounded `json-file` driver instead: Berth reads that output
 //! back and ships it itself, and `docker logs` keeps working. An awsfirelens container runs on
-//! the `fluentd` driver aimed at the task's router ([`super::firelens`]). What Berth cannot do yet
-//! (secretOptions) stops the task with a reason naming it, never silently.
+//! the `fluentd` driver aimed at the task's router ([`super::firelens`]). `secretOptions` join
+//! an engine driver's options, or the router's environment for awsfirelens
+//! (`crate::task_secrets`); awslogs takes none, as Docker's driver.
 
 use super::options;
 use berth_types::ecs::{ContainerDefinition, LogDriver};
@@ -17,13 +18,13 @@ pub fn check(def: &ContainerDefinition) -> Result<(), String> {
     let Some(config) = &def.log_configuration else {
         return Ok(());
     };
-    if config
-        .secret_options
-        .as_ref()
-        .is_some_and(|s| !s.is_empty())
+    // Docker's awslogs driver takes no secret option: it would refuse the first one.
+    if config.log_driver == LogDriver::Awslogs
+        && let Some(first) = config.secret_options.iter().flatten().next()
     {
         return Err(format!(
-            "logConfiguration.secretOptions (container {}) are not supported by Berth yet",
+            "CannotCreateContainerError: Error response from daemon: unknown log opt '{}' for awslogs log driver (logConfiguration.secretOptions of container {})",
+            first.name,
             def.name.as_deref().unwrap_or_default()
         ));
     }
@@ -121,17 +122,22 @@ mod tests {
     fn what_berth_cannot_do_is_refused_by_name() {
         // FireLens options are the router output's: `firelens::check` judges them.
         assert_eq!(check(&with_logs(LogDriver::Awsfirelens, &[])), Ok(()));
-        let mut secret = with_logs(LogDriver::Splunk, &[]);
-        if let Some(c) = secret.log_configuration.as_mut() {
-            c.secret_options = Some(vec![Secret {
-                name: "splunk-token".into(),
-                value_from: "arn:aws:ssm:r:1:parameter/t".into(),
-            }]);
-        }
+        let with_secret = |driver| {
+            let mut def = with_logs(driver, &[("awslogs-group", "g")]);
+            if let Some(c) = def.log_configuration.as_mut() {
+                c.secret_options = Some(vec![Secret {
+                    name: "splunk-token".into(),
+                    value_from: "arn:aws:ssm:r:1:parameter/t".into(),
+                }]);
+            }
+            def
+        };
+        // An engine driver gets its secret options (the runner adds them); awslogs takes none.
+        assert_eq!(check(&with_secret(LogDriver::Splunk)), Ok(()));
         assert!(
-            check(&secret)
+            check(&with_secret(LogDriver::Awslogs))
                 .err()
-                .is_some_and(|e| e.contains("secretOptions"))
+                .is_some_and(|e| e.contains("unknown log opt 'splunk-token'"))
         );
         let unknown = with_logs(
             LogDriver::Awslogs,

@@ -7,13 +7,20 @@ use crate::client::EcsClient;
 use crate::runtime::ContainerRuntime;
 use crate::task_credentials::{self, TaskCredentials};
 use crate::task_secrets;
+use berth_types::ecs::LogDriver;
 use bollard::auth::DockerCredentials;
 use bollard::models::ContainerCreateBody;
 
 impl<R: ContainerRuntime> Runner<'_, R> {
-    /// Fetches the task's secrets once, before the first container that needs them.
-    pub(super) async fn fetch_secrets(&mut self, index: usize) -> Result<(), String> {
-        if task_secrets::needed_by(&self.slots[index].def) && self.secrets.is_none() {
+    /// Fetches the task's secrets once, before its first container, when any container needs
+    /// them.
+    pub(super) async fn fetch_secrets(&mut self) -> Result<(), String> {
+        let defs = self
+            .assigned
+            .task_definition
+            .container_definitions
+            .as_deref();
+        if self.secrets.is_none() && task_secrets::needed_by(defs.unwrap_or_default()) {
             self.secrets = Some(self.ctx.secrets.fetch(&self.task_arn).await?);
         }
         Ok(())
@@ -66,8 +73,27 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             body.env.get_or_insert_default().push(credentials.env());
         }
         if let Some(secrets) = &self.secrets {
+            let def = &self.slots[index].def;
             let env = body.env.get_or_insert_default();
             task_secrets::apply(secrets, &self.slots[index].name, env);
+            if def.firelens_configuration.is_some() {
+                let defs = self.assigned.task_definition.container_definitions.iter();
+                let apps: Vec<String> = (defs.flatten())
+                    .filter(|d| crate::logs::firelens::is_app(d))
+                    .filter_map(|d| d.name.clone())
+                    .collect();
+                env.extend(task_secrets::router_env(secrets, &apps));
+            }
+            let engine_driver = def.log_configuration.as_ref().is_some_and(|l| {
+                !matches!(l.log_driver, LogDriver::Awslogs | LogDriver::Awsfirelens)
+            });
+            let log = body
+                .host_config
+                .as_mut()
+                .and_then(|h| h.log_config.as_mut());
+            if let (true, Some(log)) = (engine_driver, log) {
+                task_secrets::apply_log_options(secrets, &self.slots[index].name, log);
+            }
         }
     }
 

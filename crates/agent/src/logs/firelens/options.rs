@@ -98,6 +98,20 @@ impl App {
                 "container {container} logs with awsfirelens but its options have no {key} (the output plugin)"
             ));
         };
+        // A secret option's value is the router's variable `<option>_<container>`, which the
+        // runner sets from the task's secrets: the configuration file only names it.
+        let secret_options = def
+            .log_configuration
+            .as_ref()
+            .and_then(|c| c.secret_options.as_ref());
+        for secret in secret_options.into_iter().flatten() {
+            let variable = format!("{}_{container}", secret.name);
+            let reference = match kind {
+                FirelensConfigurationType::Fluentd => format!("\"#{{ENV['{variable}']}}\""),
+                _ => format!("${{{variable}}}"),
+            };
+            options.insert(secret.name.clone(), reference);
+        }
         let include_pattern = options.remove(INCLUDE_PATTERN);
         let exclude_pattern = options.remove(EXCLUDE_PATTERN);
         let buffer_limit = options.remove(BUFFER_LIMIT);

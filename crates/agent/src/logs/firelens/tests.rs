@@ -422,3 +422,35 @@ fn the_task_directory_is_written_and_forgotten() {
     assert!(!dir.exists());
     host.forget(ARN);
 }
+
+#[test]
+fn secret_options_are_named_in_the_config_never_written() {
+    let mut def = app_def("app", &[("Name", "splunk"), ("Host", "splunk.local")]);
+    if let Some(c) = def.log_configuration.as_mut() {
+        c.secret_options = Some(vec![berth_types::ecs::Secret {
+            name: "Splunk_Token".into(),
+            value_from: "/splunk/token".into(),
+        }]);
+    }
+    let bit = App::of(&def, FirelensConfigurationType::Fluentbit).expect("app");
+    assert!(
+        bit.options
+            .contains(&("Splunk_Token".into(), "${Splunk_Token_app}".into()))
+    );
+    let fluentd_def = {
+        let mut d = def.clone();
+        if let Some(o) = d
+            .log_configuration
+            .as_mut()
+            .and_then(|c| c.options.as_mut())
+        {
+            o.insert("@type".into(), "splunk_hec".into());
+        }
+        d
+    };
+    let fluentd = App::of(&fluentd_def, FirelensConfigurationType::Fluentd).expect("app");
+    assert!(fluentd.options.contains(&(
+        "Splunk_Token".into(),
+        "\"#{ENV['Splunk_Token_app']}\"".into()
+    )));
+}
