@@ -73,25 +73,26 @@ impl CredentialsSource for EcsClient {
 
 /// The role a task's containers act as: the override's, else the definition's.
 pub(crate) fn task_role(assigned: &berth_types::protocol::AssignedTask) -> Option<&str> {
-    assigned
-        .task
-        .overrides
-        .as_ref()
-        .and_then(|o| o.task_role_arn.as_deref())
-        .or(assigned.task_definition.task_role_arn.as_deref())
-        .filter(|r| !r.is_empty())
+    let over = assigned.task.overrides.as_ref();
+    chosen(
+        over.and_then(|o| o.task_role_arn.as_deref()),
+        assigned.task_definition.task_role_arn.as_deref(),
+    )
 }
 
 /// The role the agent acts as for the task (pulls, log streams): the override's, else the
 /// definition's.
 pub(crate) fn execution_role(assigned: &berth_types::protocol::AssignedTask) -> Option<&str> {
-    assigned
-        .task
-        .overrides
-        .as_ref()
-        .and_then(|o| o.execution_role_arn.as_deref())
-        .or(assigned.task_definition.execution_role_arn.as_deref())
-        .filter(|r| !r.is_empty())
+    let over = assigned.task.overrides.as_ref();
+    chosen(
+        over.and_then(|o| o.execution_role_arn.as_deref()),
+        assigned.task_definition.execution_role_arn.as_deref(),
+    )
+}
+
+/// An override's role, else the definition's; an empty one is none.
+fn chosen<'a>(over: Option<&'a str>, own: Option<&'a str>) -> Option<&'a str> {
+    over.or(own).filter(|r| !r.is_empty())
 }
 
 /// The id in a container's `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, from its environment.

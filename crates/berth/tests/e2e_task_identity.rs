@@ -48,6 +48,21 @@ fn role(e: &Exports, name: &str, policy: Option<&str>) -> String {
         .to_string()
 }
 
+/// `aws ssm put-parameter` of `kind` (String, SecureString).
+fn put_parameter(e: &Exports, name: &str, kind: &str, value: &str) {
+    let args = [
+        "ssm",
+        "put-parameter",
+        "--name",
+        name,
+        "--type",
+        kind,
+        "--value",
+        value,
+    ];
+    aws_ok(e, &args);
+}
+
 fn allow(actions: &[&str]) -> String {
     serde_json::json!({
         "Version": "2012-10-17",
@@ -104,19 +119,7 @@ async fn secrets_and_role_credentials_reach_the_task_and_only_it() {
         ],
     );
     let parameter = format!("/e2e-{tag}/db/password");
-    aws_ok(
-        e,
-        &[
-            "ssm",
-            "put-parameter",
-            "--name",
-            &parameter,
-            "--type",
-            "SecureString",
-            "--value",
-            "s3cret",
-        ],
-    );
+    put_parameter(e, &parameter, "SecureString", "s3cret");
     let secret = aws_ok(
         e,
         &[
@@ -197,19 +200,7 @@ async fn an_execution_role_that_cannot_read_the_secret_stops_the_task_as_ecs_doe
     let tag = std::process::id();
     let execution = role(e, &format!("exec-none-{tag}"), None);
     let parameter = format!("/e2e-{tag}/token");
-    aws_ok(
-        e,
-        &[
-            "ssm",
-            "put-parameter",
-            "--name",
-            &parameter,
-            "--type",
-            "String",
-            "--value",
-            "t",
-        ],
-    );
+    put_parameter(e, &parameter, "String", "t");
     let secret = Secret::builder()
         .name("TOKEN")
         .value_from(&parameter)
@@ -244,19 +235,7 @@ async fn log_secret_options_reach_the_log_driver() {
     let execution = role(e, &format!("exec-log-{tag}"), Some(&policy));
     let parameter = format!("/e2e-{tag}/log-tag");
     let value = format!("tag-from-ssm-{tag}");
-    aws_ok(
-        e,
-        &[
-            "ssm",
-            "put-parameter",
-            "--name",
-            &parameter,
-            "--type",
-            "SecureString",
-            "--value",
-            &value,
-        ],
-    );
+    put_parameter(e, &parameter, "SecureString", &value);
     let secret = Secret::builder()
         .name("tag")
         .value_from(&parameter)
