@@ -188,9 +188,12 @@ mod tests {
         assert!(refused(&td).starts_with("runtimePlatform.cpuArchitecture"));
     }
 
+    /// Sets one field of a container.
+    type Setter = fn(&mut ContainerDefinition);
+
     #[test]
     fn container_fields_are_refused_by_name() {
-        let cases: [(&str, fn(&mut ContainerDefinition)); 5] = [
+        let cases: [(&str, Setter); 5] = [
             ("credentialSpecs", |d| {
                 d.credential_specs = Some(vec!["credentialspec:arn".into()]);
             }),
