@@ -141,6 +141,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             .check_task(td)
             .and_then(|()| crate::logs::firelens::check(td))
             .and_then(|()| spec::volumes::check(td))
+            .and_then(|()| spec::unsupported::check(td))
             .and_then(|()| self.check_role())
         {
             return Some(reason);

@@ -9,6 +9,7 @@ use bollard::models::{ContainerCreateBody, HealthConfig, HostConfig, PortBinding
 use std::collections::HashMap;
 
 pub(crate) mod linux;
+pub(crate) mod unsupported;
 pub(crate) mod volumes;
 
 /// Label: the cluster name.

@@ -261,6 +261,7 @@ fn build(
         registered_by: Some(format!("arn:aws:iam::{}:root", ctx.partition.account)),
         ephemeral_storage: req.ephemeral_storage.clone(),
         enable_fault_injection: req.enable_fault_injection,
+        inference_accelerators: req.inference_accelerators.clone(),
         ..TaskDefinition::default()
     })
 }

@@ -145,3 +145,29 @@ fn stopped_tasks_are_kept_an_hour_then_forgotten() {
         Some("MISSING")
     );
 }
+
+/// The agent refuses a task that needs Elastic Inference, so the definition it is sent must
+/// keep the accelerators.
+#[test]
+fn a_definition_keeps_its_inference_accelerators() {
+    let (cp, _clock) = plane();
+    let accelerators = vec![InferenceAccelerator {
+        device_name: "device1".into(),
+        device_type: "eia2.medium".into(),
+    }];
+    let registered = cp
+        .register_task_definition(RegisterTaskDefinitionRequest {
+            family: "web".into(),
+            container_definitions: vec![ContainerDefinition {
+                name: Some("web".into()),
+                image: Some("busybox".into()),
+                memory: Some(64),
+                ..ContainerDefinition::default()
+            }],
+            inference_accelerators: Some(accelerators.clone()),
+            ..RegisterTaskDefinitionRequest::default()
+        })
+        .expect("registers");
+    let td = registered.task_definition.expect("definition");
+    assert_eq!(td.inference_accelerators, Some(accelerators));
+}

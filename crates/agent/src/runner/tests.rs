@@ -426,3 +426,20 @@ async fn environment_files_stop_the_task_by_name() {
     );
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }
+
+#[tokio::test]
+async fn a_field_without_a_service_stops_the_task_by_name() {
+    let mut web = container("web");
+    web.credential_specs = Some(vec!["credentialspec:arn:aws:s3:::bucket/gmsa.json".into()]);
+    let (fake, _desired, mut reports) = spawn(vec![web]);
+    let stopped = reports.next("STOPPED").await;
+    assert!(
+        stopped
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("credentialSpecs (Windows gMSA) (container web)")),
+        "{:?}",
+        stopped.reason
+    );
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
