@@ -6,9 +6,11 @@ use berth_scheduler::query::{Expr, Facts, MAX_EXPRESSION_CHARS, MAX_NESTING, Que
 use proptest::prelude::*;
 
 /// The stack each parse runs on. The deepest expression allowed (32 nested parentheses) needs
-/// about 68 KiB in a debug build, measured, so this leaves a margin of almost two; a parser
-/// that recursed once per character would overflow it within a few hundred characters.
-const STACK: usize = 128 * 1024;
+/// about 68 KiB in one debug build, measured, but a mix of parentheses and negations in another
+/// debug build (a clean one: other inlining) took over 128 KiB, so this leaves a margin of two
+/// over that; a parser that recursed once per character would still overflow it within a
+/// thousand characters (the inputs go to 2,500).
+const STACK: usize = 256 * 1024;
 
 /// Parses `input` and evaluates the result on a thread with a [`STACK`]-sized stack. An
 /// overflow aborts the test binary; a panic fails the test.
