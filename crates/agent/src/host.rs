@@ -60,8 +60,13 @@ pub(crate) fn total_resources(cpu: i32, memory: i32) -> Vec<Resource> {
     ]
 }
 
-/// The built-in attributes plus the operator's own.
-pub(crate) fn attributes(availability_zone: &str, custom: &[(String, String)]) -> Vec<Attribute> {
+/// The built-in attributes plus the operator's own; `shared_volumes` when the host can mount
+/// shared file systems (`efsVolumeConfiguration` volumes need it, as on ECS).
+pub(crate) fn attributes(
+    availability_zone: &str,
+    custom: &[(String, String)],
+    shared_volumes: bool,
+) -> Vec<Attribute> {
     let attribute = |name: &str, value: &str| Attribute {
         name: name.into(),
         value: Some(value.into()),
@@ -88,6 +93,10 @@ pub(crate) fn attributes(availability_zone: &str, custom: &[(String, String)]) -
         attribute("com.amazonaws.ecs.capability.task-cpu-mem-limit", "true"),
         attribute("ecs.capability.container-ordering", "true"),
     ];
+    if shared_volumes {
+        out.push(attribute("ecs.capability.efs", "true"));
+        out.push(attribute("ecs.capability.efsAuth", "true"));
+    }
     for (name, value) in custom {
         out.retain(|a| a.name != *name);
         out.push(attribute(name, value));

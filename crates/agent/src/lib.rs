@@ -36,6 +36,7 @@ mod registry_auth;
 mod reporter;
 mod runner;
 mod runtime;
+mod shared_fs;
 pub mod simulator;
 mod spec;
 mod stream;
@@ -147,6 +148,7 @@ pub async fn run(
         logs: std::sync::Arc::new(client.clone()),
         cleanup_wait: config.task_cleanup_wait,
         firelens: logs::firelens::Host::new(&config.state_dir, &config.endpoint),
+        shared_fs: shared_fs::SharedMounts::new(&config.state_dir),
         credentials: std::sync::Arc::new(client.clone()),
         secrets: std::sync::Arc::new(client.clone()),
     });

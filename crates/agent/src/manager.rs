@@ -171,6 +171,7 @@ impl<R: ContainerRuntime> Manager<R> {
             }
         }
         let busy = |arn: &str| to_run.contains(arn) || self.tasks().running.contains_key(arn);
+        self.ctx.shared_fs.sweep(&busy).await;
         runner::volumes::sweep(&self.ctx.runtime, &self.ctx.instance_arn, busy).await;
     }
 }

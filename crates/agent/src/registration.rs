@@ -71,6 +71,7 @@ pub(crate) async fn register(
         attributes: Some(host::attributes(
             &config.availability_zone,
             &config.attributes,
+            crate::shared_fs::available(),
         )),
         ..RegisterContainerInstanceRequest::default()
     };

@@ -60,6 +60,8 @@ pub(crate) struct RunnerCtx<R> {
     pub credentials: Arc<dyn CredentialsSource>,
     /// Where tasks' secrets come from.
     pub secrets: Arc<dyn task_secrets::SecretsSource>,
+    /// Where tasks' shared file system volumes are mounted.
+    pub shared_fs: crate::shared_fs::SharedMounts,
 }
 
 enum Readiness {
@@ -82,7 +84,7 @@ struct Runner<'a, R> {
     /// The client acting as the task's execution role, once needed.
     execution: Option<crate::client::EcsClient>,
     /// The engine's names of the task's Docker volumes, by their task definition names.
-    volumes: std::collections::HashMap<String, String>,
+    volumes: std::collections::HashMap<String, spec::volumes::Source>,
 }
 
 fn now() -> f64 {
@@ -141,6 +143,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             .check_task(td)
             .and_then(|()| crate::logs::firelens::check(td))
             .and_then(|()| spec::volumes::check(td))
+            .and_then(|()| self.unresolved())
             .and_then(|()| spec::unsupported::check(td))
             .and_then(|()| self.check_role())
         {
@@ -398,6 +401,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         if remove {
             self.remove_volumes().await;
         }
+        self.ctx.shared_fs.release(&self.task_arn).await;
         if self
             .slots
             .iter()

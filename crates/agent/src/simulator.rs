@@ -119,7 +119,11 @@ pub async fn start(
                 agent_hash: Some("berth-simulator".into()),
                 docker_version: Some("DockerVersion: simulated".into()),
             }),
-            attributes: Some(host::attributes(&spec.availability_zone, &spec.attributes)),
+            attributes: Some(host::attributes(
+                &spec.availability_zone,
+                &spec.attributes,
+                false,
+            )),
             instance_identity_document: Some(format!("{{\"instanceId\":\"i-sim{n:012}\"}}")),
             ..RegisterContainerInstanceRequest::default()
         };

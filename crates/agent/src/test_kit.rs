@@ -50,6 +50,9 @@ pub(crate) fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
         ),
         credentials: Arc::new(unreachable.clone()),
         secrets: Arc::new(unreachable),
+        shared_fs: crate::shared_fs::SharedMounts::new(
+            &std::env::temp_dir().join(format!("berth-agent-test-{}", std::process::id())),
+        ),
     };
     (ctx, Reports(queue))
 }
@@ -112,6 +115,7 @@ pub(crate) fn task(arn: &str, containers: Vec<ContainerDefinition>) -> AssignedT
             container_definitions: Some(containers),
             ..TaskDefinition::default()
         },
+        shared_volumes: vec![],
     }
 }
 

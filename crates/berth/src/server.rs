@@ -4,6 +4,7 @@ use crate::credentials::{self, Credentials};
 use crate::tls::{Mode, TlsOptions};
 use anyhow::Context;
 use berth_api::AppState;
+use berth_control::file_systems::FileSystems;
 use berth_control::identity::ANY_CLUSTER;
 use berth_control::{ControlPlane, SystemClock};
 use berth_logs::Logs;
@@ -60,6 +61,11 @@ pub struct ServerOptions {
     /// Create a repository on its first push instead of refusing it (NAME_UNKNOWN).
     #[arg(long, env = "BERTH_REGISTRY_CREATE_ON_PUSH")]
     pub registry_create_on_push: bool,
+    /// A JSON file declaring the shared file systems (GlusterFS volumes, NFS exports) and
+    /// access points that task definitions' `efsVolumeConfiguration` volumes name (see the
+    /// README, "Shared volumes").
+    #[arg(long, env = "BERTH_FILE_SYSTEMS")]
+    pub file_systems: Option<PathBuf>,
     #[command(flatten)]
     pub tls: TlsOptions,
     /// Whether signatures are verified: always, but for the benchmark that measures their cost.
@@ -270,8 +276,13 @@ pub async fn start(
         region: opts.region.clone(),
         account: opts.account_id.clone(),
     };
+    let file_systems = match &opts.file_systems {
+        Some(path) => FileSystems::load(path).map_err(anyhow::Error::msg)?,
+        None => FileSystems::default(),
+    };
     let control = ControlPlane::open(partition.clone(), Arc::new(store), Arc::new(SystemClock))
-        .map_err(|e| anyhow::anyhow!("cannot load the state: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot load the state: {e}"))?
+        .with_file_systems(file_systems);
     // Stored records carry their ARNs: served as another account or region, none would match.
     if let Some(recorded) = control.recorded_partition()
         && recorded != partition

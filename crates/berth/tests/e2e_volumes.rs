@@ -2,14 +2,13 @@
 //! volume one container writes and another reads, a host directory bound read-write and
 //! read-only, a shared Docker volume that a second task finds as the first left it, a
 //! `volumesFrom` that sees another container's volumes, a read-only root file system, and
-//! after StopTask the task's own volumes gone while the shared one stays. A shared file system
-//! stops the task with a reason that names it.
+//! after StopTask the task's own volumes gone while the shared one stays. Shared file systems
+//! (`efsVolumeConfiguration`) are `e2e_shared_volumes.rs`'s.
 
 use aws_sdk_ecs::types::{
-    ContainerDefinition, DockerVolumeConfiguration, EfsVolumeConfiguration, HostVolumeProperties,
-    MountPoint, Scope, Task, Volume, VolumeFrom,
+    DockerVolumeConfiguration, HostVolumeProperties, MountPoint, Scope, Task, Volume, VolumeFrom,
 };
-use berth_test_kit::docker::{docker_exec, docker_inspect, task_containers};
+use berth_test_kit::docker::{docker_exec, docker_inspect};
 use berth_test_kit::ecs::{
     container, container_named, eventually, register_definition, run_one, stop_and_wait,
     wait_status,
@@ -253,35 +252,4 @@ async fn volumes_are_mounted_as_the_definition_says() {
     );
     stop_and_wait(&ecs, cluster, &second).await;
     assert!(volume_exists(&shared_name), "the shared volume stays");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_shared_file_system_stops_the_task_with_a_reason() {
-    let (berth, ecs) = Berth::ready("efs").await;
-    let efs = EfsVolumeConfiguration::builder()
-        .file_system_id("fs-12345678")
-        .build()
-        .expect("efs");
-    let app: ContainerDefinition = container("app", &["sleep", "600"])
-        .mount_points(mount("data", "/data", false))
-        .build();
-    let td = register_definition(
-        ecs.register_task_definition()
-            .family("efs")
-            .volumes(
-                Volume::builder()
-                    .name("data")
-                    .efs_volume_configuration(efs)
-                    .build(),
-            )
-            .container_definitions(app),
-    )
-    .await;
-    let arn = run_one(&ecs, &berth.cluster, &td).await;
-    let task = wait_status(&ecs, &berth.cluster, &arn, "STOPPED").await;
-    assert_eq!(
-        task.stopped_reason(),
-        Some("efsVolumeConfiguration (volume 'data') is not supported by this Berth agent yet")
-    );
-    assert!(task_containers(&arn).is_empty(), "nothing was created");
 }

@@ -46,6 +46,7 @@ mod clusters;
 mod demand;
 pub mod error;
 mod exec;
+pub mod file_systems;
 pub mod identity;
 mod instances;
 mod lifecycle;
@@ -115,6 +116,8 @@ pub struct ControlPlane {
     /// Whether the change feed is followed yet (`wakeups`).
     following: std::sync::Once,
     audit: audit::AuditLog,
+    /// The shared file systems `efsVolumeConfiguration` volumes are mapped to.
+    file_systems: file_systems::FileSystems,
 }
 
 impl ControlPlane {
@@ -136,6 +139,7 @@ impl ControlPlane {
             applied: tokio::sync::watch::Sender::new(0),
             following: std::sync::Once::new(),
             audit: audit::AuditLog::default(),
+            file_systems: file_systems::FileSystems::default(),
         })
     }
 

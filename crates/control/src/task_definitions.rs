@@ -6,8 +6,8 @@ use crate::error::ControlError;
 use crate::{Change, ControlPlane, Ctx, State, paginate};
 use berth_types::arn;
 use berth_types::ecs::{
-    Compatibility, ContainerCondition, ContainerDefinition, DeleteTaskDefinitionsRequest,
-    DeleteTaskDefinitionsResponse, DeregisterTaskDefinitionRequest,
+    Attribute, Compatibility, ContainerCondition, ContainerDefinition,
+    DeleteTaskDefinitionsRequest, DeleteTaskDefinitionsResponse, DeregisterTaskDefinitionRequest,
     DeregisterTaskDefinitionResponse, DescribeTaskDefinitionRequest,
     DescribeTaskDefinitionResponse, Failure, ListTaskDefinitionFamiliesRequest,
     ListTaskDefinitionFamiliesResponse, ListTaskDefinitionsRequest, ListTaskDefinitionsResponse,
@@ -247,7 +247,7 @@ fn build(
         revision: Some(revision),
         volumes: Some(req.volumes.clone().unwrap_or_default()),
         status: Some(TaskDefinitionStatus::Active),
-        requires_attributes: Some(vec![]),
+        requires_attributes: Some(required_attributes(req)),
         placement_constraints: Some(req.placement_constraints.clone().unwrap_or_default()),
         compatibilities: Some(compatibilities),
         runtime_platform: req.runtime_platform.clone(),
@@ -264,6 +264,32 @@ fn build(
         inference_accelerators: req.inference_accelerators.clone(),
         ..TaskDefinition::default()
     })
+}
+
+/// The host capabilities the definition needs, as ECS lists them in `requiresAttributes` and
+/// places by them: `ecs.capability.efs` for a shared file system volume, and
+/// `ecs.capability.efsAuth` when one names an access point or IAM authorization.
+fn required_attributes(req: &RegisterTaskDefinitionRequest) -> Vec<Attribute> {
+    let efs: Vec<_> = req
+        .volumes
+        .iter()
+        .flatten()
+        .filter_map(|v| v.efs_volume_configuration.as_ref())
+        .collect();
+    let mut names = vec![];
+    if !efs.is_empty() {
+        names.push("ecs.capability.efs");
+    }
+    if efs.iter().any(|c| c.authorization_config.is_some()) {
+        names.push("ecs.capability.efsAuth");
+    }
+    names
+        .into_iter()
+        .map(|name| Attribute {
+            name: name.to_string(),
+            ..Attribute::default()
+        })
+        .collect()
 }
 
 impl ControlPlane {

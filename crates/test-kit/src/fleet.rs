@@ -5,7 +5,8 @@ use crate::docker::remove_cluster_containers;
 use crate::ecs::{client, wait_instance, wait_instances};
 use crate::image::ensure_image;
 use crate::process::{
-    Exports, Process, start_agent, start_agent_with_token, start_server, unique_cluster,
+    Exports, Process, start_agent, start_agent_with_token, start_server, start_server_with,
+    unique_cluster,
 };
 use std::path::PathBuf;
 
@@ -28,8 +29,13 @@ pub struct Fleet {
 impl Fleet {
     /// A server on 127.0.0.1:0 with no agent yet; the cluster is named, not created.
     pub fn server(prefix: &str) -> Self {
+        Self::server_with(prefix, &[])
+    }
+
+    /// [`Fleet::server`] started with extra flags.
+    pub fn server_with(prefix: &str, extra: &[&str]) -> Self {
         let data = tempfile::tempdir().expect("tempdir");
-        let (server, exports) = start_server(data.path(), "127.0.0.1:0");
+        let (server, exports) = start_server_with(data.path(), "127.0.0.1:0", extra);
         Self {
             server,
             agents: vec![],
@@ -78,7 +84,7 @@ impl Fleet {
     }
 
     /// The state directory of the `index`th agent started.
-    fn state_dir_of(&self, index: usize) -> PathBuf {
+    pub fn state_dir_of(&self, index: usize) -> PathBuf {
         self.data.path().join(format!("agent-{index}"))
     }
 
@@ -128,5 +134,21 @@ impl Drop for Fleet {
         }
         self.server.stop();
         remove_cluster_containers(&self.cluster);
+        unmount_under(self.data.path());
+    }
+}
+
+/// Unmounts what the agents mounted in `dir` (shared volumes of tasks still running when they
+/// were killed), before the directory is removed: removing it through a mount would delete
+/// the shared data.
+fn unmount_under(dir: &std::path::Path) {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let prefix = dir.display().to_string();
+    for point in mountinfo.lines().filter_map(|l| l.split(' ').nth(4)) {
+        if point.starts_with(&prefix) {
+            let _ = std::process::Command::new("umount")
+                .args(["-l", point])
+                .status();
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! - [`ecs`]: the official AWS SDK client pointed at Berth, and the calls and waits the
 //!   end-to-end tests repeat;
 //! - [`fleet`]: a server with agents of its own;
+//! - [`gluster`]: a GlusterFS volume of the test's own, for shared file system volumes;
 //! - [`logs`]: the official CloudWatch Logs client pointed at Berth, and a stream read whole;
 //! - [`registry`]: the ECR client, registry credentials and a small client of `/v2/`;
 //! - [`control`]: the control plane on the in-memory store with a hand-driven clock, and its
@@ -21,6 +22,7 @@ pub mod control;
 pub mod docker;
 pub mod ecs;
 pub mod fleet;
+pub mod gluster;
 pub mod image;
 pub mod logs;
 pub mod process;

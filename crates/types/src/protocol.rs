@@ -14,13 +14,73 @@ use serde::{Deserialize, Serialize};
 pub const AGENT_WS_PATH: &str = "/ws";
 
 /// One task as the agent needs it: the task (arn, desiredStatus, overrides) and its definition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssignedTask {
     /// The task, as DescribeTasks shows it.
     pub task: Task,
     /// The task's definition.
     #[serde(rename = "taskDefinition")]
     pub task_definition: TaskDefinition,
+    /// Its `efsVolumeConfiguration` volumes, resolved by the control plane against the file
+    /// systems the operator declared, so that any host can mount them.
+    #[serde(
+        rename = "sharedVolumes",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub shared_volumes: Vec<SharedVolume>,
+}
+
+/// A task definition volume on a shared file system: where to mount it from, or why it cannot
+/// be mounted (the task then stops with that reason before any container is created).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedVolume {
+    /// The volume's name in the task definition.
+    pub name: String,
+    /// The file system id the task definition names.
+    #[serde(rename = "fileSystemId")]
+    pub file_system_id: String,
+    /// Where the data is, when the volume can be mounted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SharedSource>,
+    /// Mounted read-only whatever the mount points say (IAM authorization without
+    /// `elasticfilesystem:ClientWrite`).
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub read_only: bool,
+    /// Why the volume cannot be mounted (the task's stop reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The directory of a shared file system a volume mounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "engine", rename_all = "lowercase")]
+pub enum SharedSource {
+    /// A GlusterFS volume, mounted with its FUSE client.
+    Glusterfs {
+        /// The servers to fetch the volume file from (the first, then the others).
+        servers: Vec<String>,
+        /// glusterd's port, when it is not 24007.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// The GlusterFS volume.
+        volume: String,
+        /// The directory in it (`/` for the whole volume).
+        path: String,
+    },
+    /// An NFS export, mounted by the kernel as a Docker `local` volume.
+    Nfs {
+        /// The NFS server.
+        server: String,
+        /// The directory on it (the export joined with the volume's root directory).
+        path: String,
+        /// Mount options (`nfsvers=4.1,hard,...`).
+        options: String,
+    },
 }
 
 /// A manifest entry: a task the host should have, and what should become of it.

@@ -12,7 +12,7 @@ use berth_types::ecs::{
     ContainerCondition, ContainerDefinition, ContainerDependency, DockerVolumeConfiguration, Scope,
     TaskDefinition, Volume,
 };
-use bollard::models::ContainerCreateBody;
+use bollard::models::{ContainerCreateBody, Mount, MountType};
 use std::collections::{BTreeMap, HashMap};
 
 /// Label: on a volume the task owns, its name in the task definition (the engine's name has a
@@ -37,6 +37,20 @@ pub(crate) enum Kind {
         spec: VolumeSpec,
         autoprovision: bool,
     },
+    /// A shared file system (`efsVolumeConfiguration`), as the control plane resolved it in the
+    /// assignment.
+    FileSystem,
+}
+
+/// Where a mount point's data comes from on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// A host path or an engine volume name, as `HostConfig.Binds` takes them.
+    Bind(String),
+    /// A mount the agent made and checked: bound as a `HostConfig.Mounts` bind, which fails
+    /// when the path is gone instead of creating an empty directory there. `read_only` when
+    /// the volume may not be written whatever the mount point says.
+    Mount { path: String, read_only: bool },
 }
 
 /// The volume's name in the task definition.
@@ -46,6 +60,9 @@ pub(crate) fn name(volume: &Volume) -> &str {
 
 /// How the engine provides `volume` (one [`check`] accepted).
 pub(crate) fn kind(volume: &Volume) -> Kind {
+    if volume.efs_volume_configuration.is_some() {
+        return Kind::FileSystem;
+    }
     let source = volume.host.as_ref().and_then(|h| h.source_path.as_deref());
     if let Some(source) = source.filter(|s| !s.is_empty()) {
         return Kind::Host(source.to_string());
@@ -94,15 +111,11 @@ fn spec_of(config: &DockerVolumeConfiguration) -> VolumeSpec {
     }
 }
 
-/// Why the task's volumes cannot be applied here, if they cannot: shared file systems are not
-/// supported yet, and what the ECS agent refuses is refused with its words.
+/// Why the task's volumes cannot be applied here, if they cannot: file systems Berth has no
+/// engine for, and what the ECS agent refuses, with its words.
 pub(crate) fn check(td: &TaskDefinition) -> Result<(), String> {
     for volume in td.volumes.iter().flatten() {
         let unsupported = [
-            (
-                "efsVolumeConfiguration",
-                volume.efs_volume_configuration.is_some(),
-            ),
             (
                 "fsxWindowsFileServerVolumeConfiguration",
                 volume
@@ -218,28 +231,44 @@ fn go_map(map: &HashMap<String, String>) -> String {
 }
 
 /// Adds container `def`'s mount points and `volumesFrom` to its create body. `sources` maps a
-/// task definition volume to the engine's source (a host path or a volume name) and
-/// `engine_names` a container of the task to its engine name.
+/// task definition volume to where its data is and `engine_names` a container of the task to
+/// its engine name.
 pub(crate) fn apply(
     body: &mut ContainerCreateBody,
     def: &ContainerDefinition,
-    sources: &HashMap<String, String>,
+    sources: &HashMap<String, Source>,
     engine_names: &HashMap<String, String>,
 ) -> Result<(), String> {
     let container = def.name.as_deref().unwrap_or_default();
     let mut binds = vec![];
+    let mut mounts = vec![];
     for mount in def.mount_points.iter().flatten() {
         let volume = mount.source_volume.as_deref().unwrap_or_default();
         let source = sources
             .get(volume)
             .ok_or_else(|| format!("Invalid volume referenced: {volume}"))?;
         let path = mount.container_path.as_deref().unwrap_or_default();
-        if source.is_empty() || path.is_empty() {
+        let (Source::Bind(host) | Source::Mount { path: host, .. }) = source;
+        if host.is_empty() || path.is_empty() {
             return Err(format!(
-                "Unable to resolve volume mounts; invalid path: {container} {volume}; {source} -> {path}"
+                "Unable to resolve volume mounts; invalid path: {container} {volume}; {host} -> {path}"
             ));
         }
-        binds.push(with_mode(format!("{source}:{path}"), mount.read_only));
+        match source {
+            Source::Bind(host) => {
+                binds.push(with_mode(format!("{host}:{path}"), mount.read_only));
+            }
+            Source::Mount {
+                path: host,
+                read_only,
+            } => mounts.push(Mount {
+                typ: Some(MountType::BIND),
+                source: Some(host.clone()),
+                target: Some(path.to_string()),
+                read_only: Some(*read_only || mount.read_only == Some(true)),
+                ..Mount::default()
+            }),
+        }
     }
     let mut volumes_from = vec![];
     for from in def.volumes_from.iter().flatten() {
@@ -252,6 +281,9 @@ pub(crate) fn apply(
     let host = body.host_config.get_or_insert_default();
     if !binds.is_empty() {
         host.binds.get_or_insert_default().extend(binds);
+    }
+    if !mounts.is_empty() {
+        host.mounts.get_or_insert_default().extend(mounts);
     }
     if !volumes_from.is_empty() {
         host.volumes_from = Some(volumes_from);

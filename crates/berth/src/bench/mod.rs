@@ -200,6 +200,7 @@ pub fn server_options(data_dir: std::path::PathBuf) -> crate::server::ServerOpti
         audit_retention: 1_000_000,
         registry_listen: None,
         registry_create_on_push: false,
+        file_systems: None,
         tls: Default::default(),
         verify: true,
     }

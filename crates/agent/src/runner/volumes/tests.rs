@@ -11,7 +11,7 @@ use berth_types::ecs::{
     ContainerDefinition, DockerVolumeConfiguration, EFSVolumeConfiguration, MountPoint, Scope,
     Volume, VolumeFrom,
 };
-use berth_types::protocol::AssignedTask;
+use berth_types::protocol::{AssignedTask, SharedSource, SharedVolume};
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::watch;
 
@@ -181,23 +181,72 @@ async fn a_shared_volume_that_differs_or_is_missing_stops_the_task() {
     );
 }
 
-#[tokio::test]
-async fn a_shared_file_system_stops_the_task_before_the_pull() {
-    let fake = FakeRuntime::default();
+fn file_system(source: Option<SharedSource>, error: Option<&str>) -> AssignedTask {
     let efs = Volume {
-        efs_volume_configuration: Some(EFSVolumeConfiguration::default()),
+        efs_volume_configuration: Some(EFSVolumeConfiguration {
+            file_system_id: "fs-12345678".into(),
+            ..EFSVolumeConfiguration::default()
+        }),
         ..volume("data")
     };
-    let (_desired, mut reports) = spawn(
-        &fake,
-        with_volumes(vec![mounting("app", "data")], vec![efs]),
+    let mut assigned = with_volumes(vec![mounting("app", "data")], vec![efs]);
+    assigned.shared_volumes = vec![SharedVolume {
+        name: "data".into(),
+        file_system_id: "fs-12345678".into(),
+        source,
+        read_only: true,
+        error: error.map(str::to_string),
+    }];
+    assigned
+}
+
+#[tokio::test]
+async fn a_shared_file_system_that_cannot_be_mounted_stops_the_task_before_the_pull() {
+    let why = "ResourceInitializationError: failed to mount shared volume 'data' (fs-12345678): file system fs-12345678 is not declared on this Berth server";
+    for (assigned, reason) in [
+        (file_system(None, Some(why)), why),
+        (
+            AssignedTask {
+                shared_volumes: vec![],
+                ..file_system(None, None)
+            },
+            "ResourceInitializationError: shared volume 'data' was not resolved by the control plane: upgrade the Berth server to the agent's version",
+        ),
+    ] {
+        let fake = FakeRuntime::default();
+        let (_desired, mut reports) = spawn(&fake, assigned);
+        let stopped = reports.next("STOPPED").await;
+        assert_eq!(stopped.reason.as_deref(), Some(reason));
+        assert_eq!(fake.calls(), vec![]);
+    }
+}
+
+#[tokio::test]
+async fn an_nfs_file_system_is_a_volume_of_the_tasks_own() {
+    let fake = FakeRuntime::default();
+    let nfs = SharedSource::Nfs {
+        server: "10.0.0.9".into(),
+        path: "/export/app".into(),
+        options: "nfsvers=4.1,hard".into(),
+    };
+    let (desired, mut reports) = spawn(&fake, file_system(Some(nfs), None));
+    reports.next("RUNNING").await;
+    let volumes = fake.volumes();
+    let [volume] = volumes.as_slice() else {
+        panic!("one volume: {volumes:?}")
+    };
+    let opts = &volume.driver_opts;
+    assert_eq!(volume.driver, "local");
+    assert_eq!(opts["type"], "nfs");
+    assert_eq!(opts["o"], "addr=10.0.0.9,nfsvers=4.1,hard,ro");
+    assert_eq!(opts["device"], ":/export/app");
+    assert_eq!(volume.labels[LABEL_TASK_ARN], TASK);
+    desired.send_replace("STOPPED".into());
+    reports.next("STOPPED").await;
+    assert!(
+        fake.calls()
+            .contains(&Call::RemoveVolume(volume.name.clone()))
     );
-    let stopped = reports.next("STOPPED").await;
-    assert_eq!(
-        stopped.reason.as_deref(),
-        Some("efsVolumeConfiguration (volume 'data') is not supported by this Berth agent yet")
-    );
-    assert_eq!(fake.calls(), vec![]);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The mapping of volumes, mount points and `volumesFrom`, and what it refuses.
 
 use super::*;
-use berth_types::ecs::{EFSVolumeConfiguration, HostVolumeProperties, MountPoint, VolumeFrom};
+use berth_types::ecs::{HostVolumeProperties, MountPoint, VolumeFrom};
 
 fn volume(name: &str) -> Volume {
     Volume {
@@ -117,7 +117,7 @@ fn mount_points_and_volumes_from_become_binds() {
         volumes_from: Some(vec![from("writer", Some(true)), from("other", Some(false))]),
         ..container("app")
     };
-    let sources = strings(&[("data", "ecs-app-1-data-ab"), ("conf", "/srv/conf")]);
+    let sources = binds(&[("data", "ecs-app-1-data-ab"), ("conf", "/srv/conf")]);
     let names = strings(&[
         ("writer", "ecs-app-1-writer-1"),
         ("other", "ecs-app-1-other-2"),
@@ -139,28 +139,65 @@ fn mount_points_and_volumes_from_become_binds() {
     assert_eq!(plain.host_config.unwrap_or_default().binds, None);
 }
 
+fn binds(pairs: &[(&str, &str)]) -> HashMap<String, Source> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Source::Bind(v.to_string())))
+        .collect()
+}
+
+#[test]
+fn a_mount_the_agent_made_is_bound_strictly_and_read_only_when_it_must_be() {
+    let def = ContainerDefinition {
+        mount_points: Some(vec![
+            mount("shared", "/data", None),
+            mount("ro", "/ro", Some(true)),
+        ]),
+        ..container("app")
+    };
+    let strict = |path: &str, read_only| Source::Mount {
+        path: path.into(),
+        read_only,
+    };
+    let sources = HashMap::from([
+        ("shared".to_string(), strict("/state/fs/t/0", true)),
+        ("ro".to_string(), strict("/state/fs/t/1", false)),
+    ]);
+    let mut body = ContainerCreateBody::default();
+    apply(&mut body, &def, &sources, &HashMap::new()).expect("applied");
+    let host = body.host_config.expect("host config");
+    assert_eq!(host.binds, None);
+    let mounts: Vec<_> = host
+        .mounts
+        .expect("mounts")
+        .into_iter()
+        .map(|m| (m.typ, m.source, m.target, m.read_only))
+        .collect();
+    let bind = |src: &str, dst: &str| {
+        (
+            Some(MountType::BIND),
+            Some(src.to_string()),
+            Some(dst.to_string()),
+            Some(true),
+        )
+    };
+    assert_eq!(
+        mounts,
+        [bind("/state/fs/t/0", "/data"), bind("/state/fs/t/1", "/ro")]
+    );
+}
+
 #[test]
 fn what_cannot_be_mounted_is_refused_in_the_ecs_agents_words() {
     let no_path = ContainerDefinition {
         mount_points: Some(vec![mount("data", "", None)]),
         ..container("app")
     };
-    let sources = strings(&[("data", "v")]);
+    let sources = binds(&[("data", "v")]);
     let mut body = ContainerCreateBody::default();
     assert_eq!(
         apply(&mut body, &no_path, &sources, &HashMap::new()),
         Err("Unable to resolve volume mounts; invalid path: app data; v -> ".into())
-    );
-    let efs = Volume {
-        efs_volume_configuration: Some(EFSVolumeConfiguration::default()),
-        ..volume("data")
-    };
-    assert_eq!(
-        check(&td(vec![efs], vec![])),
-        Err(
-            "efsVolumeConfiguration (volume 'data') is not supported by this Berth agent yet"
-                .into()
-        )
     );
     assert_eq!(
         check(&td(vec![docker("t", Scope::Task, Some(true))], vec![])),
