@@ -32,6 +32,8 @@ const DEFAULT_STOP_TIMEOUT: i32 = 30;
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(180);
 /// How often health and the dependency conditions Docker does not announce are re-checked.
 const POLL: Duration = Duration::from_millis(500);
+/// How often a task's shared file system mounts are checked.
+const MOUNT_CHECK: Duration = Duration::from_secs(5);
 
 /// What every runner shares; `R` is the container engine (Docker, or a fake in tests).
 pub(crate) struct RunnerCtx<R> {
@@ -477,6 +479,9 @@ pub(crate) async fn run<R: ContainerRuntime>(
             Ok(w) => w,
             Err(reason) => break Some(reason),
         };
+        if let Some(reason) = runner.lost_mount() {
+            break Some(reason);
+        }
         if runner
             .slots
             .iter()
@@ -506,6 +511,8 @@ pub(crate) async fn run<R: ContainerRuntime>(
             _ = tokio::time::sleep(POLL), if waiting || has_health_checks => {
                 runner.check_health().await;
             }
+            // Wakes the loop to look at the shared file system mounts.
+            _ = tokio::time::sleep(MOUNT_CHECK), if runner.has_mounts() => {}
         }
     };
     if let Some(reason) = &failure {

@@ -158,13 +158,7 @@ async fn a_service_keeps_its_data_on_another_host_and_its_replicas_share_it() {
         .iter()
         .position(|i| *i == host)
         .expect("a fleet instance");
-    let first_id = first
-        .task_arn()
-        .unwrap_or_default()
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let first_id = task_id(&first);
     let left = fleet.state_dir_of(drained).join("fs").join(&first_id);
     eventually(
         "the drained host's mount released",
@@ -213,6 +207,37 @@ async fn a_service_keeps_its_data_on_another_host_and_its_replicas_share_it() {
         .await;
         assert!(listed.contains("counter"), "{listed}");
     }
+
+    // Its FUSE client killed, a replica stops with the reason, and the service replaces it.
+    let victim = &pair[0];
+    let id = task_id(victim);
+    let point = (0..2)
+        .map(|agent| fleet.state_dir_of(agent).join("fs").join(&id).join("0"))
+        .find(|p| p.exists())
+        .expect("the replica's mount point");
+    let killed = std::process::Command::new("pkill")
+        .args(["-KILL", "-f", &format!("glusterfs.*{}", point.display())])
+        .status()
+        .expect("pkill");
+    assert!(killed.success(), "the FUSE client of {}", point.display());
+    let arn = victim.task_arn().unwrap_or_default();
+    let stopped = wait_status(ecs, cluster, arn, "STOPPED").await;
+    let reason = stopped.stopped_reason().unwrap_or_default();
+    assert!(
+        reason.starts_with("Shared volume 'data' (fs-0123456789abcdef0) lost its connection"),
+        "{reason}"
+    );
+    eventually("the replica replaced", Duration::from_secs(90), || async {
+        let tasks = running(&fleet, "pair").await;
+        (tasks.len() == 2 && tasks.iter().all(|t| t.task_arn() != Some(arn))).then_some(())
+    })
+    .await;
+}
+
+/// The last part of a task's ARN.
+fn task_id(task: &Task) -> String {
+    let arn = task.task_arn().unwrap_or_default();
+    arn.rsplit('/').next().unwrap_or_default().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -186,6 +186,36 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         Ok(())
     }
 
+    /// Whether the task has shared file systems mounted by the agent.
+    pub(super) fn has_mounts(&self) -> bool {
+        self.volumes
+            .values()
+            .any(|s| matches!(s, Source::Mount { .. }))
+    }
+
+    /// Why the task must stop, if a shared file system mount went away under it: its FUSE
+    /// client died, so every access in the containers fails (`Transport endpoint is not
+    /// connected`) and only new containers on a new mount recover.
+    pub(super) fn lost_mount(&self) -> Option<String> {
+        self.volumes.iter().find_map(|(name, source)| {
+            let Source::Mount { path, .. } = source else {
+                return None;
+            };
+            let error = std::fs::metadata(path).err()?;
+            let shared = self
+                .assigned
+                .shared_volumes
+                .iter()
+                .find(|s| s.name == *name);
+            let id = shared
+                .map(|s| s.file_system_id.as_str())
+                .unwrap_or_default();
+            Some(format!(
+                "Shared volume '{name}' ({id}) lost its connection: {error}"
+            ))
+        })
+    }
+
     /// Takes over the volumes this task created before the agent restarted.
     pub(super) async fn adopt_volumes(&mut self) {
         for volume in self.own_volumes().await {
