@@ -1,6 +1,7 @@
 //! Services with real Docker containers under `berth up`, through the official AWS SDK and its
 //! waiters: replacement of a killed task, a rolling update within its bounds, and a bad
-//! revision failed by the circuit breaker and rolled back.
+//! revision failed by the circuit breaker and rolled back, and an update or a deletion
+//! reported done only once a task that ignores SIGTERM has drained.
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::client::Waiters;
@@ -202,4 +203,96 @@ async fn a_bad_revision_fails_and_rolls_back() {
     let s = service(&ecs, &cluster, "bad").await;
     assert_eq!(s.deployments().len(), 1);
     assert_eq!(s.deployments()[0].task_definition(), Some(good.as_str()));
+}
+
+/// Registers `family`: a container that ignores SIGTERM (a shell trapping it, as PID 1) and
+/// so drains for its whole stop timeout of `stop_timeout` seconds.
+async fn register_slow_to_stop(
+    ecs: &Client,
+    family: &str,
+    stop_timeout: i32,
+    marker: &str,
+) -> String {
+    let script = format!("trap '' TERM; while true; do sleep 1; done # {marker}");
+    let app = container("app", &["sh", "-c", &script])
+        .stop_timeout(stop_timeout)
+        .build();
+    kit::register(ecs, family, vec![app]).await
+}
+
+/// The service's tasks that are to stop but still RUNNING on the host.
+async fn draining(ecs: &Client, cluster: &str, name: &str) -> Vec<Task> {
+    let stopping = service_tasks(ecs, cluster, name, DesiredStatus::Stopped).await;
+    stopping
+        .into_iter()
+        .filter(|t| t.last_status() == Some("RUNNING"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_and_a_deletion_are_done_only_once_old_tasks_have_stopped() {
+    let (berth, ecs) = Berth::ready("svc-drain").await;
+    let cluster = berth.cluster.clone();
+    register_slow_to_stop(&ecs, "drain", 8, "v1").await;
+    create(&ecs, &cluster, "drain", 1, None).await;
+    kit::wait_stable(&ecs, &cluster, "drain", STABLE).await;
+    let old = wanted(&ecs, &cluster, "drain").await.remove(0);
+    let second = register_slow_to_stop(&ecs, "drain", 8, "v2").await;
+    update_service(&ecs, &cluster, "drain", &second).await;
+
+    // While the old task drains, its deployment is still listed with it RUNNING, and the
+    // service is not stable.
+    eventually("the old task draining", Duration::from_secs(60), || async {
+        let d = draining(&ecs, &cluster, "drain").await;
+        d.iter()
+            .any(|t| t.task_arn() == old.task_arn())
+            .then_some(())
+    })
+    .await;
+    let s = service(&ecs, &cluster, "drain").await;
+    let deployments = s.deployments();
+    assert_eq!(deployments.len(), 2, "{deployments:?}");
+    assert_eq!(deployments[1].status(), Some("ACTIVE"));
+    assert_eq!(
+        deployments[1].running_count(),
+        1,
+        "the draining task counts"
+    );
+    kit::wait_stable(&ecs, &cluster, "drain", STABLE).await;
+    let old = kit::describe(&ecs, &cluster, old.task_arn().unwrap_or_default()).await;
+    assert_eq!(
+        old.last_status(),
+        Some("STOPPED"),
+        "stable after the old task stopped"
+    );
+
+    // A deleted service is DRAINING while its task drains, INACTIVE once it has stopped.
+    let current = wanted(&ecs, &cluster, "drain").await.remove(0);
+    ecs.delete_service()
+        .cluster(&cluster)
+        .service("drain")
+        .force(true)
+        .send()
+        .await
+        .expect("DeleteService");
+    let s = service(&ecs, &cluster, "drain").await;
+    assert_eq!(s.status(), Some("DRAINING"));
+    ecs.wait_until_services_inactive()
+        .cluster(&cluster)
+        .services("drain")
+        .wait(Duration::from_secs(120))
+        .await
+        .expect("the services-inactive waiter succeeds");
+    let arn = current.task_arn().unwrap_or_default();
+    let task = kit::describe(&ecs, &cluster, arn).await;
+    assert_eq!(
+        task.last_status(),
+        Some("STOPPED"),
+        "inactive after its task stopped"
+    );
+    let running = task_containers(arn)
+        .iter()
+        .filter(|id| berth_test_kit::docker::docker_inspect(id, "{{.State.Running}}") == "true")
+        .count();
+    assert_eq!(running, 0, "no container of the deleted service runs");
 }

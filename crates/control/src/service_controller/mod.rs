@@ -28,7 +28,7 @@ mod rollout;
 mod status;
 
 use crate::state::State;
-use crate::status::ServiceStatus;
+use crate::status::{ServiceStatus, TaskStatus};
 use crate::tasks::{self, Launch};
 use crate::{Change, ControlPlane, Ctx, applier, placement, service_history, services, tags};
 use berth_scheduler::ranking::SpreadField;
@@ -93,7 +93,10 @@ fn decide(pass: &mut Pass) -> bool {
             for t in pass.live.clone() {
                 pass.stop(t, "Service is being deleted".into());
             }
-            if pass.live.is_empty() {
+            // INACTIVE once every task has stopped on its host, as ECS reports it (so
+            // `wait services-inactive` returns when the containers are gone).
+            let stopped = |t: &Task| TaskStatus::Stopped.is(&t.last_status);
+            if pass.state.tasks_of_service(&pass.service).all(stopped) {
                 pass.service.status = ServiceStatus::Inactive.into();
             }
             true

@@ -109,6 +109,21 @@ impl<'s> Pass<'s> {
             .collect()
     }
 
+    /// The service's tasks that are to stop (earlier, or in this pass) but still RUNNING on
+    /// their hosts: a container draining for its stop timeout. ECS counts them in their
+    /// deployment's and the service's runningCount until they have stopped, so a deployment
+    /// is not done, nor a deleted service INACTIVE, while they run.
+    pub(super) fn still_running_stopping(&self) -> Vec<&Task> {
+        let earlier = self
+            .state
+            .tasks_of_service(&self.service)
+            .filter(|t| TaskStatus::Stopped.is(&t.desired_status));
+        earlier
+            .chain(self.stopping.iter())
+            .filter(|t| TaskStatus::Running.is(&t.last_status))
+            .collect()
+    }
+
     /// The live tasks not being stopped in this pass, of one deployment or of all.
     pub(super) fn remaining(&self, deployment: Option<&str>) -> Vec<&'s Task> {
         let stopping = self.stopping_arns();

@@ -66,6 +66,11 @@ impl Pass<'_> {
         let mut running_total = 0;
         let mut pending_total = 0;
         let tasks: Vec<&Task> = self.state.tasks_of_service(&self.service).collect();
+        let draining: Vec<Option<String>> = self
+            .still_running_stopping()
+            .iter()
+            .map(|t| t.started_by.clone())
+            .collect();
         let deployments = self.deployments();
         for d in deployments.iter_mut() {
             let failures = tasks
@@ -80,7 +85,8 @@ impl Pass<'_> {
             let running = mine
                 .iter()
                 .filter(|t| TaskStatus::Running.is(&t.last_status))
-                .count() as i32;
+                .count() as i32
+                + draining.iter().filter(|s| **s == d.id).count() as i32;
             let pending = mine.len() as i32 - running
                 + started.iter().filter(|t| t.started_by == d.id).count() as i32;
             if d.running_count != Some(running) || d.pending_count != Some(pending) {
