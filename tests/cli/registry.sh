@@ -65,8 +65,11 @@ aws ecs register-task-definition --family "reg-$$" --container-definitions \
 task=$(aws ecs run-task --cluster "$cluster" --task-definition "reg-$$" --query 'tasks[0].taskArn' --output text)
 aws ecs wait tasks-running --cluster "$cluster" --tasks "$task" \
   || fail "the task did not run: $(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].stoppedReason' --output text)"
+pushed=$(aws ecr describe-images --repository-name "team/app-$$" --image-ids imageTag=v1 --query 'imageDetails[0].imageDigest' --output text)
+ran=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].containers[0].imageDigest' --output text)
+[[ $ran == "$pushed" ]] || fail "the container's imageDigest ($ran) is the pushed manifest's ($pushed)"
 aws ecs stop-task --cluster "$cluster" --task "$task" >/dev/null
-echo "ecs task from the registry: ok"
+echo "ecs task from the registry: ok (imageDigest $ran)"
 
 # With an execution role, the agent pulls as that role, and only as far as its policy allows.
 trust='{"Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}'

@@ -46,14 +46,28 @@ impl Docker {
     }
 }
 
+/// The manifest digest the engine recorded for `image` when it was pulled (its `RepoDigests`
+/// entry of the same repository), as ECS reports a container's `imageDigest`; none for an
+/// image that was built here and never pulled.
+fn manifest_digest(image: &str, found: &bollard::models::ImageInspect) -> Option<String> {
+    let (repo, _) = split_image(image);
+    let digests = found.repo_digests.as_deref().unwrap_or_default();
+    digests
+        .iter()
+        .filter_map(|d| d.split_once('@'))
+        .find(|(r, _)| *r == repo)
+        .or_else(|| digests.first().and_then(|d| d.split_once('@')))
+        .map(|(_, digest)| digest.to_string())
+}
+
 impl ContainerRuntime for Docker {
     async fn ensure_image(
         &self,
         image: &str,
         credentials: Option<bollard::auth::DockerCredentials>,
-    ) -> Result<(), String> {
-        if self.api.inspect_image(image).await.is_ok() {
-            return Ok(());
+    ) -> Result<Option<String>, String> {
+        if let Ok(found) = self.api.inspect_image(image).await {
+            return Ok(manifest_digest(image, &found));
         }
         tracing::info!(image, "pulling the image");
         let (repo, tag) = split_image(image);
@@ -74,7 +88,7 @@ impl ContainerRuntime for Docker {
         self.api
             .inspect_image(image)
             .await
-            .map(|_| ())
+            .map(|found| manifest_digest(image, &found))
             .map_err(|e| {
                 format!(
                     "CannotPullContainerError: image {image} not found after pull: {}",

@@ -87,6 +87,9 @@ struct Runner<'a, R> {
     execution: Option<crate::client::EcsClient>,
     /// The engine's names of the task's Docker volumes, by their task definition names.
     volumes: std::collections::HashMap<String, spec::volumes::Source>,
+    /// When the first of its images began to be pulled, and the last was pulled.
+    pull_started_at: Option<f64>,
+    pull_stopped_at: Option<f64>,
 }
 
 fn now() -> f64 {
@@ -106,6 +109,8 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             reason,
             containers: Some(self.slots.iter().map(Slot::change).collect()),
             execution_stopped_at: (status == "STOPPED").then(now),
+            pull_started_at: self.pull_started_at,
+            pull_stopped_at: self.pull_stopped_at,
             ..SubmitTaskStateChangeRequest::default()
         };
         self.ctx.reporter.report(report);
@@ -275,22 +280,26 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             None => self.registry_credentials(&image).await,
         };
         let runtime = &self.ctx.runtime;
-        let def = &self.slots[index].def;
+        self.pull_started_at.get_or_insert(now());
         let pulled = match credentials {
             Ok(credentials) => runtime.ensure_image(&image, credentials).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = pulled {
-            // As ECS does, the container carries the reason as well as the task.
-            self.slots[index].reason = Some(e.clone());
-            return Err(e);
+        self.pull_stopped_at = Some(now());
+        match pulled {
+            Ok(digest) => self.slots[index].image_digest = digest,
+            Err(e) => {
+                // As ECS does, the container carries the reason as well as the task.
+                self.slots[index].reason = Some(e.clone());
+                return Err(e);
+            }
         }
         let mut body = spec::create_body(
             &self.ctx.cluster,
             &self.ctx.instance_arn,
             &self.assigned.task,
             &self.assigned.task_definition,
-            def,
+            &self.slots[index].def,
         );
         if let Err(reason) = self.firelens_body(index, &mut body) {
             self.slots[index].reason = Some(reason.clone());
@@ -460,6 +469,8 @@ pub(crate) async fn run<R: ContainerRuntime>(
         secrets: None,
         execution: None,
         volumes: Default::default(),
+        pull_started_at: None,
+        pull_stopped_at: None,
     };
     runner.adopt().await;
     runner.adopt_volumes().await;

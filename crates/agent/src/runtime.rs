@@ -79,12 +79,13 @@ pub struct VolumeSpec {
 /// A container engine, reduced to what a task needs. Cloning is cheap and shares the engine: a
 /// runner hands a clone to each task that waits for a container's exit.
 pub trait ContainerRuntime: Clone + Send + Sync + 'static {
-    /// Pulls `image` unless the engine already has it, with `credentials` for its registry.
+    /// Pulls `image` unless the engine already has it, with `credentials` for its registry;
+    /// returns its manifest digest (`sha256:…`), when it came from a registry.
     fn ensure_image(
         &self,
         image: &str,
         credentials: Option<DockerCredentials>,
-    ) -> impl Future<Output = Result<(), String>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, String>> + Send;
 
     /// Creates a container named `name`; returns its id.
     fn create(

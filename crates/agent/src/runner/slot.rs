@@ -15,6 +15,8 @@ pub(super) struct Slot {
     pub(super) exit_code: Option<i32>,
     pub(super) reason: Option<String>,
     pub(super) bindings: Vec<NetworkBinding>,
+    /// The manifest digest of its image, when the image came from a registry.
+    pub(super) image_digest: Option<String>,
     /// The awslogs options, when the container logs there (checked in `refusal`).
     pub(super) awslogs: Option<AwsLogsOptions>,
     /// The shipping of its output.
@@ -52,7 +54,7 @@ impl Slot {
                 }
                 .into(),
             ),
-            image_digest: None,
+            image_digest: self.image_digest.clone(),
         }
     }
 }

@@ -443,3 +443,16 @@ async fn a_field_without_a_service_stops_the_task_by_name() {
     );
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }
+
+#[tokio::test]
+async fn the_running_report_carries_the_pull_times_and_the_image_digests() {
+    let (_fake, _desired, mut reports) = spawn(vec![container("app")]);
+    let running = reports.next("RUNNING").await;
+    let (started, stopped) = (running.pull_started_at, running.pull_stopped_at);
+    assert!(
+        started.is_some() && stopped >= started,
+        "{started:?} {stopped:?}"
+    );
+    let digests = per_container(running, |c| c.image_digest);
+    assert_eq!(digests, [Some(format!("sha256:{:064}", "busybox".len()))]);
+}

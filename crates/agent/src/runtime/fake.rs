@@ -214,9 +214,9 @@ impl ContainerRuntime for FakeRuntime {
         &self,
         image: &str,
         _credentials: Option<DockerCredentials>,
-    ) -> Result<(), String> {
+    ) -> Result<Option<String>, String> {
         self.change(|s| s.calls.push(Call::Pull(image.to_string())));
-        Ok(())
+        Ok(Some(format!("sha256:{:064}", image.len())))
     }
 
     async fn create(&self, _name: &str, body: ContainerCreateBody) -> Result<String, String> {
