@@ -35,6 +35,12 @@ impl Docker {
         Ok(Self { api })
     }
 
+    /// The engine's cgroup driver (`cgroupfs` or `systemd`), if it says.
+    pub(crate) async fn cgroup_driver(&self) -> Option<String> {
+        let info = self.api.info().await.ok()?;
+        info.cgroup_driver.map(|d| d.to_string())
+    }
+
     /// The engine's version string.
     pub(crate) async fn version(&self) -> String {
         self.api

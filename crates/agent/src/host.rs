@@ -60,12 +60,20 @@ pub(crate) fn total_resources(cpu: i32, memory: i32) -> Vec<Resource> {
     ]
 }
 
-/// The built-in attributes plus the operator's own; `shared_volumes` when the host can mount
-/// shared file systems (`efsVolumeConfiguration` volumes need it, as on ECS).
+/// What the host can do that not every host can.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Capabilities {
+    /// Mount shared file systems (`efsVolumeConfiguration` volumes need it, as on ECS).
+    pub shared_volumes: bool,
+    /// Hold a task's containers to the task's cpu and memory ([`crate::task_cgroup`]).
+    pub task_limits: bool,
+}
+
+/// The built-in attributes, those of the host's `capabilities`, and the operator's own.
 pub(crate) fn attributes(
     availability_zone: &str,
     custom: &[(String, String)],
-    shared_volumes: bool,
+    capabilities: Capabilities,
 ) -> Vec<Attribute> {
     let attribute = |name: &str, value: &str| Attribute {
         name: name.into(),
@@ -90,10 +98,15 @@ pub(crate) fn attributes(
             "com.amazonaws.ecs.capability.container-health-check",
             "true",
         ),
-        attribute("com.amazonaws.ecs.capability.task-cpu-mem-limit", "true"),
         attribute("ecs.capability.container-ordering", "true"),
     ];
-    if shared_volumes {
+    if capabilities.task_limits {
+        out.push(attribute(
+            "com.amazonaws.ecs.capability.task-cpu-mem-limit",
+            "true",
+        ));
+    }
+    if capabilities.shared_volumes {
         out.push(attribute("ecs.capability.efs", "true"));
         out.push(attribute("ecs.capability.efsAuth", "true"));
     }

@@ -40,6 +40,7 @@ mod shared_fs;
 pub mod simulator;
 mod spec;
 mod stream;
+mod task_cgroup;
 mod task_credentials;
 mod task_secrets;
 #[cfg(test)]
@@ -132,7 +133,13 @@ pub async fn run(
         &config.region,
         trust,
     );
-    let arn = registration::register(&config, &client, &docker, shutdown.clone()).await?;
+    let cgroups = task_cgroup::TaskCgroups::detect(docker.cgroup_driver().await.as_deref());
+    let capabilities = host::Capabilities {
+        shared_volumes: shared_fs::available(),
+        task_limits: cgroups.is_some(),
+    };
+    let arn =
+        registration::register(&config, &client, &docker, capabilities, shutdown.clone()).await?;
     if let Some(tx) = registered {
         let _ = tx.send(arn.clone());
     }
@@ -149,6 +156,7 @@ pub async fn run(
         cleanup_wait: config.task_cleanup_wait,
         firelens: logs::firelens::Host::new(&config.state_dir, &config.endpoint),
         shared_fs: shared_fs::SharedMounts::new(&config.state_dir),
+        cgroups,
         credentials: std::sync::Arc::new(client.clone()),
         secrets: std::sync::Arc::new(client.clone()),
     });

@@ -54,6 +54,7 @@ pub(crate) async fn register(
     config: &AgentConfig,
     client: &EcsClient,
     docker: &Docker,
+    capabilities: host::Capabilities,
     shutdown: watch::Receiver<bool>,
 ) -> Result<String, AgentError> {
     let request = RegisterContainerInstanceRequest {
@@ -71,7 +72,7 @@ pub(crate) async fn register(
         attributes: Some(host::attributes(
             &config.availability_zone,
             &config.attributes,
-            crate::shared_fs::available(),
+            capabilities,
         )),
         ..RegisterContainerInstanceRequest::default()
     };

@@ -64,6 +64,8 @@ pub(crate) struct RunnerCtx<R> {
     pub secrets: Arc<dyn task_secrets::SecretsSource>,
     /// Where tasks' shared file system volumes are mounted.
     pub shared_fs: crate::shared_fs::SharedMounts,
+    /// Where tasks' cgroups are made, when the host can hold tasks to their size.
+    pub cgroups: Option<crate::task_cgroup::TaskCgroups>,
 }
 
 enum Readiness {
@@ -307,6 +309,10 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         }
         self.identity_env(index, &mut body);
         self.linux_body(index, &mut body);
+        if let Err(reason) = self.task_cgroup(&mut body) {
+            self.slots[index].reason = Some(reason.clone());
+            return Err(reason);
+        }
         if let Err(reason) = self.mount_volumes(index, &mut body).await {
             self.slots[index].reason = Some(reason.clone());
             return Err(reason);
@@ -413,6 +419,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             self.remove_volumes().await;
         }
         self.ctx.shared_fs.release(&self.task_arn).await;
+        self.remove_task_cgroup();
         if self
             .slots
             .iter()

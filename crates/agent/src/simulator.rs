@@ -122,7 +122,10 @@ pub async fn start(
             attributes: Some(host::attributes(
                 &spec.availability_zone,
                 &spec.attributes,
-                false,
+                host::Capabilities {
+                    shared_volumes: false,
+                    task_limits: true,
+                },
             )),
             instance_identity_document: Some(format!("{{\"instanceId\":\"i-sim{n:012}\"}}")),
             ..RegisterContainerInstanceRequest::default()

@@ -53,6 +53,7 @@ pub(crate) fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
         shared_fs: crate::shared_fs::SharedMounts::new(
             &std::env::temp_dir().join(format!("berth-agent-test-{}", std::process::id())),
         ),
+        cgroups: None,
     };
     (ctx, Reports(queue))
 }

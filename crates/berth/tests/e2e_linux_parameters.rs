@@ -2,14 +2,17 @@
 //! `linuxParameters`, `ulimits`, `systemControls`, `dockerSecurityOptions` and
 //! `dnsSearchDomains` ask for is seen from inside the container and in `docker inspect`; a
 //! linked container is reachable by its alias; the containers of a `pidMode: task` task see each
-//! other's processes; and what cannot be honoured stops the task with a reason naming the field.
+//! other's processes; a task's cpu and memory hold its containers through a cgroup of its own;
+//! and what cannot be honoured stops the task with a reason naming the field.
 
 use aws_sdk_ecs::types::{
     ContainerDefinition, Device, DeviceCgroupPermission, IpcMode, KernelCapabilities,
     LinuxParameters, PidMode, SystemControl, Tmpfs, Ulimit, UlimitName,
 };
 use berth_test_kit::docker::{docker_exec, docker_inspect, task_containers};
-use berth_test_kit::ecs::{container, register, register_definition, run_one, wait_status};
+use berth_test_kit::ecs::{
+    container, register, register_definition, run_one, stop_and_wait, wait_status,
+};
 use berth_test_kit::up::Berth;
 use serde_json::{Value, json};
 
@@ -256,4 +259,64 @@ async fn linked_containers_and_a_task_pid_namespace() {
     assert_eq!(web_host["PidMode"], holder);
     assert_eq!(web_host["IpcMode"], holder);
     assert_eq!(db_host["IpcMode"], "shareable");
+}
+
+/// The engine's cgroup driver.
+fn cgroup_driver() -> String {
+    let out = std::process::Command::new("docker")
+        .args(["info", "--format", "{{.CgroupDriver}}"])
+        .output()
+        .expect("docker info");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tasks_cpu_and_memory_are_the_limits_of_its_cgroup() {
+    if cgroup_driver() != "cgroupfs" {
+        eprintln!("skipped: Docker's cgroup driver is not cgroupfs, so task sizes are not cgroups");
+        return;
+    }
+    let (berth, ecs) = Berth::ready("task-cgroup").await;
+    let app = container("app", &["sleep", "600"]).build();
+    let td = register_definition(
+        ecs.register_task_definition()
+            .family("task-cgroup")
+            .cpu("256")
+            .memory("128")
+            .container_definitions(app),
+    )
+    .await;
+    let arn = run_one(&ecs, &berth.cluster, &td).await;
+    wait_status(&ecs, &berth.cluster, &arn, "RUNNING").await;
+    let id = arn.rsplit('/').next().unwrap_or_default();
+    let container = named(&arn, "app");
+    assert_eq!(
+        docker_inspect(&container, "{{.HostConfig.CgroupParent}}"),
+        format!("/berth/{id}")
+    );
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let read = |path: &str| {
+        let path = root.join(path);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let (cpu, memory, task_dir) = if root.join("cgroup.controllers").exists() {
+        let cpu = read(&format!("berth/{id}/cpu.max"));
+        (
+            cpu,
+            read(&format!("berth/{id}/memory.max")),
+            root.join(format!("berth/{id}")),
+        )
+    } else {
+        let cpu = read(&format!("cpu/berth/{id}/cpu.cfs_quota_us"));
+        let memory = read(&format!("memory/berth/{id}/memory.limit_in_bytes"));
+        (cpu, memory, root.join(format!("memory/berth/{id}")))
+    };
+    assert!(cpu.starts_with("25000"), "a quarter CPU: {cpu}");
+    assert_eq!(memory.trim(), (128u64 << 20).to_string());
+    stop_and_wait(&ecs, &berth.cluster, &arn).await;
+    assert!(
+        !task_dir.exists(),
+        "{} is removed with the task",
+        task_dir.display()
+    );
 }

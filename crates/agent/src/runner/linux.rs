@@ -1,10 +1,11 @@
 //! The runner's part in a container's Linux options ([`crate::spec::linux`]): those that name
 //! other containers of the task, its `links` and the task's PID and IPC namespaces, known once
-//! those containers have started.
+//! those containers have started; and the task's cgroup ([`crate::task_cgroup`]).
 
 use super::Runner;
 use crate::runtime::ContainerRuntime;
 use crate::spec::linux;
+use crate::task_cgroup::Limits;
 use bollard::models::ContainerCreateBody;
 
 impl<R: ContainerRuntime> Runner<'_, R> {
@@ -24,5 +25,32 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             .find(|s| s.id.is_some() && s.exit_code.is_none())
             .and_then(|s| s.id.as_deref());
         linux::namespaces(&self.assigned.task_definition, holder, host);
+    }
+
+    /// Puts container `index` in the task's cgroup, made on the first call, when the task has
+    /// a size and the host can hold it to it.
+    pub(super) fn task_cgroup(&mut self, body: &mut ContainerCreateBody) -> Result<(), String> {
+        let (Some(cgroups), Some(limits)) = (
+            &self.ctx.cgroups,
+            Limits::of(&self.assigned.task_definition),
+        ) else {
+            return Ok(());
+        };
+        let parent = cgroups.create(self.task_id(), limits)?;
+        body.host_config.get_or_insert_default().cgroup_parent = Some(parent);
+        Ok(())
+    }
+
+    /// Removes the task's cgroup, once its containers have stopped.
+    pub(super) fn remove_task_cgroup(&self) {
+        if let Some(cgroups) = &self.ctx.cgroups
+            && Limits::of(&self.assigned.task_definition).is_some()
+        {
+            cgroups.remove(self.task_id());
+        }
+    }
+
+    fn task_id(&self) -> &str {
+        self.task_arn.rsplit('/').next().unwrap_or_default()
     }
 }
