@@ -77,18 +77,10 @@ async fn print_cluster(client: &EcsClient, cluster: &Cluster) -> anyhow::Result<
              `berth server` printed) or `berth up --cluster {name}`"
         );
     } else {
-        let mut table = Table::new(&[
-            "INSTANCE",
-            "HOST",
-            "AGENT",
-            "CPU LEFT",
-            "MEMORY LEFT",
-            "TASKS",
-        ]);
+        let mut table = Table::new(&["INSTANCE", "AGENT", "CPU LEFT", "MEMORY LEFT", "TASKS"]);
         for i in &instances {
             table.row(vec![
                 last_part(i.container_instance_arn.as_deref()),
-                i.ec2_instance_id.clone().unwrap_or_default(),
                 match i.agent_connected {
                     Some(true) => "connected".into(),
                     _ => "DISCONNECTED".into(),
