@@ -10,25 +10,30 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[derive(clap::Args)]
 pub struct AuditOptions {
     /// How many events (at least 1): the newest that pass the filters.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 50,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
     max: u32,
     /// Only events whose principal's ARN contains this text, e.g. user/alice or :root.
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT")]
     principal: Option<String>,
     /// Only events whose action contains this text, e.g. ecs:RunTask, or Create for every
     /// creation.
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT")]
     action: Option<String>,
     /// Only events whose resource contains this text, e.g. service/default/web, a task's id or
     /// a task definition's family.
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT")]
     resource: Option<String>,
     /// Only events at or after this time: RFC 3339 (2026-05-01T12:00:00Z) or how long ago
     /// (10m, 1h, 90s).
-    #[arg(long, value_parser = parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
     since: Option<f64>,
     /// Only events at or before this time, written as for --since.
-    #[arg(long, value_parser = parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
     until: Option<f64>,
     /// Also show agents' routine reports (task state changes, log shipping, task credentials
     /// that succeeded), which are most of the log and hidden without it.

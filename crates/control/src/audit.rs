@@ -50,7 +50,7 @@ const AGENT_REPORTS: &[&str] = &[
 ];
 
 impl AuditEvent {
-    /// Whether it is an agent's routine report that succeeded (see [`AGENT_REPORTS`]).
+    /// Whether it is an agent's routine report (one of `AGENT_REPORTS`) that succeeded.
     pub fn is_agent_report(&self) -> bool {
         self.outcome == "Success"
             && AGENT_REPORTS.contains(&self.action.as_str())
