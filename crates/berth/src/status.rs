@@ -13,133 +13,143 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Stopped tasks shown per cluster, the most recent first.
 const STOPPED_SHOWN: usize = 10;
 
+/// A kind of resource as the ECS API lists (ARNs, page after page) and describes it (in
+/// batches of at most `batch` ARNs; the request's field for them and the answer's field for
+/// the descriptions are both `field`).
+struct Kind {
+    list: &'static str,
+    arns: &'static str,
+    describe: &'static str,
+    field: &'static str,
+    batch: usize,
+}
+
+const CLUSTERS: Kind = Kind {
+    list: "ListClusters",
+    arns: "clusterArns",
+    describe: "DescribeClusters",
+    field: "clusters",
+    batch: 100,
+};
+const INSTANCES: Kind = Kind {
+    list: "ListContainerInstances",
+    arns: "containerInstanceArns",
+    describe: "DescribeContainerInstances",
+    field: "containerInstances",
+    batch: 100,
+};
+const SERVICES: Kind = Kind {
+    list: "ListServices",
+    arns: "serviceArns",
+    describe: "DescribeServices",
+    field: "services",
+    batch: 10,
+};
+const TASKS: Kind = Kind {
+    list: "ListTasks",
+    arns: "taskArns",
+    describe: "DescribeTasks",
+    field: "tasks",
+    batch: 100,
+};
+
 /// Prints the status of the control plane `client` calls.
 pub async fn print(client: &EcsClient) -> anyhow::Result<()> {
-    let arns = match list(client, "ListClusters", json!({}), "clusterArns").await {
-        Err(unreachable @ ClientError::Unreachable { .. }) => anyhow::bail!(
-            "{unreachable}\nIs Berth running there? Start it with `berth up` (this host runs the \
-             tasks) or `berth server`, and export the lines it prints"
-        ),
-        arns => arns?,
+    let clusters: Vec<Cluster> = match fetch(client, &CLUSTERS, json!({})).await {
+        Err(e) if matches!(e.downcast_ref(), Some(ClientError::Unreachable { .. })) => {
+            anyhow::bail!(
+                "{e}\nIs Berth running there? Start it with `berth up` (this host runs the \
+                 tasks) or `berth server`, and export the lines it prints"
+            )
+        }
+        clusters => clusters?,
     };
     println!("Berth at {}", client.endpoint());
-    if arns.is_empty() {
+    if clusters.is_empty() {
         println!(
             "no clusters yet: `berth up` or `berth agent` joins a host to one, then run a task: \
              aws ecs run-task --task-definition FAMILY"
         );
-        return Ok(());
     }
-    let clusters: Vec<Cluster> = describe(
-        client,
-        ("DescribeClusters", "clusters", 100),
-        json!({}),
-        &arns,
-        "clusters",
-    )
-    .await?;
     for cluster in clusters {
+        let name = cluster.cluster_name.unwrap_or_default();
         println!();
-        print_cluster(client, &cluster).await?;
+        println!(
+            "cluster {name} ({}): {} running, {} pending tasks",
+            cluster.status.as_deref().unwrap_or("ACTIVE"),
+            cluster.running_tasks_count.unwrap_or(0),
+            cluster.pending_tasks_count.unwrap_or(0),
+        );
+        print_instances(client, &name).await?;
+        print_services(client, &name).await?;
+        print_stopped_tasks(client, &name).await?;
     }
     Ok(())
 }
 
-/// One cluster: a line about it, then its instances, services and stopped tasks.
-async fn print_cluster(client: &EcsClient, cluster: &Cluster) -> anyhow::Result<()> {
-    let name = cluster.cluster_name.clone().unwrap_or_default();
-    println!(
-        "cluster {name} ({}): {} running, {} pending tasks",
-        cluster.status.as_deref().unwrap_or("ACTIVE"),
-        cluster.running_tasks_count.unwrap_or(0),
-        cluster.pending_tasks_count.unwrap_or(0),
-    );
-    let in_cluster = json!({ "cluster": name });
-
-    let arns = list(
-        client,
-        "ListContainerInstances",
-        in_cluster.clone(),
-        "containerInstanceArns",
-    )
-    .await?;
-    let instances: Vec<ContainerInstance> = describe(
-        client,
-        ("DescribeContainerInstances", "containerInstances", 100),
-        in_cluster.clone(),
-        &arns,
-        "containerInstances",
-    )
-    .await?;
+/// A cluster's instances: connected or not, what is left of their CPU and memory.
+async fn print_instances(client: &EcsClient, cluster: &str) -> anyhow::Result<()> {
+    let instances: Vec<ContainerInstance> =
+        fetch(client, &INSTANCES, json!({ "cluster": cluster })).await?;
     if instances.is_empty() {
         println!(
-            "  no instances: join a host with `berth agent --cluster {name}` (the join command \
-             `berth server` printed) or `berth up --cluster {name}`"
+            "  no instances: join a host with `berth agent --cluster {cluster}` (the join command \
+             `berth server` printed) or `berth up --cluster {cluster}`"
         );
-    } else {
-        let mut table = Table::new(&["INSTANCE", "AGENT", "CPU LEFT", "MEMORY LEFT", "TASKS"]);
-        for i in &instances {
-            table.row(vec![
-                last_part(i.container_instance_arn.as_deref()),
-                match i.agent_connected {
-                    Some(true) => "connected".into(),
-                    _ => "DISCONNECTED".into(),
-                },
-                left(i, "CPU", ""),
-                left(i, "MEMORY", " MiB"),
-                i.running_tasks_count.unwrap_or(0).to_string(),
-            ]);
-        }
-        table.print("  ");
+        return Ok(());
     }
+    let mut table = Table::new(&["INSTANCE", "AGENT", "CPU LEFT", "MEMORY LEFT", "TASKS"]);
+    for i in &instances {
+        table.row(vec![
+            last_part(i.container_instance_arn.as_deref()),
+            match i.agent_connected {
+                Some(true) => "connected".into(),
+                _ => "DISCONNECTED".into(),
+            },
+            left(i, "CPU", ""),
+            left(i, "MEMORY", " MiB"),
+            i.running_tasks_count.unwrap_or(0).to_string(),
+        ]);
+    }
+    table.print("  ");
+    Ok(())
+}
 
-    let arns = list(client, "ListServices", in_cluster.clone(), "serviceArns").await?;
-    let services: Vec<Service> = describe(
-        client,
-        ("DescribeServices", "services", 10),
-        in_cluster.clone(),
-        &arns,
-        "services",
-    )
-    .await?;
+/// A cluster's services: running and desired counts, the newest event.
+async fn print_services(client: &EcsClient, cluster: &str) -> anyhow::Result<()> {
+    let services: Vec<Service> = fetch(client, &SERVICES, json!({ "cluster": cluster })).await?;
     if services.is_empty() {
         println!(
-            "  no services: aws ecs create-service --cluster {name} --service-name NAME \
+            "  no services: aws ecs create-service --cluster {cluster} --service-name NAME \
              --task-definition FAMILY --desired-count 1"
         );
-    } else {
-        let mut table = Table::new(&["SERVICE", "RUNNING/DESIRED", "LAST EVENT"]);
-        for s in &services {
-            let last = s.events.iter().flatten().next().map(|e| {
-                format!(
-                    "{}: {}",
-                    ago(e.created_at),
-                    e.message.as_deref().unwrap_or_default()
-                )
-            });
-            table.row(vec![
-                s.service_name.clone().unwrap_or_default(),
-                format!(
-                    "{}/{}",
-                    s.running_count.unwrap_or(0),
-                    s.desired_count.unwrap_or(0)
-                ),
-                last.unwrap_or_default(),
-            ]);
-        }
-        table.print("  ");
+        return Ok(());
     }
+    let mut table = Table::new(&["SERVICE", "RUNNING/DESIRED", "LAST EVENT"]);
+    for s in &services {
+        // ECS lists a service's events newest first.
+        let last = s.events.iter().flatten().next().map(|e| {
+            let message = e.message.as_deref().unwrap_or_default();
+            format!("{}: {message}", ago(e.created_at))
+        });
+        table.row(vec![
+            s.service_name.clone().unwrap_or_default(),
+            format!(
+                "{}/{}",
+                s.running_count.unwrap_or(0),
+                s.desired_count.unwrap_or(0)
+            ),
+            last.unwrap_or_default(),
+        ]);
+    }
+    table.print("  ");
+    Ok(())
+}
 
-    let stopped = json!({ "cluster": name, "desiredStatus": "STOPPED" });
-    let arns = list(client, "ListTasks", stopped, "taskArns").await?;
-    let mut tasks: Vec<Task> = describe(
-        client,
-        ("DescribeTasks", "tasks", 100),
-        in_cluster,
-        &arns,
-        "tasks",
-    )
-    .await?;
+/// A cluster's most recently stopped tasks, with the reason each stopped.
+async fn print_stopped_tasks(client: &EcsClient, cluster: &str) -> anyhow::Result<()> {
+    let stopped = json!({ "cluster": cluster, "desiredStatus": "STOPPED" });
+    let mut tasks: Vec<Task> = fetch(client, &TASKS, stopped).await?;
     // Only tasks that have stopped: a task told to stop may still be on its way down.
     tasks.retain(|t| t.stopped_at.is_some());
     if tasks.is_empty() {
@@ -148,9 +158,8 @@ async fn print_cluster(client: &EcsClient, cluster: &Cluster) -> anyhow::Result<
         return Ok(());
     }
     tasks.sort_by(|a, b| {
-        b.stopped_at
-            .partial_cmp(&a.stopped_at)
-            .unwrap_or(std::cmp::Ordering::Equal)
+        let stopped = |t: &Task| t.stopped_at.unwrap_or_default();
+        stopped(b).total_cmp(&stopped(a))
     });
     let mut table = Table::new(&["STOPPED TASK", "DEFINITION", "STOPPED", "REASON"]);
     for t in tasks.iter().take(STOPPED_SHOWN) {
@@ -165,41 +174,32 @@ async fn print_cluster(client: &EcsClient, cluster: &Cluster) -> anyhow::Result<
     Ok(())
 }
 
-/// Every ARN a List operation answers, page after page.
-async fn list(
+/// Every resource of `kind` that `request` lists (of its `cluster`, if it names one),
+/// described.
+async fn fetch<T: DeserializeOwned>(
     client: &EcsClient,
-    operation: &str,
+    kind: &Kind,
     mut request: Value,
-    field: &str,
-) -> Result<Vec<String>, ClientError> {
+) -> anyhow::Result<Vec<T>> {
     let mut arns = Vec::new();
     loop {
-        let page: Value = client.call(operation, &request).await?;
-        let page_arns = page[field].as_array().into_iter().flatten();
+        let page: Value = client.call(kind.list, &request).await?;
+        let page_arns = page[kind.arns].as_array().into_iter().flatten();
         arns.extend(page_arns.filter_map(|a| a.as_str().map(str::to_string)));
         match page["nextToken"].as_str() {
             Some(token) => request["nextToken"] = json!(token),
-            None => return Ok(arns),
+            None => break,
         }
     }
-}
-
-/// What a Describe operation answers in `answer_field` for `arns`, asked in batches as large as
-/// the operation takes: `(operation, the request's field for the ARNs, batch size)`.
-async fn describe<T: DeserializeOwned>(
-    client: &EcsClient,
-    (operation, arns_field, batch): (&str, &str, usize),
-    mut request: Value,
-    arns: &[String],
-    answer_field: &str,
-) -> anyhow::Result<Vec<T>> {
     let mut described = Vec::new();
-    for chunk in arns.chunks(batch) {
-        request[arns_field] = json!(chunk);
-        let mut answer: Value = client.call(operation, &request).await?;
-        let items: Vec<T> = serde_json::from_value(answer[answer_field].take()).map_err(|e| {
-            anyhow::anyhow!("{operation} answered {answer_field} Berth cannot read: {e}")
-        })?;
+    for batch in arns.chunks(kind.batch) {
+        let mut describe = json!({ kind.field: batch });
+        if let Some(cluster) = request["cluster"].as_str() {
+            describe["cluster"] = json!(cluster);
+        }
+        let mut answer: Value = client.call(kind.describe, &describe).await?;
+        let items: Vec<T> = serde_json::from_value(answer[kind.field].take())
+            .map_err(|e| anyhow::anyhow!("cannot read what {} answered: {e}", kind.describe))?;
         described.extend(items);
     }
     Ok(described)
