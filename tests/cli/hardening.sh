@@ -98,7 +98,7 @@ image="$BERTH_REGISTRY/private/app-$$:v1"
 aws ecr get-login-password | docker login --username AWS --password-stdin "$BERTH_REGISTRY" >/dev/null 2>&1
 docker tag "$base" "$image"
 docker push -q "$image" >/dev/null
-"$berth" audit --max 500 | grep -q "ecr:PutImage  arn:aws:ecr:us-east-1:000000000000:repository/private/app-$$  Success" \
+"$berth" audit --action ecr:PutImage | grep -qE "ecr:PutImage +arn:aws:ecr:us-east-1:000000000000:repository/private/app-$$ +Success" \
   || fail "a docker push is audited as ecr:PutImage"
 runner=$(user_with runner '{"Statement":[{"Effect":"Allow","Action":"ecs:*","Resource":"*"},{"Effect":"Deny","Action":"ecr:*","Resource":"*"}]}')
 aws ecs register-task-definition --family private --container-definitions \

@@ -80,11 +80,11 @@ echo "iam: keys deactivate, users delete only when empty"
 AWS_ACCESS_KEY_ID=$root_key AWS_SECRET_ACCESS_KEY=$root_secret aws sts get-caller-identity >/dev/null
 
 "$berth" audit --max 500 > "$work/audit.txt"
-grep -q "arn:aws:iam::000000000000:root  iam:CreateUser  arn:aws:iam::000000000000:user/reader  Success" "$work/audit.txt" \
+grep -qE "arn:aws:iam::000000000000:root +iam:CreateUser +arn:aws:iam::000000000000:user/reader +Success" "$work/audit.txt" \
   || { cat "$work/audit.txt"; fail "audit of CreateUser"; }
-grep -q "user/reader  ecs:RunTask  .*  AccessDeniedException" "$work/audit.txt" \
+grep -qE "user/reader +ecs:RunTask +.* +AccessDeniedException" "$work/audit.txt" \
   || { cat "$work/audit.txt"; fail "audit of the denied RunTask"; }
-grep -q "user/admin  ecs:DeleteCluster  arn:aws:ecs:us-east-1:000000000000:cluster/admin-made  AccessDeniedException" "$work/audit.txt" \
+grep -qE "user/admin +ecs:DeleteCluster +arn:aws:ecs:us-east-1:000000000000:cluster/admin-made +AccessDeniedException" "$work/audit.txt" \
   || { cat "$work/audit.txt"; fail "audit of the denied DeleteCluster"; }
 if grep -q "ListClusters" "$work/audit.txt"; then fail "reads are not audited"; fi
 echo "audit: mutating calls recorded with principal, action, resource and outcome"

@@ -96,11 +96,7 @@ fn lookup(root: &RootKey, control: &ControlPlane, id: &str) -> Option<(String, P
         return Some((session.secret.clone(), Principal::Session { arn, session }));
     }
     let key = control.agent_key(id)?;
-    let arn = format!(
-        "arn:aws:iam::{}:agent/{}",
-        control.partition().account,
-        key.id
-    );
+    let arn = key.arn(&control.partition().account);
     Some((key.secret.clone(), Principal::Agent { arn, key }))
 }
 

@@ -8,6 +8,7 @@
 use crate::control_errors::refused;
 use crate::wire::encode;
 use crate::{AppState, auth, policy::Ask};
+use berth_control::audit::AuditFilter;
 use berth_control::identity::ANY_CLUSTER;
 use berth_types::{ApiError, ErrorCode};
 use serde_json::{Value, json};
@@ -77,8 +78,8 @@ pub(crate) fn call(
     let control = &app.control;
     tokio::task::block_in_place(|| match operation {
         "ListAuditEvents" => {
-            let limit = v["maxResults"].as_u64().unwrap_or(100) as usize;
-            encode(&json!({ "events": control.audit_events(limit).map_err(refused)? }))
+            let (limit, filter) = audit_query(&v)?;
+            encode(&json!({ "events": control.audit_events(limit, &filter).map_err(refused)? }))
         }
         "RotateJoinToken" => {
             let scope = v["cluster"].as_str().unwrap_or(ANY_CLUSTER);
@@ -108,6 +109,31 @@ pub(crate) fn call(
             encode(&json!({}))
         }
     })
+}
+
+/// `ListAuditEvents`' request: `maxResults` (at least 1; 100 when absent), and the filters
+/// `principal`, `action`, `resource` (text the field contains), `since`, `until` (seconds since
+/// the epoch) and `hideAgentReports`. Each is optional, so a request of an older client that
+/// sends `maxResults` alone is answered as before.
+fn audit_query(v: &Value) -> Result<(usize, AuditFilter), ApiError> {
+    let limit = match &v["maxResults"] {
+        Value::Null => 100,
+        n => n.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "maxResults must be a whole number of at least 1, not {n}"
+            ))
+        })?,
+    };
+    let text = |name: &str| v[name].as_str().map(str::to_string);
+    let filter = AuditFilter {
+        principal: text("principal"),
+        action: text("action"),
+        resource: text("resource"),
+        since: v["since"].as_f64(),
+        until: v["until"].as_f64(),
+        hide_agent_reports: v["hideAgentReports"].as_bool().unwrap_or(false),
+    };
+    Ok((usize::try_from(limit).unwrap_or(usize::MAX), filter))
 }
 
 /// `BerthAgent.Join {"joinToken", "cluster"}`: credentials for one agent of that cluster.

@@ -295,7 +295,8 @@ pub async fn handle(
     });
     if operation.is_mutating() {
         let principal = principal.unwrap_or_else(|| "anonymous".into());
-        let (action, resource) = audited;
+        let (action, asked) = audited;
+        let resource = audited_resource(operation, asked, &result);
         app.record(
             &principal,
             action,
@@ -380,6 +381,26 @@ fn bind(app: &AppState, key: &str, answer: &[u8]) -> Result<(), ApiError> {
             .map_err(crate::control_errors::refused),
         None => Ok(()),
     }
+}
+
+/// The resource an audit event names: what the call was authorised on, except for a task
+/// definition's registration, authorised on `*` since its revision does not exist yet, which
+/// names the revision it created.
+fn audited_resource(
+    operation: Operation,
+    asked: String,
+    result: &Result<Vec<u8>, ApiError>,
+) -> String {
+    let created = match (operation, result) {
+        (Operation::Ecs(ecs_types::Operation::RegisterTaskDefinition), Ok(answer)) => {
+            let v: serde_json::Value = serde_json::from_slice(answer).unwrap_or_default();
+            v["taskDefinition"]["taskDefinitionArn"]
+                .as_str()
+                .map(str::to_string)
+        }
+        _ => None,
+    };
+    created.unwrap_or(asked)
 }
 
 /// Authorises a decoded call and answers it.

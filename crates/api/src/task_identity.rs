@@ -71,7 +71,7 @@ pub(crate) fn call(
                 access_key_id: session.id.clone(),
                 secret_access_key: session.secret.clone(),
                 token: session.token.clone(),
-                expiration: crate::query::xml::iso8601(session.expires),
+                expiration: crate::sigv4::iso8601(session.expires),
             });
         }
         let identity = app.control.task_identity(task_arn).map_err(refused)?;

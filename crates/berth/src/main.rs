@@ -4,6 +4,7 @@
 //! - `berth server`: the control plane alone;
 //! - `berth agent`: a host agent that joins a control plane;
 //! - `berth audit`: the newest audit events;
+//! - `berth status`: what runs where, at a glance;
 //! - `berth join-token`, `berth agent-keys`: the agents' credentials;
 //! - `berth simulate`: container instances without Docker, for placement at scale;
 //! - `berth bench`: benchmarks beside a baseline.
@@ -20,6 +21,8 @@ mod logging;
 mod logs;
 mod server;
 mod simulate;
+mod status;
+mod table;
 mod tls;
 mod up;
 
@@ -110,9 +113,14 @@ enum Command {
     Audit {
         #[command(flatten)]
         join: Join,
-        /// How many events.
-        #[arg(long, default_value_t = 50)]
-        max: u32,
+        #[command(flatten)]
+        options: audit::AuditOptions,
+    },
+    /// Show what Berth is running: clusters and their instances, services, recently stopped
+    /// tasks.
+    Status {
+        #[command(flatten)]
+        join: Join,
     },
     /// Manage the tokens hosts join with.
     JoinToken {
@@ -273,7 +281,8 @@ async fn main() -> anyhow::Result<()> {
             };
             logs::print(&join.client()?, options).await
         }
-        Command::Audit { join, max } => audit::print(&join.client()?, max).await,
+        Command::Audit { join, options } => audit::print(&join.client()?, options).await,
+        Command::Status { join } => status::print(&join.client()?).await,
         Command::JoinToken { action, join } => {
             admin::join_token_command(&join.client()?, action).await
         }

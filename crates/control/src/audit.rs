@@ -35,6 +35,62 @@ pub struct AuditEvent {
     pub request_id: String,
 }
 
+/// The actions agents call over and over while tasks run (state reports, log shipping, task
+/// credentials): the bulk of the log, hidden on request ([`AuditFilter::hide_agent_reports`]).
+/// An agent's registration, a cluster it creates and anything it was refused are not routine.
+const AGENT_REPORTS: &[&str] = &[
+    "ecs:SubmitTaskStateChange",
+    "ecs:SubmitContainerStateChange",
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "berth:GetTaskCredentials",
+    "berth:GetTaskExecutionCredentials",
+    "berth:GetTaskSecrets",
+];
+
+impl AuditEvent {
+    /// Whether it is an agent's routine report (one of `AGENT_REPORTS`) that succeeded.
+    pub fn is_agent_report(&self) -> bool {
+        self.outcome == "Success"
+            && AGENT_REPORTS.contains(&self.action.as_str())
+            && crate::identity::is_agent_principal(&self.principal)
+    }
+}
+
+/// Which events a reader wants; the default keeps them all. Texts match anywhere in their
+/// field, case-sensitively: `user/alice`, `RunTask`, `service/default/web`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    /// Text the principal's ARN contains.
+    pub principal: Option<String>,
+    /// Text the action contains.
+    pub action: Option<String>,
+    /// Text the resource contains.
+    pub resource: Option<String>,
+    /// Only events at or after this time (seconds since the epoch).
+    pub since: Option<f64>,
+    /// Only events at or before this time.
+    pub until: Option<f64>,
+    /// Leave out agents' routine reports ([`AuditEvent::is_agent_report`]).
+    pub hide_agent_reports: bool,
+}
+
+impl AuditFilter {
+    /// Whether `event` passes every condition set.
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        let contains = |wanted: &Option<String>, field: &str| {
+            wanted.as_deref().is_none_or(|w| field.contains(w))
+        };
+        contains(&self.principal, &event.principal)
+            && contains(&self.action, &event.action)
+            && contains(&self.resource, &event.resource)
+            && self.since.is_none_or(|t| event.time >= t)
+            && self.until.is_none_or(|t| event.time <= t)
+            && !(self.hide_agent_reports && event.is_agent_report())
+    }
+}
+
 /// The queue between the calls and the store.
 #[derive(Default)]
 pub(crate) struct AuditLog {
@@ -111,12 +167,23 @@ impl ControlPlane {
         Ok(excess)
     }
 
-    /// The newest `limit` events, oldest first, after flushing the queue.
-    pub fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, ControlError> {
+    /// The newest `limit` events that `filter` keeps, oldest first, after flushing the queue.
+    pub fn audit_events(
+        &self,
+        limit: usize,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEvent>, ControlError> {
         self.flush_audit();
         let events = load::<AuditEvent>(self.store.as_ref(), Table::Audit)
             .map_err(ControlError::AuditRead)?;
-        let skip = events.len().saturating_sub(limit);
-        Ok(events.into_iter().skip(skip).map(|(_, e)| e).collect())
+        let mut newest: Vec<AuditEvent> = events
+            .into_iter()
+            .rev()
+            .map(|(_, e)| e)
+            .filter(|e| filter.matches(e))
+            .take(limit)
+            .collect();
+        newest.reverse();
+        Ok(newest)
     }
 }

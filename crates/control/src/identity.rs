@@ -69,6 +69,24 @@ pub struct AgentKey {
     pub created: f64,
 }
 
+impl AgentKey {
+    /// The principal its calls are made and audited as.
+    pub fn arn(&self, account: &str) -> String {
+        format!("arn:aws:iam::{account}:{AGENT_PRINCIPAL}{}", self.id)
+    }
+}
+
+/// What an agent key's principal ARN has where a user's has `user/`.
+const AGENT_PRINCIPAL: &str = "agent/";
+
+/// Whether `principal` is an agent key's ARN ([`AgentKey::arn`]).
+pub fn is_agent_principal(principal: &str) -> bool {
+    principal
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.split_once(':'))
+        .is_some_and(|(_, name)| name.starts_with(AGENT_PRINCIPAL))
+}
+
 /// A token agents trade for keys of their own ([`ControlPlane::join`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JoinToken {

@@ -73,20 +73,6 @@ fn escape(s: &str) -> String {
     out
 }
 
-/// ISO 8601, as IAM writes dates: `2024-05-01T12:00:00Z`.
-pub(crate) fn iso8601(epoch: f64) -> String {
-    let d = sigv4::amz_date(epoch as i64);
-    format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &d[0..4],
-        &d[4..6],
-        &d[6..8],
-        &d[9..11],
-        &d[11..13],
-        &d[13..15]
-    )
-}
-
 /// A value the XML answers have no form for (a bug in Berth, not in the request).
 #[derive(Debug)]
 struct Unwritable(String);
@@ -179,7 +165,7 @@ impl<'a> Serializer for Writer<'a> {
 
     fn serialize_f64(self, v: f64) -> Result<(), Unwritable> {
         let text = if self.timestamp {
-            iso8601(v)
+            sigv4::iso8601(v)
         } else {
             v.to_string()
         };

@@ -1,4 +1,5 @@
-//! `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`) to and from seconds since the epoch.
+//! `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`) to and from seconds since the epoch, and the ISO 8601
+//! form of the same instant (`YYYY-MM-DDTHH:MM:SSZ`) people read.
 
 /// Seconds since the epoch of an `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`).
 pub fn parse_amz_date(s: &str) -> Option<i64> {
@@ -41,6 +42,21 @@ pub fn amz_date(epoch: i64) -> String {
         secs / 3600,
         secs % 3600 / 60,
         secs % 60
+    )
+}
+
+/// ISO 8601 (and RFC 3339), as IAM writes dates and `berth audit` prints them:
+/// `2024-05-01T12:00:00Z`.
+pub fn iso8601(epoch: f64) -> String {
+    let d = amz_date(epoch as i64);
+    format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &d[0..4],
+        &d[4..6],
+        &d[6..8],
+        &d[9..11],
+        &d[11..13],
+        &d[13..15]
     )
 }
 

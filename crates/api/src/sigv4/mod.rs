@@ -10,7 +10,7 @@
 mod dates;
 mod encoding;
 
-pub use dates::{amz_date, parse_amz_date};
+pub use dates::{amz_date, iso8601, parse_amz_date};
 pub use encoding::{percent_decode, uri_encode};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
