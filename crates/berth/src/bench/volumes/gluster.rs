@@ -107,7 +107,12 @@ fn ensure_glusterd() -> anyhow::Result<()> {
     }
     println!("starting glusterd");
     let _ = Command::new("glusterd")
-        .args(["-p", "/run/berth-bench-glusterd.pid", "--log-level", "WARNING"])
+        .args([
+            "-p",
+            "/run/berth-bench-glusterd.pid",
+            "--log-level",
+            "WARNING",
+        ])
         .status()
         .context("run glusterd")?;
     let deadline = Instant::now() + Duration::from_secs(30);

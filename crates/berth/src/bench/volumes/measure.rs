@@ -44,9 +44,7 @@ fn steps(container: &str, dir: &str, size_mib: u64, files: u64) -> anyhow::Resul
     )?;
     let creates = timed(
         container,
-        &format!(
-            "i=0; while [ $i -lt {files} ]; do echo x > {dir}/small/f$i; i=$((i+1)); done"
-        ),
+        &format!("i=0; while [ $i -lt {files} ]; do echo x > {dir}/small/f$i; i=$((i+1)); done"),
     )?;
     Ok(Sample {
         write_mb_s: bytes / 1e6 / write,

@@ -7,22 +7,16 @@
 
 mod gluster;
 mod measure;
+mod tasks;
 
 use super::{LocalBerth, image, percentiles, summary};
-use berth_agent::client::EcsClient;
-use berth_types::ecs::{
-    ContainerDefinition, DescribeTasksRequest, DescribeTasksResponse, EFSVolumeConfiguration,
-    HostVolumeProperties, MountPoint, RegisterTaskDefinitionRequest,
-    RegisterTaskDefinitionResponse, StopTaskRequest, StopTaskResponse, Volume,
-};
+use berth_types::ecs::{EFSVolumeConfiguration, HostVolumeProperties, Volume};
 use measure::Sample;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use tasks::{start_task, stop_tasks};
 
 /// The large-file ratio to the host the issue asks for.
 const TARGET: f64 = 0.5;
-/// How long a task may take to start, and its containers and mounts to go.
-const PATIENCE: Duration = Duration::from_secs(120);
 
 /// The benchmark's options.
 #[derive(Debug, clap::Args)]
@@ -113,7 +107,10 @@ async fn measure_both(
         }),
         ..Volume::default()
     };
-    println!("starting a task on {file_system_id} and one on {}", host_dir.display());
+    println!(
+        "starting a task on {file_system_id} and one on {}",
+        host_dir.display()
+    );
     let shared = start_task(local, "bench-volumes-shared", efs, tasks).await?;
     let host = start_task(local, "bench-volumes-host", bind, tasks).await?;
     // A directory of the run's own: on the operator's file system, nothing else is touched.
@@ -147,138 +144,23 @@ async fn measure_both(
     Ok((shared_samples, host_samples))
 }
 
-/// Registers `family` (busybox sleeping, `volume` as `data` at /data), runs one task of it
-/// (noted in `tasks`) and waits for it to run; the container's id.
-async fn start_task(
-    local: &LocalBerth,
-    family: &str,
-    volume: Volume,
-    tasks: &mut Vec<String>,
-) -> anyhow::Result<String> {
-    let container = ContainerDefinition {
-        name: Some("bench".into()),
-        image: Some(image::IMAGE.into()),
-        command: Some(vec!["sleep".into(), "3600".into()]),
-        // Room for the default file in the page cache, so the limit throttles neither side.
-        memory: Some(1536),
-        stop_timeout: Some(1),
-        mount_points: Some(vec![MountPoint {
-            source_volume: Some("data".into()),
-            container_path: Some("/data".into()),
-            read_only: Some(false),
-        }]),
-        ..ContainerDefinition::default()
-    };
-    let request = RegisterTaskDefinitionRequest {
-        family: family.into(),
-        container_definitions: vec![container],
-        volumes: Some(vec![Volume {
-            name: Some("data".into()),
-            ..volume
-        }]),
-        ..RegisterTaskDefinitionRequest::default()
-    };
-    let registered: RegisterTaskDefinitionResponse = local
-        .ecs
-        .call("RegisterTaskDefinition", &request)
-        .await?;
-    let td = registered
-        .task_definition
-        .and_then(|t| t.task_definition_arn)
-        .ok_or_else(|| anyhow::anyhow!("no task definition ARN"))?;
-    let arn = super::run_one_task(&local.ecs, &local.cluster, &td).await?;
-    tasks.push(arn.clone());
-    wait_running(&local.ecs, &local.cluster, &arn).await
-}
-
-/// Polls the task until it runs; its container's id.
-async fn wait_running(ecs: &EcsClient, cluster: &str, arn: &str) -> anyhow::Result<String> {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let task = describe(ecs, cluster, arn).await?;
-        match task.last_status.as_deref() {
-            Some("RUNNING") => {
-                return task
-                    .containers
-                    .into_iter()
-                    .flatten()
-                    .find_map(|c| c.runtime_id)
-                    .ok_or_else(|| anyhow::anyhow!("task {arn} runs without a container id"));
-            }
-            Some("STOPPED") => anyhow::bail!(
-                "task {arn} stopped: {}",
-                task.stopped_reason.unwrap_or_default()
-            ),
-            _ if Instant::now() > deadline => anyhow::bail!("task {arn} did not run in time"),
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
-async fn describe(
-    ecs: &EcsClient,
-    cluster: &str,
-    arn: &str,
-) -> anyhow::Result<berth_types::ecs::Task> {
-    let d: DescribeTasksResponse = ecs
-        .call(
-            "DescribeTasks",
-            &DescribeTasksRequest {
-                cluster: Some(cluster.into()),
-                tasks: vec![arn.into()],
-                ..DescribeTasksRequest::default()
-            },
-        )
-        .await?;
-    d.tasks
-        .and_then(|t| t.into_iter().next())
-        .ok_or_else(|| anyhow::anyhow!("task {arn} not found"))
-}
-
-/// Stops the tasks and waits until they are stopped and the agent has let go of their mounts:
-/// Berth's data directory is removed afterwards, which must not reach through a live mount.
-async fn stop_tasks(local: &LocalBerth, tasks: &[String]) {
-    for arn in tasks {
-        let stopped: Result<StopTaskResponse, _> = local
-            .ecs
-            .call(
-                "StopTask",
-                &StopTaskRequest {
-                    cluster: Some(local.cluster.clone()),
-                    task: arn.clone(),
-                    ..StopTaskRequest::default()
-                },
-            )
-            .await;
-        if let Err(e) = stopped {
-            eprintln!("StopTask {arn}: {e}");
-        }
-    }
-    let deadline = Instant::now() + PATIENCE;
-    for arn in tasks {
-        while Instant::now() < deadline {
-            let status = describe(&local.ecs, &local.cluster, arn).await;
-            if matches!(status.map(|t| t.last_status), Ok(Some(s)) if s == "STOPPED") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    // The agent removes a stopped task's containers and mounts just after it reports it.
-    while !super::mounts_under(local.data_dir()).is_empty() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-}
-
 /// Prints the large-file ratios against the target, then the summary of the medians.
 fn report(shared: &[Sample], host: &[Sample]) {
     let median = |samples: &[Sample], f: fn(&Sample) -> f64| {
         percentiles(&samples.iter().map(f).collect::<Vec<_>>()).0
     };
-    let write = (median(shared, |s| s.write_mb_s), median(host, |s| s.write_mb_s));
-    let read = (median(shared, |s| s.read_mb_s), median(host, |s| s.read_mb_s));
-    let creates = (median(shared, |s| s.creates_s), median(host, |s| s.creates_s));
+    let write = (
+        median(shared, |s| s.write_mb_s),
+        median(host, |s| s.write_mb_s),
+    );
+    let read = (
+        median(shared, |s| s.read_mb_s),
+        median(host, |s| s.read_mb_s),
+    );
+    let creates = (
+        median(shared, |s| s.creates_s),
+        median(host, |s| s.creates_s),
+    );
     for (what, (s, h)) in [("write", write), ("read", read)] {
         let met = if s / h >= TARGET { "met" } else { "not met" };
         println!("{what} ratio {:.2} (target >= {TARGET}: {met})", s / h);
@@ -293,6 +175,42 @@ fn report(shared: &[Sample], host: &[Sample]) {
         ("read_ratio_to_host_pct", 100.0 * read.0 / read.1, "%"),
         ("shared_creates_per_s", creates.0, "files/s"),
         ("host_creates_per_s", creates.1, "files/s"),
-        ("create_ratio_to_host_pct", 100.0 * creates.0 / creates.1, "%"),
+        (
+            "create_ratio_to_host_pct",
+            100.0 * creates.0 / creates.1,
+            "%",
+        ),
     ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        opts: super::VolumesOptions,
+    }
+
+    #[test]
+    fn a_declared_file_system_is_named_with_its_declarations() {
+        let cli = Cli::try_parse_from(["volumes"]).expect("defaults");
+        assert_eq!(
+            (cli.opts.runs, cli.opts.size_mib, cli.opts.files),
+            (3, 1024, 10_000)
+        );
+        assert!(cli.opts.file_systems.is_none());
+        assert!(Cli::try_parse_from(["volumes", "--file-systems", "fs.json"]).is_err());
+        assert!(Cli::try_parse_from(["volumes", "--file-system-id", "fs-12345678"]).is_err());
+        let both = Cli::try_parse_from([
+            "volumes",
+            "--file-systems",
+            "fs.json",
+            "--file-system-id",
+            "fs-12345678",
+        ])
+        .expect("both");
+        assert_eq!(both.opts.file_system_id.as_deref(), Some("fs-12345678"));
+    }
 }
