@@ -10,6 +10,7 @@ mod placement;
 mod registry;
 mod run_task;
 mod service;
+mod volumes;
 
 /// The benchmarks.
 #[derive(Debug, clap::Subcommand)]
@@ -53,6 +54,12 @@ pub enum Which {
         #[command(flatten)]
         opts: auth::AuthOptions,
     },
+    /// Sequential write and read MB/s and small-file creates a second inside a task on a
+    /// shared volume (`efsVolumeConfiguration` on GlusterFS), beside a host bind mount.
+    Volumes {
+        #[command(flatten)]
+        opts: volumes::VolumesOptions,
+    },
 }
 
 /// Runs one benchmark.
@@ -64,6 +71,7 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
         Which::Auth { opts } => auth::run(opts).await,
         Which::Registry { opts } => registry::run(opts).await,
         Which::Logs { opts } => logs::run(opts).await,
+        Which::Volumes { opts } => volumes::run(opts).await,
     }
 }
 
@@ -97,12 +105,25 @@ impl LocalBerth {
     /// Starts Berth on a free port with a fresh data directory; its agent joins
     /// `<prefix>-<pid>`.
     pub async fn start(prefix: &str) -> anyhow::Result<Self> {
+        Self::start_with_file_systems(prefix, None).await
+    }
+
+    /// As [`Self::start`], the server given the file system declarations `file_systems`
+    /// (`berth server --file-systems`).
+    pub async fn start_with_file_systems(
+        prefix: &str,
+        file_systems: Option<std::path::PathBuf>,
+    ) -> anyhow::Result<Self> {
         let pid = std::process::id();
         let data = std::env::temp_dir().join(format!("berth-{prefix}-{pid}"));
         let cluster = format!("{prefix}-{pid}");
         let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let server = crate::server::ServerOptions {
+            file_systems,
+            ..server_options(data.clone())
+        };
         let local = crate::up::start(
-            &server_options(data.clone()),
+            &server,
             &crate::up::AgentOptions {
                 cluster: cluster.clone(),
                 cpu: None,
@@ -158,11 +179,24 @@ impl LocalBerth {
             .ok_or_else(|| anyhow::anyhow!("no task definition ARN"))
     }
 
-    /// Shuts Berth down and removes its data.
+    /// Shuts Berth down and removes its data, unless something is still mounted in it: removing
+    /// the agent's directory through a live shared-volume mount would delete the shared data.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.local.server.served.await;
-        let _ = std::fs::remove_dir_all(&self.data);
+        if mounts_under(&self.data).is_empty() {
+            let _ = std::fs::remove_dir_all(&self.data);
+        } else {
+            eprintln!(
+                "left {} in place: something is still mounted in it",
+                self.data.display()
+            );
+        }
+    }
+
+    /// Where this Berth keeps its data (the agent's shared-volume mounts among it).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data
     }
 }
 
@@ -187,6 +221,18 @@ pub async fn run_one_task(
         .and_then(|t| t.into_iter().next())
         .and_then(|t| t.task_arn)
         .ok_or_else(|| anyhow::anyhow!("RunTask placed nothing: {:?}", run.failures))
+}
+
+/// The mount points at or under `dir`, from this process's mountinfo (spaces and the like
+/// escaped as the kernel writes them, which the paths here do not have).
+pub fn mounts_under(dir: &std::path::Path) -> Vec<String> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mountinfo
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| std::path::Path::new(m).starts_with(dir))
+        .map(str::to_string)
+        .collect()
 }
 
 /// A server a benchmark runs in-process: a free loopback port, no rate limit.
