@@ -46,19 +46,23 @@ fn refusal(e: serde_path_to_error::Error<serde_json::Error>, body: &[u8]) -> Api
         path.to_string()
     };
     let serialization = |text: String| ApiError::new(ErrorCode::SerializationException, text);
-    if !json.is_data() {
-        // serde_json calls an enum given something other than a string ("networkMode": 5) a
-        // syntax error; that is the one it raises on a body that is JSON.
-        return if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
-            serialization(format!("{member} must be a string"))
-        } else {
-            not_json(json)
-        };
-    }
     // serde_json's message is serde's, followed by where in the text it arose.
     let full = json.to_string();
     let suffix = format!(" at line {} column {}", json.line(), json.column());
     let message = full.strip_suffix(&suffix).unwrap_or(&full);
+    if !json.is_data() {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            return not_json(json);
+        }
+        // What serde_json calls a syntax error in a body that is JSON: "expected value" for an
+        // enum given something other than a string ("networkMode": 5), or "number out of
+        // range" for one beyond a double.
+        return serialization(if message == "expected value" {
+            format!("{member} must be a string")
+        } else {
+            format!("{member}: {message}")
+        });
+    }
     // A structure's own errors (a member missing or given twice) are raised at its path.
     let member_of = |field: &str| {
         let field = field.trim_matches('`');
@@ -209,6 +213,10 @@ mod tests {
         let memory = serialization("containerDefinitions[0].memory must be an integer");
         assert_eq!(container(r#""memory":"128""#), memory);
         assert_eq!(container(r#""memory":1.5"#), memory);
+        assert_eq!(
+            container(r#""memory":1e400"#),
+            serialization("containerDefinitions[0].memory: number out of range")
+        );
         assert_eq!(
             container(r#""memory":99999999999"#),
             serialization(
