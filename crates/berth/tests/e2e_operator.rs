@@ -116,6 +116,7 @@ fn audit_fails(endpoint: &str) -> String {
             "secret",
         ])
         .env("RUST_BACKTRACE", "1")
+        .env_remove("BERTH_LOG")
         .output()
         .expect("berth runs");
     assert!(!refused.status.success(), "berth audit on {endpoint}");
