@@ -54,7 +54,7 @@ refused() {
 [[ $(stat -c %a "$work/data") == 700 ]] || fail "the data directory is 0700"
 [[ $(stat -c %a "$work/data/state.redb") == 600 ]] || fail "state.redb is 0600"
 dev=$(user_with dev '{"Statement":[{"Effect":"Allow","Action":"ecs:*","Resource":"*"},{"Effect":"Deny","Action":["ecs:RegisterTaskDefinition","ecs:RunTask"],"Resource":"*","Condition":{"Bool":{"berth:Privileged":"true"}}}]}')
-token=$("$berth" join-token rotate --cluster "$cluster" | head -1)
+token=$("$berth" join-token rotate --cluster "$cluster" | sed -n 1p)
 [[ $token == bjt-* ]] || fail "berth join-token rotate prints the new token: $token"
 ! grep -qaF "${dev##*$'\t'}" "$work/data/state.redb" || fail "a user's secret key is not in state.redb in the clear"
 ! grep -qaF "$token" "$work/data/state.redb" || fail "a join token is not in state.redb in the clear"

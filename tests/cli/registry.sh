@@ -56,7 +56,15 @@ docker push "$BERTH_REGISTRY/team/copy-$$:v1" > "$work/push.out"
 grep -q "Mounted from team/app-$$" "$work/push.out" || { cat "$work/push.out"; fail "docker mounts layers across repositories"; }
 docker rmi "$BERTH_REGISTRY/team/copy-$$:v1" >/dev/null
 aws ecr delete-repository --repository-name "team/copy-$$" --force >/dev/null
-echo "docker: ok (login, push of $layers layers, rmi, pull, cross-repository mount)"
+# A push to a repository that does not exist is refused, saying how to create it.
+docker tag "$image" "$BERTH_REGISTRY/team/absent-$$:v1"
+if docker push "$BERTH_REGISTRY/team/absent-$$:v1" > "$work/absent.out" 2>&1; then
+  fail "a push to an absent repository is refused"
+fi
+docker rmi "$BERTH_REGISTRY/team/absent-$$:v1" >/dev/null
+grep -qF "create it with aws ecr create-repository --repository-name team/absent-$$" "$work/absent.out" \
+  || { cat "$work/absent.out"; fail "a push to an absent repository says how to create it"; }
+echo "docker: ok (login, push of $layers layers, rmi, pull, cross-repository mount, absent repository)"
 
 # An ECS task from the registry: the agent pulls it itself.
 docker rmi "$image" >/dev/null

@@ -59,7 +59,7 @@ version=$(curl -s -o /dev/null -w '%{http_version}' --http2 --cacert "$AWS_CA_BU
 [[ $version == 2 ]] || fail "HTTP/2 is served over TLS: got HTTP/$version"
 
 # An agent joins over TLS, trusting the CA it was given.
-BERTH_JOIN_TOKEN=$("$berth" join-token rotate --cluster "$cluster" | head -1) \
+BERTH_JOIN_TOKEN=$("$berth" join-token rotate --cluster "$cluster" | sed -n 1p) \
   "$berth" agent --endpoint "$AWS_ENDPOINT_URL" --ca-bundle "$AWS_CA_BUNDLE" \
   --cluster "$cluster" --state-dir "$work/agent" > "$work/agent.out" 2> "$work/agent.err" &
 agent=$!

@@ -198,12 +198,12 @@ impl EcsClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| unreachable(no_answer(&e)))?;
         let status = response.status().as_u16();
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| unreachable(no_answer(&e)))?;
         if status != 200 {
             let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
             return Err(ClientError::Api {
@@ -220,4 +220,40 @@ impl EcsClient {
             message: e.to_string(),
         })
     }
+}
+
+/// Why a request to the control plane got no answer, in words that say what to do about it:
+/// nothing listening, no answer in time, a TLS handshake that failed; otherwise the innermost
+/// cause, which reqwest's own message ("error sending request for url ...") leaves out.
+pub(crate) fn no_answer(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "no answer in time (the server is overloaded, or a firewall drops the \
+            connection; check --endpoint)"
+            .into();
+    }
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(source) = cause.source() {
+        cause = source;
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return "connection refused (no Berth server is listening there; start one with \
+                    `berth up` or check --endpoint)"
+                    .into();
+            }
+            // An io::Error's `source` skips the error it wraps (rustls's comes in two of them).
+            while let Some(inner) = cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+            {
+                cause = inner;
+            }
+        }
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return format!(
+                "TLS handshake failed: {tls} (for a server with Berth's own certificate, pass \
+                 its ca.pem with --ca-bundle; for one without TLS, use http://)"
+            );
+        }
+    }
+    cause.to_string()
 }

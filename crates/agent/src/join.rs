@@ -60,7 +60,13 @@ pub(crate) async fn credentials(
         .body(serde_json::json!({ "joinToken": token, "cluster": config.cluster }).to_string())
         .send()
         .await
-        .map_err(|e| AgentError::Registration(format!("cannot reach {}: {e}", config.endpoint)))?;
+        .map_err(|e| {
+            AgentError::Registration(format!(
+                "cannot reach {}: {}",
+                config.endpoint,
+                crate::client::no_answer(&e)
+            ))
+        })?;
     let ok = answer.status().is_success();
     let bytes = answer.bytes().await.unwrap_or_default();
     let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();

@@ -123,7 +123,9 @@ pub(crate) fn refused(e: RegistryError) -> ApiError {
     use ErrorCode as C;
     use RegistryError as E;
     let code = match &e {
-        E::NameUnknown(_) | E::RepositoryNotFound(_) => C::RepositoryNotFoundException,
+        E::NameUnknown(_) | E::PushNameUnknown(_) | E::RepositoryNotFound(_) => {
+            C::RepositoryNotFoundException
+        }
         E::NameExists(_) => C::RepositoryAlreadyExistsException,
         E::NameNotEmpty(_) => C::RepositoryNotEmptyException,
         E::ManifestUnknown(_) | E::ImageNotFound(_) => C::ImageNotFoundException,
@@ -158,7 +160,7 @@ pub(crate) fn refused(e: RegistryError) -> ApiError {
         | E::Unsupported(_) => C::InvalidParameterException,
     };
     let message = match &e {
-        E::NameUnknown(name) => format!(
+        E::NameUnknown(name) | E::PushNameUnknown(name) => format!(
             "The repository with name '{name}' does not exist in the registry: create it with CreateRepository"
         ),
         E::NameExists(name) => {

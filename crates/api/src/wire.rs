@@ -22,19 +22,105 @@ pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError
     } else {
         body
     };
-    let value: T = serde_json::from_slice(body).map_err(|e| {
-        let text = e.to_string();
-        if e.is_data() && (text.contains("missing field") || text.contains("unknown variant")) {
-            ApiError::invalid(text.replace("`", ""))
-        } else {
-            ApiError::new(
-                ErrorCode::SerializationException,
-                format!("the request body is not valid for this operation: {text}"),
-            )
-        }
-    })?;
+    let mut json = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut json).map_err(|e| refusal(e, body))?;
+    json.end().map_err(|e| not_json(&e))?;
     value.validate("")?;
     Ok(value)
+}
+
+/// Why a body does not fit the input shape, in words naming the member (its path from the
+/// body's root, as `containerDefinitions[0].memory`) rather than serde's types.
+///
+/// A member of the wrong JSON type is a `SerializationException`, as AWS's JSON services answer
+/// it ("STRING_VALUE can not be converted to an Integer"): the body could not be read into the
+/// shape at all. A missing required member or a value outside an enum is a well-formed body
+/// with a bad parameter, an `InvalidParameterException`, as Berth answered it before.
+fn refusal(e: serde_path_to_error::Error<serde_json::Error>, body: &[u8]) -> ApiError {
+    let json = e.inner();
+    let path = e.path();
+    let at_root = path.iter().next().is_none();
+    let member = if at_root {
+        "the request body".to_string()
+    } else {
+        path.to_string()
+    };
+    let serialization = |text: String| ApiError::new(ErrorCode::SerializationException, text);
+    // serde_json's message is serde's, followed by where in the text it arose.
+    let full = json.to_string();
+    let suffix = format!(" at line {} column {}", json.line(), json.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full);
+    if !json.is_data() {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            return not_json(json);
+        }
+        // What serde_json calls a syntax error in a body that is JSON: "expected value" for an
+        // enum given something other than a string ("networkMode": 5), or "number out of
+        // range" for one beyond a double.
+        return serialization(if message == "expected value" {
+            format!("{member} must be a string")
+        } else {
+            format!("{member}: {message}")
+        });
+    }
+    // A structure's own errors (a member missing or given twice) are raised at its path.
+    let member_of = |field: &str| {
+        let field = field.trim_matches('`');
+        if at_root {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        }
+    };
+    if let Some(field) = message.strip_prefix("missing field ") {
+        ApiError::invalid(format!("{} is required", member_of(field)))
+    } else if let Some(field) = message.strip_prefix("duplicate field ") {
+        serialization(format!("{} is given more than once", member_of(field)))
+    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let (value, allowed) = rest.split_once(", expected one of ").unwrap_or((rest, ""));
+        ApiError::invalid(format!(
+            "{member} must be one of {}; \"{}\" is not",
+            allowed.replace('`', ""),
+            value.trim_matches('`')
+        ))
+    } else if let Some((value, expected)) = message
+        .strip_prefix("invalid value: ")
+        .and_then(|rest| rest.rsplit_once(", expected "))
+    {
+        // serde's one invalid value for these shapes: a number out of its type's range.
+        let value = value.split('`').nth(1).unwrap_or(value);
+        serialization(format!(
+            "{member} must be {}; {value} is out of range",
+            kind(expected)
+        ))
+    } else if let Some((_, expected)) = message.rsplit_once(", expected ") {
+        // "invalid type", or "invalid length" for a list where a structure belongs.
+        serialization(format!("{member} must be {}", kind(expected)))
+    } else {
+        serialization(format!("{member}: {message}"))
+    }
+}
+
+/// A body that is not JSON at all (or has more after it).
+fn not_json(e: &serde_json::Error) -> ApiError {
+    ApiError::new(
+        ErrorCode::SerializationException,
+        format!("the request body is not valid JSON: {e}"),
+    )
+}
+
+/// What a member must be, in the model's words, from what serde says it expected: a Rust type
+/// (`i32`) or a visitor's description (`a sequence`, `struct ContainerDefinition`).
+fn kind(expected: &str) -> &str {
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" => "an integer",
+        "f32" | "f64" => "a number",
+        "a sequence" => "a list",
+        "a map" => "a map of names to values",
+        structure if structure.starts_with("struct ") => "a structure",
+        // "a string", "a boolean": already the model's words.
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -96,3 +182,126 @@ pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a client may take to send an UploadLayerPart or PutImage body.
 pub(crate) const LAYER_BODY_TIMEOUT: Duration = Duration::from_secs(300);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_types::ecs::RegisterTaskDefinitionRequest;
+    use berth_types::logs::PutRetentionPolicyRequest;
+
+    /// The code and message a RegisterTaskDefinition body is refused with.
+    fn refusal(body: &str) -> (ErrorCode, String) {
+        let e = decode::<RegisterTaskDefinitionRequest>(body.as_bytes()).expect_err("refused");
+        (e.code, e.message)
+    }
+
+    fn serialization(message: &str) -> (ErrorCode, String) {
+        (ErrorCode::SerializationException, message.to_string())
+    }
+
+    fn invalid(message: &str) -> (ErrorCode, String) {
+        (ErrorCode::InvalidParameterException, message.to_string())
+    }
+
+    #[test]
+    fn a_member_of_the_wrong_type_is_named_by_its_path() {
+        let container = |member: &str| {
+            refusal(&format!(
+                r#"{{"family":"f","containerDefinitions":[{{"name":"a",{member}}}]}}"#
+            ))
+        };
+        let memory = serialization("containerDefinitions[0].memory must be an integer");
+        assert_eq!(container(r#""memory":"128""#), memory);
+        assert_eq!(container(r#""memory":1.5"#), memory);
+        assert_eq!(
+            container(r#""memory":1e400"#),
+            serialization("containerDefinitions[0].memory: number out of range")
+        );
+        assert_eq!(
+            container(r#""memory":99999999999"#),
+            serialization(
+                "containerDefinitions[0].memory must be an integer; 99999999999 is out of range"
+            )
+        );
+        assert_eq!(
+            container(r#""essential":"yes""#),
+            serialization("containerDefinitions[0].essential must be a boolean")
+        );
+        assert_eq!(
+            container(r#""command":"ls""#),
+            serialization("containerDefinitions[0].command must be a list")
+        );
+        assert_eq!(
+            container(r#""linuxParameters":"x""#),
+            serialization("containerDefinitions[0].linuxParameters must be a structure")
+        );
+        assert_eq!(
+            container(r#""dockerLabels":{"a":1}"#),
+            serialization("containerDefinitions[0].dockerLabels.a must be a string")
+        );
+    }
+
+    #[test]
+    fn a_top_level_member_or_the_body_of_the_wrong_type_is_named() {
+        assert_eq!(
+            refusal(r#"{"family":7,"containerDefinitions":[]}"#),
+            serialization("family must be a string")
+        );
+        assert_eq!(
+            refusal(r#"{"family":"f","containerDefinitions":[],"networkMode":5}"#),
+            serialization("networkMode must be a string")
+        );
+        assert_eq!(
+            refusal("[]"),
+            serialization("the request body must be a structure")
+        );
+        // Every JSON service decodes through here.
+        let e =
+            decode::<PutRetentionPolicyRequest>(br#"{"logGroupName":"g","retentionInDays":"7"}"#)
+                .expect_err("refused");
+        assert_eq!(e.message, "retentionInDays must be an integer");
+    }
+
+    #[test]
+    fn an_unknown_enum_value_is_named_with_the_allowed_ones() {
+        assert_eq!(
+            refusal(r#"{"family":"f","containerDefinitions":[],"networkMode":"bogus"}"#),
+            invalid(r#"networkMode must be one of bridge, host, awsvpc, none; "bogus" is not"#)
+        );
+        assert_eq!(
+            refusal(r#"{"family":"f","containerDefinitions":[],"requiresCompatibilities":["X"]}"#),
+            invalid(
+                r#"requiresCompatibilities[0] must be one of EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES; "X" is not"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_missing_required_member_is_named() {
+        assert_eq!(
+            refusal(r#"{"containerDefinitions":[]}"#),
+            invalid("family is required")
+        );
+        assert_eq!(
+            refusal(
+                r#"{"family":"f","containerDefinitions":[{"name":"a","secrets":[{"name":"s"}]}]}"#
+            ),
+            invalid("containerDefinitions[0].secrets[0].valueFrom is required")
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_says_so() {
+        for body in [
+            r#"{"family":"f""#,
+            r#"{"family":"f","containerDefinitions":[]} x"#,
+        ] {
+            let (code, message) = refusal(body);
+            assert_eq!(code, ErrorCode::SerializationException);
+            assert!(
+                message.starts_with("the request body is not valid JSON: "),
+                "{message}"
+            );
+        }
+    }
+}

@@ -32,6 +32,7 @@ use env_file::EnvFile;
 use logging::LogFormat;
 use server::ServerOptions;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use tokio::sync::watch;
 use up::AgentOptions;
 
@@ -231,9 +232,22 @@ async fn serve(opts: ServerOptions, env_file: EnvFile) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs the command; a failure is printed as its chain of causes on one line (`{:#}`) and the
+/// process exits 1. Returning the error from `main` instead would print it with `{:?}`, which
+/// adds anyhow's stack backtrace when RUST_BACKTRACE is set: noise for what is almost always
+/// the user's to fix (a wrong flag, no server at the endpoint).
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     logging::init(cli.log_format);
     match cli.command {
         Command::Up {

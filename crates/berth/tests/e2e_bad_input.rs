@@ -131,9 +131,15 @@ async fn bad_requests_get_the_ecs_exception_and_change_nothing() {
         ),
         (
             ecs("RegisterTaskDefinition"),
+            json!({"family": "good", "containerDefinitions": [{"name": "c", "image": IMAGE, "memory": "128"}]}).to_string(),
+            "SerializationException",
+            "containerDefinitions[0].memory must be an integer",
+        ),
+        (
+            ecs("RegisterTaskDefinition"),
             json!({"containerDefinitions": [container]}).to_string(),
             "InvalidParameterException",
-            "family",
+            "family is required",
         ),
         (
             ecs("RegisterTaskDefinition"),

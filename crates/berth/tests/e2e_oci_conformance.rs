@@ -115,6 +115,17 @@ async fn push() {
     let (reg, layer) = (&f.reg, &f.layer);
     create_repository(&json_client(&f.exports), "conf/other").await;
 
+    // To a repository that does not exist: NAME_UNKNOWN, with the ways to make one.
+    let r = reg.post("/v2/conf/nowhere/blobs/uploads/", b"").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let body: Value = serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    assert_eq!(body["errors"][0]["code"], "NAME_UNKNOWN");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "repository \"conf/nowhere\" does not exist: create it with aws ecr create-repository \
+         --repository-name conf/nowhere, or start the server with --registry-create-on-push"
+    );
+
     // POST then PUT: 202 with a Location, then 201 with the blob's Location and digest.
     let blob = b"pushed in two steps".to_vec();
     let d = digest(&blob);

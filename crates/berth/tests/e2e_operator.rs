@@ -1,6 +1,8 @@
 //! End to end, what an operator meets first: a start that cannot listen leaves no data
-//! directory behind, `--env-file` hands a script the exports once Berth is ready, and Berth's
-//! own log (`--log-format json`) has a line for each task state change and image pull.
+//! directory behind, a command with no server to talk to says so (and prints no stack
+//! backtrace, whatever RUST_BACKTRACE says), `--env-file` hands a script the exports once Berth
+//! is ready, and Berth's own log (`--log-format json`) has a line for each task state change
+//! and image pull.
 
 use berth_test_kit::docker::remove_cluster_containers;
 use berth_test_kit::ecs::{client, container, register, run_one, wait_instance, wait_status};
@@ -101,6 +103,60 @@ fn a_start_that_cannot_listen_leaves_no_data_directory() {
             .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600, "the env file holds the root key");
+}
+
+/// `berth audit` against `endpoint`, with RUST_BACKTRACE set: its stderr, once it has failed.
+fn audit_fails(endpoint: &str) -> String {
+    let refused = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["audit", "--endpoint", endpoint])
+        .args([
+            "--access-key",
+            "AKIAIOSFODNN7EXAMPLE",
+            "--secret-key",
+            "secret",
+        ])
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("BERTH_LOG")
+        .output()
+        .expect("berth runs");
+    assert!(!refused.status.success(), "berth audit on {endpoint}");
+    let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(
+        !stderr.to_lowercase().contains("backtrace"),
+        "a user's error comes without a backtrace: {stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn a_command_with_no_server_to_talk_to_says_why() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let stderr = audit_fails(&format!("http://{closed}"));
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "error: cannot reach http://{closed}: connection refused (no Berth server is \
+             listening there; start one with `berth up` or check --endpoint)"
+        )
+    );
+
+    // Something that does not speak TLS, called with https://.
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let address = plain.local_addr().expect("its address");
+    std::thread::spawn(move || {
+        for mut stream in plain.incoming().flatten() {
+            let _ = std::io::Write::write_all(&mut stream, b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    let stderr = audit_fails(&format!("https://{address}"));
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot reach https://{address}: TLS handshake failed: "
+        )),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

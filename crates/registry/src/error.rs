@@ -45,6 +45,13 @@ pub enum RegistryError {
     /// No such repository.
     #[error("repository name not known to registry: {0}")]
     NameUnknown(String),
+    /// A push to a repository that does not exist, with create-on-push off: the same refusal,
+    /// told with the two ways to make the push work.
+    #[error(
+        "repository \"{0}\" does not exist: create it with aws ecr create-repository \
+         --repository-name {0}, or start the server with --registry-create-on-push"
+    )]
+    PushNameUnknown(String),
     /// The repository exists already.
     #[error("repository already exists: {0}")]
     NameExists(String),
@@ -209,7 +216,7 @@ impl RegistryError {
             RegistryError::ManifestBlobUnknown(_) => "MANIFEST_BLOB_UNKNOWN",
             RegistryError::ManifestUnknown(_) => "MANIFEST_UNKNOWN",
             RegistryError::NameInvalid(_) => "NAME_INVALID",
-            RegistryError::NameUnknown(_) => "NAME_UNKNOWN",
+            RegistryError::NameUnknown(_) | RegistryError::PushNameUnknown(_) => "NAME_UNKNOWN",
             RegistryError::NameExists(_)
             | RegistryError::NameNotEmpty(_)
             | RegistryError::LimitExceeded(_) => "DENIED",
@@ -243,6 +250,7 @@ impl RegistryError {
             | RegistryError::BlobUploadUnknown(_)
             | RegistryError::ManifestUnknown(_)
             | RegistryError::NameUnknown(_)
+            | RegistryError::PushNameUnknown(_)
             | RegistryError::ImageNotFound(_)
             | RegistryError::LayersNotFound(_)
             | RegistryError::UploadNotFound(_)

@@ -380,7 +380,7 @@ fn create_on_push_is_opt_in() {
     let (dir, registry) = open();
     let refused = registry.start_upload("fresh/repo");
     assert!(
-        matches!(refused, Err(RegistryError::NameUnknown(_))),
+        matches!(refused, Err(RegistryError::PushNameUnknown(_))),
         "{refused:?}"
     );
     drop(registry);

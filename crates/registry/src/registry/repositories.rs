@@ -110,7 +110,8 @@ impl Registry {
         Ok(repository)
     }
 
-    /// The repository a push goes to: created first when absent and create-on-push is on.
+    /// The repository a push goes to: created first when absent and create-on-push is on,
+    /// else refused with [`RegistryError::PushNameUnknown`].
     /// The caller holds the lock.
     pub(super) fn repository_for_push(&self, name: &str) -> Result<Repository, RegistryError> {
         match self.repository(name) {
@@ -124,6 +125,9 @@ impl Registry {
                 };
                 self.write_settings(name, &repository)?;
                 Ok(repository)
+            }
+            Err(RegistryError::NameUnknown(_)) => {
+                Err(RegistryError::PushNameUnknown(name.to_string()))
             }
             other => other,
         }
