@@ -62,8 +62,8 @@ pub async fn join_token_command(client: &EcsClient, action: JoinTokenAction) -> 
     let cluster_flag = cluster
         .map(|c| format!(" --cluster {c}"))
         .unwrap_or_default();
-    println!("{token}");
-    println!(
+    say!("{token}");
+    say!(
         "# Join a host: BERTH_JOIN_TOKEN={token} berth agent --endpoint {}{cluster_flag}",
         client.endpoint()
     );
@@ -82,9 +82,9 @@ pub async fn agent_keys_command(client: &EcsClient, action: AgentKeysAction) -> 
                 )
                 .await?;
             let keys = answer["agentKeys"].as_array().cloned().unwrap_or_default();
-            println!("ACCESS KEY            CLUSTER  CONTAINER INSTANCE");
+            say!("ACCESS KEY            CLUSTER  CONTAINER INSTANCE");
             for k in keys {
-                println!(
+                say!(
                     "{}  {}  {}",
                     k["accessKeyId"].as_str().unwrap_or_default(),
                     k["cluster"].as_str().unwrap_or_default(),
@@ -102,7 +102,7 @@ pub async fn agent_keys_command(client: &EcsClient, action: AgentKeysAction) -> 
                     &json!({ "accessKeyId": access_key_id }),
                 )
                 .await?;
-            println!("revoked {access_key_id}: its agent can no longer call the API");
+            say!("revoked {access_key_id}: its agent can no longer call the API");
         }
     }
     Ok(())

@@ -57,11 +57,11 @@ pub async fn print(client: &EcsClient, options: AuditOptions) -> anyhow::Result<
         .await?;
     let events = answer["events"].as_array().cloned().unwrap_or_default();
     if events.is_empty() {
-        println!(
+        say!(
             "no audit events to show: mutating calls (create, run, stop, delete, ...) appear here"
         );
         if !options.include_agents {
-            println!("agents' routine reports are hidden: --include-agents shows them");
+            say!("agents' routine reports are hidden: --include-agents shows them");
         }
         return Ok(());
     }

@@ -66,9 +66,9 @@ pub async fn print(client: &EcsClient, options: Options) -> anyhow::Result<()> {
         batch.sort_by_key(|(time, _, _)| *time);
         for (_, container, message) in batch {
             if prefixed {
-                println!("{container} | {message}");
+                say!("{container} | {message}");
             } else {
-                println!("{message}");
+                say!("{message}");
             }
         }
         if fresh {

@@ -12,6 +12,9 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[macro_use]
+mod output;
+
 mod admin;
 mod audit;
 mod bench;
@@ -213,16 +216,16 @@ fn shutdown_signal() -> watch::Receiver<bool> {
 async fn serve(opts: ServerOptions, env_file: EnvFile) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let running = server::start(&opts, shutdown).await?;
-    println!(
+    say!(
         "Berth server: ECS and ECR APIs on {}, registry at {} (data in {})",
         running.endpoint(),
         running.registry_host(),
         opts.data_dir.display()
     );
-    println!("{}", running.exports());
-    println!("# Join a host: {}", running.join_command());
+    say!("{}", running.exports());
+    say!("# Join a host: {}", running.join_command());
     if let Some(ca) = &running.ca_file {
-        println!(
+        say!(
             "# (copy {} to that host first: agents and AWS clients trust Berth's certificate through it)",
             ca.display()
         );

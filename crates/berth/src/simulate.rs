@@ -43,16 +43,18 @@ pub async fn run(
             attributes: opts.attributes.clone(),
         })
         .collect();
-    println!(
+    say!(
         "registering {} simulated instances in cluster {} ...",
-        opts.instances, opts.cluster
+        opts.instances,
+        opts.cluster
     );
     simulator::start(&client, &opts.cluster, &fleet, shutdown.clone()).await?;
-    println!(
+    say!(
         "simulating {} container instances in cluster {} (no Docker: tasks go RUNNING at once); Ctrl-C stops them",
-        opts.instances, opts.cluster
+        opts.instances,
+        opts.cluster
     );
-    println!(
+    say!(
         "# try: aws ecs list-container-instances --cluster {}",
         opts.cluster
     );

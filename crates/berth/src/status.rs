@@ -64,17 +64,17 @@ pub async fn print(client: &EcsClient) -> anyhow::Result<()> {
         }
         clusters => clusters?,
     };
-    println!("Berth at {}", client.endpoint());
+    say!("Berth at {}", client.endpoint());
     if clusters.is_empty() {
-        println!(
+        say!(
             "no clusters yet: `berth up` or `berth agent` joins a host to one, then run a task: \
              aws ecs run-task --task-definition FAMILY"
         );
     }
     for cluster in clusters {
         let name = cluster.cluster_name.unwrap_or_default();
-        println!();
-        println!(
+        say!();
+        say!(
             "cluster {name} ({}): {} running, {} pending tasks",
             cluster.status.as_deref().unwrap_or("ACTIVE"),
             cluster.running_tasks_count.unwrap_or(0),
@@ -92,7 +92,7 @@ async fn print_instances(client: &EcsClient, cluster: &str) -> anyhow::Result<()
     let instances: Vec<ContainerInstance> =
         fetch(client, &INSTANCES, json!({ "cluster": cluster })).await?;
     if instances.is_empty() {
-        println!(
+        say!(
             "  no instances: join a host with `berth agent --cluster {cluster}` (the join command \
              `berth server` printed) or `berth up --cluster {cluster}`"
         );
@@ -119,7 +119,7 @@ async fn print_instances(client: &EcsClient, cluster: &str) -> anyhow::Result<()
 async fn print_services(client: &EcsClient, cluster: &str) -> anyhow::Result<()> {
     let services: Vec<Service> = fetch(client, &SERVICES, json!({ "cluster": cluster })).await?;
     if services.is_empty() {
-        println!(
+        say!(
             "  no services: aws ecs create-service --cluster {cluster} --service-name NAME \
              --task-definition FAMILY --desired-count 1"
         );
@@ -154,7 +154,7 @@ async fn print_stopped_tasks(client: &EcsClient, cluster: &str) -> anyhow::Resul
     tasks.retain(|t| t.stopped_at.is_some());
     if tasks.is_empty() {
         // Berth forgets stopped tasks an hour after they stop.
-        println!("  no task stopped in the last hour");
+        say!("  no task stopped in the last hour");
         return Ok(());
     }
     tasks.sort_by(|a, b| {

@@ -48,7 +48,7 @@ impl Table {
     /// Prints [`Table::lines`].
     pub fn print(&self, indent: &str) {
         for line in self.lines(indent) {
-            println!("{line}");
+            say!("{line}");
         }
     }
 }

@@ -158,18 +158,19 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let local = start(&server_opts, &agent_opts, shutdown).await?;
-    println!(
+    say!(
         "Berth is up: ECS and ECR APIs on {}, registry at {} (data in {})",
         local.server.endpoint(),
         local.server.registry_host(),
         server_opts.data_dir.display()
     );
-    println!(
+    say!(
         "This host joined cluster {} as {}",
-        agent_opts.cluster, local.instance_arn
+        agent_opts.cluster,
+        local.instance_arn
     );
-    println!("{}", local.server.exports());
-    println!(
+    say!("{}", local.server.exports());
+    say!(
         "# Try: aws ecs list-container-instances --cluster {}",
         agent_opts.cluster
     );

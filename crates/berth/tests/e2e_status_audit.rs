@@ -3,25 +3,29 @@
 //! the cluster, its connected instance, the service's counts and the stopped task's reason;
 //! `berth audit` prints a header, hides the agent's routine reports unless asked, filters by
 //! principal, action, resource and time, names a registered task definition's ARN, and
-//! refuses `--max 0`.
+//! refuses `--max 0`; and berth ends quietly when its reader goes away.
 
 use berth_test_kit::ecs::{container, register, run_one, wait_stable, wait_status};
 use berth_test_kit::process::Exports;
 use berth_test_kit::up::Berth;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+/// `berth <args>` with the exports in the environment.
+fn command(e: &Exports, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
+    c.args(args)
+        .env("AWS_ENDPOINT_URL", &e.endpoint)
+        .env("AWS_ACCESS_KEY_ID", &e.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &e.secret_key)
+        .env("AWS_DEFAULT_REGION", &e.region);
+    c
+}
 
 /// `berth <args>` with the exports in the environment: whether it succeeded, its stdout and
 /// its stderr.
 fn berth(e: &Exports, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", &e.endpoint)
-        .env("AWS_ACCESS_KEY_ID", &e.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &e.secret_key)
-        .env("AWS_DEFAULT_REGION", &e.region)
-        .output()
-        .expect("berth runs");
+    let out = command(e, args).output().expect("berth runs");
     let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("UTF-8");
     (out.status.success(), text(out.stdout), text(out.stderr))
 }
@@ -76,6 +80,19 @@ async fn status_and_audit_show_what_runs_and_who_did_what() {
         .await
         .expect("CreateService");
     wait_stable(&ecs, cluster, "web", Duration::from_secs(60)).await;
+
+    // A reader that went away (`berth status | head`): berth ends as Unix commands end, with
+    // the status of a closed pipe, not with a panic.
+    let mut child = command(e, &["status"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("berth runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("berth ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 
     let (ok, status, err) = berth(e, &["status"]);
     assert!(ok, "berth status: {err}");

@@ -116,7 +116,7 @@ pub async fn run(instance_count: usize, tasks: usize, clients: usize) -> anyhow:
     let (stop, shutdown) = watch::channel(false);
     let running = server::start(&super::server_options(data.clone()), shutdown).await?;
     let ecs = running.root_client();
-    println!("registering {instance_count} simulated instances ...");
+    say!("registering {instance_count} simulated instances ...");
     // The fleet stops before the server, so no stream sees its server go away.
     let (stop_fleet, fleet_shutdown) = watch::channel(false);
     simulator::start(&ecs, CLUSTER, &instances(instance_count), fleet_shutdown).await?;
@@ -146,7 +146,7 @@ pub async fn run(instance_count: usize, tasks: usize, clients: usize) -> anyhow:
         .await?;
 
     let calls = tasks.div_ceil(PER_CALL as usize).div_ceil(clients);
-    println!(
+    say!(
         "placing {} tasks through RunTask ({clients} clients, {PER_CALL} tasks a call) ...",
         calls * clients * PER_CALL as usize
     );

@@ -71,14 +71,14 @@ pub async fn run(opts: LogsOptions) -> anyhow::Result<()> {
     let local = super::LocalBerth::start("benchlogs").await?;
     let mut figures = vec![];
     for (phase, (command, lines)) in ["flat_out", "paced"].into_iter().zip(commands(&opts)) {
-        println!("{phase}: {lines} lines through Berth's awslogs shipping");
+        say!("{phase}: {lines} lines through Berth's awslogs shipping");
         let berth = through_berth(&local, &command, lines, phase).await?;
-        println!("{phase}: {lines} lines through json-file and `docker logs --follow`");
+        say!("{phase}: {lines} lines through json-file and `docker logs --follow`");
         let docker =
             tokio::task::spawn_blocking(move || through_json_file(&command, lines)).await??;
         for (side, run) in [("berth", &berth), ("json_file", &docker)] {
             let (p50, p99) = percentiles(&run.latencies_ms);
-            println!(
+            say!(
                 "  {side}: {} lines readable in {:.1} s ({:.0} lines/s), latency p50 {p50:.0} ms p99 {p99:.0} ms",
                 run.lines,
                 run.seconds,

@@ -276,9 +276,9 @@ pub fn percentiles(samples: &[f64]) -> (f64, f64) {
 
 /// Prints the closing summary.
 pub fn summary(figures: &[(&str, f64, &str)]) {
-    println!("--- summary ---");
+    say!("--- summary ---");
     for (name, value, unit) in figures {
-        println!("{name}: {value:.1} {unit}");
+        say!("{name}: {value:.1} {unit}");
     }
 }
 

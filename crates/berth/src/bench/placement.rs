@@ -105,11 +105,14 @@ fn run_one(instances: usize, placements: usize) -> anyhow::Result<Run> {
 pub async fn run(placements: usize, api: super::ApiOptions) -> anyhow::Result<()> {
     let mut headline = None;
     for instances in [1_000, 10_000, 100_000] {
-        println!("placing {placements} tasks on {instances} simulated instances ...");
+        say!("placing {placements} tasks on {instances} simulated instances ...");
         let r = run_one(instances, placements)?;
-        println!(
+        say!(
             "  {instances:>7} instances: {:>9.0} placements/s, decision p50 {:.1} µs, p99 {:.1} µs, peak memory {:.0} MiB",
-            r.per_second, r.p50_us, r.p99_us, r.peak_mib
+            r.per_second,
+            r.p50_us,
+            r.p99_us,
+            r.peak_mib
         );
         if instances == 10_000 {
             headline = Some(r);
@@ -117,9 +120,12 @@ pub async fn run(placements: usize, api: super::ApiOptions) -> anyhow::Result<()
     }
     let r = headline.ok_or_else(|| anyhow::anyhow!("the 10,000-instance run did not happen"))?;
     let e2e = super::api_placement::run(api.instances, api.tasks, api.clients).await?;
-    println!(
+    say!(
         "  end to end: {:.0} tasks placed/s on {} simulated instances, RunTask p50 {:.1} ms, p99 {:.1} ms",
-        e2e.per_second, api.instances, e2e.call_p50_ms, e2e.call_p99_ms
+        e2e.per_second,
+        api.instances,
+        e2e.call_p50_ms,
+        e2e.call_p99_ms
     );
     summary(&[
         ("api_placements_per_s", e2e.per_second, "placements/s"),

@@ -75,7 +75,7 @@ pub async fn run(iterations: usize) -> anyhow::Result<()> {
     local.register_sleeper("bench", image::IMAGE, 16).await?;
     super::identity::register(&local, "bench-identity", image::IMAGE).await?;
 
-    println!(
+    say!(
         "timing {iterations} RunTask→RUNNING, {iterations} with a task role and {} secrets and {iterations} `docker run -d`, alternated",
         super::identity::SECRETS
     );
@@ -95,11 +95,11 @@ pub async fn run(iterations: usize) -> anyhow::Result<()> {
         docker.push(ms);
         containers.push(id);
         if (i + 1) % 10 == 0 {
-            println!("  {}/{iterations}", i + 1);
+            say!("  {}/{iterations}", i + 1);
         }
     }
 
-    println!("cleaning up");
+    say!("cleaning up");
     for arn in &tasks {
         let _: StopTaskResponse = ecs
             .call(

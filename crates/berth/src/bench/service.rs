@@ -75,7 +75,7 @@ async fn berth(replicas: i32) -> anyhow::Result<(f64, f64)> {
         .register_sleeper("bench-service", image::IMAGE, 8)
         .await?;
     let second = local.register_sleeper("bench-service", IMAGE2, 8).await?;
-    println!("berth: a service of {replicas} replicas ...");
+    say!("berth: a service of {replicas} replicas ...");
     let start = Instant::now();
     let _: CreateServiceResponse = ecs
         .call(
@@ -90,7 +90,7 @@ async fn berth(replicas: i32) -> anyhow::Result<(f64, f64)> {
         )
         .await?;
     let converge = settled(ecs, &cluster, &first, replicas, start).await?;
-    println!("  steady in {converge:.1} s; rolling update ...");
+    say!("  steady in {converge:.1} s; rolling update ...");
     let start = Instant::now();
     let _: UpdateServiceResponse = ecs
         .call(
@@ -104,7 +104,7 @@ async fn berth(replicas: i32) -> anyhow::Result<(f64, f64)> {
         )
         .await?;
     let update = settled(ecs, &cluster, &second, replicas, start).await?;
-    println!("  updated in {update:.1} s");
+    say!("  updated in {update:.1} s");
     let _: DeleteServiceResponse = ecs
         .call(
             "DeleteService",
@@ -152,7 +152,7 @@ async fn swarm(replicas: i32) -> anyhow::Result<(f64, f64)> {
     if ours {
         docker(&["swarm", "init", "--advertise-addr", "127.0.0.1"])?;
     }
-    println!("swarm: a service of {replicas} replicas ...");
+    say!("swarm: a service of {replicas} replicas ...");
     let want = format!("{replicas}/{replicas}");
     let replicas_flag = replicas.to_string();
     let start = Instant::now();
@@ -189,7 +189,7 @@ async fn swarm(replicas: i32) -> anyhow::Result<(f64, f64)> {
         Ok(replicas_now()? == want)
     })
     .await?;
-    println!("  steady in {converge:.1} s; rolling update ...");
+    say!("  steady in {converge:.1} s; rolling update ...");
     let start = Instant::now();
     docker(&[
         "service",
@@ -211,7 +211,7 @@ async fn swarm(replicas: i32) -> anyhow::Result<(f64, f64)> {
         Ok(state == "completed" && replicas_now()? == want)
     })
     .await?;
-    println!("  updated in {update:.1} s");
+    say!("  updated in {update:.1} s");
     docker(&["service", "rm", SWARM_SERVICE])?;
     let label = format!("label=com.docker.swarm.service.name={SWARM_SERVICE}");
     until(Instant::now(), "removing the swarm service", || {
@@ -226,7 +226,7 @@ async fn swarm(replicas: i32) -> anyhow::Result<(f64, f64)> {
 
 /// Bare `docker run -d` of `replicas` containers, 8 at a time.
 fn floor(replicas: i32) -> anyhow::Result<f64> {
-    println!("docker: {replicas} × docker run -d, 8 at a time ...");
+    say!("docker: {replicas} × docker run -d, 8 at a time ...");
     let start = Instant::now();
     let next = std::sync::atomic::AtomicI32::new(0);
     std::thread::scope(|s| -> anyhow::Result<()> {
@@ -259,7 +259,7 @@ fn floor(replicas: i32) -> anyhow::Result<f64> {
     let mut rm = vec!["rm", "-f"];
     rm.extend(ids.split_whitespace());
     docker(&rm)?;
-    println!("  started in {elapsed:.1} s");
+    say!("  started in {elapsed:.1} s");
     Ok(elapsed)
 }
 

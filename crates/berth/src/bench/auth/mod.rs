@@ -66,9 +66,14 @@ pub async fn run(opts: AuthOptions) -> anyhow::Result<()> {
             let without = measure(&off, &opts).await?;
             (measure(&on, &opts).await?, without)
         };
-        println!(
+        say!(
             "round {round}/{}: at {} calls/s p50 {:.3} ms verified vs {:.3} ms unverified; max {:.0}/s vs {:.0}/s",
-            opts.rounds, opts.rate, with.p50_ms, without.p50_ms, with.max_per_s, without.max_per_s
+            opts.rounds,
+            opts.rate,
+            with.p50_ms,
+            without.p50_ms,
+            with.max_per_s,
+            without.max_per_s
         );
         rounds.push((with, without));
     }
@@ -76,7 +81,7 @@ pub async fn run(opts: AuthOptions) -> anyhow::Result<()> {
     off.stop().await;
     on.stop().await;
     let flood = flood::under_flood(&opts).await?;
-    println!(
+    say!(
         "flood: {} anonymous clients for {} s, signed p50 {:.3} ms quiet vs {:.3} ms flooded, p99 {:.3} ms vs {:.3} ms ({:.2}x, target 2x); anonymous answered {:.0}/s ({} requests, {} throttled, {} unanswered); RSS {:.1} MiB before, {:.1} max, {:.1} after",
         opts.flood_clients,
         opts.flood_seconds,

@@ -64,7 +64,7 @@ pub(super) async fn measure(
     let started = Instant::now();
     let pulled = target.pull_image("bench/big", "v1").await?;
     let big_pull = pulled as f64 / mb / started.elapsed().as_secs_f64();
-    println!(
+    say!(
         "{name}: {} MB image push {big_push:.0} MB/s, pull {big_pull:.0} MB/s",
         opts.big_mb
     );
@@ -90,7 +90,7 @@ pub(super) async fn measure(
     })
     .await?;
     let small_pull = opts.small as f64 / took.as_secs_f64();
-    println!(
+    say!(
         "{name}: {} small images push {small_push:.0}/s, pull {small_pull:.0}/s",
         opts.small
     );
@@ -120,7 +120,7 @@ pub(super) async fn measure(
     }
     let gets = latencies.len() as f64 / started.elapsed().as_secs_f64();
     let (p50, _) = percentiles(&latencies);
-    println!("{name}: manifest GETs {gets:.0}/s (p50 {p50:.2} ms)");
+    say!("{name}: manifest GETs {gets:.0}/s (p50 {p50:.2} ms)");
     Ok(Figures {
         big_push_mb_s: big_push,
         big_pull_mb_s: big_pull,

@@ -105,7 +105,7 @@ fn ensure_glusterd() -> anyhow::Result<()> {
     if gluster(&["volume", "list"]).is_ok() {
         return Ok(());
     }
-    println!("starting glusterd");
+    say!("starting glusterd");
     let _ = Command::new("glusterd")
         .args([
             "-p",

@@ -80,6 +80,6 @@ fn drop_caches() {
     if let Err(e) = std::fs::write("/proc/sys/vm/drop_caches", "3")
         && !CACHE_WARNED.swap(true, Ordering::SeqCst)
     {
-        println!("  could not drop the page cache ({e}): read figures may come from memory");
+        say!("  could not drop the page cache ({e}): read figures may come from memory");
     }
 }

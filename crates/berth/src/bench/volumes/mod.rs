@@ -65,9 +65,9 @@ pub async fn run(opts: VolumesOptions) -> anyhow::Result<()> {
     let (declarations, file_system_id) = match (&opts.file_systems, &opts.file_system_id) {
         (Some(file), Some(id)) => (file.clone(), id.clone()),
         _ => {
-            println!("creating a throwaway replica-3 GlusterFS volume on this host");
+            say!("creating a throwaway replica-3 GlusterFS volume on this host");
             scratch = tokio::task::spawn_blocking(gluster::Scratch::create).await??;
-            println!(
+            say!(
                 "  volume {} (its three bricks share this host's disk)",
                 scratch.name()
             );
@@ -77,7 +77,7 @@ pub async fn run(opts: VolumesOptions) -> anyhow::Result<()> {
     let local = LocalBerth::start_with_file_systems("benchvol", Some(declarations)).await?;
     let mut tasks = vec![];
     let measured = measure_both(&local, &opts, &file_system_id, &host_dir.0, &mut tasks).await;
-    println!("cleaning up");
+    say!("cleaning up");
     stop_tasks(&local, &tasks).await;
     local.stop().await;
     let (shared, host) = measured?;
@@ -107,7 +107,7 @@ async fn measure_both(
         }),
         ..Volume::default()
     };
-    println!(
+    say!(
         "starting a task on {file_system_id} and one on {}",
         host_dir.display()
     );
@@ -116,9 +116,11 @@ async fn measure_both(
     // A directory of the run's own: on the operator's file system, nothing else is touched.
     let dir = format!("/data/berth-bench-{}", std::process::id());
     let (mut shared_samples, mut host_samples) = (vec![], vec![]);
-    println!(
+    say!(
         "{} runs each: write and read {} MiB, create {} files",
-        opts.runs, opts.size_mib, opts.files
+        opts.runs,
+        opts.size_mib,
+        opts.files
     );
     for run in 1..=opts.runs {
         let mut sides = [("shared", &shared), ("host", &host)];
@@ -131,9 +133,12 @@ async fn measure_both(
             let sample =
                 tokio::task::spawn_blocking(move || measure::once(&container, &dir, size, files))
                     .await??;
-            println!(
+            say!(
                 "  run {run}/{} {side}: write {:.1} MB/s, read {:.1} MB/s, {:.0} creates/s",
-                opts.runs, sample.write_mb_s, sample.read_mb_s, sample.creates_s
+                opts.runs,
+                sample.write_mb_s,
+                sample.read_mb_s,
+                sample.creates_s
             );
             match side {
                 "shared" => shared_samples.push(sample),
@@ -163,9 +168,9 @@ fn report(shared: &[Sample], host: &[Sample]) {
     );
     for (what, (s, h)) in [("write", write), ("read", read)] {
         let met = if s / h >= TARGET { "met" } else { "not met" };
-        println!("{what} ratio {:.2} (target >= {TARGET}: {met})", s / h);
+        say!("{what} ratio {:.2} (target >= {TARGET}: {met})", s / h);
     }
-    println!("small-file create ratio {:.2}", creates.0 / creates.1);
+    say!("small-file create ratio {:.2}", creates.0 / creates.1);
     summary(&[
         ("shared_write_mb_per_s", write.0, "MB/s"),
         ("host_write_mb_per_s", write.1, "MB/s"),
