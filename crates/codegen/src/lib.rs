@@ -24,6 +24,9 @@
 mod enums;
 mod names;
 mod operations;
+mod targets;
+
+pub use targets::*;
 
 use enums::gen_enum;
 use names::{doc, field_name, type_name};
@@ -32,141 +35,6 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
-
-/// One service model and the file its generated module is written to.
-pub struct Target {
-    /// Model file, relative to the `types` crate.
-    pub model: &'static str,
-    /// Generated module, relative to the `types` crate.
-    pub output: &'static str,
-    /// The operations generated, with the shapes they reach; None for every operation.
-    pub operations: Option<&'static [&'static str]>,
-}
-
-/// The IAM operations Berth answers: users, their access keys and inline policies. Naming an
-/// operation here generates its input, its output and every shape they reach.
-pub const IAM_OPERATIONS: &[&str] = &[
-    "CreateUser",
-    "GetUser",
-    "ListUsers",
-    "DeleteUser",
-    "CreateAccessKey",
-    "ListAccessKeys",
-    "UpdateAccessKey",
-    "DeleteAccessKey",
-    "PutUserPolicy",
-    "GetUserPolicy",
-    "ListUserPolicies",
-    "DeleteUserPolicy",
-    "CreateRole",
-    "GetRole",
-    "ListRoles",
-    "DeleteRole",
-    "UpdateAssumeRolePolicy",
-    "PutRolePolicy",
-    "GetRolePolicy",
-    "ListRolePolicies",
-    "DeleteRolePolicy",
-    "CreatePolicy",
-    "GetPolicy",
-    "GetPolicyVersion",
-    "DeletePolicy",
-    "AttachRolePolicy",
-    "DetachRolePolicy",
-    "ListAttachedRolePolicies",
-    "AttachUserPolicy",
-    "DetachUserPolicy",
-    "ListAttachedUserPolicies",
-];
-
-/// The STS operations Berth answers.
-pub const STS_OPERATIONS: &[&str] = &["GetCallerIdentity", "AssumeRole"];
-
-/// The CloudWatch Logs operations Berth answers: log groups, streams, events, retention, tags.
-pub const LOGS_OPERATIONS: &[&str] = &[
-    "CreateLogGroup",
-    "DeleteLogGroup",
-    "DescribeLogGroups",
-    "CreateLogStream",
-    "DeleteLogStream",
-    "DescribeLogStreams",
-    "PutLogEvents",
-    "GetLogEvents",
-    "FilterLogEvents",
-    "PutRetentionPolicy",
-    "DeleteRetentionPolicy",
-    "TagResource",
-    "UntagResource",
-    "ListTagsForResource",
-];
-
-/// The SSM operations Berth answers: Parameter Store (parameters, their history and tags).
-pub const SSM_OPERATIONS: &[&str] = &[
-    "PutParameter",
-    "GetParameter",
-    "GetParameters",
-    "GetParametersByPath",
-    "GetParameterHistory",
-    "DeleteParameter",
-    "DeleteParameters",
-    "DescribeParameters",
-    "AddTagsToResource",
-    "ListTagsForResource",
-    "RemoveTagsFromResource",
-];
-
-/// The Secrets Manager operations Berth answers: secrets, their versions and stages, tags.
-pub const SECRETSMANAGER_OPERATIONS: &[&str] = &[
-    "CreateSecret",
-    "GetSecretValue",
-    "PutSecretValue",
-    "UpdateSecret",
-    "DescribeSecret",
-    "ListSecrets",
-    "DeleteSecret",
-    "RestoreSecret",
-    "TagResource",
-    "UntagResource",
-];
-
-/// The models Berth generates code for.
-pub const TARGETS: &[Target] = &[
-    Target {
-        model: "spec/ecs-service-2.json",
-        output: "src/generated/ecs.rs",
-        operations: None,
-    },
-    Target {
-        model: "spec/ecr-service-2.json",
-        output: "src/generated/ecr.rs",
-        operations: None,
-    },
-    Target {
-        model: "spec/iam-service-2.json",
-        output: "src/generated/iam.rs",
-        operations: Some(IAM_OPERATIONS),
-    },
-    Target {
-        model: "spec/sts-service-2.json",
-        output: "src/generated/sts.rs",
-        operations: Some(STS_OPERATIONS),
-    },
-    Target {
-        model: "spec/logs-service-2.json",
-        output: "src/generated/logs.rs",
-        operations: Some(LOGS_OPERATIONS),
-    },
-    Target {
-        model: "spec/ssm-service-2.json",
-        output: "src/generated/ssm.rs",
-        operations: Some(SSM_OPERATIONS),
-    },
-    Target {
-        model: "spec/secretsmanager-service-2.json",
-        output: "src/generated/secretsmanager.rs",
-        operations: Some(SECRETSMANAGER_OPERATIONS),
-    },
-];
 
 /// Problems reading a model.
 #[derive(Debug, thiserror::Error)]
@@ -618,38 +486,4 @@ fn member_shape(spec: &Value) -> Result<&str, CodegenError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use names::variant_name;
-
-    #[test]
-    fn names() {
-        assert_eq!(field_name("containerInstanceArn"), "container_instance_arn");
-        assert_eq!(field_name("bindIP"), "bind_ip");
-        assert_eq!(field_name("type"), "r#type");
-        assert_eq!(
-            field_name("enableECSManagedTags"),
-            "enable_ecs_managed_tags"
-        );
-        assert_eq!(variant_name("DELETE_IN_PROGRESS"), "DeleteInProgress");
-        assert_eq!(variant_name("memberOf"), "MemberOf");
-        assert_eq!(variant_name("EC2"), "Ec2");
-        assert_eq!(type_name("statusType"), "StatusType");
-        assert_eq!(type_name("User"), "User");
-    }
-
-    /// The committed generated files match what the models generate now.
-    #[test]
-    fn generated_files_are_fresh() {
-        let dir = types_crate_dir();
-        for t in TARGETS {
-            let fresh = generate_target(t).expect("model parses");
-            let committed = std::fs::read_to_string(dir.join(t.output)).unwrap_or_default();
-            assert!(
-                committed == fresh,
-                "{} is stale: run `cargo run -p berth-codegen`",
-                t.output
-            );
-        }
-    }
-}
+mod tests;
