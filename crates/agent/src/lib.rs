@@ -18,7 +18,10 @@
 //!   Docker Engine API;
 //! - `reporter`: batched, retried state reports;
 //! - `health`: container health, published over the stream;
-//! - [`simulator`]: simulated instances without Docker that acknowledge tasks at once.
+//! - `shared_fs`: shared file system volumes mounted for tasks; `task_cgroup`: a task's cpu
+//!   and memory as a cgroup of its own;
+//! - [`simulator`]: simulated instances without Docker that acknowledge tasks at once;
+//!   [`scratch_gluster`]: a GlusterFS volume of this host's own, for tests and benchmarks.
 
 #![warn(unreachable_pub)]
 
@@ -36,6 +39,7 @@ mod registry_auth;
 mod reporter;
 mod runner;
 mod runtime;
+pub mod scratch_gluster;
 mod shared_fs;
 pub mod simulator;
 mod spec;

@@ -15,7 +15,7 @@ use berth_test_kit::ecs::{
     container, eventually, register_definition, run_one, service_tasks, wait_instances, wait_status,
 };
 use berth_test_kit::fleet::Fleet;
-use berth_test_kit::gluster::GlusterVolume;
+use berth_test_kit::gluster::{self, ScratchVolume};
 use std::time::Duration;
 
 const DATA_FS: &str = "fs-0123456789abcdef0";
@@ -24,7 +24,7 @@ const DEAD_FS: &str = "fs-00000000deadbeef";
 
 /// A server declaring `volume` as [`DATA_FS`] and a missing volume as [`DEAD_FS`], with two
 /// agents; returns the fleet and the two instances.
-async fn fleet(prefix: &str, volume: &GlusterVolume) -> (Fleet, Vec<String>) {
+async fn fleet(prefix: &str, volume: &ScratchVolume) -> (Fleet, Vec<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let declarations = dir.path().join("file-systems.json");
     let mut dead = volume.declaration(DEAD_FS);
@@ -97,7 +97,7 @@ fn exec(task: &Task, script: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_service_keeps_its_data_on_another_host_and_its_replicas_share_it() {
-    let Some(volume) = GlusterVolume::create("follow") else {
+    let Some(volume) = gluster::volume("follow") else {
         return;
     };
     let (fleet, instances) = fleet("sharedvol", &volume).await;
@@ -242,7 +242,7 @@ fn task_id(task: &Task) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_system_that_cannot_be_mounted_stops_the_task_before_any_container() {
-    let Some(volume) = GlusterVolume::create("dead") else {
+    let Some(volume) = gluster::volume("dead") else {
         return;
     };
     let (fleet, _) = fleet("deadvol", &volume).await;
