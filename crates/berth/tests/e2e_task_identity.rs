@@ -144,7 +144,10 @@ async fn secrets_and_role_credentials_reach_the_task_and_only_it() {
             .build()
             .expect("secret"),
     ];
-    let sleeper = container("app", &["sleep", "600"])
+    // A web server on port 80, as most apps with a role are: the credentials endpoint still
+    // answers at 169.254.170.2:80.
+    let web = "httpd -f -p 80 & exec sleep 600";
+    let sleeper = container("app", &["sh", "-c", web])
         .set_secrets(Some(secrets))
         .build();
     let td = register_definition(
