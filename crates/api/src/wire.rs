@@ -23,10 +23,25 @@ pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError
         body
     };
     let mut json = serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(&mut json).map_err(|e| refusal(e, body))?;
+    let value = T::deserialize(&mut json).map_err(|e| explain::<T>(&e, body))?;
     json.end().map_err(|e| not_json(&e))?;
     value.validate("")?;
     Ok(value)
+}
+
+/// Why a body could not be decoded. Only now is it decoded again with its path tracked, to
+/// name the member: tracking costs time and stack on every level, which a body that decodes
+/// should not pay, and a body nested past serde_json's limit (128 levels) is refused as it is.
+fn explain<T: DeserializeOwned>(e: &serde_json::Error, body: &[u8]) -> ApiError {
+    if e.to_string().starts_with("recursion limit exceeded") {
+        return not_json(e);
+    }
+    let mut json = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(&mut json) {
+        Err(tracked) => refusal(tracked, body),
+        // Not expected: the same body and shape fail the same way.
+        Ok(_) => ApiError::new(ErrorCode::SerializationException, e.to_string()),
+    }
 }
 
 /// Why a body does not fit the input shape, in words naming the member (its path from the
