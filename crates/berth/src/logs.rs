@@ -107,7 +107,12 @@ async fn next_page(
         })
 }
 
-async fn describe_task(client: &EcsClient, cluster: &str, task: &str) -> anyhow::Result<Task> {
+/// DescribeTasks of one task, or an error that says how to find its id.
+pub(crate) async fn describe_task(
+    client: &EcsClient,
+    cluster: &str,
+    task: &str,
+) -> anyhow::Result<Task> {
     let answer: DescribeTasksResponse = client
         .call(
             "DescribeTasks",

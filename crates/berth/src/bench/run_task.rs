@@ -4,9 +4,7 @@
 
 use super::{image, percentiles, summary};
 use berth_agent::client::EcsClient;
-use berth_types::ecs::{
-    DescribeTasksRequest, DescribeTasksResponse, StopTaskRequest, StopTaskResponse,
-};
+use berth_types::ecs::{StopTaskRequest, StopTaskResponse};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -20,21 +18,8 @@ async fn time_run_task(
     let start = Instant::now();
     let arn = super::run_one_task(ecs, cluster, family).await?;
     loop {
-        let d: DescribeTasksResponse = ecs
-            .call(
-                "DescribeTasks",
-                &DescribeTasksRequest {
-                    cluster: Some(cluster.into()),
-                    tasks: vec![arn.clone()],
-                    ..DescribeTasksRequest::default()
-                },
-            )
-            .await?;
-        let status = d
-            .tasks
-            .and_then(|t| t.into_iter().next())
-            .and_then(|t| t.last_status);
-        match status.as_deref() {
+        let task = crate::logs::describe_task(ecs, cluster, &arn).await?;
+        match task.last_status.as_deref() {
             Some("RUNNING") => return Ok((start.elapsed().as_secs_f64() * 1000.0, arn)),
             Some("STOPPED") => anyhow::bail!("task {arn} stopped before RUNNING"),
             _ => tokio::time::sleep(POLL).await,

@@ -4,9 +4,8 @@
 use super::super::{LocalBerth, image};
 use berth_agent::client::EcsClient;
 use berth_types::ecs::{
-    ContainerDefinition, DescribeTasksRequest, DescribeTasksResponse, MountPoint,
-    RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse, StopTaskRequest,
-    StopTaskResponse, Volume,
+    ContainerDefinition, MountPoint, RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse,
+    StopTaskRequest, StopTaskResponse, Volume,
 };
 use std::time::{Duration, Instant};
 
@@ -59,7 +58,7 @@ pub async fn start_task(
 async fn wait_running(ecs: &EcsClient, cluster: &str, arn: &str) -> anyhow::Result<String> {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let task = describe(ecs, cluster, arn).await?;
+        let task = crate::logs::describe_task(ecs, cluster, arn).await?;
         match task.last_status.as_deref() {
             Some("RUNNING") => {
                 return task
@@ -77,26 +76,6 @@ async fn wait_running(ecs: &EcsClient, cluster: &str, arn: &str) -> anyhow::Resu
             _ => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
-}
-
-async fn describe(
-    ecs: &EcsClient,
-    cluster: &str,
-    arn: &str,
-) -> anyhow::Result<berth_types::ecs::Task> {
-    let d: DescribeTasksResponse = ecs
-        .call(
-            "DescribeTasks",
-            &DescribeTasksRequest {
-                cluster: Some(cluster.into()),
-                tasks: vec![arn.into()],
-                ..DescribeTasksRequest::default()
-            },
-        )
-        .await?;
-    d.tasks
-        .and_then(|t| t.into_iter().next())
-        .ok_or_else(|| anyhow::anyhow!("task {arn} not found"))
 }
 
 /// Stops the tasks and waits until they are stopped and the agent has let go of their mounts:
@@ -121,7 +100,7 @@ pub async fn stop_tasks(local: &LocalBerth, tasks: &[String]) {
     let deadline = Instant::now() + PATIENCE;
     for arn in tasks {
         while Instant::now() < deadline {
-            let status = describe(&local.ecs, &local.cluster, arn).await;
+            let status = crate::logs::describe_task(&local.ecs, &local.cluster, arn).await;
             if matches!(status.map(|t| t.last_status), Ok(Some(s)) if s == "STOPPED") {
                 break;
             }
