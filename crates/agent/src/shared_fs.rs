@@ -89,7 +89,7 @@ impl SharedMounts {
             .and_then(|()| write_task_file(&task_dir, task_arn))
             .and_then(|()| std::path::absolute(task_dir.join(index.to_string())));
         let point = prepared.map_err(|e| failed(format!("cannot prepare the mount point: {e}")))?;
-        if fstype_at(&mountinfo(), &point).as_deref() == Some(GLUSTER_FSTYPE) {
+        if is_gluster_mount(&point) {
             return Ok(point);
         }
         let first = servers.first().map(String::as_str).unwrap_or_default();
@@ -129,8 +129,8 @@ impl SharedMounts {
         };
         // The mount command can succeed without a mount (or fail after making one): what
         // counts is what the kernel says is at the mount point.
-        let mounted = fstype_at(&mountinfo(), &point);
-        match (output, mounted.as_deref()) {
+        let found = fstype_at(&mountinfo(), &point);
+        match (output, found.as_deref()) {
             (Ok(()), Some(GLUSTER_FSTYPE)) => Ok(point),
             (Ok(()), other) => {
                 unmount(&point).await;
@@ -144,6 +144,13 @@ impl SharedMounts {
                 Err(failed(e))
             }
         }
+    }
+
+    /// Where volume number `index` of task `task_arn` is mounted, if it is: what an agent
+    /// that restarted finds of a task it adopts.
+    pub(crate) fn mounted(&self, task_arn: &str, index: usize) -> Option<PathBuf> {
+        let point = std::path::absolute(self.task_dir(task_arn).join(index.to_string())).ok()?;
+        is_gluster_mount(&point).then_some(point)
     }
 
     /// Unmounts every shared volume of task `task_arn` and removes its directory.
@@ -226,6 +233,10 @@ fn why_not(stderr: &[u8], log: &Path) -> String {
     } else {
         why.join(": ")
     }
+}
+
+fn is_gluster_mount(point: &Path) -> bool {
+    fstype_at(&mountinfo(), point).as_deref() == Some(GLUSTER_FSTYPE)
 }
 
 fn mountinfo() -> String {

@@ -1,9 +1,11 @@
 //! Shared volumes that follow a task (`efsVolumeConfiguration` mapped to a GlusterFS volume
 //! declared with `berth server --file-systems`), with a server and two real agents as two
 //! hosts: a service's counter survives its task moving to the other host when its instance
-//! drains, two replicas on the two hosts see one file system, and a file system that cannot
-//! be mounted stops the task with the reason before any container exists. Skipped (saying so)
-//! where GlusterFS is not installed; `.ci/run` installs it and makes the skip a failure.
+//! drains, two replicas on the two hosts see one file system, a replica whose FUSE client dies
+//! (after its agent restarted and adopted it) stops with the reason and is replaced, and a file
+//! system that cannot be mounted stops the task with the reason before any container exists.
+//! Skipped (saying so) where GlusterFS is not installed; `.ci/run` installs it and makes the
+//! skip a failure.
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
@@ -100,8 +102,9 @@ async fn a_service_keeps_its_data_on_another_host_and_its_replicas_share_it() {
     let Some(volume) = gluster::volume("follow") else {
         return;
     };
-    let (fleet, instances) = fleet("sharedvol", &volume).await;
-    let (ecs, cluster) = (&fleet.ecs, fleet.cluster.as_str());
+    let (mut fleet, instances) = fleet("sharedvol", &volume).await;
+    let (ecs, cluster) = (&fleet.ecs.clone(), fleet.cluster.clone());
+    let cluster = cluster.as_str();
     let counter = "n=$(cat /data/counter 2>/dev/null || echo 0); echo $((n+1)) > /data/counter; exec sleep 600";
     register(ecs, "counter", efs(DATA_FS), counter).await;
     ecs.create_service()
@@ -208,13 +211,17 @@ async fn a_service_keeps_its_data_on_another_host_and_its_replicas_share_it() {
         assert!(listed.contains("counter"), "{listed}");
     }
 
-    // Its FUSE client killed, a replica stops with the reason, and the service replaces it.
+    // Its agent restarted (it adopts the task and its mount), then its FUSE client killed: the
+    // replica stops with the reason, and the service replaces it.
     let victim = &pair[0];
     let id = task_id(victim);
-    let point = (0..2)
-        .map(|agent| fleet.state_dir_of(agent).join("fs").join(&id).join("0"))
-        .find(|p| p.exists())
+    let mount_of = |agent: usize| fleet.state_dir_of(agent).join("fs").join(&id).join("0");
+    let agent = (0..2)
+        .find(|a| mount_of(*a).exists())
         .expect("the replica's mount point");
+    let point = mount_of(agent);
+    fleet.restart_agent(agent, &[]);
+    wait_instances(ecs, cluster, 2).await;
     let killed = std::process::Command::new("pkill")
         .args(["-KILL", "-f", &format!("glusterfs.*{}", point.display())])
         .status()

@@ -216,12 +216,26 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         })
     }
 
-    /// Takes over the volumes this task created before the agent restarted.
+    /// Takes over the volumes this task created and the shared file systems mounted for it
+    /// before the agent restarted (so they are watched as before).
     pub(super) async fn adopt_volumes(&mut self) {
         for volume in self.own_volumes().await {
             if let Some(name) = volume.labels.get(LABEL_VOLUME) {
                 self.volumes.insert(name.clone(), Source::Bind(volume.name));
             }
+        }
+        let td = &self.assigned.task_definition;
+        for (index, volume) in td.volumes.iter().flatten().enumerate() {
+            let name = volumes::name(volume);
+            let Some(point) = self.ctx.shared_fs.mounted(&self.task_arn, index) else {
+                continue;
+            };
+            let shared = self.assigned.shared_volumes.iter().find(|s| s.name == name);
+            let source = Source::Mount {
+                path: point.display().to_string(),
+                read_only: shared.is_some_and(|s| s.read_only),
+            };
+            self.volumes.insert(name.to_string(), source);
         }
     }
 
