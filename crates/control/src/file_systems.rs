@@ -177,12 +177,26 @@ fn check_engine(fs: &FileSystem) -> Result<(), String> {
     Ok(())
 }
 
-/// A directory as an absolute path without `.`/`..` or doubled slashes (`/` for the root).
+/// The longest directory a volume may name.
+const MAX_DIRECTORY: usize = 1024;
+
+/// A directory as an absolute path without `.`/`..` or doubled slashes (`/` for the root). Its
+/// names are of letters, digits and `._-+@=,` only: the path reaches the mount helper's command
+/// line as root, where a space or a glob would split it into options of the helper's own.
 fn directory(path: &str) -> Result<String, String> {
+    if path.len() > MAX_DIRECTORY {
+        return Err(format!("is longer than {MAX_DIRECTORY} characters"));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-+@=,".contains(c);
     let mut parts = vec![];
     for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
         if part == ".." {
             return Err(format!("{path:?} may not contain '..'"));
+        }
+        if !part.chars().all(allowed) {
+            return Err(format!(
+                "{path:?} may only have names of letters, digits and . _ - + @ = ,"
+            ));
         }
         parts.push(part);
     }

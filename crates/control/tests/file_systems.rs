@@ -102,6 +102,14 @@ fn what_cannot_be_honoured_becomes_the_reason_naming_the_field() {
         up.contains("efsVolumeConfiguration.rootDirectory (volume 'data')"),
         "{up}"
     );
+    // What would reach the mount helper's command line as more than a path.
+    for odd in ["/a b", "/a*", "/x --log-file=/etc/passwd", "/$(id)"] {
+        let refused = error_of(&cp, efs("fs-0123456789abcdef0", Some(odd)));
+        assert!(
+            refused.contains("may only have names of letters"),
+            "{odd}: {refused}"
+        );
+    }
     let plain = EFSVolumeConfiguration {
         transit_encryption: Some(EFSTransitEncryption::Enabled),
         ..efs("fs-0123456789abcdef0", None)
