@@ -29,18 +29,34 @@ pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError
     Ok(value)
 }
 
-/// Why a body could not be decoded. Only now is it decoded again with its path tracked, to
-/// name the member: tracking costs time and stack on every level, which a body that decodes
-/// should not pay, and a body nested past serde_json's limit (128 levels) is refused as it is.
+/// The stack the member of a refused body is looked for on: tracking the path costs a few KiB
+/// a level in a debug build, and serde_json allows 128 levels, so the caller's own stack (a
+/// runtime thread's, or a small one in the input tests) may not have room for it.
+const EXPLAIN_STACK: usize = 8 * 1024 * 1024;
+
+/// Why a body could not be decoded. A body that is not JSON (or nests past serde_json's 128
+/// levels) is refused as such. Otherwise it is decoded again with its path tracked, to name
+/// the member: tracking costs time and stack on every level, which a body that decodes should
+/// not pay, so only a refused body does, on a thread with room for it.
 fn explain<T: DeserializeOwned>(e: &serde_json::Error, body: &[u8]) -> ApiError {
-    if e.to_string().starts_with("recursion limit exceeded") {
+    let is_json = || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+    if e.is_eof() || (e.is_syntax() && !is_json()) {
         return not_json(e);
     }
-    let mut json = serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, T>(&mut json) {
-        Err(tracked) => refusal(tracked, body),
-        // Not expected: the same body and shape fail the same way.
-        Ok(_) => ApiError::new(ErrorCode::SerializationException, e.to_string()),
+    let tracked = std::thread::scope(|scope| {
+        let looked_for = std::thread::Builder::new()
+            .name("explain".into())
+            .stack_size(EXPLAIN_STACK)
+            .spawn_scoped(scope, || {
+                let mut json = serde_json::Deserializer::from_slice(body);
+                serde_path_to_error::deserialize::<_, T>(&mut json).err()
+            });
+        looked_for.ok().and_then(|t| t.join().ok()).flatten()
+    });
+    match tracked {
+        Some(tracked) => refusal(tracked),
+        // No thread to look on (or, not expected, the body decoding this time): serde's words.
+        None => ApiError::new(ErrorCode::SerializationException, e.to_string()),
     }
 }
 
@@ -51,7 +67,7 @@ fn explain<T: DeserializeOwned>(e: &serde_json::Error, body: &[u8]) -> ApiError 
 /// it ("STRING_VALUE can not be converted to an Integer"): the body could not be read into the
 /// shape at all. A missing required member or a value outside an enum is a well-formed body
 /// with a bad parameter, an `InvalidParameterException`, as Berth answered it before.
-fn refusal(e: serde_path_to_error::Error<serde_json::Error>, body: &[u8]) -> ApiError {
+fn refusal(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let json = e.inner();
     let path = e.path();
     let at_root = path.iter().next().is_none();
@@ -66,9 +82,7 @@ fn refusal(e: serde_path_to_error::Error<serde_json::Error>, body: &[u8]) -> Api
     let suffix = format!(" at line {} column {}", json.line(), json.column());
     let message = full.strip_suffix(&suffix).unwrap_or(&full);
     if !json.is_data() {
-        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
-            return not_json(json);
-        }
+        // ([`explain`] refused a body that is not JSON.)
         // What serde_json calls a syntax error in a body that is JSON: "expected value" for an
         // enum given something other than a string ("networkMode": 5), or "number out of
         // range" for one beyond a double.
