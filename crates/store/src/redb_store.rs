@@ -29,10 +29,18 @@ pub struct RedbStore {
     feed: Feed,
 }
 
+/// redb's page cache. Its default (1 GiB) would be most of a server's memory at scale, and
+/// the control plane keeps its own state in memory: the store is read whole only at start,
+/// and written a few pages a commit (docs/design/scale.md).
+const CACHE_BYTES: usize = 128 * 1024 * 1024;
+
 impl RedbStore {
     /// Opens (or creates) the store file at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path).map_err(|e| {
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| {
             StoreError::Backend(format!(
                 "cannot open store {}: {e} (is another berth server using this data directory?)",
                 path.display()
