@@ -90,16 +90,9 @@ impl ControlPlane {
         drop(state);
         // Resolved once the state is let go: it reads the task roles' policies.
         for assigned in &mut out {
-            let task_role = assigned
-                .task
-                .overrides
-                .as_ref()
-                .and_then(|o| o.task_role_arn.clone());
-            let task_role = task_role
-                .or(assigned.task_definition.task_role_arn.clone())
-                .filter(|r| !r.is_empty());
-            assigned.shared_volumes =
-                self.shared_volumes(&assigned.task_definition, task_role.as_deref());
+            let (task, td) = (&assigned.task, &assigned.task_definition);
+            let task_role = crate::task_identity::task_role(task, td);
+            assigned.shared_volumes = self.shared_volumes(td, task_role.as_deref());
         }
         out
     }

@@ -6,6 +6,7 @@ use crate::ControlPlane;
 use crate::error::ControlError;
 use crate::roles::RoleSession;
 use crate::status::TaskStatus;
+use berth_types::ecs::{Task, TaskDefinition};
 use std::time::Duration;
 
 /// How long task role credentials last; the agent fetches new ones before they lapse.
@@ -28,6 +29,20 @@ pub struct TaskIdentity {
     pub log_secrets: Vec<(String, String, String)>,
 }
 
+/// A role the task's overrides name, else its definition's (an empty one is none).
+fn role(over: Option<&String>, own: &Option<String>) -> Option<String> {
+    over.or(own.as_ref()).filter(|r| !r.is_empty()).cloned()
+}
+
+/// The role task `task` of definition `td` acts as.
+pub(crate) fn task_role(task: &Task, td: &TaskDefinition) -> Option<String> {
+    let overrides = task.overrides.as_ref();
+    role(
+        overrides.and_then(|o| o.task_role_arn.as_ref()),
+        &td.task_role_arn,
+    )
+}
+
 impl ControlPlane {
     /// The identity of task `task_arn`; refused once the task stopped or is to stop.
     pub fn task_identity(&self, task_arn: &str) -> Result<TaskIdentity, ControlError> {
@@ -44,15 +59,9 @@ impl ControlPlane {
         }
         let td = state.definition_of(task).ok_or_else(gone)?;
         let overrides = task.overrides.as_ref();
-        let role = |over: Option<&String>, own: &Option<String>| {
-            over.or(own.as_ref()).filter(|r| !r.is_empty()).cloned()
-        };
         let mut identity = TaskIdentity {
             task_id: task_arn.rsplit('/').next().unwrap_or_default().to_string(),
-            task_role: role(
-                overrides.and_then(|o| o.task_role_arn.as_ref()),
-                &td.task_role_arn,
-            ),
+            task_role: task_role(task, td),
             execution_role: role(
                 overrides.and_then(|o| o.execution_role_arn.as_ref()),
                 &td.execution_role_arn,
