@@ -2,6 +2,8 @@
 # Every check Berth has: formatting, lints, unit, crate and end-to-end tests, the AWS CLI script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Incremental state would double the target directory; a test run builds each crate once anyway.
+export CARGO_INCREMENTAL=0
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --quiet -p berth
