@@ -13,10 +13,11 @@
 //!   name (what authorisation looks at).
 //!
 //! A [`Target`] may name the operations Berth answers ([`IAM_OPERATIONS`]): only they and the
-//! shapes they reach are generated. On the Query protocol (IAM, STS) the module also has the
-//! XML namespace and each operation's result wrapper, timestamps are
-//! `berth_types::Timestamp` (which the XML codec writes in ISO 8601), and only what clients
-//! send has non-optional required members.
+//! shapes they reach are generated. On the Query protocol (IAM, STS) and its EC2 dialect the
+//! module also has the XML namespace and each operation's result wrapper (EC2: whether it has
+//! an output), timestamps are `berth_types::Timestamp` (which the XML codec writes in ISO
+//! 8601), and only what clients send has non-optional required members. On EC2 a member's
+//! serde names differ by direction (`Gen::wire_names`).
 //!
 //! `cargo run -p berth-codegen` rewrites the generated files; a test in this crate fails when they
 //! are stale.
@@ -88,10 +89,14 @@ pub fn generate(model: &Value, only: Option<&[&str]>) -> Result<String, CodegenE
         }
         operations.retain(|name, _| only.contains(&name.as_str()));
     }
-    let query = metadata.get("protocol").and_then(Value::as_str) == Some("query");
+    let protocol = metadata.get("protocol").and_then(Value::as_str);
+    let ec2 = protocol == Some("ec2");
+    // EC2's protocol is the Query protocol's form and XML with names of its own.
+    let query = ec2 || protocol == Some("query");
     let mut gen_ctx = Gen {
         shapes,
         query,
+        ec2,
         sent: None,
     };
     let roots = |part: &'static str| {
@@ -136,12 +141,15 @@ pub fn generate(model: &Value, only: Option<&[&str]>) -> Result<String, CodegenE
             .get("xmlNamespace")
             .and_then(Value::as_str)
             .ok_or_else(|| CodegenError::Model("a query model without xmlNamespace".into()))?;
+        // EC2's model leaves out the trailing slash its answers carry.
+        let slash = if namespace.ends_with('/') { "" } else { "/" };
+        let namespace = format!("{namespace}{slash}");
         let _ = writeln!(
             out,
             "/// The namespace of this service's XML answers.\npub const XML_NAMESPACE: &str = {namespace:?};\n"
         );
     }
-    gen_operations(&mut out, &operations, query)?;
+    gen_operations(&mut out, &operations, query, ec2)?;
     out.push_str("/// Every operation the model defines, generated or not.\npub const MODELLED_OPERATIONS: &[&str] = &[\n");
     for name in &modelled {
         let _ = writeln!(out, "    {name:?},");
@@ -191,8 +199,10 @@ pub fn generate(model: &Value, only: Option<&[&str]>) -> Result<String, CodegenE
 
 struct Gen<'a> {
     shapes: &'a Map<String, Value>,
-    /// Whether the service speaks the Query protocol (form in, XML out).
+    /// Whether the service speaks the Query protocol (form in, XML out), or its EC2 dialect.
     query: bool,
+    /// Whether it is the EC2 dialect: members renamed per direction, lists flattened.
+    ec2: bool,
     /// On the Query protocol, the shapes clients send (what the inputs reach): only theirs
     /// have non-optional required members. awsQuery clients require none of an answer's
     /// members, and AWS leaves some out (the root's GetUser answer has no UserName or Path).
@@ -233,7 +243,8 @@ impl Gen<'_> {
 
     /// The shapes that `roots` reach. On the Query protocol, a shape that renames its members
     /// or flattens its lists is refused: the XML and form codecs follow the serde names, which
-    /// are the members' own.
+    /// are the members' own. EC2 renames its members (`Gen::wire_names`) and ignores the
+    /// names of list items, but nothing else.
     fn reached<'r>(
         &self,
         roots: impl Iterator<Item = &'r str>,
@@ -252,15 +263,22 @@ impl Gen<'_> {
                 .flat_map(|m| m.values())
                 .chain(parts.into_iter().flatten());
             for spec in refs {
+                let renames: &[&str] = if self.ec2 {
+                    &["queryName", "locationName"]
+                } else {
+                    &[]
+                };
                 if self.query
                     && let Some(rename) = [
                         "locationName",
+                        "queryName",
                         "flattened",
                         "xmlName",
                         "xmlAttribute",
                         "timestampFormat",
                     ]
                     .iter()
+                    .filter(|k| !renames.contains(k))
                     .find(|k| spec.get(**k).is_some() || shape.get(**k).is_some())
                 {
                     return Err(CodegenError::Model(format!(
@@ -321,17 +339,23 @@ impl Gen<'_> {
             doc(out, spec, "    ");
             let is_required = required.contains(member.as_str())
                 && self.sent.as_ref().is_none_or(|sent| sent.contains(name));
+            let (read, written) = self.wire_names(member, spec);
+            let rename = if read == written {
+                format!("rename = {read:?}")
+            } else {
+                format!("rename(deserialize = {read:?}, serialize = {written:?})")
+            };
             if is_required {
-                let _ = writeln!(out, "    #[serde(rename = {member:?})]");
+                let _ = writeln!(out, "    #[serde({rename})]");
                 let _ = writeln!(out, "    pub {field}: {ty},");
             } else {
                 let _ = writeln!(
                     out,
-                    "    #[serde(rename = {member:?}, default, skip_serializing_if = \"Option::is_none\")]"
+                    "    #[serde({rename}, default, skip_serializing_if = \"Option::is_none\")]"
                 );
                 let _ = writeln!(out, "    pub {field}: Option<{ty}>,");
             }
-            self.member_checks(&mut checks, member, &field, target, is_required)?;
+            self.member_checks(&mut checks, &read, &field, target, is_required)?;
         }
         out.push_str("}\n\n");
         let _ = writeln!(out, "impl Validate for {rust_name} {{");
@@ -345,7 +369,25 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// Emits the limit checks of one member, and recursion into nested structures.
+    /// The serde names of a member: how a form names it, and how an answer does. On EC2 a form
+    /// names it by its `queryName`, else its `locationName` capitalised, else its own name, and
+    /// an answer by its `locationName`, else its own name (botocore's EC2 serialiser and parser
+    /// do the same); elsewhere it is its own name both ways.
+    fn wire_names(&self, member: &str, spec: &Value) -> (String, String) {
+        let location = spec.get("locationName").and_then(Value::as_str);
+        if !self.ec2 {
+            return (member.to_string(), member.to_string());
+        }
+        let read = match (spec.get("queryName").and_then(Value::as_str), location) {
+            (Some(query), _) => query.to_string(),
+            (None, Some(location)) => type_name(location),
+            (None, None) => member.to_string(),
+        };
+        (read, location.unwrap_or(member).to_string())
+    }
+
+    /// Emits the limit checks of one member (`member` being its name in a form), and recursion
+    /// into nested structures.
     fn member_checks(
         &self,
         out: &mut String,
@@ -394,6 +436,13 @@ impl Gen<'_> {
                     "            v.validate(&format!(\"{{path}}{member}.\"))?;"
                 );
             }
+            // EC2 numbers a list's items from 1 in the parameter's name (`Filter.1.Name`).
+            Some(true) if self.ec2 => {
+                let _ = writeln!(
+                    body,
+                    "            for (i, item) in v.iter().enumerate() {{ item.validate(&format!(\"{{path}}{member}.{{}}.\", i + 1))?; }}"
+                );
+            }
             Some(true) => {
                 let _ = writeln!(
                     body,
@@ -420,7 +469,8 @@ impl Gen<'_> {
 
 impl Gen<'_> {
     /// Emits the `Members` impl of an operation's input: its string members and its lists of
-    /// strings, by wire name.
+    /// strings, by member name (the wire name, except on EC2, whose forms may rename a member:
+    /// `SubnetIds` is sent as `SubnetId.N`).
     fn members(&self, out: &mut String, name: &str, shape: &Value) -> Result<(), CodegenError> {
         let required: BTreeSet<&str> = shape
             .get("required")

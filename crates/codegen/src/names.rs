@@ -34,7 +34,8 @@ pub(crate) fn field_name(member: &str) -> String {
         "type" | "match" | "ref" | "in" | "as" | "fn" | "impl" | "self" | "struct" | "enum"
         | "mod" | "use" | "where" | "loop" | "move" | "box" | "static" | "const" | "let"
         | "mut" | "crate" | "super" | "async" | "await" | "dyn" | "final" | "override"
-        | "yield" | "try" | "gen" => format!("r#{s}"),
+        | "yield" | "try" | "gen" | "return" | "for" | "if" | "else" | "while" | "break"
+        | "continue" | "pub" | "trait" | "unsafe" | "extern" | "true" | "false" => format!("r#{s}"),
         _ => s,
     }
 }

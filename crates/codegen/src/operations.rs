@@ -10,11 +10,13 @@ use std::fmt::Write;
 /// Emits the `Operation` and `Request` enums of a service.
 ///
 /// On the Query protocol (`query`) an operation is named by the form's `Action` parameter, and
-/// its answer is wrapped in the element the model's `resultWrapper` names.
+/// its answer is wrapped in the element the model's `resultWrapper` names; EC2's (`ec2`) has no
+/// wrapper, but an operation without output answers `<return>true</return>`.
 pub(crate) fn gen_operations(
     out: &mut String,
     operations: &Map<String, Value>,
     query: bool,
+    ec2: bool,
 ) -> Result<(), CodegenError> {
     let ops: BTreeMap<&String, &str> = operations
         .iter()
@@ -50,7 +52,9 @@ pub(crate) fn gen_operations(
         let _ = writeln!(out, "            {op:?} => Some(Operation::{op}),");
     }
     out.push_str("            _ => None,\n        }\n    }\n");
-    if query {
+    if ec2 {
+        outputs(out, operations);
+    } else if query {
         result_wrappers(out, operations);
     }
     out.push_str("}\n\n");
@@ -87,6 +91,20 @@ fn result_wrappers(out: &mut String, operations: &Map<String, Value>) {
         .collect();
     for (op, wrapper) in ops {
         let _ = writeln!(out, "            Operation::{op} => {wrapper:?},");
+    }
+    out.push_str("        }\n    }\n");
+}
+
+/// `Operation::has_output`: whether an EC2 operation has an output shape (those without answer
+/// `<return>true</return>`).
+fn outputs(out: &mut String, operations: &Map<String, Value>) {
+    out.push_str("\n    /// Whether the operation has an output shape.\n    pub fn has_output(self) -> bool {\n        match self {\n");
+    let ops: BTreeMap<&String, bool> = operations
+        .iter()
+        .map(|(name, op)| (name, op.get("output").is_some()))
+        .collect();
+    for (op, output) in ops {
+        let _ = writeln!(out, "            Operation::{op} => {output},");
     }
     out.push_str("        }\n    }\n");
 }

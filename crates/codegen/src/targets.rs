@@ -97,6 +97,29 @@ pub const SECRETSMANAGER_OPERATIONS: &[&str] = &[
     "UntagResource",
 ];
 
+/// The EC2 operations whose requests and answers Berth reads and writes: VPCs, subnets,
+/// security groups and their rules, network interfaces, availability zones, tags.
+pub const EC2_OPERATIONS: &[&str] = &[
+    "DescribeVpcs",
+    "CreateVpc",
+    "DeleteVpc",
+    "DescribeSubnets",
+    "CreateSubnet",
+    "DeleteSubnet",
+    "DescribeSecurityGroups",
+    "CreateSecurityGroup",
+    "DeleteSecurityGroup",
+    "AuthorizeSecurityGroupIngress",
+    "AuthorizeSecurityGroupEgress",
+    "RevokeSecurityGroupIngress",
+    "RevokeSecurityGroupEgress",
+    "DescribeNetworkInterfaces",
+    "DescribeAvailabilityZones",
+    "CreateTags",
+    "DeleteTags",
+    "DescribeTags",
+];
+
 /// The models Berth generates code for.
 pub const TARGETS: &[Target] = &[
     Target {
@@ -133,5 +156,10 @@ pub const TARGETS: &[Target] = &[
         model: "spec/secretsmanager-service-2.json",
         output: "src/generated/secretsmanager.rs",
         operations: Some(SECRETSMANAGER_OPERATIONS),
+    },
+    Target {
+        model: "spec/ec2-service-2.json",
+        output: "src/generated/ec2.rs",
+        operations: Some(EC2_OPERATIONS),
     },
 ];

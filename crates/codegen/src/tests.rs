@@ -6,6 +6,7 @@ fn names() {
     assert_eq!(field_name("containerInstanceArn"), "container_instance_arn");
     assert_eq!(field_name("bindIP"), "bind_ip");
     assert_eq!(field_name("type"), "r#type");
+    assert_eq!(field_name("Return"), "r#return");
     assert_eq!(
         field_name("enableECSManagedTags"),
         "enable_ecs_managed_tags"

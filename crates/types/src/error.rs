@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 /// Every error code Berth answers with. The names are the model's exception shapes (or the
-/// common AWS errors the models leave out), exactly as they appear in `__type`.
+/// common AWS errors the models leave out), exactly as they appear in `__type`; EC2's codes
+/// have dots (`InvalidVpcID.NotFound`), so [`ErrorCode::as_str`] is their name on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// Access denied by policy.
@@ -150,6 +151,62 @@ pub enum ErrorCode {
     ExpiredToken,
     /// The JSON APIs: the session token expired.
     ExpiredTokenException,
+    /// EC2: the VPC does not exist.
+    InvalidVpcIdNotFound,
+    /// EC2: a VPC id that is not of the form `vpc-…`.
+    InvalidVpcIdMalformed,
+    /// EC2: the subnet does not exist.
+    InvalidSubnetIdNotFound,
+    /// EC2: a subnet id that is not of the form `subnet-…`.
+    InvalidSubnetIdMalformed,
+    /// EC2: the security group does not exist.
+    InvalidGroupNotFound,
+    /// EC2: a security group id that is not of the form `sg-…`.
+    InvalidGroupIdMalformed,
+    /// EC2: a security group of that name exists in the VPC.
+    InvalidGroupDuplicate,
+    /// EC2: the security group already has the rule.
+    InvalidPermissionDuplicate,
+    /// EC2: the security group has no such rule.
+    InvalidPermissionNotFound,
+    /// EC2: a rule that is not well formed (protocol, ports, CIDR).
+    InvalidPermissionMalformed,
+    /// EC2: the network interface does not exist.
+    InvalidNetworkInterfaceIdNotFound,
+    /// EC2: the resource is still used (a VPC with subnets, a group referenced).
+    DependencyViolation,
+    /// EC2: the resource may not be deleted (a VPC's default security group).
+    CannotDelete,
+    /// EC2: a parameter's value is not valid.
+    InvalidParameterValue,
+    /// EC2: parameters that may not be given together.
+    InvalidParameterCombination,
+    /// EC2: a required parameter is missing.
+    MissingParameter,
+    /// EC2: a VPC's CIDR block is not a valid size.
+    InvalidVpcRange,
+    /// EC2: a subnet's CIDR block is not within its VPC's, or not a valid size.
+    InvalidSubnetRange,
+    /// EC2: a subnet's CIDR block overlaps another subnet's.
+    InvalidSubnetConflict,
+    /// EC2: a resource id of no known kind (CreateTags, DeleteTags).
+    InvalidId,
+    /// EC2: a filter name the operation does not take.
+    InvalidFilter,
+    /// EC2: denied by policy (403).
+    UnauthorizedOperation,
+    /// EC2: the request's signature or key is not valid (401).
+    AuthFailure,
+    /// EC2: the request would have succeeded, but DryRun is set (412).
+    DryRunOperation,
+    /// EC2: too many VPCs.
+    VpcLimitExceeded,
+    /// EC2: too many rules in a security group.
+    RulesPerSecurityGroupLimitExceeded,
+    /// EC2: too many security groups.
+    SecurityGroupLimitExceeded,
+    /// EC2: a resource would carry more than 50 tags.
+    TagLimitExceeded,
 }
 
 impl ErrorCode {
@@ -232,6 +289,34 @@ impl ErrorCode {
             Self::InvalidRequestException => "InvalidRequestException",
             Self::InvalidNextTokenException => "InvalidNextTokenException",
             Self::InternalServiceError => "InternalServiceError",
+            Self::InvalidVpcIdNotFound => "InvalidVpcID.NotFound",
+            Self::InvalidVpcIdMalformed => "InvalidVpcID.Malformed",
+            Self::InvalidSubnetIdNotFound => "InvalidSubnetID.NotFound",
+            Self::InvalidSubnetIdMalformed => "InvalidSubnetID.Malformed",
+            Self::InvalidGroupNotFound => "InvalidGroup.NotFound",
+            Self::InvalidGroupIdMalformed => "InvalidGroupId.Malformed",
+            Self::InvalidGroupDuplicate => "InvalidGroup.Duplicate",
+            Self::InvalidPermissionDuplicate => "InvalidPermission.Duplicate",
+            Self::InvalidPermissionNotFound => "InvalidPermission.NotFound",
+            Self::InvalidPermissionMalformed => "InvalidPermission.Malformed",
+            Self::InvalidNetworkInterfaceIdNotFound => "InvalidNetworkInterfaceID.NotFound",
+            Self::DependencyViolation => "DependencyViolation",
+            Self::CannotDelete => "CannotDelete",
+            Self::InvalidParameterValue => "InvalidParameterValue",
+            Self::InvalidParameterCombination => "InvalidParameterCombination",
+            Self::MissingParameter => "MissingParameter",
+            Self::InvalidVpcRange => "InvalidVpc.Range",
+            Self::InvalidSubnetRange => "InvalidSubnet.Range",
+            Self::InvalidSubnetConflict => "InvalidSubnet.Conflict",
+            Self::InvalidId => "InvalidID",
+            Self::InvalidFilter => "InvalidFilter",
+            Self::UnauthorizedOperation => "UnauthorizedOperation",
+            Self::AuthFailure => "AuthFailure",
+            Self::DryRunOperation => "DryRunOperation",
+            Self::VpcLimitExceeded => "VpcLimitExceeded",
+            Self::RulesPerSecurityGroupLimitExceeded => "RulesPerSecurityGroupLimitExceeded",
+            Self::SecurityGroupLimitExceeded => "SecurityGroupLimitExceeded",
+            Self::TagLimitExceeded => "TagLimitExceeded",
         }
     }
 
@@ -242,11 +327,14 @@ impl ErrorCode {
             | Self::ServiceUnavailableException
             | Self::InternalServerError
             | Self::InternalServiceError => 500,
+            Self::AuthFailure => 401,
             Self::MissingAuthenticationTokenException
             | Self::AccessDenied
-            | Self::InvalidClientTokenId => 403,
+            | Self::InvalidClientTokenId
+            | Self::UnauthorizedOperation => 403,
             Self::NoSuchEntity => 404,
             Self::RequestTimeoutException => 408,
+            Self::DryRunOperation => 412,
             Self::EntityAlreadyExists | Self::DeleteConflict | Self::LimitExceeded => 409,
             _ => 400,
         }

@@ -1,7 +1,7 @@
 //! Berth's wire types and the vocabulary every other crate shares. No I/O.
 //!
-//! - [`generated`]: every ECS and ECR request, response and data shape, and those of the IAM
-//!   and STS operations Berth answers, generated from the official service models in `spec/`
+//! - [`generated`]: every ECS and ECR request, response and data shape, and those of the IAM,
+//!   STS, CloudWatch Logs, SSM, Secrets Manager and EC2 operations Berth answers, generated from the official service models in `spec/`
 //!   (`cargo run -p berth-codegen`);
 //! - `validate`: the model's limits, checked before a request touches state;
 //! - `error`: wire error codes and their HTTP statuses;
@@ -26,13 +26,13 @@ pub mod units;
 mod validate;
 
 pub use error::{ApiError, ErrorCode};
-pub use generated::{ecr, ecs, iam, logs, secretsmanager, ssm, sts};
+pub use generated::{ec2, ecr, ecs, iam, logs, secretsmanager, ssm, sts};
 pub use validate::{Validate, Violation};
 
 /// Seconds since the Unix epoch, as the JSON protocol carries timestamps.
 pub type EpochSeconds = f64;
 
-/// A point in time in the shapes of the Query-protocol services (IAM, STS): epoch seconds,
+/// A point in time in the shapes of the Query-protocol services (IAM, STS, EC2): epoch seconds,
 /// which their XML codec writes in ISO 8601. The codec knows it by its serde name,
 /// [`Timestamp::SERDE_NAME`]: serde gives a serializer no other way to tell a timestamp from
 /// a number.

@@ -1,6 +1,8 @@
 //! Wire shapes generated from `spec/*.json` by `cargo run -p berth-codegen`.
 
 #[rustfmt::skip]
+pub mod ec2;
+#[rustfmt::skip]
 pub mod ecr;
 #[rustfmt::skip]
 pub mod ecs;
