@@ -281,6 +281,14 @@ pub fn precheck(
     }
 }
 
+/// The service a request's signature claims in its credential scope, verified or not: what a
+/// refusal of a request that does not authenticate is worded for (EC2 has its own errors).
+pub fn claimed_service(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    let headers = header_list(headers);
+    let request = signed_request(&Method::POST, uri, &headers, &[]);
+    sigv4::claimed_scope(&request).map(|(_, service)| service)
+}
+
 /// Verifies a request's signature; the signer and its principal on success, the AWS exception
 /// otherwise.
 pub fn authenticate(

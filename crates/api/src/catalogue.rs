@@ -1,17 +1,17 @@
 //! The operation catalogue: every ECS and ECR operation, and the IAM, STS, CloudWatch Logs,
-//! SSM Parameter Store and Secrets Manager operations Berth answers, as the typed enums generated from the models, with what each one is — mutating
+//! SSM Parameter Store, Secrets Manager and EC2 operations Berth answers, as the typed enums generated from the models, with what each one is — mutating
 //! (audited) or a read, agent-facing or not, the throttle bucket it draws from — and its request
 //! decoded once into the operation's typed input (awsJson1.1 for ECS, ECR and Logs, the
-//! Query protocol's form for IAM and STS). That one decoded value then drives authorisation, audit,
-//! throttling and dispatch; nothing reads the body again.
+//! Query protocol's form for IAM and STS, its EC2 dialect for EC2). That one decoded value then
+//! drives authorisation, audit, throttling and dispatch; nothing reads the body again.
 
-use crate::query::codec::Query;
+use crate::query::codec::{Ec2Query, Query};
 use crate::throttle::Class;
 use crate::wire::Json;
 use berth_types::request::Members;
-use berth_types::{ApiError, ErrorCode, ecr, ecs, iam, logs, secretsmanager, ssm, sts};
+use berth_types::{ApiError, ErrorCode, ec2, ecr, ecs, iam, logs, secretsmanager, ssm, sts};
 
-/// An operation of ECS, ECR, IAM, STS or CloudWatch Logs.
+/// An operation of ECS, ECR, IAM, STS, CloudWatch Logs, SSM, Secrets Manager or EC2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     /// `AmazonEC2ContainerServiceV20141113.<Operation>`.
@@ -28,6 +28,8 @@ pub enum Operation {
     Ssm(ssm::Operation),
     /// `secretsmanager.<Operation>`.
     SecretsManager(secretsmanager::Operation),
+    /// `Action=<Operation>` signed for `ec2`.
+    Ec2(ec2::Operation),
 }
 
 /// How the names of the operations that only read begin (in every service).
@@ -67,6 +69,7 @@ impl Operation {
             Self::Logs(op) => op.name(),
             Self::Ssm(op) => op.name(),
             Self::SecretsManager(op) => op.name(),
+            Self::Ec2(op) => op.name(),
         }
     }
 
@@ -80,21 +83,34 @@ impl Operation {
             Self::Logs(_) => "logs",
             Self::Ssm(_) => "ssm",
             Self::SecretsManager(_) => "secretsmanager",
+            Self::Ec2(_) => "ec2",
         };
         format!("{service}:{}", self.name())
     }
 
     /// On the Query protocol, the element of the answer that holds the output's members
-    /// (`CreateUserResult`); None for the operations without output and the JSON ones.
+    /// (`CreateUserResult`); None for the operations without output, the JSON ones and EC2's
+    /// (whose answers have no wrapper).
     pub fn result_wrapper(self) -> Option<&'static str> {
         match self {
             Self::Ecs(_)
             | Self::Ecr(_)
             | Self::Logs(_)
             | Self::Ssm(_)
-            | Self::SecretsManager(_) => None,
+            | Self::SecretsManager(_)
+            | Self::Ec2(_) => None,
             Self::Iam(op) => op.result_wrapper(),
             Self::Sts(op) => op.result_wrapper(),
+        }
+    }
+
+    /// Whether it has an output shape. EC2's operations without one answer
+    /// `<return>true</return>`; every JSON and awsQuery operation is taken to have one (their
+    /// answers do not depend on it).
+    pub fn has_output(self) -> bool {
+        match self {
+            Self::Ec2(op) => op.has_output(),
+            _ => true,
         }
     }
 
@@ -169,11 +185,12 @@ impl Operation {
             Self::SecretsManager(op) => {
                 secretsmanager::Request::decode(op, body, &Json).map(Call::SecretsManager)
             }
+            Self::Ec2(op) => ec2::Request::decode(op, body, &Ec2Query).map(Call::Ec2),
         }
     }
 }
 
-/// A decoded call of ECS, ECR, IAM, STS or CloudWatch Logs.
+/// A decoded call of ECS, ECR, IAM, STS, CloudWatch Logs, SSM, Secrets Manager or EC2.
 // A call lives for one request and is moved, not copied, so its size does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
@@ -192,6 +209,8 @@ pub enum Call {
     Ssm(ssm::Request),
     /// A Secrets Manager request.
     SecretsManager(secretsmanager::Request),
+    /// An EC2 request.
+    Ec2(ec2::Request),
 }
 
 impl Call {
@@ -205,6 +224,7 @@ impl Call {
             Call::Logs(request) => request.members(),
             Call::Ssm(request) => request.members(),
             Call::SecretsManager(request) => request.members(),
+            Call::Ec2(request) => request.members(),
         }
     }
 }
@@ -258,6 +278,14 @@ mod tests {
         assert_eq!(create.action(), "secretsmanager:CreateSecret");
         assert_eq!(create.throttle(), Class::Api);
         assert!(!op("secretsmanager.GetSecretValue").is_mutating());
+        let describe = Operation::Ec2(ec2::Operation::DescribeVpcs);
+        assert!(!describe.is_mutating() && !describe.is_agent_facing());
+        assert_eq!(describe.action(), "ec2:DescribeVpcs");
+        assert_eq!(describe.throttle(), Class::Api);
+        assert!(describe.has_output() && describe.result_wrapper().is_none());
+        let delete = Operation::Ec2(ec2::Operation::DeleteVpc);
+        assert!(delete.is_mutating() && !delete.has_output());
+        assert!(Operation::Ec2(ec2::Operation::AuthorizeSecurityGroupIngress).is_mutating());
         let too_many =
             op("AmazonSSM.GetParametersByPath").decode(br#"{"Path":"/a","MaxResults":11}"#);
         assert_eq!(too_many.unwrap_err().code, ErrorCode::ValidationException);

@@ -1,8 +1,9 @@
 //! Dispatch of `POST /`: the signature's form, time and key are checked before the body is read;
 //! the body is read within limits of size and time; the caller is authenticated, throttled and
 //! authorised; the call goes to the table of its service ([`crate::ecs`], [`crate::ecr`], the
-//! IAM and STS tables of [`crate::query`], [`crate::berth_ops`] for Berth's own); mutating calls
-//! are audited. IAM and STS answer in the Query protocol's XML, the others in awsJson1.1.
+//! IAM, STS and EC2 tables of [`crate::query`], [`crate::berth_ops`] for Berth's own); mutating
+//! calls are audited. IAM and STS answer in the Query protocol's XML, EC2 in its dialect of it,
+//! the others in awsJson1.1.
 
 use crate::catalogue::{Call, Operation};
 use crate::policy::Ask;
@@ -95,6 +96,7 @@ async fn read_body(
 fn unauthenticated(
     app: &AppState,
     client: Option<ClientAddr>,
+    uri: &Uri,
     headers: &HeaderMap,
     refused: ApiError,
     request_id: &str,
@@ -131,7 +133,8 @@ fn unauthenticated(
         )
     };
     if query::is_query(headers) {
-        query::refused(&refused, request_id)
+        let service = auth::claimed_service(uri, headers);
+        query::refused(service.as_deref(), &refused, request_id)
     } else {
         respond(request_id, Err(refused))
     }
@@ -166,7 +169,7 @@ pub async fn handle(
         };
         return match joined {
             Err(e) if e.code == ErrorCode::UnrecognizedClientException => {
-                unauthenticated(&app, client, &headers, e, &request_id)
+                unauthenticated(&app, client, &uri, &headers, e, &request_id)
             }
             joined => respond(&request_id, joined),
         };
@@ -174,7 +177,7 @@ pub async fn handle(
     if app.verify
         && let Err(e) = auth::precheck(&app.root, &app.control, &method, &uri, &headers)
     {
-        return unauthenticated(&app, client, &headers, e, &request_id);
+        return unauthenticated(&app, client, &uri, &headers, e, &request_id);
     }
     let body = match read_body(&headers, body, body_limit(&target)).await {
         Ok(body) => body,
@@ -182,7 +185,7 @@ pub async fn handle(
     };
     let (signer, principal) = match app.authenticate(&method, &uri, &headers, &body) {
         Ok(signed) => signed,
-        Err(e) => return unauthenticated(&app, client, &headers, e, &request_id),
+        Err(e) => return unauthenticated(&app, client, &uri, &headers, e, &request_id),
     };
     // The Query protocol names its service in the signature's credential scope and its
     // operation in the body; the JSON APIs name both in `X-Amz-Target`.
@@ -339,7 +342,8 @@ fn supported(operation: Operation) -> bool {
         Operation::Iam(_)
         | Operation::Sts(_)
         | Operation::Ssm(_)
-        | Operation::SecretsManager(_) => true,
+        | Operation::SecretsManager(_)
+        | Operation::Ec2(_) => true,
     }
 }
 
@@ -366,6 +370,12 @@ fn decoded(
             .next()
             .unwrap_or_default(),
         Call::SecretsManager(request) => secretsmanager::ask(&app.control, request),
+        // EC2 authorises its Describe* calls on `*`; Berth does the same for every EC2 call.
+        Call::Ec2(request) => Ask {
+            action: Operation::Ec2(request.operation()).action(),
+            resource: "*".into(),
+            ..Ask::default()
+        },
     });
     (call, ask)
 }
@@ -473,6 +483,11 @@ fn dispatch(
             app.authorize(principal, ask, ErrorCode::AccessDeniedException)?;
             // Secret writes wait on an fsync; keep them off the async workers' path.
             tokio::task::block_in_place(|| secretsmanager::call(&app.control, request))
+        }
+        Call::Ec2(request) => {
+            app.authorize(principal, ask, ErrorCode::UnauthorizedOperation)?;
+            // Network calls may wait on an fsync; keep them off the async workers' path.
+            tokio::task::block_in_place(|| query::ec2::call(&app.control, principal, request))
         }
     }
 }

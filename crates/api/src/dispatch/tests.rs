@@ -103,3 +103,42 @@ async fn each_request_body_is_decoded_once() {
         );
     }
 }
+
+/// The body of an answer.
+async fn text(response: Response) -> String {
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("a body");
+    String::from_utf8(bytes.to_vec()).expect("UTF-8")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ec2_calls_are_authorised_on_any_resource_and_refused_in_ec2_xml() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app(dir.path());
+    let root = auth::Principal::root("000000000000");
+    let body = b"Action=DescribeVpcs&Version=2016-11-15&DryRun=false";
+    let operation = query::operation("ec2", body).expect("an operation");
+    let (call, ask) = decoded(&app, operation, body, Some(&root));
+    let ask = ask.expect("an ask");
+    assert_eq!(
+        (ask.action.as_str(), ask.resource.as_str()),
+        ("ec2:DescribeVpcs", "*")
+    );
+    let answered = dispatch(&app, "AKIA", &root, call.expect("decodes"), ask, "h");
+    let response = query::respond("ec2", operation, "r-1", answered);
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        text(response).await,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>UnsupportedFeatureException</Code><Message>EC2 DescribeVpcs is not answered yet</Message></Error></Errors><RequestID>r-1</RequestID></Response>"
+    );
+    let other = query::operation("ec2", b"Action=RunInstances").expect_err("refused");
+    assert!(
+        other.message.contains("RunInstances") && other.message.contains("DescribeVpcs"),
+        "{other:?}"
+    );
+    let unsigned = ApiError::new(ErrorCode::InvalidSignatureException, "bad signature");
+    let response = query::refused(Some("ec2"), &unsigned, "r-2");
+    assert_eq!(response.status(), 401);
+    assert!(text(response).await.contains("<Code>AuthFailure</Code>"));
+}

@@ -1,15 +1,21 @@
-//! The awsQuery request codec: a form body (`Action=CreateUser&UserName=ana&Tags.member.1.Key=k`)
-//! decoded into an operation's generated input shape through the shape's serde derive, whose
-//! member names are the wire names. The awsQuery rules it follows:
+//! The request codec of the Query protocol family: a form body
+//! (`Action=CreateUser&UserName=ana&Tags.member.1.Key=k`) decoded into an operation's generated
+//! input shape through the shape's serde derive, whose member names are the wire names. The
+//! awsQuery rules it follows:
 //! - a scalar is one parameter, `Name=value`; numbers and booleans are text, a timestamp is
 //!   ISO 8601;
 //! - a structure's members are `Name.Member=...`, to any depth;
 //! - a list is `Name.member.N=...` (N from 1), an empty list `Name=`;
 //! - a map is `Name.entry.N.key=...&Name.entry.N.value=...`.
 //!
+//! EC2's dialect ([`Dialect::Ec2`]) differs in lists only: they are flattened, `Name.N=...`,
+//! and an empty one is not sent at all (the generated shapes name members as EC2's forms do).
+//!
 //! The form is read into a bounded tree by [`super::params`]; what does not fit the shape is
-//! refused with IAM's ValidationError, naming the parameter.
+//! refused naming the parameter, with IAM's ValidationError or EC2's InvalidParameterValue
+//! (MissingParameter for a required member left out).
 
+use super::dialect::Dialect;
 use super::params::{Named, Node, form, tree};
 use crate::sigv4;
 use berth_types::{ApiError, ErrorCode, Timestamp, Validate};
@@ -18,52 +24,100 @@ use serde::de::{Deserializer, Visitor};
 use std::collections::{BTreeMap, btree_map};
 use std::fmt;
 
-/// The awsQuery decoder the generated `Request::decode` calls ([`decode`]).
+/// The awsQuery decoder (IAM, STS) the generated `Request::decode` calls ([`decode`]).
 pub struct Query;
 
 impl berth_types::request::Decoder for Query {
     fn decode<T: DeserializeOwned + Validate>(&self, body: &[u8]) -> Result<T, ApiError> {
-        decode(body)
+        decode(body, Dialect::Query)
     }
 }
 
-/// Decodes a form body into an operation's input shape and checks the model's limits.
-pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+/// The EC2 decoder the generated `Request::decode` calls ([`decode`]).
+pub struct Ec2Query;
+
+impl berth_types::request::Decoder for Ec2Query {
+    fn decode<T: DeserializeOwned + Validate>(&self, body: &[u8]) -> Result<T, ApiError> {
+        decode(body, Dialect::Ec2)
+    }
+}
+
+/// Decodes a form body of `dialect` into an operation's input shape and checks the model's
+/// limits.
+pub fn decode<T: DeserializeOwned + Validate>(
+    body: &[u8],
+    dialect: Dialect,
+) -> Result<T, ApiError> {
     #[cfg(test)]
     crate::wire::DECODED.with(|count| count.set(count.get() + 1));
-    let root = tree(form(body))?;
+    let root = tree(form(body), dialect.invalid())?;
     let value = T::deserialize(Value {
         node: &root,
         path: String::new(),
+        dialect,
     })
-    .map_err(|e| ApiError::new(ErrorCode::ValidationError, e.to_string()))?;
-    value.validate("").map_err(|v| {
-        ApiError::new(
+    .map_err(|e| e.refusal(dialect))?;
+    value.validate("").map_err(|v| match dialect {
+        Dialect::Query => ApiError::new(
             ErrorCode::ValidationError,
             format!("1 validation error detected: {v}"),
-        )
+        ),
+        Dialect::Ec2 => ApiError::new(
+            ErrorCode::InvalidParameterValue,
+            format!(
+                "Value for parameter {} is invalid: it {}",
+                v.field, v.problem
+            ),
+        ),
     })?;
     Ok(value)
 }
 
-/// Why a form does not fit a shape, in the words of IAM's ValidationError.
+/// Why a form does not fit a shape: in the words of IAM's ValidationError as it is displayed,
+/// or as EC2 words it ([`Error::refusal`]).
 #[derive(Debug)]
 struct Error {
     /// The parameter; relative to the structure being read until `located`.
     field: String,
-    /// The value, quoted, or `null` when it is missing.
-    value: String,
+    /// The value, when there is one.
+    value: Option<String>,
     constraint: String,
     located: bool,
+    /// Whether the parameter is required and missing.
+    missing: bool,
 }
 
 impl Error {
     fn new(path: &str, value: Option<&str>, constraint: impl Into<String>) -> Self {
         Self {
             field: path.to_string(),
-            value: value.map_or("null".into(), |v| format!("'{v}'")),
+            value: value.map(str::to_string),
             constraint: constraint.into(),
             located: true,
+            missing: false,
+        }
+    }
+
+    /// The error the client gets in `dialect`.
+    fn refusal(self, dialect: Dialect) -> ApiError {
+        let field = &self.field;
+        match (dialect, &self.value) {
+            (Dialect::Query, _) => ApiError::new(ErrorCode::ValidationError, self.to_string()),
+            (Dialect::Ec2, _) if self.missing => ApiError::new(
+                ErrorCode::MissingParameter,
+                format!("The request must contain the parameter {field}"),
+            ),
+            (Dialect::Ec2, Some(value)) => ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!(
+                    "Value ({value}) for parameter {field} is invalid. {}",
+                    self.constraint
+                ),
+            ),
+            (Dialect::Ec2, None) => ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("Parameter {field} is invalid. {}", self.constraint),
+            ),
         }
     }
 
@@ -79,10 +133,14 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = self
+            .value
+            .as_ref()
+            .map_or("null".into(), |v| format!("'{v}'"));
         write!(
             f,
-            "1 validation error detected: Value {} at '{}' failed to satisfy constraint: {}",
-            self.value, self.field, self.constraint
+            "1 validation error detected: Value {value} at '{}' failed to satisfy constraint: {}",
+            self.field, self.constraint
         )
     }
 }
@@ -100,6 +158,7 @@ impl de::Error for Error {
     fn missing_field(field: &'static str) -> Self {
         Self {
             located: false,
+            missing: true,
             ..Self::new(field, None, "Member must not be null")
         }
     }
@@ -132,6 +191,8 @@ struct Value<'de> {
     node: &'de Node,
     /// Its parameter name, for messages.
     path: String,
+    /// How the form writes lists.
+    dialect: Dialect,
 }
 
 impl<'de> Value<'de> {
@@ -152,33 +213,30 @@ impl<'de> Value<'de> {
             .map_err(|_| Error::new(&self.path, Some(text), format!("Member must be {wanted}")))
     }
 
-    /// The items of `Name.<marker>.N`, in the order of N; none for `Name=`.
-    fn items(&self, marker: &str) -> Result<Vec<Named<'de>>, Error> {
-        let wanted = format!("a list: {0}.{marker}.1, {0}.{marker}.2, ...", self.path);
-        let items = match self.node {
-            Node::Text(s) if s.is_empty() => return Ok(vec![]),
-            Node::Fields(fields) if fields.len() == 1 => match fields.get(marker) {
+    /// The items of `Name.<marker>.N`, or of `Name.N` without a marker, in the order of N;
+    /// none for `Name=`.
+    fn items(&self, marker: Option<&str>) -> Result<Vec<Named<'de>>, Error> {
+        let prefix = match marker {
+            Some(marker) => format!("{}.{marker}", self.path),
+            None => self.path.clone(),
+        };
+        let not_a_list = || {
+            let wanted = format!("Member must be a list: {prefix}.1, {prefix}.2, ...");
+            Error::new(&self.path, None, wanted)
+        };
+        let items = match (self.node, marker) {
+            (Node::Text(s), _) if s.is_empty() => return Ok(vec![]),
+            (Node::Fields(items), None) => items,
+            (Node::Fields(fields), Some(marker)) if fields.len() == 1 => match fields.get(marker) {
                 Some(Node::Fields(items)) => items,
-                _ => {
-                    return Err(Error::new(
-                        &self.path,
-                        None,
-                        format!("Member must be {wanted}"),
-                    ));
-                }
+                _ => return Err(not_a_list()),
             },
-            _ => {
-                return Err(Error::new(
-                    &self.path,
-                    None,
-                    format!("Member must be {wanted}"),
-                ));
-            }
+            _ => return Err(not_a_list()),
         };
         let mut numbered = items
             .iter()
             .map(|(n, node)| {
-                let path = format!("{}.{marker}.{n}", self.path);
+                let path = format!("{prefix}.{n}");
                 match n.parse::<usize>() {
                     Ok(i) if i > 0 && i.to_string() == *n => Ok((i, path, node)),
                     _ => Err(Error::new(&path, None, "Member must be numbered from 1")),
@@ -272,15 +330,23 @@ impl<'de> Deserializer<'de> for Value<'de> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        let items = self.items("member")?;
+        // EC2 flattens its lists: `Name.N`, not `Name.member.N`.
+        let marker = match self.dialect {
+            Dialect::Query => Some("member"),
+            Dialect::Ec2 => None,
+        };
+        let items = self.items(marker)?;
         visitor
-            .visit_seq(Items(items.into_iter()))
+            .visit_seq(Items {
+                items: items.into_iter(),
+                dialect: self.dialect,
+            })
             .map_err(|e| e.at(&self.path))
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let entries = self
-            .items("entry")?
+            .items(Some("entry"))?
             .into_iter()
             .map(|(path, node)| {
                 let part = |name: &str| match node {
@@ -301,6 +367,7 @@ impl<'de> Deserializer<'de> for Value<'de> {
             .visit_map(Entries {
                 entries: entries.into_iter(),
                 value: None,
+                dialect: self.dialect,
             })
             .map_err(|e| e.at(&self.path))
     }
@@ -323,6 +390,7 @@ impl<'de> Deserializer<'de> for Value<'de> {
             fields,
             path: &self.path,
             value: None,
+            dialect: self.dialect,
         };
         visitor.visit_map(access).map_err(|e| e.at(&self.path))
     }
@@ -356,6 +424,7 @@ struct Fields<'de, 'p> {
     fields: btree_map::Iter<'de, String, Node>,
     path: &'p str,
     value: Option<(&'de String, &'de Node)>,
+    dialect: Dialect,
 }
 
 impl<'de> MapAccess<'de> for Fields<'de, '_> {
@@ -381,12 +450,16 @@ impl<'de> MapAccess<'de> for Fields<'de, '_> {
         seed.deserialize(Value {
             node,
             path: join(self.path, name),
+            dialect: self.dialect,
         })
     }
 }
 
 /// A list's items.
-struct Items<'de>(std::vec::IntoIter<Named<'de>>);
+struct Items<'de> {
+    items: std::vec::IntoIter<Named<'de>>,
+    dialect: Dialect,
+}
 
 impl<'de> SeqAccess<'de> for Items<'de> {
     type Error = Error;
@@ -395,9 +468,16 @@ impl<'de> SeqAccess<'de> for Items<'de> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
-        self.0
+        let dialect = self.dialect;
+        self.items
             .next()
-            .map(|(path, node)| seed.deserialize(Value { node, path }))
+            .map(|(path, node)| {
+                seed.deserialize(Value {
+                    node,
+                    path,
+                    dialect,
+                })
+            })
             .transpose()
     }
 }
@@ -406,6 +486,7 @@ impl<'de> SeqAccess<'de> for Items<'de> {
 struct Entries<'de> {
     entries: std::vec::IntoIter<(Named<'de>, Named<'de>)>,
     value: Option<Named<'de>>,
+    dialect: Dialect,
 }
 
 impl<'de> MapAccess<'de> for Entries<'de> {
@@ -419,7 +500,13 @@ impl<'de> MapAccess<'de> for Entries<'de> {
             return Ok(None);
         };
         self.value = Some(value);
-        seed.deserialize(Value { node, path }).map(Some)
+        let dialect = self.dialect;
+        seed.deserialize(Value {
+            node,
+            path,
+            dialect,
+        })
+        .map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
@@ -427,131 +514,14 @@ impl<'de> MapAccess<'de> for Entries<'de> {
             .value
             .take()
             .ok_or_else(|| Error::new("", None, "a value without a key"))?;
-        seed.deserialize(Value { node, path })
+        let dialect = self.dialect;
+        seed.deserialize(Value {
+            node,
+            path,
+            dialect,
+        })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use berth_types::Violation;
-    use berth_types::iam::{
-        CreateUserRequest, ListUsersRequest, StatusType, Tag, UpdateAccessKeyRequest,
-    };
-
-    /// The message of the ValidationError a body gets as a `T`.
-    fn refusal<T: DeserializeOwned + Validate + fmt::Debug>(body: &str) -> String {
-        let e = decode::<T>(body.as_bytes()).expect_err("refused");
-        assert_eq!(e.code, ErrorCode::ValidationError, "{e:?}");
-        e.message
-    }
-
-    #[test]
-    fn scalars_nested_structures_and_lists() {
-        let body = "Action=CreateUser&Version=2010-05-08&UserName=a%2Bb+c&Path=%2Fteam%2F\
-            &Tags.member.2.Key=k2&Tags.member.2.Value=v2&Tags.member.1.Key=k1&Tags.member.1.Value=";
-        let input: CreateUserRequest = decode(body.as_bytes()).expect("decodes");
-        let tag = |k: &str, v: &str| Tag {
-            key: k.into(),
-            value: v.into(),
-        };
-        assert_eq!(
-            input,
-            CreateUserRequest {
-                path: Some("/team/".into()),
-                user_name: "a+b c".into(),
-                permissions_boundary: None,
-                tags: Some(vec![tag("k1", ""), tag("k2", "v2")]),
-            }
-        );
-        let empty: CreateUserRequest = decode(b"UserName=a&Tags=").expect("decodes");
-        assert_eq!(empty.tags, Some(vec![]));
-        let listed: ListUsersRequest = decode(b"MaxItems=10").expect("decodes");
-        assert_eq!(listed.max_items, Some(10));
-        let status: UpdateAccessKeyRequest =
-            decode(b"AccessKeyId=AKIAAAAAAAAAAAAAAAAA&Status=Inactive").expect("decodes");
-        assert_eq!(status.status, StatusType::Inactive);
-    }
-
-    #[test]
-    fn maps_are_entries_of_keys_and_values() {
-        #[derive(Debug, serde::Deserialize)]
-        struct Shape {
-            #[serde(rename = "Attributes")]
-            attributes: BTreeMap<String, bool>,
-        }
-        impl Validate for Shape {
-            fn validate(&self, _path: &str) -> Result<(), Violation> {
-                Ok(())
-            }
-        }
-        let body = "Attributes.entry.2.key=b&Attributes.entry.2.value=false\
-            &Attributes.entry.1.key=a&Attributes.entry.1.value=true";
-        let shape: Shape = decode(body.as_bytes()).expect("decodes");
-        assert_eq!(
-            shape.attributes,
-            [("a".into(), true), ("b".into(), false)].into()
-        );
-        assert!(refusal::<Shape>("Attributes.entry.1.key=a").contains("'Attributes.entry.1'"));
-        assert!(
-            refusal::<Shape>("Attributes.entry.1.key=a&Attributes.entry.1.value=yes")
-                .contains("Value 'yes' at 'Attributes.entry.1.value'")
-        );
-    }
-
-    #[test]
-    fn what_does_not_fit_is_refused_naming_the_parameter() {
-        assert_eq!(
-            refusal::<CreateUserRequest>("Action=CreateUser"),
-            "1 validation error detected: Value null at 'UserName' failed to satisfy constraint: Member must not be null"
-        );
-        assert!(
-            refusal::<CreateUserRequest>("UserName=a&Tags.member.1.Key=k")
-                .contains("Value null at 'Tags.member.1.Value'")
-        );
-        assert!(refusal::<UpdateAccessKeyRequest>("AccessKeyId=AKIAAAAAAAAAAAAAAAAA&Status=Gone")
-            .contains("Value 'Gone' at 'Status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive, Expired]"));
-        assert!(refusal::<ListUsersRequest>("MaxItems=ten").contains("Value 'ten' at 'MaxItems'"));
-        assert!(refusal::<ListUsersRequest>("MaxItems=5000").contains("MaxItems"));
-        assert!(refusal::<CreateUserRequest>("UserName=").contains("UserName"));
-        for index in ["0", "01", "x"] {
-            let body = format!("UserName=a&Tags.member.{index}.Key=k&Tags.member.{index}.Value=v");
-            assert!(
-                refusal::<CreateUserRequest>(&body).contains("numbered from 1"),
-                "{index}"
-            );
-        }
-        assert!(refusal::<CreateUserRequest>("UserName=a&Tags.item.1.Key=k").contains("a list"));
-        assert!(refusal::<CreateUserRequest>("UserName.First=a").contains("'UserName'"));
-        assert!(refusal::<CreateUserRequest>("UserName=a&Tags.member.1=k").contains("structure"));
-    }
-
-    proptest::proptest! {
-        /// Any form, however it mixes the awsQuery forms, is decoded or refused with a
-        /// ValidationError; never a panic.
-        #[test]
-        fn any_form_is_decoded_or_refused(
-            parts in proptest::collection::vec(
-                proptest::sample::select(vec![
-                    "UserName", "Tags", "Path", ".member", ".entry", ".1", ".2", ".0", ".Key",
-                    ".Value", ".key", ".value", "=", "&", "a", "%2F", "%FF", "+", ".",
-                ]),
-                0..40,
-            )
-        ) {
-            if let Err(e) = decode::<CreateUserRequest>(parts.concat().as_bytes()) {
-                proptest::prop_assert_eq!(e.code, ErrorCode::ValidationError);
-            }
-        }
-    }
-
-    #[test]
-    fn times_are_iso_8601() {
-        assert_eq!(from_iso8601("2015-08-30T12:36:00Z"), Some(1_440_938_160.0));
-        assert_eq!(
-            from_iso8601("2015-08-30T12:36:00.250Z"),
-            Some(1_440_938_160.0)
-        );
-        assert_eq!(from_iso8601("yesterday"), None);
-    }
-}
+mod tests;

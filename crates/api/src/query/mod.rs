@@ -1,17 +1,21 @@
-//! The Query protocol of IAM and STS: `POST /` with a form body (`Action=CreateUser&...`),
-//! answered in XML, so `aws iam ...`, `aws sts get-caller-identity` and the SDKs' IAM clients
-//! work against Berth. Which service is meant comes from the signature's credential scope, the
-//! operation from the `Action` parameter; the body is decoded once ([`params`], [`codec`]) into the
-//! operation's generated input, and its output written as XML ([`xml`]). [`iam`] and [`sts`]
-//! are the tables of operations.
+//! The Query protocol of IAM and STS, and its EC2 dialect: `POST /` with a form body
+//! (`Action=CreateUser&...`), answered in XML, so `aws iam ...`, `aws sts get-caller-identity`,
+//! `aws ec2 ...` and the SDKs' clients of these services work against Berth. Which service is
+//! meant comes from the signature's credential scope, the operation from the `Action`
+//! parameter; the body is decoded once ([`params`], [`codec`]) into the operation's generated
+//! input, and its output written as XML ([`xml`]) in the service's [`Dialect`]. [`iam`],
+//! [`sts`] and [`ec2`] are the tables of operations.
 
 pub(crate) mod codec;
+mod dialect;
+pub(crate) mod ec2;
 pub(crate) mod iam;
 pub(crate) mod iam_roles;
 pub(crate) mod params;
 pub(crate) mod sts;
-pub(crate) mod xml;
+pub mod xml;
 
+pub use dialect::Dialect;
 pub use params::form;
 
 use crate::catalogue::Operation;
@@ -28,8 +32,8 @@ pub fn is_query(headers: &axum::http::HeaderMap) -> bool {
             .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
 }
 
-/// The operation a Query request is for: of the service its signature names (`iam`, `sts`),
-/// the one its `Action` parameter names.
+/// The operation a Query request is for: of the service its signature names (`iam`, `sts`,
+/// `ec2`), the one its `Action` parameter names.
 pub fn operation(service: &str, body: &[u8]) -> Result<Operation, ApiError> {
     let action = params::action(body).unwrap_or_default();
     let unsupported = |service: &str, what: &str| {
@@ -50,9 +54,20 @@ pub fn operation(service: &str, body: &[u8]) -> Result<Operation, ApiError> {
         berth_types::sts::SIGNING_NAME => berth_types::sts::Operation::from_name(&action)
             .map(Operation::Sts)
             .ok_or_else(|| unsupported("STS", "GetCallerIdentity and AssumeRole are")),
+        berth_types::ec2::SIGNING_NAME => berth_types::ec2::Operation::from_name(&action)
+            .map(Operation::Ec2)
+            .ok_or_else(|| {
+                let supported: Vec<&str> = berth_types::ec2::Operation::ALL
+                    .iter()
+                    .map(|op| op.name())
+                    .collect();
+                unsupported("EC2", &format!("{} are", supported.join(", ")))
+            }),
         other => Err(ApiError::new(
             ErrorCode::UnknownOperationException,
-            format!("service {other} is not served on the Query protocol here: iam and sts are"),
+            format!(
+                "service {other} is not served on the Query protocol here: iam, sts and ec2 are"
+            ),
         )),
     }
 }
@@ -61,12 +76,13 @@ pub fn operation(service: &str, body: &[u8]) -> Result<Operation, ApiError> {
 fn namespace(service: &str) -> &'static str {
     match service {
         berth_types::sts::SIGNING_NAME => berth_types::sts::XML_NAMESPACE,
+        berth_types::ec2::SIGNING_NAME => berth_types::ec2::XML_NAMESPACE,
         _ => berth_types::iam::XML_NAMESPACE,
     }
 }
 
-/// The answer to a Query request of `service`: the output's members (see [`xml::encode`])
-/// wrapped as `operation`'s answer, or the error.
+/// The answer to a Query request of `service`: the output's members (see [`xml::encode`],
+/// [`xml::encode_ec2`]) wrapped as `operation`'s answer, or the error.
 pub fn respond(
     service: &str,
     operation: Operation,
@@ -74,24 +90,58 @@ pub fn respond(
     result: Result<Vec<u8>, ApiError>,
 ) -> Response {
     let namespace = namespace(service);
-    match result {
-        Ok(members) => xml_response(
+    let name = operation.name();
+    match (result, Dialect::of(service)) {
+        (Ok(members), Dialect::Query) => xml_response(
             StatusCode::OK,
             xml::answer(
-                operation.name(),
+                name,
                 operation.result_wrapper(),
                 namespace,
                 &members,
                 request_id,
             ),
         ),
-        Err(e) => failed(&e, request_id, namespace),
+        (Ok(members), Dialect::Ec2) => xml_response(
+            StatusCode::OK,
+            xml::answer_ec2(
+                name,
+                operation.has_output(),
+                namespace,
+                &members,
+                request_id,
+            ),
+        ),
+        (Err(e), _) => failure(service, &e, request_id),
     }
 }
 
 /// A Query request of `service` refused before its operation was known.
 pub fn failure(service: &str, e: &ApiError, request_id: &str) -> Response {
-    failed(e, request_id, namespace(service))
+    match Dialect::of(service) {
+        Dialect::Query => failed(e, request_id, namespace(service)),
+        Dialect::Ec2 => {
+            let e = ec2_refusal(e);
+            let status =
+                StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            xml_response(status, xml::error_ec2(&e, request_id))
+        }
+    }
+}
+
+/// An error as EC2 names it: a request that does not authenticate is AuthFailure there, whatever
+/// the reason (the message says which).
+fn ec2_refusal(e: &ApiError) -> ApiError {
+    match e.code {
+        ErrorCode::MissingAuthenticationTokenException
+        | ErrorCode::IncompleteSignatureException
+        | ErrorCode::InvalidSignatureException
+        | ErrorCode::UnrecognizedClientException
+        | ErrorCode::InvalidClientTokenId
+        | ErrorCode::ExpiredToken
+        | ErrorCode::ExpiredTokenException => ApiError::new(ErrorCode::AuthFailure, &e.message),
+        _ => e.clone(),
+    }
 }
 
 fn xml_response(status: StatusCode, body: String) -> Response {
@@ -107,7 +157,11 @@ fn failed(e: &ApiError, request_id: &str, namespace: &str) -> Response {
     xml_response(status, body)
 }
 
-/// An authentication failure on the Query protocol, in its XML form.
-pub fn refused(e: &ApiError, request_id: &str) -> Response {
-    failed(e, request_id, berth_types::iam::XML_NAMESPACE)
+/// An authentication failure on the Query protocol: in EC2's XML when the signature claims
+/// `ec2`, else in IAM's.
+pub fn refused(service: Option<&str>, e: &ApiError, request_id: &str) -> Response {
+    match service {
+        Some(service) if Dialect::of(service) == Dialect::Ec2 => failure(service, e, request_id),
+        _ => failed(e, request_id, berth_types::iam::XML_NAMESPACE),
+    }
 }

@@ -51,9 +51,10 @@ pub(crate) enum Node {
     Fields(BTreeMap<String, Node>),
 }
 
-/// The tree of a form's parameters, within the bounds.
-pub(crate) fn tree(params: BTreeMap<String, String>) -> Result<Node, ApiError> {
-    let invalid = |message: String| ApiError::new(ErrorCode::ValidationError, message);
+/// The tree of a form's parameters, within the bounds; a form out of them is refused with
+/// `code` (the dialect's word for an invalid parameter).
+pub(crate) fn tree(params: BTreeMap<String, String>, code: ErrorCode) -> Result<Node, ApiError> {
+    let invalid = |message: String| ApiError::new(code, message);
     if params.len() > MAX_PARAMS {
         return Err(invalid(format!(
             "the request has {} parameters, more than the {MAX_PARAMS} Berth reads: send fewer",
@@ -101,7 +102,7 @@ mod tests {
 
     /// The message of the ValidationError a form gets.
     fn refusal(body: &str) -> String {
-        let e = tree(form(body.as_bytes())).expect_err("refused");
+        let e = tree(form(body.as_bytes()), ErrorCode::ValidationError).expect_err("refused");
         assert_eq!(e.code, ErrorCode::ValidationError, "{e:?}");
         e.message
     }
@@ -109,7 +110,7 @@ mod tests {
     #[test]
     fn dotted_names_make_a_tree() {
         let text = |s: &str| Node::Text(s.into());
-        let root = tree(form(b"A.B=1&A.C.D=%2B+2&E=")).expect("a tree");
+        let root = tree(form(b"A.B=1&A.C.D=%2B+2&E="), ErrorCode::ValidationError).expect("a tree");
         let c = Node::Fields([("D".into(), text("+ 2"))].into());
         let a = Node::Fields([("B".into(), text("1")), ("C".into(), c)].into());
         assert_eq!(

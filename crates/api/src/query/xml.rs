@@ -5,7 +5,14 @@
 //! list's items `<member>`s, a map's `<entry><key/><value/></entry>`s; timestamps are ISO 8601
 //! and text is escaped. Errors are `<ErrorResponse><Error><Type>Sender|Receiver</Type><Code/>
 //! <Message/></Error><RequestId/></ErrorResponse>`.
+//!
+//! EC2's dialect ([`encode_ec2`], [`answer_ec2`], [`error_ec2`]) writes a list's items as
+//! `<item>`s, answers `<OpResponse xmlns=…><requestId>…</requestId>…members…</OpResponse>`
+//! with no result wrapper (`<return>true</return>` for an operation without output), and
+//! refuses with `<Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/>
+//! </Response>`.
 
+use super::dialect::Dialect;
 use crate::sigv4;
 use berth_types::{ApiError, Timestamp};
 use serde::Serialize;
@@ -14,11 +21,26 @@ use std::fmt;
 
 /// The members of an operation's output: what its `<OpResult>` element holds.
 pub fn encode<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
+    encode_as(output, Dialect::Query)
+}
+
+/// The members of an EC2 operation's output: what its `<OpResponse>` holds after the request
+/// id.
+pub fn encode_ec2<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
+    encode_as(output, Dialect::Ec2)
+}
+
+fn encode_as<T: Serialize>(output: &T, dialect: Dialect) -> Result<Vec<u8>, ApiError> {
     let mut out = String::new();
+    let item = match dialect {
+        Dialect::Query => "member",
+        Dialect::Ec2 => "item",
+    };
     output
         .serialize(Writer {
             out: &mut out,
             timestamp: false,
+            item,
         })
         .map_err(|e| ApiError::server(format!("cannot encode the answer: {e}")))?;
     Ok(out.into_bytes())
@@ -46,6 +68,37 @@ pub fn error(e: &ApiError, server_fault: bool, namespace: &str, request_id: &str
     let kind = if server_fault { "Receiver" } else { "Sender" };
     format!(
         "<ErrorResponse xmlns=\"{namespace}\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        escape(e.code.as_str()),
+        escape(&e.message),
+        escape(request_id)
+    )
+}
+
+/// The answer to an EC2 `operation`: the request id, then the output's `members` if it has an
+/// output (`has_output`), else `<return>true</return>` as EC2 answers (botocore ignores it).
+pub fn answer_ec2(
+    operation: &str,
+    has_output: bool,
+    namespace: &str,
+    members: &[u8],
+    request_id: &str,
+) -> String {
+    let members = if has_output {
+        String::from_utf8_lossy(members)
+    } else {
+        "<return>true</return>".into()
+    };
+    format!(
+        "<{operation}Response xmlns=\"{namespace}\"><requestId>{}</requestId>{members}</{operation}Response>",
+        escape(request_id)
+    )
+}
+
+/// EC2's error answer: no namespace, no `<Type>`, and `RequestID` where successes have
+/// `requestId`.
+pub fn error_ec2(e: &ApiError, request_id: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code><Message>{}</Message></Error></Errors><RequestID>{}</RequestID></Response>",
         escape(e.code.as_str()),
         escape(&e.message),
         escape(request_id)
@@ -100,6 +153,8 @@ struct Writer<'a> {
     out: &'a mut String,
     /// Whether the value is a [`Timestamp`]'s seconds.
     timestamp: bool,
+    /// The element of a list's items (`member`, EC2's `item`).
+    item: &'static str,
 }
 
 impl Writer<'_> {
@@ -112,6 +167,8 @@ impl Writer<'_> {
 /// Writes each item of a value (a list's, a map's or a structure's) in its element.
 struct Items<'a> {
     out: &'a mut String,
+    /// The element of a list's items.
+    item: &'static str,
 }
 
 impl Items<'_> {
@@ -122,6 +179,7 @@ impl Items<'_> {
         value.serialize(Writer {
             out: &mut *self.out,
             timestamp: false,
+            item: self.item,
         })?;
         self.out.push_str("</");
         self.out.push_str(name);
@@ -219,6 +277,7 @@ impl<'a> Serializer for Writer<'a> {
         value.serialize(Writer {
             out: self.out,
             timestamp: name == Timestamp::SERDE_NAME,
+            item: self.item,
         })
     }
 
@@ -233,7 +292,10 @@ impl<'a> Serializer for Writer<'a> {
     }
 
     fn serialize_seq(self, _len: Option<usize>) -> Result<Items<'a>, Unwritable> {
-        Ok(Items { out: self.out })
+        Ok(Items {
+            out: self.out,
+            item: self.item,
+        })
     }
 
     fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Unwritable> {
@@ -259,11 +321,17 @@ impl<'a> Serializer for Writer<'a> {
     }
 
     fn serialize_map(self, _len: Option<usize>) -> Result<Items<'a>, Unwritable> {
-        Ok(Items { out: self.out })
+        Ok(Items {
+            out: self.out,
+            item: self.item,
+        })
     }
 
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Items<'a>, Unwritable> {
-        Ok(Items { out: self.out })
+        Ok(Items {
+            out: self.out,
+            item: self.item,
+        })
     }
 
     fn serialize_struct_variant(
@@ -282,7 +350,7 @@ impl SerializeSeq for Items<'_> {
     type Error = Unwritable;
 
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unwritable> {
-        self.element("member", value)
+        self.element(self.item, value)
     }
 
     fn end(self) -> Result<(), Unwritable> {
@@ -424,6 +492,55 @@ mod tests {
         assert_eq!(
             answer("DeleteUser", None, "ns", b"", "r"),
             "<DeleteUserResponse xmlns=\"ns\"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DeleteUserResponse>"
+        );
+    }
+
+    /// The answer of design section 6 (docs/design/awsvpc.md), members in the model's order;
+    /// botocore parses it to the same `Subnets`.
+    #[test]
+    fn ec2_answers_have_items_a_request_id_and_no_wrapper() {
+        use berth_types::ec2::{DescribeSubnetsResult, Subnet, Tag};
+        let subnets = DescribeSubnetsResult {
+            subnets: Some(vec![Subnet {
+                subnet_id: Some("subnet-1".into()),
+                cidr_block: Some("172.31.0.0/20".into()),
+                available_ip_address_count: Some(4091),
+                default_for_az: Some(true),
+                tags: Some(vec![Tag {
+                    key: Some("Name".into()),
+                    value: Some("a".into()),
+                }]),
+                ..Subnet::default()
+            }]),
+            next_token: None,
+        };
+        let members = encode_ec2(&subnets).expect("encodes");
+        let namespace = berth_types::ec2::XML_NAMESPACE;
+        assert_eq!(namespace, "http://ec2.amazonaws.com/doc/2016-11-15/");
+        assert_eq!(
+            answer_ec2("DescribeSubnets", true, namespace, &members, "r-1"),
+            "<DescribeSubnetsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r-1</requestId>\
+            <subnetSet><item><tagSet><item><key>Name</key><value>a</value></item></tagSet>\
+            <subnetId>subnet-1</subnetId><cidrBlock>172.31.0.0/20</cidrBlock>\
+            <availableIpAddressCount>4091</availableIpAddressCount><defaultForAz>true</defaultForAz>\
+            </item></subnetSet></DescribeSubnetsResponse>"
+        );
+        assert_eq!(
+            answer_ec2("DeleteVpc", false, namespace, b"", "r-3"),
+            "<DeleteVpcResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r-3</requestId><return>true</return></DeleteVpcResponse>"
+        );
+    }
+
+    #[test]
+    fn ec2_errors_are_a_response_of_errors() {
+        let e = ApiError::new(
+            berth_types::ErrorCode::InvalidSubnetIdNotFound,
+            "The subnet ID 'subnet-x' does not exist",
+        );
+        assert_eq!(
+            error_ec2(&e, "r-2"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InvalidSubnetID.NotFound</Code>\
+            <Message>The subnet ID &apos;subnet-x&apos; does not exist</Message></Error></Errors><RequestID>r-2</RequestID></Response>"
         );
     }
 }
