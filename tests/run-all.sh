@@ -18,4 +18,5 @@ bash tests/cli/services.sh target/debug/berth
 bash tests/cli/settings.sh target/debug/berth
 bash tests/cli/logs.sh target/debug/berth
 bash tests/cli/secrets.sh target/debug/berth
+bash tests/cli/ec2.sh target/debug/berth
 bash tests/cli/quickstart.sh target/debug/berth

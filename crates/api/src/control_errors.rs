@@ -3,6 +3,7 @@
 //! answer with. The control plane says what went wrong; only this table says how it is told.
 
 use berth_control::error::{ControlError, IdentityError, ParameterError, SecretError};
+use berth_control::network::error::NetworkError;
 use berth_types::{ApiError, ErrorCode};
 
 /// The wire error for a control-plane error: its code, its message, and for a conflict the
@@ -28,6 +29,7 @@ pub(crate) fn refused(e: ControlError) -> ApiError {
         E::Identity(i) => identity_code(i),
         E::Parameter(p) => parameter_code(p),
         E::Secret(s) => secret_code(s),
+        E::Network(n) => network_code(n),
         E::Load(_) | E::Commit(_) | E::AuditRead(_) | E::AuditPrune(_) => C::ServerException,
     };
     let message = e.to_string();
@@ -98,6 +100,39 @@ fn secret_code(e: &SecretError) -> ErrorCode {
             C::InvalidRequestException
         }
         E::InvalidParameter(_) => C::InvalidParameterException,
+    }
+}
+
+/// EC2's code for a refusal of its networking calls.
+fn network_code(e: &NetworkError) -> ErrorCode {
+    use ErrorCode as C;
+    use NetworkError as E;
+    match e {
+        E::VpcNotFound(_) => C::InvalidVpcIdNotFound,
+        E::SubnetNotFound(_) => C::InvalidSubnetIdNotFound,
+        E::GroupNotFound(_) => C::InvalidGroupNotFound,
+        E::NetworkInterfaceNotFound(_) => C::InvalidNetworkInterfaceIdNotFound,
+        E::InvalidId(_) => C::InvalidId,
+        E::Malformed { prefix: "vpc", .. } => C::InvalidVpcIdMalformed,
+        E::Malformed {
+            prefix: "subnet", ..
+        } => C::InvalidSubnetIdMalformed,
+        E::Malformed { prefix: "eni", .. } => C::InvalidParameterValue,
+        E::Malformed { .. } => C::InvalidGroupIdMalformed,
+        E::GroupDuplicate { .. } => C::InvalidGroupDuplicate,
+        E::PermissionDuplicate(_) => C::InvalidPermissionDuplicate,
+        E::PermissionNotFound(_) => C::InvalidPermissionNotFound,
+        E::DependencyViolation(_) => C::DependencyViolation,
+        E::CannotDelete(_) => C::CannotDelete,
+        E::VpcRange(_) => C::InvalidVpcRange,
+        E::SubnetRange(_) => C::InvalidSubnetRange,
+        E::SubnetConflict { .. } => C::InvalidSubnetConflict,
+        E::InvalidParameterValue(_) | E::InvalidFilter(_) => C::InvalidParameterValue,
+        E::MissingParameter(_) => C::MissingParameter,
+        E::VpcLimit(_) => C::VpcLimitExceeded,
+        E::GroupLimit(..) => C::SecurityGroupLimitExceeded,
+        E::RuleLimit(_) => C::RulesPerSecurityGroupLimitExceeded,
+        E::TagLimit(_) => C::TagLimitExceeded,
     }
 }
 

@@ -301,6 +301,10 @@ pub async fn start(
     credentials.join_token = control
         .ensure_join_token(ANY_CLUSTER, seed)
         .map_err(|e| anyhow::anyhow!("cannot create the join token: {e}"))?;
+    // A new account's default VPC, as `aws ec2 describe-vpcs` shows in a new AWS account.
+    control
+        .network_defaults()
+        .map_err(|e| anyhow::anyhow!("cannot create the default VPC: {e}"))?;
     let addr = listener.local_addr()?;
     let control = Arc::new(control);
     let registry = Arc::new(

@@ -2,6 +2,7 @@
 //! durable; [`crate::state::State::apply`] applies them to memory.
 
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
+use crate::network::records::NetworkChange;
 use crate::parameters::StoredParameter;
 use crate::roles::RoleChange;
 use crate::secrets::StoredSecret;
@@ -87,6 +88,8 @@ pub enum Change {
     RemoveSecret(String),
     /// A change to IAM roles, managed policies, their attachments or role sessions.
     Roles(RoleChange),
+    /// A change to VPCs, subnets or security groups.
+    Network(NetworkChange),
 }
 
 /// The store key of a principal's account setting.
@@ -175,6 +178,7 @@ impl Change {
             Change::Secret(s) => Op::put(Table::Secrets, &s.name, s),
             Change::RemoveSecret(name) => Op::delete(Table::Secrets, name),
             Change::Roles(change) => change.to_op(),
+            Change::Network(change) => change.to_op(),
         }
     }
 }

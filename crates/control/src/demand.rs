@@ -3,7 +3,8 @@
 //! ECS rules: task-level cpu/memory win when set; otherwise the containers' sum, where a
 //! container's memory is its hard limit or, failing that, its reservation. Host ports are the
 //! static `hostPort`s of bridge mode, and every `containerPort` in host mode; dynamic ports
-//! (`hostPort` 0 or absent in bridge mode) reserve nothing.
+//! (`hostPort` 0 or absent in bridge mode) reserve nothing, nor do awsvpc tasks' ports, which
+//! are on the task's own address.
 
 pub(crate) use berth_scheduler::Demand;
 use berth_types::ecs::{
@@ -33,6 +34,7 @@ pub(crate) fn of(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Deman
         ..Demand::default()
     };
     let host_mode = td.network_mode == Some(NetworkMode::Host);
+    let own_address = td.network_mode == Some(NetworkMode::Awsvpc);
     for c in containers {
         let o = container_override(&c.name);
         let requirements = o
@@ -54,7 +56,12 @@ pub(crate) fn of(td: &TaskDefinition, overrides: Option<&TaskOverride>) -> Deman
                 .or(c.memory_reservation);
             demand.memory += i64::from(hard.or(soft).unwrap_or_default().max(0));
         }
-        for pm in c.port_mappings.as_deref().unwrap_or_default() {
+        let host_ports = if own_address {
+            &[][..]
+        } else {
+            c.port_mappings.as_deref().unwrap_or_default()
+        };
+        for pm in host_ports {
             let port = if host_mode {
                 pm.host_port.or(pm.container_port)
             } else {

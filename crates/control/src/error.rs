@@ -6,6 +6,7 @@
 //!
 //! Each message is the one the caller reads, word for word: clients and scripts match on them.
 
+use crate::network::error::NetworkError;
 use berth_store::StoreError;
 use berth_types::paginate::PageError;
 
@@ -84,6 +85,9 @@ pub enum ControlError {
     /// A Secrets Manager operation refused.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// An EC2 networking operation refused.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
     /// The stored state could not be loaded.
     #[error("{0}")]
     Load(#[source] StoreError),

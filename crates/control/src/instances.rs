@@ -5,7 +5,7 @@
 use crate::error::ControlError;
 use crate::resources::{int_resource, resource_set, set_resource};
 use crate::status::InstanceStatus;
-use crate::{Change, ControlPlane, State, clusters, lookup, paginate};
+use crate::{Change, ControlPlane, State, clusters, lookup, network, paginate};
 use berth_types::arn;
 use berth_types::ecs::{
     Attribute, ContainerInstance, ContainerInstanceStatus, DeleteAttributesRequest,
@@ -134,6 +134,10 @@ impl ControlPlane {
                 container_instance: Some(present(state, &instance)),
             };
             let mut changes: Vec<Change> = created.into_iter().collect();
+            // A host in a new zone gives the default VPC a default subnet there, as every
+            // zone of an AWS region has one.
+            let zone: Vec<String> = network::zone_of(&instance).into_iter().collect();
+            changes.extend(network::vpcs::default_subnets(&state.network, &zone));
             changes.push(Change::Instance(instance));
             Ok((changes, answer))
         })

@@ -36,6 +36,7 @@ pub(crate) fn mark_stopped(task: &mut Task, now: f64) {
     task.execution_stopped_at.get_or_insert(now);
     task.stopped_at = Some(now);
     task.connectivity = None;
+    crate::network::enis::detach(task);
     for c in task.containers.iter_mut().flatten() {
         if !TaskStatus::Stopped.is(&c.last_status) {
             c.last_status = TaskStatus::Stopped.into();
@@ -317,6 +318,10 @@ impl ControlPlane {
                 .map(|arn| Change::RemoveTask((*arn).clone()))
                 .collect();
             let count = changes.len();
+            changes.extend(crate::network::enis::forgotten(
+                state,
+                expired.iter().copied(),
+            ));
             // Protection that has ended, or whose task is gone or stopped, is forgotten.
             changes.extend(
                 state

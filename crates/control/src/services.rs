@@ -3,6 +3,7 @@
 //! open deployments; the [`crate::service_controller`] moves the tasks towards it.
 
 use crate::error::ControlError;
+use crate::network::enis::NetworkPlan;
 use crate::status::{DeploymentStatus, ServiceStatus};
 use crate::{
     Change, ControlPlane, Ctx, State, clusters, lookup, paginate, placement, service_history, tags,
@@ -217,6 +218,12 @@ impl ControlPlane {
                     req.service_name
                 )));
             }
+            NetworkPlan::check(
+                &state.network,
+                td,
+                req.network_configuration.as_ref(),
+                req.launch_type,
+            )?;
             // Checks the constraints and strategies as RunTask would.
             placement::request(
                 td,
@@ -243,6 +250,7 @@ impl ControlPlane {
                 created_at: Some(ctx.now),
                 placement_constraints: Some(req.placement_constraints.clone().unwrap_or_default()),
                 placement_strategy: Some(req.placement_strategy.clone().unwrap_or_default()),
+                network_configuration: req.network_configuration.clone(),
                 health_check_grace_period_seconds: req.health_check_grace_period_seconds,
                 scheduling_strategy: Some(if daemon {
                     SchedulingStrategy::Daemon
@@ -328,7 +336,17 @@ impl ControlPlane {
                 redeploy |= Some(s) != service.placement_strategy.as_ref();
                 service.placement_strategy = Some(s.clone());
             }
+            if let Some(n) = &req.network_configuration {
+                redeploy |= Some(n) != service.network_configuration.as_ref();
+                service.network_configuration = Some(n.clone());
+            }
             let td = tasks::runnable(state, &td_arn)?;
+            NetworkPlan::check(
+                &state.network,
+                td,
+                service.network_configuration.as_ref(),
+                service.launch_type,
+            )?;
             placement::request(
                 td,
                 None,

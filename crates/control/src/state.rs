@@ -8,6 +8,7 @@
 use crate::change::{Change, ClientToken};
 use crate::demand::{self, Demand};
 use crate::identity::{AccessKey, AgentKey, JoinToken, User, UserPolicy};
+use crate::network::records::NetworkState;
 use crate::parameters::StoredParameter;
 use crate::roles::RoleState;
 use crate::secrets::StoredSecret;
@@ -76,6 +77,8 @@ pub struct State {
     pub secrets: BTreeMap<String, StoredSecret>,
     /// IAM roles, managed policies, their attachments and role sessions.
     pub roles: RoleState,
+    /// VPCs, subnets and security groups.
+    pub network: NetworkState,
     /// Open agent streams per instance (not durable: agents reconnect after a restart).
     pub connected: HashMap<String, u32>,
     usage: HashMap<String, Usage>,
@@ -166,6 +169,7 @@ impl State {
             state.apply(Change::Secret(s));
         }
         state.roles = RoleState::load(store)?;
+        state.network = NetworkState::load(store)?;
         Ok(state)
     }
 
@@ -300,6 +304,7 @@ impl State {
                 self.secrets.remove(&name);
             }
             Change::Roles(change) => self.roles.apply(change),
+            Change::Network(change) => self.network.apply(change),
         }
     }
 

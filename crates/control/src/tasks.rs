@@ -3,19 +3,19 @@
 
 use crate::change::ClientToken;
 use crate::error::ControlError;
+use crate::network::enis::{self, NetworkPlan};
 use crate::status::{InstanceStatus, TaskStatus};
 use crate::{
     Change, ControlPlane, Ctx, State, applier, clusters, lookup, paginate, placement, tags,
     task_definitions,
 };
-use berth_scheduler::{Overlay, Request, Views, feasibility};
+use berth_scheduler::Request;
 use berth_types::arn;
 use berth_types::ecs::{
     Attribute, Container, ContainerInstance, DescribeTasksRequest, DescribeTasksResponse,
     DesiredStatus, Failure, HealthStatus, LaunchType, ListTasksRequest, ListTasksResponse,
-    PropagateTags, RunTaskRequest, RunTaskResponse, StartTaskRequest, StartTaskResponse,
-    StopTaskRequest, StopTaskResponse, Tag, Task, TaskDefinition, TaskDefinitionStatus, TaskField,
-    TaskOverride, TaskStopCode,
+    PropagateTags, RunTaskRequest, RunTaskResponse, StopTaskRequest, StopTaskResponse, Tag, Task,
+    TaskDefinition, TaskDefinitionStatus, TaskField, TaskOverride, TaskStopCode,
 };
 
 /// Most tasks one RunTask call may start.
@@ -36,7 +36,7 @@ pub(crate) struct Launch<'a> {
     pub tags: Option<Vec<Tag>>,
 }
 
-fn check_overrides(
+pub(crate) fn check_overrides(
     td: &TaskDefinition,
     overrides: Option<&TaskOverride>,
 ) -> Result<(), ControlError> {
@@ -64,7 +64,7 @@ fn check_overrides(
 
 /// The tags of a task RunTask or StartTask starts: only a service's tasks can take the
 /// service's tags.
-fn standalone_tags(
+pub(crate) fn standalone_tags(
     state: &State,
     cluster: &str,
     td: &TaskDefinition,
@@ -275,6 +275,8 @@ struct Prepared<'a> {
     launch: Launch<'a>,
     request: Request,
     created: Option<Change>,
+    /// Where an awsvpc task's interface comes from.
+    network: Option<NetworkPlan>,
 }
 
 fn prepare<'a>(
@@ -302,17 +304,29 @@ fn prepare<'a>(
         launch_type: req.launch_type,
         tags,
     };
+    let network = NetworkPlan::check(
+        &state.network,
+        td,
+        req.network_configuration.as_ref(),
+        req.launch_type,
+    )?;
+    let constraints = enis::with_zones(
+        req.placement_constraints.as_deref(),
+        network.as_ref(),
+        state,
+    );
     let request = placement::request(
         td,
         req.overrides.as_ref(),
         &launch.group,
-        req.placement_constraints.as_deref(),
+        Some(&constraints),
         req.placement_strategy.as_deref(),
     )?;
     Ok(Prepared {
         launch,
         request,
         created,
+        network,
     })
 }
 
@@ -361,7 +375,9 @@ impl ControlPlane {
                 .filter_map(|arn| state.instances.get(arn))
                 .map(|instance| new_task(ctx, &p.launch, instance))
                 .collect();
-            let failures = match &applied.refusal {
+            let (tasks, interfaces, no_interface) =
+                enis::give_interfaces(state, p.network.as_ref(), tasks);
+            let mut failures = match &applied.refusal {
                 Some(r) if r.per_instance.is_empty() => vec![Failure {
                     arn: None,
                     reason: Some("No Container Instances were found in your cluster.".into()),
@@ -373,8 +389,10 @@ impl ControlPlane {
                 Some(r) => placement::failures(r),
                 None => vec![],
             };
+            failures.extend(no_interface);
             let mut changes: Vec<Change> = p.created.into_iter().collect();
             changes.extend(tasks.iter().cloned().map(Change::Task));
+            changes.extend(interfaces);
             if let Some(token) = &req.client_token {
                 changes.push(Change::ClientToken(
                     token.clone(),
@@ -388,76 +406,6 @@ impl ControlPlane {
             Ok((
                 changes,
                 RunTaskResponse {
-                    tasks: Some(tasks),
-                    failures: Some(failures),
-                },
-            ))
-        })
-    }
-
-    /// StartTask: one task on each named container instance.
-    pub fn start_task(&self, req: StartTaskRequest) -> Result<StartTaskResponse, ControlError> {
-        let n = req.container_instances.len();
-        if n == 0 || n > 10 {
-            return Err(ControlError::invalid(format!(
-                "containerInstances has {n} entries, but StartTask takes 1 to 10"
-            )));
-        }
-        self.mutate(|state, ctx| {
-            let cluster = clusters::existing(state, req.cluster.as_deref())?;
-            let name = cluster.cluster_name.clone().unwrap_or_default();
-            let td = runnable(state, &req.task_definition)?;
-            check_overrides(td, req.overrides.as_ref())?;
-            let tags = standalone_tags(
-                state,
-                &name,
-                td,
-                req.tags.as_ref(),
-                req.propagate_tags,
-                req.enable_ecs_managed_tags,
-            )?;
-            let launch = Launch {
-                cluster: name.clone(),
-                td,
-                overrides: req.overrides.as_ref(),
-                started_by: req.started_by.as_ref(),
-                group: group_of(td, req.group.as_ref()),
-                launch_type: None,
-                tags,
-            };
-            // StartTask places where it is told: only the task definition's constraints apply.
-            let request =
-                placement::request(td, req.overrides.as_ref(), &launch.group, None, None)?;
-            let mut tasks = vec![];
-            let mut failures = vec![];
-            let views = state.cluster_views(&name);
-            let mut overlay = Overlay::new(views.map(|v| v.all()).unwrap_or_default());
-            for reference in &req.container_instances {
-                let found =
-                    lookup::instance(state, ctx.partition, &name, reference).and_then(|i| {
-                        let arn = i.container_instance_arn.as_deref().unwrap_or_default();
-                        Some((i, views?.position(arn)?))
-                    });
-                let Some((instance, at)) = found else {
-                    failures.push(crate::missing(reference));
-                    continue;
-                };
-                let key = instance.container_instance_arn.clone().unwrap_or_default();
-                match feasibility::check(overlay.get(at), &request) {
-                    Ok(()) => {
-                        overlay.reserve(at, &request.demand, &request.group);
-                        tasks.push(new_task(ctx, &launch, instance));
-                    }
-                    Err(m) => failures.push(Failure {
-                        arn: Some(key),
-                        reason: Some(m.reason().into()),
-                        detail: None,
-                    }),
-                }
-            }
-            Ok((
-                tasks.iter().cloned().map(Change::Task).collect(),
-                StartTaskResponse {
                     tasks: Some(tasks),
                     failures: Some(failures),
                 },

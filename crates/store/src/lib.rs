@@ -76,11 +76,19 @@ pub enum Table {
     UserAttachments,
     /// Temporary credentials of assumed roles (STS sessions) by access key id.
     RoleSessions,
+    /// EC2 VPCs by id.
+    Vpcs,
+    /// EC2 subnets by id.
+    Subnets,
+    /// EC2 security groups (with their rules) by id.
+    SecurityGroups,
+    /// The network interfaces of awsvpc tasks by id.
+    NetworkInterfaces,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 24] = [
+    pub const ALL: [Table; 28] = [
         Table::Meta,
         Table::Clusters,
         Table::TaskDefinitions,
@@ -105,6 +113,10 @@ impl Table {
         Table::ManagedPolicies,
         Table::UserAttachments,
         Table::RoleSessions,
+        Table::Vpcs,
+        Table::Subnets,
+        Table::SecurityGroups,
+        Table::NetworkInterfaces,
     ];
 
     /// The table's name in the store file.
@@ -134,6 +146,10 @@ impl Table {
             Table::ManagedPolicies => "managed_policies",
             Table::UserAttachments => "user_attachments",
             Table::RoleSessions => "role_sessions",
+            Table::Vpcs => "vpcs",
+            Table::Subnets => "subnets",
+            Table::SecurityGroups => "security_groups",
+            Table::NetworkInterfaces => "network_interfaces",
         }
     }
 

@@ -113,7 +113,7 @@ async fn text(response: Response) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn ec2_calls_are_authorised_on_any_resource_and_refused_in_ec2_xml() {
+async fn ec2_calls_are_authorised_on_any_resource_and_answered_in_ec2_xml() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = app(dir.path());
     let root = auth::Principal::root("000000000000");
@@ -127,10 +127,27 @@ async fn ec2_calls_are_authorised_on_any_resource_and_refused_in_ec2_xml() {
     );
     let answered = dispatch(&app, "AKIA", &root, call.expect("decodes"), ask, "h");
     let response = query::respond("ec2", operation, "r-1", answered);
-    assert_eq!(response.status(), 400);
+    assert_eq!(response.status(), 200);
+    let answer = text(response).await;
+    assert!(
+        answer.starts_with("<DescribeVpcsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r-1</requestId><vpcSet>"),
+        "{answer}"
+    );
+    let body = b"Action=DescribeVpcs&Version=2016-11-15&DryRun=true";
+    let (call, ask) = decoded(&app, operation, body, Some(&root));
+    let answered = dispatch(
+        &app,
+        "AKIA",
+        &root,
+        call.expect("decodes"),
+        ask.expect("an ask"),
+        "h",
+    );
+    let response = query::respond("ec2", operation, "r-1", answered);
+    assert_eq!(response.status(), 412);
     assert_eq!(
         text(response).await,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>UnsupportedFeatureException</Code><Message>EC2 DescribeVpcs is not answered yet</Message></Error></Errors><RequestID>r-1</RequestID></Response>"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>DryRunOperation</Code><Message>Request would have succeeded, but DryRun flag is set.</Message></Error></Errors><RequestID>r-1</RequestID></Response>"
     );
     let other = query::operation("ec2", b"Action=RunInstances").expect_err("refused");
     assert!(

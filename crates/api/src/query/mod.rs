@@ -9,11 +9,12 @@
 pub(crate) mod codec;
 mod dialect;
 pub(crate) mod ec2;
+mod ec2_shapes;
 pub(crate) mod iam;
 pub(crate) mod iam_roles;
 pub(crate) mod params;
 pub(crate) mod sts;
-pub mod xml;
+pub(crate) mod xml;
 
 pub use dialect::Dialect;
 pub use params::form;

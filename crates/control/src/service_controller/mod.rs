@@ -27,6 +27,8 @@ mod pass;
 mod rollout;
 mod status;
 
+use crate::error::ControlError;
+use crate::network::enis::{self, NetworkPlan};
 use crate::state::State;
 use crate::status::{ServiceStatus, TaskStatus};
 use crate::tasks::{self, Launch};
@@ -43,14 +45,34 @@ use std::time::Duration;
 /// run out without an event).
 const TICK: Duration = Duration::from_secs(1);
 
+/// Where an awsvpc service's tasks get their interfaces, as the service's network
+/// configuration says against the subnets and groups there are now.
+fn network_plan(
+    state: &State,
+    service: &Service,
+    td: &TaskDefinition,
+) -> Result<Option<NetworkPlan>, ControlError> {
+    NetworkPlan::check(
+        &state.network,
+        td,
+        service.network_configuration.as_ref(),
+        service.launch_type,
+    )
+}
+
 /// The placement request for a service's tasks: its constraints and strategies, or, with no
 /// strategy given, spread over availability zones as ECS does for services.
-fn request(service: &Service, td: &TaskDefinition) -> Option<Request> {
+fn request(state: &State, service: &Service, td: &TaskDefinition) -> Option<Request> {
+    let constraints = enis::with_zones(
+        service.placement_constraints.as_deref(),
+        network_plan(state, service, td).ok().flatten().as_ref(),
+        state,
+    );
     let mut request = placement::request(
         td,
         None,
         &services::group(service),
-        service.placement_constraints.as_deref(),
+        Some(&constraints),
         service.placement_strategy.as_deref(),
     )
     .ok()?;
@@ -77,7 +99,9 @@ fn decide(pass: &mut Pass) -> bool {
                 .next()
                 .is_some_and(|d| d.rollout_state == Some(DeploymentRolloutState::Failed));
             // The request follows the PRIMARY deployment, which a rollback may have changed.
-            let request = pass.definition().and_then(|td| request(&pass.service, td));
+            let request = pass
+                .definition()
+                .and_then(|td| request(pass.state, &pass.service, td));
             match (pass.service.scheduling_strategy, request) {
                 (_, None) => {}
                 (Some(SchedulingStrategy::Daemon), Some(r)) => pass.follow_instances(&r),
@@ -133,6 +157,14 @@ impl Pass<'_> {
                 applied.instances
             }
         };
+        let network = match network_plan(self.state, &self.service, td) {
+            Ok(network) => network,
+            Err(e) => {
+                let name = services::subject(&self.service);
+                self.event_once(format!("{name} was unable to place a task: {e}"));
+                return vec![];
+            }
+        };
         let started_by = self.primary_id();
         let from = tags::TagSources {
             propagate: self.service.propagate_tags,
@@ -148,11 +180,22 @@ impl Pass<'_> {
             launch_type: self.service.launch_type,
             tags: tags::for_new_task(self.state, &self.cluster, td, None, &from),
         };
-        instances
+        let placed = instances
             .iter()
             .filter_map(|a| self.state.instances.get(a))
             .map(|instance| tasks::new_task(ctx, &launch, instance))
-            .collect()
+            .collect();
+        let (started, interfaces, failures) =
+            enis::give_interfaces(self.state, network.as_ref(), placed);
+        if let Some(f) = failures.first() {
+            let name = services::subject(&self.service);
+            self.event_once(format!(
+                "{name} was unable to place a task: {}",
+                f.detail.as_deref().unwrap_or_default()
+            ));
+        }
+        self.interfaces = interfaces;
+        started
     }
 
     /// The pass as durable changes: the tasks started, the history records, the tasks
@@ -166,6 +209,7 @@ impl Pass<'_> {
             self.now,
         );
         let mut changes: Vec<Change> = started.into_iter().map(Change::Task).collect();
+        changes.append(&mut self.interfaces);
         changes.extend(history);
         changes.extend(self.stopping.into_iter().map(Change::Task));
         let before = self

@@ -6,7 +6,7 @@
 use crate::services::push_event;
 use crate::state::State;
 use crate::status::TaskStatus;
-use crate::{protection, tasks};
+use crate::{Change, protection, tasks};
 use berth_scheduler::Request;
 use berth_types::arn;
 use berth_types::ecs::{Deployment, HealthStatus, Service, Task, TaskDefinition, TaskStopCode};
@@ -58,6 +58,8 @@ pub(super) struct Pass<'s> {
     /// The service's tasks that are wanted: desiredStatus RUNNING and not STOPPED.
     pub(super) live: Vec<&'s Task>,
     pub(super) stopping: Vec<Task>,
+    /// The network interfaces of the awsvpc tasks started.
+    pub(super) interfaces: Vec<Change>,
     pub(super) starts: Starts,
     /// Deployments drained and dropped from the service in this pass.
     pub(super) retired: Vec<Deployment>,
@@ -78,6 +80,7 @@ impl<'s> Pass<'s> {
             cluster,
             live,
             stopping: vec![],
+            interfaces: vec![],
             starts: Starts::Nothing,
             retired: vec![],
         }
