@@ -123,6 +123,12 @@ impl<R: ContainerRuntime> Host for Manager<R> {
             if listed.contains(c.task_arn.as_str()) || has_runner {
                 continue;
             }
+            if c.container_name == crate::network::pause::PAUSE_CONTAINER {
+                // It ignores SIGTERM, and holds an address the control plane may give again.
+                tracing::info!(task = %c.task_arn, container = %c.id, "removing the pause container of a task the control plane does not list");
+                let _ = self.ctx.runtime.remove(&c.id).await;
+                continue;
+            }
             if c.running {
                 tracing::info!(task = %c.task_arn, container = %c.id, "stopping a container of a task the control plane does not list");
                 let _ = self.ctx.runtime.stop(&c.id, ORPHAN_STOP_TIMEOUT).await;
@@ -173,6 +179,10 @@ impl<R: ContainerRuntime> Manager<R> {
         let busy = |arn: &str| to_run.contains(arn) || self.tasks().running.contains_key(arn);
         self.ctx.shared_fs.sweep(&busy).await;
         runner::volumes::sweep(&self.ctx.runtime, &self.ctx.instance_arn, busy).await;
+        let networks = &self.ctx.networks;
+        networks
+            .sweep(&self.ctx.runtime, &self.ctx.instance_arn)
+            .await;
     }
 }
 
