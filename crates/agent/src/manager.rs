@@ -189,6 +189,7 @@ impl<R: ContainerRuntime> Manager<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::pause::PAUSE_CONTAINER;
     use crate::runtime::fake::{Call, FakeRuntime};
     use crate::test_kit::{INSTANCE, Reports, TASK, container, ctx, task};
     use std::time::Duration;
@@ -276,6 +277,16 @@ mod tests {
         fake.finished_ago("web", Duration::from_secs(600));
         manager.sweep().await;
         assert!(fake.calls().contains(&Call::Remove("web".into())));
+    }
+
+    #[tokio::test]
+    async fn the_pause_of_an_unlisted_task_is_removed_at_once() {
+        let fake = FakeRuntime::default();
+        let gone = "arn:aws:ecs:us-east-1:000000000000:task/default/gone";
+        fake.existing(INSTANCE, gone, PAUSE_CONTAINER);
+        let (manager, _reports) = manager(&fake);
+        manager.reconcile(&[]).await;
+        assert_eq!(fake.calls(), [Call::Remove(PAUSE_CONTAINER.into())]);
     }
 
     #[tokio::test]

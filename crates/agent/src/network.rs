@@ -88,3 +88,7 @@ async fn remove_unused<R: ContainerRuntime>(
         }
     }
 }
+
+/// Against the real engine.
+#[cfg(test)]
+mod engine_tests;

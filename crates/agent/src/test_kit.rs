@@ -67,7 +67,16 @@ impl Reports {
     /// The next report with task status `status`, skipping others; fails the test after a few
     /// seconds.
     pub(crate) async fn next(&mut self, status: &str) -> SubmitTaskStateChangeRequest {
-        let found = tokio::time::timeout(PATIENCE, async {
+        self.next_within(status, PATIENCE).await
+    }
+
+    /// [`Reports::next`], failing the test after `patience`.
+    pub(crate) async fn next_within(
+        &mut self,
+        status: &str,
+        patience: Duration,
+    ) -> SubmitTaskStateChangeRequest {
+        let found = tokio::time::timeout(patience, async {
             loop {
                 let report = self.0.recv().await.expect("the reporter lives in the ctx");
                 if report.status.as_deref() == Some(status) {

@@ -48,6 +48,14 @@ impl Block {
     }
 }
 
+/// Whether IPv4 blocks `a` and `b` (`10.0.0.0/16`) share an address; not when either is
+/// not a block.
+pub(crate) fn overlap(a: &str, b: &str) -> bool {
+    Block::parse(a)
+        .zip(Block::parse(b))
+        .is_some_and(|(a, b)| a.overlaps(b))
+}
+
 /// What the network of `network`'s VPC is, created by container instance `instance_arn`.
 pub(crate) fn spec(instance_arn: &str, network: &TaskNetwork) -> Result<NetworkSpec, String> {
     let block = Block::parse(&network.vpc_cidr)
@@ -89,12 +97,8 @@ fn fits(wanted: &NetworkSpec, existing: &[NetworkSpec], vpc: &TaskNetwork) -> Re
             )))
         };
     }
-    let block = Block::parse(&vpc.vpc_cidr);
     for other in existing {
-        let clash = other.subnets.iter().find(|s| {
-            let theirs = Block::parse(s);
-            block.zip(theirs).is_some_and(|(a, b)| a.overlaps(b))
-        });
+        let clash = other.subnets.iter().find(|s| overlap(&vpc.vpc_cidr, s));
         if let Some(subnet) = clash {
             return Err(refused(format!(
                 "Docker network {} holds {subnet}, which overlaps it (an engine cannot hold overlapping address pools)",
