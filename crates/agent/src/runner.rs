@@ -524,6 +524,9 @@ pub(crate) async fn run<R: ContainerRuntime>(
         }
         tokio::select! {
             Some((index, code)) = exit_rx.recv() => {
+                if index == awsvpc::PAUSE {
+                    break Some(awsvpc::pause_exited(code));
+                }
                 runner.slots[index].exit_code = Some(code);
                 if let Some(endpoint) = runner.slots[index].credentials_endpoint.take() {
                     endpoint.abort();

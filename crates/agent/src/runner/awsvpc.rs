@@ -15,6 +15,17 @@ use tokio::task::JoinHandle;
 pub(super) const NO_INTERFACE: &str =
     "no network interface was assigned to this awsvpc task (the server is older than the agent?)";
 
+/// The index the pause's exit is sent under, beside the containers' (the slots').
+pub(super) const PAUSE: usize = usize::MAX;
+
+/// Why the task stops when its pause exits with `code`: the engine took the task's interface
+/// away with it, so its containers are cut off.
+pub(super) fn pause_exited(code: i32) -> String {
+    format!(
+        "the task's pause container, which holds its network interface, exited with code {code}"
+    )
+}
+
 /// The pause container of an awsvpc task.
 pub(super) struct Pause {
     id: String,
@@ -99,6 +110,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         });
         let id = created?;
         ctx.runtime.start(&id).await?;
+        self.watch_exit(PAUSE, id.clone());
         self.serve_in_pause().await?;
         Ok(Some(id))
     }
@@ -143,6 +155,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         if !found.running {
             return Err("the task's network namespace is gone: its pause container stopped".into());
         }
+        self.watch_exit(PAUSE, found.id.clone());
         self.serve_in_pause().await
     }
 

@@ -2,7 +2,7 @@
 //! the first container, the pause after the last, the network removed with the last task of
 //! its VPC, adoption of the pause after a restart, and the refusals.
 
-use super::{NO_INTERFACE, PAUSE_CONTAINER};
+use super::{NO_INTERFACE, PAUSE_CONTAINER, pause_exited};
 use crate::network::pause::IMAGE;
 use crate::runner::run;
 use crate::runtime::fake::{Call, FakeRuntime};
@@ -131,4 +131,20 @@ async fn a_vpc_that_overlaps_another_network_stops_the_task() {
     );
     let made = |c: &Call| matches!(c, Call::Create(_) | Call::CreateNetwork(_));
     assert!(!fake.calls().iter().any(made), "{:?}", fake.calls());
+}
+
+#[tokio::test]
+async fn a_pause_that_exits_stops_the_task() {
+    let fake = FakeRuntime::default();
+    let (_desired, mut reports) = spawn(&fake, web_task());
+    reports.next("RUNNING").await;
+    fake.exit(PAUSE_CONTAINER, 137);
+    let stopped = reports.next("STOPPED").await;
+    assert_eq!(stopped.reason, Some(pause_exited(137)));
+    assert!(fake.calls().ends_with(&[
+        Call::Stop("web".into(), 30),
+        Call::Remove("web".into()),
+        Call::Remove(PAUSE_CONTAINER.into()),
+        Call::RemoveNetwork(NETWORK.into()),
+    ]));
 }
