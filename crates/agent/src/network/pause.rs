@@ -35,9 +35,14 @@ pub(crate) fn unsupported() -> Option<String> {
     })
 }
 
+/// One import at a time: two tasks starting together would both import, and the second tag
+/// would leave the first image dangling.
+static IMPORTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Imports the image unless the engine has it: its file system is the program alone.
 pub(crate) async fn ensure_image<R: ContainerRuntime>(runtime: &R) -> Result<(), String> {
     let binary = BINARY.ok_or_else(|| unsupported().unwrap_or_default())?;
+    let _one = IMPORTING.lock().await;
     let command = format!("CMD [\"/{PATH}\"]");
     runtime
         .import_image(IMAGE, tar(PATH, binary), &[&command])
