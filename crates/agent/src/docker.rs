@@ -3,7 +3,7 @@
 //! like).
 
 use crate::logs::engine_time;
-use crate::runtime::{ContainerRuntime, Existing, Inspected, LogLine, VolumeSpec};
+use crate::runtime::{ContainerRuntime, Existing, Inspected, LogLine, NetworkSpec, VolumeSpec};
 use crate::spec::{LABEL_CONTAINER_NAME, LABEL_INSTANCE, LABEL_TASK_ARN};
 use berth_types::ecs::{NetworkBinding, TransportProtocol};
 use bollard::container::LogOutput;
@@ -17,6 +17,7 @@ use futures_util::stream::BoxStream;
 use std::collections::HashMap;
 
 mod log_files;
+mod networks;
 
 /// The local Docker engine.
 #[derive(Clone)]
@@ -334,6 +335,22 @@ impl ContainerRuntime for Docker {
             .into_iter()
             .map(volume_spec)
             .collect())
+    }
+
+    async fn import_image(&self, tag: &str, tar: Vec<u8>, changes: &[&str]) -> Result<(), String> {
+        self.import(tag, tar, changes).await
+    }
+
+    async fn list_networks(&self) -> Result<Vec<NetworkSpec>, String> {
+        self.networks().await
+    }
+
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<(), String> {
+        self.new_network(spec).await
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<(), String> {
+        self.drop_network(name).await
     }
 }
 

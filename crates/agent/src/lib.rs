@@ -18,6 +18,7 @@
 //!   Docker Engine API;
 //! - `reporter`: batched, retried state reports;
 //! - `health`: container health, published over the stream;
+//! - `network`: awsvpc tasks' namespaces (pause containers) on their VPCs' Docker networks;
 //! - `shared_fs`: shared file system volumes mounted for tasks; `task_cgroup`: a task's cpu
 //!   and memory as a cgroup of its own;
 //! - [`simulator`]: simulated instances without Docker that acknowledge tasks at once;
@@ -34,6 +35,7 @@ pub mod host_policy;
 mod join;
 pub mod logs;
 mod manager;
+mod network;
 mod registration;
 mod registry_auth;
 mod reporter;
@@ -163,6 +165,7 @@ pub async fn run(
         cgroups,
         credentials: std::sync::Arc::new(client.clone()),
         secrets: std::sync::Arc::new(client.clone()),
+        networks: Default::default(),
     });
     let sweeper = tokio::spawn({
         let manager = manager.clone();

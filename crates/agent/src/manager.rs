@@ -123,6 +123,12 @@ impl<R: ContainerRuntime> Host for Manager<R> {
             if listed.contains(c.task_arn.as_str()) || has_runner {
                 continue;
             }
+            if c.container_name == crate::network::pause::PAUSE_CONTAINER {
+                // It ignores SIGTERM, and holds an address the control plane may give again.
+                tracing::info!(task = %c.task_arn, container = %c.id, "removing the pause container of a task the control plane does not list");
+                let _ = self.ctx.runtime.remove(&c.id).await;
+                continue;
+            }
             if c.running {
                 tracing::info!(task = %c.task_arn, container = %c.id, "stopping a container of a task the control plane does not list");
                 let _ = self.ctx.runtime.stop(&c.id, ORPHAN_STOP_TIMEOUT).await;
@@ -173,12 +179,17 @@ impl<R: ContainerRuntime> Manager<R> {
         let busy = |arn: &str| to_run.contains(arn) || self.tasks().running.contains_key(arn);
         self.ctx.shared_fs.sweep(&busy).await;
         runner::volumes::sweep(&self.ctx.runtime, &self.ctx.instance_arn, busy).await;
+        let networks = &self.ctx.networks;
+        networks
+            .sweep(&self.ctx.runtime, &self.ctx.instance_arn)
+            .await;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::pause::PAUSE_CONTAINER;
     use crate::runtime::fake::{Call, FakeRuntime};
     use crate::test_kit::{INSTANCE, Reports, TASK, container, ctx, task};
     use std::time::Duration;
@@ -266,6 +277,16 @@ mod tests {
         fake.finished_ago("web", Duration::from_secs(600));
         manager.sweep().await;
         assert!(fake.calls().contains(&Call::Remove("web".into())));
+    }
+
+    #[tokio::test]
+    async fn the_pause_of_an_unlisted_task_is_removed_at_once() {
+        let fake = FakeRuntime::default();
+        let gone = "arn:aws:ecs:us-east-1:000000000000:task/default/gone";
+        fake.existing(INSTANCE, gone, PAUSE_CONTAINER);
+        let (manager, _reports) = manager(&fake);
+        manager.reconcile(&[]).await;
+        assert_eq!(fake.calls(), [Call::Remove(PAUSE_CONTAINER.into())]);
     }
 
     #[tokio::test]

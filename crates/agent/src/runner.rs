@@ -66,6 +66,8 @@ pub(crate) struct RunnerCtx<R> {
     pub shared_fs: crate::shared_fs::SharedMounts,
     /// Where tasks' cgroups are made, when the host can hold tasks to their size.
     pub cgroups: Option<crate::task_cgroup::TaskCgroups>,
+    /// The VPC networks awsvpc tasks use.
+    pub networks: crate::network::VpcNetworks,
 }
 
 enum Readiness {
@@ -92,6 +94,8 @@ struct Runner<'a, R> {
     /// When the first of its images began to be pulled, and the last was pulled.
     pull_started_at: Option<f64>,
     pull_stopped_at: Option<f64>,
+    /// The container holding an awsvpc task's network namespace, once created or adopted.
+    pause: Option<awsvpc::Pause>,
 }
 
 fn now() -> f64 {
@@ -155,6 +159,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             .and_then(|()| self.unresolved())
             .and_then(|()| spec::unsupported::check(td))
             .and_then(|()| self.check_role())
+            .and_then(|()| self.check_awsvpc())
         {
             return Some(reason);
         }
@@ -172,8 +177,9 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         None
     }
 
-    /// Takes over containers of this task that exist already.
-    async fn adopt(&mut self) {
+    /// Takes over containers of this task that exist already; fails when an awsvpc task's
+    /// namespace cannot be taken over.
+    async fn adopt(&mut self) -> Result<(), String> {
         let existing = self
             .ctx
             .runtime
@@ -215,6 +221,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
             // Running or not, what it wrote since the last stored batch still goes.
             self.ship(index, found.id.clone(), true);
         }
+        self.adopt_pause(&existing).await
     }
 
     async fn readiness(&self, index: usize) -> Readiness {
@@ -296,12 +303,14 @@ impl<R: ContainerRuntime> Runner<'_, R> {
                 return Err(e);
             }
         }
+        let pause = self.task_namespace().await?;
         let mut body = spec::create_body(
             &self.ctx.cluster,
             &self.ctx.instance_arn,
             &self.assigned.task,
             &self.assigned.task_definition,
             &self.slots[index].def,
+            pause.as_deref(),
         );
         if let Err(reason) = self.firelens_body(index, &mut body) {
             self.slots[index].reason = Some(reason.clone());
@@ -415,6 +424,7 @@ impl<R: ContainerRuntime> Runner<'_, R> {
                 tracing::warn!(container = %id, error = %e, "remove failed");
             }
         }
+        self.stop_pause(remove).await;
         if remove {
             self.remove_volumes().await;
         }
@@ -478,12 +488,13 @@ pub(crate) async fn run<R: ContainerRuntime>(
         volumes: Default::default(),
         pull_started_at: None,
         pull_stopped_at: None,
+        pause: None,
     };
-    runner.adopt().await;
+    let adopted = runner.adopt().await;
     runner.adopt_volumes().await;
     // Checked once, before the first pull. A task adopted after the agent restarted with a
     // stricter policy is refused too: the policy holds for everything on the host.
-    let refusal = runner.refusal();
+    let refusal = adopted.err().or_else(|| runner.refusal());
     let mut reported_running = false;
     let has_health_checks = runner.slots.iter().any(|s| s.def.health_check.is_some());
     let failure: Option<String> = loop {
@@ -513,6 +524,9 @@ pub(crate) async fn run<R: ContainerRuntime>(
         }
         tokio::select! {
             Some((index, code)) = exit_rx.recv() => {
+                if index == awsvpc::PAUSE {
+                    break Some(awsvpc::pause_exited(code));
+                }
                 runner.slots[index].exit_code = Some(code);
                 if let Some(endpoint) = runner.slots[index].credentials_endpoint.take() {
                     endpoint.abort();
@@ -542,6 +556,7 @@ pub(crate) async fn run<R: ContainerRuntime>(
 }
 
 mod awslogs;
+mod awsvpc;
 mod firelens;
 mod identity;
 mod linux;

@@ -76,6 +76,21 @@ pub struct VolumeSpec {
     pub labels: HashMap<String, String>,
 }
 
+/// A network of the engine: what the runner asks to create, and what listing one tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkSpec {
+    /// The engine's name for it.
+    pub name: String,
+    /// Its IPv4 blocks (`10.0.0.0/16`); one when Berth creates it.
+    pub subnets: Vec<String>,
+    /// The address of the host's end (the bridge), when Berth creates it.
+    pub gateway: Option<String>,
+    /// The driver's options (`com.docker.network.bridge.name`, ...).
+    pub options: HashMap<String, String>,
+    /// Its labels, Berth's included.
+    pub labels: HashMap<String, String>,
+}
+
 /// A container engine, reduced to what a task needs. Cloning is cheap and shares the engine: a
 /// runner hands a clone to each task that waits for a container's exit.
 pub trait ContainerRuntime: Clone + Send + Sync + 'static {
@@ -138,4 +153,24 @@ pub trait ContainerRuntime: Clone + Send + Sync + 'static {
         &self,
         instance_arn: &str,
     ) -> impl Future<Output = Result<Vec<VolumeSpec>, String>> + Send;
+
+    /// Creates image `tag` from `tar` (a root file system) with the Dockerfile instructions
+    /// `changes`, through the engine's import, unless the engine has that image already.
+    fn import_image(
+        &self,
+        tag: &str,
+        tar: Vec<u8>,
+        changes: &[&str],
+    ) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Every network of the engine, Berth's or not.
+    fn list_networks(&self) -> impl Future<Output = Result<Vec<NetworkSpec>, String>> + Send;
+
+    /// Creates a bridge network.
+    fn create_network(&self, spec: &NetworkSpec)
+    -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Removes a network; one that is gone already is not an error, one that containers still
+    /// run on is.
+    fn remove_network(&self, name: &str) -> impl Future<Output = Result<(), String>> + Send;
 }

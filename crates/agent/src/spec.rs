@@ -48,12 +48,14 @@ pub(crate) fn docker_name(td: &TaskDefinition, container: &str, suffix: &str) ->
     )
 }
 
-/// The Docker network mode for the task's network mode (awsvpc runs on the bridge here).
-fn network_mode(td: &TaskDefinition) -> &'static str {
-    match td.network_mode {
-        Some(NetworkMode::Host) => "host",
-        Some(NetworkMode::None) => "none",
-        _ => "bridge",
+/// The Docker network mode for the task's network mode: an awsvpc task's containers join the
+/// namespace of its pause container `pause`.
+fn network_mode(td: &TaskDefinition, pause: Option<&str>) -> String {
+    match (&td.network_mode, pause) {
+        (Some(NetworkMode::Host), _) => "host".into(),
+        (Some(NetworkMode::None), _) => "none".into(),
+        (Some(NetworkMode::Awsvpc), Some(pause)) => format!("container:{pause}"),
+        _ => "bridge".into(),
     }
 }
 
@@ -62,13 +64,15 @@ fn port_key(container_port: i32, protocol: Option<TransportProtocol>) -> String 
     format!("{container_port}/{proto}")
 }
 
-/// Builds the create body of one container of a task.
+/// Builds the create body of one container of a task; `pause` is the container holding an
+/// awsvpc task's network namespace.
 pub(crate) fn create_body(
     cluster: &str,
     instance_arn: &str,
     task: &Task,
     td: &TaskDefinition,
     def: &ContainerDefinition,
+    pause: Option<&str>,
 ) -> ContainerCreateBody {
     let name = def.name.as_deref().unwrap_or_default();
     let o = override_for(task, name);
@@ -108,7 +112,10 @@ pub(crate) fn create_body(
         env.push((key, kv.value.clone().unwrap_or_default()));
     }
 
-    let mode = network_mode(td);
+    let mode = network_mode(td, pause);
+    // The engine refuses exposed ports on a container that joins another's namespace: the
+    // task's address answers on the container's ports as they are.
+    let joined = mode.starts_with("container:");
     let mut exposed = vec![];
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for pm in def.port_mappings.iter().flatten() {
@@ -116,7 +123,9 @@ pub(crate) fn create_body(
             continue;
         };
         let key = port_key(container_port, pm.protocol);
-        exposed.push(key.clone());
+        if !joined {
+            exposed.push(key.clone());
+        }
         if mode == "bridge" {
             let host_port = pm.host_port.filter(|p| *p > 0).map(|p| p.to_string());
             bindings
@@ -139,7 +148,7 @@ pub(crate) fn create_body(
         cpu_shares: Some(i64::from(cpu).max(MIN_CPU_SHARES)),
         memory: memory.map(|m| i64::from(m) * MIB),
         memory_reservation: reservation.map(|m| i64::from(m) * MIB),
-        network_mode: Some(mode.into()),
+        network_mode: Some(mode),
         log_config: crate::logs::driver::engine_config(def),
         port_bindings: (!bindings.is_empty()).then_some(bindings),
         privileged: def.privileged,
@@ -242,7 +251,7 @@ mod tests {
             }),
             ..Task::default()
         };
-        let body = create_body("c", "arn:i", &task, &td, &def);
+        let body = create_body("c", "arn:i", &task, &td, &def, None);
         let labels = body.labels.expect("labels");
         assert_eq!(labels[LABEL_VERSION], "3");
         assert_eq!(labels[LABEL_TASK_ARN], "arn:aws:ecs:r:1:task/c/t");
@@ -266,5 +275,28 @@ mod tests {
         );
         assert_eq!(body.healthcheck.expect("hc").interval, Some(5 * SECOND_NS));
         assert_eq!(docker_name(&td, "web", "ab"), "ecs-web-3-web-ab");
+    }
+
+    #[test]
+    fn an_awsvpc_container_joins_the_pause_and_publishes_nothing() {
+        let def = ContainerDefinition {
+            name: Some("web".into()),
+            image: Some("busybox".into()),
+            port_mappings: Some(vec![PortMapping {
+                container_port: Some(80),
+                host_port: Some(80),
+                ..PortMapping::default()
+            }]),
+            ..ContainerDefinition::default()
+        };
+        let td = TaskDefinition {
+            network_mode: Some(NetworkMode::Awsvpc),
+            ..TaskDefinition::default()
+        };
+        let body = create_body("c", "arn:i", &Task::default(), &td, &def, Some("p1"));
+        let host = body.host_config.expect("host config");
+        assert_eq!(host.network_mode.as_deref(), Some("container:p1"));
+        assert_eq!(host.port_bindings, None);
+        assert_eq!(body.exposed_ports, None);
     }
 }

@@ -1,18 +1,19 @@
-//! What the runner's and the manager's tests share: a [`RunnerCtx`] on the
-//! [`FakeRuntime`] whose reports are kept rather than sent, and task builders; and for the
-//! tests on the real engine, the busybox test image.
+//! What the runner's and the manager's tests share: a [`RunnerCtx`] on the in-memory runtime
+//! (or the real engine) whose reports are kept rather than sent, and task builders; and for
+//! the tests on the real engine, the busybox test image.
 
 use crate::client::EcsClient;
 use crate::logs::memory::MemorySink;
 use crate::registry_auth::RegistryAuth;
 use crate::reporter::Reporter;
 use crate::runner::RunnerCtx;
-use crate::runtime::fake::FakeRuntime;
+use crate::runtime::ContainerRuntime;
+use berth_types::ecs::NetworkMode;
 use berth_types::ecs::{
     ContainerCondition, ContainerDefinition, ContainerDependency, SubmitTaskStateChangeRequest,
     Task, TaskDefinition,
 };
-use berth_types::protocol::AssignedTask;
+use berth_types::protocol::{AssignedTask, TaskNetwork};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -27,8 +28,8 @@ pub(crate) const TASK: &str = "arn:aws:ecs:us-east-1:000000000000:task/default/t
 /// How long [`Reports::next`] waits before failing the test.
 const PATIENCE: Duration = Duration::from_secs(5);
 
-/// A context on `runtime`, and the reports its runners make.
-pub(crate) fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
+/// A context on `runtime` (the fake, or the real engine), and the reports its runners make.
+pub(crate) fn ctx<R: ContainerRuntime>(runtime: R) -> (RunnerCtx<R>, Reports) {
     let (reporter, queue) = Reporter::queue();
     // Nothing listens there: the test images are not Berth's, so a failed token fetch only
     // means they are pulled without credentials, as on a real host.
@@ -54,6 +55,7 @@ pub(crate) fn ctx(runtime: FakeRuntime) -> (RunnerCtx<FakeRuntime>, Reports) {
             &std::env::temp_dir().join(format!("berth-agent-test-{}", std::process::id())),
         ),
         cgroups: None,
+        networks: Default::default(),
     };
     (ctx, Reports(queue))
 }
@@ -65,7 +67,16 @@ impl Reports {
     /// The next report with task status `status`, skipping others; fails the test after a few
     /// seconds.
     pub(crate) async fn next(&mut self, status: &str) -> SubmitTaskStateChangeRequest {
-        let found = tokio::time::timeout(PATIENCE, async {
+        self.next_within(status, PATIENCE).await
+    }
+
+    /// [`Reports::next`], failing the test after `patience`.
+    pub(crate) async fn next_within(
+        &mut self,
+        status: &str,
+        patience: Duration,
+    ) -> SubmitTaskStateChangeRequest {
+        let found = tokio::time::timeout(patience, async {
             loop {
                 let report = self.0.recv().await.expect("the reporter lives in the ctx");
                 if report.status.as_deref() == Some(status) {
@@ -117,6 +128,34 @@ pub(crate) fn task(arn: &str, containers: Vec<ContainerDefinition>) -> AssignedT
             ..TaskDefinition::default()
         },
         shared_volumes: vec![],
+        network: None,
+    }
+}
+
+/// Task `arn` of [`task`], in network mode awsvpc with network interface `interface`.
+pub(crate) fn awsvpc(
+    arn: &str,
+    containers: Vec<ContainerDefinition>,
+    interface: Option<TaskNetwork>,
+) -> AssignedTask {
+    let mut assigned = task(arn, containers);
+    assigned.task_definition.network_mode = Some(NetworkMode::Awsvpc);
+    assigned.network = interface;
+    assigned
+}
+
+/// A network interface with address `ip` in VPC `vpc_id` of block `cidr`, its bridge `bv<vni>`.
+pub(crate) fn interface(vpc_id: &str, cidr: &str, vni: u32, ip: &str) -> TaskNetwork {
+    TaskNetwork {
+        interface_id: format!("eni-{vni}"),
+        vpc_id: vpc_id.into(),
+        vpc_cidr: cidr.into(),
+        vni,
+        subnet_id: "subnet-1".into(),
+        ipv4_address: ip.into(),
+        mac_address: "0e:00:00:00:01:04".into(),
+        private_dns_name: format!("ip-{}.ec2.internal", ip.replace('.', "-")),
+        security_groups: vec![],
     }
 }
 

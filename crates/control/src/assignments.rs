@@ -84,6 +84,7 @@ impl ControlPlane {
                 task: task.clone(),
                 task_definition: td.clone(),
                 shared_volumes: vec![],
+                network: None,
             });
         }
         sent.retain(|arn, _| live.contains(arn));

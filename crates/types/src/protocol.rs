@@ -29,6 +29,34 @@ pub struct AssignedTask {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub shared_volumes: Vec<SharedVolume>,
+    /// An awsvpc task's network interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<TaskNetwork>,
+}
+
+/// An awsvpc task's network interface, as the control plane allocated it: the agent gives the
+/// task's network namespace (its pause container) this address on the VPC's network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskNetwork {
+    /// `eni-…`.
+    pub interface_id: String,
+    /// The VPC (`vpc-…`): one Docker network per VPC on each host.
+    pub vpc_id: String,
+    /// The VPC's IPv4 block, e.g. `10.0.0.0/16`: the Docker network's subnet.
+    pub vpc_cidr: String,
+    /// A number unique to the VPC in the account, naming its bridge (`bv<vni>`).
+    pub vni: u32,
+    /// The subnet (`subnet-…`).
+    pub subnet_id: String,
+    /// The task's address, e.g. `10.0.1.4`.
+    pub ipv4_address: String,
+    /// The interface's MAC address (`0e:…`).
+    pub mac_address: String,
+    /// The task's host name, e.g. `ip-10-0-1-4.ec2.internal`.
+    pub private_dns_name: String,
+    /// The security groups (`sg-…`), for the firewall of a later slice.
+    pub security_groups: Vec<String>,
 }
 
 /// A task definition volume on a shared file system: where to mount it from, or why it cannot

@@ -60,7 +60,9 @@ impl<R: ContainerRuntime> Runner<'_, R> {
                 .unwrap_or_default();
             let address = engine::address(&mode, bindings, &dir);
             // In bridge mode the router's container address is not known here: no FLUENT_HOST.
-            let fluent_host = (mode == "host").then_some("127.0.0.1");
+            // An awsvpc task's containers share one namespace, as in host mode.
+            let shared = mode == "host" || mode.starts_with("container:");
+            let fluent_host = shared.then_some("127.0.0.1");
             engine::app_body(body, &app, &self.task_arn, &address, fluent_host);
         }
         Ok(())

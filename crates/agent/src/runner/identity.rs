@@ -10,6 +10,7 @@ use crate::task_secrets;
 use berth_types::ecs::LogDriver;
 use bollard::auth::DockerCredentials;
 use bollard::models::ContainerCreateBody;
+use std::sync::Arc;
 
 impl<R: ContainerRuntime> Runner<'_, R> {
     /// Fetches the task's secrets once, before its first container, when any container needs
@@ -64,12 +65,18 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         task_secrets::registry_credentials(secrets, &self.slots[index].name, image)
     }
 
+    /// The task role's credentials, made at the first call; `None` when the task has no role.
+    pub(super) fn task_credentials(&mut self) -> Option<Arc<TaskCredentials>> {
+        task_credentials::task_role(self.assigned)?;
+        let credentials = self.credentials.get_or_insert_with(|| {
+            TaskCredentials::new(None, &self.task_arn, self.ctx.credentials.clone())
+        });
+        Some(credentials.clone())
+    }
+
     /// Adds the credentials endpoint's variable and the container's secrets to its environment.
     pub(super) fn identity_env(&mut self, index: usize, body: &mut ContainerCreateBody) {
-        if task_credentials::task_role(self.assigned).is_some() {
-            let credentials = self.credentials.get_or_insert_with(|| {
-                TaskCredentials::new(None, &self.task_arn, self.ctx.credentials.clone())
-            });
+        if let Some(credentials) = self.task_credentials() {
             body.env.get_or_insert_default().push(credentials.env());
         }
         if let Some(secrets) = &self.secrets {
@@ -110,13 +117,14 @@ impl<R: ContainerRuntime> Runner<'_, R> {
         }
     }
 
-    /// Serves the task role credentials in the namespace of container `index`'s process `pid`.
+    /// Serves the task role credentials in the namespace of container `index`'s process `pid`;
+    /// an awsvpc task's containers share the pause's, where they are served once.
     pub(super) fn serve_credentials(
         &mut self,
         index: usize,
         pid: Option<u32>,
     ) -> Result<(), String> {
-        let Some(credentials) = &self.credentials else {
+        let Some(credentials) = self.credentials.as_ref().filter(|_| !self.awsvpc()) else {
             return Ok(());
         };
         let pid = pid.ok_or_else(|| {

@@ -4,7 +4,7 @@
 //! like the task definition, and lets the test decide when a container exits and how healthy it
 //! is.
 
-use super::{ContainerRuntime, Existing, Inspected, LogLine, VolumeSpec};
+use super::{ContainerRuntime, Existing, Inspected, LogLine, NetworkSpec, VolumeSpec};
 use crate::spec::{LABEL_CONTAINER_NAME, LABEL_INSTANCE, LABEL_TASK_ARN};
 use bollard::auth::DockerCredentials;
 use bollard::models::ContainerCreateBody;
@@ -41,6 +41,12 @@ pub(crate) enum Call {
     CreateVolume(String),
     /// A volume removed, by its engine name.
     RemoveVolume(String),
+    /// An image imported, by its tag.
+    Import(String),
+    /// A network created, by its engine name.
+    CreateNetwork(String),
+    /// A network removed, by its engine name.
+    RemoveNetwork(String),
 }
 
 #[derive(Debug)]
@@ -69,6 +75,8 @@ impl Container {
 struct State {
     containers: Vec<Container>,
     volumes: Vec<VolumeSpec>,
+    networks: Vec<NetworkSpec>,
+    images: Vec<String>,
     calls: Vec<Call>,
     created: usize,
 }
@@ -149,6 +157,16 @@ impl FakeRuntime {
     /// A volume that exists already, as an operator or an earlier task left it.
     pub(crate) fn existing_volume(&self, spec: VolumeSpec) {
         self.change(|s| s.volumes.push(spec));
+    }
+
+    /// The networks the engine has now.
+    pub(crate) fn networks(&self) -> Vec<NetworkSpec> {
+        self.state().networks.clone()
+    }
+
+    /// A network that exists already, as the engine or an operator made it.
+    pub(crate) fn existing_network(&self, spec: NetworkSpec) {
+        self.change(|s| s.networks.push(spec));
     }
 
     /// The container named `name` exits with `code`.
@@ -386,5 +404,43 @@ impl ContainerRuntime for FakeRuntime {
             .filter(|v| v.labels.get(LABEL_INSTANCE).map(String::as_str) == Some(instance_arn))
             .cloned()
             .collect())
+    }
+
+    async fn import_image(
+        &self,
+        tag: &str,
+        _tar: Vec<u8>,
+        _changes: &[&str],
+    ) -> Result<(), String> {
+        self.change(|s| {
+            if !s.images.iter().any(|i| i == tag) {
+                s.images.push(tag.to_string());
+                s.calls.push(Call::Import(tag.to_string()));
+            }
+            Ok(())
+        })
+    }
+
+    async fn list_networks(&self) -> Result<Vec<NetworkSpec>, String> {
+        Ok(self.networks())
+    }
+
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<(), String> {
+        self.change(|s| {
+            if s.networks.iter().any(|n| n.name == spec.name) {
+                return Err(format!("network with name {} already exists", spec.name));
+            }
+            s.networks.push(spec.clone());
+            s.calls.push(Call::CreateNetwork(spec.name.clone()));
+            Ok(())
+        })
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<(), String> {
+        self.change(|s| {
+            s.networks.retain(|n| n.name != name);
+            s.calls.push(Call::RemoveNetwork(name.to_string()));
+            Ok(())
+        })
     }
 }
