@@ -144,7 +144,7 @@ pub(crate) fn awsvpc(
     assigned
 }
 
-/// A network interface with address `ip` in VPC `vpc_id` of block `cidr`, its bridge `bv<vni>`.
+/// A network interface with address `ip` in VPC `vpc_id` of block `cidr`.
 pub(crate) fn interface(vpc_id: &str, cidr: &str, vni: u32, ip: &str) -> TaskNetwork {
     TaskNetwork {
         interface_id: format!("eni-{vni}"),

@@ -79,12 +79,13 @@ impl ControlPlane {
             let Some(td) = state.definition_of(task) else {
                 continue;
             };
+            let network = crate::network::enis::task_network(&state, &arn);
             sent.insert(arn, desired);
             out.push(AssignedTask {
                 task: task.clone(),
                 task_definition: td.clone(),
                 shared_volumes: vec![],
-                network: None,
+                network,
             });
         }
         sent.retain(|arn, _| live.contains(arn));

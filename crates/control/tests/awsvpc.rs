@@ -136,7 +136,7 @@ fn each_task_gets_its_own_address_and_gives_it_back_when_stopped() {
     assert_eq!(attachment.status.as_deref(), Some("ATTACHED"));
     assert_eq!(detail(task, "subnetId"), subnet);
     assert!(detail(task, "networkInterfaceId").starts_with("eni-"));
-    assert!(detail(task, "macAddress").starts_with("0e:"));
+    assert_eq!(detail(task, "macAddress"), "02:42:ac:1f:00:04");
     assert_eq!(detail(task, "privateDnsName"), "ip-172-31-0-4.ec2.internal");
     let interfaces = task.containers.as_deref().unwrap()[0]
         .network_interfaces

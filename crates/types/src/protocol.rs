@@ -45,13 +45,14 @@ pub struct TaskNetwork {
     pub vpc_id: String,
     /// The VPC's IPv4 block, e.g. `10.0.0.0/16`: the Docker network's subnet.
     pub vpc_cidr: String,
-    /// A number unique to the VPC in the account, naming its bridge (`bv<vni>`).
+    /// A number unique to the VPC in the account: its segment of the overlay between hosts
+    /// (a later slice; one host needs none).
     pub vni: u32,
     /// The subnet (`subnet-…`).
     pub subnet_id: String,
     /// The task's address, e.g. `10.0.1.4`.
     pub ipv4_address: String,
-    /// The interface's MAC address (`0e:…`).
+    /// The interface's MAC address (`02:42:` and the address's bytes).
     pub mac_address: String,
     /// The task's host name, e.g. `ip-10-0-1-4.ec2.internal`.
     pub private_dns_name: String,

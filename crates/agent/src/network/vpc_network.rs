@@ -1,7 +1,9 @@
 //! One Docker bridge network per VPC on this host: `berth-<vpc id>`, whose subnet is the VPC's
 //! whole IPv4 block (each task's address is given explicitly, so the VPC's subnets need no
 //! network of their own), its gateway the block's first address + 1 (the address AWS gives the
-//! VPC's router), its bridge `bv<vni>`. Docker refuses two networks whose pools overlap on one
+//! VPC's router), its bridge `bv` and the id's first 13 hex digits (an interface name has at
+//! most 15 characters; the VPC's id, unlike its VNI, is unique across Berth servers that share
+//! an engine). Docker refuses two networks whose pools overlap on one
 //! engine, so a VPC whose block overlaps another network of the engine cannot have tasks here:
 //! the task stops with a reason naming that network, before anything is created.
 
@@ -19,6 +21,12 @@ const BRIDGE_NAME: &str = "com.docker.network.bridge.name";
 /// The engine's name for the network of `vpc_id`.
 pub(super) fn name(vpc_id: &str) -> String {
     format!("berth-{vpc_id}")
+}
+
+/// The host's interface of the VPC's network: `bv` and up to 13 characters of the id.
+fn bridge(vpc_id: &str) -> String {
+    let id = vpc_id.strip_prefix("vpc-").unwrap_or(vpc_id);
+    format!("bv{}", id.chars().take(13).collect::<String>())
 }
 
 /// An IPv4 block: its first address and prefix length.
@@ -70,7 +78,7 @@ pub(crate) fn spec(instance_arn: &str, network: &TaskNetwork) -> Result<NetworkS
         name: name(&network.vpc_id),
         subnets: vec![network.vpc_cidr.clone()],
         gateway: Some(Ipv4Addr::from(block.base + 1).to_string()),
-        options: HashMap::from([(BRIDGE_NAME.to_string(), format!("bv{}", network.vni))]),
+        options: HashMap::from([(BRIDGE_NAME.to_string(), bridge(&network.vpc_id))]),
         labels: HashMap::from([
             (LABEL_VPC.to_string(), network.vpc_id.clone()),
             (LABEL_INSTANCE.to_string(), instance_arn.to_string()),
@@ -165,12 +173,13 @@ mod tests {
     }
 
     #[test]
-    fn a_vpcs_network_is_named_after_it_and_bridged_by_its_vni() {
+    fn a_vpcs_network_and_its_bridge_are_named_after_it() {
         let spec = spec("arn:i", &vpc("vpc-1", "10.0.0.0/16")).expect("valid");
         assert_eq!(spec.name, "berth-vpc-1");
         assert_eq!(spec.subnets, ["10.0.0.0/16"]);
         assert_eq!(spec.gateway.as_deref(), Some("10.0.0.1"));
-        assert_eq!(spec.options[BRIDGE_NAME], "bv7");
+        assert_eq!(spec.options[BRIDGE_NAME], "bv1");
+        assert_eq!(bridge("vpc-0123456789abcdef0"), "bv0123456789abc");
         assert_eq!(spec.labels[LABEL_VPC], "vpc-1");
         assert!(made_by(&spec, "arn:i") && !made_by(&spec, "arn:other"));
         let bad = spec_error(&vpc("vpc-1", "10.0.0.0/31"));

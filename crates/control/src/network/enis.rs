@@ -17,6 +17,7 @@ use berth_types::ecs::{
     NetworkInterface, NetworkMode, PlacementConstraint, PlacementConstraintType, Task,
     TaskDefinition,
 };
+use berth_types::protocol::TaskNetwork;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
@@ -167,14 +168,12 @@ fn free_address(subnet: &Subnet, taken: &BTreeSet<Ipv4Addr>) -> Option<Ipv4Addr>
         .find(|a| !taken.contains(a))
 }
 
-/// `0e:` and five random bytes.
-fn new_mac() -> String {
-    let bytes = uuid::Uuid::new_v4();
-    let b = bytes.as_bytes();
-    format!(
-        "0e:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        b[0], b[1], b[2], b[3], b[4]
-    )
+/// The MAC of an address: `02:42:` and its four bytes, the one Docker gives a container on a
+/// bridge network and keeps when asked for it (Docker 20.10 ignores a MAC it is given, newer
+/// engines honour it), so what DescribeTasks shows is what the task has.
+fn mac_of(address: Ipv4Addr) -> String {
+    let [a, b, c, d] = address.octets();
+    format!("02:42:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
 }
 
 /// Gives a placed awsvpc task its interface: in the first of its subnets in the task's zone
@@ -210,7 +209,7 @@ pub(crate) fn attach(
             subnet_id: subnet.id.clone(),
             vpc_id: plan.vpc_id.clone(),
             address,
-            mac: new_mac(),
+            mac: mac_of(address),
             groups: plan.groups.clone(),
             task_arn: task.task_arn.clone().unwrap_or_default(),
             private_dns_name: format!("ip-{}.ec2.internal", address.to_string().replace('.', "-")),
@@ -396,4 +395,22 @@ impl ControlPlane {
             .cloned()
             .collect())
     }
+}
+
+/// What the agent needs to give an awsvpc task its interface: the address, the MAC and the
+/// name, on its VPC's network.
+pub(crate) fn task_network(state: &State, task_arn: &str) -> Option<TaskNetwork> {
+    let eni = state.network.eni_of(task_arn)?;
+    let vpc = state.network.vpcs.get(&eni.vpc_id)?;
+    Some(TaskNetwork {
+        interface_id: eni.id.clone(),
+        vpc_id: vpc.id.clone(),
+        vpc_cidr: vpc.cidr.to_string(),
+        vni: vpc.vni,
+        subnet_id: eni.subnet_id.clone(),
+        ipv4_address: eni.address.to_string(),
+        mac_address: eni.mac.clone(),
+        private_dns_name: eni.private_dns_name.clone(),
+        security_groups: eni.groups.clone(),
+    })
 }

@@ -85,7 +85,7 @@ pub struct Eni {
     pub vpc_id: String,
     /// The task's address.
     pub address: Ipv4Addr,
-    /// `0e:` and five random bytes, as EC2's are.
+    /// `02:42:` and the address's four bytes (see `enis::mac_of`).
     pub mac: String,
     /// The security groups, by id.
     pub groups: Vec<String>,
