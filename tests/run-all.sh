@@ -19,4 +19,5 @@ bash tests/cli/settings.sh target/debug/berth
 bash tests/cli/logs.sh target/debug/berth
 bash tests/cli/secrets.sh target/debug/berth
 bash tests/cli/ec2.sh target/debug/berth
+bash tests/cli/awsvpc.sh target/debug/berth
 bash tests/cli/quickstart.sh target/debug/berth

@@ -175,7 +175,7 @@ async fn through_berth(
         .and_then(|t| t.task_definition_arn)
         .ok_or_else(|| anyhow::anyhow!("no task definition ARN"))?;
     let start = Instant::now();
-    let arn = super::run_one_task(ecs, &local.cluster, &td).await?;
+    let arn = super::run_one_task(ecs, &local.cluster, &td, None).await?;
     let task_id = arn.rsplit('/').next().unwrap_or_default();
     let stream = format!("bench/printer/{task_id}");
     read_stream(ecs, &stream, lines, start).await

@@ -155,6 +155,17 @@ impl LocalBerth {
         image: &str,
         memory: i32,
     ) -> anyhow::Result<String> {
+        self.register_sleeper_in(family, image, memory, None).await
+    }
+
+    /// [`Self::register_sleeper`] in network mode `mode` (bridge when none).
+    pub async fn register_sleeper_in(
+        &self,
+        family: &str,
+        image: &str,
+        memory: i32,
+        mode: Option<berth_types::ecs::NetworkMode>,
+    ) -> anyhow::Result<String> {
         use berth_types::ecs::{
             ContainerDefinition, RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse,
         };
@@ -169,6 +180,7 @@ impl LocalBerth {
         let request = RegisterTaskDefinitionRequest {
             family: family.into(),
             container_definitions: vec![sleeper],
+            network_mode: mode,
             ..RegisterTaskDefinitionRequest::default()
         };
         let registered: RegisterTaskDefinitionResponse =
@@ -200,11 +212,12 @@ impl LocalBerth {
     }
 }
 
-/// RunTask of one task of `task_definition` in `cluster`; its ARN.
+/// RunTask of one task of `task_definition` in `cluster` (in `network`, for awsvpc); its ARN.
 pub async fn run_one_task(
     ecs: &berth_agent::client::EcsClient,
     cluster: &str,
     task_definition: &str,
+    network: Option<&berth_types::ecs::NetworkConfiguration>,
 ) -> anyhow::Result<String> {
     use berth_types::ecs::{RunTaskRequest, RunTaskResponse};
     let run: RunTaskResponse = ecs
@@ -213,6 +226,7 @@ pub async fn run_one_task(
             &RunTaskRequest {
                 cluster: Some(cluster.into()),
                 task_definition: task_definition.into(),
+                network_configuration: network.cloned(),
                 ..RunTaskRequest::default()
             },
         )

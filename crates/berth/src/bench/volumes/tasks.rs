@@ -49,7 +49,7 @@ pub async fn start_task(
         .task_definition
         .and_then(|t| t.task_definition_arn)
         .ok_or_else(|| anyhow::anyhow!("no task definition ARN"))?;
-    let arn = super::super::run_one_task(&local.ecs, &local.cluster, &td).await?;
+    let arn = super::super::run_one_task(&local.ecs, &local.cluster, &td, None).await?;
     tasks.push(arn.clone());
     wait_running(&local.ecs, &local.cluster, &arn).await
 }
