@@ -7,7 +7,7 @@ use berth_control::ControlPlane;
 use berth_control::error::ControlError;
 use berth_control::network::records::Tags;
 use berth_store::{MemStore, Store};
-use berth_test_kit::control::{report, resource};
+use berth_test_kit::control::{instance_in_zone, report};
 use berth_types::arn::Partition;
 use berth_types::ecs::*;
 use std::sync::Arc;
@@ -21,26 +21,6 @@ fn open(store: Arc<dyn Store>) -> ControlPlane {
         ControlPlane::open(partition, store, berth_test_kit::control::plane().1).expect("opens");
     cp.network_defaults().expect("defaults");
     cp
-}
-
-fn host_in(cp: &ControlPlane, cluster: &str, zone: &str) -> String {
-    let arn = cp
-        .register_container_instance(RegisterContainerInstanceRequest {
-            cluster: Some(cluster.into()),
-            total_resources: Some(vec![resource("CPU", 4096), resource("MEMORY", 4096)]),
-            attributes: Some(vec![Attribute {
-                name: "ecs.availability-zone".into(),
-                value: Some(zone.into()),
-                ..Attribute::default()
-            }]),
-            ..RegisterContainerInstanceRequest::default()
-        })
-        .expect("registers")
-        .container_instance
-        .and_then(|i| i.container_instance_arn)
-        .expect("arn");
-    cp.set_agent_connected(&arn, true);
-    arn
 }
 
 fn definition(cp: &ControlPlane, mode: NetworkMode) {
@@ -111,7 +91,7 @@ fn default_subnet(cp: &ControlPlane) -> String {
 fn each_task_gets_its_own_address_and_gives_it_back_when_stopped() {
     let store: Arc<dyn Store> = Arc::new(MemStore::default());
     let cp = open(store.clone());
-    let host = host_in(&cp, "default", "local-a");
+    let host = instance_in_zone(&cp, "default", "local-a");
     definition(&cp, NetworkMode::Awsvpc);
     let subnet = default_subnet(&cp);
     let tasks = run(&cp, "default", 2, Some(awsvpc(&[&subnet], &[])))
@@ -191,7 +171,7 @@ fn each_task_gets_its_own_address_and_gives_it_back_when_stopped() {
 #[test]
 fn the_network_configuration_is_checked_as_ecs_checks_it() {
     let cp = open(Arc::new(MemStore::default()));
-    host_in(&cp, "default", "local-a");
+    instance_in_zone(&cp, "default", "local-a");
     definition(&cp, NetworkMode::Awsvpc);
     let subnet = default_subnet(&cp);
     assert!(message(run(&cp, "default", 1, None)).contains(
@@ -230,7 +210,7 @@ fn the_network_configuration_is_checked_as_ecs_checks_it() {
 #[test]
 fn tasks_go_only_to_hosts_in_their_subnets_zones_and_hold_what_they_use() {
     let cp = open(Arc::new(MemStore::default()));
-    host_in(&cp, "default", "zone-a");
+    instance_in_zone(&cp, "default", "zone-a");
     cp.create_cluster(
         CreateClusterRequest {
             cluster_name: Some("other".into()),
@@ -239,7 +219,7 @@ fn tasks_go_only_to_hosts_in_their_subnets_zones_and_hold_what_they_use() {
         "arn:aws:iam::000000000000:root",
     )
     .unwrap();
-    host_in(&cp, "other", "zone-b");
+    instance_in_zone(&cp, "other", "zone-b");
     definition(&cp, NetworkMode::Awsvpc);
     let subnets = cp.describe_subnets(&[], &[]).unwrap();
     let in_b = subnets
@@ -279,7 +259,7 @@ fn tasks_go_only_to_hosts_in_their_subnets_zones_and_hold_what_they_use() {
 #[test]
 fn a_subnet_with_no_free_address_fails_the_task_and_says_why() {
     let cp = open(Arc::new(MemStore::default()));
-    host_in(&cp, "default", "local-a");
+    instance_in_zone(&cp, "default", "local-a");
     definition(&cp, NetworkMode::Awsvpc);
     let vpc = cp.create_vpc("10.7.0.0/16", Tags::new()).unwrap();
     // A /28 has 16 addresses, 11 for tasks.

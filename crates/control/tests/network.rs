@@ -11,7 +11,6 @@ use berth_control::network::rules::{Peer, RuleSpec};
 use berth_control::network::security_groups::{Direction, GroupRef};
 use berth_store::{MemStore, Store};
 use berth_types::arn::Partition;
-use berth_types::ecs::{Attribute, RegisterContainerInstanceRequest};
 use std::sync::Arc;
 
 fn open(store: Arc<dyn Store>) -> ControlPlane {
@@ -30,19 +29,7 @@ fn plane() -> ControlPlane {
 }
 
 fn host_in(cp: &ControlPlane, zone: &str) {
-    cp.register_container_instance(RegisterContainerInstanceRequest {
-        total_resources: Some(vec![
-            berth_test_kit::control::resource("CPU", 1024),
-            berth_test_kit::control::resource("MEMORY", 1024),
-        ]),
-        attributes: Some(vec![Attribute {
-            name: "ecs.availability-zone".into(),
-            value: Some(zone.into()),
-            ..Attribute::default()
-        }]),
-        ..RegisterContainerInstanceRequest::default()
-    })
-    .expect("registers");
+    berth_test_kit::control::instance_in_zone(cp, "default", zone);
 }
 
 fn network_error<T: std::fmt::Debug>(r: Result<T, ControlError>) -> NetworkError {

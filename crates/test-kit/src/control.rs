@@ -50,11 +50,37 @@ pub fn resource(name: &str, v: i32) -> Resource {
 
 /// Registers an instance of that CPU and memory, its agent connected; returns its ARN.
 pub fn instance(cp: &ControlPlane, cpu: i32, memory: i32) -> String {
-    let arn = cp
-        .register_container_instance(RegisterContainerInstanceRequest {
+    connected(
+        cp,
+        RegisterContainerInstanceRequest {
             total_resources: Some(vec![resource("CPU", cpu), resource("MEMORY", memory)]),
             ..RegisterContainerInstanceRequest::default()
-        })
+        },
+    )
+}
+
+/// Registers an instance of 4 vCPU and 4 GiB in `cluster` and availability zone `zone`, its
+/// agent connected; returns its ARN.
+pub fn instance_in_zone(cp: &ControlPlane, cluster: &str, zone: &str) -> String {
+    connected(
+        cp,
+        RegisterContainerInstanceRequest {
+            cluster: Some(cluster.into()),
+            total_resources: Some(vec![resource("CPU", 4096), resource("MEMORY", 4096)]),
+            attributes: Some(vec![Attribute {
+                name: "ecs.availability-zone".into(),
+                value: Some(zone.into()),
+                ..Attribute::default()
+            }]),
+            ..RegisterContainerInstanceRequest::default()
+        },
+    )
+}
+
+/// Registers an instance as `request` says and marks its agent connected; returns its ARN.
+fn connected(cp: &ControlPlane, request: RegisterContainerInstanceRequest) -> String {
+    let arn = cp
+        .register_container_instance(request)
         .expect("registers")
         .container_instance
         .and_then(|i| i.container_instance_arn)
