@@ -6,7 +6,7 @@
 //! the last one: what it cannot place, nothing in the cluster can take right now.
 
 use crate::State;
-use berth_scheduler::{Overlay, Pipeline, Refusal, Request, Views, feasibility};
+use berth_scheduler::{Pipeline, Refusal, Request, Views, feasibility};
 
 /// Instances (by ARN) for up to `count` tasks of `request` in `cluster`, as the state is now.
 pub fn plan(
@@ -16,13 +16,15 @@ pub fn plan(
     count: usize,
     seed: u64,
 ) -> Vec<String> {
-    let views = state.views(cluster);
-    let mut overlay = Overlay::new(views);
+    let Some(cluster_views) = state.cluster_views(cluster) else {
+        return vec![];
+    };
+    let mut overlay = cluster_views.overlay();
     Pipeline::new(seed)
         .place(&mut overlay, request, count)
         .into_iter()
         .map_while(Result::ok)
-        .map(|i| views[i].arn.clone())
+        .map(|i| cluster_views.all()[i].arn.clone())
         .collect()
 }
 
@@ -54,7 +56,7 @@ pub fn apply(
         };
     };
     let views = cluster_views.all();
-    let mut overlay = Overlay::new(views);
+    let mut overlay = cluster_views.overlay();
     let mut placed = Vec::with_capacity(count);
     for arn in planned.iter().take(count) {
         if let Some(i) = cluster_views.position(arn)

@@ -113,17 +113,64 @@ pub(crate) fn request(
     Ok(out)
 }
 
-/// The `failures[]` entries of a refused task: one per instance, as ECS reports them, each
-/// with the counted summary in `detail`.
+/// The `failures[]` entries of a refused task: one per instance, as ECS reports them, each with
+/// the counted summary in `detail`. A refusal names at most [`Refusal::LISTED`] instances, so a
+/// refused RunTask on 100,000 instances answers 100 entries rather than 100,000; the count of
+/// every instance ruled out stays in `detail`.
 pub(crate) fn failures(refusal: &Refusal) -> Vec<Failure> {
-    let summary = refusal.summary();
+    let mut detail = refusal.summary();
+    let (listed, ruled_out) = (refusal.per_instance.len(), refusal.instances());
+    if listed < ruled_out {
+        detail.push_str(&format!(
+            " (failures lists the first {listed} of the {ruled_out} instances)"
+        ));
+    }
     refusal
         .per_instance
         .iter()
         .map(|(arn, m)| Failure {
             arn: Some(arn.clone()),
             reason: Some(m.reason().into()),
-            detail: Some(summary.clone()),
+            detail: Some(detail.clone()),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use berth_scheduler::{Misfit, Refusal};
+    use std::collections::BTreeMap;
+
+    fn refusal(instances: usize) -> Refusal {
+        Refusal {
+            per_instance: (0..instances.min(Refusal::LISTED))
+                .map(|i| (format!("i-{i}"), Misfit::Memory))
+                .collect(),
+            ruled_out: BTreeMap::from([(Misfit::Memory, instances)]),
+        }
+    }
+
+    #[test]
+    fn a_refusal_on_a_large_cluster_lists_the_first_instances_and_counts_them_all() {
+        let failures = super::failures(&refusal(100_000));
+        assert_eq!(failures.len(), Refusal::LISTED);
+        assert_eq!(failures[0].arn.as_deref(), Some("i-0"));
+        assert_eq!(failures[0].reason.as_deref(), Some("RESOURCE:MEMORY"));
+        assert_eq!(
+            failures[99].detail.as_deref(),
+            Some(
+                "RESOURCE:MEMORY on 100000 instances (failures lists the first 100 of the 100000 instances)"
+            )
+        );
+    }
+
+    #[test]
+    fn a_refusal_on_a_small_cluster_lists_every_instance() {
+        let failures = super::failures(&refusal(3));
+        assert_eq!(failures.len(), 3);
+        assert_eq!(
+            failures[2].detail.as_deref(),
+            Some("RESOURCE:MEMORY on 3 instances")
+        );
+    }
 }

@@ -3,11 +3,14 @@
 //! neither rebuilds the cluster's views nor reads the store: it plans on
 //! [`crate::State::views`] directly. A view is computed from the instance's record and the
 //! [`Usage`] of its tasks, both handed in, so this module needs nothing of the state.
+//! Each cluster's spread counts are kept beside its views ([`SpreadCache`]), updated by the
+//! same `put` and `remove`, so ranking by spread costs a batch nothing per instance.
 
 use crate::resources::{resource_set, resource_value};
 use crate::status::InstanceStatus;
-use berth_scheduler::InstanceView;
 use berth_scheduler::query::Facts;
+use berth_scheduler::spread::SpreadCache;
+use berth_scheduler::{InstanceView, Overlay};
 use berth_types::ecs::ContainerInstance;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -37,6 +40,7 @@ pub struct Usage {
 pub(crate) struct ClusterViews {
     views: Vec<InstanceView>,
     index: HashMap<String, usize>,
+    spread: SpreadCache,
 }
 
 impl ClusterViews {
@@ -50,11 +54,20 @@ impl ClusterViews {
         self.index.get(arn).copied()
     }
 
+    /// A plan's overlay of these views, reading their spread counts.
+    pub(crate) fn overlay(&self) -> Overlay<'_> {
+        Overlay::cached(&self.views, &self.spread)
+    }
+
     /// Adds or replaces a view.
     pub(crate) fn put(&mut self, view: InstanceView) {
         match self.index.get(&view.arn) {
-            Some(&i) => self.views[i] = view,
+            Some(&i) => {
+                self.spread.replace(Some(&self.views[i]), Some(&view));
+                self.views[i] = view;
+            }
             None => {
+                self.spread.replace(None, Some(&view));
                 self.index.insert(view.arn.clone(), self.views.len());
                 self.views.push(view);
             }
@@ -66,6 +79,7 @@ impl ClusterViews {
         let Some(i) = self.index.remove(arn) else {
             return;
         };
+        self.spread.replace(Some(&self.views[i]), None);
         self.views.swap_remove(i);
         if let Some(moved) = self.views.get(i) {
             self.index.insert(moved.arn.clone(), i);
@@ -125,5 +139,89 @@ pub(crate) fn view(
         used_udp,
         facts,
         arn,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClusterViews;
+    use berth_scheduler::InstanceView;
+    use berth_scheduler::query::Facts;
+    use berth_scheduler::spread;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    const GROUPS: [&str; 3] = ["service:a", "service:b", "family:c"];
+    const ATTRIBUTES: [&str; 2] = ["zone", "rack"];
+
+    /// One change to a cluster's views, or a placement asking for spread counts.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Put(Box<InstanceView>),
+        Remove(usize),
+        Count(usize, usize),
+    }
+
+    fn view(i: usize, zone: usize, rack: Option<usize>, tasks: [u32; 3]) -> InstanceView {
+        let mut attributes = BTreeMap::from([("zone".to_string(), format!("z{zone}"))]);
+        if let Some(rack) = rack {
+            attributes.insert("rack".to_string(), format!("r{rack}"));
+        }
+        InstanceView {
+            arn: format!("i-{i}"),
+            facts: Facts {
+                attributes,
+                groups: GROUPS
+                    .iter()
+                    .zip(tasks)
+                    .map(|(g, n)| (g.to_string(), n))
+                    .collect(),
+                ..Facts::default()
+            },
+            ..InstanceView::default()
+        }
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        let put = (
+            0..10usize,
+            0..3usize,
+            prop::option::of(0..2usize),
+            prop::array::uniform3(0..3u32),
+        )
+            .prop_map(|(i, zone, rack, tasks)| Step::Put(Box::new(view(i, zone, rack, tasks))));
+        prop_oneof![
+            3 => put,
+            1 => (0..10usize).prop_map(Step::Remove),
+            2 => (0..GROUPS.len(), 0..ATTRIBUTES.len()).prop_map(|(g, a)| Step::Count(g, a)),
+        ]
+    }
+
+    proptest! {
+        /// The counts a placement reads are what the walk of every view (the scheduler's count
+        /// without a cache) finds, whatever put and remove did since they were first counted.
+        #[test]
+        fn cached_spread_counts_are_what_a_walk_counts(
+            steps in prop::collection::vec(step(), 1..60)
+        ) {
+            let mut cluster = ClusterViews::default();
+            for step in steps {
+                match step {
+                    Step::Put(view) => cluster.put(*view),
+                    Step::Remove(i) => cluster.remove(&format!("i-{i}")),
+                    Step::Count(g, a) => {
+                        let (group, attribute) = (GROUPS[g], ATTRIBUTES[a]);
+                        let cached = cluster.spread.counts(cluster.all(), group, attribute);
+                        prop_assert_eq!(&*cached, &spread::count(cluster.all(), group, attribute));
+                    }
+                }
+            }
+            for group in GROUPS {
+                for attribute in ATTRIBUTES {
+                    let cached = cluster.spread.counts(cluster.all(), group, attribute);
+                    prop_assert_eq!(&*cached, &spread::count(cluster.all(), group, attribute));
+                }
+            }
+        }
     }
 }

@@ -9,13 +9,16 @@
 //!    batch sees the resources and the group count it took.
 //!
 //! Every instance that is ruled out says why ([`Misfit`]), so a task that cannot be placed
-//! reports reasons with counts. [`query`] is the cluster query language of `memberOf`.
+//! reports reasons with counts. [`query`] is the cluster query language of `memberOf`;
+//! [`spread`] counts where a group runs, kept incrementally by the owner of the views so a
+//! placement costs the same at 1,000 instances as at 100,000.
 
 #![warn(unreachable_pub)]
 
 pub mod feasibility;
 pub mod query;
 pub mod ranking;
+pub mod spread;
 mod views;
 
 pub use feasibility::{Constraint, Misfit};
@@ -90,28 +93,50 @@ pub struct Request {
     pub strategies: Vec<Strategy>,
 }
 
-/// Why a task could not be placed: each reason with the number of instances it ruled out.
+/// Why a task could not be placed: each reason with the number of instances it ruled out, and
+/// the first instances by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Refusal {
-    /// Each instance and the first check it failed.
+    /// The first [`Refusal::LISTED`] instances (in view order) and the first check each failed:
+    /// a refusal on 100,000 instances names 100 of them, not every one.
     pub per_instance: Vec<(String, Misfit)>,
+    /// How many instances each reason ruled out, over the whole cluster.
+    pub ruled_out: BTreeMap<Misfit, usize>,
 }
 
 impl Refusal {
+    /// Most instances [`Refusal::per_instance`] names.
+    pub const LISTED: usize = 100;
+
+    /// Why each instance of `instances` cannot take the task: called when none can.
+    fn of<V: Views + ?Sized>(instances: &V, request: &Request) -> Self {
+        let mut refusal = Refusal::default();
+        for inst in (0..instances.len()).map(|i| instances.get(i)) {
+            if let Err(m) = feasibility::check(inst, request) {
+                *refusal.ruled_out.entry(m).or_default() += 1;
+                if refusal.per_instance.len() < Self::LISTED {
+                    refusal.per_instance.push((inst.arn.clone(), m));
+                }
+            }
+        }
+        refusal
+    }
+
+    /// How many instances were ruled out.
+    pub fn instances(&self) -> usize {
+        self.ruled_out.values().sum()
+    }
+
     /// Reasons with their counts, most common first.
     pub fn counts(&self) -> Vec<(Misfit, usize)> {
-        let mut counts: BTreeMap<Misfit, usize> = BTreeMap::new();
-        for (_, m) in &self.per_instance {
-            *counts.entry(*m).or_default() += 1;
-        }
-        let mut v: Vec<(Misfit, usize)> = counts.into_iter().collect();
+        let mut v: Vec<(Misfit, usize)> = self.ruled_out.iter().map(|(m, n)| (*m, *n)).collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v
     }
 
     /// `RESOURCE:MEMORY on 37 instances, MemberOf placement constraint unsatisfied on 12`.
     pub fn summary(&self) -> String {
-        if self.per_instance.is_empty() {
+        if self.ruled_out.is_empty() {
             return "no container instances in the cluster".into();
         }
         self.counts()
@@ -132,6 +157,12 @@ impl Refusal {
 /// is the emptiest of the cluster all but always.
 pub(crate) const SAMPLE: usize = 64;
 
+/// After this many instances visited, the sample stops at the first feasible one: on a nearly
+/// full cluster, finding [`SAMPLE`] feasible would visit O(instances / feasible share). The
+/// walk goes on over the whole cluster only while nothing feasible is found, so a task is never
+/// refused while an instance has room.
+pub(crate) const VISIT: usize = 4096;
+
 /// The placement pipeline.
 pub struct Pipeline {
     rng: Rng,
@@ -150,7 +181,8 @@ impl Pipeline {
     }
 
     /// Up to [`SAMPLE`] feasible instances, visited from a random start with a stride coprime
-    /// to the cluster size, so the sample covers the cluster rather than one stretch of it.
+    /// to the cluster size, so the sample covers the cluster rather than one stretch of it;
+    /// fewer once [`VISIT`] instances have been visited and one is feasible.
     fn sample<V: Views + ?Sized>(&mut self, instances: &V, request: &Request) -> Vec<usize> {
         let n = instances.len();
         if n == 0 {
@@ -169,6 +201,9 @@ impl Pipeline {
                 if feasible.len() == SAMPLE {
                     break;
                 }
+            }
+            if k + 1 >= VISIT && !feasible.is_empty() {
+                break;
             }
         }
         // Ranking ties go to the lowest index, so the sample is kept in index order.
@@ -198,17 +233,7 @@ impl Pipeline {
                 }
                 None => {
                     // Nothing fits now, and nothing later in this batch will: say why, once.
-                    let refusal = Refusal {
-                        per_instance: (0..instances.len())
-                            .map(|i| instances.get(i))
-                            .filter_map(|inst| {
-                                feasibility::check(inst, request)
-                                    .err()
-                                    .map(|m| (inst.arn.clone(), m))
-                            })
-                            .collect(),
-                    };
-                    out.resize(count, Err(refusal));
+                    out.resize(count, Err(Refusal::of(instances, request)));
                     break;
                 }
             }

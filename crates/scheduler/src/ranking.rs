@@ -2,8 +2,9 @@
 //! before it left; what is still tied after the last goes to the lowest index (stable input
 //! order), so a plan depends only on its inputs and the seed.
 
+use crate::spread::{self, Tally};
 use crate::{InstanceView, Request, Views};
-use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A resource `binpack` packs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,72 +60,54 @@ impl Rng {
     }
 }
 
-fn bucket<'a>(instance: &'a InstanceView, field: &SpreadField) -> &'a str {
-    match field {
-        SpreadField::Instance => instance.arn.as_str(),
-        SpreadField::Attribute(name) => instance
-            .facts
-            .attributes
-            .get(name)
-            .map(String::as_str)
-            .unwrap_or(""),
-    }
-}
-
-/// Tasks of the request's group per bucket, for each spread strategy of the request; counted
-/// once per batch over every instance (balance is about where the group runs, not only where
-/// it could go) and kept up to date as the batch places tasks.
+/// Tasks of the request's group per bucket, for each `spread(attribute:<name>)` of the request:
+/// the cluster's counts when the views keep them ([`Views::spread_counts`]), else counted once
+/// per batch over every instance (balance is about where the group runs, not only where it
+/// could go); kept up to date as the batch places tasks. `spread(instanceId)` needs no count:
+/// an instance's bucket is itself, and its view already counts the group's tasks on it.
 pub(crate) struct SpreadCounts {
-    fields: Vec<(SpreadField, HashMap<String, u64>)>,
+    attributes: Vec<(String, Tally)>,
 }
 
 impl SpreadCounts {
-    /// Counts the request's group over the instances.
+    /// The request's group per bucket, for each spread attribute of the request.
     pub(crate) fn new<V: Views + ?Sized>(instances: &V, request: &Request) -> Self {
-        let fields = request
+        let attributes = request
             .strategies
             .iter()
             .filter_map(|s| match s {
-                Strategy::Spread(field) => Some(field.clone()),
+                Strategy::Spread(SpreadField::Attribute(name)) => Some(name),
                 _ => None,
             })
-            .map(|field| {
-                let mut counts: HashMap<String, u64> = HashMap::new();
-                for instance in (0..instances.len()).map(|i| instances.get(i)) {
-                    let n = instance
-                        .facts
-                        .groups
-                        .get(&request.group)
-                        .copied()
-                        .unwrap_or(0);
-                    if n > 0 {
-                        *counts
-                            .entry(bucket(instance, &field).to_string())
-                            .or_default() += u64::from(n);
-                    }
-                }
-                (field, counts)
+            .map(|name| {
+                let tally = instances
+                    .spread_counts(&request.group, name)
+                    .unwrap_or_else(|| {
+                        Tally::new(Arc::new(spread::count(instances, &request.group, name)))
+                    });
+                (name.clone(), tally)
             })
             .collect();
-        Self { fields }
+        Self { attributes }
     }
 
     /// Counts one more task of the group on `instance`.
     pub(crate) fn add(&mut self, instance: &InstanceView) {
-        for (field, counts) in &mut self.fields {
-            *counts
-                .entry(bucket(instance, field).to_string())
-                .or_default() += 1;
+        for (name, tally) in &mut self.attributes {
+            tally.add(spread::bucket(instance, name), 1);
         }
     }
 
-    fn count(&self, field: &SpreadField, instance: &InstanceView) -> i64 {
-        self.fields
-            .iter()
-            .find(|(f, _)| f == field)
-            .and_then(|(_, counts)| counts.get(bucket(instance, field)))
-            .copied()
-            .unwrap_or(0) as i64
+    fn count(&self, field: &SpreadField, instance: &InstanceView, group: &str) -> i64 {
+        let n = match field {
+            SpreadField::Instance => spread::tasks_of(instance, group),
+            SpreadField::Attribute(name) => self
+                .attributes
+                .iter()
+                .find(|(a, _)| a == name)
+                .map_or(0, |(_, tally)| tally.get(spread::bucket(instance, name))),
+        };
+        n as i64
     }
 }
 
@@ -154,7 +137,7 @@ pub(crate) fn best<V: Views + ?Sized>(
                 .collect(),
             Strategy::Spread(field) => tied
                 .iter()
-                .map(|&i| (i, spread.count(field, instances.get(i))))
+                .map(|&i| (i, spread.count(field, instances.get(i), &request.group)))
                 .collect(),
             Strategy::Random => {
                 let pick = tied[(rng.next_u64() % tied.len() as u64) as usize];

@@ -1,8 +1,11 @@
 //! What a placement sees of the instances: [`Views`] by index. A plan is computed on an
 //! [`Overlay`], a shared read-only snapshot plus the plan's own reservations, so planning never
 //! copies the cluster and never changes the snapshot other plans read; the applier decides
-//! later which reservations become real.
+//! later which reservations become real. An overlay built [`Overlay::cached`] reads the spread
+//! counts of the snapshot from its owner's [`SpreadCache`] and adds its own reservations on
+//! top, so ranking by spread never walks the cluster.
 
+use crate::spread::{self, SpreadCache, Tally};
 use crate::{Demand, InstanceView};
 use std::collections::HashMap;
 
@@ -18,6 +21,12 @@ pub trait Views {
     fn get(&self, i: usize) -> &InstanceView;
     /// Takes a placed task's resources and group membership on instance `i`.
     fn reserve(&mut self, i: usize, demand: &Demand, group: &str);
+    /// Tasks of `group` per value of the attribute `name` over every instance, with every
+    /// reservation made so far, when the views keep them; None has the pipeline count them
+    /// with a walk.
+    fn spread_counts(&self, _group: &str, _name: &str) -> Option<Tally> {
+        None
+    }
 }
 
 impl Views for [InstanceView] {
@@ -38,6 +47,7 @@ impl Views for [InstanceView] {
 /// instances a plan touches are copied.
 pub struct Overlay<'a> {
     base: &'a [InstanceView],
+    spread: Option<&'a SpreadCache>,
     changed: HashMap<usize, InstanceView>,
 }
 
@@ -46,7 +56,17 @@ impl<'a> Overlay<'a> {
     pub fn new(base: &'a [InstanceView]) -> Self {
         Self {
             base,
+            spread: None,
             changed: HashMap::new(),
+        }
+    }
+
+    /// An overlay with no reservations yet whose spread counts come from `spread`, the cache
+    /// kept beside `base`.
+    pub fn cached(base: &'a [InstanceView], spread: &'a SpreadCache) -> Self {
+        Self {
+            spread: Some(spread),
+            ..Self::new(base)
         }
     }
 
@@ -70,5 +90,17 @@ impl Views for Overlay<'_> {
             .entry(i)
             .or_insert_with(|| self.base[i].clone())
             .reserve(demand, group);
+    }
+
+    fn spread_counts(&self, group: &str, name: &str) -> Option<Tally> {
+        let mut tally = Tally::new(self.spread?.counts(self.base, group, name));
+        // Reservations only add tasks, and never change an instance's attributes.
+        for (&i, view) in &self.changed {
+            let before = &self.base[i];
+            let added =
+                spread::tasks_of(view, group).saturating_sub(spread::tasks_of(before, group));
+            tally.add(spread::bucket(before, name), added);
+        }
+        Some(tally)
     }
 }
