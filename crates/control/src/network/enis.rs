@@ -145,17 +145,8 @@ impl NetworkPlan {
 
 /// The addresses of `subnet` held by tasks that are not STOPPED.
 fn taken(state: &State, subnet: &str) -> BTreeSet<Ipv4Addr> {
-    state
-        .network
-        .enis
-        .values()
+    live(state)
         .filter(|e| e.subnet_id == subnet)
-        .filter(|e| {
-            state
-                .tasks
-                .get(&e.task_arn)
-                .is_some_and(|t| !TaskStatus::Stopped.is(&t.last_status))
-        })
         .map(|e| e.address)
         .collect()
 }
